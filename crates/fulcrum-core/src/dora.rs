@@ -1,0 +1,648 @@
+//! The five DORA keys over a window (METRICS.md, "DORA: the five keys"):
+//! deployment frequency, lead time for changes, change failure rate, failed
+//! deployment recovery time and rework rate, with a weekly trend.
+//!
+//! Events count in the window of their *completion*: a deployment and its
+//! changes when it finishes, a recovery when the fixing deployment finishes.
+//! A metric with nothing to measure is [`Metric::NoData`] with a reason,
+//! never 0.
+
+use serde::Serialize;
+
+use crate::deployments::Attribution;
+use crate::failures::Failure;
+use crate::model::{Commit, Deployment, Instant, Person};
+use crate::stats::{self, Average, Summary};
+use crate::tiers::{BenchmarkYear, Tier};
+use crate::time::{self, SECONDS_PER_DAY, SECONDS_PER_WEEK, Window};
+
+/// Everything [`compute`] reads. Indices in `attribution` and `failures`
+/// refer to `commits` and `deployments`.
+pub struct DoraInput<'a> {
+    /// The commit history.
+    pub commits: &'a [Commit],
+    /// All known deployments (any time; the window selects).
+    pub deployments: &'a [Deployment],
+    /// From [`crate::deployments::attribute`].
+    pub attribution: &'a Attribution,
+    /// Failed deployments (from [`crate::failures::infer`] or incidents).
+    pub failures: &'a [Failure],
+    /// Per deployment: it is rework.
+    pub rework: &'a [bool],
+    /// Whether a commit author is a bot (excluded from lead time).
+    pub is_bot: &'a dyn Fn(&Person) -> bool,
+}
+
+/// Knobs of [`compute`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DoraOptions {
+    /// Averaging convention of every summary.
+    pub average: Average,
+    /// Benchmark set used for tiers.
+    pub benchmark_year: BenchmarkYear,
+    /// Where failures came from, reported beside the change failure rate.
+    pub failure_source: FailureSource,
+}
+
+/// Evidence behind failed deployments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureSource {
+    /// Inferred from git: reverts and hotfixes.
+    #[default]
+    Inferred,
+    /// Incidents linked to deployments.
+    Incidents,
+}
+
+/// A metric's value, or why there is none.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric<T> {
+    /// The metric was measured.
+    Value(T),
+    /// Nothing to measure; `reason` says why and, where possible, what to do.
+    NoData {
+        /// Human-readable reason.
+        reason: String,
+    },
+}
+
+impl<T> Metric<T> {
+    /// The value, if measured.
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Metric::Value(value) => Some(value),
+            Metric::NoData { .. } => None,
+        }
+    }
+}
+
+/// The DORA report of one window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DoraReport {
+    /// The window measured, `[start, end)`.
+    pub window: Window,
+    /// Averaging convention of every summary.
+    pub average: Average,
+    /// Report year of the benchmarks behind every tier.
+    pub benchmark_year: BenchmarkYear,
+    /// Citation of those benchmarks.
+    pub benchmark_source: &'static str,
+    /// Deployment frequency.
+    pub deployment_frequency: Metric<DeploymentFrequency>,
+    /// Lead time for changes.
+    pub lead_time: Metric<LeadTime>,
+    /// Change failure rate.
+    pub change_failure_rate: Metric<ChangeFailureRate>,
+    /// Failed deployment recovery time.
+    pub recovery_time: Metric<RecoveryTime>,
+    /// Rework rate.
+    pub rework_rate: Metric<ReworkRate>,
+    /// One row per ISO week overlapping the window, in order.
+    pub weekly: Vec<WeekTrend>,
+    /// Things the reader should know about the numbers.
+    pub warnings: Vec<String>,
+}
+
+/// Deployments per unit of time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeploymentFrequency {
+    /// Deployments that finished in the window.
+    pub deployments: usize,
+    /// Per day of the window.
+    pub per_day: f64,
+    /// Per 7 days.
+    pub per_week: f64,
+    /// Per 30 days.
+    pub per_month: f64,
+    /// Median (under the report's convention) over the ISO weeks overlapping
+    /// the window of the number of distinct UTC days with a deployment; weeks
+    /// without one count as 0. Partial weeks at the window's edges count as
+    /// weeks, which biases short windows down.
+    pub deployment_days_per_week: f64,
+    /// Tier.
+    pub tier: Tier,
+}
+
+/// Deployment finish − author time, per change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeadTime {
+    /// Seconds. Changes are non-merge commits first shipped by a non-baseline
+    /// deployment that finished in the window.
+    pub summary: Summary,
+    /// Commits by bots left out.
+    pub bot_commits_excluded: usize,
+    /// Changes authored after their deployment finished (clock skew), left out.
+    pub negative_spans_dropped: usize,
+    /// Commits of baseline deployments finishing in the window (history
+    /// before the data starts, not counted).
+    pub baseline_commits: usize,
+    /// Tier of the median.
+    pub tier: Tier,
+}
+
+/// Failed deployments ÷ deployments.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangeFailureRate {
+    /// Deployments finishing in the window that failed.
+    pub failed_deployments: usize,
+    /// Deployments finishing in the window.
+    pub deployments: usize,
+    /// `failed_deployments / deployments`, in 0..1.
+    pub rate: f64,
+    /// Where failures came from (`inferred` in git-only mode).
+    pub failure_source: FailureSource,
+    /// Tier.
+    pub tier: Tier,
+}
+
+/// Failed deployment finish → fixing deployment finish.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecoveryTime {
+    /// Seconds, over failures whose fixing deployment finished in the window.
+    pub summary: Summary,
+    /// Failed deployments finishing in the window with no fix deployed yet.
+    pub unrecovered: usize,
+    /// Tier of the median.
+    pub tier: Tier,
+}
+
+/// Rework deployments ÷ deployments.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReworkRate {
+    /// Deployments finishing in the window that are rework.
+    pub rework_deployments: usize,
+    /// Deployments finishing in the window.
+    pub deployments: usize,
+    /// `rework_deployments / deployments`, in 0..1.
+    pub rate: f64,
+    /// Always `None`: no report publishes rework tiers.
+    pub tier: Option<Tier>,
+    /// Why there is no tier.
+    pub tier_note: &'static str,
+}
+
+/// One ISO week of the trend (only events inside the window count).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeekTrend {
+    /// `2025-W05`.
+    pub week: String,
+    /// Monday 00:00 UTC.
+    pub start: Instant,
+    /// Deployments finished.
+    pub deployments: usize,
+    /// Changes deployed (counted in lead time).
+    pub changes: usize,
+    /// Median lead time of those changes, seconds; `None` without changes.
+    pub median_lead_time: Option<f64>,
+    /// Deployments finished this week that failed.
+    pub failed_deployments: usize,
+    /// Rework deployments finished this week.
+    pub rework_deployments: usize,
+}
+
+/// Computes the DORA report of `window`.
+pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> DoraReport {
+    let benchmarks = options.benchmark_year.benchmarks();
+    let deployments = input.deployments;
+    let attribution = input.attribution;
+    let finished = |d: usize| deployments[d].finished_at;
+    let in_window: Vec<usize> = (0..deployments.len()).filter(|&d| window.contains(finished(d))).collect();
+    let week_starts = window.weeks();
+    let week_of = |t: Instant| {
+        usize::try_from((time::week_start(t) - week_starts[0]) / SECONDS_PER_WEEK)
+            .expect("instants in the window fall in its weeks")
+    };
+    let mut weekly: Vec<WeekTrend> = week_starts
+        .iter()
+        .map(|&start| WeekTrend {
+            week: time::iso_week_label(start),
+            start,
+            deployments: 0,
+            changes: 0,
+            median_lead_time: None,
+            failed_deployments: 0,
+            rework_deployments: 0,
+        })
+        .collect();
+    let mut warnings = Vec::new();
+    let no_deployments_reason = if deployments.is_empty() {
+        "no deployments found: configure `deploy.tag_pattern` or `deploy.ci_pattern`, \
+         or use trunk mode"
+            .to_string()
+    } else {
+        format!("no deployment finished in the window ({} outside it)", deployments.len())
+    };
+
+    // Deployment frequency.
+    let mut days_by_week: Vec<Vec<i64>> = vec![Vec::new(); week_starts.len()];
+    for &d in &in_window {
+        let week = week_of(finished(d));
+        weekly[week].deployments += 1;
+        days_by_week[week].push(time::day_number(finished(d)));
+    }
+    let deployment_frequency = if deployments.is_empty() {
+        Metric::NoData { reason: no_deployments_reason.clone() }
+    } else if window.duration() == 0 {
+        Metric::NoData { reason: "the window is empty".to_string() }
+    } else {
+        let days_per_week: Vec<f64> = days_by_week
+            .iter_mut()
+            .map(|days| {
+                days.sort_unstable();
+                days.dedup();
+                days.len() as f64
+            })
+            .collect();
+        let median_days =
+            stats::median(&days_per_week, options.average).expect("a non-empty window overlaps at least one week");
+        let per_day = in_window.len() as f64 * SECONDS_PER_DAY as f64 / window.duration() as f64;
+        Metric::Value(DeploymentFrequency {
+            deployments: in_window.len(),
+            per_day,
+            per_week: per_day * 7.0,
+            per_month: per_day * 30.0,
+            deployment_days_per_week: median_days,
+            tier: benchmarks.deployment_frequency(median_days, per_day * 30.0),
+        })
+    };
+
+    // Lead time for changes.
+    let mut spans = Vec::new();
+    let mut spans_by_week: Vec<Vec<f64>> = vec![Vec::new(); week_starts.len()];
+    let (mut bots, mut negative, mut baseline_commits) = (0, 0, 0);
+    for &d in &in_window {
+        if attribution.is_baseline[d] {
+            baseline_commits += attribution.shipped[d].len();
+            warnings.push(format!(
+                "deployment {} is the first of {}/{}: its {} commits are a baseline and \
+                 do not count toward lead time",
+                deployments[d].name,
+                deployments[d].service,
+                deployments[d].environment,
+                attribution.shipped[d].len()
+            ));
+            continue;
+        }
+        for &c in &attribution.shipped[d] {
+            let commit = &input.commits[c];
+            if commit.is_merge() || attribution.first_shipping(c) != Some(d) {
+                continue;
+            }
+            if (input.is_bot)(&commit.author) {
+                bots += 1;
+                continue;
+            }
+            let span = finished(d) - commit.author_time;
+            if span < 0 {
+                negative += 1;
+                continue;
+            }
+            spans.push(span as f64);
+            spans_by_week[week_of(finished(d))].push(span as f64);
+        }
+    }
+    for (week, spans) in weekly.iter_mut().zip(&spans_by_week) {
+        week.changes = spans.len();
+        week.median_lead_time = stats::median(spans, options.average);
+    }
+    if bots > 0 {
+        warnings.push(format!("{bots} commits by bots excluded from lead time"));
+    }
+    if negative > 0 {
+        warnings.push(format!(
+            "{negative} changes authored after their deployment finished (clock skew) \
+             dropped from lead time"
+        ));
+    }
+    let lead_time = match stats::summarize(&spans, options.average) {
+        Some(summary) => Metric::Value(LeadTime {
+            summary,
+            bot_commits_excluded: bots,
+            negative_spans_dropped: negative,
+            baseline_commits,
+            tier: benchmarks.lead_time(summary.median),
+        }),
+        None if in_window.is_empty() => Metric::NoData { reason: no_deployments_reason.clone() },
+        None => Metric::NoData {
+            reason: format!(
+                "no changes deployed in the window ({bots} bot commits excluded, \
+                 {negative} negative spans dropped, {baseline_commits} baseline commits)"
+            ),
+        },
+    };
+
+    // Change failure rate and recovery time.
+    let mut failed = 0;
+    let mut unrecovered = 0;
+    let mut recoveries = Vec::new();
+    for failure in input.failures {
+        if window.contains(finished(failure.deployment)) {
+            failed += 1;
+            weekly[week_of(finished(failure.deployment))].failed_deployments += 1;
+            if failure.recovered_by.is_none() {
+                unrecovered += 1;
+            }
+        }
+        if let Some(fix) = failure.recovered_by.filter(|&fix| window.contains(finished(fix))) {
+            recoveries.push((finished(fix) - finished(failure.deployment)) as f64);
+        }
+    }
+    if unrecovered > 0 {
+        warnings.push(format!("{unrecovered} failed deployments of the window have no fix deployed yet"));
+    }
+    let rate = |count: usize| count as f64 / in_window.len() as f64;
+    let change_failure_rate = if in_window.is_empty() {
+        Metric::NoData { reason: no_deployments_reason.clone() }
+    } else {
+        Metric::Value(ChangeFailureRate {
+            failed_deployments: failed,
+            deployments: in_window.len(),
+            rate: rate(failed),
+            failure_source: options.failure_source,
+            tier: benchmarks.change_failure_rate(rate(failed)),
+        })
+    };
+    let recovery_time = match stats::summarize(&recoveries, options.average) {
+        Some(summary) => {
+            Metric::Value(RecoveryTime { summary, unrecovered, tier: benchmarks.recovery_time(summary.median) })
+        }
+        None => Metric::NoData {
+            reason: format!("no failed deployment was recovered in the window ({unrecovered} unrecovered)"),
+        },
+    };
+
+    // Rework rate.
+    let mut rework = 0;
+    for &d in &in_window {
+        if input.rework[d] {
+            rework += 1;
+            weekly[week_of(finished(d))].rework_deployments += 1;
+        }
+    }
+    let rework_rate = if in_window.is_empty() {
+        Metric::NoData { reason: no_deployments_reason }
+    } else {
+        Metric::Value(ReworkRate {
+            rework_deployments: rework,
+            deployments: in_window.len(),
+            rate: rate(rework),
+            tier: benchmarks.rework_rate(rate(rework)),
+            tier_note: "no published benchmark",
+        })
+    };
+
+    if !attribution.unknown_commit.is_empty() {
+        warnings.push(format!(
+            "{} deployments point at commits missing from the history (shallow clone?) \
+             and ship nothing",
+            attribution.unknown_commit.len()
+        ));
+    }
+    if attribution.unknown_shipped > 0 {
+        warnings.push(format!(
+            "{} commits listed by deployment events are missing from the history",
+            attribution.unknown_shipped
+        ));
+    }
+
+    DoraReport {
+        window,
+        average: options.average,
+        benchmark_year: options.benchmark_year,
+        benchmark_source: benchmarks.source,
+        deployment_frequency,
+        lead_time,
+        change_failure_rate,
+        recovery_time,
+        rework_rate,
+        weekly,
+        warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deployments::attribute;
+    use crate::failures::infer;
+    use crate::testing::{commit, deployment};
+    use crate::time::days_from_civil;
+
+    const H: i64 = 3600;
+    const DAY: i64 = 86_400;
+
+    /// Monday 2025-01-06 00:00 UTC, the first day of 2025-W02.
+    fn monday() -> Instant {
+        days_from_civil(2025, 1, 6) * DAY
+    }
+
+    fn summary(s: &Summary) -> (usize, f64, f64, f64) {
+        (s.count, s.median, s.p75, s.p90)
+    }
+
+    /// A two-week history, every number worked out below.
+    ///
+    /// | commit | author time      | shipped by | lead time            |
+    /// |--------|------------------|------------|----------------------|
+    /// | c0     | Dec 27           | v0 (base)  | baseline             |
+    /// | c1     | Mon 6 09:00      | v1 Mon 12h | 3 h                  |
+    /// | c2 bot | Mon 6 10:00      | v1         | excluded (bot)       |
+    /// | c3     | Tue 7 09:00      | v2 Wed 9h  | 24 h                 |
+    /// | c4 rev c3 | Wed 8 10:00   | v3 Wed 12h | 2 h                  |
+    /// | c5     | Wed 8 11:00      | v3         | 1 h                  |
+    /// | c6     | Mon 13 09:00     | v4 Mon 10h | 1 h                  |
+    /// | c7 hotfix | Tue 14 08:00  | v5 Tue 9h  | 1 h                  |
+    /// | c8 (side, c7) | Thu 16 12:00 | v6 Thu 11h | −1 h, dropped     |
+    /// | c9 merge c7+c8 | Thu 16 10:00 | v6      | merge, not a change  |
+    /// | c10 rev c8 | Fri 17 09:00 | —          | —                    |
+    fn history() -> (Vec<Commit>, Vec<Deployment>) {
+        let t = monday();
+        let mut commits = vec![
+            commit("c0", &[], t - 10 * DAY),
+            commit("c1", &["c0"], t + 9 * H),
+            commit("c2", &["c1"], t + 10 * H),
+            commit("c3", &["c2"], t + DAY + 9 * H),
+            commit("c4", &["c3"], t + 2 * DAY + 10 * H),
+            commit("c5", &["c4"], t + 2 * DAY + 11 * H),
+            commit("c6", &["c5"], t + 7 * DAY + 9 * H),
+            commit("c7", &["c6"], t + 8 * DAY + 8 * H),
+            commit("c8", &["c7"], t + 10 * DAY + 12 * H),
+            commit("c9", &["c7", "c8"], t + 10 * DAY + 10 * H),
+            commit("c10", &["c9"], t + 11 * DAY + 9 * H),
+        ];
+        commits[2].author.email = "dependabot[bot]@users.noreply.github.com".into();
+        commits[4].reverts = Some("c3".into());
+        commits[7].subject = "hotfix: crash on login".into();
+        commits[10].reverts = Some("c8".into());
+        // Out of finish order on purpose.
+        let deployments = vec![
+            deployment("v6", "c9", t + 10 * DAY + 11 * H),
+            deployment("v0", "c0", t - 9 * DAY),
+            deployment("v1", "c2", t + 12 * H),
+            deployment("v2", "c3", t + 2 * DAY + 9 * H),
+            deployment("v3", "c5", t + 2 * DAY + 12 * H),
+            deployment("v4", "c6", t + 7 * DAY + 10 * H),
+            deployment("v5", "c7", t + 8 * DAY + 9 * H),
+        ];
+        (commits, deployments)
+    }
+
+    fn report(options: &DoraOptions) -> DoraReport {
+        let (commits, deployments) = history();
+        let attribution = attribute(&commits, &deployments);
+        let is_hotfix = |c: &Commit| c.subject.starts_with("hotfix");
+        let inference = infer(&commits, &attribution, &is_hotfix);
+        let is_bot = |p: &Person| p.email.contains("[bot]");
+        let input = DoraInput {
+            commits: &commits,
+            deployments: &deployments,
+            attribution: &attribution,
+            failures: &inference.failures,
+            rework: &inference.rework,
+            is_bot: &is_bot,
+        };
+        // Two ISO weeks: 2025-W02 and 2025-W03.
+        let window = Window { start: monday(), end: monday() + 14 * DAY };
+        compute(&input, window, options)
+    }
+
+    #[test]
+    fn full_report_on_a_small_history() {
+        let report = report(&DoraOptions::default());
+        assert_eq!(report.benchmark_year, BenchmarkYear::Y2023);
+
+        // v1..v6 finish in the window, v0 before it: 6 in 14 days.
+        // Deployment days: W02 Mon, Wed → 2; W03 Mon, Tue, Thu → 3; median 2.5.
+        let frequency = report.deployment_frequency.value().expect("deployments");
+        assert_eq!(frequency.deployments, 6);
+        assert!((frequency.per_day - 6.0 / 14.0).abs() < 1e-12);
+        assert!((frequency.per_week - 3.0).abs() < 1e-12);
+        assert!((frequency.per_month - 6.0 * 30.0 / 14.0).abs() < 1e-12);
+        assert_eq!(frequency.deployment_days_per_week, 2.5);
+        assert_eq!(frequency.tier, Tier::High);
+
+        // Spans 3h, 24h, 2h, 1h, 1h, 1h → sorted 1 1 1 2 3 24 (hours).
+        // Median h = 2.5 → 1.5 h; p75 h = 3.75 → 2 + .75 = 2.75 h;
+        // p90 h = 4.5 → 3 + .5·21 = 13.5 h.
+        let lead = report.lead_time.value().expect("changes");
+        assert_eq!(summary(&lead.summary), (6, 1.5 * 3600.0, 2.75 * 3600.0, 13.5 * 3600.0));
+        assert_eq!(lead.bot_commits_excluded, 1);
+        assert_eq!(lead.negative_spans_dropped, 1);
+        assert_eq!(lead.baseline_commits, 0);
+        assert_eq!(lead.tier, Tier::Elite);
+
+        // v2 (c3 reverted), v4 (hotfix in v5), v6 (c8 reverted, undeployed): 3 / 6.
+        let failure_rate = report.change_failure_rate.value().expect("deployments");
+        assert_eq!((failure_rate.failed_deployments, failure_rate.deployments), (3, 6));
+        assert_eq!(failure_rate.rate, 0.5);
+        assert_eq!(failure_rate.failure_source, FailureSource::Inferred);
+        assert_eq!(failure_rate.tier, Tier::Low);
+
+        // v2 → v3: 3 h; v4 → v5: 23 h. Median 13 h, p75 3 + .75·20 = 18 h,
+        // p90 3 + .9·20 = 21 h. v6 unrecovered.
+        let recovery = report.recovery_time.value().expect("recoveries");
+        assert_eq!(summary(&recovery.summary), (2, 13.0 * 3600.0, 18.0 * 3600.0, 21.0 * 3600.0));
+        assert_eq!(recovery.unrecovered, 1);
+        assert_eq!(recovery.tier, Tier::High);
+
+        // v3 (ships the revert) and v5 (the hotfix): 2 / 6.
+        let rework = report.rework_rate.value().expect("deployments");
+        assert_eq!((rework.rework_deployments, rework.deployments), (2, 6));
+        assert_eq!(rework.tier, None);
+
+        // W02: v1 v2 v3, changes 3h 24h 2h 1h → median 2.5 h, v2 failed, v3 rework.
+        // W03: v4 v5 v6, changes 1h 1h, v4 and v6 failed, v5 rework.
+        let weeks: Vec<_> = report
+            .weekly
+            .iter()
+            .map(|w| {
+                (
+                    w.week.as_str(),
+                    w.deployments,
+                    w.changes,
+                    w.median_lead_time,
+                    w.failed_deployments,
+                    w.rework_deployments,
+                )
+            })
+            .collect();
+        assert_eq!(weeks, vec![("2025-W02", 3, 4, Some(2.5 * 3600.0), 1, 1), ("2025-W03", 3, 2, Some(3600.0), 2, 1),]);
+        assert_eq!(report.warnings.len(), 3, "{:?}", report.warnings);
+    }
+
+    #[test]
+    fn conventions_and_years_reach_the_numbers() {
+        let report = report(&DoraOptions {
+            average: Average::LowerMedian,
+            benchmark_year: BenchmarkYear::Y2021,
+            failure_source: FailureSource::Inferred,
+        });
+        // Lower median of 1 1 1 2 3 24 h is rank 2: 1 h. 2021: elite < 1 h, so High.
+        let lead = report.lead_time.value().expect("changes");
+        assert_eq!(lead.summary.median, 3600.0);
+        assert_eq!(lead.tier, Tier::High);
+        // Lower median of 3 h, 23 h: 3 h. Deployment days: lower of 2, 3 → 2.
+        let recovery = report.recovery_time.value().expect("recoveries");
+        assert_eq!(recovery.summary.median, 3.0 * 3600.0);
+        let frequency = report.deployment_frequency.value().expect("deployments");
+        assert_eq!(frequency.deployment_days_per_week, 2.0);
+        // 50 % is above 2021's 30 %.
+        let failure_rate = report.change_failure_rate.value().expect("deployments");
+        assert_eq!(failure_rate.tier, Tier::Low);
+    }
+
+    #[test]
+    fn empty_is_not_zero() {
+        let attribution = attribute(&[], &[]);
+        let is_bot = |_: &Person| false;
+        let input = DoraInput {
+            commits: &[],
+            deployments: &[],
+            attribution: &attribution,
+            failures: &[],
+            rework: &[],
+            is_bot: &is_bot,
+        };
+        let window = Window { start: monday(), end: monday() + 7 * DAY };
+        let report = compute(&input, window, &DoraOptions::default());
+        match &report.deployment_frequency {
+            Metric::NoData { reason } => assert!(reason.contains("deploy.tag_pattern"), "{reason}"),
+            Metric::Value(value) => panic!("no deployments measured as {value:?}"),
+        }
+        assert!(report.lead_time.value().is_none());
+        assert!(report.change_failure_rate.value().is_none());
+        assert!(report.recovery_time.value().is_none());
+        assert!(report.rework_rate.value().is_none());
+        assert_eq!(report.weekly.len(), 1);
+        assert_eq!(report.weekly[0].median_lead_time, None);
+    }
+
+    #[test]
+    fn baseline_in_the_window_is_reported_not_counted() {
+        let t = monday();
+        let commits = [commit("a", &[], t - DAY), commit("b", &["a"], t + H)];
+        let deployments = [deployment("v1", "b", t + 2 * H)];
+        let attribution = attribute(&commits, &deployments);
+        let is_bot = |_: &Person| false;
+        let input = DoraInput {
+            commits: &commits,
+            deployments: &deployments,
+            attribution: &attribution,
+            failures: &[],
+            rework: &[false],
+            is_bot: &is_bot,
+        };
+        let window = Window { start: t, end: t + 7 * DAY };
+        let report = compute(&input, window, &DoraOptions::default());
+        match &report.lead_time {
+            Metric::NoData { reason } => assert!(reason.contains("2 baseline commits"), "{reason}"),
+            Metric::Value(value) => panic!("baseline counted: {value:?}"),
+        }
+        assert!(report.warnings[0].contains("v1"), "{:?}", report.warnings);
+        // One deployment day in one week: median 1 → High.
+        let frequency = report.deployment_frequency.value().expect("one deployment");
+        assert_eq!(frequency.tier, Tier::High);
+    }
+}

@@ -1,0 +1,260 @@
+//! Failed deployments inferred from git alone (METRICS.md, Change failure
+//! rate, recovery time and rework rate in git-only mode): a later commit
+//! reverts one of a deployment's commits, or a hotfix follows it. Reports
+//! label these failures "inferred".
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::deployments::Attribution;
+use crate::model::Commit;
+
+/// A deployment that failed, and the deployment that recovered from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// Index of the failed deployment.
+    pub deployment: usize,
+    /// Index of the deployment that shipped the fix; `None` while the fix is
+    /// not deployed.
+    pub recovered_by: Option<usize>,
+    /// The evidence.
+    pub cause: FailureCause,
+}
+
+/// Why a deployment is considered failed. Indices point into `commits`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FailureCause {
+    /// `commit` reverts `reverted`, which the failed deployment shipped.
+    Revert {
+        /// The reverting commit.
+        commit: usize,
+        /// The commit it reverts.
+        reverted: usize,
+    },
+    /// `commit` is a hotfix shipped by the deployment after the failed one.
+    Hotfix {
+        /// The hotfix commit.
+        commit: usize,
+    },
+}
+
+impl FailureCause {
+    /// The fixing commit (the revert or the hotfix).
+    pub fn commit(&self) -> usize {
+        match *self {
+            FailureCause::Revert { commit, .. } | FailureCause::Hotfix { commit } => commit,
+        }
+    }
+}
+
+/// What [`infer`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Inference {
+    /// At most one failure per deployment, ordered by deployment index.
+    pub failures: Vec<Failure>,
+    /// Per deployment: it is rework, an unplanned deployment that ships a
+    /// revert or hotfix fixing an earlier deployment of its group.
+    pub rework: Vec<bool>,
+}
+
+/// Infers failed deployments from reverts and hotfixes, group by group
+/// (service, environment) as [`Attribution`] formed them.
+///
+/// - **Revert**: commit R reverts commit S (exact id match). In each group,
+///   the earliest deployment D shipping S failed, fixed by the earliest
+///   deployment F of the group shipping R. When F is D the change was
+///   reverted before release: no failure. When R is not deployed yet, D
+///   failed and is unrecovered. When S is unknown or never shipped, nothing
+///   is inferred. (A revert of a commit that only ever lived on an unmerged
+///   branch is still counted if S shipped, since R exists in the history we
+///   were given.)
+/// - **Hotfix**: a commit H with `is_hotfix(H)` first shipped by deployment F
+///   marks the deployment just before F in its group as failed, recovered by
+///   F. A hotfix in the first deployment of a group blames nothing.
+///
+/// A deployment fails at most once: of several candidates the one with the
+/// earliest recovery wins (unrecovered last, then lowest fixing commit
+/// index). Rework: a deployment is rework when it is the fix of any candidate
+/// (whether or not that candidate was the one kept), so a revert shipped with
+/// the very change it reverts, or a hotfix in a group's first deployment, is
+/// not rework: it fixed nothing users had received.
+pub fn infer(commits: &[Commit], attribution: &Attribution, is_hotfix: &dyn Fn(&Commit) -> bool) -> Inference {
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(commits.len());
+    for (i, commit) in commits.iter().enumerate() {
+        index.entry(commit.id.as_str()).or_insert(i);
+    }
+    let mut rework = vec![false; attribution.shipped.len()];
+    let mut candidates = Vec::new();
+    for (c, commit) in commits.iter().enumerate() {
+        if let Some(&reverted) = commit.reverts.as_deref().and_then(|id| index.get(id)) {
+            for failed in first_per_group(attribution, reverted) {
+                let group = attribution.group_of[failed];
+                let fix = attribution.shipping_in_group(c, group);
+                match fix {
+                    Some(fix) if fix == failed => continue,
+                    // The revert shipped before the reverted commit: the data
+                    // contradicts itself, infer nothing.
+                    Some(fix) if attribution.position_in_group(fix) < attribution.position_in_group(failed) => {
+                        continue;
+                    }
+                    Some(fix) => rework[fix] = true,
+                    None => {}
+                }
+                candidates.push(Failure {
+                    deployment: failed,
+                    recovered_by: fix,
+                    cause: FailureCause::Revert { commit: c, reverted },
+                });
+            }
+        }
+        if is_hotfix(commit) {
+            for fix in first_per_group(attribution, c) {
+                if let Some(failed) = attribution.previous_in_group(fix) {
+                    rework[fix] = true;
+                    candidates.push(Failure {
+                        deployment: failed,
+                        recovered_by: Some(fix),
+                        cause: FailureCause::Hotfix { commit: c },
+                    });
+                }
+            }
+        }
+    }
+    candidates.sort_by_key(|failure| {
+        let recovery = match failure.recovered_by {
+            Some(fix) => (0, attribution.position_in_group(fix)),
+            None => (1, 0),
+        };
+        (failure.deployment, recovery, failure.cause.commit())
+    });
+    candidates.dedup_by_key(|failure| failure.deployment);
+    Inference { failures: candidates, rework }
+}
+
+/// The earliest deployment of each group that ships `commit`.
+fn first_per_group(attribution: &Attribution, commit: usize) -> Vec<usize> {
+    let mut seen_groups = Vec::new();
+    let mut firsts = Vec::new();
+    for d in attribution.deployments_shipping(commit) {
+        let group = attribution.group_of[d];
+        if !seen_groups.contains(&group) {
+            seen_groups.push(group);
+            firsts.push(d);
+        }
+    }
+    firsts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deployments::attribute;
+    use crate::model::Deployment;
+    use crate::testing::{commit, deployment};
+
+    const DAY: i64 = 86_400;
+
+    fn reverting(id: &str, parent: &str, time: i64, reverted: &str) -> Commit {
+        let mut revert = commit(id, &[parent], time);
+        revert.reverts = Some(reverted.to_string());
+        revert
+    }
+
+    fn hotfix(id: &str, parent: &str, time: i64) -> Commit {
+        let mut fix = commit(id, &[parent], time);
+        fix.subject = format!("hotfix: {id}");
+        fix
+    }
+
+    /// Failures as `(failed, recovered_by, fixing commit)` names, and the
+    /// names of rework deployments.
+    fn check(
+        commits: &[Commit],
+        deployments: &[Deployment],
+        expected_failures: &[(&str, Option<&str>, &str)],
+        expected_rework: &[&str],
+    ) {
+        let attribution = attribute(commits, deployments);
+        let is_hotfix = |c: &Commit| c.subject.starts_with("hotfix");
+        let inference = infer(commits, &attribution, &is_hotfix);
+        let name = |d: usize| deployments[d].name.as_str();
+        let failures: Vec<_> = inference
+            .failures
+            .iter()
+            .map(|f| (name(f.deployment), f.recovered_by.map(name), commits[f.cause.commit()].id.as_str()))
+            .collect();
+        assert_eq!(failures, expected_failures);
+        let rework: Vec<_> = (0..deployments.len()).filter(|&d| inference.rework[d]).map(name).collect();
+        assert_eq!(rework, expected_rework);
+    }
+
+    #[test]
+    fn revert_in_a_later_deployment_recovers() {
+        let commits = [commit("c1", &[], DAY), commit("bad", &["c1"], 2 * DAY), reverting("r", "bad", 3 * DAY, "bad")];
+        let deployments =
+            [deployment("v1", "c1", DAY), deployment("v2", "bad", 2 * DAY), deployment("v3", "r", 3 * DAY)];
+        check(&commits, &deployments, &[("v2", Some("v3"), "r")], &["v3"]);
+        let attribution = attribute(&commits, &deployments);
+        let inference = infer(&commits, &attribution, &|_| false);
+        assert_eq!(inference.failures[0].cause, FailureCause::Revert { commit: 2, reverted: 1 });
+    }
+
+    #[test]
+    fn revert_before_release_is_no_failure() {
+        let commits = [commit("c1", &[], DAY), commit("bad", &["c1"], 2 * DAY), reverting("r", "bad", 3 * DAY, "bad")];
+        let deployments = [deployment("v1", "c1", DAY), deployment("v2", "r", 3 * DAY)];
+        check(&commits, &deployments, &[], &[]);
+    }
+
+    #[test]
+    fn undeployed_revert_leaves_the_failure_unrecovered() {
+        let commits = [commit("c1", &[], DAY), commit("bad", &["c1"], 2 * DAY), reverting("r", "bad", 3 * DAY, "bad")];
+        let deployments = [deployment("v1", "c1", DAY), deployment("v2", "bad", 2 * DAY)];
+        check(&commits, &deployments, &[("v2", None, "r")], &[]);
+    }
+
+    #[test]
+    fn revert_of_an_unknown_commit_is_ignored() {
+        let commits = [commit("c1", &[], DAY), reverting("r", "c1", 2 * DAY, "ffff")];
+        let deployments = [deployment("v1", "c1", DAY), deployment("v2", "r", 2 * DAY)];
+        check(&commits, &deployments, &[], &[]);
+    }
+
+    #[test]
+    fn hotfix_fails_the_previous_deployment() {
+        let commits = [commit("c1", &[], DAY), commit("c2", &["c1"], 2 * DAY), hotfix("h", "c2", 3 * DAY)];
+        let deployments =
+            [deployment("v1", "c1", DAY), deployment("v2", "c2", 2 * DAY), deployment("v3", "h", 3 * DAY)];
+        check(&commits, &deployments, &[("v2", Some("v3"), "h")], &["v3"]);
+    }
+
+    #[test]
+    fn hotfix_in_the_first_deployment_blames_nothing() {
+        let commits = [commit("c1", &[], DAY), hotfix("h", "c1", 2 * DAY)];
+        let deployments = [deployment("v1", "h", 2 * DAY)];
+        check(&commits, &deployments, &[], &[]);
+    }
+
+    #[test]
+    fn a_deployment_fails_once_with_its_earliest_fix() {
+        // v2 ships bad1 and bad2; r2 (reverting bad2) is deployed by v4,
+        // hotfix h by v3, r1 (reverting bad1) never: v3 is the recovery.
+        let commits = [
+            commit("c1", &[], DAY),
+            commit("bad1", &["c1"], 2 * DAY),
+            commit("bad2", &["bad1"], 2 * DAY),
+            hotfix("h", "bad2", 3 * DAY),
+            reverting("r2", "h", 4 * DAY, "bad2"),
+            reverting("r1", "r2", 5 * DAY, "bad1"),
+        ];
+        let deployments = [
+            deployment("v1", "c1", DAY),
+            deployment("v2", "bad2", 2 * DAY),
+            deployment("v3", "h", 3 * DAY),
+            deployment("v4", "r2", 4 * DAY),
+        ];
+        check(&commits, &deployments, &[("v2", Some("v3"), "h")], &["v3", "v4"]);
+    }
+}

@@ -1,0 +1,81 @@
+//! Domain types shared by every computation: commits, tags, deployments.
+//!
+//! Instants are UTC seconds since the Unix epoch (`i64`); a commit keeps its
+//! author's UTC offset beside it. Ids are hex object ids as git prints them.
+
+use serde::Serialize;
+
+/// Seconds since 1970-01-01T00:00:00Z.
+pub type Instant = i64;
+
+/// A person as git records them, after identity merging (mailmap) when the
+/// caller applied it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Person {
+    /// Display name.
+    pub name: String,
+    /// E-mail, lower-cased by the source.
+    pub email: String,
+}
+
+/// One commit, as much of it as the metrics need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    /// Hex object id.
+    pub id: String,
+    /// Parent ids, first parent first.
+    pub parents: Vec<String>,
+    /// Author (mailmap applied).
+    pub author: Person,
+    /// Author time, UTC.
+    pub author_time: Instant,
+    /// Author's UTC offset in minutes (east positive).
+    pub author_offset_minutes: i32,
+    /// Committer time, UTC.
+    pub committer_time: Instant,
+    /// First line of the message.
+    pub subject: String,
+    /// The commit this one reverts, from a `This reverts commit <sha>` line.
+    pub reverts: Option<String>,
+}
+
+impl Commit {
+    /// A merge commit has more than one parent.
+    pub fn is_merge(&self) -> bool {
+        self.parents.len() > 1
+    }
+}
+
+/// Where a deployment record came from, strongest first (METRICS.md, Deployments).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeploymentSource {
+    /// An explicit event (host deployment, CI run, imported record).
+    Event,
+    /// A release tag matching `deploy.tag_pattern`.
+    Tag,
+    /// A first-parent commit of the default branch (trunk mode).
+    Trunk,
+}
+
+/// A successful release of one commit to one environment of one service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployment {
+    /// Deterministic id, e.g. `git:tag:v1.2.3` or `git:trunk:<sha>`.
+    pub id: String,
+    /// A human label: the tag name, or the short commit id in trunk mode.
+    pub name: String,
+    /// Service deployed (the repository name for git-derived deployments).
+    pub service: String,
+    /// Environment (`production` for git-derived deployments).
+    pub environment: String,
+    /// The commit that was deployed.
+    pub commit: String,
+    /// When the deployment finished, UTC.
+    pub finished_at: Instant,
+    /// Where the record came from.
+    pub source: DeploymentSource,
+    /// The commits it shipped when the source knows them; `None` means
+    /// "derive from the commit graph".
+    pub shipped: Option<Vec<String>>,
+}

@@ -1,0 +1,330 @@
+//! Analysis: turns what the store holds into core inputs (identities merged,
+//! deployments found per the configuration) and runs the core computations.
+//! Reads the store only; never git, never the network.
+
+use std::collections::HashMap;
+
+use fulcrum_core::deployments::attribute;
+use fulcrum_core::dora::{self, DoraOptions, DoraReport, FailureSource};
+use fulcrum_core::failures::infer;
+use fulcrum_core::model::{Commit, Deployment, DeploymentSource, Person};
+use fulcrum_core::time::Window;
+use gix::bstr::{BStr, ByteSlice};
+use serde::Serialize;
+
+use crate::config::{Config, DeployMode};
+use crate::git::RefKind;
+use crate::store::{RepoState, RepoTotals, Store, StoredCommit};
+
+/// Input errors found while analysing (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    /// The repository was never synced into this database.
+    #[error("{path}: not synced into {db} yet; run `fulcrum sync --repo {path}` or drop --no-sync")]
+    NotSynced {
+        /// Repository path.
+        path: String,
+        /// Database path.
+        db: String,
+    },
+    /// Tag mode found no tag matching the pattern.
+    #[error(
+        "{path}: no deployments found: no tag matches deploy.tag_pattern `{pattern}` ({tags} tags in the repository{examples}). \
+         Set `deploy.tag_pattern` in fulcrum.toml (or --tag-pattern) to match your release tags, \
+         or use trunk mode (`deploy.mode = \"trunk\"` or --deploy-mode trunk) if every merge to the default branch deploys"
+    )]
+    NoMatchingTags {
+        /// Repository path.
+        path: String,
+        /// The pattern.
+        pattern: String,
+        /// Number of tags present.
+        tags: usize,
+        /// A few tag names, formatted.
+        examples: String,
+    },
+    /// Trunk mode could not find the branch.
+    #[error(
+        "{path}: trunk mode: branch `{branch}` not found; set `deploy.branch` in fulcrum.toml to an existing branch"
+    )]
+    NoBranch {
+        /// Repository path.
+        path: String,
+        /// Branch looked for.
+        branch: String,
+    },
+}
+
+/// Everything a report shows, ready to render.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    /// The repository.
+    pub repository: RepositoryInfo,
+    /// Where the configuration came from (a file, or `defaults`).
+    pub config_source: String,
+    /// How deployments were found, in words.
+    pub deployments_source: String,
+    /// How failures were found, in words.
+    pub failures_source: String,
+    /// The DORA keys.
+    pub dora: DoraReport,
+    /// Deployments in the window, newest first.
+    pub deployments: Vec<DeploymentRow>,
+    /// Everything the reader should know about the numbers.
+    pub warnings: Vec<String>,
+}
+
+/// Facts about the analysed repository.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepositoryInfo {
+    /// Path as stored.
+    pub path: String,
+    /// Service name used for deployments.
+    pub service: String,
+    /// Stored totals.
+    pub totals: RepoTotals,
+    /// Last finished sync, UTC seconds.
+    pub last_sync_at: Option<i64>,
+    /// Shallow clone at the last sync.
+    pub shallow: bool,
+}
+
+/// One deployment, as listed in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeploymentRow {
+    /// Tag name or short commit id.
+    pub name: String,
+    /// Commit deployed.
+    pub commit: String,
+    /// Finish time, UTC seconds.
+    pub finished_at: i64,
+    /// Commits it shipped.
+    pub commits: usize,
+    /// First deployment in the data (its commits are not changes).
+    pub baseline: bool,
+    /// It failed (inferred).
+    pub failed: bool,
+    /// It ships a revert or hotfix.
+    pub rework: bool,
+}
+
+/// Analyses the repository stored under `key` over `window`.
+pub fn analyze(store: &Store, key: &str, service: &str, config: &Config, window: Window) -> anyhow::Result<Analysis> {
+    let state = store
+        .find_repo(key)?
+        .filter(|s| s.last_sync_at.is_some())
+        .ok_or_else(|| AnalysisError::NotSynced { path: key.to_owned(), db: store.path().display().to_string() })?;
+    let stored = store.load_commits(state.id)?;
+    let commits = to_core_commits(&stored, state.mailmap.as_deref());
+    let (deployments, deployments_source) = find_deployments(&state, &commits, key, service, config)?;
+    let attribution = attribute(&commits, &deployments);
+    let hotfix = |c: &Commit| config.hotfix_regex.is_match(&c.subject);
+    let inference = infer(&commits, &attribution, &hotfix);
+    let is_bot = |p: &Person| config.is_bot(&p.name, &p.email);
+    let input = dora::DoraInput {
+        commits: &commits,
+        deployments: &deployments,
+        attribution: &attribution,
+        failures: &inference.failures,
+        rework: &inference.rework,
+        is_bot: &is_bot,
+    };
+    let options = DoraOptions {
+        average: config.average,
+        benchmark_year: config.benchmark,
+        failure_source: FailureSource::Inferred,
+    };
+    let report = dora::compute(&input, window, &options);
+    let failed: Vec<bool> = {
+        let mut failed = vec![false; deployments.len()];
+        for f in &inference.failures {
+            failed[f.deployment] = true;
+        }
+        failed
+    };
+    let mut rows: Vec<DeploymentRow> = (0..deployments.len())
+        .filter(|&d| window.contains(deployments[d].finished_at))
+        .map(|d| DeploymentRow {
+            name: deployments[d].name.clone(),
+            commit: deployments[d].commit.clone(),
+            finished_at: deployments[d].finished_at,
+            commits: attribution.shipped[d].len(),
+            baseline: attribution.is_baseline[d],
+            failed: failed[d],
+            rework: inference.rework[d],
+        })
+        .collect();
+    rows.sort_by(|a, b| b.finished_at.cmp(&a.finished_at).then_with(|| a.name.cmp(&b.name)));
+    let totals = store.totals(state.id)?;
+    let mut warnings = Vec::new();
+    if state.shallow {
+        warnings.push(
+            "shallow clone: history is cut, so lead times of the oldest changes and the first deployments are \
+             incomplete; run `git fetch --unshallow` for full history"
+                .to_owned(),
+        );
+    }
+    if totals.missing_blobs > 0 {
+        warnings.push(format!(
+            "{} file versions could not be read (partial clone or stripped mirror); their line counts are unknown",
+            totals.missing_blobs
+        ));
+    }
+    warnings.extend(report.warnings.iter().cloned());
+    Ok(Analysis {
+        repository: RepositoryInfo {
+            path: key.to_owned(),
+            service: service.to_owned(),
+            totals,
+            last_sync_at: state.last_sync_at,
+            shallow: state.shallow,
+        },
+        config_source: config.source.clone(),
+        deployments_source,
+        failures_source: format!(
+            "inferred from reverts (`This reverts commit <sha>`) and hotfix commits (subject matching `{}`)",
+            config.hotfix_pattern
+        ),
+        dora: report,
+        deployments: rows,
+        warnings,
+    })
+}
+
+/// Converts stored commits, merging identities through the `.mailmap`.
+fn to_core_commits(stored: &[StoredCommit], mailmap: Option<&str>) -> Vec<Commit> {
+    let mailmap = mailmap.map(|text| gix::mailmap::Snapshot::from_bytes(text.as_bytes()));
+    let mut resolved: HashMap<(&str, &str), Person> = HashMap::new();
+    stored
+        .iter()
+        .map(|c| {
+            let author = resolved
+                .entry((c.author_name.as_str(), c.author_email.as_str()))
+                .or_insert_with(|| resolve_person(mailmap.as_ref(), &c.author_name, &c.author_email))
+                .clone();
+            Commit {
+                id: c.sha.clone(),
+                parents: c.parents.clone(),
+                author,
+                author_time: c.author_time,
+                author_offset_minutes: c.author_offset,
+                committer_time: c.committer_time,
+                subject: c.subject.clone(),
+                reverts: c.reverts.clone(),
+            }
+        })
+        .collect()
+}
+
+/// One person after `.mailmap`, e-mail lower-cased (merging by e-mail).
+pub fn resolve_person(mailmap: Option<&gix::mailmap::Snapshot>, name: &str, email: &str) -> Person {
+    if let Some(map) = mailmap {
+        let signature = gix::actor::SignatureRef {
+            name: BStr::new(name.as_bytes()),
+            email: BStr::new(email.as_bytes()),
+            time: "0 +0000",
+        };
+        if let Some(resolved) = map.try_resolve(signature) {
+            return Person {
+                name: resolved.name.to_str_lossy().into_owned(),
+                email: resolved.email.to_str_lossy().to_lowercase(),
+            };
+        }
+    }
+    Person { name: name.to_owned(), email: email.to_lowercase() }
+}
+
+/// Deployments per the configured mode, with a sentence saying how.
+fn find_deployments(
+    state: &RepoState,
+    commits: &[Commit],
+    key: &str,
+    service: &str,
+    config: &Config,
+) -> anyhow::Result<(Vec<Deployment>, String)> {
+    let by_id: HashMap<&str, &Commit> = commits.iter().map(|c| (c.id.as_str(), c)).collect();
+    match config.deploy_mode {
+        DeployMode::Tags => {
+            let tags: Vec<_> = state.refs.iter().filter(|r| r.kind == RefKind::Tag).collect();
+            // One deployment per commit: a second tag on the same commit ships nothing new.
+            let mut earliest: HashMap<&str, Deployment> = HashMap::new();
+            for tag in &tags {
+                let name = tag.name.trim_start_matches("refs/tags/");
+                if !config.tag_regex.is_match(name) {
+                    continue;
+                }
+                let Some(commit) = by_id.get(tag.commit.as_str()) else { continue };
+                let finished_at = tag.tagged_at.unwrap_or(commit.committer_time);
+                let deployment = Deployment {
+                    id: format!("git:tag:{name}"),
+                    name: name.to_owned(),
+                    service: service.to_owned(),
+                    environment: "production".to_owned(),
+                    commit: tag.commit.clone(),
+                    finished_at,
+                    source: DeploymentSource::Tag,
+                    shipped: None,
+                };
+                match earliest.get(tag.commit.as_str()) {
+                    Some(existing) if (existing.finished_at, &existing.name) <= (finished_at, &deployment.name) => {}
+                    _ => {
+                        earliest.insert(tag.commit.as_str(), deployment);
+                    }
+                }
+            }
+            if earliest.is_empty() {
+                let examples: Vec<&str> =
+                    tags.iter().rev().take(5).map(|t| t.name.trim_start_matches("refs/tags/")).collect();
+                return Err(AnalysisError::NoMatchingTags {
+                    path: key.to_owned(),
+                    pattern: config.tag_pattern.clone(),
+                    tags: tags.len(),
+                    examples: if examples.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", e.g. {}", examples.join(", "))
+                    },
+                }
+                .into());
+            }
+            let mut deployments: Vec<Deployment> = earliest.into_values().collect();
+            deployments.sort_by(|a, b| a.finished_at.cmp(&b.finished_at).then_with(|| a.name.cmp(&b.name)));
+            let text = format!("release tags matching `{}` ({} tags)", config.tag_pattern, deployments.len());
+            Ok((deployments, text))
+        }
+        DeployMode::Trunk => {
+            let branch = config
+                .branch
+                .clone()
+                .or_else(|| state.head_branch.clone())
+                .unwrap_or_else(|| "refs/heads/main".to_owned());
+            let full = if branch.starts_with("refs/") { branch.clone() } else { format!("refs/heads/{branch}") };
+            let remote = format!("refs/remotes/origin/{}", branch.trim_start_matches("refs/heads/"));
+            let tip = state
+                .refs
+                .iter()
+                .find(|r| r.name == full)
+                .or_else(|| state.refs.iter().find(|r| r.name == remote))
+                .ok_or_else(|| AnalysisError::NoBranch { path: key.to_owned(), branch: branch.clone() })?;
+            let mut deployments = Vec::new();
+            let mut next = Some(tip.commit.as_str());
+            while let Some(id) = next {
+                let Some(commit) = by_id.get(id) else { break };
+                deployments.push(Deployment {
+                    id: format!("git:trunk:{id}"),
+                    name: id[..id.len().min(10)].to_owned(),
+                    service: service.to_owned(),
+                    environment: "production".to_owned(),
+                    commit: id.to_owned(),
+                    finished_at: commit.committer_time,
+                    source: DeploymentSource::Trunk,
+                    shipped: None,
+                });
+                next = commit.parents.first().map(String::as_str);
+            }
+            deployments.reverse();
+            let short = branch.trim_start_matches("refs/heads/");
+            Ok((deployments, format!("trunk mode: every first-parent commit of `{short}`")))
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! Configuration: `fulcrum.toml` (in the repository, or `--config`), every
+//! key optional with the defaults documented in the README. Command-line
+//! flags override it; the result is [`Config`], which the rest of the code
+//! reads.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// An invalid configuration file or value. The message names the file, the
+/// key and (for syntax errors) the line.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: cannot read the configuration ({reason})")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        reason: String,
+    },
+    /// TOML syntax error, unknown key or wrong type.
+    #[error("{path}: invalid configuration: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// toml's message, with line and column.
+        message: String,
+    },
+    /// A value parsed but is not acceptable.
+    #[error("{source_name}: invalid value for `{key}`: {message}")]
+    Value {
+        /// The file, or `command line`.
+        source_name: String,
+        /// The key, e.g. `deploy.tag_pattern`.
+        key: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// The file's shape. Every field is optional; defaults live in [`Config`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    deploy: DeployFile,
+    #[serde(default)]
+    failure: FailureFile,
+    #[serde(default)]
+    report: ReportFile,
+    #[serde(default)]
+    bots: BotsFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeployFile {
+    mode: Option<String>,
+    tag_pattern: Option<String>,
+    branch: Option<String>,
+    service: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FailureFile {
+    hotfix_pattern: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportFile {
+    window: Option<String>,
+    average: Option<String>,
+    benchmark: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BotsFile {
+    patterns: Option<Vec<String>>,
+}
+
+/// How deployments are found in git.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeployMode {
+    /// Release tags matching `deploy.tag_pattern`.
+    Tags,
+    /// Every first-parent commit of the default branch.
+    Trunk,
+}
+
+impl std::str::FromStr for DeployMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<DeployMode, String> {
+        match s {
+            "tags" => Ok(DeployMode::Tags),
+            "trunk" => Ok(DeployMode::Trunk),
+            other => Err(format!("`{other}` is not a deployment mode; use `tags` or `trunk`")),
+        }
+    }
+}
+
+/// Default `deploy.tag_pattern`: plain versions (`v1.2.3`, `1.2`), no pre-release suffix.
+pub const DEFAULT_TAG_PATTERN: &str = r"^v?[0-9]+(\.[0-9]+)+$";
+/// Default `failure.hotfix_pattern`, matched against commit subjects.
+pub const DEFAULT_HOTFIX_PATTERN: &str = r"(?i)\bhot-?fix";
+/// Default bot patterns: case-insensitive substrings of an author's name or e-mail.
+pub const DEFAULT_BOT_PATTERNS: &[&str] = &["[bot]", "dependabot", "renovate", "github-actions"];
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the configuration came from (a file, or `defaults`).
+    pub source: String,
+    /// `deploy.mode`.
+    pub deploy_mode: DeployMode,
+    /// `deploy.tag_pattern`, as written.
+    pub tag_pattern: String,
+    /// Compiled `deploy.tag_pattern`.
+    pub tag_regex: regex_lite::Regex,
+    /// `deploy.branch`: trunk mode's branch; `None` means the branch `HEAD` names.
+    pub branch: Option<String>,
+    /// `deploy.service`: `None` means the repository's directory name.
+    pub service: Option<String>,
+    /// `failure.hotfix_pattern`, as written.
+    pub hotfix_pattern: String,
+    /// Compiled `failure.hotfix_pattern`.
+    pub hotfix_regex: regex_lite::Regex,
+    /// `report.window`: the default `--since`.
+    pub window: String,
+    /// `report.average`.
+    pub average: fulcrum_core::stats::Average,
+    /// `report.benchmark`.
+    pub benchmark: fulcrum_core::tiers::BenchmarkYear,
+    /// `bots.patterns`, lower-cased.
+    pub bot_patterns: Vec<String>,
+}
+
+/// Values given on the command line, which win over the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--deploy-mode`.
+    pub deploy_mode: Option<String>,
+    /// `--tag-pattern`.
+    pub tag_pattern: Option<String>,
+    /// `--hotfix-pattern`.
+    pub hotfix_pattern: Option<String>,
+    /// `--benchmark`.
+    pub benchmark: Option<String>,
+    /// `--average`.
+    pub average: Option<String>,
+}
+
+impl Config {
+    /// Loads `explicit` if given, else `<repo>/fulcrum.toml` if it exists,
+    /// else the defaults; then applies `overrides`.
+    pub fn load(explicit: Option<&Path>, repo: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let candidate = match explicit {
+            Some(path) => Some(path.to_owned()),
+            None => repo.map(|r| r.join("fulcrum.toml")).filter(|p| p.is_file()),
+        };
+        let (file, source) = match candidate {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| ConfigError::Read { path: path.clone(), reason: e.to_string() })?;
+                let file: File = toml::from_str(&text)
+                    .map_err(|e| ConfigError::Parse { path: path.clone(), message: e.to_string().trim().to_owned() })?;
+                (file, path.display().to_string())
+            }
+            None => (File::default(), "defaults".to_owned()),
+        };
+        Config::resolve(file, source, overrides)
+    }
+
+    fn resolve(file: File, source: String, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let value_error = |from_cli: bool, key: &str, message: String| ConfigError::Value {
+            source_name: if from_cli { "command line".to_owned() } else { source.clone() },
+            key: key.to_owned(),
+            message,
+        };
+        let pick = |cli: &Option<String>, file: Option<String>| match cli {
+            Some(v) => (true, Some(v.clone())),
+            None => (false, file),
+        };
+        let (cli, mode) = pick(&overrides.deploy_mode, file.deploy.mode);
+        let deploy_mode = match mode {
+            Some(m) => m.parse().map_err(|e| value_error(cli, "deploy.mode", e))?,
+            None => DeployMode::Tags,
+        };
+        let (cli, pattern) = pick(&overrides.tag_pattern, file.deploy.tag_pattern);
+        let tag_pattern = pattern.unwrap_or_else(|| DEFAULT_TAG_PATTERN.to_owned());
+        let tag_regex = regex_lite::Regex::new(&tag_pattern)
+            .map_err(|e| value_error(cli, "deploy.tag_pattern", format!("not a valid regular expression: {e}")))?;
+        let (cli, pattern) = pick(&overrides.hotfix_pattern, file.failure.hotfix_pattern);
+        let hotfix_pattern = pattern.unwrap_or_else(|| DEFAULT_HOTFIX_PATTERN.to_owned());
+        let hotfix_regex = regex_lite::Regex::new(&hotfix_pattern)
+            .map_err(|e| value_error(cli, "failure.hotfix_pattern", format!("not a valid regular expression: {e}")))?;
+        let (cli, average) = pick(&overrides.average, file.report.average);
+        let average = match average {
+            Some(a) => a.parse().map_err(|e| value_error(cli, "report.average", format!("{e}")))?,
+            None => fulcrum_core::stats::Average::default(),
+        };
+        let (cli, benchmark) = pick(&overrides.benchmark, file.report.benchmark);
+        let benchmark = match benchmark {
+            Some(b) => b.parse().map_err(|e| value_error(cli, "report.benchmark", format!("{e}")))?,
+            None => fulcrum_core::tiers::BenchmarkYear::default(),
+        };
+        let window = file.report.window.unwrap_or_else(|| "90.days".to_owned());
+        fulcrum_core::time::parse_instant(&window, 0)
+            .map_err(|e| value_error(false, "report.window", e.to_string()))?;
+        let bot_patterns = file
+            .bots
+            .patterns
+            .unwrap_or_else(|| DEFAULT_BOT_PATTERNS.iter().map(|s| (*s).to_owned()).collect())
+            .into_iter()
+            .map(|p| p.to_lowercase())
+            .collect();
+        Ok(Config {
+            source,
+            deploy_mode,
+            tag_pattern,
+            tag_regex,
+            branch: file.deploy.branch.filter(|b| !b.is_empty()),
+            service: file.deploy.service.filter(|s| !s.is_empty()),
+            hotfix_pattern,
+            hotfix_regex,
+            window,
+            average,
+            benchmark,
+            bot_patterns,
+        })
+    }
+
+    /// Whether a person is a bot by the configured patterns.
+    pub fn is_bot(&self, name: &str, email: &str) -> bool {
+        let (name, email) = (name.to_lowercase(), email.to_lowercase());
+        self.bot_patterns.iter().any(|p| name.contains(p.as_str()) || email.contains(p.as_str()))
+    }
+}

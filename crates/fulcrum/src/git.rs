@@ -1,0 +1,853 @@
+//! The git source: reads commits, per-file change stats, refs and `.mailmap`
+//! from a local repository with gix. It converts and returns; it never writes
+//! to the store (the sync step does).
+//!
+//! Speed comes from three habits (see `shared/docs/BENCHMARKS.md`):
+//! commits are diffed newest-first in contiguous chunks so consecutive diffs
+//! share objects; every thread keeps a small generational cache of the trees
+//! and blobs it read for the *old* side of a diff, which is the *new* side of
+//! the next one; and both cores work, each on its own chunk.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+use gix::ObjectId;
+use gix::bstr::ByteSlice;
+use gix::hashtable::HashMap as OidMap;
+use gix::objs::Find as _;
+
+/// Failures to read a repository. All of them are input errors: they name the
+/// repository and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// The path does not exist.
+    #[error("{path}: no such directory; pass --repo with the path of a git repository")]
+    NotFound {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The path exists but is not a git repository.
+    #[error("{path}: not a git repository ({reason}); pass --repo with the path of a git repository")]
+    NotARepository {
+        /// The path given.
+        path: PathBuf,
+        /// What gix said.
+        reason: String,
+    },
+    /// The repository has no commits at all.
+    #[error("{path}: the repository has no commits yet; commit something, or point --repo at another repository")]
+    Empty {
+        /// The repository.
+        path: PathBuf,
+    },
+    /// An object is unreadable (corrupt pack or loose object).
+    #[error(
+        "{path}: object {id} is corrupt or unreadable ({reason}); run `git fsck` in the repository, or re-clone it"
+    )]
+    Corrupt {
+        /// The repository.
+        path: PathBuf,
+        /// The object that failed.
+        id: String,
+        /// What gix said.
+        reason: String,
+    },
+    /// A commit needed for history is missing (and the repository is not shallow).
+    #[error("{path}: commit {id} is missing from the object database; run `git fsck`, or fetch the missing history")]
+    MissingCommit {
+        /// The repository.
+        path: PathBuf,
+        /// The missing commit.
+        id: String,
+    },
+}
+
+/// An open repository that can be read from several threads.
+pub struct GitRepo {
+    repo: gix::ThreadSafeRepository,
+    path: PathBuf,
+    shallow_boundary: Vec<ObjectId>,
+}
+
+/// The kind of a reference fulcrum follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefKind {
+    /// `refs/heads/*`.
+    Branch,
+    /// `refs/remotes/*`.
+    RemoteBranch,
+    /// `refs/tags/*`.
+    Tag,
+    /// A detached `HEAD`.
+    Head,
+}
+
+impl RefKind {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefKind::Branch => "branch",
+            RefKind::RemoteBranch => "remote",
+            RefKind::Tag => "tag",
+            RefKind::Head => "head",
+        }
+    }
+
+    /// Parses [`RefKind::as_str`].
+    pub fn parse(s: &str) -> Option<RefKind> {
+        Some(match s {
+            "branch" => RefKind::Branch,
+            "remote" => RefKind::RemoteBranch,
+            "tag" => RefKind::Tag,
+            "head" => RefKind::Head,
+            _ => return None,
+        })
+    }
+}
+
+/// A reference peeled to the commit it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefRecord {
+    /// Full name, e.g. `refs/tags/v1.0`.
+    pub name: String,
+    /// Branch, remote branch or tag.
+    pub kind: RefKind,
+    /// The commit it points to (after peeling tags).
+    pub commit: String,
+    /// For annotated tags: the tagger time (UTC seconds).
+    pub tagged_at: Option<i64>,
+}
+
+/// How a file changed in a commit, against its first parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// The path is new.
+    Added,
+    /// The path's content or mode changed.
+    Modified,
+    /// The path is gone.
+    Deleted,
+    /// The content moved from `old_path` unchanged (exact rename).
+    Renamed,
+}
+
+impl ChangeKind {
+    /// One-letter code as `git diff --name-status` prints it.
+    pub fn code(self) -> &'static str {
+        match self {
+            ChangeKind::Added => "A",
+            ChangeKind::Modified => "M",
+            ChangeKind::Deleted => "D",
+            ChangeKind::Renamed => "R",
+        }
+    }
+}
+
+/// One path changed by a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChange {
+    /// Path after the change (before it, for deletions).
+    pub path: String,
+    /// For renames: the path before.
+    pub old_path: Option<String>,
+    /// What happened.
+    pub kind: ChangeKind,
+    /// Lines added, `None` for binary files and missing blobs.
+    pub added: Option<u32>,
+    /// Lines removed, `None` for binary files and missing blobs.
+    pub removed: Option<u32>,
+}
+
+/// A git identity as recorded in a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    /// Name as written.
+    pub name: String,
+    /// E-mail as written (not lower-cased: mailmap matching needs it raw).
+    pub email: String,
+    /// UTC seconds.
+    pub time: i64,
+    /// UTC offset in minutes.
+    pub offset_minutes: i32,
+}
+
+/// Everything fulcrum keeps of one commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitRecord {
+    /// Hex id.
+    pub id: String,
+    /// Parent ids, first parent first.
+    pub parents: Vec<String>,
+    /// Author.
+    pub author: Signature,
+    /// Committer.
+    pub committer: Signature,
+    /// First line of the message.
+    pub subject: String,
+    /// The commit this one reverts (`This reverts commit <sha>`).
+    pub reverts: Option<String>,
+    /// Trailers fulcrum uses (`Co-authored-by`), as (key, value).
+    pub trailers: Vec<(String, String)>,
+    /// Per-file stats against the first parent; empty for merge commits,
+    /// which (like `git log --numstat`) carry no stats of their own.
+    pub files: Vec<FileChange>,
+    /// Blobs that could not be read (partial clone, stripped mirror).
+    pub missing_blobs: u32,
+}
+
+/// A commit found by [`GitRepo::walk_new`], with its raw object kept so the
+/// diff pass does not inflate it twice.
+pub struct NewCommit {
+    id: ObjectId,
+    data: Vec<u8>,
+}
+
+impl GitRepo {
+    /// Opens the repository at `path` (a work tree or a bare git directory).
+    pub fn open(path: &Path) -> Result<GitRepo, GitError> {
+        if !path.exists() {
+            return Err(GitError::NotFound { path: path.to_owned() });
+        }
+        let mut options = gix::open::Options::isolated();
+        // Mirrors may lack a config file; a user's repository is trusted as git would.
+        options = options.strict_config(false);
+        let repo = gix::open_opts(path, options)
+            .map_err(|e| GitError::NotARepository { path: path.to_owned(), reason: e.to_string() })?;
+        let shallow_boundary =
+            repo.shallow_commits().ok().flatten().map(|c| c.iter().copied().collect()).unwrap_or_default();
+        Ok(GitRepo { path: path.to_owned(), repo: repo.into_sync(), shallow_boundary })
+    }
+
+    /// The path given to [`GitRepo::open`].
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the repository is a shallow clone (history is cut).
+    pub fn is_shallow(&self) -> bool {
+        !self.shallow_boundary.is_empty()
+    }
+
+    /// The branch `HEAD` names (`refs/heads/main`), if it is not detached.
+    pub fn head_branch(&self) -> Option<String> {
+        let repo = self.repo.to_thread_local();
+        repo.head_name().ok().flatten().map(|n| n.as_bstr().to_str_lossy().into_owned())
+    }
+
+    /// Every branch, remote branch and tag, peeled to commits, sorted by name.
+    /// References that do not lead to a commit (a tag of a tree) are skipped.
+    pub fn refs(&self) -> Result<Vec<RefRecord>, GitError> {
+        let repo = self.repo.to_thread_local();
+        let corrupt = |id: String, e: &dyn std::fmt::Display| GitError::Corrupt {
+            path: self.path.clone(),
+            id,
+            reason: e.to_string(),
+        };
+        let platform = repo.references().map_err(|e| corrupt("refs".into(), &e))?;
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        for reference in platform.all().map_err(|e| corrupt("refs".into(), &e))? {
+            let Ok(reference) = reference else { continue };
+            let name = reference.name().as_bstr().to_str_lossy().into_owned();
+            let kind = if name.starts_with("refs/heads/") {
+                RefKind::Branch
+            } else if name.starts_with("refs/remotes/") {
+                if name.ends_with("/HEAD") {
+                    continue;
+                }
+                RefKind::RemoteBranch
+            } else if name.starts_with("refs/tags/") {
+                RefKind::Tag
+            } else {
+                continue;
+            };
+            let Some(mut id) = reference.target().try_id().map(ToOwned::to_owned) else {
+                continue; // symbolic refs are followed through their target
+            };
+            let mut tagged_at = None;
+            // Peel annotated tags (possibly nested) down to a commit.
+            let commit = loop {
+                let data = match repo.objects.try_find(&id, &mut buf) {
+                    Ok(Some(data)) => data,
+                    Ok(None) => break None,
+                    Err(e) => return Err(corrupt(id.to_string(), &e)),
+                };
+                match data.kind {
+                    gix::objs::Kind::Commit => break Some(id),
+                    gix::objs::Kind::Tag => {
+                        let tag = gix::objs::TagRef::from_bytes(data.data, repo.object_hash())
+                            .map_err(|e| corrupt(id.to_string(), &e))?;
+                        if tagged_at.is_none() {
+                            tagged_at = tag.tagger().ok().flatten().map(|t| t.seconds());
+                        }
+                        id = tag.target();
+                    }
+                    _ => break None,
+                }
+            };
+            if let Some(commit) = commit {
+                out.push(RefRecord { name, kind, commit: commit.to_string(), tagged_at });
+            }
+        }
+        if let Ok(head) = repo.head()
+            && head.is_detached()
+            && let Some(id) = head.id()
+        {
+            out.push(RefRecord { name: "HEAD".into(), kind: RefKind::Head, commit: id.to_string(), tagged_at: None });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// The text of the `.mailmap` committed at `HEAD`, if any.
+    pub fn mailmap_text(&self) -> Option<String> {
+        let repo = self.repo.to_thread_local();
+        if let Some(workdir) = repo.workdir()
+            && let Ok(text) = std::fs::read_to_string(workdir.join(".mailmap"))
+        {
+            return Some(text);
+        }
+        let tree = repo.head_commit().ok()?.tree().ok()?;
+        let entry = tree.find_entry(".mailmap")?;
+        let blob = entry.object().ok()?;
+        Some(String::from_utf8_lossy(&blob.data).into_owned())
+    }
+
+    /// Walks from `tips` to every commit for which `is_known` is false,
+    /// newest first by committer time, not descending into known commits.
+    /// Commits cut off by a shallow boundary are skipped silently.
+    pub fn walk_new(
+        &self,
+        tips: &[String],
+        mut is_known: impl FnMut(&str) -> bool,
+    ) -> Result<Vec<NewCommit>, GitError> {
+        let repo = self.repo.to_thread_local();
+        let hash = repo.object_hash();
+        let mut seen: gix::hashtable::HashSet<ObjectId> = Default::default();
+        let mut queue = std::collections::BinaryHeap::new();
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        let mut push = |id: ObjectId,
+                        queue: &mut std::collections::BinaryHeap<(i64, ObjectId)>,
+                        buf: &mut Vec<u8>,
+                        is_known: &mut dyn FnMut(&str) -> bool|
+         -> Result<(), GitError> {
+            if !seen.insert(id) || is_known(&id.to_string()) {
+                return Ok(());
+            }
+            match repo.objects.try_find(&id, buf) {
+                Ok(Some(data)) if data.kind == gix::objs::Kind::Commit => {
+                    let time = gix::objs::CommitRefIter::from_bytes(data.data, hash)
+                        .committer()
+                        .map(|s| s.seconds())
+                        .unwrap_or(0);
+                    queue.push((time, id));
+                    Ok(())
+                }
+                Ok(Some(_)) => Ok(()),
+                Ok(None) if self.is_shallow() => Ok(()),
+                Ok(None) => Err(GitError::MissingCommit { path: self.path.clone(), id: id.to_string() }),
+                Err(e) => Err(GitError::Corrupt { path: self.path.clone(), id: id.to_string(), reason: e.to_string() }),
+            }
+        };
+        for tip in tips {
+            let Ok(id) = ObjectId::from_hex(tip.as_bytes()) else { continue };
+            push(id, &mut queue, &mut buf, &mut is_known)?;
+        }
+        while let Some((_, id)) = queue.pop() {
+            let data = match repo.objects.try_find(&id, &mut buf) {
+                Ok(Some(data)) => data.data.to_vec(),
+                _ => return Err(GitError::MissingCommit { path: self.path.clone(), id: id.to_string() }),
+            };
+            let parents: Vec<ObjectId> = match gix::objs::CommitRef::from_bytes(&data, hash) {
+                Ok(c) => c.parents().collect(),
+                Err(e) => {
+                    return Err(GitError::Corrupt {
+                        path: self.path.clone(),
+                        id: id.to_string(),
+                        reason: e.to_string(),
+                    });
+                }
+            };
+            if !self.shallow_boundary.contains(&id) {
+                for parent in parents {
+                    push(parent, &mut queue, &mut buf, &mut is_known)?;
+                }
+            }
+            out.push(NewCommit { id, data });
+        }
+        Ok(out)
+    }
+
+    /// Reads every commit of `commits` with its per-file stats, on `threads`
+    /// threads, handing each record to `sink` on the calling thread (in no
+    /// particular order). Stops early when `sink` returns an error.
+    pub fn read_commits(
+        &self,
+        commits: Vec<NewCommit>,
+        threads: usize,
+        mut sink: impl FnMut(CommitRecord) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let threads = threads.clamp(1, 16);
+        // Contiguous chunks keep each thread's caches warm; many of them balance the load.
+        let chunk = (commits.len() / (threads * 32)).clamp(64, 2048);
+        let next_chunk = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let commits = &commits;
+        std::thread::scope(|scope| -> anyhow::Result<()> {
+            let (tx, rx) = mpsc::sync_channel::<Result<CommitRecord, GitError>>(1024);
+            for _ in 0..threads {
+                let tx = tx.clone();
+                let next_chunk = &next_chunk;
+                let stop = &stop;
+                scope.spawn(move || {
+                    let mut reader = CommitReader::new(self);
+                    loop {
+                        let start = next_chunk.fetch_add(chunk, Ordering::Relaxed);
+                        if start >= commits.len() || stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        for commit in &commits[start..(start + chunk).min(commits.len())] {
+                            let record = reader.read(commit);
+                            let failed = record.is_err();
+                            if tx.send(record).is_err() || failed {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            for record in rx {
+                let result = record.map_err(anyhow::Error::from).and_then(&mut sink);
+                if let Err(e) = result {
+                    stop.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Per-thread state: a repository handle with its own pack cache, object
+/// caches and diff buffers.
+struct CommitReader<'a> {
+    source: &'a GitRepo,
+    repo: gix::Repository,
+    trees: GenerationalCache,
+    blobs: GenerationalCache,
+    buf: Vec<u8>,
+    changes: Vec<RawChange>,
+    diff: imara_diff::Diff,
+}
+
+/// A changed path before line counting.
+struct RawChange {
+    path: Vec<u8>,
+    old: Option<ObjectId>,
+    new: Option<ObjectId>,
+}
+
+impl<'a> CommitReader<'a> {
+    fn new(source: &'a GitRepo) -> CommitReader<'a> {
+        let mut repo = source.repo.to_thread_local();
+        repo.objects
+            .set_pack_cache(|| Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(96 * 1024 * 1024)));
+        CommitReader {
+            source,
+            repo,
+            trees: GenerationalCache::new(32 * 1024 * 1024),
+            blobs: GenerationalCache::new(64 * 1024 * 1024),
+            buf: Vec::new(),
+            changes: Vec::new(),
+            diff: imara_diff::Diff::default(),
+        }
+    }
+
+    fn corrupt(&self, id: &gix::oid, reason: impl std::fmt::Display) -> GitError {
+        GitError::Corrupt { path: self.source.path.clone(), id: id.to_string(), reason: reason.to_string() }
+    }
+
+    fn read(&mut self, commit: &NewCommit) -> Result<CommitRecord, GitError> {
+        let hash = self.repo.object_hash();
+        let parsed = gix::objs::CommitRef::from_bytes(&commit.data, hash).map_err(|e| self.corrupt(&commit.id, e))?;
+        let parents: Vec<ObjectId> = parsed.parents().collect();
+        let author = signature(parsed.author().map_err(|e| self.corrupt(&commit.id, e))?);
+        let committer = signature(parsed.committer().map_err(|e| self.corrupt(&commit.id, e))?);
+        let message = parsed.message.to_str_lossy();
+        let (subject, reverts, trailers) = parse_message(&message);
+        let mut record = CommitRecord {
+            id: commit.id.to_string(),
+            parents: parents.iter().map(ToString::to_string).collect(),
+            author,
+            committer,
+            subject,
+            reverts,
+            trailers,
+            files: Vec::new(),
+            missing_blobs: 0,
+        };
+        if parents.len() > 1 {
+            return Ok(record);
+        }
+        let new_tree = parsed.tree();
+        let old_tree = match parents.first() {
+            None => None,
+            Some(parent) => match self.commit_tree(parent)? {
+                Some(tree) => Some(tree),
+                // A shallow boundary: its parent is absent, so there is nothing to diff against.
+                None => return Ok(record),
+            },
+        };
+        self.changes.clear();
+        let mut prefix = Vec::new();
+        self.diff_trees(old_tree, Some(new_tree), &mut prefix)?;
+        let changes = std::mem::take(&mut self.changes);
+        self.count_lines(&changes, &mut record)?;
+        self.changes = changes;
+        Ok(record)
+    }
+
+    fn commit_tree(&mut self, id: &ObjectId) -> Result<Option<ObjectId>, GitError> {
+        let hash = self.repo.object_hash();
+        match self.repo.objects.try_find(id, &mut self.buf) {
+            Ok(Some(data)) => {
+                let tree = gix::objs::CommitRefIter::from_bytes(data.data, hash).tree_id().map_err(|e| {
+                    GitError::Corrupt { path: self.source.path.clone(), id: id.to_string(), reason: e.to_string() }
+                })?;
+                Ok(Some(tree))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(self.corrupt(id, e)),
+        }
+    }
+
+    /// Loads a tree through the cache. Missing trees are corruption.
+    fn tree(&mut self, id: &ObjectId) -> Result<Arc<[u8]>, GitError> {
+        if let Some(data) = self.trees.get(id) {
+            return Ok(data);
+        }
+        match self.repo.objects.try_find(id, &mut self.buf) {
+            Ok(Some(data)) => {
+                let data: Arc<[u8]> = Arc::from(data.data);
+                self.trees.insert(*id, data.clone());
+                Ok(data)
+            }
+            Ok(None) => Err(self.corrupt(id, "tree is missing")),
+            Err(e) => Err(self.corrupt(id, e)),
+        }
+    }
+
+    /// Loads a blob through the cache; `None` when it is missing.
+    fn blob(&mut self, id: &ObjectId) -> Result<Option<Arc<[u8]>>, GitError> {
+        if let Some(data) = self.blobs.get(id) {
+            return Ok(Some(data));
+        }
+        match self.repo.objects.try_find(id, &mut self.buf) {
+            Ok(Some(data)) => {
+                let data: Arc<[u8]> = Arc::from(data.data);
+                self.blobs.insert(*id, data.clone());
+                Ok(Some(data))
+            }
+            Ok(None) => Ok(None),
+            // A blob that cannot be read is counted like a missing one rather
+            // than aborting the whole sync (mirrors strip large blobs).
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Appends the blob-level changes between two trees (either may be absent)
+    /// to `self.changes`, recursing into changed subtrees only.
+    fn diff_trees(
+        &mut self,
+        old: Option<ObjectId>,
+        new: Option<ObjectId>,
+        prefix: &mut Vec<u8>,
+    ) -> Result<(), GitError> {
+        let hash = self.repo.object_hash();
+        let old_data = match old {
+            Some(id) => Some(self.tree(&id)?),
+            None => None,
+        };
+        let new_data = match new {
+            Some(id) => Some(self.tree(&id)?),
+            None => None,
+        };
+        let parse = |data: &Option<Arc<[u8]>>, id: Option<ObjectId>| -> Result<Vec<Entry>, GitError> {
+            let Some(data) = data else { return Ok(Vec::new()) };
+            let mut entries = Vec::new();
+            for entry in gix::objs::TreeRefIter::from_bytes(data, hash) {
+                let entry = entry.map_err(|e| GitError::Corrupt {
+                    path: self.source.path.clone(),
+                    id: id.map(|i| i.to_string()).unwrap_or_default(),
+                    reason: e.to_string(),
+                })?;
+                let class = if entry.mode.is_tree() {
+                    EntryClass::Tree
+                } else if entry.mode.is_blob_or_symlink() {
+                    EntryClass::Blob
+                } else {
+                    continue; // submodules carry no lines
+                };
+                entries.push(Entry {
+                    name: entry.filename.to_vec(),
+                    class,
+                    mode: entry.mode.value(),
+                    id: entry.oid.to_owned(),
+                });
+            }
+            Ok(entries)
+        };
+        let old_entries = parse(&old_data, old)?;
+        let new_entries = parse(&new_data, new)?;
+        let (mut i, mut j) = (0, 0);
+        while i < old_entries.len() || j < new_entries.len() {
+            let order = match (old_entries.get(i), new_entries.get(j)) {
+                (Some(a), Some(b)) => git_tree_order(a, b),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, _) => std::cmp::Ordering::Greater,
+            };
+            match order {
+                std::cmp::Ordering::Less => {
+                    let a = &old_entries[i];
+                    self.emit(prefix, Some(a), None)?;
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    let b = &new_entries[j];
+                    self.emit(prefix, None, Some(b))?;
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    let (a, b) = (&old_entries[i], &new_entries[j]);
+                    if a.id != b.id || a.mode != b.mode {
+                        match a.class {
+                            EntryClass::Tree => {
+                                let len = prefix.len();
+                                prefix.extend_from_slice(&a.name);
+                                prefix.push(b'/');
+                                self.diff_trees(Some(a.id), Some(b.id), prefix)?;
+                                prefix.truncate(len);
+                            }
+                            EntryClass::Blob => {
+                                let mut path = prefix.clone();
+                                path.extend_from_slice(&a.name);
+                                self.changes.push(RawChange { path, old: Some(a.id), new: Some(b.id) });
+                            }
+                        }
+                    }
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Emits an entry present on one side only (a whole subtree when it is a tree).
+    fn emit(&mut self, prefix: &mut Vec<u8>, old: Option<&Entry>, new: Option<&Entry>) -> Result<(), GitError> {
+        let entry = old.or(new).expect("one side is present");
+        match entry.class {
+            EntryClass::Tree => {
+                let len = prefix.len();
+                prefix.extend_from_slice(&entry.name);
+                prefix.push(b'/');
+                self.diff_trees(old.map(|e| e.id), new.map(|e| e.id), prefix)?;
+                prefix.truncate(len);
+            }
+            EntryClass::Blob => {
+                let mut path = prefix.clone();
+                path.extend_from_slice(&entry.name);
+                self.changes.push(RawChange { path, old: old.map(|e| e.id), new: new.map(|e| e.id) });
+            }
+        }
+        Ok(())
+    }
+
+    /// Pairs exact renames, then counts lines for every change.
+    fn count_lines(&mut self, changes: &[RawChange], record: &mut CommitRecord) -> Result<(), GitError> {
+        // Exact renames: a deleted and an added path with the same blob.
+        let mut deleted: OidMap<ObjectId, Vec<usize>> = Default::default();
+        for (index, change) in changes.iter().enumerate() {
+            if let (Some(old), None) = (change.old, change.new) {
+                deleted.entry(old).or_default().push(index);
+            }
+        }
+        let mut renamed_from = vec![None; changes.len()];
+        let mut consumed = vec![false; changes.len()];
+        if !deleted.is_empty() {
+            for (index, change) in changes.iter().enumerate() {
+                if let (None, Some(new)) = (change.old, change.new)
+                    && let Some(candidates) = deleted.get_mut(&new)
+                    && let Some(from) = candidates.pop()
+                {
+                    renamed_from[index] = Some(from);
+                    consumed[from] = true;
+                }
+            }
+        }
+        for (index, change) in changes.iter().enumerate() {
+            if consumed[index] {
+                continue;
+            }
+            let path = change.path.to_str_lossy().into_owned();
+            if let Some(from) = renamed_from[index] {
+                record.files.push(FileChange {
+                    path,
+                    old_path: Some(changes[from].path.to_str_lossy().into_owned()),
+                    kind: ChangeKind::Renamed,
+                    added: Some(0),
+                    removed: Some(0),
+                });
+                continue;
+            }
+            let kind = match (change.old, change.new) {
+                (None, Some(_)) => ChangeKind::Added,
+                (Some(_), None) => ChangeKind::Deleted,
+                _ => ChangeKind::Modified,
+            };
+            let old = match change.old {
+                Some(id) => Some(self.blob(&id)?),
+                None => Some(Some(Arc::from(&[][..]))),
+            };
+            let new = match change.new {
+                Some(id) => Some(self.blob(&id)?),
+                None => Some(Some(Arc::from(&[][..]))),
+            };
+            let (added, removed) = match (old.flatten(), new.flatten()) {
+                (Some(old), Some(new)) => self.line_counts(&old, &new),
+                _ => {
+                    record.missing_blobs += 1;
+                    (None, None)
+                }
+            };
+            record.files.push(FileChange { path, old_path: None, kind, added, removed });
+        }
+        Ok(())
+    }
+
+    /// Lines added and removed between two blobs; `None` when either is binary.
+    fn line_counts(&mut self, old: &[u8], new: &[u8]) -> (Option<u32>, Option<u32>) {
+        if is_binary(old) || is_binary(new) {
+            return (None, None);
+        }
+        if old.is_empty() {
+            return (Some(count_lines(new)), Some(0));
+        }
+        if new.is_empty() {
+            return (Some(0), Some(count_lines(old)));
+        }
+        let input =
+            imara_diff::InternedInput::new(imara_diff::sources::byte_lines(old), imara_diff::sources::byte_lines(new));
+        self.diff.compute_with(
+            imara_diff::Algorithm::Histogram,
+            &input.before,
+            &input.after,
+            input.interner.num_tokens(),
+        );
+        (Some(self.diff.count_additions()), Some(self.diff.count_removals()))
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EntryClass {
+    Tree,
+    Blob,
+}
+
+struct Entry {
+    name: Vec<u8>,
+    class: EntryClass,
+    mode: u16,
+    id: ObjectId,
+}
+
+/// Git sorts tree entries as if directory names ended in `/`.
+fn git_tree_order(a: &Entry, b: &Entry) -> std::cmp::Ordering {
+    fn key(e: &Entry) -> impl Iterator<Item = u8> + '_ {
+        let slash = (e.class == EntryClass::Tree).then_some(b'/');
+        e.name.iter().copied().chain(slash)
+    }
+    key(a).cmp(key(b))
+}
+
+/// Git's heuristic: a NUL byte in the first 8000 bytes makes a file binary.
+fn is_binary(data: &[u8]) -> bool {
+    data[..data.len().min(8000)].contains(&0)
+}
+
+fn count_lines(data: &[u8]) -> u32 {
+    let newlines = data.iter().filter(|&&b| b == b'\n').count() as u32;
+    newlines + u32::from(data.last().is_some_and(|&b| b != b'\n'))
+}
+
+fn signature(sig: gix::actor::SignatureRef<'_>) -> Signature {
+    let time = sig.time().unwrap_or_default();
+    let sig = sig.trim();
+    Signature {
+        name: sig.name.to_str_lossy().into_owned(),
+        email: sig.email.to_str_lossy().into_owned(),
+        time: time.seconds,
+        offset_minutes: time.offset / 60,
+    }
+}
+
+/// Subject, reverted commit and trailers of a commit message.
+pub fn parse_message(message: &str) -> (String, Option<String>, Vec<(String, String)>) {
+    let subject = message.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_owned();
+    let reverts = message.find("This reverts commit ").and_then(|at| {
+        let rest = &message[at + "This reverts commit ".len()..];
+        let hex: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();
+        (hex.len() >= 7).then(|| hex.to_ascii_lowercase())
+    });
+    let mut trailers = Vec::new();
+    for line in message.lines() {
+        if let Some((key, value)) = line.split_once(':')
+            && key.trim().eq_ignore_ascii_case("co-authored-by")
+            && !value.trim().is_empty()
+        {
+            trailers.push(("Co-authored-by".to_owned(), value.trim().to_owned()));
+        }
+    }
+    (subject, reverts, trailers)
+}
+
+/// Two maps: new entries go to `young`; when it is full, it becomes `old`
+/// and the previous `old` is dropped. A hit in `old` is promoted. An
+/// approximation of LRU at the cost of a hash lookup.
+struct GenerationalCache {
+    young: OidMap<ObjectId, Arc<[u8]>>,
+    old: OidMap<ObjectId, Arc<[u8]>>,
+    young_bytes: usize,
+    budget: usize,
+}
+
+impl GenerationalCache {
+    fn new(budget: usize) -> GenerationalCache {
+        GenerationalCache { young: Default::default(), old: Default::default(), young_bytes: 0, budget }
+    }
+
+    fn get(&mut self, id: &ObjectId) -> Option<Arc<[u8]>> {
+        if let Some(data) = self.young.get(id) {
+            return Some(data.clone());
+        }
+        let data = self.old.remove(id)?;
+        self.insert(*id, data.clone());
+        Some(data)
+    }
+
+    fn insert(&mut self, id: ObjectId, data: Arc<[u8]>) {
+        if data.len() > self.budget / 4 {
+            return;
+        }
+        self.young_bytes += data.len();
+        self.young.insert(id, data);
+        if self.young_bytes > self.budget / 2 {
+            self.old = std::mem::take(&mut self.young);
+            self.young_bytes = 0;
+        }
+    }
+}

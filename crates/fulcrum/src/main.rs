@@ -1,0 +1,285 @@
+//! fulcrum: one honest instrument panel for technical leaders.
+//!
+//! `main` parses flags, builds the effective settings, runs one command and
+//! turns errors into exit codes: 0 ok, 1 failure, 2 bad input or usage.
+
+mod analysis;
+mod config;
+mod git;
+mod progress;
+mod render;
+mod store;
+mod sync;
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use fulcrum_core::time::{TimeError, Window, parse_instant};
+
+/// DORA metrics and more from the data your team already has.
+#[derive(Parser, Debug)]
+#[command(name = "fulcrum", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    global: GlobalArgs,
+}
+
+#[derive(Args, Debug)]
+struct GlobalArgs {
+    /// Database file [default: $FULCRUM_DB, else $XDG_DATA_HOME/fulcrum/fulcrum.db,
+    /// else ~/.local/share/fulcrum/fulcrum.db].
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// Configuration file [default: fulcrum.toml in the repository, if present].
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Start of the window: a date (2025-01-31), a UTC time (2025-01-31T12:00:00Z)
+    /// or a span before now (90.days, 12.weeks, 6.months, 1.year) [default: report.window].
+    #[arg(long, global = true, value_name = "WHEN")]
+    since: Option<String>,
+    /// End of the window (exclusive), same forms as --since [default: now].
+    #[arg(long, global = true, value_name = "WHEN")]
+    until: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Sync a repository into the database, then print the delivery report.
+    Report(ReportArgs),
+    /// Sync a repository into the database (incremental; safe to interrupt).
+    Sync(SyncArgs),
+}
+
+#[derive(Args, Debug)]
+struct RepoArgs {
+    /// The git repository (a work tree or a bare repository).
+    #[arg(long, default_value = ".", value_name = "PATH")]
+    repo: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct SyncArgs {
+    #[command(flatten)]
+    repo: RepoArgs,
+    /// Threads that diff commits [default: number of cores].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Commits per database transaction.
+    #[arg(long, default_value_t = 1000, hide = true)]
+    batch_size: usize,
+}
+
+#[derive(Args, Debug)]
+struct ReportArgs {
+    #[command(flatten)]
+    sync: SyncArgs,
+    /// Report what is stored without syncing first.
+    #[arg(long)]
+    no_sync: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "terminal")]
+    format: render::Format,
+    /// How deployments are found: `tags` or `trunk` (overrides deploy.mode).
+    #[arg(long, value_name = "MODE")]
+    deploy_mode: Option<String>,
+    /// Release tag pattern, a regular expression (overrides deploy.tag_pattern).
+    #[arg(long, value_name = "REGEX")]
+    tag_pattern: Option<String>,
+    /// Hotfix commit subject pattern (overrides failure.hotfix_pattern).
+    #[arg(long, value_name = "REGEX")]
+    hotfix_pattern: Option<String>,
+    /// Benchmark report year for tiers: 2021, 2023 or 2024 (overrides report.benchmark).
+    #[arg(long, value_name = "YEAR")]
+    benchmark: Option<String>,
+    /// Averaging convention: interpolated, lower-median or mean (overrides report.average).
+    #[arg(long, value_name = "CONVENTION")]
+    average: Option<String>,
+}
+
+/// Bad input given on the command line (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(String);
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(if is_input_error(&e) { 2 } else { 1 })
+        }
+    }
+}
+
+/// Errors the user can fix by changing what they gave us.
+fn is_input_error(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.is::<git::GitError>()
+            || c.is::<config::ConfigError>()
+            || c.is::<analysis::AnalysisError>()
+            || c.is::<TimeError>()
+            || c.is::<UsageError>()
+            || c.downcast_ref::<store::StoreError>().is_some_and(|s| !matches!(s, store::StoreError::Sql { .. }))
+    })
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let now = now()?;
+    match cli.command {
+        Command::Sync(args) => {
+            let (repo, key, name) = open_repo(&args.repo.repo)?;
+            // Validate the configuration early, so a typo is reported before a long sync.
+            config::Config::load(cli.global.config.as_deref(), Some(&args.repo.repo), &Default::default())?;
+            let mut store = store::Store::open(&db_path(cli.global.db.as_deref())?)?;
+            let summary = sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args))?;
+            print_sync_summary(&name, &summary);
+            Ok(())
+        }
+        Command::Report(args) => {
+            let overrides = config::Overrides {
+                deploy_mode: args.deploy_mode.clone(),
+                tag_pattern: args.tag_pattern.clone(),
+                hotfix_pattern: args.hotfix_pattern.clone(),
+                benchmark: args.benchmark.clone(),
+                average: args.average.clone(),
+            };
+            let repo_path = &args.sync.repo.repo;
+            let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &overrides)?;
+            let window = window(&cli.global, &config, now)?;
+            let mut store = store::Store::open(&db_path(cli.global.db.as_deref())?)?;
+            let (key, name, summary) = if args.no_sync {
+                let (key, name) = repo_key(repo_path)?;
+                (key, name, None)
+            } else {
+                let (repo, key, name) = open_repo(repo_path)?;
+                let summary = sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args.sync))?;
+                (key, name, Some(summary))
+            };
+            let service = config.service.clone().unwrap_or(name);
+            let analysis = analysis::analyze(&store, &key, &service, &config, window)?;
+            let colour = args.format == render::Format::Terminal
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none();
+            let text = render::report(&analysis, summary.as_ref(), args.format, colour);
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(text.as_bytes())?;
+            stdout.flush()?;
+            Ok(())
+        }
+    }
+}
+
+fn sync_options(args: &SyncArgs) -> sync::SyncOptions {
+    let mut options = sync::SyncOptions::default();
+    if let Some(threads) = args.threads {
+        options.threads = threads.max(1);
+    }
+    options.batch_size = args.batch_size.max(1);
+    // For the crash-and-resume test: slow each batch down so a kill lands mid-sync.
+    options.batch_delay_ms =
+        std::env::var("FULCRUM_TEST_BATCH_DELAY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    options
+}
+
+fn print_sync_summary(name: &str, summary: &sync::SyncSummary) {
+    let mut err = std::io::stderr().lock();
+    let _ = if summary.up_to_date {
+        writeln!(err, "{name}: up to date ({:.2} s)", summary.seconds)
+    } else {
+        writeln!(
+            err,
+            "{name}: synced {} new commits{}{}{} in {:.2} s",
+            summary.new_commits,
+            if summary.resumed { " (resumed an interrupted sync)" } else { "" },
+            if summary.pruned_commits > 0 {
+                format!(", removed {} commits no longer reachable (history rewritten)", summary.pruned_commits)
+            } else {
+                String::new()
+            },
+            if summary.missing_blobs > 0 {
+                format!(", {} unreadable file versions skipped", summary.missing_blobs)
+            } else {
+                String::new()
+            },
+            summary.seconds
+        )
+    };
+}
+
+/// The current time, or `FULCRUM_NOW` (a date or UTC time) for reproducible runs.
+fn now() -> anyhow::Result<i64> {
+    if let Ok(fixed) = std::env::var("FULCRUM_NOW") {
+        return parse_instant(&fixed, 0).context("while reading FULCRUM_NOW");
+    }
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("the system clock is before 1970")?;
+    Ok(since_epoch.as_secs() as i64)
+}
+
+fn window(global: &GlobalArgs, config: &config::Config, now: i64) -> anyhow::Result<Window> {
+    let start = parse_instant(global.since.as_deref().unwrap_or(&config.window), now)?;
+    let end = match &global.until {
+        Some(until) => parse_instant(until, now)?,
+        None => now + 1,
+    };
+    if start >= end {
+        return Err(UsageError(format!(
+            "the window is empty: --since {} is not before --until {}; pass an earlier --since",
+            fulcrum_core::time::format_datetime(start),
+            fulcrum_core::time::format_datetime(end)
+        ))
+        .into());
+    }
+    Ok(Window { start, end })
+}
+
+/// The database path: `--db`, `$FULCRUM_DB`, or the per-user data directory.
+fn db_path(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(path) = explicit {
+        return Ok(path.to_owned());
+    }
+    if let Some(path) = std::env::var_os("FULCRUM_DB") {
+        return Ok(PathBuf::from(path));
+    }
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .ok_or_else(|| UsageError("cannot find a data directory: set HOME or pass --db PATH".into()))?;
+    Ok(data.join("fulcrum").join("fulcrum.db"))
+}
+
+/// The key a repository is stored under (its canonical path) and its name.
+fn repo_key(path: &Path) -> anyhow::Result<(String, String)> {
+    let canonical = path.canonicalize().map_err(|_| git::GitError::NotFound { path: path.to_owned() })?;
+    let name = canonical
+        .file_name()
+        .map(|n| n.to_string_lossy().trim_end_matches(".git").to_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "repository".to_owned());
+    Ok((canonical.display().to_string(), name))
+}
+
+fn open_repo(path: &Path) -> anyhow::Result<(git::GitRepo, String, String)> {
+    let repo = git::GitRepo::open(path)?;
+    let (key, name) = repo_key(path)?;
+    Ok((repo, key, name))
+}

@@ -1,0 +1,523 @@
+//! The store: the only module that runs SQL. An embedded SQLite database
+//! with versioned migrations (`store/NNNN_*.sql`).
+//!
+//! SQL is written to run on PostgreSQL too (`?N` numbered parameters, which a
+//! PostgreSQL backend rewrites to `$N`;
+//! `ON CONFLICT`, `RETURNING`, integer epoch seconds), so that a second
+//! backend can sit behind the same methods with the same tests.
+//!
+//! Writes are transactional: a batch of commits lands with all of its file
+//! changes or not at all, so a sync killed at any point leaves a consistent
+//! database that the next sync completes.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::git::{CommitRecord, RefKind, RefRecord};
+
+/// Migrations in order; the schema version is the number applied.
+const MIGRATIONS: &[&str] = &[include_str!("store/0001_init.sql")];
+
+/// Failures of the store. All name the database file.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The file exists but is not a fulcrum database (or not SQLite at all).
+    #[error(
+        "{path}: not a fulcrum database or unreadable ({reason}); pass --db with another path, or move the file away"
+    )]
+    Unreadable {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        reason: String,
+    },
+    /// The schema is newer than this binary knows.
+    #[error(
+        "{path}: written by a newer fulcrum (schema version {found}, this one knows up to {known}); upgrade fulcrum or pass --db with another path"
+    )]
+    TooNew {
+        /// The database file.
+        path: PathBuf,
+        /// Version in the file.
+        found: i64,
+        /// Latest version this binary knows.
+        known: i64,
+    },
+    /// Another process holds the sync lock.
+    #[error("{path}: another fulcrum is syncing this database; wait for it to finish, or pass --db with another path")]
+    Locked {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// The directory of the database cannot be created.
+    #[error("{path}: cannot create the database directory ({reason}); pass --db with a writable path")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// What the OS said.
+        reason: String,
+    },
+    /// Any other SQLite failure.
+    #[error("{path}: database error: {source}")]
+    Sql {
+        /// The database file.
+        path: PathBuf,
+        /// The underlying error.
+        source: rusqlite::Error,
+    },
+}
+
+/// A handle on the database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// Held while a sync writes; dropped (and released) when it ends or the
+/// process dies.
+pub struct SyncLock {
+    _file: File,
+}
+
+/// What the store remembers of a repository between syncs.
+#[derive(Debug, Clone, Default)]
+pub struct RepoState {
+    /// Database id.
+    pub id: i64,
+    /// Refs as of the last finished sync.
+    pub refs: Vec<RefRecord>,
+    /// Whether the last sync finished.
+    pub sync_complete: bool,
+    /// Branch named by `HEAD` at the last sync.
+    pub head_branch: Option<String>,
+    /// Whether the repository was a shallow clone at the last sync.
+    pub shallow: bool,
+    /// `.mailmap` text at the last sync.
+    pub mailmap: Option<String>,
+    /// When the last sync finished.
+    pub last_sync_at: Option<i64>,
+}
+
+/// A commit as the report needs it.
+#[derive(Debug, Clone)]
+pub struct StoredCommit {
+    /// Hex id.
+    pub sha: String,
+    /// Parent ids in order.
+    pub parents: Vec<String>,
+    /// Author name as recorded.
+    pub author_name: String,
+    /// Author e-mail as recorded.
+    pub author_email: String,
+    /// Author time, UTC seconds.
+    pub author_time: i64,
+    /// Author offset, minutes.
+    pub author_offset: i32,
+    /// Committer time, UTC seconds.
+    pub committer_time: i64,
+    /// First line of the message.
+    pub subject: String,
+    /// Reverted commit, if any.
+    pub reverts: Option<String>,
+}
+
+/// Totals shown in the report's header.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RepoTotals {
+    /// Commits stored.
+    pub commits: u64,
+    /// File-change rows stored.
+    pub file_changes: u64,
+    /// Blobs that could not be read during syncs.
+    pub missing_blobs: u64,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its
+    /// schema up to date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::CreateDir { path: dir.to_owned(), reason: e.to_string() })?;
+        }
+        let unreadable = |e: rusqlite::Error| StoreError::Unreadable { path: path.to_owned(), reason: e.to_string() };
+        let conn = Connection::open(path).map_err(unreadable)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(unreadable)?;
+        // WAL keeps readers going during a sync and survives kill -9 consistently.
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(unreadable)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(unreadable)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(unreadable)?;
+        let mut store = Store { conn, path: path.to_owned() };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |source| StoreError::Sql { path: self.path.clone(), source }
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let unreadable = |e: rusqlite::Error| StoreError::Unreadable { path: self.path.clone(), reason: e.to_string() };
+        self.conn
+            .execute_batch("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            .map_err(unreadable)?;
+        let version: i64 = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get::<_, String>(0))
+            .optional()
+            .map_err(unreadable)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew { path: self.path.clone(), found: version, known });
+        }
+        for (index, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction().map_err(unreadable)?;
+            tx.execute_batch(migration).map_err(unreadable)?;
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![(index + 1).to_string()],
+            )
+            .map_err(unreadable)?;
+            tx.commit().map_err(unreadable)?;
+        }
+        Ok(())
+    }
+
+    /// Takes the exclusive sync lock (a lock file beside the database).
+    pub fn lock_for_sync(&self) -> Result<SyncLock, StoreError> {
+        let mut lock_path = self.path.clone().into_os_string();
+        lock_path.push(".lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| StoreError::CreateDir { path: PathBuf::from(&lock_path), reason: e.to_string() })?;
+        match file.try_lock() {
+            Ok(()) => Ok(SyncLock { _file: file }),
+            Err(_) => Err(StoreError::Locked { path: self.path.clone() }),
+        }
+    }
+
+    /// The repository row for `path`, created when new.
+    pub fn repo_state(&self, path: &str, name: &str) -> Result<RepoState, StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO repos (path, name) VALUES (?1, ?2) ON CONFLICT (path) DO NOTHING",
+                params![path, name],
+            )
+            .map_err(self.sql())?;
+        self.find_repo(path)?
+            .ok_or_else(|| StoreError::Sql { path: self.path.clone(), source: rusqlite::Error::QueryReturnedNoRows })
+    }
+
+    /// The repository row for `path`, if it was ever synced.
+    pub fn find_repo(&self, path: &str) -> Result<Option<RepoState>, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT id, sync_complete, head_branch, shallow, mailmap, last_sync_at FROM repos WHERE path = ?1",
+                params![path],
+                |r| {
+                    Ok(RepoState {
+                        id: r.get(0)?,
+                        sync_complete: r.get::<_, i64>(1)? != 0,
+                        head_branch: r.get(2)?,
+                        shallow: r.get::<_, i64>(3)? != 0,
+                        mailmap: r.get(4)?,
+                        last_sync_at: r.get(5)?,
+                        refs: Vec::new(),
+                    })
+                },
+            )
+            .optional()
+            .map_err(self.sql())?;
+        let Some(mut state) = row else { return Ok(None) };
+        state.refs = self.refs(state.id)?;
+        Ok(Some(state))
+    }
+
+    fn refs(&self, repo_id: i64) -> Result<Vec<RefRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, kind, commit_sha, tagged_at FROM refs WHERE repo_id = ?1 ORDER BY name")
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map(params![repo_id], |r| {
+                let kind: String = r.get(1)?;
+                Ok(RefRecord {
+                    name: r.get(0)?,
+                    kind: RefKind::parse(&kind).unwrap_or(RefKind::Branch),
+                    commit: r.get(2)?,
+                    tagged_at: r.get(3)?,
+                })
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
+    /// The ids of every commit stored for the repository.
+    pub fn known_commits(&self, repo_id: i64) -> Result<HashSet<String>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT sha FROM commits WHERE repo_id = ?1").map_err(self.sql())?;
+        let rows = stmt.query_map(params![repo_id], |r| r.get::<_, String>(0)).map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
+    /// Parents named by stored commits but not stored themselves: where an
+    /// interrupted sync stopped (or a shallow boundary).
+    pub fn dangling_parents(&self, repo_id: i64) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT p.parent_sha FROM commit_parents p
+                 JOIN commits c ON c.id = p.commit_id
+                 WHERE c.repo_id = ?1
+                   AND NOT EXISTS (SELECT 1 FROM commits k WHERE k.repo_id = ?1 AND k.sha = p.parent_sha)",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt.query_map(params![repo_id], |r| r.get::<_, String>(0)).map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
+    /// Marks a sync as under way (cleared by [`Store::finish_sync`]).
+    pub fn begin_sync(&self, repo_id: i64) -> Result<(), StoreError> {
+        self.conn.execute("UPDATE repos SET sync_complete = 0 WHERE id = ?1", params![repo_id]).map_err(self.sql())?;
+        Ok(())
+    }
+
+    /// Stores a batch of commits with their file changes in one transaction.
+    /// Commits already stored are left as they are (idempotent).
+    pub fn insert_commits(&mut self, repo_id: i64, batch: &[CommitRecord]) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sql { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(sql)?;
+        {
+            let mut commit = tx
+                .prepare(
+                    "INSERT INTO commits (repo_id, sha, author_name, author_email, author_time, author_offset,
+                        committer_name, committer_email, committer_time, committer_offset, subject, reverts,
+                        parent_count, missing_blobs)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                     ON CONFLICT (repo_id, sha) DO NOTHING RETURNING id",
+                )
+                .map_err(sql)?;
+            let mut parent = tx
+                .prepare("INSERT INTO commit_parents (commit_id, position, parent_sha) VALUES (?1, ?2, ?3)")
+                .map_err(sql)?;
+            let mut file = tx
+                .prepare(
+                    "INSERT INTO file_changes (commit_id, path, old_path, kind, added, removed)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(sql)?;
+            let mut trailer =
+                tx.prepare("INSERT INTO commit_trailers (commit_id, key, value) VALUES (?1, ?2, ?3)").map_err(sql)?;
+            for record in batch {
+                let id: Option<i64> = commit
+                    .query_row(
+                        params![
+                            repo_id,
+                            record.id,
+                            record.author.name,
+                            record.author.email,
+                            record.author.time,
+                            record.author.offset_minutes,
+                            record.committer.name,
+                            record.committer.email,
+                            record.committer.time,
+                            record.committer.offset_minutes,
+                            record.subject,
+                            record.reverts,
+                            record.parents.len() as i64,
+                            record.missing_blobs,
+                        ],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                let Some(id) = id else { continue };
+                for (position, sha) in record.parents.iter().enumerate() {
+                    parent.execute(params![id, position as i64, sha]).map_err(sql)?;
+                }
+                for change in &record.files {
+                    file.execute(params![
+                        id,
+                        change.path,
+                        change.old_path,
+                        change.kind.code(),
+                        change.added,
+                        change.removed
+                    ])
+                    .map_err(sql)?;
+                }
+                for (key, value) in &record.trailers {
+                    trailer.execute(params![id, key, value]).map_err(sql)?;
+                }
+            }
+        }
+        tx.commit().map_err(sql)
+    }
+
+    /// Ends a sync: replaces the refs, records repository facts and, when
+    /// `prune` is set, deletes commits no longer reachable from any ref
+    /// (history was rewritten). Returns the number of commits pruned.
+    pub fn finish_sync(&mut self, repo_id: i64, finish: &SyncFinish<'_>) -> Result<usize, StoreError> {
+        let unreachable = if finish.prune { self.unreachable_commits(repo_id, finish.refs)? } else { Vec::new() };
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sql { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(sql)?;
+        tx.execute("DELETE FROM refs WHERE repo_id = ?1", params![repo_id]).map_err(sql)?;
+        {
+            let mut insert = tx
+                .prepare("INSERT INTO refs (repo_id, name, kind, commit_sha, tagged_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .map_err(sql)?;
+            for r in finish.refs {
+                insert.execute(params![repo_id, r.name, r.kind.as_str(), r.commit, r.tagged_at]).map_err(sql)?;
+            }
+            let mut delete = tx.prepare("DELETE FROM commits WHERE id = ?1").map_err(sql)?;
+            for id in &unreachable {
+                delete.execute(params![id]).map_err(sql)?;
+            }
+        }
+        tx.execute(
+            "UPDATE repos SET sync_complete = 1, head_branch = ?2, shallow = ?3, mailmap = ?4, last_sync_at = ?5
+             WHERE id = ?1",
+            params![repo_id, finish.head_branch, i64::from(finish.shallow), finish.mailmap, finish.now],
+        )
+        .map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        Ok(unreachable.len())
+    }
+
+    /// Commit row ids not reachable from `refs` through stored parent links.
+    fn unreachable_commits(&self, repo_id: i64, refs: &[RefRecord]) -> Result<Vec<i64>, StoreError> {
+        let mut ids: HashMap<String, i64> = HashMap::new();
+        let mut parents: HashMap<i64, Vec<String>> = HashMap::new();
+        {
+            let mut stmt = self.conn.prepare("SELECT id, sha FROM commits WHERE repo_id = ?1").map_err(self.sql())?;
+            let rows = stmt
+                .query_map(params![repo_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                .map_err(self.sql())?;
+            for row in rows {
+                let (id, sha) = row.map_err(self.sql())?;
+                ids.insert(sha, id);
+            }
+            let mut stmt = self
+                .conn
+                .prepare(
+                    "SELECT p.commit_id, p.parent_sha FROM commit_parents p
+                     JOIN commits c ON c.id = p.commit_id WHERE c.repo_id = ?1",
+                )
+                .map_err(self.sql())?;
+            let rows = stmt
+                .query_map(params![repo_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                .map_err(self.sql())?;
+            for row in rows {
+                let (id, parent) = row.map_err(self.sql())?;
+                parents.entry(id).or_default().push(parent);
+            }
+        }
+        let mut reachable = HashSet::new();
+        let mut stack: Vec<i64> = refs.iter().filter_map(|r| ids.get(&r.commit).copied()).collect();
+        while let Some(id) = stack.pop() {
+            if !reachable.insert(id) {
+                continue;
+            }
+            for parent in parents.get(&id).into_iter().flatten() {
+                if let Some(&pid) = ids.get(parent) {
+                    stack.push(pid);
+                }
+            }
+        }
+        Ok(ids.into_values().filter(|id| !reachable.contains(id)).collect())
+    }
+
+    /// Every stored commit of the repository.
+    pub fn load_commits(&self, repo_id: i64) -> Result<Vec<StoredCommit>, StoreError> {
+        let mut parents: HashMap<i64, Vec<String>> = HashMap::new();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT p.commit_id, p.parent_sha FROM commit_parents p
+                 JOIN commits c ON c.id = p.commit_id WHERE c.repo_id = ?1 ORDER BY p.commit_id, p.position",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map(params![repo_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .map_err(self.sql())?;
+        for row in rows {
+            let (id, parent) = row.map_err(self.sql())?;
+            parents.entry(id).or_default().push(parent);
+        }
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, sha, author_name, author_email, author_time, author_offset, committer_time, subject, reverts
+                 FROM commits WHERE repo_id = ?1 ORDER BY committer_time, id",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map(params![repo_id], |r| {
+                let id: i64 = r.get(0)?;
+                Ok(StoredCommit {
+                    sha: r.get(1)?,
+                    parents: parents.remove(&id).unwrap_or_default(),
+                    author_name: r.get(2)?,
+                    author_email: r.get(3)?,
+                    author_time: r.get(4)?,
+                    author_offset: r.get(5)?,
+                    committer_time: r.get(6)?,
+                    subject: r.get(7)?,
+                    reverts: r.get(8)?,
+                })
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
+    /// Counts shown in the report header.
+    pub fn totals(&self, repo_id: i64) -> Result<RepoTotals, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(missing_blobs), 0),
+                        (SELECT COUNT(*) FROM file_changes f JOIN commits c ON c.id = f.commit_id WHERE c.repo_id = ?1)
+                 FROM commits WHERE repo_id = ?1",
+                params![repo_id],
+                |r| {
+                    Ok(RepoTotals {
+                        commits: r.get::<_, i64>(0)? as u64,
+                        missing_blobs: r.get::<_, i64>(1)? as u64,
+                        file_changes: r.get::<_, i64>(2)? as u64,
+                    })
+                },
+            )
+            .map_err(self.sql())
+    }
+}
+
+/// What [`Store::finish_sync`] records.
+pub struct SyncFinish<'a> {
+    /// Current refs.
+    pub refs: &'a [RefRecord],
+    /// Branch named by `HEAD`.
+    pub head_branch: Option<&'a str>,
+    /// Shallow clone.
+    pub shallow: bool,
+    /// `.mailmap` text.
+    pub mailmap: Option<&'a str>,
+    /// Time of the sync.
+    pub now: i64,
+    /// Delete commits no longer reachable.
+    pub prune: bool,
+}

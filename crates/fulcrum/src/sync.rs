@@ -1,0 +1,125 @@
+//! Sync: reads what is new in a git repository and stores it. Incremental
+//! (only commits not yet stored are read), idempotent (deterministic keys,
+//! `ON CONFLICT DO NOTHING`), and resumable (an interrupted sync leaves
+//! stored commits whose parents are missing; the next sync walks from them).
+
+use std::time::Instant;
+
+use anyhow::Context as _;
+
+use crate::git::{CommitRecord, GitError, GitRepo};
+use crate::progress::Progress;
+use crate::store::{Store, SyncFinish};
+
+/// Knobs of a sync.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Threads that diff commits.
+    pub threads: usize,
+    /// Commits per database transaction.
+    pub batch_size: usize,
+    /// Pause after each stored batch (lets the crash test kill a sync midway).
+    pub batch_delay_ms: u64,
+}
+
+impl Default for SyncOptions {
+    fn default() -> SyncOptions {
+        SyncOptions {
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            batch_size: 1000,
+            batch_delay_ms: 0,
+        }
+    }
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SyncSummary {
+    /// Nothing had changed since the last finished sync.
+    pub up_to_date: bool,
+    /// Commits read and stored by this sync.
+    pub new_commits: usize,
+    /// Commits deleted because history was rewritten.
+    pub pruned_commits: usize,
+    /// Blobs that could not be read in this sync.
+    pub missing_blobs: u64,
+    /// The previous sync had been interrupted and this one resumed it.
+    pub resumed: bool,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Syncs `repo` into `store` under `key` (the canonical repository path).
+pub fn sync(
+    store: &mut Store,
+    repo: &GitRepo,
+    key: &str,
+    name: &str,
+    now: i64,
+    options: &SyncOptions,
+) -> anyhow::Result<SyncSummary> {
+    let started = Instant::now();
+    let _lock = store.lock_for_sync()?;
+    let state = store.repo_state(key, name)?;
+    let refs = repo.refs()?;
+    if refs.is_empty() {
+        return Err(GitError::Empty { path: repo.path().to_owned() }.into());
+    }
+    let mut summary =
+        SyncSummary { resumed: !state.sync_complete && state.last_sync_at.is_some(), ..Default::default() };
+    if state.sync_complete && state.refs == refs {
+        summary.up_to_date = true;
+        summary.seconds = started.elapsed().as_secs_f64();
+        return Ok(summary);
+    }
+    store.begin_sync(state.id)?;
+    let known = store.known_commits(state.id)?;
+    let mut tips: Vec<String> = refs.iter().map(|r| r.commit.clone()).collect();
+    if !state.sync_complete {
+        tips.extend(store.dangling_parents(state.id)?);
+    }
+    let mut progress = Progress::new("walking history");
+    progress.start("walking history", None);
+    let new = repo.walk_new(&tips, |sha| known.contains(sha))?;
+    drop(known);
+    let total = new.len();
+    progress.start(&format!("syncing {name}"), Some(total as u64));
+    let mut batch: Vec<CommitRecord> = Vec::with_capacity(options.batch_size);
+    let mut stored = 0usize;
+    let result = repo.read_commits(new, options.threads, |record| {
+        summary.missing_blobs += u64::from(record.missing_blobs);
+        batch.push(record);
+        if batch.len() >= options.batch_size {
+            store.insert_commits(state.id, &batch).context("while storing commits")?;
+            stored += batch.len();
+            progress.advance(batch.len() as u64);
+            batch.clear();
+            if options.batch_delay_ms > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(options.batch_delay_ms));
+            }
+        }
+        Ok(())
+    });
+    result?;
+    store.insert_commits(state.id, &batch).context("while storing commits")?;
+    stored += batch.len();
+    progress.finish();
+    // Any ref removed or moved may have left commits unreachable (a rewrite).
+    let prune = state.refs.iter().any(|old| !refs.iter().any(|new| new.name == old.name && new.commit == old.commit));
+    let head_branch = repo.head_branch();
+    let mailmap = repo.mailmap_text();
+    summary.pruned_commits = store.finish_sync(
+        state.id,
+        &SyncFinish {
+            refs: &refs,
+            head_branch: head_branch.as_deref(),
+            shallow: repo.is_shallow(),
+            mailmap: mailmap.as_deref(),
+            now,
+            prune,
+        },
+    )?;
+    summary.new_commits = stored;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}

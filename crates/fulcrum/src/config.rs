@@ -120,7 +120,7 @@ pub struct Config {
     /// `deploy.tag_pattern`, as written.
     pub tag_pattern: String,
     /// Compiled `deploy.tag_pattern`.
-    pub tag_regex: regex_lite::Regex,
+    pub tag_regex: regex::Regex,
     /// `deploy.branch`: trunk mode's branch; `None` means the branch `HEAD` names.
     pub branch: Option<String>,
     /// `deploy.service`: `None` means the repository's directory name.
@@ -128,7 +128,7 @@ pub struct Config {
     /// `failure.hotfix_pattern`, as written.
     pub hotfix_pattern: String,
     /// Compiled `failure.hotfix_pattern`.
-    pub hotfix_regex: regex_lite::Regex,
+    pub hotfix_regex: regex::Regex,
     /// `report.window`: the default `--since`.
     pub window: String,
     /// `report.average`.
@@ -192,11 +192,11 @@ impl Config {
         };
         let (cli, pattern) = pick(&overrides.tag_pattern, file.deploy.tag_pattern);
         let tag_pattern = pattern.unwrap_or_else(|| DEFAULT_TAG_PATTERN.to_owned());
-        let tag_regex = regex_lite::Regex::new(&tag_pattern)
+        let tag_regex = regex::Regex::new(&tag_pattern)
             .map_err(|e| value_error(cli, "deploy.tag_pattern", format!("not a valid regular expression: {e}")))?;
         let (cli, pattern) = pick(&overrides.hotfix_pattern, file.failure.hotfix_pattern);
         let hotfix_pattern = pattern.unwrap_or_else(|| DEFAULT_HOTFIX_PATTERN.to_owned());
-        let hotfix_regex = regex_lite::Regex::new(&hotfix_pattern)
+        let hotfix_regex = regex::Regex::new(&hotfix_pattern)
             .map_err(|e| value_error(cli, "failure.hotfix_pattern", format!("not a valid regular expression: {e}")))?;
         let (cli, average) = pick(&overrides.average, file.report.average);
         let average = match average {

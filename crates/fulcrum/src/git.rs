@@ -397,7 +397,7 @@ impl GitRepo {
         let stop = AtomicBool::new(false);
         let commits = &commits;
         std::thread::scope(|scope| -> anyhow::Result<()> {
-            let (tx, rx) = mpsc::sync_channel::<Result<CommitRecord, GitError>>(1024);
+            let (tx, rx) = mpsc::sync_channel::<Result<CommitRecord, GitError>>(256);
             for _ in 0..threads {
                 let tx = tx.clone();
                 let next_chunk = &next_chunk;
@@ -455,12 +455,12 @@ impl<'a> CommitReader<'a> {
     fn new(source: &'a GitRepo) -> CommitReader<'a> {
         let mut repo = source.repo.to_thread_local();
         repo.objects
-            .set_pack_cache(|| Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(96 * 1024 * 1024)));
+            .set_pack_cache(|| Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(48 * 1024 * 1024)));
         CommitReader {
             source,
             repo,
-            trees: GenerationalCache::new(32 * 1024 * 1024),
-            blobs: GenerationalCache::new(64 * 1024 * 1024),
+            trees: GenerationalCache::new(24 * 1024 * 1024),
+            blobs: GenerationalCache::new(32 * 1024 * 1024),
             buf: Vec::new(),
             changes: Vec::new(),
             diff: imara_diff::Diff::default(),
@@ -576,71 +576,53 @@ impl<'a> CommitReader<'a> {
             Some(id) => Some(self.tree(&id)?),
             None => None,
         };
-        let parse = |data: &Option<Arc<[u8]>>, id: Option<ObjectId>| -> Result<Vec<Entry>, GitError> {
-            let Some(data) = data else { return Ok(Vec::new()) };
-            let mut entries = Vec::new();
-            for entry in gix::objs::TreeRefIter::from_bytes(data, hash) {
-                let entry = entry.map_err(|e| GitError::Corrupt {
-                    path: self.source.path.clone(),
-                    id: id.map(|i| i.to_string()).unwrap_or_default(),
-                    reason: e.to_string(),
-                })?;
-                let class = if entry.mode.is_tree() {
-                    EntryClass::Tree
-                } else if entry.mode.is_blob_or_symlink() {
-                    EntryClass::Blob
-                } else {
-                    continue; // submodules carry no lines
-                };
-                entries.push(Entry {
-                    name: entry.filename.to_vec(),
-                    class,
-                    mode: entry.mode.value(),
-                    id: entry.oid.to_owned(),
-                });
-            }
-            Ok(entries)
+        // Walk both sorted entry lists in lockstep, borrowing names from the
+        // cached tree bytes: no allocation per entry.
+        let mut old_iter = Entries::new(old_data.as_deref(), hash);
+        let mut new_iter = Entries::new(new_data.as_deref(), hash);
+        let corrupt = |id: Option<ObjectId>, e: String| GitError::Corrupt {
+            path: self.source.path.clone(),
+            id: id.map(|i| i.to_string()).unwrap_or_default(),
+            reason: e,
         };
-        let old_entries = parse(&old_data, old)?;
-        let new_entries = parse(&new_data, new)?;
-        let (mut i, mut j) = (0, 0);
-        while i < old_entries.len() || j < new_entries.len() {
-            let order = match (old_entries.get(i), new_entries.get(j)) {
-                (Some(a), Some(b)) => git_tree_order(a, b),
+        let mut a = old_iter.next().map_err(|e| corrupt(old, e))?;
+        let mut b = new_iter.next().map_err(|e| corrupt(new, e))?;
+        loop {
+            let order = match (&a, &b) {
+                (Some(x), Some(y)) => git_tree_order(x, y),
                 (Some(_), None) => std::cmp::Ordering::Less,
-                (None, _) => std::cmp::Ordering::Greater,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => break,
             };
             match order {
                 std::cmp::Ordering::Less => {
-                    let a = &old_entries[i];
-                    self.emit(prefix, Some(a), None)?;
-                    i += 1;
+                    self.emit(prefix, a.as_ref(), None)?;
+                    a = old_iter.next().map_err(|e| corrupt(old, e))?;
                 }
                 std::cmp::Ordering::Greater => {
-                    let b = &new_entries[j];
-                    self.emit(prefix, None, Some(b))?;
-                    j += 1;
+                    self.emit(prefix, None, b.as_ref())?;
+                    b = new_iter.next().map_err(|e| corrupt(new, e))?;
                 }
                 std::cmp::Ordering::Equal => {
-                    let (a, b) = (&old_entries[i], &new_entries[j]);
-                    if a.id != b.id || a.mode != b.mode {
-                        match a.class {
+                    let (x, y) = (a.as_ref().expect("ordered"), b.as_ref().expect("ordered"));
+                    if x.id != y.id || x.mode != y.mode {
+                        match x.class {
                             EntryClass::Tree => {
                                 let len = prefix.len();
-                                prefix.extend_from_slice(&a.name);
+                                prefix.extend_from_slice(x.name);
                                 prefix.push(b'/');
-                                self.diff_trees(Some(a.id), Some(b.id), prefix)?;
+                                self.diff_trees(Some(x.id), Some(y.id), prefix)?;
                                 prefix.truncate(len);
                             }
                             EntryClass::Blob => {
                                 let mut path = prefix.clone();
-                                path.extend_from_slice(&a.name);
-                                self.changes.push(RawChange { path, old: Some(a.id), new: Some(b.id) });
+                                path.extend_from_slice(x.name);
+                                self.changes.push(RawChange { path, old: Some(x.id), new: Some(y.id) });
                             }
                         }
                     }
-                    i += 1;
-                    j += 1;
+                    a = old_iter.next().map_err(|e| corrupt(old, e))?;
+                    b = new_iter.next().map_err(|e| corrupt(new, e))?;
                 }
             }
         }
@@ -648,19 +630,19 @@ impl<'a> CommitReader<'a> {
     }
 
     /// Emits an entry present on one side only (a whole subtree when it is a tree).
-    fn emit(&mut self, prefix: &mut Vec<u8>, old: Option<&Entry>, new: Option<&Entry>) -> Result<(), GitError> {
+    fn emit(&mut self, prefix: &mut Vec<u8>, old: Option<&Entry<'_>>, new: Option<&Entry<'_>>) -> Result<(), GitError> {
         let entry = old.or(new).expect("one side is present");
         match entry.class {
             EntryClass::Tree => {
                 let len = prefix.len();
-                prefix.extend_from_slice(&entry.name);
+                prefix.extend_from_slice(entry.name);
                 prefix.push(b'/');
                 self.diff_trees(old.map(|e| e.id), new.map(|e| e.id), prefix)?;
                 prefix.truncate(len);
             }
             EntryClass::Blob => {
                 let mut path = prefix.clone();
-                path.extend_from_slice(&entry.name);
+                path.extend_from_slice(entry.name);
                 self.changes.push(RawChange { path, old: old.map(|e| e.id), new: new.map(|e| e.id) });
             }
         }
@@ -740,6 +722,11 @@ impl<'a> CommitReader<'a> {
         if new.is_empty() {
             return (Some(0), Some(count_lines(old)));
         }
+        // Lines shared at both ends are unchanged: only the middle needs a diff.
+        let (old, new) = trim_common_lines(old, new);
+        if old.is_empty() || new.is_empty() {
+            return (Some(count_lines(new)), Some(count_lines(old)));
+        }
         let input =
             imara_diff::InternedInput::new(imara_diff::sources::byte_lines(old), imara_diff::sources::byte_lines(new));
         self.diff.compute_with(
@@ -752,26 +739,110 @@ impl<'a> CommitReader<'a> {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::{count_lines, trim_common_lines};
+
+    #[test]
+    fn trims_whole_shared_lines_only() {
+        let check = |old: &str, new: &str, expected: (&str, &str)| {
+            let (o, n) = trim_common_lines(old.as_bytes(), new.as_bytes());
+            assert_eq!(
+                (std::str::from_utf8(o).unwrap(), std::str::from_utf8(n).unwrap()),
+                expected,
+                "{old:?} -> {new:?}"
+            );
+        };
+        check("a\nb\nc\n", "a\nB\nc\n", ("b\n", "B\n"));
+        check("a\n", "a\nb\n", ("", "b\n"));
+        check("x\nsame\n", "y\nsame\n", ("x\n", "y\n"));
+        // "ab" and "b" share the byte 'b' but not a whole line.
+        check("ab\n", "b\n", ("ab\n", "b\n"));
+        check("abc", "abd", ("abc", "abd"));
+        check("a\nb", "a\nb\n", ("b", "b\n"));
+    }
+
+    #[test]
+    fn counts_lines_with_and_without_final_newline() {
+        assert_eq!(count_lines(b""), 0);
+        assert_eq!(count_lines(b"a"), 1);
+        assert_eq!(count_lines(b"a\nb\n"), 2);
+        assert_eq!(count_lines(b"a\nb"), 2);
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum EntryClass {
     Tree,
     Blob,
 }
 
-struct Entry {
-    name: Vec<u8>,
+struct Entry<'a> {
+    name: &'a [u8],
     class: EntryClass,
     mode: u16,
     id: ObjectId,
 }
 
+/// The blob and tree entries of a tree (submodules carry no lines and are skipped).
+struct Entries<'a> {
+    inner: Option<gix::objs::TreeRefIter<'a>>,
+}
+
+impl<'a> Entries<'a> {
+    fn new(data: Option<&'a [u8]>, hash: gix::hash::Kind) -> Entries<'a> {
+        Entries { inner: data.map(|d| gix::objs::TreeRefIter::from_bytes(d, hash)) }
+    }
+
+    fn next(&mut self) -> Result<Option<Entry<'a>>, String> {
+        let Some(inner) = self.inner.as_mut() else { return Ok(None) };
+        for entry in inner.by_ref() {
+            let entry = entry.map_err(|e| e.to_string())?;
+            let class = if entry.mode.is_tree() {
+                EntryClass::Tree
+            } else if entry.mode.is_blob_or_symlink() {
+                EntryClass::Blob
+            } else {
+                continue;
+            };
+            return Ok(Some(Entry { name: entry.filename, class, mode: entry.mode.value(), id: entry.oid.to_owned() }));
+        }
+        Ok(None)
+    }
+}
+
 /// Git sorts tree entries as if directory names ended in `/`.
-fn git_tree_order(a: &Entry, b: &Entry) -> std::cmp::Ordering {
-    fn key(e: &Entry) -> impl Iterator<Item = u8> + '_ {
+fn git_tree_order(a: &Entry<'_>, b: &Entry<'_>) -> std::cmp::Ordering {
+    fn key<'e>(e: &'e Entry<'_>) -> impl Iterator<Item = u8> + 'e {
         let slash = (e.class == EntryClass::Tree).then_some(b'/');
         e.name.iter().copied().chain(slash)
     }
     key(a).cmp(key(b))
+}
+
+/// Strips the whole lines two texts share at their start and at their end.
+/// Cuts fall on line boundaries in both texts, so the lines of the middles
+/// are exactly the lines a full diff could see as changed.
+fn trim_common_lines<'a>(old: &'a [u8], new: &'a [u8]) -> (&'a [u8], &'a [u8]) {
+    let common = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    // Keep the prefix up to (and including) its last newline.
+    let prefix = old[..common].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let (old, new) = (&old[prefix..], &new[prefix..]);
+    let max = old.len().min(new.len());
+    let common = old.iter().rev().zip(new.iter().rev()).take(max).take_while(|(a, b)| a == b).count();
+    // The suffix must start at a line start in both texts.
+    let (os, ns) = (old.len() - common, new.len() - common);
+    let at_line_start = |text: &[u8], at: usize| at == 0 || text[at - 1] == b'\n';
+    let suffix = if at_line_start(old, os) && at_line_start(new, ns) {
+        common
+    } else {
+        // Skip to just after the first newline inside the shared tail.
+        match old[os..].iter().position(|&b| b == b'\n') {
+            Some(i) => common - (i + 1),
+            None => 0,
+        }
+    };
+    (&old[..old.len() - suffix], &new[..new.len() - suffix])
 }
 
 /// Git's heuristic: a NUL byte in the first 8000 bytes makes a file binary.

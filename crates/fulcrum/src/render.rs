@@ -187,9 +187,8 @@ fn terminal(a: &Analysis, colour: bool) -> String {
     let _ = writeln!(out, "config       {}", a.config_source);
     let _ = writeln!(
         out,
-        "history      {} commits, {} file changes stored{}",
+        "history      {} commits stored{}",
         a.repository.totals.commits,
-        a.repository.totals.file_changes,
         a.repository.last_sync_at.map(|t| format!(", synced {}", format_datetime(t))).unwrap_or_default()
     );
     let _ = writeln!(out);

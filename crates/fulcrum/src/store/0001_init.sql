@@ -37,7 +37,7 @@ CREATE TABLE commit_parents (
     position INTEGER NOT NULL,
     parent_sha TEXT NOT NULL,
     PRIMARY KEY (commit_id, position)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE file_changes (
     commit_id INTEGER NOT NULL REFERENCES commits (id) ON DELETE CASCADE,

@@ -279,16 +279,26 @@ impl Store {
     /// Parents named by stored commits but not stored themselves: where an
     /// interrupted sync stopped (or a shallow boundary).
     pub fn dangling_parents(&self, repo_id: i64) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT DISTINCT p.parent_sha FROM commit_parents p
-                 JOIN commits c ON c.id = p.commit_id
-                 WHERE c.repo_id = ?1
-                   AND NOT EXISTS (SELECT 1 FROM commits k WHERE k.repo_id = ?1 AND k.sha = p.parent_sha)",
-            )
-            .map_err(self.sql())?;
-        let rows = stmt.query_map(params![repo_id], |r| r.get::<_, String>(0)).map_err(self.sql())?;
+        let graph = self.graph(repo_id)?;
+        let known: HashSet<&str> = graph.iter().map(|(_, sha, _)| sha.as_str()).collect();
+        let mut dangling: Vec<String> = graph
+            .iter()
+            .flat_map(|(_, _, parents)| parents.split_ascii_whitespace())
+            .filter(|p| !known.contains(p))
+            .map(str::to_owned)
+            .collect();
+        dangling.sort_unstable();
+        dangling.dedup();
+        Ok(dangling)
+    }
+
+    /// `(row id, sha, parents)` of every stored commit of the repository.
+    fn graph(&self, repo_id: i64) -> Result<Vec<(i64, String, String)>, StoreError> {
+        // `repo_id + 0` keeps SQLite from reaching each row through the
+        // (repo_id, sha) index: one sequential scan is faster for whole-repo reads.
+        let mut stmt =
+            self.conn.prepare("SELECT id, sha, parents FROM commits WHERE repo_id + 0 = ?1").map_err(self.sql())?;
+        let rows = stmt.query_map(params![repo_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(self.sql())?;
         rows.collect::<Result<_, _>>().map_err(self.sql())
     }
 
@@ -309,13 +319,10 @@ impl Store {
                 .prepare(
                     "INSERT INTO commits (repo_id, sha, author_name, author_email, author_time, author_offset,
                         committer_name, committer_email, committer_time, committer_offset, subject, reverts,
-                        parent_count, missing_blobs)
+                        parents, missing_blobs)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                      ON CONFLICT (repo_id, sha) DO NOTHING RETURNING id",
                 )
-                .map_err(sql)?;
-            let mut parent = tx
-                .prepare("INSERT INTO commit_parents (commit_id, position, parent_sha) VALUES (?1, ?2, ?3)")
                 .map_err(sql)?;
             let mut file = tx
                 .prepare(
@@ -341,7 +348,7 @@ impl Store {
                             record.committer.offset_minutes,
                             record.subject,
                             record.reverts,
-                            record.parents.len() as i64,
+                            record.parents.join(" "),
                             record.missing_blobs,
                         ],
                         |r| r.get(0),
@@ -349,9 +356,6 @@ impl Store {
                     .optional()
                     .map_err(sql)?;
                 let Some(id) = id else { continue };
-                for (position, sha) in record.parents.iter().enumerate() {
-                    parent.execute(params![id, position as i64, sha]).map_err(sql)?;
-                }
                 for change in &record.files {
                     file.execute(params![
                         id,
@@ -404,81 +408,35 @@ impl Store {
 
     /// Commit row ids not reachable from `refs` through stored parent links.
     fn unreachable_commits(&self, repo_id: i64, refs: &[RefRecord]) -> Result<Vec<i64>, StoreError> {
-        let mut ids: HashMap<String, i64> = HashMap::new();
-        let mut parents: HashMap<i64, Vec<String>> = HashMap::new();
-        {
-            let mut stmt = self.conn.prepare("SELECT id, sha FROM commits WHERE repo_id = ?1").map_err(self.sql())?;
-            let rows = stmt
-                .query_map(params![repo_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
-                .map_err(self.sql())?;
-            for row in rows {
-                let (id, sha) = row.map_err(self.sql())?;
-                ids.insert(sha, id);
-            }
-            let mut stmt = self
-                .conn
-                .prepare(
-                    "SELECT p.commit_id, p.parent_sha FROM commit_parents p
-                     JOIN commits c ON c.id = p.commit_id WHERE c.repo_id = ?1",
-                )
-                .map_err(self.sql())?;
-            let rows = stmt
-                .query_map(params![repo_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
-                .map_err(self.sql())?;
-            for row in rows {
-                let (id, parent) = row.map_err(self.sql())?;
-                parents.entry(id).or_default().push(parent);
-            }
-        }
-        let mut reachable = HashSet::new();
-        let mut stack: Vec<i64> = refs.iter().filter_map(|r| ids.get(&r.commit).copied()).collect();
-        while let Some(id) = stack.pop() {
-            if !reachable.insert(id) {
+        let graph = self.graph(repo_id)?;
+        let index: HashMap<&str, usize> = graph.iter().enumerate().map(|(i, (_, sha, _))| (sha.as_str(), i)).collect();
+        let mut reachable = vec![false; graph.len()];
+        let mut stack: Vec<usize> = refs.iter().filter_map(|r| index.get(r.commit.as_str()).copied()).collect();
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut reachable[i], true) {
                 continue;
             }
-            for parent in parents.get(&id).into_iter().flatten() {
-                if let Some(&pid) = ids.get(parent) {
-                    stack.push(pid);
-                }
-            }
+            stack.extend(graph[i].2.split_ascii_whitespace().filter_map(|p| index.get(p).copied()));
         }
-        Ok(ids.into_values().filter(|id| !reachable.contains(id)).collect())
+        Ok(graph.iter().zip(reachable).filter(|(_, r)| !r).map(|((id, _, _), _)| *id).collect())
     }
 
     /// Every stored commit of the repository.
     pub fn load_commits(&self, repo_id: i64) -> Result<Vec<StoredCommit>, StoreError> {
-        let mut parents: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT p.commit_id, p.position, p.parent_sha FROM commit_parents p
-                 JOIN commits c ON c.id = p.commit_id WHERE c.repo_id = ?1",
-            )
-            .map_err(self.sql())?;
-        let rows = stmt
-            .query_map(params![repo_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))
-            .map_err(self.sql())?;
-        for row in rows {
-            let (id, position, parent) = row.map_err(self.sql())?;
-            parents.entry(id).or_default().push((position, parent));
-        }
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT id, sha, author_name, author_email, author_time, author_offset, committer_time, subject, reverts
-                 FROM commits WHERE repo_id = ?1",
+                "SELECT sha, parents, author_name, author_email, author_time, author_offset, committer_time, subject,
+                        reverts
+                 FROM commits WHERE repo_id + 0 = ?1",
             )
             .map_err(self.sql())?;
         let rows = stmt
             .query_map(params![repo_id], |r| {
-                let id: i64 = r.get(0)?;
+                let parents: String = r.get(1)?;
                 Ok(StoredCommit {
-                    sha: r.get(1)?,
-                    parents: {
-                        let mut list = parents.remove(&id).unwrap_or_default();
-                        list.sort_unstable_by_key(|(position, _)| *position);
-                        list.into_iter().map(|(_, sha)| sha).collect()
-                    },
+                    sha: r.get(0)?,
+                    parents: parents.split_ascii_whitespace().map(str::to_owned).collect(),
                     author_name: r.get(2)?,
                     author_email: r.get(3)?,
                     author_time: r.get(4)?,

@@ -27,17 +27,11 @@ CREATE TABLE commits (
     committer_offset INTEGER NOT NULL,
     subject TEXT NOT NULL,
     reverts TEXT,
-    parent_count INTEGER NOT NULL,
+    -- parent ids in order, separated by single spaces ('' for a root commit)
+    parents TEXT NOT NULL,
     missing_blobs INTEGER NOT NULL DEFAULT 0,
     UNIQUE (repo_id, sha)
 );
-
-CREATE TABLE commit_parents (
-    commit_id INTEGER NOT NULL REFERENCES commits (id) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    parent_sha TEXT NOT NULL,
-    PRIMARY KEY (commit_id, position)
-) WITHOUT ROWID;
 
 CREATE TABLE file_changes (
     commit_id INTEGER NOT NULL REFERENCES commits (id) ON DELETE CASCADE,

@@ -51,6 +51,34 @@ struct File {
     report: ReportFile,
     #[serde(default)]
     bots: BotsFile,
+    #[serde(default)]
+    identities: IdentitiesFile,
+    #[serde(default)]
+    knowledge: KnowledgeFile,
+    #[serde(default)]
+    hotspots: HotspotsFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentitiesFile {
+    aliases: Option<std::collections::BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KnowledgeFile {
+    exclude: Option<Vec<String>>,
+    include: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HotspotsFile {
+    window: Option<String>,
+    min_shared: Option<usize>,
+    max_changeset: Option<usize>,
+    limit: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -137,6 +165,20 @@ pub struct Config {
     pub benchmark: fulcrum_core::tiers::BenchmarkYear,
     /// `bots.patterns`, lower-cased.
     pub bot_patterns: Vec<String>,
+    /// `identities.aliases`: e-mail (lower-cased) → the e-mail it merges into.
+    pub aliases: std::collections::BTreeMap<String, String>,
+    /// `knowledge.exclude`: extra globs left out of knowledge analysis.
+    pub knowledge_exclude: Vec<String>,
+    /// `knowledge.include`: globs kept even when a default rule leaves them out.
+    pub knowledge_include: Vec<String>,
+    /// `hotspots.window`: default `--since` of `hotspots`.
+    pub hotspots_window: String,
+    /// `hotspots.min_shared`: commits two files must share to be coupled.
+    pub min_shared: usize,
+    /// `hotspots.max_changeset`: commits touching more files are left out of coupling.
+    pub max_changeset: usize,
+    /// `hotspots.limit`: rows shown.
+    pub hotspots_limit: usize,
 }
 
 /// Values given on the command line, which win over the file.
@@ -218,7 +260,28 @@ impl Config {
             .into_iter()
             .map(|p| p.to_lowercase())
             .collect();
+        let hotspots_window = file.hotspots.window.unwrap_or_else(|| "12.months".to_owned());
+        fulcrum_core::time::parse_instant(&hotspots_window, 0)
+            .map_err(|e| value_error(false, "hotspots.window", e.to_string()))?;
+        let min_shared = file.hotspots.min_shared.unwrap_or(5);
+        if min_shared == 0 {
+            return Err(value_error(false, "hotspots.min_shared", "must be at least 1".to_owned()));
+        }
+        let aliases = file
+            .identities
+            .aliases
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(from, to)| (from.to_lowercase(), to.to_lowercase()))
+            .collect();
         Ok(Config {
+            aliases,
+            knowledge_exclude: file.knowledge.exclude.unwrap_or_default(),
+            knowledge_include: file.knowledge.include.unwrap_or_default(),
+            hotspots_window,
+            min_shared,
+            max_changeset: file.hotspots.max_changeset.unwrap_or(50).max(2),
+            hotspots_limit: file.hotspots.limit.unwrap_or(20).max(1),
             source,
             deploy_mode,
             tag_pattern,

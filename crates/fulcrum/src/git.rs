@@ -381,6 +381,54 @@ impl GitRepo {
         Ok(out)
     }
 
+    /// Every blob (and symlink) path in the tree of `commit`, with its id,
+    /// sorted by path. Submodules are skipped.
+    pub fn tree_files(&self, commit: &str) -> Result<Vec<(String, ObjectId)>, GitError> {
+        let repo = self.repo.to_thread_local();
+        let corrupt = |id: String, e: &dyn std::fmt::Display| GitError::Corrupt {
+            path: self.path.clone(),
+            id,
+            reason: e.to_string(),
+        };
+        let id = ObjectId::from_hex(commit.as_bytes()).map_err(|e| corrupt(commit.to_owned(), &e))?;
+        let mut buf = Vec::new();
+        let tree = match repo.objects.try_find(&id, &mut buf) {
+            Ok(Some(data)) => gix::objs::CommitRefIter::from_bytes(data.data, repo.object_hash())
+                .tree_id()
+                .map_err(|e| corrupt(commit.to_owned(), &e))?,
+            Ok(None) => return Err(GitError::MissingCommit { path: self.path.clone(), id: commit.to_owned() }),
+            Err(e) => return Err(corrupt(commit.to_owned(), &e)),
+        };
+        let mut out = Vec::new();
+        let mut stack = vec![(tree, String::new())];
+        while let Some((tree, prefix)) = stack.pop() {
+            let data = match repo.objects.try_find(&tree, &mut buf) {
+                Ok(Some(data)) => data.data.to_vec(),
+                Ok(None) => return Err(corrupt(tree.to_string(), &"tree is missing")),
+                Err(e) => return Err(corrupt(tree.to_string(), &e)),
+            };
+            for entry in gix::objs::TreeRefIter::from_bytes(&data, repo.object_hash()) {
+                let entry = entry.map_err(|e| corrupt(tree.to_string(), &e))?;
+                let path = format!("{prefix}{}", entry.filename.to_str_lossy());
+                if entry.mode.is_tree() {
+                    stack.push((entry.oid.to_owned(), format!("{path}/")));
+                } else if entry.mode.is_blob_or_symlink() {
+                    out.push((path, entry.oid.to_owned()));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Lines in a blob; `None` when it is binary or cannot be read.
+    pub fn blob_lines(&self, id: &ObjectId) -> Option<u32> {
+        let repo = self.repo.to_thread_local();
+        let mut buf = Vec::new();
+        let data = repo.objects.try_find(id, &mut buf).ok()??;
+        (!is_binary(data.data)).then(|| count_lines(data.data))
+    }
+
     /// Reads every commit of `commits` with its per-file stats, on `threads`
     /// threads, handing each record to `sink` on the calling thread (in no
     /// particular order). Stops early when `sink` returns an error.
@@ -760,6 +808,9 @@ mod tests {
         check("ab\n", "b\n", ("ab\n", "b\n"));
         check("abc", "abd", ("abc", "abd"));
         check("a\nb", "a\nb\n", ("b", "b\n"));
+        // Longer than one comparison chunk on both ends.
+        let head = "0123456789abcdefghijklmnopqrstuvwxyz\n".repeat(3);
+        check(&format!("{head}old\n{head}"), &format!("{head}new\n{head}"), ("old\n", "new\n"));
     }
 
     #[test]
@@ -824,12 +875,11 @@ fn git_tree_order(a: &Entry<'_>, b: &Entry<'_>) -> std::cmp::Ordering {
 /// Cuts fall on line boundaries in both texts, so the lines of the middles
 /// are exactly the lines a full diff could see as changed.
 fn trim_common_lines<'a>(old: &'a [u8], new: &'a [u8]) -> (&'a [u8], &'a [u8]) {
-    let common = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let common = common_prefix(old, new);
     // Keep the prefix up to (and including) its last newline.
     let prefix = old[..common].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let (old, new) = (&old[prefix..], &new[prefix..]);
-    let max = old.len().min(new.len());
-    let common = old.iter().rev().zip(new.iter().rev()).take(max).take_while(|(a, b)| a == b).count();
+    let common = common_suffix(old, new);
     // The suffix must start at a line start in both texts.
     let (os, ns) = (old.len() - common, new.len() - common);
     let at_line_start = |text: &[u8], at: usize| at == 0 || text[at - 1] == b'\n';
@@ -843,6 +893,29 @@ fn trim_common_lines<'a>(old: &'a [u8], new: &'a [u8]) -> (&'a [u8], &'a [u8]) {
         }
     };
     (&old[..old.len() - suffix], &new[..new.len() - suffix])
+}
+
+/// Length of the longest common prefix, compared 32 bytes at a time.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    const CHUNK: usize = 32;
+    let max = a.len().min(b.len());
+    let mut at = 0;
+    while at + CHUNK <= max && a[at..at + CHUNK] == b[at..at + CHUNK] {
+        at += CHUNK;
+    }
+    at + a[at..max].iter().zip(&b[at..max]).take_while(|(x, y)| x == y).count()
+}
+
+/// Length of the longest common suffix, compared 32 bytes at a time.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    const CHUNK: usize = 32;
+    let max = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - max..], &b[b.len() - max..]);
+    let mut len = 0;
+    while len + CHUNK <= max && a[max - len - CHUNK..max - len] == b[max - len - CHUNK..max - len] {
+        len += CHUNK;
+    }
+    len + a[..max - len].iter().rev().zip(b[..max - len].iter().rev()).take_while(|(x, y)| x == y).count()
 }
 
 /// Git's heuristic: a NUL byte in the first 8000 bytes makes a file binary.

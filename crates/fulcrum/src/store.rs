@@ -104,6 +104,8 @@ pub struct RepoState {
 /// A commit as the report needs it.
 #[derive(Debug, Clone)]
 pub struct StoredCommit {
+    /// Database row id (what [`StoredChange::commit`] refers to).
+    pub row_id: i64,
     /// Hex id.
     pub sha: String,
     /// Parent ids in order.
@@ -122,6 +124,19 @@ pub struct StoredCommit {
     pub subject: String,
     /// Reverted commit, if any.
     pub reverts: Option<String>,
+}
+
+/// One stored file change.
+#[derive(Debug, Clone)]
+pub struct StoredChange {
+    /// Row id of the commit.
+    pub commit: i64,
+    /// Path after the change.
+    pub path: String,
+    /// Path before a rename.
+    pub old_path: Option<String>,
+    /// `A`, `M`, `D` or `R`.
+    pub kind: String,
 }
 
 /// Totals shown in the report's header.
@@ -427,7 +442,7 @@ impl Store {
             .conn
             .prepare(
                 "SELECT sha, parents, author_name, author_email, author_time, author_offset, committer_time, subject,
-                        reverts
+                        reverts, id
                  FROM commits WHERE repo_id + 0 = ?1",
             )
             .map_err(self.sql())?;
@@ -444,7 +459,25 @@ impl Store {
                     committer_time: r.get(6)?,
                     subject: r.get(7)?,
                     reverts: r.get(8)?,
+                    row_id: r.get(9)?,
                 })
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
+    /// Every file change of the repository's commits.
+    pub fn load_file_changes(&self, repo_id: i64) -> Result<Vec<StoredChange>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT f.commit_id, f.path, f.old_path, f.kind FROM file_changes f
+                 JOIN commits c ON c.id = f.commit_id WHERE c.repo_id = ?1",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map(params![repo_id], |r| {
+                Ok(StoredChange { commit: r.get(0)?, path: r.get(1)?, old_path: r.get(2)?, kind: r.get(3)? })
             })
             .map_err(self.sql())?;
         rows.collect::<Result<_, _>>().map_err(self.sql())

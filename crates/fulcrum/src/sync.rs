@@ -81,6 +81,7 @@ pub fn sync(
     let mut progress = Progress::new("walking history");
     progress.start("walking history", None);
     let new = repo.walk_new(&tips, |sha| known.contains(sha))?;
+    let walked = started.elapsed();
     drop(known);
     let total = new.len();
     progress.start(&format!("syncing {name}"), Some(total as u64));
@@ -101,6 +102,13 @@ pub fn sync(
         Ok(())
     });
     result?;
+    if std::env::var_os("FULCRUM_TIMING").is_some() {
+        eprintln!(
+            "timing: walk {:.2} s, diff+store {:.2} s",
+            walked.as_secs_f64(),
+            (started.elapsed() - walked).as_secs_f64()
+        );
+    }
     store.insert_commits(state.id, &batch).context("while storing commits")?;
     stored += batch.len();
     progress.finish();

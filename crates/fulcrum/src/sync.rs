@@ -74,6 +74,8 @@ pub fn sync(
     }
     store.begin_sync(state.id)?;
     let known = store.known_commits(state.id)?;
+    // Commits stored without a finished sync: an earlier sync was interrupted.
+    summary.resumed = !state.sync_complete && !known.is_empty();
     let mut tips: Vec<String> = refs.iter().map(|r| r.commit.clone()).collect();
     if !state.sync_complete {
         tips.extend(store.dangling_parents(state.id)?);

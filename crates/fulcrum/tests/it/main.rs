@@ -1,0 +1,15 @@
+//! fulcrum's integration tests: one binary (STYLE.md, habit 9) that drives
+//! the real `fulcrum` against fixture repositories built by
+//! `tests/fixtures/make-repos.sh` with real git and fixed dates.
+//!
+//! Snapshots live in `tests/snapshots`; `UPDATE_SNAPSHOTS=1 cargo test -p
+//! fulcrum --test it` rewrites them for review.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod dora;
+mod formats;
+mod harness;
+mod inputs;
+mod snapshot;
+mod sync;

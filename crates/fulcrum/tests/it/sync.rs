@@ -1,0 +1,227 @@
+//! Sync: idempotent, incremental, pruning rewritten history, resumable
+//! after `kill -9`, and storing the same per-file stats as git.
+//!
+//! `delivery` by hand: 15 commits (c1–c12, f1, f2, M); 15 parent links (c1
+//! has none, M two, the others one); 17 file changes (c1 adds 4 files, M
+//! carries none, the 13 others change one file each); 1 trailer
+//! (Co-authored-by on f2); 9 refs (main, feature, 7 tags).
+
+use std::time::Duration;
+
+use crate::harness::{
+    Counts, Scratch, command, counts, dump, git, git_read, open_db, repo, s, stored_report, sync,
+    wait_for_stored_commits,
+};
+
+const DELIVERY: Counts = Counts { commits: 15, parents: 15, file_changes: 17, trailers: 1, refs: 9 };
+
+#[test]
+fn second_sync_is_up_to_date_and_changes_nothing() {
+    let scratch = Scratch::new("second_sync");
+    let (delivery, db) = (repo("delivery"), scratch.db());
+    let first = sync(&delivery, &db);
+    assert!(first.starts_with("delivery: synced 15 new commits in "), "{first}");
+    assert_eq!(counts(&db), DELIVERY);
+    let rows = dump(&db);
+    let second = sync(&delivery, &db);
+    assert!(second.starts_with("delivery: up to date ("), "{second}");
+    assert_eq!(counts(&db), DELIVERY);
+    assert_eq!(dump(&db), rows);
+}
+
+#[test]
+fn new_commit_and_tag_sync_incrementally() {
+    let scratch = Scratch::new("incremental");
+    let (copy, db) = (scratch.copy_repo("delivery"), scratch.db());
+    sync(&copy, &db);
+    std::fs::write(copy.join("src/dashboard.txt"), "dashboard\n  charts\n  legend\n  export\n").unwrap();
+    git(&copy, "2025-01-20 09:00", &["commit", "-q", "-am", "Dashboard: export charts"]);
+    git(&copy, "2025-01-20 12:00", &["tag", "-a", "v1.5.0", "-m", "Release 1.5.0"]);
+    let summary = sync(&copy, &db);
+    assert!(summary.starts_with("delivery: synced 1 new commits in "), "{summary}");
+    assert_eq!(
+        counts(&db),
+        Counts { commits: 16, parents: 16, file_changes: 18, refs: 10, ..DELIVERY },
+        "one commit with one parent and one changed file, one tag"
+    );
+    // v1.5.0 ships c11, c12 and the new commit.
+    let report = stored_report(&copy, &db);
+    assert_eq!(report["deployments"][0]["name"], "v1.5.0");
+    assert_eq!(report["deployments"][0]["commits"], 3);
+}
+
+#[test]
+fn rewritten_history_is_pruned_like_a_fresh_sync() {
+    let scratch = Scratch::new("rewrite");
+    let (copy, db) = (scratch.copy_repo("delivery"), scratch.db());
+    sync(&copy, &db);
+    // main goes back to c10 (tagged v1.4.1); c11 and c12 are reachable from nothing.
+    git(&copy, "2025-01-20 09:00", &["reset", "-q", "--hard", "HEAD~2"]);
+    std::fs::write(copy.join("src/export.txt"), "export csv\n  header\n  if empty: stop\n  rows\n  footer\n").unwrap();
+    git(&copy, "2025-01-20 09:00", &["commit", "-q", "-am", "Export a footer"]);
+    let summary = sync(&copy, &db);
+    assert!(
+        summary.contains("synced 1 new commits, removed 2 commits no longer reachable (history rewritten)"),
+        "{summary}"
+    );
+    assert_eq!(counts(&db), Counts { commits: 14, parents: 14, file_changes: 16, ..DELIVERY });
+
+    let fresh = scratch.other_db("fresh");
+    sync(&copy, &fresh);
+    assert_eq!(dump(&db), dump(&fresh));
+    assert_eq!(stored_report(&copy, &db), stored_report(&copy, &fresh));
+}
+
+#[test]
+fn sync_killed_midway_resumes_to_the_same_database() {
+    let scratch = Scratch::new("killed");
+    let (delivery, db) = (repo("delivery"), scratch.db());
+    // 15 commits in batches of 2, each followed by 200 ms: about 1.6 s of sync.
+    let mut child = command(["sync", "--repo", s(&delivery), "--db", s(&db), "--batch-size", "2", "--threads", "1"])
+        .env("FULCRUM_TEST_BATCH_DELAY_MS", "200")
+        .spawn()
+        .unwrap();
+    assert!(wait_for_stored_commits(&db, 0, Duration::from_secs(30)), "the sync stored nothing");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let (stored, complete): (i64, i64) = open_db(&db)
+        .query_row("SELECT (SELECT COUNT(*) FROM commits), (SELECT sync_complete FROM repos)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert!(stored > 0 && stored < 15 && stored % 2 == 0, "killed after whole batches only: {stored} stored");
+    assert_eq!(complete, 0, "the killed sync did not finish");
+
+    let resumed = sync(&delivery, &db);
+    assert!(resumed.starts_with(&format!("delivery: synced {} new commits", 15 - stored)), "{resumed}");
+    assert!(resumed.contains("(resumed an interrupted sync)"), "{resumed}");
+    let uninterrupted = scratch.other_db("uninterrupted");
+    sync(&delivery, &uninterrupted);
+    assert_eq!(counts(&db), DELIVERY);
+    assert_eq!(dump(&db), dump(&uninterrupted));
+    assert_eq!(stored_report(&delivery, &db), stored_report(&delivery, &uninterrupted));
+}
+
+/// path, old_path, kind, added, removed.
+type FileRow = (String, Option<String>, String, Option<i64>, Option<i64>);
+
+#[test]
+fn rename_is_one_change_of_kind_r() {
+    let scratch = Scratch::new("rename");
+    let (delivery, db) = (repo("delivery"), scratch.db());
+    sync(&delivery, &db);
+    // c5 is tagged v1.1.0; git sees the same rename.
+    let c5 = git_read(&delivery, &["rev-parse", "v1.1.0^{commit}"]);
+    assert_eq!(
+        git_read(&delivery, &["show", "-M", "--format=", "--name-status", &c5]),
+        "R100\tsrc/app.txt\tsrc/main.txt"
+    );
+    let conn = open_db(&db);
+    let mut stmt = conn
+        .prepare(
+            "SELECT f.path, f.old_path, f.kind, f.added, f.removed FROM file_changes f
+             JOIN commits c ON c.id = f.commit_id WHERE c.sha = ?1",
+        )
+        .unwrap();
+    let rows: Vec<FileRow> = stmt
+        .query_map([&c5], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows, [("src/main.txt".to_owned(), Some("src/app.txt".to_owned()), "R".to_owned(), Some(0), Some(0))]);
+}
+
+#[test]
+fn file_stats_match_git_log_numstat() {
+    let scratch = Scratch::new("numstat");
+    let (delivery, db) = (repo("delivery"), scratch.db());
+    sync(&delivery, &db);
+    // git: "ADDED\tREMOVED\tPATH" per file, "-" for binary files, renames as
+    // `src/{app.txt => main.txt}`; merges carry no stats (no -m).
+    let mut expected = Vec::new();
+    let mut sha = String::new();
+    for line in git_read(&delivery, &["log", "--all", "-M", "--numstat", "--format=%H"]).lines() {
+        if line.len() == 40 && !line.contains('\t') {
+            sha = line.to_owned();
+        } else if !line.is_empty() {
+            expected.push(format!("{sha} {}", line.replace('\t', " ")));
+        }
+    }
+    let conn = open_db(&db);
+    let mut stmt = conn
+        .prepare(
+            "SELECT c.sha, f.path, f.old_path, f.added, f.removed FROM file_changes f
+             JOIN commits c ON c.id = f.commit_id",
+        )
+        .unwrap();
+    let mut actual: Vec<String> = stmt
+        .query_map([], |r| {
+            let (sha, path, old_path): (String, String, Option<String>) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            let count = |n: Option<i64>| n.map_or("-".to_owned(), |n| n.to_string());
+            let path = match old_path {
+                Some(old) => git_rename(&old, &path),
+                None => path,
+            };
+            Ok(format!("{sha} {} {} {path}", count(r.get(3)?), count(r.get(4)?)))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    expected.sort();
+    actual.sort();
+    assert_eq!(actual.len(), DELIVERY.file_changes as usize);
+    assert!(actual.iter().any(|l| l.ends_with(" - - logo.bin")), "the binary file has no line counts");
+    assert_eq!(actual, expected);
+}
+
+/// A rename as `git log --numstat` prints it: the common directory prefix
+/// and suffix outside braces, `src/{app.txt => main.txt}`.
+fn git_rename(old: &str, new: &str) -> String {
+    let common = old.bytes().zip(new.bytes()).take_while(|(a, b)| a == b).count();
+    let prefix = old[..common].rfind('/').map_or(0, |i| i + 1);
+    let (o, n) = (&old[prefix..], &new[prefix..]);
+    let common = o.bytes().rev().zip(n.bytes().rev()).take_while(|(a, b)| a == b).count();
+    let tail = &o[o.len() - common..];
+    let suffix = tail.find('/').map_or(0, |i| tail.len() - i);
+    if prefix == 0 && suffix == 0 {
+        return format!("{old} => {new}");
+    }
+    format!("{}{{{} => {}}}{}", &old[..prefix], &o[..o.len() - suffix], &n[..n.len() - suffix], &o[o.len() - suffix..])
+}
+
+#[test]
+fn git_rename_formats_like_git() {
+    assert_eq!(git_rename("src/app.txt", "src/main.txt"), "src/{app.txt => main.txt}");
+    assert_eq!(git_rename("a.txt", "b.txt"), "a.txt => b.txt");
+    assert_eq!(git_rename("old/x.txt", "new/x.txt"), "{old => new}/x.txt");
+}
+
+#[test]
+fn trailers_and_mailmap_are_stored_raw() {
+    let scratch = Scratch::new("trailers");
+    let (delivery, db) = (repo("delivery"), scratch.db());
+    sync(&delivery, &db);
+    let conn = open_db(&db);
+    let trailer: (String, String, String) = conn
+        .query_row(
+            "SELECT c.subject, t.key, t.value FROM commit_trailers t JOIN commits c ON c.id = t.commit_id",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        trailer,
+        ("Test the widget".to_owned(), "Co-authored-by".to_owned(), "Bob Builder <bob@new.example>".to_owned())
+    );
+    let mailmap: String = conn.query_row("SELECT mailmap FROM repos", [], |r| r.get(0)).unwrap();
+    assert_eq!(mailmap, "Bob Builder <bob@new.example> <bob@old.example>\n");
+    // Identities are stored as written; the .mailmap merges them at analysis.
+    let bobs: Vec<String> = conn
+        .prepare("SELECT DISTINCT author_email FROM commits WHERE author_email LIKE 'bob@%' ORDER BY 1")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(bobs, ["bob@new.example", "bob@old.example"]);
+}

@@ -12,6 +12,9 @@
 pub mod deployments;
 pub mod dora;
 pub mod failures;
+pub mod file_filter;
+pub mod hotspots;
+pub mod knowledge;
 pub mod model;
 pub mod stats;
 pub mod tiers;

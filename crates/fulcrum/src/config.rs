@@ -68,6 +68,7 @@ struct IdentitiesFile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KnowledgeFile {
+    require_language: Option<bool>,
     exclude: Option<Vec<String>>,
     include: Option<Vec<String>>,
 }
@@ -167,6 +168,8 @@ pub struct Config {
     pub bot_patterns: Vec<String>,
     /// `identities.aliases`: e-mail (lower-cased) → the e-mail it merges into.
     pub aliases: std::collections::BTreeMap<String, String>,
+    /// `knowledge.require_language`: only files of a recognised programming or markup language count.
+    pub require_language: bool,
     /// `knowledge.exclude`: extra globs left out of knowledge analysis.
     pub knowledge_exclude: Vec<String>,
     /// `knowledge.include`: globs kept even when a default rule leaves them out.
@@ -276,6 +279,7 @@ impl Config {
             .collect();
         Ok(Config {
             aliases,
+            require_language: file.knowledge.require_language.unwrap_or(true),
             knowledge_exclude: file.knowledge.exclude.unwrap_or_default(),
             knowledge_include: file.knowledge.include.unwrap_or_default(),
             hotspots_window,

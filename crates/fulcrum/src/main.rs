@@ -6,6 +6,7 @@
 mod analysis;
 mod config;
 mod git;
+mod knowledge;
 mod progress;
 mod render;
 mod store;
@@ -53,6 +54,46 @@ enum Command {
     Report(ReportArgs),
     /// Sync a repository into the database (incremental; safe to interrupt).
     Sync(SyncArgs),
+    /// Knowledge risk: truck factor, who it rests on, knowledge map, departure impact.
+    Knowledge(KnowledgeArgs),
+    /// Hotspots (changes × size) and change coupling over the window [default --since: hotspots.window].
+    Hotspots(HotspotsArgs),
+}
+
+#[derive(Args, Debug)]
+struct KnowledgeArgs {
+    #[command(flatten)]
+    sync: SyncArgs,
+    /// Analyse what is stored without syncing first.
+    #[arg(long)]
+    no_sync: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "terminal")]
+    format: render::Format,
+    /// Commit, branch or tag to analyse.
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    at: String,
+    /// Also compute a truck factor per directory.
+    #[arg(long)]
+    by_directory: bool,
+    /// Directory depth for --by-directory.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    depth: usize,
+    /// Simulate these people leaving (e-mail or name; repeatable).
+    #[arg(long, value_name = "WHO")]
+    leaving: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct HotspotsArgs {
+    #[command(flatten)]
+    sync: SyncArgs,
+    /// Analyse what is stored without syncing first.
+    #[arg(long)]
+    no_sync: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "terminal")]
+    format: render::Format,
 }
 
 #[derive(Args, Debug)]
@@ -134,6 +175,7 @@ fn is_input_error(e: &anyhow::Error) -> bool {
         c.is::<git::GitError>()
             || c.is::<config::ConfigError>()
             || c.is::<analysis::AnalysisError>()
+            || c.is::<knowledge::KnowledgeError>()
             || c.is::<TimeError>()
             || c.is::<UsageError>()
             || c.downcast_ref::<store::StoreError>().is_some_and(|s| !matches!(s, store::StoreError::Sql { .. }))
@@ -151,6 +193,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let summary = sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args))?;
             print_sync_summary(&name, &summary);
             Ok(())
+        }
+        Command::Knowledge(args) => {
+            let repo_path = &args.sync.repo.repo;
+            let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
+            let mut store = store::Store::open(&db_path(cli.global.db.as_deref())?)?;
+            let (repo, key, _) = open_and_sync(&mut store, &args.sync, args.no_sync, now)?;
+            let options = knowledge::KnowledgeOptions {
+                at: Some(args.at.clone()),
+                depth: args.by_directory.then_some(args.depth),
+                leaving: args.leaving.clone(),
+            };
+            let report = knowledge::knowledge(&store, &repo, &key, &config, &options)?;
+            print(&render::knowledge(&report, args.format))
+        }
+        Command::Hotspots(args) => {
+            let repo_path = &args.sync.repo.repo;
+            let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
+            let window = window_with_default(&cli.global, &config.hotspots_window, now)?;
+            let mut store = store::Store::open(&db_path(cli.global.db.as_deref())?)?;
+            let (repo, key, _) = open_and_sync(&mut store, &args.sync, args.no_sync, now)?;
+            let report = knowledge::hotspots(&store, &repo, &key, &config, window)?;
+            print(&render::hotspots(&report, args.format))
         }
         Command::Report(args) => {
             let overrides = config::Overrides {
@@ -177,13 +241,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let colour = args.format == render::Format::Terminal
                 && std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none();
-            let text = render::report(&analysis, summary.as_ref(), args.format, colour);
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(text.as_bytes())?;
-            stdout.flush()?;
-            Ok(())
+            print(&render::report(&analysis, summary.as_ref(), args.format, colour))
         }
     }
+}
+
+/// Writes a rendered report to stdout (a closed pipe is not an error: see `main`).
+fn print(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// Opens the repository and syncs it unless `no_sync`.
+fn open_and_sync(
+    store: &mut store::Store,
+    args: &SyncArgs,
+    no_sync: bool,
+    now: i64,
+) -> anyhow::Result<(git::GitRepo, String, String)> {
+    let (repo, key, name) = open_repo(&args.repo.repo)?;
+    if !no_sync {
+        sync::sync(store, &repo, &key, &name, now, &sync_options(args))?;
+    }
+    Ok((repo, key, name))
 }
 
 fn sync_options(args: &SyncArgs) -> sync::SyncOptions {
@@ -235,7 +317,11 @@ fn now() -> anyhow::Result<i64> {
 }
 
 fn window(global: &GlobalArgs, config: &config::Config, now: i64) -> anyhow::Result<Window> {
-    let start = parse_instant(global.since.as_deref().unwrap_or(&config.window), now)?;
+    window_with_default(global, &config.window, now)
+}
+
+fn window_with_default(global: &GlobalArgs, default_since: &str, now: i64) -> anyhow::Result<Window> {
+    let start = parse_instant(global.since.as_deref().unwrap_or(default_since), now)?;
     let end = match &global.until {
         Some(until) => parse_instant(until, now)?,
         None => now + 1,

@@ -294,3 +294,204 @@ fn markdown(a: &Analysis) -> String {
     let _ = writeln!(out, "\n_Tiers: {}_", a.dora.benchmark_source);
     out
 }
+
+/// Renders the knowledge report.
+pub fn knowledge(k: &crate::knowledge::KnowledgeReport, format: Format) -> String {
+    let person = |p: &crate::knowledge::PersonRow| format!("{} <{}>", p.name, p.email);
+    let mut out = String::new();
+    match format {
+        Format::Json => {
+            let mut text = serde_json::to_string_pretty(k).expect("report types serialise");
+            text.push('\n');
+            return text;
+        }
+        Format::Terminal => {
+            let _ = writeln!(out, "fulcrum knowledge · {} at {}", k.repository, &k.commit[..k.commit.len().min(12)]);
+            let _ = writeln!(
+                out,
+                "files        {} analysed of {} in the tree{}",
+                k.files_analysed,
+                k.files_in_tree,
+                excluded_text(&k.files_excluded)
+            );
+            let _ = writeln!(out, "\nTruck factor {}", k.truck_factor);
+            for key in &k.key_people {
+                let _ = writeln!(
+                    out,
+                    "  {:<50} authors {:>5} files ({:.1}%)",
+                    person(&key.person),
+                    key.files_authored,
+                    key.share * 100.0
+                );
+            }
+            let _ = writeln!(
+                out,
+                "  {} files have a single author; {} have no author in the history",
+                k.single_author_files.len(),
+                k.files_without_author
+            );
+            if let Some(dirs) = &k.directories {
+                let _ = writeln!(out, "\nBy directory (riskiest first)");
+                let _ = writeln!(out, "  {:<40} {:>6} {:>4} {:>8}  main author", "directory", "files", "TF", "fragm.");
+                for d in dirs {
+                    let _ = writeln!(
+                        out,
+                        "  {:<40} {:>6} {:>4} {:>8.2}  {}{}",
+                        d.directory,
+                        d.files,
+                        d.truck_factor,
+                        d.fragmentation,
+                        d.main_author.as_ref().map(person).unwrap_or_else(|| "–".to_owned()),
+                        if d.single_author { "  (single author)" } else { "" }
+                    );
+                }
+            }
+            if let Some(d) = &k.departure {
+                let names: Vec<String> = d.leaving.iter().map(person).collect();
+                let _ = writeln!(out, "\nIf {} left", names.join(", "));
+                let _ = writeln!(
+                    out,
+                    "  {} of {} files ({:.1}%) would have no author left",
+                    d.orphaned,
+                    d.files,
+                    d.share * 100.0
+                );
+                for (dir, orphaned, total) in d.directories.iter().take(10) {
+                    let _ = writeln!(out, "  {dir:<40} {orphaned:>5} of {total:>5} files");
+                }
+            }
+            let _ = writeln!(out, "\nReview knowledge: {}", k.review_knowledge);
+            for w in &k.warnings {
+                let _ = writeln!(out, "warning: {w}");
+            }
+            let _ = writeln!(out, "\nMethod: {}", k.method);
+        }
+        Format::Markdown => {
+            let _ = writeln!(out, "# Knowledge risk: {}\n", k.repository);
+            let _ = writeln!(out, "- Commit: `{}`", k.commit);
+            let _ = writeln!(
+                out,
+                "- Files: {} analysed of {}{}",
+                k.files_analysed,
+                k.files_in_tree,
+                excluded_text(&k.files_excluded)
+            );
+            let _ = writeln!(out, "- **Truck factor: {}**\n", k.truck_factor);
+            let _ = writeln!(out, "| Person | Files authored | Share |\n|---|---|---|");
+            for key in &k.key_people {
+                let _ =
+                    writeln!(out, "| {} | {} | {:.1}% |", person(&key.person), key.files_authored, key.share * 100.0);
+            }
+            if let Some(dirs) = &k.directories {
+                let _ = writeln!(
+                    out,
+                    "\n## By directory\n\n| Directory | Files | Truck factor | Fragmentation | Main author |\n|---|---|---|---|---|"
+                );
+                for d in dirs {
+                    let _ = writeln!(
+                        out,
+                        "| {} | {} | {} | {:.2} | {} |",
+                        d.directory,
+                        d.files,
+                        d.truck_factor,
+                        d.fragmentation,
+                        d.main_author.as_ref().map(person).unwrap_or_default()
+                    );
+                }
+            }
+            if let Some(d) = &k.departure {
+                let names: Vec<String> = d.leaving.iter().map(person).collect();
+                let _ = writeln!(
+                    out,
+                    "\n## Departure impact\n\nIf {} left, {} of {} files ({:.1}%) would have no author.",
+                    names.join(", "),
+                    d.orphaned,
+                    d.files,
+                    d.share * 100.0
+                );
+            }
+            for w in &k.warnings {
+                let _ = writeln!(out, "\n> warning: {w}");
+            }
+            let _ = writeln!(out, "\n_Method: {}_", k.method);
+        }
+    }
+    out
+}
+
+fn excluded_text(excluded: &[(String, usize)]) -> String {
+    if excluded.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = excluded.iter().map(|(reason, n)| format!("{n} {reason}")).collect();
+    format!(" (left out: {})", parts.join(", "))
+}
+
+/// Renders hotspots and change coupling.
+pub fn hotspots(h: &crate::knowledge::HotspotsReport, format: Format) -> String {
+    let mut out = String::new();
+    let name = |p: &Option<crate::knowledge::PersonRow>| p.as_ref().map(|p| p.name.clone()).unwrap_or_default();
+    let window = format!("{} → {}", format_date(h.window.start), format_date(h.window.end - 1));
+    match format {
+        Format::Json => {
+            let mut text = serde_json::to_string_pretty(h).expect("report types serialise");
+            text.push('\n');
+            return text;
+        }
+        Format::Terminal => {
+            let _ = writeln!(out, "fulcrum hotspots · {} · {window}", h.repository);
+            let _ = writeln!(
+                out,
+                "\n{:<60} {:>7} {:>7} {:>9} {:>7}  main author",
+                "file", "changes", "lines", "score", "authors"
+            );
+            for row in &h.hotspots {
+                let s = &row.hotspot;
+                let _ = writeln!(
+                    out,
+                    "{:<60} {:>7} {:>7} {:>9} {:>7}  {}",
+                    s.path,
+                    s.changes,
+                    s.lines,
+                    s.score,
+                    s.authors,
+                    name(&row.main_author_name)
+                );
+            }
+            let _ = writeln!(
+                out,
+                "\nChange coupling (shared commits ≥ {}, commits touching > {} files left out)",
+                h.min_shared, h.max_changeset
+            );
+            for c in &h.coupling {
+                let _ = writeln!(out, "  {:.0}%  {:>4} shared  {}  ↔  {}", c.degree * 100.0, c.shared, c.a, c.b);
+            }
+            if h.coupling.is_empty() {
+                let _ = writeln!(out, "  none");
+            }
+        }
+        Format::Markdown => {
+            let _ = writeln!(out, "# Hotspots: {}\n\nWindow: {window}\n", h.repository);
+            let _ =
+                writeln!(out, "| File | Changes | Lines | Score | Authors | Main author |\n|---|---|---|---|---|---|");
+            for row in &h.hotspots {
+                let s = &row.hotspot;
+                let _ = writeln!(
+                    out,
+                    "| `{}` | {} | {} | {} | {} | {} |",
+                    s.path,
+                    s.changes,
+                    s.lines,
+                    s.score,
+                    s.authors,
+                    name(&row.main_author_name)
+                );
+            }
+            let _ = writeln!(out, "\n## Change coupling\n\n| Degree | Shared | File | File |\n|---|---|---|---|");
+            for c in &h.coupling {
+                let _ = writeln!(out, "| {:.0}% | {} | `{}` | `{}` |", c.degree * 100.0, c.shared, c.a, c.b);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,533 @@
+//! Knowledge and hotspot analysis: the stored history plus the tree of the
+//! analysed commit, turned into the core's inputs (identities merged, bots
+//! marked, files filtered), and the core's results turned into named rows.
+
+use std::collections::HashMap;
+
+use fulcrum_core::file_filter::FileFilter;
+use fulcrum_core::hotspots::{self, Coupling, Hotspot};
+use fulcrum_core::knowledge::{self, ChangeKind, FileChange, HistoryCommit};
+use fulcrum_core::time::Window;
+use serde::Serialize;
+
+use crate::analysis::{AnalysisError, resolve_person};
+use crate::config::Config;
+use crate::git::GitRepo;
+use crate::store::{RepoState, Store, StoredCommit};
+
+/// Input errors of knowledge analysis (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum KnowledgeError {
+    /// `--at` names nothing stored.
+    #[error("{path}: no commit or ref named `{rev}`; pass --at with a branch, tag or commit id of this repository")]
+    UnknownRevision {
+        /// Repository.
+        path: String,
+        /// What was asked for.
+        rev: String,
+    },
+    /// A short id matches several commits.
+    #[error("{path}: `{rev}` matches {count} commits; pass more characters of the commit id")]
+    AmbiguousRevision {
+        /// Repository.
+        path: String,
+        /// What was asked for.
+        rev: String,
+        /// Matches.
+        count: usize,
+    },
+    /// `--leaving` names nobody in the history.
+    #[error(
+        "{path}: nobody named `{who}` authored commits here; pass --leaving with an e-mail (or name) from `git log`"
+    )]
+    UnknownPerson {
+        /// Repository.
+        path: String,
+        /// What was asked for.
+        who: String,
+    },
+    /// A glob in `knowledge.exclude` / `knowledge.include` is invalid.
+    #[error("invalid glob in knowledge.exclude or knowledge.include: {0}")]
+    Glob(String),
+}
+
+/// Knobs of `fulcrum knowledge`.
+#[derive(Debug, Clone, Default)]
+pub struct KnowledgeOptions {
+    /// Commit, branch or tag to analyse (default `HEAD`).
+    pub at: Option<String>,
+    /// Per-directory truck factors at this depth.
+    pub depth: Option<usize>,
+    /// People whose departure to simulate (e-mails or names).
+    pub leaving: Vec<String>,
+}
+
+/// A person as reports show them.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonRow {
+    /// Display name.
+    pub name: String,
+    /// Canonical e-mail.
+    pub email: String,
+}
+
+/// Someone the truck factor rests on.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyPersonRow {
+    /// Who.
+    pub person: PersonRow,
+    /// Files they author.
+    pub files_authored: usize,
+    /// Share of the analysed files they author.
+    pub share: f64,
+}
+
+/// Knowledge of one directory.
+#[derive(Debug, Clone, Serialize)]
+pub struct DirectoryRow {
+    /// Directory (`.` for the root).
+    pub directory: String,
+    /// Files analysed in it.
+    pub files: usize,
+    /// Its truck factor.
+    pub truck_factor: usize,
+    /// Who it rests on.
+    pub key_people: Vec<PersonRow>,
+    /// Who authors most of its files.
+    pub main_author: Option<PersonRow>,
+    /// Number of people who author at least one of its files.
+    pub authors: usize,
+    /// `1 − Σ share²` over people's change counts.
+    pub fragmentation: f64,
+    /// Every authored file in it has the same single author.
+    pub single_author: bool,
+}
+
+/// One file of the knowledge map.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileRow {
+    /// Path at the analysed commit.
+    pub path: String,
+    /// Main author (highest degree of authorship among authors).
+    pub main_author: Option<PersonRow>,
+    /// Everyone who counts as an author.
+    pub authors: Vec<PersonRow>,
+    /// `1 − Σ share²` over people's change counts.
+    pub fragmentation: f64,
+}
+
+/// What is left without an author if some people leave.
+#[derive(Debug, Clone, Serialize)]
+pub struct DepartureRow {
+    /// Who leaves.
+    pub leaving: Vec<PersonRow>,
+    /// Files left without any author.
+    pub orphaned: usize,
+    /// Files analysed.
+    pub files: usize,
+    /// `orphaned / files`.
+    pub share: f64,
+    /// The orphaned files.
+    pub orphaned_files: Vec<String>,
+    /// Top-level directories with orphaned files: (directory, orphaned, total).
+    pub directories: Vec<(String, usize, usize)>,
+}
+
+/// The knowledge report.
+#[derive(Debug, Clone, Serialize)]
+pub struct KnowledgeReport {
+    /// Repository path.
+    pub repository: String,
+    /// Commit analysed.
+    pub commit: String,
+    /// Files in the tree at that commit.
+    pub files_in_tree: usize,
+    /// Files analysed after the filter.
+    pub files_analysed: usize,
+    /// Files left out, per reason.
+    pub files_excluded: Vec<(String, usize)>,
+    /// Algorithm and conventions, in words.
+    pub method: String,
+    /// Truck factor of the whole repository.
+    pub truck_factor: usize,
+    /// The people it rests on, in removal order.
+    pub key_people: Vec<KeyPersonRow>,
+    /// Files with exactly one author.
+    pub single_author_files: Vec<String>,
+    /// Files nobody counts as an author of (history cut, or no changes).
+    pub files_without_author: usize,
+    /// Per-directory knowledge (with `--by-directory`).
+    pub directories: Option<Vec<DirectoryRow>>,
+    /// Per-file knowledge map.
+    pub files: Vec<FileRow>,
+    /// Departure impact (with `--leaving`).
+    pub departure: Option<DepartureRow>,
+    /// Review-adjusted knowledge: needs pull-request data.
+    pub review_knowledge: String,
+    /// Things the reader should know.
+    pub warnings: Vec<String>,
+}
+
+/// Hotspots and change coupling.
+#[derive(Debug, Clone, Serialize)]
+pub struct HotspotsReport {
+    /// Repository path.
+    pub repository: String,
+    /// Commit whose tree gives sizes.
+    pub commit: String,
+    /// Window of the changes counted.
+    pub window: Window,
+    /// Files ranked by changes × lines.
+    pub hotspots: Vec<HotspotRow>,
+    /// Pairs of files that change together.
+    pub coupling: Vec<Coupling>,
+    /// Commits that touch more than this many files are left out of coupling.
+    pub max_changeset: usize,
+    /// Commits two files must share to be listed.
+    pub min_shared: usize,
+}
+
+/// A hotspot with the main author named.
+#[derive(Debug, Clone, Serialize)]
+pub struct HotspotRow {
+    /// The core's row.
+    #[serde(flatten)]
+    pub hotspot: Hotspot,
+    /// Main author in the window.
+    pub main_author_name: Option<PersonRow>,
+}
+
+/// The history of one repository, loaded once for both analyses.
+struct History {
+    people: Vec<PersonRow>,
+    bots: Vec<bool>,
+    /// Commits that are ancestors of the analysed commit, oldest first, merges left out.
+    commits: Vec<HistoryCommit>,
+    /// Commit time of each entry of `commits`.
+    times: Vec<i64>,
+    /// The analysed commit.
+    commit: String,
+}
+
+/// Computes the knowledge report.
+pub fn knowledge(
+    store: &Store,
+    repo: &GitRepo,
+    key: &str,
+    config: &Config,
+    options: &KnowledgeOptions,
+) -> anyhow::Result<KnowledgeReport> {
+    let state = synced_state(store, key)?;
+    let history = load_history(store, &state, key, config, options.at.as_deref())?;
+    let filter = FileFilter::new(&config.knowledge_exclude, &config.knowledge_include)
+        .map_err(|e| KnowledgeError::Glob(e.to_string()))?
+        .require_language(config.require_language);
+    let tree = repo.tree_files(&history.commit)?;
+    let mut excluded: HashMap<String, usize> = HashMap::new();
+    let files: Vec<String> = tree
+        .iter()
+        .filter_map(|(path, _)| match filter.classify(path) {
+            Some(reason) => {
+                *excluded.entry(reason.as_str().to_owned()).or_default() += 1;
+                None
+            }
+            None => Some(path.clone()),
+        })
+        .collect();
+    let mut authorship = knowledge::authorship(&history.commits, &files);
+    // Bots take part in the replay (their renames and deletions shape the
+    // files) but are nobody's knowledge: they are never authors.
+    for file in &mut authorship {
+        file.authors.retain(|&p| !history.bots[p]);
+    }
+    let tf = knowledge::truck_factor(&authorship);
+    let person = |p: usize| history.people[p].clone();
+    let mut warnings = Vec::new();
+    if files.is_empty() {
+        warnings.push(format!(
+            "no files to analyse: all {} files at {} are left out by the file filter; adjust knowledge.include",
+            tree.len(),
+            &history.commit[..10.min(history.commit.len())]
+        ));
+    }
+    if state.shallow {
+        warnings.push("shallow clone: files created before the cut have no known creator".to_owned());
+    }
+    let directories = options.depth.map(|depth| {
+        knowledge::by_directory(&authorship, depth.max(1))
+            .into_iter()
+            .map(|d| DirectoryRow {
+                directory: d.directory,
+                files: d.files,
+                truck_factor: d.truck_factor,
+                key_people: d.key_people.iter().map(|&p| person(p)).collect(),
+                main_author: d.main_author.map(person),
+                authors: d.authors.len(),
+                fragmentation: d.fragmentation,
+                single_author: d.single_author,
+            })
+            .collect()
+    });
+    let departure = if options.leaving.is_empty() {
+        None
+    } else {
+        let mut leaving = Vec::new();
+        for who in &options.leaving {
+            let needle = who.to_lowercase();
+            let found: Vec<usize> = (0..history.people.len())
+                .filter(|&p| history.people[p].email == needle || history.people[p].name.to_lowercase() == needle)
+                .collect();
+            if found.is_empty() {
+                return Err(KnowledgeError::UnknownPerson { path: key.to_owned(), who: who.clone() }.into());
+            }
+            leaving.extend(found);
+        }
+        let d = knowledge::departure(&authorship, &leaving);
+        Some(DepartureRow {
+            leaving: leaving.iter().map(|&p| person(p)).collect(),
+            orphaned: d.orphaned,
+            files: d.files,
+            share: d.share,
+            orphaned_files: d.orphaned_files,
+            directories: d.directories,
+        })
+    };
+    let map = knowledge::knowledge_map(&authorship);
+    let mut excluded: Vec<(String, usize)> = excluded.into_iter().collect();
+    excluded.sort();
+    Ok(KnowledgeReport {
+        repository: key.to_owned(),
+        commit: history.commit.clone(),
+        files_in_tree: tree.len(),
+        files_analysed: files.len(),
+        files_excluded: excluded,
+        method: "Avelino et al. 2016 (ICPC), as published: DOA = 3.293 + 1.098·FA + 0.164·DL − 0.321·ln(1 + AC); \
+                 author when DOA/max > 0.75 and DOA ≥ 3.293; greedy removal until under 50% of files have an author; \
+                 renames followed, merges and deleted files ignored, identities merged (mailmap, e-mail, aliases), bots excluded"
+            .to_owned(),
+        truck_factor: tf.value,
+        key_people: tf
+            .removed
+            .iter()
+            .map(|k| KeyPersonRow { person: person(k.person), files_authored: k.files_authored, share: k.share })
+            .collect(),
+        single_author_files: tf.single_author_files,
+        files_without_author: tf.files_without_author,
+        directories,
+        files: map
+            .into_iter()
+            .map(|row| FileRow {
+                path: row.path,
+                main_author: row.main_author.map(person),
+                authors: row.authors.iter().map(|&p| person(p)).collect(),
+                fragmentation: row.fragmentation,
+            })
+            .collect(),
+        departure,
+        review_knowledge: "not shown: the store holds no pull-request reviews for this repository".to_owned(),
+        warnings,
+    })
+}
+
+/// Computes hotspots and change coupling over `window`.
+pub fn hotspots(
+    store: &Store,
+    repo: &GitRepo,
+    key: &str,
+    config: &Config,
+    window: Window,
+) -> anyhow::Result<HotspotsReport> {
+    let state = synced_state(store, key)?;
+    let history = load_history(store, &state, key, config, None)?;
+    let filter = FileFilter::new(&config.knowledge_exclude, &config.knowledge_include)
+        .map_err(|e| KnowledgeError::Glob(e.to_string()))?
+        .require_language(config.require_language);
+    let tree = repo.tree_files(&history.commit)?;
+    let present: HashMap<&str, &gix::ObjectId> = tree.iter().map(|(p, id)| (p.as_str(), id)).collect();
+    // Replay renames so that changes made under an older name count for the
+    // file's name at the analysed commit.
+    let mut slot_of: HashMap<String, usize> = HashMap::new();
+    let mut slot_path: Vec<String> = Vec::new();
+    let mut touched: Vec<(usize, usize)> = Vec::new(); // (slot, person) in window
+    let mut per_commit: Vec<Vec<usize>> = Vec::new();
+    for (commit, &time) in history.commits.iter().zip(&history.times) {
+        let in_window = window.contains(time) && !history.bots[commit.author];
+        let mut slots = Vec::new();
+        for change in &commit.changes {
+            let slot = match &change.kind {
+                ChangeKind::Renamed { from } => match slot_of.remove(from) {
+                    Some(slot) => slot,
+                    None => new_slot(&mut slot_path, &change.path),
+                },
+                ChangeKind::Added => new_slot(&mut slot_path, &change.path),
+                ChangeKind::Modified => {
+                    *slot_of.entry(change.path.clone()).or_insert_with(|| new_slot(&mut slot_path, &change.path))
+                }
+                ChangeKind::Deleted => {
+                    slot_of.remove(&change.path);
+                    continue;
+                }
+            };
+            slot_of.insert(change.path.clone(), slot);
+            slot_path[slot].clone_from(&change.path);
+            if in_window {
+                touched.push((slot, commit.author));
+                slots.push(slot);
+            }
+        }
+        if in_window && !slots.is_empty() {
+            per_commit.push(slots);
+        }
+    }
+    let keep = |slot: usize| {
+        let path = &slot_path[slot];
+        slot_of.get(path) == Some(&slot) && present.contains_key(path.as_str()) && filter.classify(path).is_none()
+    };
+    let changes: Vec<(String, usize)> =
+        touched.iter().filter(|(s, _)| keep(*s)).map(|(s, p)| (slot_path[*s].clone(), *p)).collect();
+    let mut sizes: HashMap<&str, u64> = HashMap::new();
+    for (path, _) in &changes {
+        if !sizes.contains_key(path.as_str()) {
+            let lines = present.get(path.as_str()).and_then(|id| repo.blob_lines(id)).unwrap_or(0);
+            sizes.insert(path.as_str(), u64::from(lines));
+        }
+    }
+    let sizes: Vec<(String, u64)> = sizes.into_iter().map(|(p, l)| (p.to_owned(), l)).collect();
+    let ranked = hotspots::hotspots(&changes, &sizes, config.hotspots_limit);
+    let commits: Vec<Vec<String>> = per_commit
+        .iter()
+        .map(|slots| slots.iter().filter(|&&s| keep(s)).map(|&s| slot_path[s].clone()).collect::<Vec<_>>())
+        .filter(|paths| !paths.is_empty())
+        .collect();
+    let mut coupling = hotspots::coupling(&commits, config.min_shared, config.max_changeset);
+    coupling.truncate(config.hotspots_limit);
+    Ok(HotspotsReport {
+        repository: key.to_owned(),
+        commit: history.commit.clone(),
+        window,
+        hotspots: ranked
+            .into_iter()
+            .map(|h| HotspotRow { main_author_name: h.main_author.map(|p| history.people[p].clone()), hotspot: h })
+            .collect(),
+        coupling,
+        max_changeset: config.max_changeset,
+        min_shared: config.min_shared,
+    })
+}
+
+fn new_slot(slot_path: &mut Vec<String>, path: &str) -> usize {
+    slot_path.push(path.to_owned());
+    slot_path.len() - 1
+}
+
+fn synced_state(store: &Store, key: &str) -> anyhow::Result<RepoState> {
+    Ok(store
+        .find_repo(key)?
+        .filter(|s| s.last_sync_at.is_some())
+        .ok_or_else(|| AnalysisError::NotSynced { path: key.to_owned(), db: store.path().display().to_string() })?)
+}
+
+/// Loads the history up to `at` (default `HEAD`) in topological order.
+fn load_history(
+    store: &Store,
+    state: &RepoState,
+    key: &str,
+    config: &Config,
+    at: Option<&str>,
+) -> anyhow::Result<History> {
+    let commits = store.load_commits(state.id)?;
+    let target = resolve(state, &commits, key, at.unwrap_or("HEAD"))?;
+    let index: HashMap<&str, usize> = commits.iter().enumerate().map(|(i, c)| (c.sha.as_str(), i)).collect();
+    let order = topological_ancestors(&commits, &index, index[target.as_str()]);
+    let mut changes_of: HashMap<i64, Vec<FileChange>> = HashMap::new();
+    for change in store.load_file_changes(state.id)? {
+        let kind = match (change.kind.as_str(), change.old_path) {
+            ("A", _) => ChangeKind::Added,
+            ("D", _) => ChangeKind::Deleted,
+            ("R", Some(from)) => ChangeKind::Renamed { from },
+            _ => ChangeKind::Modified,
+        };
+        changes_of.entry(change.commit).or_default().push(FileChange { path: change.path, kind });
+    }
+    let mailmap = state.mailmap.as_deref().map(|text| gix::mailmap::Snapshot::from_bytes(text.as_bytes()));
+    let mut people: Vec<PersonRow> = Vec::new();
+    let mut bots: Vec<bool> = Vec::new();
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    let mut out = Vec::new();
+    let mut times = Vec::new();
+    for i in order {
+        let commit = &commits[i];
+        if commit.parents.len() > 1 {
+            continue;
+        }
+        let resolved = resolve_person(mailmap.as_ref(), &commit.author_name, &commit.author_email);
+        let email = config.aliases.get(&resolved.email).cloned().unwrap_or(resolved.email);
+        let identity = if email.is_empty() { format!("name:{}", resolved.name.to_lowercase()) } else { email.clone() };
+        let author = *by_key.entry(identity).or_insert_with(|| {
+            bots.push(config.is_bot(&resolved.name, &email));
+            people.push(PersonRow { name: resolved.name.clone(), email: email.clone() });
+            people.len() - 1
+        });
+        out.push(HistoryCommit { author, changes: changes_of.remove(&commit.row_id).unwrap_or_default() });
+        times.push(commit.committer_time);
+    }
+    Ok(History { people, bots, commits: out, times, commit: target })
+}
+
+/// `HEAD`, a ref name (full or short), or a commit id (full or a unique prefix).
+fn resolve(state: &RepoState, commits: &[StoredCommit], key: &str, rev: &str) -> anyhow::Result<String> {
+    let unknown = || KnowledgeError::UnknownRevision { path: key.to_owned(), rev: rev.to_owned() };
+    if rev == "HEAD" {
+        let head =
+            state.refs.iter().find(|r| r.name == "HEAD").or_else(|| {
+                state.head_branch.as_deref().and_then(|branch| state.refs.iter().find(|r| r.name == branch))
+            });
+        if let Some(r) = head {
+            return Ok(r.commit.clone());
+        }
+    }
+    for candidate in
+        [rev.to_owned(), format!("refs/heads/{rev}"), format!("refs/tags/{rev}"), format!("refs/remotes/{rev}")]
+    {
+        if let Some(r) = state.refs.iter().find(|r| r.name == candidate) {
+            return Ok(r.commit.clone());
+        }
+    }
+    let prefix = rev.to_lowercase();
+    if prefix.len() >= 4 && prefix.chars().all(|c| c.is_ascii_hexdigit()) {
+        let matches: Vec<&StoredCommit> = commits.iter().filter(|c| c.sha.starts_with(&prefix)).collect();
+        return match matches.as_slice() {
+            [one] => Ok(one.sha.clone()),
+            [] => Err(unknown().into()),
+            many => {
+                Err(KnowledgeError::AmbiguousRevision { path: key.to_owned(), rev: rev.to_owned(), count: many.len() }
+                    .into())
+            }
+        };
+    }
+    Err(unknown().into())
+}
+
+/// Ancestors of `tip` (inclusive), parents before children.
+fn topological_ancestors(commits: &[StoredCommit], index: &HashMap<&str, usize>, tip: usize) -> Vec<usize> {
+    let mut order = Vec::new();
+    let mut state = vec![0u8; commits.len()]; // 0 new, 1 on stack, 2 done
+    let mut stack = vec![(tip, 0usize)];
+    state[tip] = 1;
+    while let Some((node, next)) = stack.pop() {
+        let parents = &commits[node].parents;
+        if next < parents.len() {
+            stack.push((node, next + 1));
+            if let Some(&parent) = index.get(parents[next].as_str())
+                && state[parent] == 0
+            {
+                state[parent] = 1;
+                stack.push((parent, 0));
+            }
+        } else {
+            state[node] = 2;
+            order.push(node);
+        }
+    }
+    order
+}

@@ -129,7 +129,8 @@ pub enum ChangeKind {
     Modified,
     /// The path is gone.
     Deleted,
-    /// The content moved from `old_path` unchanged (exact rename).
+    /// The file moved from `old_path`: same content, or at least half of
+    /// its lines shared (git's default `-M50%`); line counts against the old file.
     Renamed,
 }
 
@@ -718,6 +719,7 @@ impl<'a> CommitReader<'a> {
                     consumed[from] = true;
                 }
             }
+            self.pair_similar(changes, &mut renamed_from, &mut consumed)?;
         }
         for (index, change) in changes.iter().enumerate() {
             if consumed[index] {
@@ -725,12 +727,21 @@ impl<'a> CommitReader<'a> {
             }
             let path = change.path.to_str_lossy().into_owned();
             if let Some(from) = renamed_from[index] {
+                let (old_id, new_id) = (changes[from].old.expect("deleted side"), change.new.expect("added side"));
+                let (added, removed) = if old_id == new_id {
+                    (Some(0), Some(0))
+                } else {
+                    match (self.blob(&old_id)?, self.blob(&new_id)?) {
+                        (Some(old), Some(new)) => self.line_counts(&old, &new),
+                        _ => (None, None),
+                    }
+                };
                 record.files.push(FileChange {
                     path,
                     old_path: Some(changes[from].path.to_str_lossy().into_owned()),
                     kind: ChangeKind::Renamed,
-                    added: Some(0),
-                    removed: Some(0),
+                    added,
+                    removed,
                 });
                 continue;
             }
@@ -755,6 +766,66 @@ impl<'a> CommitReader<'a> {
                 }
             };
             record.files.push(FileChange { path, old_path: None, kind, added, removed });
+        }
+        Ok(())
+    }
+
+    /// Similarity renames, as git's default `-M50%`: pairs the deleted and
+    /// added text files left unpaired by exact matching when at least half of
+    /// the larger one's lines are shared (multiset of line hashes), best
+    /// scores first, a same-named pair first on ties. Skipped when the pairs
+    /// exceed git's default `diff.renameLimit` (1000 × 1000).
+    fn pair_similar(
+        &mut self,
+        changes: &[RawChange],
+        renamed_from: &mut [Option<usize>],
+        consumed: &mut [bool],
+    ) -> Result<(), GitError> {
+        const RENAME_LIMIT: usize = 1000;
+        let deleted: Vec<usize> = (0..changes.len())
+            .filter(|&i| !consumed[i] && changes[i].old.is_some() && changes[i].new.is_none())
+            .collect();
+        let added: Vec<usize> = (0..changes.len())
+            .filter(|&i| renamed_from[i].is_none() && changes[i].old.is_none() && changes[i].new.is_some())
+            .collect();
+        if deleted.is_empty() || added.is_empty() || deleted.len() * added.len() > RENAME_LIMIT * RENAME_LIMIT {
+            return Ok(());
+        }
+        let mut signature = |id: ObjectId| -> Result<Option<Vec<u64>>, GitError> {
+            Ok(self.blob(&id)?.filter(|data| !data.is_empty() && !is_binary(data)).map(|data| line_hashes(&data)))
+        };
+        let mut old_sigs = Vec::with_capacity(deleted.len());
+        for &i in &deleted {
+            old_sigs.push(signature(changes[i].old.expect("deleted side"))?);
+        }
+        let mut new_sigs = Vec::with_capacity(added.len());
+        for &j in &added {
+            new_sigs.push(signature(changes[j].new.expect("added side"))?);
+        }
+        let mut candidates = Vec::new();
+        for (a, old) in old_sigs.iter().enumerate() {
+            let Some(old) = old else { continue };
+            for (b, new) in new_sigs.iter().enumerate() {
+                let Some(new) = new else { continue };
+                let (small, large) = (old.len().min(new.len()), old.len().max(new.len()));
+                if small * 2 < large {
+                    continue; // cannot share half of the larger file
+                }
+                let score = shared_lines(old, new) as f64 / large as f64;
+                if score >= 0.5 {
+                    let same_name = basename(&changes[deleted[a]].path) == basename(&changes[added[b]].path);
+                    candidates.push((score, same_name, a, b));
+                }
+            }
+        }
+        candidates.sort_by(|x, y| y.0.total_cmp(&x.0).then(y.1.cmp(&x.1)).then(x.2.cmp(&y.2)).then(x.3.cmp(&y.3)));
+        for (_, _, a, b) in candidates {
+            let (from, to) = (deleted[a], added[b]);
+            if consumed[from] || renamed_from[to].is_some() {
+                continue;
+            }
+            consumed[from] = true;
+            renamed_from[to] = Some(from);
         }
         Ok(())
     }
@@ -811,6 +882,14 @@ mod tests {
         // Longer than one comparison chunk on both ends.
         let head = "0123456789abcdefghijklmnopqrstuvwxyz\n".repeat(3);
         check(&format!("{head}old\n{head}"), &format!("{head}new\n{head}"), ("old\n", "new\n"));
+    }
+
+    #[test]
+    fn shared_lines_is_a_multiset_intersection() {
+        let a = super::line_hashes(b"x\ny\ny\nz\n");
+        let b = super::line_hashes(b"y\nx\nw\n");
+        assert_eq!(super::shared_lines(&a, &b), 2);
+        assert_eq!(super::shared_lines(&a, &a), 4);
     }
 
     #[test]
@@ -893,6 +972,40 @@ fn trim_common_lines<'a>(old: &'a [u8], new: &'a [u8]) -> (&'a [u8], &'a [u8]) {
         }
     };
     (&old[..old.len() - suffix], &new[..new.len() - suffix])
+}
+
+/// Sorted hashes of a text's lines (a multiset signature for rename scores).
+fn line_hashes(data: &[u8]) -> Vec<u64> {
+    let mut hashes: Vec<u64> = data
+        .split_inclusive(|&b| b == b'\n')
+        .map(|line| {
+            // FNV-1a: fast enough for signatures, which tolerate rare collisions.
+            line.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+        })
+        .collect();
+    hashes.sort_unstable();
+    hashes
+}
+
+/// Size of the multiset intersection of two sorted hash lists.
+fn shared_lines(a: &[u64], b: &[u64]) -> usize {
+    let (mut i, mut j, mut shared) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    shared
+}
+
+fn basename(path: &[u8]) -> &[u8] {
+    path.rsplit(|&b| b == b'/').next().unwrap_or(path)
 }
 
 /// Length of the longest common prefix, compared 32 bytes at a time.

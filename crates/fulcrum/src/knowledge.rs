@@ -168,6 +168,33 @@ pub struct KnowledgeReport {
     pub warnings: Vec<String>,
 }
 
+/// The knowledge summary the delivery report carries.
+#[derive(Debug, Clone, Serialize)]
+pub struct KnowledgeSection {
+    /// Commit analysed.
+    pub commit: String,
+    /// Truck factor.
+    pub truck_factor: usize,
+    /// Files analysed.
+    pub files_analysed: usize,
+    /// The people it rests on.
+    pub key_people: Vec<KeyPersonRow>,
+    /// Files with exactly one author.
+    pub single_author_files: usize,
+}
+
+impl From<KnowledgeReport> for KnowledgeSection {
+    fn from(k: KnowledgeReport) -> KnowledgeSection {
+        KnowledgeSection {
+            commit: k.commit,
+            truck_factor: k.truck_factor,
+            files_analysed: k.files_analysed,
+            key_people: k.key_people,
+            single_author_files: k.single_author_files.len(),
+        }
+    }
+}
+
 /// Hotspots and change coupling.
 #[derive(Debug, Clone, Serialize)]
 pub struct HotspotsReport {

@@ -140,6 +140,9 @@ struct ReportArgs {
     /// Averaging convention: interpolated, lower-median or mean (overrides report.average).
     #[arg(long, value_name = "CONVENTION")]
     average: Option<String>,
+    /// Leave out the knowledge section (truck factor at HEAD).
+    #[arg(long)]
+    no_knowledge: bool,
 }
 
 /// Bad input given on the command line (exit code 2).
@@ -237,11 +240,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 (key, name, Some(summary))
             };
             let service = config.service.clone().unwrap_or(name);
-            let analysis = analysis::analyze(&store, &key, &service, &config, window)?;
+            let mut analysis = analysis::analyze(&store, &key, &service, &config, window)?;
+            let knowledge = if args.no_knowledge {
+                None
+            } else {
+                // The delivery report stands on its own: a knowledge failure is a warning.
+                let result = git::GitRepo::open(repo_path)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|repo| knowledge::knowledge(&store, &repo, &key, &config, &Default::default()));
+                match result {
+                    Ok(report) => Some(knowledge::KnowledgeSection::from(report)),
+                    Err(e) => {
+                        analysis.warnings.push(format!("knowledge section left out: {e:#}"));
+                        None
+                    }
+                }
+            };
             let colour = args.format == render::Format::Terminal
                 && std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none();
-            print(&render::report(&analysis, summary.as_ref(), args.format, colour))
+            print(&render::report(&analysis, summary.as_ref(), knowledge.as_ref(), args.format, colour))
         }
     }
 }

@@ -8,6 +8,7 @@ use fulcrum_core::stats::{Average, Summary};
 use fulcrum_core::time::{format_date, format_datetime};
 
 use crate::analysis::Analysis;
+use crate::knowledge::KnowledgeSection;
 use crate::sync::SyncSummary;
 
 /// Output format of a report.
@@ -26,22 +27,56 @@ pub enum Format {
 struct JsonReport<'a> {
     fulcrum_version: &'static str,
     sync: Option<&'a SyncSummary>,
+    knowledge: Option<&'a KnowledgeSection>,
     #[serde(flatten)]
     analysis: &'a Analysis,
 }
 
 /// Renders the report.
-pub fn report(analysis: &Analysis, sync: Option<&SyncSummary>, format: Format, colour: bool) -> String {
+pub fn report(
+    analysis: &Analysis,
+    sync: Option<&SyncSummary>,
+    knowledge: Option<&KnowledgeSection>,
+    format: Format,
+    colour: bool,
+) -> String {
     match format {
         Format::Json => {
-            let doc = JsonReport { fulcrum_version: env!("CARGO_PKG_VERSION"), sync, analysis };
+            let doc = JsonReport { fulcrum_version: env!("CARGO_PKG_VERSION"), sync, knowledge, analysis };
             let mut text = serde_json::to_string_pretty(&doc).expect("report types serialise");
             text.push('\n');
             text
         }
-        Format::Markdown => markdown(analysis),
-        Format::Terminal => terminal(analysis, colour),
+        Format::Markdown => markdown(analysis, knowledge),
+        Format::Terminal => terminal(analysis, knowledge, colour),
     }
+}
+
+/// The knowledge lines of the delivery report.
+fn knowledge_lines(k: &KnowledgeSection) -> Vec<String> {
+    if k.files_analysed == 0 {
+        return vec![format!(
+            "no files to analyse at {}: the file filter leaves every file out (see knowledge.require_language and knowledge.include)",
+            &k.commit[..k.commit.len().min(10)]
+        )];
+    }
+    let mut lines = vec![format!(
+        "Truck factor {} at {} ({} files; {} with a single author)",
+        k.truck_factor,
+        &k.commit[..k.commit.len().min(10)],
+        k.files_analysed,
+        k.single_author_files
+    )];
+    for key in &k.key_people {
+        lines.push(format!(
+            "{} <{}> authors {} files ({:.1}%)",
+            key.person.name,
+            key.person.email,
+            key.files_authored,
+            key.share * 100.0
+        ));
+    }
+    lines
 }
 
 /// One row of the key table: name, value, detail, tier.
@@ -175,7 +210,7 @@ fn window_text(a: &Analysis) -> String {
 /// Weeks shown in the terminal's sparklines.
 const TERMINAL_WEEKS: usize = 26;
 
-fn terminal(a: &Analysis, colour: bool) -> String {
+fn terminal(a: &Analysis, knowledge: Option<&KnowledgeSection>, colour: bool) -> String {
     let paint = |code: &str, text: &str| {
         if colour { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
     };
@@ -237,6 +272,15 @@ fn terminal(a: &Analysis, colour: bool) -> String {
             );
         }
     }
+    if let Some(k) = knowledge {
+        let lines = knowledge_lines(k);
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Knowledge  {}", lines[0]);
+        for line in &lines[1..] {
+            let _ = writeln!(out, "  {line}");
+        }
+        let _ = writeln!(out, "  (details: fulcrum knowledge)");
+    }
     if !a.warnings.is_empty() {
         let _ = writeln!(out);
         let _ = writeln!(out, "{}", paint("33", "Warnings"));
@@ -249,7 +293,7 @@ fn terminal(a: &Analysis, colour: bool) -> String {
     out
 }
 
-fn markdown(a: &Analysis) -> String {
+fn markdown(a: &Analysis, knowledge: Option<&KnowledgeSection>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Delivery report: {}\n", a.repository.service);
     let _ = writeln!(out, "- Window: {}", window_text(a));
@@ -283,6 +327,16 @@ fn markdown(a: &Analysis) -> String {
                 w.failed_deployments,
                 w.rework_deployments
             );
+        }
+    }
+    if let Some(k) = knowledge {
+        let lines = knowledge_lines(k);
+        let _ = writeln!(out, "\n## Knowledge\n\n{}", lines[0]);
+        if lines.len() > 1 {
+            let _ = writeln!(out);
+        }
+        for line in &lines[1..] {
+            let _ = writeln!(out, "- {line}");
         }
     }
     if !a.warnings.is_empty() {

@@ -341,8 +341,8 @@ impl Store {
                 .map_err(sql)?;
             let mut file = tx
                 .prepare(
-                    "INSERT INTO file_changes (commit_id, path, old_path, kind, added, removed)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO file_changes (repo_id, commit_id, path, old_path, kind, added, removed)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .map_err(sql)?;
             let mut trailer =
@@ -373,6 +373,7 @@ impl Store {
                 let Some(id) = id else { continue };
                 for change in &record.files {
                     file.execute(params![
+                        repo_id,
                         id,
                         change.path,
                         change.old_path,
@@ -470,10 +471,7 @@ impl Store {
     pub fn load_file_changes(&self, repo_id: i64) -> Result<Vec<StoredChange>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT f.commit_id, f.path, f.old_path, f.kind FROM file_changes f
-                 JOIN commits c ON c.id = f.commit_id WHERE c.repo_id = ?1",
-            )
+            .prepare("SELECT commit_id, path, old_path, kind FROM file_changes WHERE repo_id + 0 = ?1")
             .map_err(self.sql())?;
         let rows = stmt
             .query_map(params![repo_id], |r| {

@@ -34,6 +34,7 @@ CREATE TABLE commits (
 );
 
 CREATE TABLE file_changes (
+    repo_id INTEGER NOT NULL REFERENCES repos (id),
     commit_id INTEGER NOT NULL REFERENCES commits (id) ON DELETE CASCADE,
     path TEXT NOT NULL,
     old_path TEXT,

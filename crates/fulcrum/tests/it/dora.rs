@@ -218,11 +218,14 @@ fn delivery_report_in_json() {
             "dora",
             "failures_source",
             "fulcrum_version",
+            "knowledge",
             "repository",
             "sync",
             "warnings"
         ]
     );
+    // The knowledge section joins the report; its numbers are tested in `knowledge`.
+    assert!(report["knowledge"]["truck_factor"].is_u64(), "{}", report["knowledge"]);
     assert_eq!(report["fulcrum_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(report["config_source"], "defaults");
     assert_eq!(report["sync"]["new_commits"], 15);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Benchmark of issue 2: a full `fulcrum sync` from an empty database against
+# Benchmark of issues 2 and 4: a full `fulcrum sync` from an empty database against
 # `git log --numstat` over the same commits (branches and tags), measured side
 # by side in one run; then a no-change re-sync and a `report` on the synced
-# database. Prints each figure, the ratio to git, and peak memory.
+# database, and `knowledge` / `hotspots` on it. Prints each figure, the ratio
+# to git, and peak memory.
 #
 #   bench/sync.sh PATH-TO-REPO [RUNS]
 #
@@ -54,10 +55,16 @@ done
 git_s=$(printf '%s\n' "${git_times[@]}" | median)
 sync_s=$(printf '%s\n' "${sync_times[@]}" | median)
 read -r resync_s _ < <(measure "$bin" sync --repo "$repo" --db "$work/db")
-read -r report_s report_mem < <(measure "$bin" report --no-sync --repo "$repo" --db "$work/db" --since 10.years)
+read -r report_s report_mem < <(measure "$bin" report --no-sync --no-knowledge --repo "$repo" --db "$work/db" --since 10.years)
+read -r full_s full_mem < <(measure "$bin" report --no-sync --repo "$repo" --db "$work/db" --since 10.years)
+read -r knowledge_s knowledge_mem < <(measure "$bin" knowledge --no-sync --repo "$repo" --db "$work/db")
+read -r hotspots_s hotspots_mem < <(measure "$bin" hotspots --no-sync --repo "$repo" --db "$work/db")
 
 printf 'git log --numstat     %8.2f s\n' "$git_s"
 printf 'fulcrum sync (full)   %8.2f s   ratio to git: %.2fx   (target <= 0.60x)   peak %d MiB\n' \
   "$sync_s" "$(echo "$sync_s / $git_s" | bc -l)" "$((sync_mem / 1024))"
 printf 'fulcrum sync (again)  %8.2f s   (target < 1 s)\n' "$resync_s"
-printf 'fulcrum report        %8.2f s   (target < 1 s)   peak %d MiB\n' "$report_s" "$((report_mem / 1024))"
+printf 'fulcrum report        %8.2f s   (target < 1 s; DORA only, --no-knowledge)   peak %d MiB\n' "$report_s" "$((report_mem / 1024))"
+printf 'fulcrum report (full) %8.2f s   (with the knowledge section)   peak %d MiB\n' "$full_s" "$((full_mem / 1024))"
+printf 'fulcrum knowledge     %8.2f s   (target < 5 s)   peak %d MiB\n' "$knowledge_s" "$((knowledge_mem / 1024))"
+printf 'fulcrum hotspots      %8.2f s   peak %d MiB\n' "$hotspots_s" "$((hotspots_mem / 1024))"

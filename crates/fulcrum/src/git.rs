@@ -322,28 +322,31 @@ impl GitRepo {
     pub fn walk_new(
         &self,
         tips: &[String],
-        mut is_known: impl FnMut(&str) -> bool,
+        mut is_known: impl FnMut(&ObjectId) -> bool,
     ) -> Result<Vec<NewCommit>, GitError> {
         let repo = self.repo.to_thread_local();
         let hash = repo.object_hash();
         let mut seen: gix::hashtable::HashSet<ObjectId> = Default::default();
+        // Each commit is inflated once: its bytes wait in `pending` until popped.
         let mut queue = std::collections::BinaryHeap::new();
+        let mut pending: OidMap<ObjectId, Vec<u8>> = Default::default();
         let mut out = Vec::new();
         let mut buf = Vec::new();
         let mut push = |id: ObjectId,
                         queue: &mut std::collections::BinaryHeap<(i64, ObjectId)>,
-                        buf: &mut Vec<u8>,
-                        is_known: &mut dyn FnMut(&str) -> bool|
+                        pending: &mut OidMap<ObjectId, Vec<u8>>,
+                        is_known: &mut dyn FnMut(&ObjectId) -> bool|
          -> Result<(), GitError> {
-            if !seen.insert(id) || is_known(&id.to_string()) {
+            if !seen.insert(id) || is_known(&id) {
                 return Ok(());
             }
-            match repo.objects.try_find(&id, buf) {
+            match repo.objects.try_find(&id, &mut buf) {
                 Ok(Some(data)) if data.kind == gix::objs::Kind::Commit => {
                     let time = gix::objs::CommitRefIter::from_bytes(data.data, hash)
                         .committer()
                         .map(|s| s.seconds())
                         .unwrap_or(0);
+                    pending.insert(id, data.data.to_vec());
                     queue.push((time, id));
                     Ok(())
                 }
@@ -355,13 +358,10 @@ impl GitRepo {
         };
         for tip in tips {
             let Ok(id) = ObjectId::from_hex(tip.as_bytes()) else { continue };
-            push(id, &mut queue, &mut buf, &mut is_known)?;
+            push(id, &mut queue, &mut pending, &mut is_known)?;
         }
         while let Some((_, id)) = queue.pop() {
-            let data = match repo.objects.try_find(&id, &mut buf) {
-                Ok(Some(data)) => data.data.to_vec(),
-                _ => return Err(GitError::MissingCommit { path: self.path.clone(), id: id.to_string() }),
-            };
+            let data = pending.remove(&id).expect("every queued commit has its bytes pending");
             let parents: Vec<ObjectId> = match gix::objs::CommitRef::from_bytes(&data, hash) {
                 Ok(c) => c.parents().collect(),
                 Err(e) => {
@@ -374,7 +374,7 @@ impl GitRepo {
             };
             if !self.shallow_boundary.contains(&id) {
                 for parent in parents {
-                    push(parent, &mut queue, &mut buf, &mut is_known)?;
+                    push(parent, &mut queue, &mut pending, &mut is_known)?;
                 }
             }
             out.push(NewCommit { id, data });
@@ -575,14 +575,16 @@ impl<'a> CommitReader<'a> {
     }
 
     /// Loads a tree through the cache. Missing trees are corruption.
-    fn tree(&mut self, id: &ObjectId) -> Result<Arc<[u8]>, GitError> {
-        if let Some(data) = self.trees.get(id) {
+    fn tree(&mut self, id: &ObjectId, side: Side) -> Result<Arc<[u8]>, GitError> {
+        if let Some(data) = self.trees.get(id, side) {
             return Ok(data);
         }
         match self.repo.objects.try_find(id, &mut self.buf) {
             Ok(Some(data)) => {
                 let data: Arc<[u8]> = Arc::from(data.data);
-                self.trees.insert(*id, data.clone());
+                if side == Side::Old {
+                    self.trees.insert(*id, data.clone());
+                }
                 Ok(data)
             }
             Ok(None) => Err(self.corrupt(id, "tree is missing")),
@@ -591,14 +593,16 @@ impl<'a> CommitReader<'a> {
     }
 
     /// Loads a blob through the cache; `None` when it is missing.
-    fn blob(&mut self, id: &ObjectId) -> Result<Option<Arc<[u8]>>, GitError> {
-        if let Some(data) = self.blobs.get(id) {
+    fn blob(&mut self, id: &ObjectId, side: Side) -> Result<Option<Arc<[u8]>>, GitError> {
+        if let Some(data) = self.blobs.get(id, side) {
             return Ok(Some(data));
         }
         match self.repo.objects.try_find(id, &mut self.buf) {
             Ok(Some(data)) => {
                 let data: Arc<[u8]> = Arc::from(data.data);
-                self.blobs.insert(*id, data.clone());
+                if side == Side::Old {
+                    self.blobs.insert(*id, data.clone());
+                }
                 Ok(Some(data))
             }
             Ok(None) => Ok(None),
@@ -618,11 +622,11 @@ impl<'a> CommitReader<'a> {
     ) -> Result<(), GitError> {
         let hash = self.repo.object_hash();
         let old_data = match old {
-            Some(id) => Some(self.tree(&id)?),
+            Some(id) => Some(self.tree(&id, Side::Old)?),
             None => None,
         };
         let new_data = match new {
-            Some(id) => Some(self.tree(&id)?),
+            Some(id) => Some(self.tree(&id, Side::New)?),
             None => None,
         };
         // Walk both sorted entry lists in lockstep, borrowing names from the
@@ -731,7 +735,7 @@ impl<'a> CommitReader<'a> {
                 let (added, removed) = if old_id == new_id {
                     (Some(0), Some(0))
                 } else {
-                    match (self.blob(&old_id)?, self.blob(&new_id)?) {
+                    match (self.blob(&old_id, Side::Old)?, self.blob(&new_id, Side::New)?) {
                         (Some(old), Some(new)) => self.line_counts(&old, &new),
                         _ => (None, None),
                     }
@@ -751,11 +755,11 @@ impl<'a> CommitReader<'a> {
                 _ => ChangeKind::Modified,
             };
             let old = match change.old {
-                Some(id) => Some(self.blob(&id)?),
+                Some(id) => Some(self.blob(&id, Side::Old)?),
                 None => Some(Some(Arc::from(&[][..]))),
             };
             let new = match change.new {
-                Some(id) => Some(self.blob(&id)?),
+                Some(id) => Some(self.blob(&id, Side::New)?),
                 None => Some(Some(Arc::from(&[][..]))),
             };
             let (added, removed) = match (old.flatten(), new.flatten()) {
@@ -791,16 +795,16 @@ impl<'a> CommitReader<'a> {
         if deleted.is_empty() || added.is_empty() || deleted.len() * added.len() > RENAME_LIMIT * RENAME_LIMIT {
             return Ok(());
         }
-        let mut signature = |id: ObjectId| -> Result<Option<Vec<u64>>, GitError> {
-            Ok(self.blob(&id)?.filter(|data| !data.is_empty() && !is_binary(data)).map(|data| line_hashes(&data)))
+        let mut signature = |id: ObjectId, side: Side| -> Result<Option<Vec<u64>>, GitError> {
+            Ok(self.blob(&id, side)?.filter(|data| !data.is_empty() && !is_binary(data)).map(|data| line_hashes(&data)))
         };
         let mut old_sigs = Vec::with_capacity(deleted.len());
         for &i in &deleted {
-            old_sigs.push(signature(changes[i].old.expect("deleted side"))?);
+            old_sigs.push(signature(changes[i].old.expect("deleted side"), Side::Old)?);
         }
         let mut new_sigs = Vec::with_capacity(added.len());
         for &j in &added {
-            new_sigs.push(signature(changes[j].new.expect("added side"))?);
+            new_sigs.push(signature(changes[j].new.expect("added side"), Side::Peek)?);
         }
         let mut candidates = Vec::new();
         for (a, old) in old_sigs.iter().enumerate() {
@@ -1072,6 +1076,20 @@ pub fn parse_message(message: &str) -> (String, Option<String>, Vec<(String, Str
     (subject, reverts, trailers)
 }
 
+/// Which side of a first-parent diff an object is read for. Commits are
+/// diffed newest first, so the old side (the parent's version) is what the
+/// next diffs need; the new side was already needed for the last time.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// The parent's version: cached.
+    Old,
+    /// The commit's version: taken out of the cache, not cached.
+    New,
+    /// Read without changing the cache (rename signatures of added files,
+    /// which are read again for their line counts).
+    Peek,
+}
+
 /// Two maps: new entries go to `young`; when it is full, it becomes `old`
 /// and the previous `old` is dropped. A hit in `old` is promoted. An
 /// approximation of LRU at the cost of a hash lookup.
@@ -1087,13 +1105,21 @@ impl GenerationalCache {
         GenerationalCache { young: Default::default(), old: Default::default(), young_bytes: 0, budget }
     }
 
-    fn get(&mut self, id: &ObjectId) -> Option<Arc<[u8]>> {
-        if let Some(data) = self.young.get(id) {
-            return Some(data.clone());
+    fn get(&mut self, id: &ObjectId, side: Side) -> Option<Arc<[u8]>> {
+        match side {
+            // A commit's new side was an old side of a child diffed before it
+            // and will not be read again: free its room.
+            Side::New => self.young.remove(id).or_else(|| self.old.remove(id)),
+            Side::Peek => self.young.get(id).or_else(|| self.old.get(id)).cloned(),
+            Side::Old => {
+                if let Some(data) = self.young.get(id) {
+                    return Some(data.clone());
+                }
+                let data = self.old.remove(id)?;
+                self.insert(*id, data.clone());
+                Some(data)
+            }
         }
-        let data = self.old.remove(id)?;
-        self.insert(*id, data.clone());
-        Some(data)
     }
 
     fn insert(&mut self, id: ObjectId, data: Arc<[u8]>) {

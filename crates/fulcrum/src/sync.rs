@@ -73,7 +73,8 @@ pub fn sync(
         return Ok(summary);
     }
     store.begin_sync(state.id)?;
-    let known = store.known_commits(state.id)?;
+    let known: gix::hashtable::HashSet<gix::ObjectId> =
+        store.known_commits(state.id)?.iter().filter_map(|sha| gix::ObjectId::from_hex(sha.as_bytes()).ok()).collect();
     // Commits stored without a finished sync: an earlier sync was interrupted.
     summary.resumed = !state.sync_complete && !known.is_empty();
     let mut tips: Vec<String> = refs.iter().map(|r| r.commit.clone()).collect();
@@ -82,7 +83,7 @@ pub fn sync(
     }
     let mut progress = Progress::new("walking history");
     progress.start("walking history", None);
-    let new = repo.walk_new(&tips, |sha| known.contains(sha))?;
+    let new = repo.walk_new(&tips, |id| known.contains(id))?;
     let walked = started.elapsed();
     drop(known);
     let total = new.len();

@@ -78,6 +78,7 @@ impl Progress {
                     rate
                 )
             }
+            _ if self.done == 0 => format!("{}…", self.label),
             _ => format!("{} {} ({:.0}/s)", self.label, self.done, rate),
         };
         let mut err = std::io::stderr().lock();

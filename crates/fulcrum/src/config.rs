@@ -270,6 +270,10 @@ impl Config {
         if min_shared == 0 {
             return Err(value_error(false, "hotspots.min_shared", "must be at least 1".to_owned()));
         }
+        let knowledge_exclude = file.knowledge.exclude.unwrap_or_default();
+        let knowledge_include = file.knowledge.include.unwrap_or_default();
+        fulcrum_core::file_filter::FileFilter::new(&knowledge_exclude, &knowledge_include)
+            .map_err(|e| value_error(false, "knowledge.exclude / knowledge.include", e.to_string()))?;
         let aliases = file
             .identities
             .aliases
@@ -280,8 +284,8 @@ impl Config {
         Ok(Config {
             aliases,
             require_language: file.knowledge.require_language.unwrap_or(true),
-            knowledge_exclude: file.knowledge.exclude.unwrap_or_default(),
-            knowledge_include: file.knowledge.include.unwrap_or_default(),
+            knowledge_exclude,
+            knowledge_include,
             hotspots_window,
             min_shared,
             max_changeset: file.hotspots.max_changeset.unwrap_or(50).max(2),

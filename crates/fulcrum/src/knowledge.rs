@@ -217,11 +217,18 @@ pub struct HotspotsReport {
 /// A hotspot with the main author named.
 #[derive(Debug, Clone, Serialize)]
 pub struct HotspotRow {
-    /// The core's row.
-    #[serde(flatten)]
-    pub hotspot: Hotspot,
-    /// Main author in the window.
-    pub main_author_name: Option<PersonRow>,
+    /// Path at the analysed commit.
+    pub path: String,
+    /// Changes in the window (renames followed).
+    pub changes: usize,
+    /// Lines at the analysed commit.
+    pub lines: u64,
+    /// `changes × lines`.
+    pub score: u64,
+    /// People who changed it in the window.
+    pub authors: usize,
+    /// Who changed it most in the window.
+    pub main_author: Option<PersonRow>,
 }
 
 /// The history of one repository, loaded once for both analyses.
@@ -281,8 +288,12 @@ pub fn knowledge(
         warnings.push("shallow clone: files created before the cut have no known creator".to_owned());
     }
     let directories = options.depth.map(|depth| {
-        knowledge::by_directory(&authorship, depth.max(1))
-            .into_iter()
+        let mut dirs = knowledge::by_directory(&authorship, depth.max(1));
+        // Riskiest first: the lowest truck factor, then the most files.
+        dirs.sort_by(|a, b| {
+            a.truck_factor.cmp(&b.truck_factor).then(b.files.cmp(&a.files)).then(a.directory.cmp(&b.directory))
+        });
+        dirs.into_iter()
             .map(|d| DirectoryRow {
                 directory: d.directory,
                 files: d.files,
@@ -299,16 +310,28 @@ pub fn knowledge(
         None
     } else {
         let mut leaving = Vec::new();
+        let mailmap = state.mailmap.as_deref().map(|text| gix::mailmap::Snapshot::from_bytes(text.as_bytes()));
         for who in &options.leaving {
-            let needle = who.to_lowercase();
+            let needle = who.trim().to_lowercase();
+            if needle.is_empty() {
+                return Err(KnowledgeError::UnknownPerson { path: key.to_owned(), who: who.clone() }.into());
+            }
+            // An e-mail goes through the same merging as the history's: .mailmap, then aliases.
+            let merged = canonical_email(mailmap.as_ref(), &config.aliases, "", &needle);
             let found: Vec<usize> = (0..history.people.len())
-                .filter(|&p| history.people[p].email == needle || history.people[p].name.to_lowercase() == needle)
+                .filter(|&p| {
+                    let person = &history.people[p];
+                    (!person.email.is_empty() && (person.email == needle || person.email == merged))
+                        || person.name.to_lowercase() == needle
+                })
                 .collect();
             if found.is_empty() {
                 return Err(KnowledgeError::UnknownPerson { path: key.to_owned(), who: who.clone() }.into());
             }
             leaving.extend(found);
         }
+        leaving.sort_unstable();
+        leaving.dedup();
         let d = knowledge::departure(&authorship, &leaving);
         Some(DepartureRow {
             leaving: leaving.iter().map(|&p| person(p)).collect(),
@@ -434,7 +457,14 @@ pub fn hotspots(
         window,
         hotspots: ranked
             .into_iter()
-            .map(|h| HotspotRow { main_author_name: h.main_author.map(|p| history.people[p].clone()), hotspot: h })
+            .map(|h: Hotspot| HotspotRow {
+                main_author: h.main_author.map(|p| history.people[p].clone()),
+                path: h.path,
+                changes: h.changes,
+                lines: h.lines,
+                score: h.score,
+                authors: h.authors,
+            })
             .collect(),
         coupling,
         max_changeset: config.max_changeset,
@@ -488,17 +518,36 @@ fn load_history(
             continue;
         }
         let resolved = resolve_person(mailmap.as_ref(), &commit.author_name, &commit.author_email);
-        let email = config.aliases.get(&resolved.email).cloned().unwrap_or(resolved.email);
+        let email = canonical_email(None, &config.aliases, &resolved.name, &resolved.email);
         let identity = if email.is_empty() { format!("name:{}", resolved.name.to_lowercase()) } else { email.clone() };
         let author = *by_key.entry(identity).or_insert_with(|| {
             bots.push(config.is_bot(&resolved.name, &email));
             people.push(PersonRow { name: resolved.name.clone(), email: email.clone() });
             people.len() - 1
         });
-        out.push(HistoryCommit { author, changes: changes_of.remove(&commit.row_id).unwrap_or_default() });
+        let mut changes = changes_of.remove(&commit.row_id).unwrap_or_default();
+        if bots[author] {
+            // Bots are nobody's knowledge: their edits neither count for them
+            // nor against others (AC, fragmentation). Their additions,
+            // deletions and renames still shape which file is which.
+            changes.retain(|c| !matches!(c.kind, ChangeKind::Modified));
+        }
+        out.push(HistoryCommit { author, changes });
         times.push(commit.committer_time);
     }
     Ok(History { people, bots, commits: out, times, commit: target })
+}
+
+/// The e-mail identities merge under: `.mailmap` (when given), lower-cased,
+/// then the configured aliases.
+fn canonical_email(
+    mailmap: Option<&gix::mailmap::Snapshot>,
+    aliases: &std::collections::BTreeMap<String, String>,
+    name: &str,
+    email: &str,
+) -> String {
+    let email = resolve_person(mailmap, name, email).email;
+    aliases.get(&email).cloned().unwrap_or(email)
 }
 
 /// `HEAD`, a ref name (full or short), or a commit id (full or a unique prefix).

@@ -384,6 +384,9 @@ pub fn knowledge(k: &crate::knowledge::KnowledgeReport, format: Format) -> Strin
                 k.single_author_files.len(),
                 k.files_without_author
             );
+            for line in capped_list(&k.single_author_files, LIST_CAP) {
+                let _ = writeln!(out, "    {line}");
+            }
             if let Some(dirs) = &k.directories {
                 let _ = writeln!(out, "\nBy directory (riskiest first)");
                 let _ = writeln!(out, "  {:<40} {:>6} {:>4} {:>8}  main author", "directory", "files", "TF", "fragm.");
@@ -412,6 +415,9 @@ pub fn knowledge(k: &crate::knowledge::KnowledgeReport, format: Format) -> Strin
                 );
                 for (dir, orphaned, total) in d.directories.iter().take(10) {
                     let _ = writeln!(out, "  {dir:<40} {orphaned:>5} of {total:>5} files");
+                }
+                for line in capped_list(&d.orphaned_files, LIST_CAP) {
+                    let _ = writeln!(out, "    {line}");
                 }
             }
             let _ = writeln!(out, "\nReview knowledge: {}", k.review_knowledge);
@@ -457,12 +463,15 @@ pub fn knowledge(k: &crate::knowledge::KnowledgeReport, format: Format) -> Strin
                 let names: Vec<String> = d.leaving.iter().map(person).collect();
                 let _ = writeln!(
                     out,
-                    "\n## Departure impact\n\nIf {} left, {} of {} files ({:.1}%) would have no author.",
+                    "\n## Departure impact\n\nIf {} left, {} of {} files ({:.1}%) would have no author.\n",
                     names.join(", "),
                     d.orphaned,
                     d.files,
                     d.share * 100.0
                 );
+                for line in capped_list(&d.orphaned_files, LIST_CAP) {
+                    let _ = writeln!(out, "- {line}");
+                }
             }
             for w in &k.warnings {
                 let _ = writeln!(out, "\n> warning: {w}");
@@ -471,6 +480,17 @@ pub fn knowledge(k: &crate::knowledge::KnowledgeReport, format: Format) -> Strin
         }
     }
     out
+}
+
+/// Files listed in text reports before "… and N more" (JSON lists them all).
+const LIST_CAP: usize = 20;
+
+fn capped_list(items: &[String], cap: usize) -> Vec<String> {
+    let mut lines: Vec<String> = items.iter().take(cap).cloned().collect();
+    if items.len() > cap {
+        lines.push(format!("… and {} more (all of them with --format json)", items.len() - cap));
+    }
+    lines
 }
 
 fn excluded_text(excluded: &[(String, usize)]) -> String {
@@ -499,8 +519,7 @@ pub fn hotspots(h: &crate::knowledge::HotspotsReport, format: Format) -> String 
                 "\n{:<60} {:>7} {:>7} {:>9} {:>7}  main author",
                 "file", "changes", "lines", "score", "authors"
             );
-            for row in &h.hotspots {
-                let s = &row.hotspot;
+            for s in &h.hotspots {
                 let _ = writeln!(
                     out,
                     "{:<60} {:>7} {:>7} {:>9} {:>7}  {}",
@@ -509,7 +528,7 @@ pub fn hotspots(h: &crate::knowledge::HotspotsReport, format: Format) -> String 
                     s.lines,
                     s.score,
                     s.authors,
-                    name(&row.main_author_name)
+                    name(&s.main_author)
                 );
             }
             let _ = writeln!(
@@ -528,8 +547,7 @@ pub fn hotspots(h: &crate::knowledge::HotspotsReport, format: Format) -> String 
             let _ = writeln!(out, "# Hotspots: {}\n\nWindow: {window}\n", h.repository);
             let _ =
                 writeln!(out, "| File | Changes | Lines | Score | Authors | Main author |\n|---|---|---|---|---|---|");
-            for row in &h.hotspots {
-                let s = &row.hotspot;
+            for s in &h.hotspots {
                 let _ = writeln!(
                     out,
                     "| `{}` | {} | {} | {} | {} | {} |",
@@ -538,7 +556,7 @@ pub fn hotspots(h: &crate::knowledge::HotspotsReport, format: Format) -> String 
                     s.lines,
                     s.score,
                     s.authors,
-                    name(&row.main_author_name)
+                    name(&s.main_author)
                 );
             }
             let _ = writeln!(out, "\n## Change coupling\n\n| Degree | Shared | File | File |\n|---|---|---|---|");

@@ -11,5 +11,6 @@ mod dora;
 mod formats;
 mod harness;
 mod inputs;
+mod knowledge;
 mod snapshot;
 mod sync;

@@ -199,6 +199,9 @@ fn team_knowledge_map_follows_renames_merges_identities_and_bots() {
     assert!(close(fragmentation("core/eval.rs"), 0.0));
 }
 
+// directory, files, truck factor, key people, main author, authors, single author
+type DirectoryRow = (String, u64, u64, Vec<String>, Option<String>, u64, bool);
+
 /// Per directory at depth 1, sorted by name.
 ///
 /// - `.`: build.rs [A] → TF 1, single author Alice.
@@ -211,9 +214,6 @@ fn team_knowledge_map_follows_renames_merges_identities_and_bots() {
 ///   Alice 2, Bob 2. Remove Carol: 2/5 covered < 50% → TF 1 [Carol].
 ///   Fragmentation: a A 1 B 1; app C 3 A 1; b A 1 B 2; forms C 2; views C 2
 ///   A 1 → A 4, B 3, C 7 of 14 → 1 − 74/196 = 61/98.
-/// directory, files, truck factor, key people, main author, authors, single author
-type DirectoryRow = (String, u64, u64, Vec<String>, Option<String>, u64, bool);
-
 #[test]
 fn team_by_directory() {
     let scratch = Scratch::new("knowledge_team_by_directory");

@@ -202,6 +202,11 @@ pub struct WeekTrend {
     pub rework_deployments: usize,
 }
 
+/// `1 commit`, `2 commits`.
+fn count(n: usize, singular: &str, plural: &str) -> String {
+    format!("{n} {}", if n == 1 { singular } else { plural })
+}
+
 /// Computes the DORA report of `window`.
 pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> DoraReport {
     let benchmarks = options.benchmark_year.benchmarks();
@@ -276,12 +281,12 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
         if attribution.is_baseline[d] {
             baseline_commits += attribution.shipped[d].len();
             warnings.push(format!(
-                "deployment {} is the first of {}/{}: its {} commits are a baseline and \
+                "deployment {} is the first of {}/{}: its {} are a baseline and \
                  do not count toward lead time",
                 deployments[d].name,
                 deployments[d].service,
                 deployments[d].environment,
-                attribution.shipped[d].len()
+                count(attribution.shipped[d].len(), "commit", "commits")
             ));
             continue;
         }
@@ -308,12 +313,13 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
         week.median_lead_time = stats::median(spans, options.average);
     }
     if bots > 0 {
-        warnings.push(format!("{bots} commits by bots excluded from lead time"));
+        warnings.push(format!("{} by bots excluded from lead time", count(bots, "commit", "commits")));
     }
     if negative > 0 {
         warnings.push(format!(
-            "{negative} changes authored after their deployment finished (clock skew) \
-             dropped from lead time"
+            "{} authored after {} deployment finished (clock skew) dropped from lead time",
+            count(negative, "change", "changes"),
+            if negative == 1 { "its" } else { "their" }
         ));
     }
     let lead_time = match stats::summarize(&spans, options.average) {
@@ -350,7 +356,11 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
         }
     }
     if unrecovered > 0 {
-        warnings.push(format!("{unrecovered} failed deployments of the window have no fix deployed yet"));
+        warnings.push(format!(
+            "{} of the window {} no fix deployed yet",
+            count(unrecovered, "failed deployment", "failed deployments"),
+            if unrecovered == 1 { "has" } else { "have" }
+        ));
     }
     let rate = |count: usize| count as f64 / in_window.len() as f64;
     let change_failure_rate = if in_window.is_empty() {

@@ -264,10 +264,11 @@ fn terminal(a: &Analysis, knowledge: Option<&KnowledgeSection>, colour: bool) ->
             }
             let _ = writeln!(
                 out,
-                "  {}  {:<20} {:>5} commits  {}",
+                "  {}  {:<20} {:>5} {}  {}",
                 format_date(d.finished_at),
                 d.name,
                 d.commits,
+                if d.commits == 1 { "commit " } else { "commits" },
                 flags.join(", ")
             );
         }

@@ -286,8 +286,8 @@ fn delivery_report_in_json() {
         report["warnings"],
         serde_json::json!([
             "deployment v1.0.0 is the first of delivery/production: its 2 commits are a baseline and do not count toward lead time",
-            "1 commits by bots excluded from lead time",
-            "1 changes authored after their deployment finished (clock skew) dropped from lead time"
+            "1 commit by bots excluded from lead time",
+            "1 change authored after its deployment finished (clock skew) dropped from lead time"
         ])
     );
 }

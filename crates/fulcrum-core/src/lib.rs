@@ -13,6 +13,7 @@ pub mod deployments;
 pub mod dora;
 pub mod failures;
 pub mod file_filter;
+pub mod flow;
 pub mod hotspots;
 pub mod knowledge;
 pub mod model;

@@ -195,6 +195,17 @@ pub fn analyze(store: &Store, key: &str, service: &str, config: &Config, window:
 fn to_core_commits(stored: &[StoredCommit], mailmap: Option<&str>) -> Vec<Commit> {
     let mailmap = mailmap.map(|text| gix::mailmap::Snapshot::from_bytes(text.as_bytes()));
     let mut resolved: HashMap<(&str, &str), Person> = HashMap::new();
+    // `This reverts commit <sha>` may carry an abbreviated id: resolve unique prefixes.
+    let mut ids: Vec<&str> = stored.iter().map(|c| c.sha.as_str()).collect();
+    ids.sort_unstable();
+    let full_id = |short: &str| -> Option<String> {
+        let start = ids.partition_point(|id| *id < short);
+        let mut matches = ids[start..].iter().take_while(|id| id.starts_with(short));
+        match (matches.next(), matches.next()) {
+            (Some(one), None) => Some((*one).to_owned()),
+            _ => None,
+        }
+    };
     stored
         .iter()
         .map(|c| {
@@ -210,7 +221,7 @@ fn to_core_commits(stored: &[StoredCommit], mailmap: Option<&str>) -> Vec<Commit
                 author_offset_minutes: c.author_offset,
                 committer_time: c.committer_time,
                 subject: c.subject.clone(),
-                reverts: c.reverts.clone(),
+                reverts: c.reverts.as_deref().map(|r| full_id(r).unwrap_or_else(|| r.to_owned())),
             }
         })
         .collect()
@@ -323,6 +334,11 @@ fn find_deployments(
                 next = commit.parents.first().map(String::as_str);
             }
             deployments.reverse();
+            // A commit dated before its parent (rebases, skewed clocks) cannot
+            // have been deployed before it: keep finish times in chain order.
+            for i in 1..deployments.len() {
+                deployments[i].finished_at = deployments[i].finished_at.max(deployments[i - 1].finished_at);
+            }
             let short = branch.trim_start_matches("refs/heads/");
             Ok((deployments, format!("trunk mode: every first-parent commit of `{short}`")))
         }

@@ -226,6 +226,14 @@ impl GitRepo {
         &self.path
     }
 
+    /// Whether the object database has the commit `sha` (hex).
+    pub fn has_commit(&self, sha: &str) -> bool {
+        let repo = self.repo.to_thread_local();
+        let Ok(id) = ObjectId::from_hex(sha.as_bytes()) else { return false };
+        let mut buf = Vec::new();
+        matches!(repo.objects.try_find(&id, &mut buf), Ok(Some(data)) if data.kind == gix::objs::Kind::Commit)
+    }
+
     /// Whether the repository is a shallow clone (history is cut).
     pub fn is_shallow(&self) -> bool {
         !self.shallow_boundary.is_empty()
@@ -302,7 +310,7 @@ impl GitRepo {
         Ok(out)
     }
 
-    /// The text of the `.mailmap` committed at `HEAD`, if any.
+    /// The text of the work tree's `.mailmap`, else of the one committed at `HEAD`, if any.
     pub fn mailmap_text(&self) -> Option<String> {
         let repo = self.repo.to_thread_local();
         if let Some(workdir) = repo.workdir()

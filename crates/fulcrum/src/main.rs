@@ -344,6 +344,13 @@ fn window_with_default(global: &GlobalArgs, default_since: &str, now: i64) -> an
         Some(until) => parse_instant(until, now)?,
         None => now + 1,
     };
+    if start < 0 || end < 0 {
+        return Err(UsageError(format!(
+            "the window starts before 1970 ({}); pass a later --since",
+            fulcrum_core::time::format_datetime(start.min(end))
+        ))
+        .into());
+    }
     if start >= end {
         return Err(UsageError(format!(
             "the window is empty: --since {} is not before --until {}; pass an earlier --since",

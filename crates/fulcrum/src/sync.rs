@@ -65,9 +65,27 @@ pub fn sync(
     if refs.is_empty() {
         return Err(GitError::Empty { path: repo.path().to_owned() }.into());
     }
-    let mut summary =
-        SyncSummary { resumed: !state.sync_complete && state.last_sync_at.is_some(), ..Default::default() };
-    if state.sync_complete && state.refs == refs {
+    let mut summary = SyncSummary::default();
+    let head_branch = repo.head_branch();
+    let mailmap = repo.mailmap_text();
+    let shallow = repo.is_shallow();
+    // History that was cut (shallow) and is no longer: its missing parents are now there to read.
+    let unshallowed = state.shallow && !shallow;
+    if state.sync_complete && state.refs == refs && !unshallowed {
+        if state.head_branch != head_branch || state.mailmap != mailmap || state.shallow != shallow {
+            // Nothing new to read, but HEAD or the .mailmap changed: record them.
+            store.finish_sync(
+                state.id,
+                &SyncFinish {
+                    refs: &refs,
+                    head_branch: head_branch.as_deref(),
+                    shallow,
+                    mailmap: mailmap.as_deref(),
+                    now,
+                    prune: false,
+                },
+            )?;
+        }
         summary.up_to_date = true;
         summary.seconds = started.elapsed().as_secs_f64();
         return Ok(summary);
@@ -78,8 +96,11 @@ pub fn sync(
     // Commits stored without a finished sync: an earlier sync was interrupted.
     summary.resumed = !state.sync_complete && !known.is_empty();
     let mut tips: Vec<String> = refs.iter().map(|r| r.commit.clone()).collect();
-    if !state.sync_complete {
-        tips.extend(store.dangling_parents(state.id)?);
+    if !state.sync_complete || unshallowed {
+        // Where an interrupted sync stopped (or a shallow clone was cut). History rewritten and collected
+        // since then may have removed some of them: those are not errors, the
+        // prune at the end removes what they leave unreachable.
+        tips.extend(store.dangling_parents(state.id)?.into_iter().filter(|sha| repo.has_commit(sha)));
     }
     let mut progress = Progress::new("walking history");
     progress.start("walking history", None);
@@ -116,15 +137,15 @@ pub fn sync(
     stored += batch.len();
     progress.finish();
     // Any ref removed or moved may have left commits unreachable (a rewrite).
-    let prune = state.refs.iter().any(|old| !refs.iter().any(|new| new.name == old.name && new.commit == old.commit));
-    let head_branch = repo.head_branch();
-    let mailmap = repo.mailmap_text();
+    // An interrupted sync stored no refs: what it stored may have been rewritten since.
+    let prune = !state.sync_complete
+        || state.refs.iter().any(|old| !refs.iter().any(|new| new.name == old.name && new.commit == old.commit));
     summary.pruned_commits = store.finish_sync(
         state.id,
         &SyncFinish {
             refs: &refs,
             head_branch: head_branch.as_deref(),
-            shallow: repo.is_shallow(),
+            shallow,
             mailmap: mailmap.as_deref(),
             now,
             prune,

@@ -225,3 +225,20 @@ fn trailers_and_mailmap_are_stored_raw() {
         .collect();
     assert_eq!(bobs, ["bob@new.example", "bob@old.example"]);
 }
+
+#[test]
+fn unshallow_completes_the_stored_history() {
+    // A shallow clone keeps 5 of delivery's 15 commits... then `git fetch --unshallow`.
+    let scratch = Scratch::new("unshallow");
+    let (source, db) = (repo("delivery"), scratch.db());
+    let clone = scratch.path("clone");
+    let url = format!("file://{}", s(&source));
+    git(&scratch.path(""), "2025-03-01 00:00", &["clone", "-q", "--depth", "5", &url, s(&clone)]);
+    sync(&clone, &db);
+    let shallow = counts(&db).commits;
+    assert!(shallow < 15, "the clone is shallow: {shallow} commits");
+    git(&clone, "2025-03-01 00:00", &["fetch", "-q", "--unshallow"]);
+    let summary = sync(&clone, &db);
+    assert!(summary.starts_with(&format!("clone: synced {} new commits", 15 - shallow)), "{summary}");
+    assert_eq!(counts(&db).commits, 15);
+}

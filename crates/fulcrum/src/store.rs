@@ -18,6 +18,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::git::{CommitRecord, RefKind, RefRecord};
 
+/// `PRAGMA application_id` of a fulcrum database ("FULC").
+const APPLICATION_ID: i64 = 0x4655_4C43;
+
 /// Migrations in order; the schema version is the number applied.
 const MIGRATIONS: &[&str] = &[include_str!("store/0001_init.sql")];
 
@@ -159,9 +162,7 @@ impl Store {
         let unreadable = |e: rusqlite::Error| StoreError::Unreadable { path: path.to_owned(), reason: e.to_string() };
         let conn = Connection::open(path).map_err(unreadable)?;
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(unreadable)?;
-        // WAL keeps readers going during a sync and survives kill -9 consistently.
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(unreadable)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(unreadable)?;
+
         conn.pragma_update(None, "foreign_keys", "ON").map_err(unreadable)?;
         // Reports read whole tables: a larger cache and memory-mapped reads
         // avoid a system call per page.
@@ -169,6 +170,10 @@ impl Store {
         conn.pragma_update(None, "mmap_size", 1_i64 << 30).map_err(unreadable)?;
         let mut store = Store { conn, path: path.to_owned() };
         store.migrate()?;
+        // WAL keeps readers going during a sync and survives kill -9
+        // consistently. Set only once the file is known to be fulcrum's.
+        store.conn.pragma_update(None, "journal_mode", "WAL").map_err(unreadable)?;
+        store.conn.pragma_update(None, "synchronous", "NORMAL").map_err(unreadable)?;
         Ok(store)
     }
 
@@ -182,12 +187,32 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let unreadable = |e: rusqlite::Error| StoreError::Unreadable { path: self.path.clone(), reason: e.to_string() };
-        self.conn
-            .execute_batch("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        let path = self.path.clone();
+        let unreadable = |e: rusqlite::Error| StoreError::Unreadable { path: path.clone(), reason: e.to_string() };
+        let sql = |source| StoreError::Sql { path: path.clone(), source };
+        // One writer at a time: a second process opening a new database waits
+        // here (busy timeout) and then sees the schema the first one made.
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql)?;
+        let application_id: i64 = tx.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(unreadable)?;
+        let has_meta: bool = tx
+            .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(unreadable)?
+            > 0;
+        let other_tables: i64 = tx
+            .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name <> 'meta'", [], |r| r.get(0))
             .map_err(unreadable)?;
-        let version: i64 = self
-            .conn
+        let foreign = |reason: &str| StoreError::Unreadable { path: path.clone(), reason: reason.to_owned() };
+        if application_id != 0 && application_id != APPLICATION_ID {
+            return Err(foreign("another application's SQLite database"));
+        }
+        if !has_meta && other_tables > 0 {
+            return Err(foreign("an SQLite database with tables that are not fulcrum's"));
+        }
+        tx.execute_batch("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            .map_err(unreadable)?;
+        let version: i64 = tx
             .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get::<_, String>(0))
             .optional()
             .map_err(unreadable)?
@@ -195,10 +220,9 @@ impl Store {
             .unwrap_or(0);
         let known = MIGRATIONS.len() as i64;
         if version > known {
-            return Err(StoreError::TooNew { path: self.path.clone(), found: version, known });
+            return Err(StoreError::TooNew { path: path.clone(), found: version, known });
         }
         for (index, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction().map_err(unreadable)?;
             tx.execute_batch(migration).map_err(unreadable)?;
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)
@@ -206,9 +230,11 @@ impl Store {
                 params![(index + 1).to_string()],
             )
             .map_err(unreadable)?;
-            tx.commit().map_err(unreadable)?;
         }
-        Ok(())
+        if application_id == 0 {
+            tx.pragma_update(None, "application_id", APPLICATION_ID).map_err(unreadable)?;
+        }
+        tx.commit().map_err(sql)
     }
 
     /// Takes the exclusive sync lock (a lock file beside the database).

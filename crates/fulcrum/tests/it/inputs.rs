@@ -172,6 +172,22 @@ fn database_that_is_not_sqlite() {
 }
 
 #[test]
+fn database_of_another_application() {
+    let scratch = Scratch::new("db_foreign");
+    let db = scratch.path("notes.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('keep me');").unwrap();
+    drop(conn);
+    let before = std::fs::read(&db).unwrap();
+    fulcrum(["sync", "--repo", s(&repo("delivery")), "--db", s(&db)]).bad_input(&[
+        s(&db),
+        "tables that are not fulcrum's",
+        "pass --db with another path",
+    ]);
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the file is left as it was");
+}
+
+#[test]
 fn database_from_a_newer_fulcrum() {
     let t = Synced::new("db_too_new");
     let set_version = |version: &str| {

@@ -137,8 +137,9 @@ pub fn sync(
     stored += batch.len();
     progress.finish();
     // Any ref removed or moved may have left commits unreachable (a rewrite).
-    // An interrupted sync stored no refs: what it stored may have been rewritten since.
-    let prune = !state.sync_complete
+    // An interrupted sync stored no refs: what it stored may have been rewritten
+    // since. (A first sync into an empty store has nothing to prune.)
+    let prune = summary.resumed
         || state.refs.iter().any(|old| !refs.iter().any(|new| new.name == old.name && new.commit == old.commit));
     summary.pruned_commits = store.finish_sync(
         state.id,

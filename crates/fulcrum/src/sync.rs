@@ -71,20 +71,18 @@ pub fn sync(
     let shallow = repo.is_shallow();
     // History that was cut (shallow) and is no longer: its missing parents are now there to read.
     let unshallowed = state.shallow && !shallow;
+    let finish = |prune| SyncFinish {
+        refs: &refs,
+        head_branch: head_branch.as_deref(),
+        shallow,
+        mailmap: mailmap.as_deref(),
+        now,
+        prune,
+    };
     if state.sync_complete && state.refs == refs && !unshallowed {
         if state.head_branch != head_branch || state.mailmap != mailmap || state.shallow != shallow {
             // Nothing new to read, but HEAD or the .mailmap changed: record them.
-            store.finish_sync(
-                state.id,
-                &SyncFinish {
-                    refs: &refs,
-                    head_branch: head_branch.as_deref(),
-                    shallow,
-                    mailmap: mailmap.as_deref(),
-                    now,
-                    prune: false,
-                },
-            )?;
+            store.finish_sync(state.id, &finish(false))?;
         }
         summary.up_to_date = true;
         summary.seconds = started.elapsed().as_secs_f64();
@@ -141,17 +139,7 @@ pub fn sync(
     // since. (A first sync into an empty store has nothing to prune.)
     let prune = summary.resumed
         || state.refs.iter().any(|old| !refs.iter().any(|new| new.name == old.name && new.commit == old.commit));
-    summary.pruned_commits = store.finish_sync(
-        state.id,
-        &SyncFinish {
-            refs: &refs,
-            head_branch: head_branch.as_deref(),
-            shallow,
-            mailmap: mailmap.as_deref(),
-            now,
-            prune,
-        },
-    )?;
+    summary.pruned_commits = store.finish_sync(state.id, &finish(prune))?;
     summary.new_commits = stored;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)

@@ -203,7 +203,7 @@ pub struct WeekTrend {
 }
 
 /// `1 commit`, `2 commits`.
-fn count(n: usize, singular: &str, plural: &str) -> String {
+pub(crate) fn count(n: usize, singular: &str, plural: &str) -> String {
     format!("{n} {}", if n == 1 { singular } else { plural })
 }
 

@@ -33,6 +33,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::dora::count;
+
 use crate::dora::Metric;
 use crate::model::{Deployment, Instant};
 use crate::stats::{self, Average, Summary};
@@ -727,11 +729,6 @@ pub struct DataIssues {
     pub self_activities_ignored: usize,
     /// Activities dated before ready for review or after the merge ignored.
     pub activities_outside_review: usize,
-}
-
-/// `1 pull request`, `2 pull requests`.
-fn count(n: usize, singular: &str, plural: &str) -> String {
-    format!("{n} {}", if n == 1 { singular } else { plural })
 }
 
 /// Computes the flow report: pull requests merged in `window`, WIP and

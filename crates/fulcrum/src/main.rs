@@ -63,13 +63,7 @@ enum Command {
 #[derive(Args, Debug)]
 struct KnowledgeArgs {
     #[command(flatten)]
-    sync: SyncArgs,
-    /// Analyse what is stored without syncing first.
-    #[arg(long)]
-    no_sync: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "terminal")]
-    format: render::Format,
+    common: AnalysisArgs,
     /// Commit, branch or tag to analyse.
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     at: String,
@@ -86,6 +80,13 @@ struct KnowledgeArgs {
 
 #[derive(Args, Debug)]
 struct HotspotsArgs {
+    #[command(flatten)]
+    common: AnalysisArgs,
+}
+
+/// What every analysis command takes: the repository, sync and output.
+#[derive(Args, Debug)]
+struct AnalysisArgs {
     #[command(flatten)]
     sync: SyncArgs,
     /// Analyse what is stored without syncing first.
@@ -198,26 +199,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Knowledge(args) => {
-            let repo_path = &args.sync.repo.repo;
+            let repo_path = &args.common.sync.repo.repo;
             let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
             let mut store = store::Store::open(&db_path(cli.global.db.as_deref())?)?;
-            let (repo, key, _) = open_and_sync(&mut store, &args.sync, args.no_sync, now)?;
+            let (repo, key, _) = open_and_sync(&mut store, &args.common.sync, args.common.no_sync, now)?;
             let options = knowledge::KnowledgeOptions {
                 at: Some(args.at.clone()),
                 depth: args.by_directory.then_some(args.depth),
                 leaving: args.leaving.clone(),
             };
             let report = knowledge::knowledge(&store, &repo, &key, &config, &options)?;
-            print(&render::knowledge(&report, args.format))
+            print(&render::knowledge(&report, args.common.format))
         }
         Command::Hotspots(args) => {
-            let repo_path = &args.sync.repo.repo;
+            let repo_path = &args.common.sync.repo.repo;
             let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
             let window = window_with_default(&cli.global, &config.hotspots_window, now)?;
             let mut store = store::Store::open(&db_path(cli.global.db.as_deref())?)?;
-            let (repo, key, _) = open_and_sync(&mut store, &args.sync, args.no_sync, now)?;
+            let (repo, key, _) = open_and_sync(&mut store, &args.common.sync, args.common.no_sync, now)?;
             let report = knowledge::hotspots(&store, &repo, &key, &config, window)?;
-            print(&render::hotspots(&report, args.format))
+            print(&render::hotspots(&report, args.common.format))
         }
         Command::Report(args) => {
             let overrides = config::Overrides {

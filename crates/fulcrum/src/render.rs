@@ -43,9 +43,7 @@ pub fn report(
     match format {
         Format::Json => {
             let doc = JsonReport { fulcrum_version: env!("CARGO_PKG_VERSION"), sync, knowledge, analysis };
-            let mut text = serde_json::to_string_pretty(&doc).expect("report types serialise");
-            text.push('\n');
-            text
+            json(&doc)
         }
         Format::Markdown => markdown(analysis, knowledge),
         Format::Terminal => terminal(analysis, knowledge, colour),
@@ -77,6 +75,13 @@ fn knowledge_lines(k: &KnowledgeSection) -> Vec<String> {
         ));
     }
     lines
+}
+
+/// Pretty JSON with a final newline.
+fn json<T: serde::Serialize>(value: &T) -> String {
+    let mut text = serde_json::to_string_pretty(value).expect("report types serialise");
+    text.push('\n');
+    text
 }
 
 /// One row of the key table: name, value, detail, tier.
@@ -355,11 +360,7 @@ pub fn knowledge(k: &crate::knowledge::KnowledgeReport, format: Format) -> Strin
     let person = |p: &crate::knowledge::PersonRow| format!("{} <{}>", p.name, p.email);
     let mut out = String::new();
     match format {
-        Format::Json => {
-            let mut text = serde_json::to_string_pretty(k).expect("report types serialise");
-            text.push('\n');
-            return text;
-        }
+        Format::Json => return json(k),
         Format::Terminal => {
             let _ = writeln!(out, "fulcrum knowledge · {} at {}", k.repository, &k.commit[..k.commit.len().min(12)]);
             let _ = writeln!(
@@ -508,11 +509,7 @@ pub fn hotspots(h: &crate::knowledge::HotspotsReport, format: Format) -> String 
     let name = |p: &Option<crate::knowledge::PersonRow>| p.as_ref().map(|p| p.name.clone()).unwrap_or_default();
     let window = format!("{} → {}", format_date(h.window.start), format_date(h.window.end - 1));
     match format {
-        Format::Json => {
-            let mut text = serde_json::to_string_pretty(h).expect("report types serialise");
-            text.push('\n');
-            return text;
-        }
+        Format::Json => return json(h),
         Format::Terminal => {
             let _ = writeln!(out, "fulcrum hotspots · {} · {window}", h.repository);
             let _ = writeln!(

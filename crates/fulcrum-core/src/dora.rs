@@ -31,6 +31,33 @@ pub struct DoraInput<'a> {
     pub rework: &'a [bool],
     /// Whether a commit author is a bot (excluded from lead time).
     pub is_bot: &'a dyn Fn(&Person) -> bool,
+    /// Pull requests, when PR data is present: each is one change, and lead
+    /// time is measured per pull request instead of per commit.
+    pub changes: Option<&'a [PrChange]>,
+}
+
+/// A merged pull request as a change (METRICS.md, "Lead time for changes"):
+/// from its first commit's author time to the first deployment shipping its
+/// merge (or squash) commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrChange {
+    /// Author time of its first commit (its creation when no commit is known).
+    pub first_commit_at: Instant,
+    /// Index of its merge commit in [`DoraInput::commits`].
+    pub merge_commit: usize,
+    /// Authored by a bot (excluded).
+    pub bot: bool,
+}
+
+/// What one change is in lead time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeBasis {
+    /// A non-merge commit (git only).
+    #[default]
+    Commits,
+    /// A merged pull request.
+    PullRequests,
 }
 
 /// Knobs of [`compute`].
@@ -128,9 +155,12 @@ pub struct DeploymentFrequency {
 /// Deployment finish − author time, per change.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LeadTime {
-    /// Seconds. Changes are non-merge commits first shipped by a non-baseline
-    /// deployment that finished in the window.
+    /// Seconds. Changes are non-merge commits (or merged pull requests, see
+    /// `basis`) first shipped by a non-baseline deployment that finished in
+    /// the window.
     pub summary: Summary,
+    /// What a change is.
+    pub basis: ChangeBasis,
     /// Commits by bots left out.
     pub bot_commits_excluded: usize,
     /// Changes authored after their deployment finished (clock skew), left out.
@@ -277,43 +307,63 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
     let mut spans = Vec::new();
     let mut spans_by_week: Vec<Vec<f64>> = vec![Vec::new(); week_starts.len()];
     let (mut bots, mut negative, mut baseline_commits) = (0, 0, 0);
-    for &d in &in_window {
-        if attribution.is_baseline[d] {
-            baseline_commits += attribution.shipped[d].len();
-            warnings.push(format!(
-                "deployment {} is the first of {}/{}: its {} are a baseline and \
-                 do not count toward lead time",
-                deployments[d].name,
-                deployments[d].service,
-                deployments[d].environment,
-                count(attribution.shipped[d].len(), "commit", "commits")
-            ));
+    for &d in in_window.iter().filter(|&&d| attribution.is_baseline[d]) {
+        baseline_commits += attribution.shipped[d].len();
+        warnings.push(format!(
+            "deployment {} is the first of {}/{}: its {} are a baseline and \
+             do not count toward lead time",
+            deployments[d].name,
+            deployments[d].service,
+            deployments[d].environment,
+            count(attribution.shipped[d].len(), "commit", "commits")
+        ));
+    }
+    // (deployment, author time, by a bot) per change.
+    let changes: Vec<(usize, Instant, bool)> = match input.changes {
+        Some(prs) => prs
+            .iter()
+            .filter_map(|pr| {
+                let d = attribution.first_shipping(pr.merge_commit)?;
+                Some((d, pr.first_commit_at, pr.bot))
+            })
+            .collect(),
+        None => {
+            let mut changes = Vec::new();
+            for &d in &in_window {
+                for &c in &attribution.shipped[d] {
+                    let commit = &input.commits[c];
+                    if !commit.is_merge() && attribution.first_shipping(c) == Some(d) {
+                        changes.push((d, commit.author_time, (input.is_bot)(&commit.author)));
+                    }
+                }
+            }
+            changes
+        }
+    };
+    for (d, authored, bot) in changes {
+        if !window.contains(finished(d)) || attribution.is_baseline[d] {
             continue;
         }
-        for &c in &attribution.shipped[d] {
-            let commit = &input.commits[c];
-            if commit.is_merge() || attribution.first_shipping(c) != Some(d) {
-                continue;
-            }
-            if (input.is_bot)(&commit.author) {
-                bots += 1;
-                continue;
-            }
-            let span = finished(d) - commit.author_time;
-            if span < 0 {
-                negative += 1;
-                continue;
-            }
-            spans.push(span as f64);
-            spans_by_week[week_of(finished(d))].push(span as f64);
+        if bot {
+            bots += 1;
+            continue;
         }
+        let span = finished(d) - authored;
+        if span < 0 {
+            negative += 1;
+            continue;
+        }
+        spans.push(span as f64);
+        spans_by_week[week_of(finished(d))].push(span as f64);
     }
     for (week, spans) in weekly.iter_mut().zip(&spans_by_week) {
         week.changes = spans.len();
         week.median_lead_time = stats::median(spans, options.average);
     }
     if bots > 0 {
-        warnings.push(format!("{} by bots excluded from lead time", count(bots, "commit", "commits")));
+        let (one, many) =
+            if input.changes.is_some() { ("pull request", "pull requests") } else { ("commit", "commits") };
+        warnings.push(format!("{} by bots excluded from lead time", count(bots, one, many)));
     }
     if negative > 0 {
         warnings.push(format!(
@@ -325,6 +375,7 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
     let lead_time = match stats::summarize(&spans, options.average) {
         Some(summary) => Metric::Value(LeadTime {
             summary,
+            basis: if input.changes.is_some() { ChangeBasis::PullRequests } else { ChangeBasis::Commits },
             bot_commits_excluded: bots,
             negative_spans_dropped: negative,
             baseline_commits,
@@ -347,12 +398,13 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
         if window.contains(finished(failure.deployment)) {
             failed += 1;
             weekly[week_of(finished(failure.deployment))].failed_deployments += 1;
-            if failure.recovered_by.is_none() {
+            if failure.recovered_by.is_none() && failure.recovered_at.is_none() {
                 unrecovered += 1;
             }
         }
-        if let Some(fix) = failure.recovered_by.filter(|&fix| window.contains(finished(fix))) {
-            recoveries.push((finished(fix) - finished(failure.deployment)) as f64);
+        let recovered = failure.recovered_at.or(failure.recovered_by.map(finished));
+        if let Some(at) = recovered.filter(|&at| window.contains(at)) {
+            recoveries.push((at - finished(failure.deployment)) as f64);
         }
     }
     if unrecovered > 0 {
@@ -512,6 +564,7 @@ mod tests {
             failures: &inference.failures,
             rework: &inference.rework,
             is_bot: &is_bot,
+            changes: None,
         };
         // Two ISO weeks: 2025-W02 and 2025-W03.
         let window = Window { start: monday(), end: monday() + 14 * DAY };
@@ -614,6 +667,7 @@ mod tests {
             failures: &[],
             rework: &[],
             is_bot: &is_bot,
+            changes: None,
         };
         let window = Window { start: monday(), end: monday() + 7 * DAY };
         let report = compute(&input, window, &DoraOptions::default());
@@ -643,6 +697,7 @@ mod tests {
             failures: &[],
             rework: &[false],
             is_bot: &is_bot,
+            changes: None,
         };
         let window = Window { start: t, end: t + 7 * DAY };
         let report = compute(&input, window, &DoraOptions::default());

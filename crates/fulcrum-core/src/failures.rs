@@ -18,6 +18,10 @@ pub struct Failure {
     /// Index of the deployment that shipped the fix; `None` while the fix is
     /// not deployed.
     pub recovered_by: Option<usize>,
+    /// When recovery is known as a time rather than a deployment (an
+    /// incident's resolution); `None` with `recovered_by` also `None` means
+    /// not recovered yet.
+    pub recovered_at: Option<crate::model::Instant>,
     /// The evidence.
     pub cause: FailureCause,
 }
@@ -38,13 +42,20 @@ pub enum FailureCause {
         /// The hotfix commit.
         commit: usize,
     },
+    /// An incident (index into the incidents given to
+    /// [`crate::incidents::link`]) is linked to the deployment.
+    Incident {
+        /// The incident.
+        incident: usize,
+    },
 }
 
 impl FailureCause {
-    /// The fixing commit (the revert or the hotfix).
-    pub fn commit(&self) -> usize {
+    /// The fixing commit (the revert or the hotfix); `None` for incidents.
+    pub fn commit(&self) -> Option<usize> {
         match *self {
-            FailureCause::Revert { commit, .. } | FailureCause::Hotfix { commit } => commit,
+            FailureCause::Revert { commit, .. } | FailureCause::Hotfix { commit } => Some(commit),
+            FailureCause::Incident { .. } => None,
         }
     }
 }
@@ -105,6 +116,7 @@ pub fn infer(commits: &[Commit], attribution: &Attribution, is_hotfix: &dyn Fn(&
                 candidates.push(Failure {
                     deployment: failed,
                     recovered_by: fix,
+                    recovered_at: None,
                     cause: FailureCause::Revert { commit: c, reverted },
                 });
             }
@@ -116,6 +128,7 @@ pub fn infer(commits: &[Commit], attribution: &Attribution, is_hotfix: &dyn Fn(&
                     candidates.push(Failure {
                         deployment: failed,
                         recovered_by: Some(fix),
+                        recovered_at: None,
                         cause: FailureCause::Hotfix { commit: c },
                     });
                 }
@@ -183,7 +196,7 @@ mod tests {
         let failures: Vec<_> = inference
             .failures
             .iter()
-            .map(|f| (name(f.deployment), f.recovered_by.map(name), commits[f.cause.commit()].id.as_str()))
+            .map(|f| (name(f.deployment), f.recovered_by.map(name), commits[f.cause.commit().unwrap()].id.as_str()))
             .collect();
         assert_eq!(failures, expected_failures);
         let rework: Vec<_> = (0..deployments.len()).filter(|&d| inference.rework[d]).map(name).collect();

@@ -15,6 +15,7 @@ pub mod failures;
 pub mod file_filter;
 pub mod flow;
 pub mod hotspots;
+pub mod incidents;
 pub mod knowledge;
 pub mod model;
 pub mod stats;

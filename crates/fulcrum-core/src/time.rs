@@ -137,8 +137,8 @@ pub enum TimeError {
 }
 
 const ACCEPTED_FORMS: &str = "expected YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, `now`, or a span \
-before now such as 90.days, 12.weeks, 6.months, 1.year (or 90d, 12w, 6m, 1y; a month is \
-30 days, a year 365)";
+before now such as 90.days, 12.weeks, 6.months, 1.year, 12.hours (or 90d, 12w, 6m, 1y, 12h; a \
+month is 30 days, a year 365)";
 
 impl fmt::Display for TimeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -224,6 +224,44 @@ fn parse_absolute(bytes: &[u8]) -> Option<Instant> {
     Some(seconds)
 }
 
+/// An RFC 3339 timestamp as APIs and event files write it:
+/// `2025-01-31T12:00:00Z`, with optional fractional seconds (dropped) and a
+/// `Z` or `±HH:MM` offset (a space may stand for the `T`). `None` when it is
+/// not one.
+pub fn parse_rfc3339(text: &str) -> Option<Instant> {
+    let bytes = text.as_bytes();
+    if bytes.len() < 20 || !matches!(bytes[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let mut plain = [0u8; 20];
+    plain[..19].copy_from_slice(&bytes[..19]);
+    plain[10] = b'T';
+    plain[19] = b'Z';
+    let base = parse_absolute(&plain)?;
+    let mut rest = &bytes[19..];
+    if let Some(fraction) = rest.strip_prefix(b".") {
+        let digits = fraction.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &fraction[digits..];
+    }
+    let offset = match rest {
+        b"Z" | b"z" => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let hours = number(&[*h1, *h2])?;
+            let minutes = number(&[*m1, *m2])?;
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            let seconds = i64::from(hours * 3600 + minutes * 60);
+            if *sign == b'+' { seconds } else { -seconds }
+        }
+        _ => return None,
+    };
+    Some(base - offset)
+}
+
 /// `90.days`, `90d` … → `Some(Some(seconds))`; `Some(None)` when the count
 /// overflows; `None` when it is not a span at all.
 fn parse_span(text: &str) -> Option<Option<i64>> {
@@ -234,6 +272,7 @@ fn parse_span(text: &str) -> Option<Option<i64>> {
     let (count, unit) = text.split_at(digits);
     let unit = unit.strip_prefix('.').unwrap_or(unit);
     let unit_seconds = match unit {
+        "h" | "hour" | "hours" => 3600,
         "d" | "day" | "days" => SECONDS_PER_DAY,
         "w" | "week" | "weeks" => SECONDS_PER_WEEK,
         "m" | "month" | "months" => SECONDS_PER_MONTH,
@@ -369,5 +408,17 @@ mod tests {
         assert!(message.contains("`yesterday`"), "{message}");
         assert!(message.contains("90.days"), "{message}");
         assert!(message.contains("YYYY-MM-DD"), "{message}");
+    }
+    #[test]
+    fn rfc3339_forms() {
+        let utc = parse_rfc3339("2025-01-31T12:00:00Z").unwrap();
+        assert_eq!(utc, parse_instant("2025-01-31T12:00:00Z", 0).unwrap());
+        assert_eq!(parse_rfc3339("2025-01-31T12:00:00.123456Z"), Some(utc));
+        assert_eq!(parse_rfc3339("2025-01-31T14:30:00+02:30"), Some(utc));
+        assert_eq!(parse_rfc3339("2025-01-31T07:00:00-05:00"), Some(utc));
+        assert_eq!(parse_rfc3339("2025-01-31 12:00:00.5+00:00"), Some(utc));
+        for bad in ["2025-01-31", "2025-01-31T12:00:00", "2025-02-30T12:00:00Z", "2025-01-31T12:00:00.Z", "x"] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
     }
 }

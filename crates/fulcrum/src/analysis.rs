@@ -5,16 +5,18 @@
 use std::collections::HashMap;
 
 use fulcrum_core::deployments::attribute;
-use fulcrum_core::dora::{self, DoraOptions, DoraReport, FailureSource};
+use fulcrum_core::dora::{self, DoraOptions, DoraReport, FailureSource, Metric, PrChange};
 use fulcrum_core::failures::infer;
+use fulcrum_core::incidents::link;
 use fulcrum_core::model::{Commit, Deployment, DeploymentSource, Person};
 use fulcrum_core::time::Window;
 use gix::bstr::{BStr, ByteSlice};
 use serde::Serialize;
 
 use crate::config::{Config, DeployMode};
+use crate::delivery::Events;
 use crate::git::RefKind;
-use crate::store::{RepoState, RepoTotals, Store, StoredCommit};
+use crate::store::{EventFilter, RepoState, RepoTotals, Store, StoredCommit};
 
 /// Input errors found while analysing (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +45,17 @@ pub enum AnalysisError {
         /// A few tag names, formatted.
         examples: String,
     },
+    /// Neither a repository nor stored events to report on.
+    #[error(
+        "nothing to report in {db}: no pull requests, deployments or incidents are stored{filter}; \
+         run `fulcrum import FILE`, `fulcrum sync` with a [[source]] in fulcrum.toml, or pass --repo PATH"
+    )]
+    NoData {
+        /// Database path.
+        db: String,
+        /// The filter in words (empty when none).
+        filter: String,
+    },
     /// Trunk mode could not find the branch.
     #[error(
         "{path}: trunk mode: branch `{branch}` not found; set `deploy.branch` in fulcrum.toml to an existing branch"
@@ -66,6 +79,10 @@ pub struct Analysis {
     pub deployments_source: String,
     /// How failures were found, in words.
     pub failures_source: String,
+    /// What a change is in lead time, in words.
+    pub lead_time_source: String,
+    /// Event sources the numbers drew on (`import`, `github:o/r`, …).
+    pub event_sources: Vec<String>,
     /// The DORA keys.
     pub dora: DoraReport,
     /// Deployments in the window, newest first.
@@ -77,7 +94,7 @@ pub struct Analysis {
 /// Facts about the analysed repository.
 #[derive(Debug, Clone, Serialize)]
 pub struct RepositoryInfo {
-    /// Path as stored.
+    /// Path as stored (empty when reporting stored events only).
     pub path: String,
     /// Service name used for deployments.
     pub service: String,
@@ -108,40 +125,161 @@ pub struct DeploymentRow {
     pub rework: bool,
 }
 
-/// Analyses the repository stored under `key` over `window`.
-pub fn analyze(store: &Store, key: &str, service: &str, config: &Config, window: Window) -> anyhow::Result<Analysis> {
+/// What to analyse: a synced git repository, or only stored events.
+pub struct Scope<'a> {
+    /// The repository's store key, when there is one.
+    pub repo_key: Option<&'a str>,
+    /// The service its deployments belong to (also the event filter's service).
+    pub service: &'a str,
+    /// Which stored events belong to this report.
+    pub filter: EventFilter,
+}
+
+/// The history a report stands on: commits (from git, or standing in from
+/// events), deployments, and how they were found.
+pub struct History {
+    /// Commits, identities merged.
+    pub commits: Vec<Commit>,
+    /// Deployments of the strongest source present.
+    pub deployments: Vec<Deployment>,
+    /// How deployments were found, in words.
+    pub deployments_source: String,
+    /// The repository's store key and state, when there is one.
+    pub git: Option<(String, RepoState)>,
+}
+
+/// Finds the history of `scope`: event deployments win over git-derived ones.
+pub fn history(store: &Store, scope: &Scope<'_>, events: &Events, config: &Config) -> anyhow::Result<History> {
+    let Some(key) = scope.repo_key else {
+        if events.is_empty() {
+            return Err(AnalysisError::NoData {
+                db: store.path().display().to_string(),
+                filter: describe_filter(&scope.filter),
+            }
+            .into());
+        }
+        return Ok(History {
+            commits: events.stand_in_commits(),
+            deployments: events.deployments.clone(),
+            deployments_source: event_deployments_text(events),
+            git: None,
+        });
+    };
     let state = store
         .find_repo(key)?
         .filter(|s| s.last_sync_at.is_some())
         .ok_or_else(|| AnalysisError::NotSynced { path: key.to_owned(), db: store.path().display().to_string() })?;
     let stored = store.load_commits(state.id)?;
     let commits = to_core_commits(&stored, state.mailmap.as_deref());
-    let (deployments, deployments_source) = find_deployments(&state, &commits, key, service, config)?;
+    let (deployments, deployments_source) = if events.deployments.is_empty() {
+        find_deployments(&state, &commits, key, scope.service, config)?
+    } else {
+        (events.deployments.clone(), event_deployments_text(events))
+    };
+    Ok(History { commits, deployments, deployments_source, git: Some((key.to_owned(), state)) })
+}
+
+/// Analyses `scope` over `window`.
+pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window) -> anyhow::Result<Analysis> {
+    let service = scope.service;
+    let events = Events::load(store, &scope.filter, config)?;
+    let History { commits, deployments, deployments_source, git } = history(store, scope, &events, config)?;
+    let mut warnings = Vec::new();
+    if events.skipped_deployments > 0 {
+        warnings.push(format!(
+            "{} deployment events left out: not successful, or not to an environment matching `{}`",
+            events.skipped_deployments, config.env_pattern
+        ));
+    }
     let attribution = attribute(&commits, &deployments);
     let hotfix = |c: &Commit| config.hotfix_regex.is_match(&c.subject);
-    let inference = infer(&commits, &attribution, &hotfix);
+    let inference = if git.is_some() { infer(&commits, &attribution, &hotfix) } else { Default::default() };
+    let index: HashMap<&str, usize> = commits.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
+    let (failures, rework, failure_source, failures_source) = if !events.incidents.is_empty() {
+        let links =
+            link(&events.incidents, &deployments, &attribution, &|id| index.get(id).copied(), config.link_window);
+        let unlinked = links.linked.iter().filter(|l| l.is_none()).count();
+        if unlinked > 0 {
+            warnings.push(format!(
+                "{unlinked} of {} incidents matched no deployment (none named, none of their service within \
+                 incident.link_window before they started)",
+                events.incidents.len()
+            ));
+        }
+        if links.dangling_references > 0 {
+            warnings.push(format!(
+                "{} incidents name a deployment, commit or pull request that is unknown or not deployed; \
+                 linked by time instead where possible",
+                links.dangling_references
+            ));
+        }
+        let rework: Vec<bool> = links
+            .rework
+            .iter()
+            .enumerate()
+            .map(|(d, &r)| r || inference.rework.get(d).copied().unwrap_or(false))
+            .collect();
+        let text = format!(
+            "incidents ({} recorded) linked to deployments explicitly, else by time within {} days",
+            events.incidents.len(),
+            config.link_window / 86_400
+        );
+        (links.failures, rework, FailureSource::Incidents, text)
+    } else if git.is_some() {
+        let text = format!(
+            "inferred from reverts (`This reverts commit <sha>`) and hotfix commits (subject matching `{}`)",
+            config.hotfix_pattern
+        );
+        (inference.failures.clone(), inference.rework.clone(), FailureSource::Inferred, text)
+    } else {
+        (Vec::new(), vec![false; deployments.len()], FailureSource::Incidents, "no incidents recorded".to_owned())
+    };
     let is_bot = |p: &Person| config.is_bot(&p.name, &p.email);
+    let changes: Vec<PrChange> = events
+        .prs
+        .iter()
+        .filter(|pr| pr.merged_at.is_some())
+        .filter_map(|pr| {
+            let merge_commit = *index.get(pr.merge_commit.as_deref()?)?;
+            let first_commit_at = pr.commits.iter().map(|c| c.authored_at).min().unwrap_or(pr.created_at);
+            Some(PrChange { first_commit_at, merge_commit, bot: config.is_bot(&pr.author, "") })
+        })
+        .collect();
+    let merged_prs = events.prs.iter().filter(|pr| pr.merged_at.is_some()).count();
+    let pr_based = merged_prs > 0;
+    if pr_based && changes.len() < merged_prs {
+        warnings.push(format!(
+            "{} of {merged_prs} merged pull requests have a merge commit unknown to the history and no lead time",
+            merged_prs - changes.len()
+        ));
+    }
+    let lead_time_source = if pr_based {
+        format!("pull requests ({merged_prs} merged): first commit to the deployment shipping the merge commit")
+    } else {
+        "commits: author time to the deployment that first shipped the commit".to_owned()
+    };
     let input = dora::DoraInput {
         commits: &commits,
         deployments: &deployments,
         attribution: &attribution,
-        failures: &inference.failures,
-        rework: &inference.rework,
+        failures: &failures,
+        rework: &rework,
         is_bot: &is_bot,
+        changes: pr_based.then_some(changes.as_slice()),
     };
-    let options = DoraOptions {
-        average: config.average,
-        benchmark_year: config.benchmark,
-        failure_source: FailureSource::Inferred,
-    };
-    let report = dora::compute(&input, window, &options);
-    let failed: Vec<bool> = {
-        let mut failed = vec![false; deployments.len()];
-        for f in &inference.failures {
-            failed[f.deployment] = true;
-        }
-        failed
-    };
+    let options = DoraOptions { average: config.average, benchmark_year: config.benchmark, failure_source };
+    let mut report = dora::compute(&input, window, &options);
+    if git.is_none() && events.incidents.is_empty() {
+        let reason = "no incidents recorded and no git history to infer failures from: import incidents \
+                      or sync a source with incident.labels"
+            .to_owned();
+        report.change_failure_rate = Metric::NoData { reason: reason.clone() };
+        report.recovery_time = Metric::NoData { reason };
+    }
+    let mut failed = vec![false; deployments.len()];
+    for f in &failures {
+        failed[f.deployment] = true;
+    }
     let mut rows: Vec<DeploymentRow> = (0..deployments.len())
         .filter(|&d| window.contains(deployments[d].finished_at))
         .map(|d| DeploymentRow {
@@ -151,44 +289,63 @@ pub fn analyze(store: &Store, key: &str, service: &str, config: &Config, window:
             commits: attribution.shipped[d].len(),
             baseline: attribution.is_baseline[d],
             failed: failed[d],
-            rework: inference.rework[d],
+            rework: rework[d],
         })
         .collect();
     rows.sort_by(|a, b| b.finished_at.cmp(&a.finished_at).then_with(|| a.name.cmp(&b.name)));
-    let totals = store.totals(state.id)?;
-    let mut warnings = Vec::new();
-    if state.shallow {
-        warnings.push(
-            "shallow clone: history is cut, so lead times of the oldest changes and the first deployments are \
-             incomplete; run `git fetch --unshallow` for full history"
-                .to_owned(),
-        );
-    }
-    if totals.missing_blobs > 0 {
-        warnings.push(format!(
-            "{} file versions could not be read (partial clone or stripped mirror); their line counts are unknown",
-            totals.missing_blobs
-        ));
-    }
+    let (path, totals, last_sync_at, shallow) = match &git {
+        Some((key, state)) => {
+            let totals = store.totals(state.id)?;
+            if state.shallow {
+                warnings.push(
+                    "shallow clone: history is cut, so lead times of the oldest changes and the first deployments \
+                     are incomplete; run `git fetch --unshallow` for full history"
+                        .to_owned(),
+                );
+            }
+            if totals.missing_blobs > 0 {
+                warnings.push(format!(
+                    "{} file versions could not be read (partial clone or stripped mirror); their line counts are \
+                     unknown",
+                    totals.missing_blobs
+                ));
+            }
+            (key.clone(), totals, state.last_sync_at, state.shallow)
+        }
+        None => (String::new(), RepoTotals::default(), None, false),
+    };
     warnings.extend(report.warnings.iter().cloned());
     Ok(Analysis {
-        repository: RepositoryInfo {
-            path: key.to_owned(),
-            service: service.to_owned(),
-            totals,
-            last_sync_at: state.last_sync_at,
-            shallow: state.shallow,
-        },
+        repository: RepositoryInfo { path, service: service.to_owned(), totals, last_sync_at, shallow },
         config_source: config.source.clone(),
         deployments_source,
-        failures_source: format!(
-            "inferred from reverts (`This reverts commit <sha>`) and hotfix commits (subject matching `{}`)",
-            config.hotfix_pattern
-        ),
+        failures_source,
+        lead_time_source,
+        event_sources: events.sources.clone(),
         dora: report,
         deployments: rows,
         warnings,
     })
+}
+
+fn event_deployments_text(events: &Events) -> String {
+    format!(
+        "deployment events ({} successful to production, from {})",
+        events.deployments.len(),
+        events.sources.join(", ")
+    )
+}
+
+/// The filter in words, for messages.
+pub fn describe_filter(filter: &EventFilter) -> String {
+    let mut parts = Vec::new();
+    if !filter.repos.is_empty() {
+        parts.push(format!("repositories {}", filter.repos.join(", ")));
+    }
+    if !filter.services.is_empty() {
+        parts.push(format!("services {}", filter.services.join(", ")));
+    }
+    if parts.is_empty() { String::new() } else { format!(" for {}", parts.join(" and ")) }
 }
 
 /// Converts stored commits, merging identities through the `.mailmap`.

@@ -57,6 +57,51 @@ struct File {
     knowledge: KnowledgeFile,
     #[serde(default)]
     hotspots: HotspotsFile,
+    #[serde(default)]
+    incident: IncidentFile,
+    #[serde(default)]
+    flow: FlowFile,
+    #[serde(default)]
+    source: Vec<SourceFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IncidentFile {
+    labels: Option<Vec<String>>,
+    link_window: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlowFile {
+    stale_days: Option<u32>,
+    pickup_target: Option<String>,
+    review_target: Option<String>,
+    max_size: Option<u64>,
+}
+
+/// A `[[source]]` entry: a host to sync pull requests, deployments, CI runs
+/// and incidents from.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceFile {
+    /// `github` or `gitlab`.
+    pub kind: String,
+    /// `owner/name` on GitHub, `group/project` on GitLab.
+    pub repo: String,
+    /// API base URL [default: https://api.github.com, https://gitlab.com/api/v4].
+    pub base_url: Option<String>,
+    /// Environment variable holding the token [default: GITHUB_TOKEN, GITLAB_TOKEN].
+    pub token_env: Option<String>,
+    /// A command printing the token (run when the variable is unset).
+    pub token_command: Option<String>,
+    /// Service its deployments and incidents belong to [default: the repository name].
+    pub service: Option<String>,
+    /// First sync fetches items updated since this time [default: everything].
+    pub since: Option<String>,
+    /// Requests in flight at once [default: 4].
+    pub concurrency: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -89,6 +134,8 @@ struct DeployFile {
     tag_pattern: Option<String>,
     branch: Option<String>,
     service: Option<String>,
+    env_pattern: Option<String>,
+    ci_pattern: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -139,6 +186,11 @@ pub const DEFAULT_HOTFIX_PATTERN: &str = r"(?i)\bhot-?fix";
 /// Default bot patterns: case-insensitive substrings of an author's name or e-mail.
 pub const DEFAULT_BOT_PATTERNS: &[&str] = &["[bot]", "dependabot", "renovate", "github-actions"];
 
+/// Default `deploy.env_pattern`: production environments.
+pub const DEFAULT_ENV_PATTERN: &str = r"(?i)^(prod|production|live)$";
+/// Default `deploy.ci_pattern`: CI workflows and jobs that deploy.
+pub const DEFAULT_CI_PATTERN: &str = r"(?i)\bdeploy";
+
 /// The effective configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -182,6 +234,28 @@ pub struct Config {
     pub max_changeset: usize,
     /// `hotspots.limit`: rows shown.
     pub hotspots_limit: usize,
+    /// `deploy.env_pattern`, as written.
+    pub env_pattern: String,
+    /// Compiled `deploy.env_pattern`: environments that are production.
+    pub env_regex: regex::Regex,
+    /// `deploy.ci_pattern`, as written.
+    pub ci_pattern: String,
+    /// Compiled `deploy.ci_pattern`: CI workflow or job names that deploy.
+    pub ci_regex: regex::Regex,
+    /// `incident.labels`: issue labels that mark an incident (lower-cased).
+    pub incident_labels: Vec<String>,
+    /// `incident.link_window`, seconds.
+    pub link_window: i64,
+    /// `flow.stale_days`.
+    pub stale_days: u32,
+    /// `flow.pickup_target`, seconds.
+    pub pickup_target: i64,
+    /// `flow.review_target`, seconds, if any.
+    pub review_target: Option<i64>,
+    /// `flow.max_size`, changed lines.
+    pub max_size: u64,
+    /// `[[source]]` entries.
+    pub sources: Vec<SourceFile>,
 }
 
 /// Values given on the command line, which win over the file.
@@ -281,7 +355,63 @@ impl Config {
             .into_iter()
             .map(|(from, to)| (from.to_lowercase(), to.to_lowercase()))
             .collect();
+        let regex = |key: &str, pattern: &str| {
+            regex::Regex::new(pattern)
+                .map_err(|e| value_error(false, key, format!("not a valid regular expression: {e}")))
+        };
+        let env_pattern = file.deploy.env_pattern.unwrap_or_else(|| DEFAULT_ENV_PATTERN.to_owned());
+        let env_regex = regex("deploy.env_pattern", &env_pattern)?;
+        let ci_pattern = file.deploy.ci_pattern.unwrap_or_else(|| DEFAULT_CI_PATTERN.to_owned());
+        let ci_regex = regex("deploy.ci_pattern", &ci_pattern)?;
+        let span = |key: &str, text: &str| -> Result<i64, ConfigError> {
+            match fulcrum_core::time::parse_instant(text, 0) {
+                Ok(t) if t < 0 && !text.contains('-') => Ok(-t),
+                Ok(_) => Err(value_error(false, key, format!("`{text}` is not a span such as 7.days or 12.hours"))),
+                Err(e) => Err(value_error(false, key, e.to_string())),
+            }
+        };
+        let link_window = span("incident.link_window", file.incident.link_window.as_deref().unwrap_or("7.days"))?;
+        let pickup_target = span("flow.pickup_target", file.flow.pickup_target.as_deref().unwrap_or("1.day"))?;
+        let review_target = file.flow.review_target.as_deref().map(|t| span("flow.review_target", t)).transpose()?;
+        for (i, source) in file.source.iter().enumerate() {
+            let key = format!("source[{i}]");
+            if !matches!(source.kind.as_str(), "github" | "gitlab") {
+                return Err(value_error(
+                    false,
+                    &format!("{key}.kind"),
+                    format!("`{}`: use `github` or `gitlab`", source.kind),
+                ));
+            }
+            if source.repo.split('/').filter(|p| !p.is_empty()).count() < 2 {
+                return Err(value_error(
+                    false,
+                    &format!("{key}.repo"),
+                    format!("`{}`: expected `owner/name` (GitHub) or `group/project` (GitLab)", source.repo),
+                ));
+            }
+            if let Some(since) = &source.since {
+                fulcrum_core::time::parse_instant(since, 0)
+                    .map_err(|e| value_error(false, &format!("{key}.since"), e.to_string()))?;
+            }
+        }
         Ok(Config {
+            env_pattern,
+            env_regex,
+            ci_pattern,
+            ci_regex,
+            incident_labels: file
+                .incident
+                .labels
+                .unwrap_or_else(|| vec!["incident".to_owned()])
+                .into_iter()
+                .map(|l| l.to_lowercase())
+                .collect(),
+            link_window,
+            stale_days: file.flow.stale_days.unwrap_or(fulcrum_core::flow::DEFAULT_STALE_DAYS),
+            pickup_target,
+            review_target,
+            max_size: file.flow.max_size.unwrap_or(fulcrum_core::flow::DEFAULT_MAX_SIZE),
+            sources: file.source,
             aliases,
             require_language: file.knowledge.require_language.unwrap_or(true),
             knowledge_exclude,

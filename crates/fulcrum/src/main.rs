@@ -5,7 +5,10 @@
 
 mod analysis;
 mod config;
+mod delivery;
+mod flow;
 mod git;
+mod import;
 mod knowledge;
 mod progress;
 mod render;
@@ -58,6 +61,40 @@ enum Command {
     Knowledge(KnowledgeArgs),
     /// Hotspots (changes × size) and change coupling over the window [default --since: hotspots.window].
     Hotspots(HotspotsArgs),
+    /// Import deployments, incidents and pull requests from a JSON Lines file (see README, "Events file").
+    Import(ImportArgs),
+    /// The pull-request value stream: coding, pickup, review and deploy times, bottleneck, WIP, review load.
+    Flow(FlowArgs),
+}
+
+#[derive(Args, Debug)]
+struct ImportArgs {
+    /// The JSON Lines file, or - for standard input.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Source name stored with the items; re-importing with the same name replaces them by id.
+    #[arg(long, default_value = "import", value_name = "NAME")]
+    source: String,
+}
+
+#[derive(Args, Debug)]
+struct FlowArgs {
+    /// A git repository to find deployments in (tags or trunk) when no deployment events are stored,
+    /// and whose pull requests to report [default: the current directory if it is one, else everything stored].
+    #[arg(long, value_name = "PATH")]
+    repo: Option<PathBuf>,
+    /// Only these services (deployments, incidents) and repositories (pull requests); repeatable.
+    #[arg(long, value_name = "NAME")]
+    service: Vec<String>,
+    /// Use what is stored without syncing the repository first.
+    #[arg(long)]
+    no_sync: bool,
+    /// Output format (`json` includes one row per merged pull request, stages in seconds).
+    #[arg(long, value_enum, default_value = "terminal")]
+    format: render::Format,
+    /// How deployments are found in git: `tags` or `trunk` (overrides deploy.mode).
+    #[arg(long, value_name = "MODE")]
+    deploy_mode: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -99,9 +136,16 @@ struct AnalysisArgs {
 
 #[derive(Args, Debug)]
 struct RepoArgs {
-    /// The git repository (a work tree or a bare repository).
-    #[arg(long, default_value = ".", value_name = "PATH")]
-    repo: PathBuf,
+    /// The git repository (a work tree or a bare repository) [default: .].
+    #[arg(long, value_name = "PATH")]
+    repo: Option<PathBuf>,
+}
+
+impl RepoArgs {
+    /// The repository path, `.` when not given.
+    fn path(&self) -> &Path {
+        self.repo.as_deref().unwrap_or(Path::new("."))
+    }
 }
 
 #[derive(Args, Debug)]
@@ -144,6 +188,9 @@ struct ReportArgs {
     /// Leave out the knowledge section (truck factor at HEAD).
     #[arg(long)]
     no_knowledge: bool,
+    /// Without a repository: only these services and repositories of the stored events; repeatable.
+    #[arg(long, value_name = "NAME")]
+    service: Vec<String>,
 }
 
 /// Bad input given on the command line (exit code 2).
@@ -182,6 +229,7 @@ fn is_input_error(e: &anyhow::Error) -> bool {
             || c.is::<knowledge::KnowledgeError>()
             || c.is::<TimeError>()
             || c.is::<UsageError>()
+            || c.is::<import::ImportError>()
             || c.downcast_ref::<store::StoreError>().is_some_and(|s| !matches!(s, store::StoreError::Sql { .. }))
     })
 }
@@ -190,16 +238,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let now = now()?;
     match cli.command {
         Command::Sync(args) => {
-            let (repo, key, name) = open_repo(&args.repo.repo)?;
+            let (repo, key, name) = open_repo(args.repo.path())?;
             // Validate the configuration early, so a typo is reported before a long sync.
-            config::Config::load(cli.global.config.as_deref(), Some(&args.repo.repo), &Default::default())?;
+            config::Config::load(cli.global.config.as_deref(), Some(args.repo.path()), &Default::default())?;
             let mut store = store::Store::open(&db_path(cli.global.db.as_deref())?)?;
             let summary = sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args))?;
             print_sync_summary(&name, &summary);
             Ok(())
         }
         Command::Knowledge(args) => {
-            let repo_path = &args.common.sync.repo.repo;
+            let repo_path = args.common.sync.repo.path();
             let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
             let mut store = store::Store::open(&db_path(cli.global.db.as_deref())?)?;
             let (repo, key, _) = open_and_sync(&mut store, &args.common.sync, args.common.no_sync, now)?;
@@ -212,7 +260,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print(&render::knowledge(&report, args.common.format))
         }
         Command::Hotspots(args) => {
-            let repo_path = &args.common.sync.repo.repo;
+            let repo_path = args.common.sync.repo.path();
             let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
             let window = window_with_default(&cli.global, &config.hotspots_window, now)?;
             let mut store = store::Store::open(&db_path(cli.global.db.as_deref())?)?;
@@ -228,10 +276,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 benchmark: args.benchmark.clone(),
                 average: args.average.clone(),
             };
-            let repo_path = &args.sync.repo.repo;
-            let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &overrides)?;
+            let repo_path = use_repository(args.sync.repo.repo.as_deref(), &args.service)?;
+            let config = config::Config::load(cli.global.config.as_deref(), repo_path.as_deref(), &overrides)?;
             let window = window(&cli.global, &config, now)?;
             let mut store = store::Store::open(&db_path(cli.global.db.as_deref())?)?;
+            let Some(repo_path) = repo_path else {
+                let scope = store_scope(&args.service);
+                let analysis = analysis::analyze(&store, &scope, &config, window)?;
+                return print(&render::report(&analysis, None, None, args.format, colour(args.format)));
+            };
+            let repo_path = repo_path.as_path();
             let (key, name, summary) = if args.no_sync {
                 let (key, name) = repo_key(repo_path)?;
                 (key, name, None)
@@ -240,8 +294,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 let summary = sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args.sync))?;
                 (key, name, Some(summary))
             };
-            let service = config.service.clone().unwrap_or(name);
-            let mut analysis = analysis::analyze(&store, &key, &service, &config, window)?;
+            let service = config.service.clone().unwrap_or_else(|| name.clone());
+            let scope = repo_scope(&key, &name, &service, &config);
+            let mut analysis = analysis::analyze(&store, &scope, &config, window)?;
             let knowledge = if args.no_knowledge {
                 None
             } else {
@@ -257,12 +312,92 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 }
             };
-            let colour = args.format == render::Format::Terminal
-                && std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none();
-            print(&render::report(&analysis, summary.as_ref(), knowledge.as_ref(), args.format, colour))
+            print(&render::report(&analysis, summary.as_ref(), knowledge.as_ref(), args.format, colour(args.format)))
+        }
+        Command::Import(args) => {
+            let mut store = store::Store::open(&db_path(cli.global.db.as_deref())?)?;
+            let mut progress = progress::Progress::new("importing");
+            let started = std::time::Instant::now();
+            let summary = import::import(&mut store, &args.file, &args.source, &mut progress)?;
+            let stored = summary.stored;
+            eprintln!(
+                "{}: stored {} pull requests, {} deployments, {} incidents from {} lines in {:.2} s",
+                args.file.display(),
+                stored.pull_requests,
+                stored.deployments,
+                stored.incidents,
+                summary.lines,
+                started.elapsed().as_secs_f64()
+            );
+            match summary.invalid_lines_error(&args.file) {
+                Some(e) => Err(e.into()),
+                None => Ok(()),
+            }
+        }
+        Command::Flow(args) => {
+            let overrides = config::Overrides { deploy_mode: args.deploy_mode.clone(), ..Default::default() };
+            let repo_path = use_repository(args.repo.as_deref(), &args.service)?;
+            let config = config::Config::load(cli.global.config.as_deref(), repo_path.as_deref(), &overrides)?;
+            let window = window(&cli.global, &config, now)?;
+            let mut store = store::Store::open(&db_path(cli.global.db.as_deref())?)?;
+            let analysis = match repo_path {
+                None => flow::analyze(&store, &store_scope(&args.service), &config, window, now)?,
+                Some(repo_path) => {
+                    let (key, name) = repo_key(&repo_path)?;
+                    if !args.no_sync {
+                        let repo = git::GitRepo::open(&repo_path)?;
+                        sync::sync(&mut store, &repo, &key, &name, now, &sync::SyncOptions::default())?;
+                    }
+                    let service = config.service.clone().unwrap_or_else(|| name.clone());
+                    flow::analyze(&store, &repo_scope(&key, &name, &service, &config), &config, window, now)?
+                }
+            };
+            print(&render::flow(&analysis, args.format))
         }
     }
+}
+
+fn colour(format: render::Format) -> bool {
+    format == render::Format::Terminal && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// The repository `report` and `flow` use: `--repo` when given; else the
+/// current directory when it is a git repository and no `--service` narrows
+/// the stored events; else none (stored events only).
+fn use_repository(explicit: Option<&Path>, services: &[String]) -> anyhow::Result<Option<PathBuf>> {
+    match explicit {
+        Some(path) => {
+            if !services.is_empty() {
+                return Err(UsageError(
+                    "--service selects stored events without a repository; drop --repo or --service".into(),
+                )
+                .into());
+            }
+            Ok(Some(path.to_owned()))
+        }
+        None if services.is_empty() && git::GitRepo::open(Path::new(".")).is_ok() => Ok(Some(PathBuf::from("."))),
+        None => Ok(None),
+    }
+}
+
+/// Stored events only, narrowed to `services` (deployments and incidents by
+/// service, pull requests by repository name) when any are given.
+fn store_scope(services: &[String]) -> analysis::Scope<'static> {
+    analysis::Scope {
+        repo_key: None,
+        service: "",
+        filter: store::EventFilter { repos: services.to_vec(), services: services.to_vec() },
+    }
+}
+
+/// A git repository with the events of its service and of its `[[source]]`s.
+fn repo_scope<'a>(key: &'a str, name: &str, service: &'a str, config: &config::Config) -> analysis::Scope<'a> {
+    let mut repos: Vec<String> = config.sources.iter().map(|s| s.repo.clone()).collect();
+    repos.push(name.to_owned());
+    repos.push(service.to_owned());
+    let mut services = vec![service.to_owned()];
+    services.extend(config.sources.iter().filter_map(|s| s.service.clone()));
+    analysis::Scope { repo_key: Some(key), service, filter: store::EventFilter { repos, services } }
 }
 
 /// Writes a rendered report to stdout (a closed pipe is not an error: see `main`).
@@ -280,7 +415,7 @@ fn open_and_sync(
     no_sync: bool,
     now: i64,
 ) -> anyhow::Result<(git::GitRepo, String, String)> {
-    let (repo, key, name) = open_repo(&args.repo.repo)?;
+    let (repo, key, name) = open_repo(args.repo.path())?;
     if !no_sync {
         sync::sync(store, &repo, &key, &name, now, &sync_options(args))?;
     }

@@ -43,6 +43,14 @@ impl Progress {
         self.draw(false);
     }
 
+    /// Changes the label (e.g. to show a wait), keeping the count.
+    pub fn relabel(&mut self, label: &str) {
+        if self.label != label {
+            self.label = label.to_owned();
+            self.draw(true);
+        }
+    }
+
     /// Clears the line.
     pub fn finish(&mut self) {
         if self.visible && self.last_draw.is_some() {

@@ -11,6 +11,10 @@ use crate::analysis::Analysis;
 use crate::knowledge::KnowledgeSection;
 use crate::sync::SyncSummary;
 
+mod flow;
+
+pub use flow::flow;
+
 /// Output format of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -124,7 +128,15 @@ fn rows(a: &Analysis) -> Vec<Row> {
     let (value, detail, t) = match &d.change_failure_rate {
         Metric::Value(c) => (
             format!("{:.1}%", c.rate * 100.0),
-            format!("{} of {} deployments failed (inferred)", c.failed_deployments, c.deployments),
+            format!(
+                "{} of {} deployments failed ({})",
+                c.failed_deployments,
+                c.deployments,
+                match c.failure_source {
+                    fulcrum_core::dora::FailureSource::Inferred => "inferred",
+                    fulcrum_core::dora::FailureSource::Incidents => "incidents",
+                }
+            ),
             tier(c.tier),
         ),
         Metric::NoData { reason } => no_data(reason),
@@ -212,6 +224,10 @@ fn window_text(a: &Analysis) -> String {
     format!("{} → {} ({} days)", format_date(w.start), format_date(w.end - 1), (w.end - w.start + 43_199) / 86_400)
 }
 
+fn repository_text(a: &Analysis) -> &str {
+    if a.repository.path.is_empty() { "none (stored events only)" } else { &a.repository.path }
+}
+
 /// Weeks shown in the terminal's sparklines.
 const TERMINAL_WEEKS: usize = 26;
 
@@ -220,17 +236,24 @@ fn terminal(a: &Analysis, knowledge: Option<&KnowledgeSection>, colour: bool) ->
         if colour { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
     };
     let mut out = String::new();
-    let _ = writeln!(out, "{}", paint("1", &format!("fulcrum · {} · {}", a.repository.service, window_text(a))));
-    let _ = writeln!(out, "repository   {}", a.repository.path);
+    let service = if a.repository.service.is_empty() { "all stored events" } else { a.repository.service.as_str() };
+    let _ = writeln!(out, "{}", paint("1", &format!("fulcrum · {service} · {}", window_text(a))));
+    let _ = writeln!(out, "repository   {}", repository_text(a));
     let _ = writeln!(out, "deployments  {}", a.deployments_source);
     let _ = writeln!(out, "failures     {}", a.failures_source);
+    if !a.event_sources.is_empty() {
+        let _ = writeln!(out, "changes      {}", a.lead_time_source);
+        let _ = writeln!(out, "events from  {}", a.event_sources.join(", "));
+    }
     let _ = writeln!(out, "config       {}", a.config_source);
-    let _ = writeln!(
-        out,
-        "history      {} commits stored{}",
-        a.repository.totals.commits,
-        a.repository.last_sync_at.map(|t| format!(", synced {}", format_datetime(t))).unwrap_or_default()
-    );
+    if !a.repository.path.is_empty() {
+        let _ = writeln!(
+            out,
+            "history      {} commits stored{}",
+            a.repository.totals.commits,
+            a.repository.last_sync_at.map(|t| format!(", synced {}", format_datetime(t))).unwrap_or_default()
+        );
+    }
     let _ = writeln!(out);
     let rows = rows(a);
     for row in &rows {
@@ -303,9 +326,13 @@ fn markdown(a: &Analysis, knowledge: Option<&KnowledgeSection>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Delivery report: {}\n", a.repository.service);
     let _ = writeln!(out, "- Window: {}", window_text(a));
-    let _ = writeln!(out, "- Repository: `{}`", a.repository.path);
+    let _ = writeln!(out, "- Repository: `{}`", repository_text(a));
     let _ = writeln!(out, "- Deployments: {}", a.deployments_source);
     let _ = writeln!(out, "- Failures: {}", a.failures_source);
+    if !a.event_sources.is_empty() {
+        let _ = writeln!(out, "- Changes: {}", a.lead_time_source);
+        let _ = writeln!(out, "- Events from: {}", a.event_sources.join(", "));
+    }
     let _ = writeln!(out, "\n| Key | Value | Detail | Tier |\n|---|---|---|---|");
     for row in rows(a) {
         let _ = writeln!(

@@ -18,11 +18,15 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::git::{CommitRecord, RefKind, RefRecord};
 
+mod events;
+
+pub use events::{DeploymentEvent, EventBatch, EventCounts, EventFilter, IncidentEvent};
+
 /// `PRAGMA application_id` of a fulcrum database ("FULC").
 const APPLICATION_ID: i64 = 0x4655_4C43;
 
 /// Migrations in order; the schema version is the number applied.
-const MIGRATIONS: &[&str] = &[include_str!("store/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("store/0001_init.sql"), include_str!("store/0002_events.sql")];
 
 /// Failures of the store. All name the database file.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,148 @@
+//! Delivery data: what the store holds about pull requests, deployments and
+//! incidents, turned into core inputs for `report` and `flow`.
+//!
+//! Deployments come from the strongest source present (METRICS.md,
+//! "Deployments"): explicit events (host deployments, CI runs, imported
+//! records) of the service, else the git repository's release tags or trunk.
+//! Without a git repository, the commits known from pull requests and
+//! deployment events stand in for the history (without parent edges), so
+//! that a deployment ships what it lists, or its own commit.
+
+use std::collections::{HashMap, HashSet};
+
+use fulcrum_core::deployments::Attribution;
+use fulcrum_core::flow::PullRequest;
+use fulcrum_core::incidents::Incident;
+use fulcrum_core::model::{Commit, Deployment, DeploymentSource, Person};
+
+use crate::config::Config;
+use crate::store::{EventFilter, Store};
+
+/// Event data of one report.
+#[derive(Debug, Default)]
+pub struct Events {
+    /// Pull requests of any state.
+    pub prs: Vec<PullRequest>,
+    /// Successful production deployment events, in finish order.
+    pub deployments: Vec<Deployment>,
+    /// Deployment events left out: not successful, or not production.
+    pub skipped_deployments: usize,
+    /// Incidents, with pull-request blame resolved to merge commits.
+    pub incidents: Vec<Incident>,
+    /// Where the events came from (`import`, `github:o/r`, …), sorted.
+    pub sources: Vec<String>,
+}
+
+impl Events {
+    /// Loads what `filter` keeps.
+    pub fn load(store: &Store, filter: &EventFilter, config: &Config) -> anyhow::Result<Events> {
+        let prs = store.load_pull_requests(filter)?;
+        let mut sources: HashSet<String> = HashSet::new();
+        let mut skipped_deployments = 0;
+        let mut deployments = Vec::new();
+        for event in store.load_deployments(filter)? {
+            sources.insert(event.source.clone());
+            if event.status != "success" || !config.env_regex.is_match(&event.environment) {
+                skipped_deployments += 1;
+                continue;
+            }
+            deployments.push(Deployment {
+                name: event.name.clone().unwrap_or_else(|| event.external_id.clone()),
+                id: event.external_id,
+                service: event.service,
+                environment: "production".to_owned(),
+                commit: event.commit,
+                finished_at: event.finished_at,
+                source: DeploymentSource::Event,
+                shipped: event.commits,
+            });
+        }
+        let merge_commits: HashMap<(&str, u64), &str> =
+            prs.iter().filter_map(|pr| Some(((pr.repo.as_str(), pr.number), pr.merge_commit.as_deref()?))).collect();
+        let incidents = store
+            .load_incidents(filter)?
+            .into_iter()
+            .map(|i| {
+                sources.insert(i.source.clone());
+                let pull_request_commit = i.pull_request.as_deref().and_then(|reference| {
+                    let (repo, number) = reference.rsplit_once('#')?;
+                    merge_commits.get(&(repo, number.parse().ok()?)).map(|c| (*c).to_owned())
+                });
+                Incident {
+                    id: i.external_id,
+                    service: i.service,
+                    started_at: i.started_at,
+                    resolved_at: i.resolved_at,
+                    deployment: i.deployment,
+                    commit: i.commit,
+                    pull_request_commit,
+                }
+            })
+            .collect();
+        // Pull requests carry no source column in the core type: count them by id prefix.
+        for pr in &prs {
+            if let Some((kind, _)) = pr.id.split_once(":pr:") {
+                sources.insert(if kind == "import" { "import".to_owned() } else { format!("{kind}:{}", pr.repo) });
+            }
+        }
+        let mut sources: Vec<String> = sources.into_iter().collect();
+        sources.sort();
+        Ok(Events { prs, deployments, skipped_deployments, incidents, sources })
+    }
+
+    /// Whether anything at all was found.
+    pub fn is_empty(&self) -> bool {
+        self.prs.is_empty() && self.deployments.is_empty() && self.incidents.is_empty()
+    }
+
+    /// Commits standing in for a history when there is no git repository:
+    /// every commit named by a pull request or a deployment, without parents.
+    pub fn stand_in_commits(&self) -> Vec<Commit> {
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut commits = Vec::new();
+        let mut add = |id: &str, author: &str, at: i64| {
+            if seen.insert(id.to_owned()) {
+                commits.push(Commit {
+                    id: id.to_owned(),
+                    parents: Vec::new(),
+                    author: Person { name: author.to_owned(), email: String::new() },
+                    author_time: at,
+                    author_offset_minutes: 0,
+                    committer_time: at,
+                    subject: String::new(),
+                    reverts: None,
+                });
+            }
+        };
+        for pr in &self.prs {
+            if let (Some(merge), Some(merged)) = (&pr.merge_commit, pr.merged_at) {
+                add(merge, &pr.author, merged);
+            }
+        }
+        for d in &self.deployments {
+            add(&d.commit, "", d.finished_at);
+            for id in d.shipped.iter().flatten() {
+                add(id, "", d.finished_at);
+            }
+        }
+        commits
+    }
+}
+
+/// For each pull request's merge commit, when the first deployment shipping
+/// it finished.
+pub fn deployed_at(
+    prs: &[PullRequest],
+    commits: &[Commit],
+    deployments: &[Deployment],
+    attribution: &Attribution,
+) -> HashMap<String, i64> {
+    let index: HashMap<&str, usize> = commits.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
+    prs.iter()
+        .filter_map(|pr| {
+            let merge = pr.merge_commit.as_deref()?;
+            let d = attribution.first_shipping(*index.get(merge)?)?;
+            Some((merge.to_owned(), deployments[d].finished_at))
+        })
+        .collect()
+}

@@ -1,0 +1,474 @@
+//! `fulcrum import FILE`: deployments, incidents and pull requests from any
+//! other system, as JSON Lines (the format is in the README, "Events file").
+//!
+//! Each line is one JSON object with a `type`. Invalid lines are reported by
+//! line number and skipped; valid ones are stored in batches, one
+//! transaction each. A second thread parses while the first writes.
+
+use std::fmt;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::mpsc;
+
+use fulcrum_core::flow::{ActivityKind, PrCommit, PullRequest, ReviewActivity};
+use fulcrum_core::time::parse_rfc3339;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+
+use crate::progress::Progress;
+use crate::store::{DeploymentEvent, EventBatch, EventCounts, IncidentEvent, Store};
+
+/// Lines parsed per batch (and per transaction).
+const BATCH_LINES: usize = 4096;
+/// Invalid lines listed in full; the rest are counted.
+const SHOWN_ERRORS: usize = 20;
+
+/// The file cannot be read at all (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Opening or reading failed.
+    #[error(
+        "{path}: cannot read the events file ({reason}); pass the path of a JSON Lines file, or - for standard input"
+    )]
+    Read {
+        /// The file.
+        path: String,
+        /// What the OS said.
+        reason: String,
+    },
+    /// Some lines were invalid (the valid ones are stored).
+    #[error("{path}: {invalid} invalid {lines} skipped (the {valid} valid ones are stored):\n{details}")]
+    InvalidLines {
+        /// The file.
+        path: String,
+        /// How many.
+        invalid: usize,
+        /// "line" or "lines".
+        lines: &'static str,
+        /// Valid lines stored.
+        valid: usize,
+        /// One line per error.
+        details: String,
+    },
+}
+
+/// What an import did.
+#[derive(Debug, Default)]
+pub struct ImportSummary {
+    /// Items stored, by kind.
+    pub stored: EventCounts,
+    /// Lines read (blank lines included).
+    pub lines: usize,
+    /// `(line number, message)` of the first invalid lines.
+    pub errors: Vec<(usize, String)>,
+    /// Invalid lines in all.
+    pub invalid: usize,
+}
+
+/// An instant in an events file: RFC 3339 text or integer epoch seconds.
+#[derive(Debug, Clone, Copy)]
+struct Time(i64);
+
+impl<'de> Deserialize<'de> for Time {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Time, D::Error> {
+        struct TimeVisitor;
+        impl Visitor<'_> for TimeVisitor {
+            type Value = Time;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an RFC 3339 time such as \"2025-01-31T12:00:00Z\" or epoch seconds")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Time, E> {
+                Ok(Time(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Time, E> {
+                i64::try_from(v).map(Time).map_err(|_| E::custom("time out of range"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Time, E> {
+                parse_rfc3339(v).map(Time).ok_or_else(|| {
+                    E::custom(format_args!(
+                        "`{v}` is not an RFC 3339 time (e.g. \"2025-01-31T12:00:00Z\" or \"2025-01-31T13:00:00+01:00\")"
+                    ))
+                })
+            }
+        }
+        deserializer.deserialize_any(TimeVisitor)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Line {
+    Deployment(DeploymentLine),
+    Incident(IncidentLine),
+    PullRequest(PullRequestLine),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeploymentLine {
+    id: String,
+    #[serde(default)]
+    repo: Option<String>,
+    #[serde(default)]
+    service: Option<String>,
+    #[serde(default)]
+    environment: Option<String>,
+    commit: String,
+    finished_at: Time,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    commits: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IncidentLine {
+    id: String,
+    service: String,
+    #[serde(default)]
+    title: Option<String>,
+    started_at: Time,
+    #[serde(default)]
+    resolved_at: Option<Time>,
+    #[serde(default)]
+    deployment: Option<String>,
+    #[serde(default)]
+    commit: Option<String>,
+    #[serde(default)]
+    pull_request: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PullRequestLine {
+    repo: String,
+    number: u64,
+    author: String,
+    created_at: Time,
+    #[serde(default)]
+    ready_at: Option<Time>,
+    #[serde(default)]
+    merged_at: Option<Time>,
+    #[serde(default)]
+    closed_at: Option<Time>,
+    #[serde(default)]
+    merge_commit: Option<String>,
+    #[serde(default)]
+    draft: bool,
+    #[serde(default)]
+    additions: u64,
+    #[serde(default)]
+    deletions: u64,
+    #[serde(default)]
+    updated_at: Option<Time>,
+    #[serde(default)]
+    commits: Vec<CommitLine>,
+    #[serde(default)]
+    reviews: Vec<ReviewLine>,
+    #[serde(default)]
+    comments: Vec<CommentLine>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommitLine {
+    sha: String,
+    author: String,
+    authored_at: Time,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewLine {
+    author: String,
+    submitted_at: Time,
+    #[serde(default)]
+    #[allow(dead_code)]
+    state: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommentLine {
+    author: String,
+    created_at: Time,
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+/// One line's items, checked.
+enum Item {
+    PullRequest(PullRequest),
+    Deployment(DeploymentEvent),
+    Incident(IncidentEvent),
+}
+
+fn non_empty(field: &str, value: &str) -> Result<(), String> {
+    if value.trim().is_empty() { Err(format!("`{field}` is empty")) } else { Ok(()) }
+}
+
+fn convert(line: Line, source: &str) -> Result<Item, String> {
+    match line {
+        Line::PullRequest(pr) => {
+            non_empty("repo", &pr.repo)?;
+            non_empty("author", &pr.author)?;
+            if pr.number == 0 {
+                return Err("`number` must be positive".into());
+            }
+            if let Some(merged) = pr.merged_at
+                && merged.0 < pr.created_at.0
+            {
+                return Err("`merged_at` is before `created_at`".into());
+            }
+            let mut activities = Vec::with_capacity(pr.reviews.len() + pr.comments.len());
+            activities.extend(pr.reviews.into_iter().map(|r| ReviewActivity {
+                author: r.author,
+                at: r.submitted_at.0,
+                kind: ActivityKind::Review,
+            }));
+            for c in pr.comments {
+                let kind = match c.kind.as_deref() {
+                    None | Some("issue" | "comment") => ActivityKind::Comment,
+                    Some("review" | "review_comment") => ActivityKind::ReviewComment,
+                    Some(other) => {
+                        return Err(format!(
+                            "comment `kind` is `{other}`; expected `review` (on the diff) or `issue` (on the conversation)"
+                        ));
+                    }
+                };
+                activities.push(ReviewActivity { author: c.author, at: c.created_at.0, kind });
+            }
+            let kind = source.split(':').next().unwrap_or(source);
+            Ok(Item::PullRequest(PullRequest {
+                id: format!("{kind}:pr:{}#{}", pr.repo, pr.number),
+                repo: pr.repo,
+                number: pr.number,
+                author: pr.author,
+                created_at: pr.created_at.0,
+                ready_at: pr.ready_at.map(|t| t.0),
+                draft: pr.draft,
+                merged_at: pr.merged_at.map(|t| t.0),
+                closed_at: pr.closed_at.or(pr.merged_at).map(|t| t.0),
+                merge_commit: pr.merge_commit.filter(|c| !c.is_empty()),
+                additions: pr.additions,
+                deletions: pr.deletions,
+                commits: pr
+                    .commits
+                    .into_iter()
+                    .map(|c| PrCommit { sha: c.sha, author: c.author, authored_at: c.authored_at.0 })
+                    .collect(),
+                activities,
+                updated_at: pr.updated_at.map(|t| t.0),
+            }))
+        }
+        Line::Deployment(d) => {
+            non_empty("id", &d.id)?;
+            non_empty("commit", &d.commit)?;
+            let service = match (d.service, &d.repo) {
+                (Some(service), _) if !service.trim().is_empty() => service,
+                (_, Some(repo)) if !repo.trim().is_empty() => repo.rsplit('/').next().unwrap_or(repo).to_owned(),
+                _ => return Err("a deployment needs a `service` (or a `repo` to name it after)".into()),
+            };
+            Ok(Item::Deployment(DeploymentEvent {
+                source: source.to_owned(),
+                external_id: d.id,
+                repo: d.repo,
+                service,
+                environment: d.environment.unwrap_or_else(|| "production".to_owned()),
+                commit: d.commit,
+                finished_at: d.finished_at.0,
+                status: d.status.map(|s| s.to_ascii_lowercase()).unwrap_or_else(|| "success".to_owned()),
+                name: d.name,
+                commits: d.commits,
+            }))
+        }
+        Line::Incident(i) => {
+            non_empty("id", &i.id)?;
+            non_empty("service", &i.service)?;
+            if let Some(resolved) = i.resolved_at
+                && resolved.0 < i.started_at.0
+            {
+                return Err("`resolved_at` is before `started_at`".into());
+            }
+            if let Some(pr) = &i.pull_request
+                && !pr.rsplit_once('#').is_some_and(|(repo, n)| !repo.is_empty() && n.parse::<u64>().is_ok())
+            {
+                return Err(format!("`pull_request` is `{pr}`; expected `owner/name#number`"));
+            }
+            Ok(Item::Incident(IncidentEvent {
+                source: source.to_owned(),
+                external_id: i.id,
+                service: i.service,
+                title: i.title,
+                started_at: i.started_at.0,
+                resolved_at: i.resolved_at.map(|t| t.0),
+                deployment: i.deployment,
+                commit: i.commit,
+                pull_request: i.pull_request,
+            }))
+        }
+    }
+}
+
+/// A parsed batch: the items and the errors of its lines.
+struct Parsed {
+    batch: EventBatch,
+    errors: Vec<(usize, String)>,
+    lines: usize,
+}
+
+fn parse_lines(lines: Vec<(usize, String)>, source: &str) -> Parsed {
+    let mut parsed = Parsed { batch: EventBatch::default(), errors: Vec::new(), lines: lines.len() };
+    for (number, text) in lines {
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let item = serde_json::from_str::<Line>(text).map_err(|e| describe(&e)).and_then(|l| convert(l, source));
+        match item {
+            Ok(Item::PullRequest(pr)) => parsed.batch.pull_requests.push((pr, source.to_owned(), None)),
+            Ok(Item::Deployment(d)) => parsed.batch.deployments.push((d, None)),
+            Ok(Item::Incident(i)) => parsed.batch.incidents.push((i, None)),
+            Err(message) => parsed.errors.push((number, message)),
+        }
+    }
+    parsed
+}
+
+/// A serde error without the "line 1" that every single-line parse has.
+fn describe(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(at) => format!("{} (column {})", &text[..at], e.column()),
+        None => text,
+    }
+}
+
+/// Imports the events file at `path` (`-` for standard input) into `store`.
+pub fn import(store: &mut Store, path: &Path, source: &str, progress: &mut Progress) -> anyhow::Result<ImportSummary> {
+    let shown = path.display().to_string();
+    let read_error = |e: std::io::Error| ImportError::Read { path: shown.clone(), reason: e.to_string() };
+    let reader: Box<dyn Read + Send> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(read_error)?)
+    };
+    let (sender, receiver) = mpsc::sync_channel::<Result<Parsed, std::io::Error>>(2);
+    let source_owned = source.to_owned();
+    let parser = std::thread::spawn(move || {
+        let mut lines = BufReader::with_capacity(1 << 20, reader).lines();
+        let mut number = 0;
+        loop {
+            let mut chunk = Vec::with_capacity(BATCH_LINES);
+            for line in lines.by_ref().take(BATCH_LINES) {
+                number += 1;
+                match line {
+                    Ok(text) => chunk.push((number, text)),
+                    Err(e) => {
+                        let _ = sender.send(Err(e));
+                        return;
+                    }
+                }
+            }
+            if chunk.is_empty() {
+                return;
+            }
+            if sender.send(Ok(parse_lines(chunk, &source_owned))).is_err() {
+                return;
+            }
+        }
+    });
+    let mut summary = ImportSummary::default();
+    progress.start(&format!("importing {shown}: lines"), None);
+    for parsed in receiver {
+        let parsed = parsed.map_err(read_error)?;
+        summary.lines += parsed.lines;
+        summary.invalid += parsed.errors.len();
+        let room = SHOWN_ERRORS.saturating_sub(summary.errors.len());
+        summary.errors.extend(parsed.errors.into_iter().take(room));
+        if !parsed.batch.is_empty() {
+            let counts = store.write_events(&parsed.batch, None)?;
+            summary.stored.pull_requests += counts.pull_requests;
+            summary.stored.deployments += counts.deployments;
+            summary.stored.incidents += counts.incidents;
+        }
+        progress.advance(parsed.lines as u64);
+    }
+    parser.join().map_err(|_| anyhow::anyhow!("the events parser thread panicked"))?;
+    progress.finish();
+    Ok(summary)
+}
+
+impl ImportSummary {
+    /// The error to exit with when some lines were invalid.
+    pub fn invalid_lines_error(&self, path: &Path) -> Option<ImportError> {
+        if self.invalid == 0 {
+            return None;
+        }
+        let mut details: Vec<String> =
+            self.errors.iter().map(|(line, message)| format!("  line {line}: {message}")).collect();
+        if self.invalid > self.errors.len() {
+            details.push(format!("  … and {} more", self.invalid - self.errors.len()));
+        }
+        Some(ImportError::InvalidLines {
+            path: path.display().to_string(),
+            invalid: self.invalid,
+            lines: if self.invalid == 1 { "line" } else { "lines" },
+            valid: self.stored.pull_requests + self.stored.deployments + self.stored.incidents,
+            details: details.join("\n"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(text: &str) -> Vec<(usize, String)> {
+        let lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.to_owned())).collect();
+        parse_lines(lines, "import").errors
+    }
+
+    #[test]
+    fn each_kind_parses_and_bad_lines_are_named() {
+        let text = r#"{"type":"deployment","id":"d1","service":"api","commit":"abc","finished_at":"2025-01-02T10:00:00Z"}
+{"type":"incident","id":"i1","service":"api","started_at":1735812000}
+
+{"type":"pull_request","repo":"acme/api","number":3,"author":"ann","created_at":"2025-01-01T00:00:00+01:00"}
+{"type":"deployment","id":"d2","commit":"abc","finished_at":"2025-01-02"}
+{"type":"pull_request","repo":"acme/api","number":4,"author":"ann","created_at":"2025-01-01T00:00:00Z","comments":[{"author":"bo","created_at":"2025-01-01T00:00:00Z","kind":"emoji"}]}
+{"type":"release"}
+not json"#;
+        let lines: Vec<_> = text.lines().enumerate().map(|(i, l)| (i + 1, l.to_owned())).collect();
+        let parsed = parse_lines(lines, "import");
+        assert_eq!(parsed.batch.deployments.len(), 1);
+        assert_eq!(parsed.batch.incidents.len(), 1);
+        assert_eq!(parsed.batch.pull_requests.len(), 1);
+        assert_eq!(parsed.batch.pull_requests[0].0.created_at, 1_735_686_000);
+        let numbers: Vec<usize> = parsed.errors.iter().map(|e| e.0).collect();
+        assert_eq!(numbers, [5, 6, 7, 8]);
+        assert!(parsed.errors[0].1.contains("not an RFC 3339 time"), "{}", parsed.errors[0].1);
+        assert!(parsed.errors[1].1.contains("`emoji`"), "{}", parsed.errors[1].1);
+        assert!(parsed.errors[2].1.contains("unknown variant `release`"), "{}", parsed.errors[2].1);
+    }
+
+    #[test]
+    fn checks_beyond_the_shape() {
+        let e = errors(
+            r#"{"type":"pull_request","repo":"a/b","number":0,"author":"x","created_at":5}
+{"type":"incident","id":"i","service":"s","started_at":10,"resolved_at":5}
+{"type":"incident","id":"i","service":"s","started_at":10,"pull_request":"a/b#x"}
+{"type":"deployment","id":"d","commit":"c","finished_at":5}
+{"type":"deployment","id":"d","service":"s","commit":"c","finished_at":5,"colour":"red"}"#,
+        );
+        let messages: Vec<&str> = e.iter().map(|(_, m)| m.as_str()).collect();
+        assert!(messages[0].contains("`number` must be positive"));
+        assert!(messages[1].contains("before `started_at`"));
+        assert!(messages[2].contains("owner/name#number"));
+        assert!(messages[3].contains("needs a `service`"));
+        assert!(messages[4].contains("unknown field `colour`"));
+    }
+}

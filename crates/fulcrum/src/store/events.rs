@@ -1,0 +1,479 @@
+//! Pull requests, deployment events and incidents from hosts, CI and event
+//! files, and the sync state of host sources (cursors, HTTP cache). Part of
+//! the store: the only place that runs SQL.
+//!
+//! Upserts are keyed by what the source calls the item (`(repo, number)` for
+//! a pull request, `(source, id)` for a deployment or incident), so a second
+//! import or sync of the same item replaces it instead of duplicating it.
+
+use std::collections::HashMap;
+
+use fulcrum_core::flow::{ActivityKind, PrCommit, PullRequest, ReviewActivity};
+use rusqlite::{OptionalExtension, params};
+
+use super::{Store, StoreError};
+
+/// A deployment event as a source reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentEvent {
+    /// `import`, `github:owner/repo`, …
+    pub source: String,
+    /// The source's id of the deployment.
+    pub external_id: String,
+    /// Host repository slug, when known.
+    pub repo: Option<String>,
+    /// Service deployed.
+    pub service: String,
+    /// Environment deployed to.
+    pub environment: String,
+    /// Commit deployed.
+    pub commit: String,
+    /// Finish time, UTC seconds.
+    pub finished_at: i64,
+    /// `success`, `failure`, …
+    pub status: String,
+    /// Human label (release name, run name), when any.
+    pub name: Option<String>,
+    /// The commits it shipped, when the source knows them.
+    pub commits: Option<Vec<String>>,
+}
+
+/// An incident as a source reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentEvent {
+    /// `import`, `github:owner/repo`, …
+    pub source: String,
+    /// The source's id.
+    pub external_id: String,
+    /// The service affected.
+    pub service: String,
+    /// Title, when any.
+    pub title: Option<String>,
+    /// Start, UTC seconds.
+    pub started_at: i64,
+    /// Resolution, UTC seconds; `None` while open.
+    pub resolved_at: Option<i64>,
+    /// The deployment it is blamed on (the source's id).
+    pub deployment: Option<String>,
+    /// The commit it is blamed on.
+    pub commit: Option<String>,
+    /// The pull request it is blamed on, `owner/name#number`.
+    pub pull_request: Option<String>,
+}
+
+/// Counts of what a batch wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct EventCounts {
+    /// Pull requests inserted or replaced.
+    pub pull_requests: usize,
+    /// Deployments inserted or replaced.
+    pub deployments: usize,
+    /// Incidents inserted or replaced.
+    pub incidents: usize,
+}
+
+/// One batch of items to write in one transaction. `raw` is the payload as
+/// received, kept for replay and debugging (`None` when the source keeps it,
+/// as an event file does).
+#[derive(Debug, Default)]
+pub struct EventBatch {
+    /// Pull requests with their source and raw payload.
+    pub pull_requests: Vec<(PullRequest, String, Option<String>)>,
+    /// Deployments with their raw payload.
+    pub deployments: Vec<(DeploymentEvent, Option<String>)>,
+    /// Incidents with their raw payload.
+    pub incidents: Vec<(IncidentEvent, Option<String>)>,
+}
+
+impl EventBatch {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.pull_requests.is_empty() && self.deployments.is_empty() && self.incidents.is_empty()
+    }
+}
+
+/// Which stored items a report reads.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Pull requests of these repositories (slugs) and deployments whose
+    /// `repo` is one of them; empty means all.
+    pub repos: Vec<String>,
+    /// Deployments and incidents of these services; empty means all.
+    pub services: Vec<String>,
+}
+
+impl EventFilter {
+    /// An entry `owner/name` matches that slug; an entry without `/` matches
+    /// any slug whose last part it is (a git repository's directory name).
+    fn keeps_repo(&self, repo: &str) -> bool {
+        let name = repo.rsplit('/').next().unwrap_or(repo);
+        self.repos.is_empty()
+            || self
+                .repos
+                .iter()
+                .any(|r| if r.contains('/') { r.eq_ignore_ascii_case(repo) } else { r.eq_ignore_ascii_case(name) })
+    }
+
+    fn keeps_deployment(&self, repo: Option<&str>, service: &str) -> bool {
+        if self.repos.is_empty() && self.services.is_empty() {
+            return true;
+        }
+        self.services.iter().any(|s| s == service) || repo.is_some_and(|r| !self.repos.is_empty() && self.keeps_repo(r))
+    }
+}
+
+fn kind_name(kind: ActivityKind) -> &'static str {
+    match kind {
+        ActivityKind::Review => "review",
+        ActivityKind::ReviewComment => "review_comment",
+        ActivityKind::Comment => "comment",
+    }
+}
+
+fn kind_from_name(name: &str) -> ActivityKind {
+    match name {
+        "review" => ActivityKind::Review,
+        "review_comment" => ActivityKind::ReviewComment,
+        _ => ActivityKind::Comment,
+    }
+}
+
+impl Store {
+    /// Writes a batch, and advances a source's cursor `(source, resource,
+    /// value)` when given, in one transaction: all of it lands or none, so
+    /// a sync killed at any point resumes from the last batch that landed.
+    pub fn write_events(
+        &mut self,
+        batch: &EventBatch,
+        cursor: Option<(&str, &str, &str)>,
+    ) -> Result<EventCounts, StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sql { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(sql)?;
+        {
+            let mut upsert_pr = tx
+                .prepare(
+                    "INSERT INTO pull_requests (repo, number, source, author, created_at, ready_at, merged_at,
+                         closed_at, merge_commit, draft, additions, deletions, updated_at, raw)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                     ON CONFLICT (repo, number) DO UPDATE SET source = excluded.source, author = excluded.author,
+                         created_at = excluded.created_at, ready_at = excluded.ready_at,
+                         merged_at = excluded.merged_at, closed_at = excluded.closed_at,
+                         merge_commit = excluded.merge_commit, draft = excluded.draft,
+                         additions = excluded.additions, deletions = excluded.deletions,
+                         updated_at = excluded.updated_at, raw = excluded.raw
+                     RETURNING id",
+                )
+                .map_err(sql)?;
+            let mut clear_commits = tx.prepare("DELETE FROM pr_commits WHERE pr_id = ?1").map_err(sql)?;
+            let mut clear_activities = tx.prepare("DELETE FROM pr_activities WHERE pr_id = ?1").map_err(sql)?;
+            let mut insert_commit = tx
+                .prepare("INSERT INTO pr_commits (pr_id, sha, author, authored_at) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(sql)?;
+            let mut insert_activity = tx
+                .prepare("INSERT INTO pr_activities (pr_id, author, at, kind) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(sql)?;
+            for (pr, source, raw) in &batch.pull_requests {
+                let id: i64 = upsert_pr
+                    .query_row(
+                        params![
+                            pr.repo,
+                            pr.number as i64,
+                            source,
+                            pr.author,
+                            pr.created_at,
+                            pr.ready_at,
+                            pr.merged_at,
+                            pr.closed_at,
+                            pr.merge_commit,
+                            pr.draft,
+                            pr.additions as i64,
+                            pr.deletions as i64,
+                            pr.updated_at,
+                            raw
+                        ],
+                        |r| r.get(0),
+                    )
+                    .map_err(sql)?;
+                clear_commits.execute(params![id]).map_err(sql)?;
+                clear_activities.execute(params![id]).map_err(sql)?;
+                for c in &pr.commits {
+                    insert_commit.execute(params![id, c.sha, c.author, c.authored_at]).map_err(sql)?;
+                }
+                for a in &pr.activities {
+                    insert_activity.execute(params![id, a.author, a.at, kind_name(a.kind)]).map_err(sql)?;
+                }
+            }
+            let mut upsert_deployment = tx
+                .prepare(
+                    "INSERT INTO deployments (source, external_id, repo, service, environment, commit_sha,
+                         finished_at, status, name, has_commit_list, raw)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                     ON CONFLICT (source, external_id) DO UPDATE SET repo = excluded.repo,
+                         service = excluded.service, environment = excluded.environment,
+                         commit_sha = excluded.commit_sha, finished_at = excluded.finished_at,
+                         status = excluded.status, name = excluded.name,
+                         has_commit_list = excluded.has_commit_list, raw = excluded.raw
+                     RETURNING id",
+                )
+                .map_err(sql)?;
+            let mut clear_shipped =
+                tx.prepare("DELETE FROM deployment_commits WHERE deployment_id = ?1").map_err(sql)?;
+            let mut insert_shipped =
+                tx.prepare("INSERT INTO deployment_commits (deployment_id, sha) VALUES (?1, ?2)").map_err(sql)?;
+            for (d, raw) in &batch.deployments {
+                let id: i64 = upsert_deployment
+                    .query_row(
+                        params![
+                            d.source,
+                            d.external_id,
+                            d.repo,
+                            d.service,
+                            d.environment,
+                            d.commit,
+                            d.finished_at,
+                            d.status,
+                            d.name,
+                            d.commits.is_some(),
+                            raw
+                        ],
+                        |r| r.get(0),
+                    )
+                    .map_err(sql)?;
+                clear_shipped.execute(params![id]).map_err(sql)?;
+                for sha in d.commits.iter().flatten() {
+                    insert_shipped.execute(params![id, sha]).map_err(sql)?;
+                }
+            }
+            let mut upsert_incident = tx
+                .prepare(
+                    "INSERT INTO incidents (source, external_id, service, title, started_at, resolved_at,
+                         deployment, commit_sha, pull_request, raw)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                     ON CONFLICT (source, external_id) DO UPDATE SET service = excluded.service,
+                         title = excluded.title, started_at = excluded.started_at,
+                         resolved_at = excluded.resolved_at, deployment = excluded.deployment,
+                         commit_sha = excluded.commit_sha, pull_request = excluded.pull_request,
+                         raw = excluded.raw",
+                )
+                .map_err(sql)?;
+            for (i, raw) in &batch.incidents {
+                upsert_incident
+                    .execute(params![
+                        i.source,
+                        i.external_id,
+                        i.service,
+                        i.title,
+                        i.started_at,
+                        i.resolved_at,
+                        i.deployment,
+                        i.commit,
+                        i.pull_request,
+                        raw
+                    ])
+                    .map_err(sql)?;
+            }
+            if let Some((source, resource, value)) = cursor {
+                tx.execute(
+                    "INSERT INTO source_cursors (source, resource, value) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (source, resource) DO UPDATE SET value = excluded.value",
+                    params![source, resource, value],
+                )
+                .map_err(sql)?;
+            }
+        }
+        tx.commit().map_err(sql)?;
+        Ok(EventCounts {
+            pull_requests: batch.pull_requests.len(),
+            deployments: batch.deployments.len(),
+            incidents: batch.incidents.len(),
+        })
+    }
+
+    /// Stored pull requests (with commits and activities) that `filter` keeps.
+    pub fn load_pull_requests(&self, filter: &EventFilter) -> Result<Vec<PullRequest>, StoreError> {
+        let sql = self.sql();
+        let mut prs: Vec<PullRequest> = Vec::new();
+        let mut index: HashMap<i64, usize> = HashMap::new();
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT id, repo, number, source, author, created_at, ready_at, merged_at, closed_at, merge_commit,
+                        draft, additions, deletions, updated_at
+                 FROM pull_requests ORDER BY id",
+            )
+            .map_err(&sql)?;
+        let mut rows = statement.query([]).map_err(&sql)?;
+        while let Some(row) = rows.next().map_err(&sql)? {
+            let repo: String = row.get(1).map_err(&sql)?;
+            if !filter.keeps_repo(&repo) {
+                continue;
+            }
+            let row_id: i64 = row.get(0).map_err(&sql)?;
+            let number: i64 = row.get(2).map_err(&sql)?;
+            let source: String = row.get(3).map_err(&sql)?;
+            let kind = source.split(':').next().unwrap_or("import").to_owned();
+            index.insert(row_id, prs.len());
+            prs.push(PullRequest {
+                id: format!("{kind}:pr:{repo}#{number}"),
+                repo,
+                number: number as u64,
+                author: row.get(4).map_err(&sql)?,
+                created_at: row.get(5).map_err(&sql)?,
+                ready_at: row.get(6).map_err(&sql)?,
+                merged_at: row.get(7).map_err(&sql)?,
+                closed_at: row.get(8).map_err(&sql)?,
+                merge_commit: row.get(9).map_err(&sql)?,
+                draft: row.get(10).map_err(&sql)?,
+                additions: row.get::<_, i64>(11).map_err(&sql)?.max(0) as u64,
+                deletions: row.get::<_, i64>(12).map_err(&sql)?.max(0) as u64,
+                commits: Vec::new(),
+                activities: Vec::new(),
+                updated_at: row.get(13).map_err(&sql)?,
+            });
+        }
+        drop(rows);
+        let mut statement =
+            self.conn.prepare("SELECT pr_id, sha, author, authored_at FROM pr_commits").map_err(&sql)?;
+        let mut rows = statement.query([]).map_err(&sql)?;
+        while let Some(row) = rows.next().map_err(&sql)? {
+            if let Some(&i) = index.get(&row.get::<_, i64>(0).map_err(&sql)?) {
+                prs[i].commits.push(PrCommit {
+                    sha: row.get(1).map_err(&sql)?,
+                    author: row.get(2).map_err(&sql)?,
+                    authored_at: row.get(3).map_err(&sql)?,
+                });
+            }
+        }
+        drop(rows);
+        let mut statement = self.conn.prepare("SELECT pr_id, author, at, kind FROM pr_activities").map_err(&sql)?;
+        let mut rows = statement.query([]).map_err(&sql)?;
+        while let Some(row) = rows.next().map_err(&sql)? {
+            if let Some(&i) = index.get(&row.get::<_, i64>(0).map_err(&sql)?) {
+                prs[i].activities.push(ReviewActivity {
+                    author: row.get(1).map_err(&sql)?,
+                    at: row.get(2).map_err(&sql)?,
+                    kind: kind_from_name(row.get_ref(3).map_err(&sql)?.as_str().unwrap_or("comment")),
+                });
+            }
+        }
+        Ok(prs)
+    }
+
+    /// Stored deployment events (every status) that `filter` keeps, with the
+    /// commits they listed.
+    pub fn load_deployments(&self, filter: &EventFilter) -> Result<Vec<DeploymentEvent>, StoreError> {
+        let sql = self.sql();
+        let mut deployments = Vec::new();
+        let mut index: HashMap<i64, usize> = HashMap::new();
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT id, source, external_id, repo, service, environment, commit_sha, finished_at, status, name,
+                        has_commit_list
+                 FROM deployments ORDER BY finished_at, id",
+            )
+            .map_err(&sql)?;
+        let mut rows = statement.query([]).map_err(&sql)?;
+        while let Some(row) = rows.next().map_err(&sql)? {
+            let repo: Option<String> = row.get(3).map_err(&sql)?;
+            let service: String = row.get(4).map_err(&sql)?;
+            if !filter.keeps_deployment(repo.as_deref(), &service) {
+                continue;
+            }
+            let listed: bool = row.get(10).map_err(&sql)?;
+            index.insert(row.get(0).map_err(&sql)?, deployments.len());
+            deployments.push(DeploymentEvent {
+                source: row.get(1).map_err(&sql)?,
+                external_id: row.get(2).map_err(&sql)?,
+                repo,
+                service,
+                environment: row.get(5).map_err(&sql)?,
+                commit: row.get(6).map_err(&sql)?,
+                finished_at: row.get(7).map_err(&sql)?,
+                status: row.get(8).map_err(&sql)?,
+                name: row.get(9).map_err(&sql)?,
+                commits: listed.then(Vec::new),
+            });
+        }
+        drop(rows);
+        let mut statement = self.conn.prepare("SELECT deployment_id, sha FROM deployment_commits").map_err(&sql)?;
+        let mut rows = statement.query([]).map_err(&sql)?;
+        while let Some(row) = rows.next().map_err(&sql)? {
+            if let Some(&i) = index.get(&row.get::<_, i64>(0).map_err(&sql)?)
+                && let Some(list) = deployments[i].commits.as_mut()
+            {
+                list.push(row.get(1).map_err(&sql)?);
+            }
+        }
+        Ok(deployments)
+    }
+
+    /// Stored incidents of the services `filter` keeps.
+    pub fn load_incidents(&self, filter: &EventFilter) -> Result<Vec<IncidentEvent>, StoreError> {
+        let sql = self.sql();
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT source, external_id, service, title, started_at, resolved_at, deployment, commit_sha,
+                        pull_request
+                 FROM incidents ORDER BY started_at, id",
+            )
+            .map_err(&sql)?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok(IncidentEvent {
+                    source: row.get(0)?,
+                    external_id: row.get(1)?,
+                    service: row.get(2)?,
+                    title: row.get(3)?,
+                    started_at: row.get(4)?,
+                    resolved_at: row.get(5)?,
+                    deployment: row.get(6)?,
+                    commit: row.get(7)?,
+                    pull_request: row.get(8)?,
+                })
+            })
+            .map_err(&sql)?;
+        let mut incidents = Vec::new();
+        for incident in rows {
+            let incident = incident.map_err(&sql)?;
+            if filter.services.is_empty() || filter.services.contains(&incident.service) {
+                incidents.push(incident);
+            }
+        }
+        Ok(incidents)
+    }
+
+    /// A sync cursor of a host source (e.g. the newest `updated_at` seen).
+    pub fn cursor(&self, source: &str, resource: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT value FROM source_cursors WHERE source = ?1 AND resource = ?2",
+                params![source, resource],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.sql())
+    }
+
+    /// The cached ETag and body of a URL.
+    pub fn http_cached(&self, url: &str) -> Result<Option<(String, String)>, StoreError> {
+        self.conn
+            .query_row("SELECT etag, body FROM http_cache WHERE url = ?1", params![url], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(self.sql())
+    }
+
+    /// Remembers the ETag and body of a URL.
+    pub fn cache_http(&self, url: &str, etag: &str, body: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO http_cache (url, etag, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (url) DO UPDATE SET etag = excluded.etag, body = excluded.body",
+                params![url, etag, body],
+            )
+            .map_err(self.sql())?;
+        Ok(())
+    }
+}

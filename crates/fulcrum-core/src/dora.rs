@@ -45,6 +45,9 @@ pub struct PrChange {
     pub first_commit_at: Instant,
     /// Index of its merge commit in [`DoraInput::commits`].
     pub merge_commit: usize,
+    /// When it was merged: a deployment finishing earlier cannot contain it
+    /// (a data error, dropped like a negative span).
+    pub merged_at: Instant,
     /// Authored by a bot (excluded).
     pub bot: bool,
 }
@@ -324,7 +327,9 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
             .iter()
             .filter_map(|pr| {
                 let d = attribution.first_shipping(pr.merge_commit)?;
-                Some((d, pr.first_commit_at, pr.bot))
+                // Deployed before it was merged: cannot be; counted as a negative span.
+                let start = if deployments[d].finished_at < pr.merged_at { Instant::MAX } else { pr.first_commit_at };
+                Some((d, start, pr.bot))
             })
             .collect(),
         None => {

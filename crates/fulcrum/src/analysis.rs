@@ -242,7 +242,12 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
         .filter_map(|pr| {
             let merge_commit = *index.get(pr.merge_commit.as_deref()?)?;
             let first_commit_at = pr.commits.iter().map(|c| c.authored_at).min().unwrap_or(pr.created_at);
-            Some(PrChange { first_commit_at, merge_commit, bot: config.is_bot(&pr.author, "") })
+            Some(PrChange {
+                first_commit_at,
+                merge_commit,
+                merged_at: pr.merged_at?,
+                bot: config.is_bot(&pr.author, ""),
+            })
         })
         .collect();
     let merged_prs = events.prs.iter().filter(|pr| pr.merged_at.is_some()).count();

@@ -238,8 +238,6 @@ pub struct Config {
     pub env_pattern: String,
     /// Compiled `deploy.env_pattern`: environments that are production.
     pub env_regex: regex::Regex,
-    /// `deploy.ci_pattern`, as written.
-    pub ci_pattern: String,
     /// Compiled `deploy.ci_pattern`: CI workflow or job names that deploy.
     pub ci_regex: regex::Regex,
     /// `incident.labels`: issue labels that mark an incident (lower-cased).
@@ -397,7 +395,6 @@ impl Config {
         Ok(Config {
             env_pattern,
             env_regex,
-            ci_pattern,
             ci_regex,
             incident_labels: file
                 .incident

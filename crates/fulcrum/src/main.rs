@@ -8,6 +8,9 @@ mod config;
 mod delivery;
 mod flow;
 mod git;
+mod github;
+mod gitlab;
+mod http;
 mod import;
 mod knowledge;
 mod progress;
@@ -230,6 +233,8 @@ fn is_input_error(e: &anyhow::Error) -> bool {
             || c.is::<TimeError>()
             || c.is::<UsageError>()
             || c.is::<import::ImportError>()
+            || c.is::<github::SourceError>()
+            || c.downcast_ref::<http::HttpError>().is_some_and(http::HttpError::is_input_error)
             || c.downcast_ref::<store::StoreError>().is_some_and(|s| !matches!(s, store::StoreError::Sql { .. }))
     })
 }
@@ -238,12 +243,36 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let now = now()?;
     match cli.command {
         Command::Sync(args) => {
-            let (repo, key, name) = open_repo(args.repo.path())?;
+            let repo_path = args.repo.path();
             // Validate the configuration early, so a typo is reported before a long sync.
-            config::Config::load(cli.global.config.as_deref(), Some(args.repo.path()), &Default::default())?;
+            let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
             let mut store = store::Store::open(&db_path(cli.global.db.as_deref())?)?;
-            let summary = sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args))?;
-            print_sync_summary(&name, &summary);
+            // Without --repo, a directory that is not a git repository is fine when sources are configured.
+            let git_repo = match open_repo(repo_path) {
+                Ok(opened) => Some(opened),
+                Err(e) if args.repo.repo.is_none() && !config.sources.is_empty() => {
+                    let _ = e;
+                    None
+                }
+                Err(e) => return Err(e),
+            };
+            if let Some((repo, key, name)) = git_repo {
+                let summary = sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args))?;
+                print_sync_summary(&name, &summary);
+            }
+            let _lock = store.lock_for_sync()?;
+            let mut progress = progress::Progress::new("sources");
+            for summary in github::sync_all(&mut store, &config, &mut progress)? {
+                eprintln!(
+                    "{}: {} pull requests, {} deployment events, {} incidents ({} requests, {} unchanged)",
+                    summary.source,
+                    summary.pull_requests,
+                    summary.deployments,
+                    summary.incidents,
+                    summary.requests,
+                    summary.not_modified
+                );
+            }
             Ok(())
         }
         Command::Knowledge(args) => {
@@ -319,6 +348,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let mut progress = progress::Progress::new("importing");
             let started = std::time::Instant::now();
             let summary = import::import(&mut store, &args.file, &args.source, &mut progress)?;
+            if let Some(e) = summary.invalid_lines_error(&args.file) {
+                return Err(e.into());
+            }
             let stored = summary.stored;
             eprintln!(
                 "{}: stored {} pull requests, {} deployments, {} incidents from {} lines in {:.2} s",
@@ -329,10 +361,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 summary.lines,
                 started.elapsed().as_secs_f64()
             );
-            match summary.invalid_lines_error(&args.file) {
-                Some(e) => Err(e.into()),
-                None => Ok(()),
-            }
+            Ok(())
         }
         Command::Flow(args) => {
             let overrides = config::Overrides { deploy_mode: args.deploy_mode.clone(), ..Default::default() };

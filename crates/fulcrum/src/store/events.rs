@@ -457,23 +457,38 @@ impl Store {
             .map_err(self.sql())
     }
 
-    /// The cached ETag and body of a URL.
-    pub fn http_cached(&self, url: &str) -> Result<Option<(String, String)>, StoreError> {
-        self.conn
-            .query_row("SELECT etag, body FROM http_cache WHERE url = ?1", params![url], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
-            .map_err(self.sql())
+    /// Cached ETags and bodies of the URLs starting with `prefix`.
+    pub fn http_cache_under(&self, prefix: &str) -> Result<HashMap<String, (String, String)>, StoreError> {
+        let sql = self.sql();
+        let mut statement = self
+            .conn
+            .prepare("SELECT url, etag, body FROM http_cache WHERE substr(url, 1, length(?1)) = ?1")
+            .map_err(&sql)?;
+        let rows = statement
+            .query_map(params![prefix], |r| Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?))))
+            .map_err(&sql)?;
+        rows.collect::<Result<_, _>>().map_err(&sql)
     }
 
-    /// Remembers the ETag and body of a URL.
-    pub fn cache_http(&self, url: &str, etag: &str, body: &str) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO http_cache (url, etag, body) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (url) DO UPDATE SET etag = excluded.etag, body = excluded.body",
-                params![url, etag, body],
-            )
-            .map_err(self.sql())?;
-        Ok(())
+    /// Remembers ETags and bodies `(url, etag, body)`.
+    pub fn cache_http(&mut self, entries: &[(String, String, String)]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sql { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(sql)?;
+        {
+            let mut upsert = tx
+                .prepare(
+                    "INSERT INTO http_cache (url, etag, body) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (url) DO UPDATE SET etag = excluded.etag, body = excluded.body",
+                )
+                .map_err(sql)?;
+            for (url, etag, body) in entries {
+                upsert.execute(params![url, etag, body]).map_err(sql)?;
+            }
+        }
+        tx.commit().map_err(sql)
     }
 }

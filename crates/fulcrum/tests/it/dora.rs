@@ -216,9 +216,11 @@ fn delivery_report_in_json() {
             "deployments",
             "deployments_source",
             "dora",
+            "event_sources",
             "failures_source",
             "fulcrum_version",
             "knowledge",
+            "lead_time_source",
             "repository",
             "sync",
             "warnings"

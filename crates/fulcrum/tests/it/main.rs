@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod dora;
+mod events;
 mod formats;
 mod harness;
 mod inputs;

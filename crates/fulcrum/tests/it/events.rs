@@ -1,0 +1,180 @@
+//! `fulcrum import`, then `flow` and `report` on stored events only, with
+//! hand-worked stage values: a draft, a self-review, a bot comment, a pull
+//! request without review, a comment before creation, a deployment before
+//! the merge, a squash merge linked through the deployment's commit list.
+
+use crate::harness::*;
+
+const HOUR: f64 = 3600.0;
+
+/// Three merged pull requests of `acme/shop` in January 2025, three
+/// deployments and one incident. Times are UTC.
+///
+/// - #1: commit 08:00, opened 09:00, reviewed by bob 13:00, merged 17:00 as
+///   `m1`; d1 at 19:00 lists `m1`. coding 1 h, pickup 4 h, review 4 h,
+///   deploy 2 h, cycle 11 h.
+/// - #2: commit 7th 08:00, opened as a draft 7th 09:00, ready 8th 09:00; a
+///   bot comments at 09:30 and the author reviews himself at 10:00 (both
+///   ignored); carol comments on the diff at 12:00; squash-merged 14:00 as
+///   `s2`; d2 at 16:00 lists `s2`. coding 25 h, pickup 3 h, review 2 h,
+///   deploy 2 h, cycle 32 h.
+/// - #3: commit 9th 08:00, opened 10:00, a comment dated 09:00 (before
+///   creation, ignored), merged by its author at 12:00 as `m3` without
+///   review; d3 ships `m3` but finished at 11:00, before the merge: a data
+///   error, not deployed. coding 2 h, no pickup, review, deploy or cycle.
+/// - #4 is still open, idle since 10th: stale at 2025-03-01.
+/// - INC-1 starts 8th 17:00, an hour after d2: linked to d2 by time,
+///   resolved 20:00, so d2 failed and recovered in 4 h.
+const EVENTS: &str = r#"{"type":"pull_request","repo":"acme/shop","number":1,"author":"ann","created_at":"2025-01-06T09:00:00Z","merged_at":"2025-01-06T17:00:00Z","merge_commit":"m1","additions":30,"deletions":10,"commits":[{"sha":"c1","author":"ann","authored_at":"2025-01-06T08:00:00Z"}],"reviews":[{"author":"bob","submitted_at":"2025-01-06T13:00:00Z","state":"approved"}]}
+{"type":"pull_request","repo":"acme/shop","number":2,"author":"bob","created_at":"2025-01-07T09:00:00Z","ready_at":"2025-01-08T09:00:00Z","merged_at":"2025-01-08T14:00:00Z","merge_commit":"s2","draft":false,"additions":400,"deletions":100,"commits":[{"sha":"c2a","author":"bob","authored_at":"2025-01-07T08:00:00Z"},{"sha":"c2b","author":"bob","authored_at":"2025-01-08T08:30:00+01:00"}],"reviews":[{"author":"bob","submitted_at":"2025-01-08T10:00:00Z","state":"approved"}],"comments":[{"author":"renovate[bot]","created_at":"2025-01-08T09:30:00Z","kind":"issue"},{"author":"carol","created_at":"2025-01-08T12:00:00Z","kind":"review"}]}
+{"type":"pull_request","repo":"acme/shop","number":3,"author":"carol","created_at":"2025-01-09T10:00:00Z","merged_at":"2025-01-09T12:00:00Z","merge_commit":"m3","commits":[{"sha":"c3","author":"carol","authored_at":"2025-01-09T08:00:00Z"}],"comments":[{"author":"dave","created_at":"2025-01-09T09:00:00Z","kind":"issue"}]}
+{"type":"pull_request","repo":"acme/shop","number":4,"author":"dave","created_at":"2025-01-10T09:00:00Z","commits":[{"sha":"c4","author":"dave","authored_at":"2025-01-10T08:00:00Z"}]}
+{"type":"deployment","id":"d1","repo":"acme/shop","service":"shop","environment":"production","commit":"m1","finished_at":"2025-01-06T19:00:00Z","status":"success","commits":["m1"]}
+{"type":"deployment","id":"d2","repo":"acme/shop","service":"shop","commit":"s2","finished_at":"2025-01-08T16:00:00Z","commits":["s2"]}
+{"type":"deployment","id":"d3","repo":"acme/shop","service":"shop","commit":"m3","finished_at":"2025-01-09T11:00:00Z"}
+{"type":"deployment","id":"d2-staging","repo":"acme/shop","service":"shop","environment":"staging","commit":"s2","finished_at":"2025-01-08T15:00:00Z"}
+{"type":"deployment","id":"d4","repo":"acme/shop","service":"shop","commit":"x4","finished_at":"2025-01-09T15:00:00Z","status":"failure"}
+{"type":"incident","id":"INC-1","service":"shop","title":"checkout down","started_at":"2025-01-08T17:00:00Z","resolved_at":"2025-01-08T20:00:00Z"}
+"#;
+
+const WINDOW: [&str; 4] = ["--since", "2025-01-01", "--until", "2025-02-01"];
+
+fn imported(test: &str) -> Scratch {
+    let scratch = Scratch::new(test);
+    std::fs::write(scratch.path("events.jsonl"), EVENTS).unwrap();
+    let run = in_dir(&scratch, &["import", "events.jsonl"]).ok();
+    assert!(run.stderr.contains("stored 4 pull requests, 5 deployments, 1 incidents from 10 lines"), "{}", run.stderr);
+    scratch
+}
+
+/// Runs the binary in the scratch directory (not a git repository) on its database.
+fn in_dir(scratch: &Scratch, args: &[&str]) -> Run {
+    let db = scratch.db();
+    let mut all = vec!["--db", s(&db)];
+    all.extend_from_slice(args);
+    run(command(all).current_dir(&scratch.dir))
+}
+
+fn hours(value: &serde_json::Value) -> Option<f64> {
+    value.as_f64().map(|v| v / HOUR)
+}
+
+#[test]
+fn flow_stages_worked_by_hand() {
+    let scratch = imported("flow_stages_worked_by_hand");
+    let mut args = vec!["flow", "--format", "json"];
+    args.extend_from_slice(&WINDOW);
+    let flow = in_dir(&scratch, &args).ok().json();
+    let rows = flow["rows"].as_array().unwrap();
+    let numbers: Vec<u64> = rows.iter().map(|r| r["number"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, [1, 2, 3]);
+    let stages = |i: usize| ["coding", "pickup", "review", "deploy", "cycle"].map(|stage| hours(&rows[i][stage]));
+    assert_eq!(stages(0), [Some(1.0), Some(4.0), Some(4.0), Some(2.0), Some(11.0)]);
+    assert_eq!(stages(1), [Some(25.0), Some(3.0), Some(2.0), Some(2.0), Some(32.0)]);
+    assert_eq!(stages(2), [Some(2.0), None, None, None, None]);
+    assert_eq!(rows[2]["deployed_before_merge"], true);
+    assert_eq!(rows[1]["bot_activities_ignored"], 1);
+    assert_eq!(rows[1]["self_activities_ignored"], 1);
+    assert_eq!(rows[2]["activities_outside_review"], 1);
+
+    // Medians over the rows that have the stage (interpolated).
+    let median = |stage: &str| hours(&flow[stage]["value"]["summary"]["median"]);
+    assert_eq!(median("coding"), Some(2.0));
+    assert_eq!(median("pickup"), Some(3.5));
+    assert_eq!(median("review"), Some(3.0));
+    assert_eq!(median("deploy"), Some(2.0));
+    assert_eq!(median("cycle"), Some(21.5));
+    assert_eq!(flow["pickup"]["value"]["missing"], 1);
+    assert_eq!(flow["data"]["deployed_before_merge"], 1);
+    // Shares of cycle: #1 coding 1/11, pickup 4/11, review 4/11, deploy 2/11;
+    // #2 25/32, 3/32, 2/32, 2/32. Medians: coding .4361, pickup .2443,
+    // review .2131, deploy .1222: coding is the bottleneck.
+    assert_eq!(flow["bottleneck"]["value"]["stage"], "coding");
+    // #2 is 500 changed lines: over the 400-line agreement.
+    let breaches = flow["breaches"].as_array().unwrap();
+    assert!(breaches.iter().any(|b| b["number"] == 2 && b["agreement"] == "size"), "{breaches:?}");
+    // Bob's self-review does not count as review load; bob's review of #1 does.
+    assert_eq!(flow["review_load"]["value"]["reviews"], 1);
+    // #4 is open and idle since 10 January.
+    assert_eq!(flow["stale"][0]["number"], 4);
+    assert_eq!(flow["wip"]["value"]["open_prs"], 1);
+    // Reviewer names are not part of the report.
+    assert!(!flow.to_string().contains("per_reviewer"));
+
+    let text = in_dir(&scratch, &[&["flow"][..], &WINDOW].concat()).ok().stdout;
+    assert!(text.contains("3 merged pull requests in the window"), "{text}");
+    assert!(text.contains("Bottleneck: coding"), "{text}");
+    let markdown = in_dir(&scratch, &[&["flow", "--format", "markdown"][..], &WINDOW].concat()).ok().stdout;
+    assert!(markdown.contains("| pickup | 3h 30m |"), "{markdown}");
+}
+
+#[test]
+fn report_from_events_only() {
+    let scratch = imported("report_from_events_only");
+    let report = in_dir(&scratch, &[&["report", "--format", "json"][..], &WINDOW].concat()).ok().json();
+    let dora = &report["dora"];
+    // d1, d2, d3 succeeded in production; the staging and the failed one do not count.
+    assert_eq!(dora["deployment_frequency"]["value"]["deployments"], 3);
+    // Lead time per pull request: #1 08:00 → d1 19:00 = 11 h; #2 7th 08:00 → d2 8th
+    // 16:00 = 32 h; #3's deployment finished before its merge: dropped.
+    let lead = &dora["lead_time"]["value"];
+    assert_eq!(lead["basis"], "pull_requests");
+    assert_eq!(lead["summary"]["count"], 2);
+    assert_eq!(hours(&lead["summary"]["median"]), Some(21.5));
+    let cfr = &dora["change_failure_rate"]["value"];
+    assert_eq!((cfr["failed_deployments"].as_u64(), cfr["deployments"].as_u64()), (Some(1), Some(3)));
+    assert_eq!(cfr["failure_source"], "incidents");
+    assert_eq!(hours(&dora["recovery_time"]["value"]["summary"]["median"]), Some(4.0));
+    assert!(report["lead_time_source"].as_str().unwrap().starts_with("pull requests"));
+    assert_eq!(report["event_sources"], serde_json::json!(["import"]));
+    assert_eq!(report["repository"]["path"], "");
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains("2 deployment events left out"), "{warnings}");
+
+    let text = in_dir(&scratch, &[&["report"][..], &WINDOW].concat()).ok().stdout;
+    assert!(text.contains("repository   none (stored events only)"), "{text}");
+    assert!(text.contains("1 of 3 deployments failed (incidents)"), "{text}");
+}
+
+#[test]
+fn invalid_lines_are_named_and_the_rest_stored() {
+    let scratch = Scratch::new("invalid_event_lines");
+    let text = format!(
+        "{}\n{}\n\n{}\n{}\n",
+        r#"{"type":"deployment","id":"d1","service":"api","commit":"abc","finished_at":"2025-01-02T10:00:00Z"}"#,
+        r#"{"type":"deployment","id":"d2","service":"api","commit":"abc","finished_at":"yesterday"}"#,
+        r#"{"type":"incident","id":"i1","service":"api","started_at":"2025-01-03T00:00:00Z","resolved_at":"2025-01-02T00:00:00Z"}"#,
+        r#"{"type":"pull_request","repo":"acme/api","number":3,"author":"ann","created_at":1735689600}"#,
+    );
+    std::fs::write(scratch.path("bad.jsonl"), text).unwrap();
+    in_dir(&scratch, &["import", "bad.jsonl"]).bad_input(&[
+        "bad.jsonl: 2 invalid lines skipped (the 2 valid ones are stored)",
+        "line 2: `yesterday` is not an RFC 3339 time",
+        "line 4: `resolved_at` is before `started_at`",
+    ]);
+    let conn = open_db(&scratch.db());
+    let count =
+        |table: &str| conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get::<_, i64>(0)).unwrap();
+    assert_eq!((count("deployments"), count("pull_requests"), count("incidents")), (1, 1, 0));
+    in_dir(&scratch, &["import", "missing.jsonl"]).bad_input(&["missing.jsonl: cannot read the events file"]);
+}
+
+#[test]
+fn importing_again_replaces_by_id() {
+    let scratch = imported("importing_again_replaces_by_id");
+    in_dir(&scratch, &["import", "events.jsonl"]).ok();
+    let conn = open_db(&scratch.db());
+    let count =
+        |table: &str| conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get::<_, i64>(0)).unwrap();
+    assert_eq!(
+        [count("pull_requests"), count("pr_commits"), count("pr_activities"), count("deployments"), count("incidents")],
+        [4, 5, 5, 5, 1]
+    );
+}
+
+#[test]
+fn nothing_stored_and_no_repository() {
+    let scratch = Scratch::new("nothing_stored_no_repo");
+    in_dir(&scratch, &["report"]).bad_input(&["nothing to report", "fulcrum import FILE", "--repo PATH"]);
+    in_dir(&scratch, &["flow"]).bad_input(&["nothing to report"]);
+}

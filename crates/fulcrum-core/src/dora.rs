@@ -715,4 +715,45 @@ mod tests {
         let frequency = report.deployment_frequency.value().expect("one deployment");
         assert_eq!(frequency.tier, Tier::High);
     }
+    #[test]
+    fn pull_requests_as_changes_and_incident_recovery_times() {
+        use crate::failures::{Failure, FailureCause};
+        let t = monday();
+        // A squash merge `s1` ships in v2 (v1 is the baseline); the PR's first
+        // commit `p1` (not in the history: squashed away) was authored 30 h before v2.
+        let commits = [commit("a", &[], t), commit("s1", &["a"], t + 10 * H), commit("s2", &["s1"], t + 11 * H)];
+        let deployments = [deployment("v1", "a", t + H), deployment("v2", "s2", t + 12 * H)];
+        let attribution = attribute(&commits, &deployments);
+        let is_bot = |_: &Person| false;
+        let changes = [
+            PrChange { first_commit_at: t + 12 * H - 30 * H, merge_commit: 1, merged_at: t + 10 * H, bot: false },
+            // Merged after v2 finished, yet "shipped" by it: a data error, dropped.
+            PrChange { first_commit_at: t, merge_commit: 2, merged_at: t + 13 * H, bot: false },
+            PrChange { first_commit_at: t, merge_commit: 1, merged_at: t + 10 * H, bot: true },
+        ];
+        // v2 failed; its incident was resolved 5 h after it finished.
+        let failures = [Failure {
+            deployment: 1,
+            recovered_by: None,
+            recovered_at: Some(t + 17 * H),
+            cause: FailureCause::Incident { incident: 0 },
+        }];
+        let input = DoraInput {
+            commits: &commits,
+            deployments: &deployments,
+            attribution: &attribution,
+            failures: &failures,
+            rework: &[false, false],
+            is_bot: &is_bot,
+            changes: Some(&changes),
+        };
+        let options = DoraOptions { failure_source: FailureSource::Incidents, ..DoraOptions::default() };
+        let report = compute(&input, Window { start: t, end: t + 7 * DAY }, &options);
+        let lead = report.lead_time.value().expect("one pull request");
+        assert_eq!((lead.basis, lead.summary.count, lead.summary.median), (ChangeBasis::PullRequests, 1, 30.0 * 3600.0));
+        assert_eq!((lead.bot_commits_excluded, lead.negative_spans_dropped), (1, 1));
+        let recovery = report.recovery_time.value().expect("recovered");
+        assert_eq!((recovery.summary.median, recovery.unrecovered), (5.0 * 3600.0, 0));
+        assert_eq!(report.change_failure_rate.value().expect("rate").failure_source, FailureSource::Incidents);
+    }
 }

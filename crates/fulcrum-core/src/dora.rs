@@ -750,7 +750,10 @@ mod tests {
         let options = DoraOptions { failure_source: FailureSource::Incidents, ..DoraOptions::default() };
         let report = compute(&input, Window { start: t, end: t + 7 * DAY }, &options);
         let lead = report.lead_time.value().expect("one pull request");
-        assert_eq!((lead.basis, lead.summary.count, lead.summary.median), (ChangeBasis::PullRequests, 1, 30.0 * 3600.0));
+        assert_eq!(
+            (lead.basis, lead.summary.count, lead.summary.median),
+            (ChangeBasis::PullRequests, 1, 30.0 * 3600.0)
+        );
         assert_eq!((lead.bot_commits_excluded, lead.negative_spans_dropped), (1, 1));
         let recovery = report.recovery_time.value().expect("recovered");
         assert_eq!((recovery.summary.median, recovery.unrecovered), (5.0 * 3600.0, 0));

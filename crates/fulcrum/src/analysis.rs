@@ -245,7 +245,7 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
             Some(PrChange {
                 first_commit_at,
                 merge_commit,
-                merged_at: pr.merged_at?,
+                merged_at: pr.merged_at? - crate::delivery::MERGE_CLOCK_TOLERANCE,
                 bot: config.is_bot(&pr.author, ""),
             })
         })
@@ -333,7 +333,8 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
     })
 }
 
-fn event_deployments_text(events: &Events) -> String {
+/// How event deployments were found, in words.
+pub fn event_deployments_text(events: &Events) -> String {
     format!(
         "deployment events ({} successful to production, from {})",
         events.deployments.len(),

@@ -90,6 +90,29 @@ impl Events {
         Ok(Events { prs, deployments, skipped_deployments, incidents, sources })
     }
 
+    /// Without a git history: when the first deployment shipping each commit
+    /// finished. A deployment ships the commits it lists, else its own
+    /// commit; the earliest finish wins (as [`fulcrum_core::deployments::attribute`]
+    /// does over commits without parent edges, without building them).
+    pub fn shipped_at(&self) -> HashMap<&str, i64> {
+        let mut order: Vec<&Deployment> = self.deployments.iter().collect();
+        order.sort_by(|a, b| (a.finished_at, &a.id).cmp(&(b.finished_at, &b.id)));
+        let mut shipped: HashMap<&str, i64> = HashMap::new();
+        for d in order {
+            match &d.shipped {
+                Some(list) => {
+                    for id in list {
+                        shipped.entry(id.as_str()).or_insert(d.finished_at);
+                    }
+                }
+                None => {
+                    shipped.entry(d.commit.as_str()).or_insert(d.finished_at);
+                }
+            }
+        }
+        shipped
+    }
+
     /// Whether anything at all was found.
     pub fn is_empty(&self) -> bool {
         self.prs.is_empty() && self.deployments.is_empty() && self.incidents.is_empty()
@@ -129,8 +152,23 @@ impl Events {
     }
 }
 
+/// Clock tolerance between a host's merge time and git's: a deployment that
+/// finished at most this long before the merge is taken as finishing at the
+/// merge. In trunk mode the deployment *is* the merge commit, whose committer
+/// time a host may write a second or two before its recorded `merged_at`.
+pub const MERGE_CLOCK_TOLERANCE: i64 = 300;
+
+/// A deployment finish up to [`MERGE_CLOCK_TOLERANCE`] before the merge is
+/// taken as the merge.
+pub fn tolerate_clock(finished: i64, merged_at: Option<i64>) -> i64 {
+    match merged_at {
+        Some(merged) if finished < merged && merged - finished <= MERGE_CLOCK_TOLERANCE => merged,
+        _ => finished,
+    }
+}
+
 /// For each pull request's merge commit, when the first deployment shipping
-/// it finished.
+/// it finished (within [`MERGE_CLOCK_TOLERANCE`] of the merge: the merge).
 pub fn deployed_at(
     prs: &[PullRequest],
     commits: &[Commit],
@@ -142,7 +180,7 @@ pub fn deployed_at(
         .filter_map(|pr| {
             let merge = pr.merge_commit.as_deref()?;
             let d = attribution.first_shipping(*index.get(merge)?)?;
-            Some((merge.to_owned(), deployments[d].finished_at))
+            Some((merge.to_owned(), tolerate_clock(deployments[d].finished_at, pr.merged_at)))
         })
         .collect()
 }

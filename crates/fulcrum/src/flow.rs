@@ -7,9 +7,11 @@ use fulcrum_core::flow::{self, FlowInput, FlowOptions, FlowReport, WorkingAgreem
 use fulcrum_core::time::Window;
 use serde::Serialize;
 
-use crate::analysis::{Scope, history};
+use std::collections::HashMap;
+
+use crate::analysis::{AnalysisError, Scope, describe_filter, event_deployments_text, history};
 use crate::config::Config;
-use crate::delivery::{Events, deployed_at};
+use crate::delivery::{Events, deployed_at, tolerate_clock};
 use crate::store::Store;
 
 /// The flow report with where its data came from.
@@ -39,13 +41,35 @@ pub fn analyze(
     now: i64,
 ) -> anyhow::Result<FlowAnalysis> {
     let events = Events::load(store, &scope.filter, config)?;
-    let history = history(store, scope, &events, config)?;
-    let attribution = fulcrum_core::deployments::attribute(&history.commits, &history.deployments);
-    let deployed = deployed_at(&events.prs, &history.commits, &history.deployments, &attribution);
+    // With a repository, deployments ship what the commit graph says; without
+    // one, what they list (or their own commit).
+    let (deployments, deployments_source, repository, deployed) = if scope.repo_key.is_none() {
+        if events.is_empty() {
+            return Err(AnalysisError::NoData {
+                db: store.path().display().to_string(),
+                filter: describe_filter(&scope.filter),
+            }
+            .into());
+        }
+        let shipped = events.shipped_at();
+        let deployed: HashMap<String, i64> = events
+            .prs
+            .iter()
+            .filter_map(|pr| {
+                let merge = pr.merge_commit.as_deref()?;
+                Some((merge.to_owned(), tolerate_clock(*shipped.get(merge)?, pr.merged_at)))
+            })
+            .collect();
+        (events.deployments.clone(), event_deployments_text(&events), None, deployed)
+    } else {
+        let history = history(store, scope, &events, config)?;
+        let attribution = fulcrum_core::deployments::attribute(&history.commits, &history.deployments);
+        let deployed = deployed_at(&events.prs, &history.commits, &history.deployments, &attribution);
+        (history.deployments, history.deployments_source, history.git.map(|(key, _)| key), deployed)
+    };
     let deployed_at = |commit: &str| deployed.get(commit).copied();
     let is_bot = |login: &str| config.is_bot(login, "");
-    let input =
-        FlowInput { prs: &events.prs, deployments: &history.deployments, deployed_at: &deployed_at, is_bot: &is_bot };
+    let input = FlowInput { prs: &events.prs, deployments: &deployments, deployed_at: &deployed_at, is_bot: &is_bot };
     let options = FlowOptions {
         average: config.average,
         agreements: WorkingAgreements {
@@ -67,8 +91,8 @@ pub fn analyze(
     }
     Ok(FlowAnalysis {
         scope: scope.service.to_owned(),
-        repository: history.git.map(|(key, _)| key),
-        deployments_source: history.deployments_source,
+        repository,
+        deployments_source,
         event_sources: events.sources,
         config_source: config.source.clone(),
         report,

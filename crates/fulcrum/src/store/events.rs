@@ -122,6 +122,12 @@ impl EventFilter {
     }
 }
 
+/// The position stored for a row id, if any.
+fn position(index: &[u32], row_id: i64) -> Option<usize> {
+    let i = *index.get(usize::try_from(row_id).ok()?)?;
+    (i != u32::MAX).then_some(i as usize)
+}
+
 fn kind_name(kind: ActivityKind) -> &'static str {
     match kind {
         ActivityKind::Review => "review",
@@ -151,6 +157,11 @@ impl Store {
         let sql = |source| StoreError::Sql { path: path.clone(), source };
         let tx = self.conn.transaction().map_err(sql)?;
         {
+            // Rows with ids above these are new in this transaction: they have no children to clear.
+            let last_pr: i64 =
+                tx.query_row("SELECT COALESCE(MAX(id), 0) FROM pull_requests", [], |r| r.get(0)).map_err(sql)?;
+            let last_deployment: i64 =
+                tx.query_row("SELECT COALESCE(MAX(id), 0) FROM deployments", [], |r| r.get(0)).map_err(sql)?;
             let mut upsert_pr = tx
                 .prepare(
                     "INSERT INTO pull_requests (repo, number, source, author, created_at, ready_at, merged_at,
@@ -195,8 +206,10 @@ impl Store {
                         |r| r.get(0),
                     )
                     .map_err(sql)?;
-                clear_commits.execute(params![id]).map_err(sql)?;
-                clear_activities.execute(params![id]).map_err(sql)?;
+                if id <= last_pr {
+                    clear_commits.execute(params![id]).map_err(sql)?;
+                    clear_activities.execute(params![id]).map_err(sql)?;
+                }
                 for c in &pr.commits {
                     insert_commit.execute(params![id, c.sha, c.author, c.authored_at]).map_err(sql)?;
                 }
@@ -240,7 +253,9 @@ impl Store {
                         |r| r.get(0),
                     )
                     .map_err(sql)?;
-                clear_shipped.execute(params![id]).map_err(sql)?;
+                if id <= last_deployment {
+                    clear_shipped.execute(params![id]).map_err(sql)?;
+                }
                 for sha in d.commits.iter().flatten() {
                     insert_shipped.execute(params![id, sha]).map_err(sql)?;
                 }
@@ -294,7 +309,8 @@ impl Store {
     pub fn load_pull_requests(&self, filter: &EventFilter) -> Result<Vec<PullRequest>, StoreError> {
         let sql = self.sql();
         let mut prs: Vec<PullRequest> = Vec::new();
-        let mut index: HashMap<i64, usize> = HashMap::new();
+        // Row id → position in `prs`; ids are dense, so a vector beats a map.
+        let mut index: Vec<u32> = Vec::new();
         let mut statement = self
             .conn
             .prepare(
@@ -313,7 +329,11 @@ impl Store {
             let number: i64 = row.get(2).map_err(&sql)?;
             let source: String = row.get(3).map_err(&sql)?;
             let kind = source.split(':').next().unwrap_or("import").to_owned();
-            index.insert(row_id, prs.len());
+            let slot = usize::try_from(row_id).unwrap_or(0);
+            if index.len() <= slot {
+                index.resize(slot + 1, u32::MAX);
+            }
+            index[slot] = prs.len() as u32;
             prs.push(PullRequest {
                 id: format!("{kind}:pr:{repo}#{number}"),
                 repo,
@@ -337,7 +357,7 @@ impl Store {
             self.conn.prepare("SELECT pr_id, sha, author, authored_at FROM pr_commits").map_err(&sql)?;
         let mut rows = statement.query([]).map_err(&sql)?;
         while let Some(row) = rows.next().map_err(&sql)? {
-            if let Some(&i) = index.get(&row.get::<_, i64>(0).map_err(&sql)?) {
+            if let Some(i) = position(&index, row.get(0).map_err(&sql)?) {
                 prs[i].commits.push(PrCommit {
                     sha: row.get(1).map_err(&sql)?,
                     author: row.get(2).map_err(&sql)?,
@@ -349,7 +369,7 @@ impl Store {
         let mut statement = self.conn.prepare("SELECT pr_id, author, at, kind FROM pr_activities").map_err(&sql)?;
         let mut rows = statement.query([]).map_err(&sql)?;
         while let Some(row) = rows.next().map_err(&sql)? {
-            if let Some(&i) = index.get(&row.get::<_, i64>(0).map_err(&sql)?) {
+            if let Some(i) = position(&index, row.get(0).map_err(&sql)?) {
                 prs[i].activities.push(ReviewActivity {
                     author: row.get(1).map_err(&sql)?,
                     at: row.get(2).map_err(&sql)?,

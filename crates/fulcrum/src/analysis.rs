@@ -174,7 +174,25 @@ pub fn history(store: &Store, scope: &Scope<'_>, events: &Events, config: &Confi
     let (deployments, deployments_source) = if events.deployments.is_empty() {
         find_deployments(&state, &commits, key, scope.service, config)?
     } else {
-        (events.deployments.clone(), event_deployments_text(events))
+        // An event may name its commit by tag (a release): resolve it through the refs.
+        let tags: HashMap<&str, &str> = state
+            .refs
+            .iter()
+            .filter(|r| r.kind == RefKind::Tag)
+            .map(|r| (r.name.trim_start_matches("refs/tags/"), r.commit.as_str()))
+            .collect();
+        let deployments = events
+            .deployments
+            .iter()
+            .map(|d| {
+                let mut d = d.clone();
+                if let Some(commit) = tags.get(d.commit.as_str()) {
+                    d.commit = (*commit).to_owned();
+                }
+                d
+            })
+            .collect();
+        (deployments, event_deployments_text(events))
     };
     Ok(History { commits, deployments, deployments_source, git: Some((key.to_owned(), state)) })
 }

@@ -157,7 +157,9 @@ pub fn sync(
     // Details of each changed pull request, a bounded number in flight.
     let total = pulls.len();
     let workers = source.concurrency.unwrap_or(4).clamp(1, 16);
-    for chunk in pulls.chunks(BATCH) {
+    // Tests shrink the batch to interrupt a sync between two of them.
+    let batch_size = std::env::var("FULCRUM_TEST_SOURCE_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(BATCH).max(1);
+    for chunk in pulls.chunks(batch_size) {
         set_label(format!("{name}: pull requests {}/{total}", summary.pull_requests));
         let next = AtomicUsize::new(0);
         let results: Mutex<Vec<Option<Result<PullRequest, HttpError>>>> =
@@ -219,6 +221,33 @@ pub fn sync(
                 commits: None,
             },
             Some(d.to_string()),
+        ));
+    }
+    // Releases are stored as deployments to the environment `release`: they
+    // count only when `deploy.env_pattern` includes it (a release is often
+    // not a deployment, and its tag is in git for tag mode anyway).
+    set_label(format!("{name}: releases"));
+    for release in get_all(&format!("{root}/releases?per_page=100"))? {
+        let (Some(id), Some(tag)) = (release["id"].as_u64(), release["tag_name"].as_str()) else { continue };
+        if release["draft"] == true {
+            continue;
+        }
+        let Some(published) = time(&release, "published_at").or_else(|| time(&release, "created_at")) else { continue };
+        batch.deployments.push((
+            DeploymentEvent {
+                source: name.clone(),
+                external_id: format!("release-{id}"),
+                repo: Some(repo.to_owned()),
+                service: service.clone(),
+                environment: "release".to_owned(),
+                // The tag: the analysis resolves it through the repository's refs.
+                commit: tag.to_owned(),
+                finished_at: published,
+                status: if release["prerelease"] == true { "prerelease" } else { "success" }.to_owned(),
+                name: Some(tag.to_owned()),
+                commits: None,
+            },
+            Some(release.to_string()),
         ));
     }
     set_label(format!("{name}: workflow runs"));

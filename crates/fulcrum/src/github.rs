@@ -125,6 +125,16 @@ pub fn sync(
         .filter(|p| cursor.is_none_or(|c| time(p, "updated_at").is_some_and(|u| u > c)))
         .collect();
     pulls.sort_by_key(|p| (time(p, "updated_at"), p["number"].as_u64()));
+    // A pull request updated while the list was paged through can appear twice: keep its latest state.
+    let mut latest: HashMap<u64, usize> = HashMap::new();
+    for (i, p) in pulls.iter().enumerate() {
+        latest.insert(p["number"].as_u64().unwrap_or(0), i);
+    }
+    let mut position = 0;
+    pulls.retain(|p| {
+        position += 1;
+        latest.get(&p["number"].as_u64().unwrap_or(0)) == Some(&(position - 1))
+    });
     let mut issue_comments: HashMap<u64, Vec<ReviewActivity>> = HashMap::new();
     let mut review_comments: HashMap<u64, Vec<ReviewActivity>> = HashMap::new();
     let mut ready: HashMap<u64, i64> = HashMap::new();
@@ -137,7 +147,7 @@ pub fn sync(
                 issue_comments.entry(n).or_default().push(a);
             }
         }
-        for c in get_all(&format!("{root}/pulls/comments?{list}"))? {
+        for c in get_all(&format!("{root}/pulls/comments?direction=asc&per_page=100"))? {
             if let (Some(n), Some(a)) =
                 (trailing_number(&c["pull_request_url"]), activity(&c, "created_at", ActivityKind::ReviewComment))
             {
@@ -158,7 +168,8 @@ pub fn sync(
     let total = pulls.len();
     let workers = source.concurrency.unwrap_or(4).clamp(1, 16);
     // Tests shrink the batch to interrupt a sync between two of them.
-    let batch_size = std::env::var("FULCRUM_TEST_SOURCE_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(BATCH).max(1);
+    let batch_size =
+        std::env::var("FULCRUM_TEST_SOURCE_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(BATCH).max(1);
     for chunk in pulls.chunks(batch_size) {
         set_label(format!("{name}: pull requests {}/{total}", summary.pull_requests));
         let next = AtomicUsize::new(0);
@@ -255,7 +266,12 @@ pub fn sync(
     let mut newest_run = runs_cursor;
     for run in get_all(&format!("{root}/actions/runs?per_page=100"))? {
         let updated = time(&run, "updated_at");
-        if run["status"] != "completed" || runs_cursor.is_some_and(|c| updated.is_none_or(|u| u <= c)) {
+        // Deployments do not run for pull requests.
+        let for_pull_request = run["event"].as_str().is_some_and(|e| e.starts_with("pull_request"));
+        if run["status"] != "completed"
+            || for_pull_request
+            || runs_cursor.is_some_and(|c| updated.is_none_or(|u| u <= c))
+        {
             continue;
         }
         newest_run = newest_run.max(updated);

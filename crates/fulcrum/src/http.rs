@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use ureq::http::HeaderMap;
 
+use crate::store::CachedPage;
+
 /// A secret: printed as `***`.
 #[derive(Clone)]
 pub struct Token(String);
@@ -129,10 +131,10 @@ pub struct Client {
     token: Option<Token>,
     auth: Auth,
     token_hint: String,
-    /// ETag and body per URL, loaded from the store before and saved after.
-    cache: Mutex<HashMap<String, (String, String)>>,
+    /// Pages per URL, loaded from the store before and saved after.
+    cache: Mutex<HashMap<String, CachedPage>>,
     /// Entries added during this run.
-    fresh: Mutex<Vec<(String, String, String)>>,
+    fresh: Mutex<Vec<(String, CachedPage)>>,
     backoff: Duration,
     max_attempts: u32,
     max_wait: u64,
@@ -164,12 +166,12 @@ impl Client {
     }
 
     /// Seeds the conditional-request cache.
-    pub fn load_cache(&self, entries: HashMap<String, (String, String)>) {
+    pub fn load_cache(&self, entries: HashMap<String, CachedPage>) {
         self.cache.lock().expect("cache lock").extend(entries);
     }
 
     /// Cache entries added since the last call, for the store.
-    pub fn take_fresh_cache(&self) -> Vec<(String, String, String)> {
+    pub fn take_fresh_cache(&self) -> Vec<(String, CachedPage)> {
         std::mem::take(&mut *self.fresh.lock().expect("cache lock"))
     }
 
@@ -186,8 +188,8 @@ impl Client {
                     Auth::PrivateToken => request.header("PRIVATE-TOKEN", &token.0),
                 };
             }
-            if let Some((etag, _)) = &cached {
-                request = request.header("If-None-Match", etag);
+            if let Some(page) = &cached {
+                request = request.header("If-None-Match", &page.etag);
             }
             let mut response = match request.call() {
                 Ok(response) => response,
@@ -207,9 +209,11 @@ impl Client {
             let headers = response.headers().clone();
             let body = response.body_mut().read_to_string();
             if status == 304
-                && let Some((_, raw)) = &cached
+                && let Some(page) = &cached
             {
-                return parse(url, raw.clone(), &headers, true);
+                let mut parsed = parse(url, page.body.clone(), &headers, true)?;
+                parsed.next = parsed.next.or_else(|| page.next.clone());
+                return Ok(parsed);
             }
             if let Some(wait) = rate_limit_wait(status, &headers) {
                 if wait > self.max_wait {
@@ -233,11 +237,13 @@ impl Client {
             };
             match status {
                 200..=299 => {
+                    let parsed = parse(url, body.clone(), &headers, false)?;
                     if let Some(etag) = headers.get("etag").and_then(|v| v.to_str().ok()) {
-                        self.cache.lock().expect("cache lock").insert(url.to_owned(), (etag.to_owned(), body.clone()));
-                        self.fresh.lock().expect("cache lock").push((url.to_owned(), etag.to_owned(), body.clone()));
+                        let page = CachedPage { etag: etag.to_owned(), body, next: parsed.next.clone() };
+                        self.cache.lock().expect("cache lock").insert(url.to_owned(), page.clone());
+                        self.fresh.lock().expect("cache lock").push((url.to_owned(), page));
                     }
-                    return parse(url, body, &headers, false);
+                    return Ok(parsed);
                 }
                 401 | 403 => {
                     return Err(HttpError::Unauthorized { url: url.to_owned(), status, hint: self.token_hint.clone() });

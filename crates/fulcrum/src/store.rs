@@ -20,7 +20,7 @@ use crate::git::{CommitRecord, RefKind, RefRecord};
 
 mod events;
 
-pub use events::{DeploymentEvent, EventBatch, EventCounts, EventFilter, IncidentEvent};
+pub use events::{CachedPage, DeploymentEvent, EventBatch, EventCounts, EventFilter, IncidentEvent};
 
 /// `PRAGMA application_id` of a fulcrum database ("FULC").
 const APPLICATION_ID: i64 = 0x4655_4C43;

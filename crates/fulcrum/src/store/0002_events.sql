@@ -91,9 +91,10 @@ CREATE TABLE source_cursors (
     PRIMARY KEY (source, resource)
 );
 
--- Conditional requests: the ETag and body of each page last fetched.
+-- Conditional requests: the ETag, body and next page of each page last fetched.
 CREATE TABLE http_cache (
     url TEXT PRIMARY KEY,
     etag TEXT NOT NULL,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    next_url TEXT
 );

@@ -61,6 +61,17 @@ pub struct IncidentEvent {
     pub pull_request: Option<String>,
 }
 
+/// A page kept for conditional requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedPage {
+    /// Its ETag.
+    pub etag: String,
+    /// Its body.
+    pub body: String,
+    /// Its `rel="next"` link (a 304 need not repeat it).
+    pub next: Option<String>,
+}
+
 /// Counts of what a batch wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct EventCounts {
@@ -477,21 +488,23 @@ impl Store {
             .map_err(self.sql())
     }
 
-    /// Cached ETags and bodies of the URLs starting with `prefix`.
-    pub fn http_cache_under(&self, prefix: &str) -> Result<HashMap<String, (String, String)>, StoreError> {
+    /// Cached pages (ETag, body, next page) of the URLs starting with `prefix`.
+    pub fn http_cache_under(&self, prefix: &str) -> Result<HashMap<String, CachedPage>, StoreError> {
         let sql = self.sql();
         let mut statement = self
             .conn
-            .prepare("SELECT url, etag, body FROM http_cache WHERE substr(url, 1, length(?1)) = ?1")
+            .prepare("SELECT url, etag, body, next_url FROM http_cache WHERE substr(url, 1, length(?1)) = ?1")
             .map_err(&sql)?;
         let rows = statement
-            .query_map(params![prefix], |r| Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?))))
+            .query_map(params![prefix], |r| {
+                Ok((r.get::<_, String>(0)?, CachedPage { etag: r.get(1)?, body: r.get(2)?, next: r.get(3)? }))
+            })
             .map_err(&sql)?;
         rows.collect::<Result<_, _>>().map_err(&sql)
     }
 
-    /// Remembers ETags and bodies `(url, etag, body)`.
-    pub fn cache_http(&mut self, entries: &[(String, String, String)]) -> Result<(), StoreError> {
+    /// Remembers pages by URL.
+    pub fn cache_http(&mut self, entries: &[(String, CachedPage)]) -> Result<(), StoreError> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -501,12 +514,13 @@ impl Store {
         {
             let mut upsert = tx
                 .prepare(
-                    "INSERT INTO http_cache (url, etag, body) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (url) DO UPDATE SET etag = excluded.etag, body = excluded.body",
+                    "INSERT INTO http_cache (url, etag, body, next_url) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (url) DO UPDATE SET etag = excluded.etag, body = excluded.body,
+                         next_url = excluded.next_url",
                 )
                 .map_err(sql)?;
-            for (url, etag, body) in entries {
-                upsert.execute(params![url, etag, body]).map_err(sql)?;
+            for (url, page) in entries {
+                upsert.execute(params![url, page.etag, page.body, page.next]).map_err(sql)?;
             }
         }
         tx.commit().map_err(sql)

@@ -10,8 +10,10 @@
 mod dora;
 mod events;
 mod formats;
+mod github;
 mod harness;
 mod inputs;
 mod knowledge;
+mod replay;
 mod snapshot;
 mod sync;

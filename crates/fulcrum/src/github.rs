@@ -11,8 +11,6 @@
 //! resumes from the last batch.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Context as _;
 use fulcrum_core::flow::{ActivityKind, PrCommit, PullRequest, ReviewActivity};
@@ -20,63 +18,13 @@ use fulcrum_core::time::parse_rfc3339;
 use serde_json::Value;
 
 use crate::config::{Config, SourceFile};
-use crate::http::{Auth, Client, HttpError, Token};
+use crate::connector::{Session, SourceError, SourceSummary, batch_size, encode, latest_by_update, time, token};
+use crate::http::{Auth, Client, HttpError};
 use crate::progress::Progress;
 use crate::store::{DeploymentEvent, EventBatch, IncidentEvent, Store};
 
 /// Pull requests per transaction.
 const BATCH: usize = 100;
-
-/// What a source sync did.
-#[derive(Debug, Default, serde::Serialize)]
-pub struct SourceSummary {
-    /// `github:owner/name`.
-    pub source: String,
-    /// Pull requests fetched and stored (new or updated).
-    pub pull_requests: usize,
-    /// Deployment events stored (host deployments and CI runs).
-    pub deployments: usize,
-    /// Incidents stored.
-    pub incidents: usize,
-    /// Requests answered 304 (served from the cache, no rate limit spent).
-    pub not_modified: usize,
-    /// Requests made.
-    pub requests: usize,
-}
-
-/// Bad source settings (exit code 2).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct SourceError(pub String);
-
-/// The token of a source: its environment variable, else its command.
-/// Returns the token (if any) and a description of where it came from.
-pub fn token(source: &SourceFile, default_env: &str) -> anyhow::Result<(Option<Token>, String)> {
-    let env = source.token_env.clone().unwrap_or_else(|| default_env.to_owned());
-    if let Ok(value) = std::env::var(&env)
-        && !value.trim().is_empty()
-    {
-        return Ok((Some(Token::new(&value)), format!("${env}")));
-    }
-    if let Some(command) = &source.token_command {
-        let output = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(command)
-            .output()
-            .map_err(|e| SourceError(format!("token_command of {}: cannot run it ({e})", source.repo)))?;
-        if !output.status.success() {
-            // The command's output may hold the secret: say only that it failed.
-            return Err(SourceError(format!(
-                "token_command of {} failed ({}); run it yourself to see why",
-                source.repo, output.status
-            ))
-            .into());
-        }
-        let text = String::from_utf8_lossy(&output.stdout);
-        return Ok((Some(Token::new(&text)), "the configured token_command".to_owned()));
-    }
-    Ok((None, format!("${env} (unset: requests are unauthenticated and limited to 60 an hour)")))
-}
 
 /// Syncs one GitHub source into the store.
 pub fn sync(
@@ -95,51 +43,23 @@ pub fn sync(
     let root = format!("{base}/repos/{repo}");
     client.load_cache(store.http_cache_under(&root)?);
     let mut summary = SourceSummary { source: name.clone(), ..SourceSummary::default() };
-    let requests = AtomicUsize::new(0);
-    let not_modified = AtomicUsize::new(0);
-    progress.start(&format!("{name}: listing pull requests"), None);
-    let progress_line = Mutex::new(progress);
-    let label = Mutex::new(String::new());
-    let notify = |message: &str| {
-        let base = label.lock().expect("label lock").clone();
-        let text = if message.is_empty() { base } else { format!("{base} ({message})") };
-        progress_line.lock().expect("progress lock").relabel(&text);
-    };
-    let set_label = |text: String| {
-        *label.lock().expect("label lock") = text.clone();
-        progress_line.lock().expect("progress lock").relabel(&text);
-    };
-    let get_all = |url: &str| -> Result<Vec<Value>, HttpError> {
-        let pages = client.get_all(url, &notify)?;
-        requests.fetch_add(pages.len(), Ordering::Relaxed);
-        not_modified.fetch_add(pages.iter().filter(|p| p.not_modified).count(), Ordering::Relaxed);
-        Ok(pages.into_iter().flat_map(|p| into_items(p.body)).collect())
-    };
+    let session = Session::new(client, progress);
+    let get_all = |url: &str| session.get_all(url);
     let list = "direction=asc&per_page=100&state=all";
 
     // Pull requests and what hangs off them at repository level.
-    set_label(format!("{name}: listing pull requests"));
+    session.stage(format!("{name}: listing pull requests"));
     let cursor = store.cursor(&name, "pulls")?.and_then(|c| parse_rfc3339(&c));
-    let mut pulls: Vec<Value> = get_all(&format!("{root}/pulls?{list}"))?
+    let pulls: Vec<Value> = get_all(&format!("{root}/pulls?{list}"))?
         .into_iter()
         .filter(|p| cursor.is_none_or(|c| time(p, "updated_at").is_some_and(|u| u > c)))
         .collect();
-    pulls.sort_by_key(|p| (time(p, "updated_at"), p["number"].as_u64()));
-    // A pull request updated while the list was paged through can appear twice: keep its latest state.
-    let mut latest: HashMap<u64, usize> = HashMap::new();
-    for (i, p) in pulls.iter().enumerate() {
-        latest.insert(p["number"].as_u64().unwrap_or(0), i);
-    }
-    let mut position = 0;
-    pulls.retain(|p| {
-        position += 1;
-        latest.get(&p["number"].as_u64().unwrap_or(0)) == Some(&(position - 1))
-    });
+    let pulls = latest_by_update(pulls, "number");
     let mut issue_comments: HashMap<u64, Vec<ReviewActivity>> = HashMap::new();
     let mut review_comments: HashMap<u64, Vec<ReviewActivity>> = HashMap::new();
     let mut ready: HashMap<u64, i64> = HashMap::new();
     if !pulls.is_empty() {
-        set_label(format!("{name}: comments and events"));
+        session.stage(format!("{name}: comments and events"));
         for c in get_all(&format!("{root}/issues/comments?{list}"))? {
             if let (Some(n), Some(a)) =
                 (trailing_number(&c["issue_url"]), activity(&c, "created_at", ActivityKind::Comment))
@@ -166,41 +86,23 @@ pub fn sync(
 
     // Details of each changed pull request, a bounded number in flight.
     let total = pulls.len();
-    let workers = source.concurrency.unwrap_or(4).clamp(1, 16);
-    // Tests shrink the batch to interrupt a sync between two of them.
-    let batch_size =
-        std::env::var("FULCRUM_TEST_SOURCE_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(BATCH).max(1);
-    for chunk in pulls.chunks(batch_size) {
-        set_label(format!("{name}: pull requests {}/{total}", summary.pull_requests));
-        let next = AtomicUsize::new(0);
-        let results: Mutex<Vec<Option<Result<PullRequest, HttpError>>>> =
-            Mutex::new((0..chunk.len()).map(|_| None).collect());
-        std::thread::scope(|scope| {
-            for _ in 0..workers.min(chunk.len()) {
-                scope.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(item) = chunk.get(i) else { break };
-                        let result =
-                            pull_request(item, &root, repo, &get_all, &ready, &issue_comments, &review_comments);
-                        results.lock().expect("results lock")[i] = Some(result);
-                    }
-                });
-            }
-        });
+    let workers = source.concurrency.unwrap_or(4);
+    for chunk in pulls.chunks(batch_size(BATCH)) {
+        session.stage(format!("{name}: pull requests {}/{total}", summary.pull_requests));
+        let fetch = |item: &Value| pull_request(item, &root, repo, &session, &ready, &issue_comments, &review_comments);
+        let fetched = session.fetch_each(chunk, workers, &fetch)?;
         let mut batch = EventBatch::default();
-        for (item, result) in chunk.iter().zip(results.into_inner().expect("results lock")) {
-            let pr = result.expect("every item was processed")?;
+        for (item, pr) in chunk.iter().zip(fetched) {
             batch.pull_requests.push((pr, name.clone(), Some(item.to_string())));
         }
         let reached = chunk.last().and_then(|p| p["updated_at"].as_str()).map(str::to_owned);
         store.write_events(&batch, reached.as_deref().map(|r| (name.as_str(), "pulls", r)))?;
-        store.cache_http(&client.take_fresh_cache())?;
+        store.cache_http(&session.client.take_fresh_cache())?;
         summary.pull_requests += chunk.len();
     }
 
     // Deployments: host deployments with their statuses, and CI runs.
-    set_label(format!("{name}: deployments"));
+    session.stage(format!("{name}: deployments"));
     let mut batch = EventBatch::default();
     for d in get_all(&format!("{root}/deployments?per_page=100"))? {
         let Some(id) = d["id"].as_u64() else { continue };
@@ -237,7 +139,7 @@ pub fn sync(
     // Releases are stored as deployments to the environment `release`: they
     // count only when `deploy.env_pattern` includes it (a release is often
     // not a deployment, and its tag is in git for tag mode anyway).
-    set_label(format!("{name}: releases"));
+    session.stage(format!("{name}: releases"));
     for release in get_all(&format!("{root}/releases?per_page=100"))? {
         let (Some(id), Some(tag)) = (release["id"].as_u64(), release["tag_name"].as_str()) else { continue };
         if release["draft"] == true {
@@ -261,7 +163,7 @@ pub fn sync(
             Some(release.to_string()),
         ));
     }
-    set_label(format!("{name}: workflow runs"));
+    session.stage(format!("{name}: workflow runs"));
     let runs_cursor = store.cursor(&name, "runs")?.and_then(|c| parse_rfc3339(&c));
     let mut newest_run = runs_cursor;
     for run in get_all(&format!("{root}/actions/runs?per_page=100"))? {
@@ -312,7 +214,7 @@ pub fn sync(
     }
 
     // Incidents: issues carrying an incident label.
-    set_label(format!("{name}: incidents"));
+    session.stage(format!("{name}: incidents"));
     let mut seen = std::collections::HashSet::new();
     for label in &config.incident_labels {
         for issue in get_all(&format!("{root}/issues?labels={}&{list}", encode(label)))? {
@@ -341,10 +243,8 @@ pub fn sync(
     summary.incidents = batch.incidents.len();
     let runs_reached = newest_run.map(fulcrum_core::time::format_datetime);
     store.write_events(&batch, runs_reached.as_deref().map(|r| (name.as_str(), "runs", r)))?;
-    store.cache_http(&client.take_fresh_cache())?;
-    summary.requests = requests.load(Ordering::Relaxed);
-    summary.not_modified = not_modified.load(Ordering::Relaxed);
-    progress_line.into_inner().expect("progress lock").finish();
+    store.cache_http(&session.client.take_fresh_cache())?;
+    session.finish(&mut summary);
     Ok(summary)
 }
 
@@ -353,7 +253,7 @@ fn pull_request(
     item: &Value,
     root: &str,
     repo: &str,
-    get_all: &(dyn Fn(&str) -> Result<Vec<Value>, HttpError> + Sync),
+    session: &Session<'_>,
     ready: &HashMap<u64, i64>,
     issue_comments: &HashMap<u64, Vec<ReviewActivity>>,
     review_comments: &HashMap<u64, Vec<ReviewActivity>>,
@@ -361,8 +261,9 @@ fn pull_request(
     let number = item["number"].as_u64().unwrap_or(0);
     let list = "direction=asc&per_page=100&state=all";
     // The list omits sizes; the pull request itself has them.
-    let detail = get_all(&format!("{root}/pulls/{number}"))?.into_iter().next().unwrap_or(Value::Null);
-    let commits = get_all(&format!("{root}/pulls/{number}/commits?{list}"))?
+    let detail = session.get_one(&format!("{root}/pulls/{number}"))?;
+    let commits = session
+        .get_all(&format!("{root}/pulls/{number}/commits?{list}"))?
         .iter()
         .filter_map(|c| {
             Some(PrCommit {
@@ -372,7 +273,8 @@ fn pull_request(
             })
         })
         .collect();
-    let mut activities: Vec<ReviewActivity> = get_all(&format!("{root}/pulls/{number}/reviews?{list}"))?
+    let mut activities: Vec<ReviewActivity> = session
+        .get_all(&format!("{root}/pulls/{number}/reviews?{list}"))?
         .iter()
         .filter(|r| r["state"] != "PENDING")
         .filter_map(|r| activity(r, "submitted_at", ActivityKind::Review))
@@ -400,27 +302,6 @@ fn pull_request(
     })
 }
 
-/// The items of a page: its array, or the array inside an object
-/// (`{"workflow_runs": [...]}`), or the object itself.
-fn into_items(body: Value) -> Vec<Value> {
-    match body {
-        Value::Array(items) => items,
-        Value::Object(mut map) => {
-            for key in ["workflow_runs", "jobs", "items"] {
-                if let Some(Value::Array(items)) = map.remove(key) {
-                    return items;
-                }
-            }
-            vec![Value::Object(map)]
-        }
-        _ => Vec::new(),
-    }
-}
-
-fn time(value: &Value, key: &str) -> Option<i64> {
-    value[key].as_str().and_then(parse_rfc3339)
-}
-
 fn login(user: &Value) -> Option<&str> {
     user["login"].as_str()
 }
@@ -432,19 +313,6 @@ fn activity(value: &Value, key: &str, kind: ActivityKind) -> Option<ReviewActivi
 /// The number at the end of an API URL (`…/issues/12`).
 fn trailing_number(url: &Value) -> Option<u64> {
     url.as_str()?.rsplit('/').next()?.parse().ok()
-}
-
-/// Percent-encodes a query value.
-fn encode(text: &str) -> String {
-    let mut out = String::new();
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Syncs every `[[source]]` of the configuration.

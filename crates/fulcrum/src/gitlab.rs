@@ -1,7 +1,7 @@
 //! The GitLab connector (REST API v4). Being written.
 
 use crate::config::{Config, SourceFile};
-use crate::github::SourceSummary;
+use crate::connector::{SourceError, SourceSummary};
 use crate::progress::Progress;
 use crate::store::Store;
 
@@ -12,5 +12,5 @@ pub fn sync(
     _config: &Config,
     _progress: &mut Progress,
 ) -> anyhow::Result<SourceSummary> {
-    Err(crate::github::SourceError(format!("{}: GitLab sources are not supported yet", source.repo)).into())
+    Err(SourceError(format!("{}: GitLab sources are not supported yet", source.repo)).into())
 }

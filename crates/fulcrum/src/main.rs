@@ -5,6 +5,7 @@
 
 mod analysis;
 mod config;
+mod connector;
 mod delivery;
 mod flow;
 mod git;
@@ -233,7 +234,7 @@ fn is_input_error(e: &anyhow::Error) -> bool {
             || c.is::<TimeError>()
             || c.is::<UsageError>()
             || c.is::<import::ImportError>()
-            || c.is::<github::SourceError>()
+            || c.is::<connector::SourceError>()
             || c.downcast_ref::<http::HttpError>().is_some_and(http::HttpError::is_input_error)
             || c.downcast_ref::<store::StoreError>().is_some_and(|s| !matches!(s, store::StoreError::Sql { .. }))
     })

@@ -1,0 +1,200 @@
+//! What the host connectors share: a session around the HTTP client that
+//! counts requests, keeps the progress line (with rate-limit waits) and
+//! fetches per-item details with a bounded number of requests in flight;
+//! the token lookup; JSON helpers.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use fulcrum_core::time::parse_rfc3339;
+use serde_json::Value;
+
+use crate::config::SourceFile;
+use crate::http::{Client, HttpError, Token};
+use crate::progress::Progress;
+
+/// What a source sync did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct SourceSummary {
+    /// `github:owner/name`, `gitlab:group/project`.
+    pub source: String,
+    /// Pull (merge) requests fetched and stored (new or updated).
+    pub pull_requests: usize,
+    /// Deployment events stored (host deployments, CI runs, releases).
+    pub deployments: usize,
+    /// Incidents stored.
+    pub incidents: usize,
+    /// Requests answered 304 (served from the cache, no rate limit spent).
+    pub not_modified: usize,
+    /// Requests made.
+    pub requests: usize,
+}
+
+/// Bad source settings (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SourceError(pub String);
+
+/// The token of a source: its environment variable, else its command.
+/// Returns the token (if any) and a description of where it came from.
+pub fn token(source: &SourceFile, default_env: &str) -> anyhow::Result<(Option<Token>, String)> {
+    let env = source.token_env.clone().unwrap_or_else(|| default_env.to_owned());
+    if let Ok(value) = std::env::var(&env)
+        && !value.trim().is_empty()
+    {
+        return Ok((Some(Token::new(&value)), format!("${env}")));
+    }
+    if let Some(command) = &source.token_command {
+        let output = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .output()
+            .map_err(|e| SourceError(format!("token_command of {}: cannot run it ({e})", source.repo)))?;
+        if !output.status.success() {
+            // The command's output may hold the secret: say only that it failed.
+            return Err(SourceError(format!(
+                "token_command of {} failed ({}); run it yourself to see why",
+                source.repo, output.status
+            ))
+            .into());
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
+        return Ok((Some(Token::new(&text)), "the configured token_command".to_owned()));
+    }
+    Ok((None, format!("${env} (unset: requests are unauthenticated and tightly rate limited)")))
+}
+
+/// One source sync's HTTP session.
+pub struct Session<'p> {
+    /// The client.
+    pub client: Client,
+    requests: AtomicUsize,
+    not_modified: AtomicUsize,
+    progress: Mutex<&'p mut Progress>,
+    label: Mutex<String>,
+}
+
+impl<'p> Session<'p> {
+    /// A session showing its work on `progress`.
+    pub fn new(client: Client, progress: &'p mut Progress) -> Session<'p> {
+        progress.start("connecting", None);
+        Session {
+            client,
+            requests: AtomicUsize::new(0),
+            not_modified: AtomicUsize::new(0),
+            progress: Mutex::new(progress),
+            label: Mutex::new(String::new()),
+        }
+    }
+
+    /// Shows what the sync is doing.
+    pub fn stage(&self, text: String) {
+        self.progress.lock().expect("progress lock").relabel(&text);
+        *self.label.lock().expect("label lock") = text;
+    }
+
+    fn notify(&self, message: &str) {
+        let base = self.label.lock().expect("label lock").clone();
+        let text = if message.is_empty() { base } else { format!("{base} ({message})") };
+        self.progress.lock().expect("progress lock").relabel(&text);
+    }
+
+    /// Every item of every page from `url` on.
+    pub fn get_all(&self, url: &str) -> Result<Vec<Value>, HttpError> {
+        let notify = |message: &str| self.notify(message);
+        let pages = self.client.get_all(url, &notify)?;
+        self.requests.fetch_add(pages.len(), Ordering::Relaxed);
+        self.not_modified.fetch_add(pages.iter().filter(|p| p.not_modified).count(), Ordering::Relaxed);
+        Ok(pages.into_iter().flat_map(|p| into_items(p.body)).collect())
+    }
+
+    /// One object (`url` answers a single JSON object).
+    pub fn get_one(&self, url: &str) -> Result<Value, HttpError> {
+        Ok(self.get_all(url)?.into_iter().next().unwrap_or(Value::Null))
+    }
+
+    /// `fetch(item)` for every item, `workers` at a time, results in order;
+    /// the first error (in item order) wins.
+    pub fn fetch_each<T: Send>(
+        &self,
+        items: &[Value],
+        workers: usize,
+        fetch: &(dyn Fn(&Value) -> Result<T, HttpError> + Sync),
+    ) -> Result<Vec<T>, HttpError> {
+        let next = AtomicUsize::new(0);
+        let results: Mutex<Vec<Option<Result<T, HttpError>>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+        std::thread::scope(|scope| {
+            for _ in 0..workers.clamp(1, 16).min(items.len()) {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        let result = fetch(item);
+                        results.lock().expect("results lock")[i] = Some(result);
+                    }
+                });
+            }
+        });
+        results.into_inner().expect("results lock").into_iter().map(|r| r.expect("every item was fetched")).collect()
+    }
+
+    /// Fills in the request counts and clears the progress line.
+    pub fn finish(self, summary: &mut SourceSummary) {
+        summary.requests = self.requests.load(Ordering::Relaxed);
+        summary.not_modified = self.not_modified.load(Ordering::Relaxed);
+        self.progress.into_inner().expect("progress lock").finish();
+    }
+}
+
+/// Items `update` seen once each, keeping the last occurrence, sorted by
+/// `(updated_at, key)`: a list paged through while it changes can repeat an item.
+pub fn latest_by_update(items: Vec<Value>, key: &str) -> Vec<Value> {
+    let mut latest: std::collections::HashMap<u64, Value> = std::collections::HashMap::new();
+    for item in items {
+        latest.insert(item[key].as_u64().unwrap_or(0), item);
+    }
+    let mut items: Vec<Value> = latest.into_values().collect();
+    items.sort_by_key(|p| (time(p, "updated_at"), p[key].as_u64()));
+    items
+}
+
+/// The items of a page: its array, or the array inside an object
+/// (`{"workflow_runs": [...]}`), or the object itself.
+pub fn into_items(body: Value) -> Vec<Value> {
+    match body {
+        Value::Array(items) => items,
+        Value::Object(mut map) => {
+            for key in ["workflow_runs", "jobs", "items"] {
+                if let Some(Value::Array(items)) = map.remove(key) {
+                    return items;
+                }
+            }
+            vec![Value::Object(map)]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// An RFC 3339 field as epoch seconds.
+pub fn time(value: &Value, key: &str) -> Option<i64> {
+    value[key].as_str().and_then(parse_rfc3339)
+}
+
+/// Percent-encodes a path segment or query value.
+pub fn encode(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A batch size: `FULCRUM_TEST_SOURCE_BATCH` (tests interrupt a sync between
+/// two batches), else `default`.
+pub fn batch_size(default: usize) -> usize {
+    std::env::var("FULCRUM_TEST_SOURCE_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(default).max(1)
+}

@@ -11,6 +11,7 @@ mod dora;
 mod events;
 mod formats;
 mod github;
+mod gitlab;
 mod harness;
 mod inputs;
 mod knowledge;

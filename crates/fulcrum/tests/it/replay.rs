@@ -268,6 +268,7 @@ mod tests {
         assert_eq!(get(&url, "/nowhere", &[]).0, 404);
         let requests = replay.requests();
         assert_eq!(requests.len(), 4);
+        assert!(requests.iter().all(|r| r.method == "GET"));
         assert_eq!(requests[2].headers.iter().find(|(k, _)| k == "if-none-match").unwrap().1, "\"e1\"");
     }
 

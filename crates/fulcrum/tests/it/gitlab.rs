@@ -1,0 +1,196 @@
+//! The GitLab connector against a local server replaying hand-written
+//! responses in the shape of GitLab's REST API v4 (no public recording is
+//! available to the project): pagination, a squash merge, a draft marked
+//! ready by a system note, a bot and a self-comment, an approval without a
+//! note, a production-tier deployment, a failed one, a staging one, and an
+//! incident issue found twice.
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+use crate::replay::{Replay, Reply, Route};
+
+const TOKEN: &str = "glpat-fulcrumTestToken987";
+const PROJECT: &str = "/api/v4/projects/acme%2Fshop";
+
+fn ok(body: Value) -> Vec<Reply> {
+    vec![Reply::json(200, body.to_string())]
+}
+
+fn route(path: &str, responses: Vec<Reply>) -> Route {
+    Route { path: format!("{PROJECT}{path}"), responses }
+}
+
+fn mr(iid: u64, author: &str, created: &str, merged: Option<&str>, updated: &str) -> Value {
+    json!({
+        "id": 1000 + iid, "iid": iid, "project_id": 7, "title": format!("change {iid}"),
+        "state": if merged.is_some() { "merged" } else { "opened" },
+        "author": {"id": iid, "username": author, "name": author},
+        "created_at": created, "updated_at": updated, "merged_at": merged, "closed_at": null,
+        "draft": false, "work_in_progress": false, "squash": false,
+        "merge_commit_sha": null, "squash_commit_sha": null, "sha": format!("head{iid}")
+    })
+}
+
+fn note(author: &str, at: &str, body: &str, system: bool, kind: Option<&str>) -> Value {
+    json!({"id": 1, "body": body, "author": {"username": author}, "created_at": at, "system": system, "type": kind})
+}
+
+fn routes() -> Vec<Route> {
+    let mut one =
+        mr(1, "ann", "2025-01-06T09:00:00.000Z", Some("2025-01-06T17:00:00.000Z"), "2025-01-06T18:00:00.000Z");
+    one["squash"] = json!(true);
+    one["squash_commit_sha"] = json!("s1");
+    one["merge_commit_sha"] = json!("m1-not-on-main");
+    let mut two =
+        mr(2, "bob", "2025-01-07T09:00:00.000Z", Some("2025-01-08T14:00:00.000Z"), "2025-01-08T15:00:00.000Z");
+    two["merge_commit_sha"] = json!("m2");
+    let three = mr(3, "carol", "2025-01-09T09:00:00.000Z", None, "2025-01-09T10:00:00.000Z");
+    let list = "/merge_requests?state=all&order_by=updated_at&sort=asc&per_page=100";
+    vec![
+        route(
+            list,
+            vec![
+                Reply::json(200, json!([one]).to_string())
+                    .header("ETag", "W/\"mrs-1\"")
+                    .header("Link", &format!("<{{base}}{PROJECT}{list}&page=2>; rel=\"next\"")),
+            ],
+        ),
+        route(&format!("{list}&page=2"), ok(json!([two, three]))),
+        // What the next sync asks for: changes since the cursors.
+        route(&format!("{list}&updated_after=2025-01-09T10%3A00%3A00Z"), ok(json!([]))),
+        route(
+            "/deployments?order_by=updated_at&sort=asc&per_page=100&updated_after=2025-01-08T16%3A31%3A00Z",
+            ok(json!([])),
+        ),
+        route(
+            "/merge_requests/1/commits?per_page=100",
+            ok(json!([{"id": "c1", "author_name": "ann", "authored_date": "2025-01-06T08:00:00.000+00:00"}])),
+        ),
+        route(
+            "/merge_requests/2/commits?per_page=100",
+            ok(json!([{"id": "c2", "author_name": "bob", "authored_date": "2025-01-07T08:00:00.000+01:00"}])),
+        ),
+        route("/merge_requests/3/commits?per_page=100", ok(json!([]))),
+        route(
+            "/merge_requests/1/notes?sort=asc&order_by=created_at&per_page=100",
+            ok(json!([
+                note("renovate-bot", "2025-01-06T10:00:00.000Z", "bump", false, None),
+                note("bob", "2025-01-06T13:00:00.000Z", "nit", false, Some("DiffNote")),
+                note("bob", "2025-01-06T15:00:00.000Z", "approved this merge request", true, None),
+            ])),
+        ),
+        route(
+            "/merge_requests/2/notes?sort=asc&order_by=created_at&per_page=100",
+            ok(json!([
+                note("bob", "2025-01-08T09:00:00.000Z", "marked this merge request as **ready**", true, None),
+                note("bob", "2025-01-08T09:30:00.000Z", "ready!", false, None),
+                note("carol", "2025-01-08T12:00:00.000Z", "looks good", false, Some("DiscussionNote")),
+            ])),
+        ),
+        route("/merge_requests/3/notes?sort=asc&order_by=created_at&per_page=100", ok(json!([]))),
+        route("/merge_requests/1/approvals", ok(json!({"approved_by": [{"user": {"username": "bob"}}]}))),
+        route("/merge_requests/2/approvals", ok(json!({"approved_by": [{"user": {"username": "dave"}}]}))),
+        route("/merge_requests/3/approvals", ok(json!({"approved_by": []}))),
+        route("/merge_requests/1/diffs?per_page=100", ok(json!([{"diff": "@@ -1 +1,2 @@\n-a\n+b\n+c\n"}]))),
+        // !2 and !3: no diffs endpoint (older GitLab): 404, size 0.
+        route(
+            "/deployments?order_by=updated_at&sort=asc&per_page=100",
+            ok(json!([
+                {"id": 11, "sha": "s1", "ref": "main", "status": "success", "environment": {"name": "prod-eu", "tier": "production"},
+                 "finished_at": "2025-01-06T19:00:00.000Z", "updated_at": "2025-01-06T19:00:01.000Z"},
+                {"id": 12, "sha": "m2", "ref": "main", "status": "failed", "environment": {"name": "production", "tier": "production"},
+                 "finished_at": "2025-01-08T15:30:00.000Z", "updated_at": "2025-01-08T15:30:00.000Z"},
+                {"id": 13, "sha": "m2", "ref": "main", "status": "success", "environment": {"name": "staging", "tier": "staging"},
+                 "finished_at": "2025-01-08T15:00:00.000Z", "updated_at": "2025-01-08T15:00:00.000Z"},
+                {"id": 14, "sha": "m2", "ref": "main", "status": "success", "environment": {"name": "production", "tier": "production"},
+                 "deployable": {"finished_at": "2025-01-08T16:30:00.000Z"}, "updated_at": "2025-01-08T16:31:00.000Z"}
+            ])),
+        ),
+        route(
+            "/issues?issue_type=incident&state=all&per_page=100",
+            ok(
+                json!([{"iid": 5, "title": "checkout down", "created_at": "2025-01-08T17:00:00.000Z", "closed_at": "2025-01-08T19:00:00.000Z"}]),
+            ),
+        ),
+        route(
+            "/issues?labels=incident&state=all&per_page=100",
+            ok(
+                json!([{"iid": 5, "title": "checkout down", "created_at": "2025-01-08T17:00:00.000Z", "closed_at": "2025-01-08T19:00:00.000Z"}]),
+            ),
+        ),
+    ]
+}
+
+fn setup(scratch: &Scratch, replay: &Replay) -> std::path::PathBuf {
+    let path = scratch.path("fulcrum.toml");
+    let toml = format!("[[source]]\nkind = \"gitlab\"\nrepo = \"acme/shop\"\nbase_url = \"{}/api/v4\"\n", replay.url());
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
+fn fulcrum_in(scratch: &Scratch, config: &std::path::Path, args: &[&str]) -> Run {
+    let db = scratch.db();
+    let mut all = vec!["--db", s(&db), "--config", s(config)];
+    all.extend_from_slice(args);
+    run(command(all).current_dir(&scratch.dir).env("GITLAB_TOKEN", TOKEN).env("FULCRUM_HTTP_BACKOFF_MS", "1"))
+}
+
+#[test]
+fn merge_requests_deployments_and_incidents() {
+    let scratch = Scratch::new("gitlab_sync");
+    let replay = Replay::start(routes());
+    let config = setup(&scratch, &replay);
+    let synced = fulcrum_in(&scratch, &config, &["sync"]).ok();
+    assert!(
+        synced.stderr.contains("gitlab:acme/shop: 3 pull requests, 4 deployment events, 1 incidents"),
+        "{}",
+        synced.stderr
+    );
+    let requests = replay.requests();
+    assert!(requests.iter().all(|r| r.headers.iter().any(|(k, v)| k == "private-token" && v == TOKEN)));
+    assert!(requests.iter().any(|r| r.path.ends_with("&page=2")), "the second page was followed");
+
+    let window = ["--since", "2025-01-01", "--until", "2025-02-01"];
+    let flow = fulcrum_in(&scratch, &config, &[&["flow", "--format", "json"][..], &window].concat()).ok().json();
+    let rows = flow["rows"].as_array().unwrap();
+    let stages =
+        |r: &Value| ["coding", "pickup", "review", "deploy", "cycle"].map(|k| r[k].as_i64().map(|v| v as f64 / 3600.0));
+    // !1: commit 08:00, opened 09:00; the bot's note is ignored; bob's diff
+    // note at 13:00 starts review; merged 17:00 as squash commit s1, which
+    // the prod-eu (production tier) deployment shipped at 19:00.
+    assert_eq!(stages(&rows[0]), [Some(1.0), Some(4.0), Some(4.0), Some(2.0), Some(11.0)]);
+    assert_eq!(rows[0]["size"], 3);
+    // !2: commit 7th 07:00 UTC, ready 8th 09:00 (system note), bob's own note
+    // ignored, carol 12:00, merged 14:00; the failed and the staging
+    // deployments do not count, the production one finished 16:30.
+    assert_eq!(stages(&rows[1]), [Some(26.0), Some(3.0), Some(2.0), Some(2.5), Some(33.5)]);
+    assert_eq!(rows.len(), 2, "!3 is open");
+    // bob's approval (with its note) and dave's (at the merge): two reviews.
+    assert_eq!(flow["review_load"]["value"]["reviews"], 2);
+
+    let report = fulcrum_in(&scratch, &config, &[&["report", "--format", "json"][..], &window].concat()).ok().json();
+    let dora = &report["dora"];
+    assert_eq!(dora["deployment_frequency"]["value"]["deployments"], 2);
+    // The incident starts 30 min after deployment 14 and is resolved 2 h later.
+    assert_eq!(dora["change_failure_rate"]["value"]["failed_deployments"], 1);
+    assert_eq!(dora["recovery_time"]["value"]["summary"]["median"], 9000.0);
+
+    for text in [&synced.stderr, &flow.to_string(), &report.to_string()] {
+        assert!(!text.contains(TOKEN));
+    }
+    let mut written = Vec::new();
+    for entry in std::fs::read_dir(&scratch.dir).unwrap().flatten() {
+        written.extend(std::fs::read(entry.path()).unwrap_or_default());
+    }
+    assert!(!written.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()), "the token reached the disk");
+
+    // The next sync asks only for what changed since the cursors.
+    let before = replay.requests().len();
+    let resynced = fulcrum_in(&scratch, &config, &["sync"]).ok();
+    assert!(resynced.stderr.contains("0 pull requests"), "{}", resynced.stderr);
+    let again: Vec<String> = replay.requests().into_iter().skip(before).map(|r| r.path).collect();
+    assert!(again.iter().all(|p| !p.contains("/merge_requests/")), "no merge request fetched again: {again:?}");
+    assert!(again.iter().any(|p| p.contains("updated_after=2025-01-09T10%3A00%3A00Z")), "{again:?}");
+    assert!(again.iter().any(|p| p.contains("updated_after=2025-01-08T16%3A31%3A00Z")), "{again:?}");
+}

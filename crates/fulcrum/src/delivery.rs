@@ -169,18 +169,18 @@ pub fn tolerate_clock(finished: i64, merged_at: Option<i64>) -> i64 {
 
 /// For each pull request's merge commit, when the first deployment shipping
 /// it finished (within [`MERGE_CLOCK_TOLERANCE`] of the merge: the merge).
-pub fn deployed_at(
-    prs: &[PullRequest],
+pub fn deployed_at<'a>(
+    prs: &'a [PullRequest],
     commits: &[Commit],
     deployments: &[Deployment],
     attribution: &Attribution,
-) -> HashMap<String, i64> {
+) -> HashMap<&'a str, i64> {
     let index: HashMap<&str, usize> = commits.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
     prs.iter()
         .filter_map(|pr| {
             let merge = pr.merge_commit.as_deref()?;
             let d = attribution.first_shipping(*index.get(merge)?)?;
-            Some((merge.to_owned(), tolerate_clock(deployments[d].finished_at, pr.merged_at)))
+            Some((merge, tolerate_clock(deployments[d].finished_at, pr.merged_at)))
         })
         .collect()
 }

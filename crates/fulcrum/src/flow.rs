@@ -40,7 +40,10 @@ pub fn analyze(
     window: Window,
     now: i64,
 ) -> anyhow::Result<FlowAnalysis> {
+    let timing = std::env::var_os("FULCRUM_TIMING").is_some();
+    let started = std::time::Instant::now();
     let events = Events::load(store, &scope.filter, config)?;
+    let loaded = started.elapsed();
     // With a repository, deployments ship what the commit graph says; without
     // one, what they list (or their own commit).
     let (deployments, deployments_source, repository, deployed) = if scope.repo_key.is_none() {
@@ -52,12 +55,12 @@ pub fn analyze(
             .into());
         }
         let shipped = events.shipped_at();
-        let deployed: HashMap<String, i64> = events
+        let deployed: HashMap<&str, i64> = events
             .prs
             .iter()
             .filter_map(|pr| {
                 let merge = pr.merge_commit.as_deref()?;
-                Some((merge.to_owned(), tolerate_clock(*shipped.get(merge)?, pr.merged_at)))
+                Some((merge, tolerate_clock(*shipped.get(merge)?, pr.merged_at)))
             })
             .collect();
         (events.deployments.clone(), event_deployments_text(&events), None, deployed)
@@ -68,7 +71,20 @@ pub fn analyze(
         (history.deployments, history.deployments_source, history.git.map(|(key, _)| key), deployed)
     };
     let deployed_at = |commit: &str| deployed.get(commit).copied();
-    let is_bot = |login: &str| config.is_bot(login, "");
+    // A team has a few dozen logins and a window hundreds of thousands of
+    // activities: decide each login once.
+    let mut bots: HashMap<&str, bool> = HashMap::new();
+    for pr in &events.prs {
+        let logins = std::iter::once(pr.author.as_str())
+            .chain(pr.activities.iter().map(|a| a.author.as_str()))
+            .chain(pr.commits.iter().map(|c| c.author.as_str()));
+        for login in logins {
+            if !bots.contains_key(login) {
+                bots.insert(login, config.is_bot(login, ""));
+            }
+        }
+    }
+    let is_bot = |login: &str| bots.get(login).copied().unwrap_or_else(|| config.is_bot(login, ""));
     let input = FlowInput { prs: &events.prs, deployments: &deployments, deployed_at: &deployed_at, is_bot: &is_bot };
     let options = FlowOptions {
         average: config.average,
@@ -80,7 +96,16 @@ pub fn analyze(
         },
         stale_days: config.stale_days,
     };
+    let linked = started.elapsed();
     let mut report = flow::flow(&input, window, now, &options);
+    if timing {
+        eprintln!(
+            "flow: load {:.3} s, link deployments {:.3} s, compute {:.3} s",
+            loaded.as_secs_f64(),
+            (linked - loaded).as_secs_f64(),
+            (started.elapsed() - linked).as_secs_f64()
+        );
+    }
     if events.prs.is_empty() {
         report.warnings.insert(
             0,

@@ -319,6 +319,29 @@ impl Store {
     /// Stored pull requests (with commits and activities) that `filter` keeps.
     pub fn load_pull_requests(&self, filter: &EventFilter) -> Result<Vec<PullRequest>, StoreError> {
         let sql = self.sql();
+        // Activities are the largest table: a second connection reads them
+        // on the other core while this one reads pull requests and commits
+        // (WAL lets readers run side by side).
+        let path = self.path.clone();
+        let activities = std::thread::spawn(move || -> Result<Vec<(i64, ReviewActivity)>, StoreError> {
+            let sql = |source| StoreError::Sql { path: path.clone(), source };
+            let conn = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .map_err(sql)?;
+            let mut statement = conn.prepare("SELECT pr_id, author, at, kind FROM pr_activities").map_err(sql)?;
+            let mut rows = statement.query([]).map_err(sql)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(sql)? {
+                out.push((
+                    row.get(0).map_err(sql)?,
+                    ReviewActivity {
+                        author: row.get(1).map_err(sql)?,
+                        at: row.get(2).map_err(sql)?,
+                        kind: kind_from_name(row.get_ref(3).map_err(sql)?.as_str().unwrap_or("comment")),
+                    },
+                ));
+            }
+            Ok(out)
+        });
         let mut prs: Vec<PullRequest> = Vec::new();
         // Row id → position in `prs`; ids are dense, so a vector beats a map.
         let mut index: Vec<u32> = Vec::new();
@@ -377,15 +400,10 @@ impl Store {
             }
         }
         drop(rows);
-        let mut statement = self.conn.prepare("SELECT pr_id, author, at, kind FROM pr_activities").map_err(&sql)?;
-        let mut rows = statement.query([]).map_err(&sql)?;
-        while let Some(row) = rows.next().map_err(&sql)? {
-            if let Some(i) = position(&index, row.get(0).map_err(&sql)?) {
-                prs[i].activities.push(ReviewActivity {
-                    author: row.get(1).map_err(&sql)?,
-                    at: row.get(2).map_err(&sql)?,
-                    kind: kind_from_name(row.get_ref(3).map_err(&sql)?.as_str().unwrap_or("comment")),
-                });
+        let activities = activities.join().expect("the activity reader does not panic")?;
+        for (row_id, activity) in activities {
+            if let Some(i) = position(&index, row_id) {
+                prs[i].activities.push(activity);
             }
         }
         Ok(prs)

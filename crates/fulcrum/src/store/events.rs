@@ -133,6 +133,20 @@ impl EventFilter {
     }
 }
 
+/// Rows per multi-row insert of pull-request children.
+const ROWS_PER_INSERT: usize = 64;
+
+/// `(?1, ?2, ?3, ?4), (?5, …)`: [`ROWS_PER_INSERT`] rows of `columns` numbered parameters.
+fn placeholders(columns: usize) -> String {
+    (0..ROWS_PER_INSERT)
+        .map(|row| {
+            let cells: Vec<String> = (1..=columns).map(|c| format!("?{}", row * columns + c)).collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The position stored for a row id, if any.
 fn position(index: &[u32], row_id: i64) -> Option<usize> {
     let i = *index.get(usize::try_from(row_id).ok()?)?;
@@ -195,6 +209,17 @@ impl Store {
             let mut insert_activity = tx
                 .prepare("INSERT INTO pr_activities (pr_id, author, at, kind) VALUES (?1, ?2, ?3, ?4)")
                 .map_err(sql)?;
+            let mut insert_commits = tx
+                .prepare(&format!(
+                    "INSERT INTO pr_commits (pr_id, sha, author, authored_at) VALUES {}",
+                    placeholders(4)
+                ))
+                .map_err(sql)?;
+            let mut insert_activities = tx
+                .prepare(&format!("INSERT INTO pr_activities (pr_id, author, at, kind) VALUES {}", placeholders(4)))
+                .map_err(sql)?;
+            let mut commit_rows: Vec<(i64, &PrCommit)> = Vec::new();
+            let mut activity_rows: Vec<(i64, &ReviewActivity)> = Vec::new();
             for (pr, source, raw) in &batch.pull_requests {
                 let id: i64 = upsert_pr
                     .query_row(
@@ -222,10 +247,40 @@ impl Store {
                     clear_activities.execute(params![id]).map_err(sql)?;
                 }
                 for c in &pr.commits {
-                    insert_commit.execute(params![id, c.sha, c.author, c.authored_at]).map_err(sql)?;
+                    commit_rows.push((id, c));
                 }
                 for a in &pr.activities {
-                    insert_activity.execute(params![id, a.author, a.at, kind_name(a.kind)]).map_err(sql)?;
+                    activity_rows.push((id, a));
+                }
+            }
+            // Children go in many rows per statement: one step per row costs
+            // more than the row itself.
+            for chunk in commit_rows.chunks(ROWS_PER_INSERT) {
+                let statement = if chunk.len() == ROWS_PER_INSERT { &mut insert_commits } else { &mut insert_commit };
+                if chunk.len() == ROWS_PER_INSERT {
+                    let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(4 * chunk.len());
+                    for (id, c) in chunk {
+                        values.extend([id as &dyn rusqlite::ToSql, &c.sha, &c.author, &c.authored_at]);
+                    }
+                    statement.execute(values.as_slice()).map_err(sql)?;
+                } else {
+                    for (id, c) in chunk {
+                        statement.execute(params![id, c.sha, c.author, c.authored_at]).map_err(sql)?;
+                    }
+                }
+            }
+            for chunk in activity_rows.chunks(ROWS_PER_INSERT) {
+                if chunk.len() == ROWS_PER_INSERT {
+                    let kinds: Vec<&str> = chunk.iter().map(|(_, a)| kind_name(a.kind)).collect();
+                    let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(4 * chunk.len());
+                    for ((id, a), kind) in chunk.iter().zip(&kinds) {
+                        values.extend([id as &dyn rusqlite::ToSql, &a.author, &a.at, kind]);
+                    }
+                    insert_activities.execute(values.as_slice()).map_err(sql)?;
+                } else {
+                    for (id, a) in chunk {
+                        insert_activity.execute(params![id, a.author, a.at, kind_name(a.kind)]).map_err(sql)?;
+                    }
                 }
             }
             let mut upsert_deployment = tx

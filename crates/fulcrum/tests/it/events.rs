@@ -178,3 +178,28 @@ fn nothing_stored_and_no_repository() {
     in_dir(&scratch, &["report"]).bad_input(&["nothing to report", "fulcrum import FILE", "--repo PATH"]);
     in_dir(&scratch, &["flow"]).bad_input(&["nothing to report"]);
 }
+
+#[test]
+fn large_pull_requests_keep_every_commit_and_comment() {
+    // More children than one multi-row insert holds (64), and a remainder.
+    let scratch = Scratch::new("large_pull_requests");
+    let commits: Vec<String> = (0..70)
+        .map(|i| format!(r#"{{"sha":"c{i}","author":"ann","authored_at":{}}}"#, 1_735_689_600 + i))
+        .collect();
+    let comments: Vec<String> = (0..130)
+        .map(|i| format!(r#"{{"author":"bob","created_at":{},"kind":"review"}}"#, 1_735_700_000 + i))
+        .collect();
+    let line = format!(
+        r#"{{"type":"pull_request","repo":"acme/big","number":1,"author":"ann","created_at":1735690000,"commits":[{}],"comments":[{}]}}"#,
+        commits.join(","),
+        comments.join(",")
+    );
+    std::fs::write(scratch.path("big.jsonl"), format!("{line}\n")).unwrap();
+    in_dir(&scratch, &["import", "big.jsonl"]).ok();
+    let conn = open_db(&scratch.db());
+    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+    assert_eq!(count("SELECT COUNT(*) FROM pr_commits"), 70);
+    assert_eq!(count("SELECT COUNT(DISTINCT sha) FROM pr_commits"), 70);
+    assert_eq!(count("SELECT COUNT(*) FROM pr_activities WHERE kind = 'review_comment'"), 130);
+    assert_eq!(count("SELECT MAX(at) - MIN(at) FROM pr_activities"), 129);
+}

@@ -193,6 +193,12 @@ pub fn encode(text: &str) -> String {
     out
 }
 
+/// A source's `since` setting (validated with the configuration) as an instant.
+pub fn since_time(since: &str) -> Option<i64> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs() as i64;
+    fulcrum_core::time::parse_instant(since, now).ok()
+}
+
 /// A batch size: `FULCRUM_TEST_SOURCE_BATCH` (tests interrupt a sync between
 /// two batches), else `default`.
 pub fn batch_size(default: usize) -> usize {

@@ -18,7 +18,9 @@ use fulcrum_core::time::parse_rfc3339;
 use serde_json::Value;
 
 use crate::config::{Config, SourceFile};
-use crate::connector::{Session, SourceError, SourceSummary, batch_size, encode, latest_by_update, time, token};
+use crate::connector::{
+    Session, SourceError, SourceSummary, batch_size, encode, latest_by_update, since_time, time, token,
+};
 use crate::http::{Auth, Client, HttpError};
 use crate::progress::Progress;
 use crate::store::{DeploymentEvent, EventBatch, IncidentEvent, Store};
@@ -49,7 +51,11 @@ pub fn sync(
 
     // Pull requests and what hangs off them at repository level.
     session.stage(format!("{name}: listing pull requests"));
-    let cursor = store.cursor(&name, "pulls")?.and_then(|c| parse_rfc3339(&c));
+    // Before the first sync, `since` (if set) plays the cursor.
+    let cursor = store
+        .cursor(&name, "pulls")?
+        .and_then(|c| parse_rfc3339(&c))
+        .or_else(|| source.since.as_deref().and_then(since_time));
     let pulls: Vec<Value> = get_all(&format!("{root}/pulls?{list}"))?
         .into_iter()
         .filter(|p| cursor.is_none_or(|c| time(p, "updated_at").is_some_and(|u| u > c)))

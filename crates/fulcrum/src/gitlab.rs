@@ -28,7 +28,7 @@ use fulcrum_core::time::{format_datetime, parse_rfc3339};
 use serde_json::Value;
 
 use crate::config::{Config, SourceFile};
-use crate::connector::{Session, SourceSummary, batch_size, encode, latest_by_update, time, token};
+use crate::connector::{Session, SourceSummary, batch_size, encode, latest_by_update, since_time, time, token};
 use crate::http::{Auth, Client, HttpError};
 use crate::progress::Progress;
 use crate::store::{DeploymentEvent, EventBatch, IncidentEvent, Store};
@@ -55,7 +55,9 @@ pub fn sync(
     let mut summary = SourceSummary { source: name.clone(), ..SourceSummary::default() };
     let session = Session::new(client, progress);
     let since = |store: &Store, resource: &str| -> anyhow::Result<String> {
-        let cursor = store.cursor(&name, resource)?.or_else(|| source.since.clone().and_then(|s| absolute(&s)));
+        let cursor = store
+            .cursor(&name, resource)?
+            .or_else(|| source.since.as_deref().and_then(since_time).map(format_datetime));
         Ok(cursor.map(|c| format!("&updated_after={}", encode(&c))).unwrap_or_default())
     };
 
@@ -195,12 +197,6 @@ pub fn sync(
     store.cache_http(&session.client.take_fresh_cache())?;
     session.finish(&mut summary);
     Ok(summary)
-}
-
-/// `source.since` as an RFC 3339 time (it was validated with the configuration).
-fn absolute(since: &str) -> Option<String> {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs() as i64;
-    fulcrum_core::time::parse_instant(since, now).ok().map(format_datetime)
 }
 
 /// One merge request with its commits, notes, approvals and size.

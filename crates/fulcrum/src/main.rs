@@ -279,7 +279,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Knowledge(args) => {
             let repo_path = args.common.sync.repo.path();
             let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
-            let mut store = store::Store::open(&db_path(cli.global.db.as_deref())?)?;
+            let mut store = open_store(&cli.global, !args.common.no_sync)?;
             let (repo, key, _) = open_and_sync(&mut store, &args.common.sync, args.common.no_sync, now)?;
             let options = knowledge::KnowledgeOptions {
                 at: Some(args.at.clone()),
@@ -293,7 +293,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let repo_path = args.common.sync.repo.path();
             let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
             let window = window_with_default(&cli.global, &config.hotspots_window, now)?;
-            let mut store = store::Store::open(&db_path(cli.global.db.as_deref())?)?;
+            let mut store = open_store(&cli.global, !args.common.no_sync)?;
             let (repo, key, _) = open_and_sync(&mut store, &args.common.sync, args.common.no_sync, now)?;
             let report = knowledge::hotspots(&store, &repo, &key, &config, window)?;
             print(&render::hotspots(&report, args.common.format))
@@ -309,7 +309,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let repo_path = use_repository(args.sync.repo.repo.as_deref(), &args.service)?;
             let config = config::Config::load(cli.global.config.as_deref(), repo_path.as_deref(), &overrides)?;
             let window = window(&cli.global, &config, now)?;
-            let mut store = store::Store::open(&db_path(cli.global.db.as_deref())?)?;
+            let mut store = open_store(&cli.global, repo_path.is_some() && !args.no_sync)?;
             let Some(repo_path) = repo_path else {
                 let scope = store_scope(&args.service);
                 let analysis = analysis::analyze(&store, &scope, &config, window)?;
@@ -369,7 +369,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let repo_path = use_repository(args.repo.as_deref(), &args.service)?;
             let config = config::Config::load(cli.global.config.as_deref(), repo_path.as_deref(), &overrides)?;
             let window = window(&cli.global, &config, now)?;
-            let mut store = store::Store::open(&db_path(cli.global.db.as_deref())?)?;
+            let mut store = open_store(&cli.global, repo_path.is_some() && !args.no_sync)?;
             let analysis = match repo_path {
                 None => flow::analyze(&store, &store_scope(&args.service), &config, window, now)?,
                 Some(repo_path) => {
@@ -385,6 +385,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print(&render::flow(&analysis, args.format))
         }
     }
+}
+
+/// Opens the database; a command that only reads it refuses a path where
+/// none exists (a mistyped `--db`) instead of creating an empty one.
+fn open_store(global: &GlobalArgs, writes: bool) -> anyhow::Result<store::Store> {
+    let path = db_path(global.db.as_deref())?;
+    if !writes && !path.exists() {
+        return Err(UsageError(format!(
+            "{}: no database here; run `fulcrum sync` or `fulcrum import` first, or pass --db with the database's path",
+            path.display()
+        ))
+        .into());
+    }
+    Ok(store::Store::open(&path)?)
 }
 
 fn colour(format: render::Format) -> bool {

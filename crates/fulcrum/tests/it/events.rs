@@ -175,20 +175,25 @@ fn importing_again_replaces_by_id() {
 #[test]
 fn nothing_stored_and_no_repository() {
     let scratch = Scratch::new("nothing_stored_no_repo");
+    // No database at all (a mistyped --db): refused, and none is created.
+    in_dir(&scratch, &["report"]).bad_input(&["no database here", "fulcrum import"]);
+    in_dir(&scratch, &["flow"]).bad_input(&["no database here"]);
+    assert!(!scratch.db().exists());
+    // A database with nothing in it for the report.
+    std::fs::write(scratch.path("empty.jsonl"), "\n").unwrap();
+    in_dir(&scratch, &["import", "empty.jsonl"]).ok();
     in_dir(&scratch, &["report"]).bad_input(&["nothing to report", "fulcrum import FILE", "--repo PATH"]);
-    in_dir(&scratch, &["flow"]).bad_input(&["nothing to report"]);
+    in_dir(&scratch, &["flow", "--service", "nope"]).bad_input(&["nothing to report", "services nope"]);
 }
 
 #[test]
 fn large_pull_requests_keep_every_commit_and_comment() {
     // More children than one multi-row insert holds (64), and a remainder.
     let scratch = Scratch::new("large_pull_requests");
-    let commits: Vec<String> = (0..70)
-        .map(|i| format!(r#"{{"sha":"c{i}","author":"ann","authored_at":{}}}"#, 1_735_689_600 + i))
-        .collect();
-    let comments: Vec<String> = (0..130)
-        .map(|i| format!(r#"{{"author":"bob","created_at":{},"kind":"review"}}"#, 1_735_700_000 + i))
-        .collect();
+    let commits: Vec<String> =
+        (0..70).map(|i| format!(r#"{{"sha":"c{i}","author":"ann","authored_at":{}}}"#, 1_735_689_600 + i)).collect();
+    let comments: Vec<String> =
+        (0..130).map(|i| format!(r#"{{"author":"bob","created_at":{},"kind":"review"}}"#, 1_735_700_000 + i)).collect();
     let line = format!(
         r#"{{"type":"pull_request","repo":"acme/big","number":1,"author":"ann","created_at":1735690000,"commits":[{}],"comments":[{}]}}"#,
         commits.join(","),

@@ -140,16 +140,17 @@ pub struct DoraReport {
 pub struct DeploymentFrequency {
     /// Deployments that finished in the window.
     pub deployments: usize,
-    /// Per day of the window.
+    /// Per day of the window (from the data's start when it starts later).
     pub per_day: f64,
     /// Per 7 days.
     pub per_week: f64,
     /// Per 30 days.
     pub per_month: f64,
     /// Median (under the report's convention) over the ISO weeks overlapping
-    /// the window of the number of distinct UTC days with a deployment; weeks
-    /// without one count as 0. Partial weeks at the window's edges count as
-    /// weeks, which biases short windows down.
+    /// the window, from the week the data starts (first commit or
+    /// deployment), of the number of distinct UTC days with a deployment;
+    /// weeks without one count as 0. Partial weeks at the window's edges
+    /// count as weeks, which biases short windows down.
     pub deployment_days_per_week: f64,
     /// Tier.
     pub tier: Tier,
@@ -285,7 +286,27 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
     } else if window.duration() == 0 {
         Metric::NoData { reason: "the window is empty".to_string() }
     } else {
-        let days_per_week: Vec<f64> = days_by_week
+        // Weeks before the data starts (a young repository, an import that
+        // begins mid-window) are not weeks without deployments: measure from
+        // the week of the first commit or deployment.
+        let data_start = input
+            .commits
+            .iter()
+            .map(|c| c.author_time)
+            .chain(deployments.iter().map(|d| d.finished_at))
+            .min()
+            .unwrap_or(window.start)
+            .max(window.start);
+        let first_week = week_starts.partition_point(|&start| start + SECONDS_PER_WEEK <= data_start);
+        if first_week > 0 {
+            warnings.push(format!(
+                "the data starts on {}: deployment frequency is measured over the {} since, not the {} of the window",
+                time::format_date(data_start),
+                count(week_starts.len() - first_week, "week", "weeks"),
+                count(week_starts.len(), "week", "weeks"),
+            ));
+        }
+        let days_per_week: Vec<f64> = days_by_week[first_week..]
             .iter_mut()
             .map(|days| {
                 days.sort_unstable();
@@ -294,8 +315,9 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
             })
             .collect();
         let median_days =
-            stats::median(&days_per_week, options.average).expect("a non-empty window overlaps at least one week");
-        let per_day = in_window.len() as f64 * SECONDS_PER_DAY as f64 / window.duration() as f64;
+            stats::median(&days_per_week, options.average).expect("the data starts before the window ends");
+        let measured = (window.end - data_start).max(1);
+        let per_day = in_window.len() as f64 * SECONDS_PER_DAY as f64 / measured as f64;
         Metric::Value(DeploymentFrequency {
             deployments: in_window.len(),
             per_day,
@@ -758,5 +780,41 @@ mod tests {
         let recovery = report.recovery_time.value().expect("recovered");
         assert_eq!((recovery.summary.median, recovery.unrecovered), (5.0 * 3600.0, 0));
         assert_eq!(report.change_failure_rate.value().expect("rate").failure_source, FailureSource::Incidents);
+    }
+    #[test]
+    fn weeks_before_the_data_starts_do_not_count() {
+        // A repository born in the third week of a four-week window, deploying
+        // on two days of each of its two weeks: two days a week (high), not a
+        // median of 1 over four weeks with two empty ones.
+        let t = monday();
+        let start = t + 14 * DAY;
+        let commits = [commit("a", &[], start), commit("b", &["a"], start + DAY)];
+        let deployments = [
+            deployment("v1", "a", start + H),
+            deployment("v2", "b", start + DAY + H),
+            deployment("v3", "b", start + 7 * DAY + H),
+            deployment("v4", "b", start + 8 * DAY + H),
+        ];
+        let attribution = attribute(&commits, &deployments);
+        let is_bot = |_: &Person| false;
+        let input = DoraInput {
+            commits: &commits,
+            deployments: &deployments,
+            attribution: &attribution,
+            failures: &[],
+            rework: &[false; 4],
+            is_bot: &is_bot,
+            changes: None,
+        };
+        let report = compute(&input, Window { start: t, end: t + 28 * DAY }, &DoraOptions::default());
+        let frequency = report.deployment_frequency.value().expect("deployments");
+        assert_eq!(frequency.deployment_days_per_week, 2.0);
+        assert!((frequency.per_week - 2.0).abs() < 1e-9, "{}", frequency.per_week);
+        assert!(
+            report.warnings.iter().any(|w| w.contains("over the 2 weeks since, not the 4 weeks")),
+            "{:?}",
+            report.warnings
+        );
+        assert_eq!(report.weekly.len(), 4, "the trend still covers the window");
     }
 }

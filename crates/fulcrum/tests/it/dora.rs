@@ -245,12 +245,13 @@ fn delivery_report_in_json() {
     assert_eq!(dora["average"], "interpolated");
     assert_eq!(dora["benchmark_year"], 2023);
     assert_eq!(keys(&report), DELIVERY);
-    // 6 deployments over exactly 90 days. Deployment days: 4 in 2025-W02
-    // (Mon 6, Wed 8, Thu 9, Fri 10), 2 in W03, 0 in the other 12 of the 14
-    // ISO weeks from 2024-W48 to 2025-W09 → median 0.
+    // The history starts with c1 on 2025-01-06 09:00, so frequency is measured
+    // over the 53.625 days from there to the window's end, not its 90: 6
+    // deployments. Deployment days: 4 in 2025-W02 (Mon 6, Wed 8, Thu 9, Fri
+    // 10), 2 in W03, 0 in the other 6 of the 8 ISO weeks W02–W09 → median 0.
     let frequency = &dora["deployment_frequency"]["value"];
-    assert!((f(&frequency["per_day"]) - 6.0 / 90.0).abs() < 1e-12);
-    assert!((f(&frequency["per_week"]) - 42.0 / 90.0).abs() < 1e-12);
+    assert!((f(&frequency["per_day"]) - 6.0 / 53.625).abs() < 1e-12);
+    assert!((f(&frequency["per_week"]) - 42.0 / 53.625).abs() < 1e-12);
     assert_eq!(f(&frequency["deployment_days_per_week"]), 0.0);
     // Tiers of DORA 2023: ≥ 1 deployment a month but not weekly is medium;
     // a 3.5 h median lead time (< 1 day) is elite; 33% failures is low
@@ -287,6 +288,7 @@ fn delivery_report_in_json() {
     assert_eq!(
         report["warnings"],
         serde_json::json!([
+            "the data starts on 2025-01-06: deployment frequency is measured over the 8 weeks since, not the 14 weeks of the window",
             "deployment v1.0.0 is the first of delivery/production: its 2 commits are a baseline and do not count toward lead time",
             "1 commit by bots excluded from lead time",
             "1 change authored after its deployment finished (clock skew) dropped from lead time"

@@ -316,7 +316,10 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
             .collect();
         let median_days =
             stats::median(&days_per_week, options.average).expect("the data starts before the window ends");
-        let measured = (window.end - data_start).max(1);
+        // The rate is over the same weeks as the median: from the Monday the
+        // data starts in (or the window's start), so a burst on a repository's
+        // first afternoon is not extrapolated from a few hours.
+        let measured = (window.end - window.start.max(week_starts[first_week])).max(1);
         let per_day = in_window.len() as f64 * SECONDS_PER_DAY as f64 / measured as f64;
         Metric::Value(DeploymentFrequency {
             deployments: in_window.len(),

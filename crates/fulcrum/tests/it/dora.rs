@@ -245,13 +245,13 @@ fn delivery_report_in_json() {
     assert_eq!(dora["average"], "interpolated");
     assert_eq!(dora["benchmark_year"], 2023);
     assert_eq!(keys(&report), DELIVERY);
-    // The history starts with c1 on 2025-01-06 09:00, so frequency is measured
-    // over the 53.625 days from there to the window's end, not its 90: 6
-    // deployments. Deployment days: 4 in 2025-W02 (Mon 6, Wed 8, Thu 9, Fri
+    // The history starts with c1 on Monday 2025-01-06, so frequency is
+    // measured over the 54 days from that week's start to the window's end,
+    // not its 90: 6 deployments. Deployment days: 4 in 2025-W02 (Mon 6, Wed 8, Thu 9, Fri
     // 10), 2 in W03, 0 in the other 6 of the 8 ISO weeks W02–W09 → median 0.
     let frequency = &dora["deployment_frequency"]["value"];
-    assert!((f(&frequency["per_day"]) - 6.0 / 53.625).abs() < 1e-12);
-    assert!((f(&frequency["per_week"]) - 42.0 / 53.625).abs() < 1e-12);
+    assert!((f(&frequency["per_day"]) - 6.0 / 54.0).abs() < 1e-12);
+    assert!((f(&frequency["per_week"]) - 42.0 / 54.0).abs() < 1e-12);
     assert_eq!(f(&frequency["deployment_days_per_week"]), 0.0);
     // Tiers of DORA 2023: ≥ 1 deployment a month but not weekly is medium;
     // a 3.5 h median lead time (< 1 day) is elite; 33% failures is low

@@ -242,6 +242,15 @@ fn is_input_error(e: &anyhow::Error) -> bool {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let now = now()?;
+    let windowless = match &cli.command {
+        Command::Sync(_) => Some("sync stores the whole history"),
+        Command::Import(_) => Some("import stores every line"),
+        Command::Knowledge(_) => Some("knowledge analyses the tree at --at with all history before it"),
+        _ => None,
+    };
+    if let (Some(why), true) = (windowless, cli.global.since.is_some() || cli.global.until.is_some()) {
+        return Err(UsageError(format!("--since and --until do not apply here: {why}; drop them")).into());
+    }
     match cli.command {
         Command::Sync(args) => {
             let repo_path = args.repo.path();

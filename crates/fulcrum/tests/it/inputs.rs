@@ -302,3 +302,19 @@ fn window_that_ends_before_it_starts() {
     t.fulcrum(&["report", "--repo", s(&repo("delivery")), "--since", "2025-02-30"]).bad_input(&["2025-02-30"]);
     t.assert_intact();
 }
+
+#[test]
+fn window_flags_where_they_do_not_apply() {
+    let scratch = Scratch::new("window_flags_misplaced");
+    let delivery = repo("delivery");
+    let db = scratch.db();
+    for args in [
+        &["sync", "--repo", s(&delivery), "--since", "1.year"][..],
+        &["knowledge", "--repo", s(&delivery), "--until", "2025-01-01"],
+        &["import", "x.jsonl", "--since", "90.days"],
+    ] {
+        let mut all = vec!["--db", s(&db)];
+        all.extend_from_slice(args);
+        fulcrum(all).bad_input(&["--since and --until do not apply here"]);
+    }
+}

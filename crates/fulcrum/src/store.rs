@@ -67,6 +67,14 @@ pub enum StoreError {
         /// What the OS said.
         reason: String,
     },
+    /// The lock file beside the database cannot be opened.
+    #[error("{path}: cannot open the sync lock file ({reason}); pass --db with a path in a writable directory")]
+    LockFile {
+        /// The lock file.
+        path: PathBuf,
+        /// What the OS said.
+        reason: String,
+    },
     /// Any other SQLite failure.
     #[error("{path}: database error: {source}")]
     Sql {
@@ -250,7 +258,7 @@ impl Store {
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(|e| StoreError::CreateDir { path: PathBuf::from(&lock_path), reason: e.to_string() })?;
+            .map_err(|e| StoreError::LockFile { path: PathBuf::from(&lock_path), reason: e.to_string() })?;
         match file.try_lock() {
             Ok(()) => Ok(SyncLock { _file: file }),
             Err(_) => Err(StoreError::Locked { path: self.path.clone() }),

@@ -199,8 +199,68 @@ pub fn since_time(since: &str) -> Option<i64> {
     fulcrum_core::time::parse_instant(since, now).ok()
 }
 
+/// Where an incremental listing stopped: the `updated_at` and number of
+/// the last item stored, written `2025-01-31T12:00:00Z#42`. Comparing both
+/// keeps two items updated in the same second on either side of a batch
+/// boundary from being skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cursor {
+    /// `updated_at`, epoch seconds.
+    pub at: i64,
+    /// The item's number (`number`, `iid`).
+    pub number: u64,
+}
+
+impl Cursor {
+    /// Reads a stored cursor (a bare time is number 0).
+    pub fn parse(text: &str) -> Option<Cursor> {
+        let (time, number) = text.split_once('#').unwrap_or((text, "0"));
+        Some(Cursor { at: parse_rfc3339(time)?, number: number.parse().ok()? })
+    }
+
+    /// The position of an item.
+    pub fn of(item: &Value, key: &str) -> Option<Cursor> {
+        Some(Cursor { at: time(item, "updated_at")?, number: item[key].as_u64()? })
+    }
+
+    /// The stored form.
+    pub fn format(&self) -> String {
+        format!("{}#{}", fulcrum_core::time::format_datetime(self.at), self.number)
+    }
+
+    /// The time part, for a host's `updated_after` filter (inclusive, so
+    /// the client filters the tie).
+    pub fn time_text(&self) -> String {
+        fulcrum_core::time::format_datetime(self.at)
+    }
+
+    /// Whether `item` comes after this position.
+    pub fn is_before(&self, item: &Value, key: &str) -> bool {
+        Cursor::of(item, key).is_some_and(|c| c > *self)
+    }
+}
+
 /// A batch size: `FULCRUM_TEST_SOURCE_BATCH` (tests interrupt a sync between
 /// two batches), else `default`.
 pub fn batch_size(default: usize) -> usize {
     std::env::var("FULCRUM_TEST_SOURCE_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(default).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_break_ties_by_number() {
+        let cursor = Cursor::parse("2025-01-31T12:00:00Z#42").unwrap();
+        assert_eq!(cursor.format(), "2025-01-31T12:00:00Z#42");
+        let item = |at: &str, n: u64| serde_json::json!({"updated_at": at, "number": n});
+        // Same second, a higher number: not stored yet.
+        assert!(cursor.is_before(&item("2025-01-31T12:00:00Z", 43), "number"));
+        assert!(!cursor.is_before(&item("2025-01-31T12:00:00Z", 42), "number"));
+        assert!(!cursor.is_before(&item("2025-01-31T11:59:59Z", 99), "number"));
+        // A bare time (older stores, deployment cursors) is number 0.
+        assert_eq!(Cursor::parse("2025-01-31T12:00:00Z"), Some(Cursor { at: cursor.at, number: 0 }));
+        assert_eq!(Cursor::parse("yesterday"), None);
+    }
 }

@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use crate::config::{Config, SourceFile};
 use crate::connector::{
-    Session, SourceError, SourceSummary, batch_size, encode, latest_by_update, since_time, time, token,
+    Cursor, Session, SourceError, SourceSummary, batch_size, encode, latest_by_update, since_time, time, token,
 };
 use crate::http::{Auth, Client, HttpError};
 use crate::progress::Progress;
@@ -54,11 +54,11 @@ pub fn sync(
     // Before the first sync, `since` (if set) plays the cursor.
     let cursor = store
         .cursor(&name, "pulls")?
-        .and_then(|c| parse_rfc3339(&c))
-        .or_else(|| source.since.as_deref().and_then(since_time));
+        .and_then(|c| Cursor::parse(&c))
+        .or_else(|| source.since.as_deref().and_then(since_time).map(|at| Cursor { at: at - 1, number: u64::MAX }));
     let pulls: Vec<Value> = get_all(&format!("{root}/pulls?{list}"))?
         .into_iter()
-        .filter(|p| cursor.is_none_or(|c| time(p, "updated_at").is_some_and(|u| u > c)))
+        .filter(|p| cursor.is_none_or(|c| c.is_before(p, "number")))
         .collect();
     let pulls = latest_by_update(pulls, "number");
     let mut issue_comments: HashMap<u64, Vec<ReviewActivity>> = HashMap::new();
@@ -101,7 +101,7 @@ pub fn sync(
         for (item, pr) in chunk.iter().zip(fetched) {
             batch.pull_requests.push((pr, name.clone(), Some(item.to_string())));
         }
-        let reached = chunk.last().and_then(|p| p["updated_at"].as_str()).map(str::to_owned);
+        let reached = chunk.last().and_then(|p| Cursor::of(p, "number")).map(|c| c.format());
         store.write_events(&batch, reached.as_deref().map(|r| (name.as_str(), "pulls", r)))?;
         store.cache_http(&session.client.take_fresh_cache())?;
         summary.pull_requests += chunk.len();

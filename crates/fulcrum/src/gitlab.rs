@@ -24,11 +24,11 @@
 use std::collections::HashSet;
 
 use fulcrum_core::flow::{ActivityKind, PrCommit, PullRequest, ReviewActivity};
-use fulcrum_core::time::{format_datetime, parse_rfc3339};
+use fulcrum_core::time::format_datetime;
 use serde_json::Value;
 
 use crate::config::{Config, SourceFile};
-use crate::connector::{Session, SourceSummary, batch_size, encode, latest_by_update, since_time, time, token};
+use crate::connector::{Cursor, Session, SourceSummary, batch_size, encode, latest_by_update, since_time, time, token};
 use crate::http::{Auth, Client, HttpError};
 use crate::progress::Progress;
 use crate::store::{DeploymentEvent, EventBatch, IncidentEvent, Store};
@@ -54,18 +54,25 @@ pub fn sync(
     client.load_cache(store.http_cache_under(&root)?);
     let mut summary = SourceSummary { source: name.clone(), ..SourceSummary::default() };
     let session = Session::new(client, progress);
-    let since = |store: &Store, resource: &str| -> anyhow::Result<String> {
-        let cursor = store
+    // Before the first sync, `since` (if set) plays the cursor.
+    let cursor = |store: &Store, resource: &str| -> anyhow::Result<Option<Cursor>> {
+        Ok(store
             .cursor(&name, resource)?
-            .or_else(|| source.since.as_deref().and_then(since_time).map(format_datetime));
-        Ok(cursor.map(|c| format!("&updated_after={}", encode(&c))).unwrap_or_default())
+            .and_then(|c| Cursor::parse(&c))
+            .or_else(|| source.since.as_deref().and_then(since_time).map(|at| Cursor { at: at - 1, number: u64::MAX })))
+    };
+    let since = |store: &Store, resource: &str| -> anyhow::Result<String> {
+        let cursor = cursor(store, resource)?;
+        Ok(cursor.map(|c| format!("&updated_after={}", encode(&c.time_text()))).unwrap_or_default())
     };
 
     // Merge requests, oldest update first, in batches with their cursor.
     session.stage(format!("{name}: listing merge requests"));
     let after = since(store, "merge_requests")?;
+    let position = cursor(store, "merge_requests")?;
     let listed = session
         .get_all(&format!("{root}/merge_requests?state=all&order_by=updated_at&sort=asc&per_page=100{after}"))?;
+    let listed = listed.into_iter().filter(|m| position.is_none_or(|c| c.is_before(m, "iid"))).collect();
     let requests = latest_by_update(listed, "iid");
     let total = requests.len();
     let workers = source.concurrency.unwrap_or(4);
@@ -77,7 +84,7 @@ pub fn sync(
         for (item, pr) in chunk.iter().zip(fetched) {
             batch.pull_requests.push((pr, name.clone(), Some(item.to_string())));
         }
-        let reached = chunk.last().and_then(|m| m["updated_at"].as_str()).and_then(parse_rfc3339).map(format_datetime);
+        let reached = chunk.last().and_then(|m| Cursor::of(m, "iid")).map(|c| c.format());
         store.write_events(&batch, reached.as_deref().map(|r| (name.as_str(), "merge_requests", r)))?;
         store.cache_http(&session.client.take_fresh_cache())?;
         summary.pull_requests += chunk.len();

@@ -17,6 +17,10 @@ use ureq::http::HeaderMap;
 
 use crate::store::CachedPage;
 
+/// Rate-limit answers to one request before giving up (a host answering
+/// `retry-after: 0` forever must not spin forever).
+const MAX_RATE_LIMITED: u32 = 100;
+
 /// A secret: printed as `***`.
 #[derive(Clone)]
 pub struct Token(String);
@@ -179,6 +183,7 @@ impl Client {
     pub fn get(&self, url: &str, notify: Notify<'_>) -> Result<Page, HttpError> {
         let cached = self.cache.lock().expect("cache lock").get(url).cloned();
         let mut attempt = 0;
+        let (mut waited, mut limited) = (0, 0);
         loop {
             attempt += 1;
             let mut request = self.agent.get(url).header("Accept", "application/json");
@@ -216,9 +221,13 @@ impl Client {
                 return Ok(parsed);
             }
             if let Some(wait) = rate_limit_wait(status, &headers) {
-                if wait > self.max_wait {
+                // A host that keeps limiting (or a reset that never comes) ends
+                // the sync once the waits add up to the limit.
+                if waited + wait > self.max_wait || limited >= MAX_RATE_LIMITED {
                     return Err(HttpError::RateLimited { url: url.to_owned(), seconds: wait, limit: self.max_wait });
                 }
+                waited += wait;
+                limited += 1;
                 notify(&format!("rate limited: waiting {wait} s"));
                 std::thread::sleep(Duration::from_secs(wait));
                 notify("");

@@ -6,7 +6,7 @@
 //! a pull request, `(source, id)` for a deployment or incident), so a second
 //! import or sync of the same item replaces it instead of duplicating it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use fulcrum_core::flow::{ActivityKind, PrCommit, PullRequest, ReviewActivity};
 use rusqlite::{OptionalExtension, params};
@@ -220,6 +220,8 @@ impl Store {
                 .map_err(sql)?;
             let mut commit_rows: Vec<(i64, &PrCommit)> = Vec::new();
             let mut activity_rows: Vec<(i64, &ReviewActivity)> = Vec::new();
+            // Rows written earlier in this batch: an item listed twice keeps only its last children.
+            let mut written: HashSet<i64> = HashSet::new();
             for (pr, source, raw) in &batch.pull_requests {
                 let id: i64 = upsert_pr
                     .query_row(
@@ -242,6 +244,10 @@ impl Store {
                         |r| r.get(0),
                     )
                     .map_err(sql)?;
+                if !written.insert(id) {
+                    commit_rows.retain(|(pr, _)| *pr != id);
+                    activity_rows.retain(|(pr, _)| *pr != id);
+                }
                 if id <= last_pr {
                     clear_commits.execute(params![id]).map_err(sql)?;
                     clear_activities.execute(params![id]).map_err(sql)?;
@@ -300,6 +306,7 @@ impl Store {
                 tx.prepare("DELETE FROM deployment_commits WHERE deployment_id = ?1").map_err(sql)?;
             let mut insert_shipped =
                 tx.prepare("INSERT INTO deployment_commits (deployment_id, sha) VALUES (?1, ?2)").map_err(sql)?;
+            let mut written_deployments: HashSet<i64> = HashSet::new();
             for (d, raw) in &batch.deployments {
                 let id: i64 = upsert_deployment
                     .query_row(
@@ -319,7 +326,7 @@ impl Store {
                         |r| r.get(0),
                     )
                     .map_err(sql)?;
-                if id <= last_deployment {
+                if id <= last_deployment || !written_deployments.insert(id) {
                     clear_shipped.execute(params![id]).map_err(sql)?;
                 }
                 for sha in d.commits.iter().flatten() {

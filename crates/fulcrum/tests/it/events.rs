@@ -208,3 +208,24 @@ fn large_pull_requests_keep_every_commit_and_comment() {
     assert_eq!(count("SELECT COUNT(*) FROM pr_activities WHERE kind = 'review_comment'"), 130);
     assert_eq!(count("SELECT MAX(at) - MIN(at) FROM pr_activities"), 129);
 }
+
+#[test]
+fn an_item_listed_twice_keeps_its_last_version() {
+    let scratch = Scratch::new("item_listed_twice");
+    let text = [
+        r#"{"type":"pull_request","repo":"a/b","number":1,"author":"x","created_at":10,"commits":[{"sha":"old","author":"x","authored_at":5}]}"#,
+        r#"{"type":"deployment","id":"d","service":"b","commit":"c","finished_at":20,"commits":["old1","old2"]}"#,
+        r#"{"type":"pull_request","repo":"a/b","number":1,"author":"x","created_at":10,"commits":[{"sha":"new","author":"x","authored_at":6}]}"#,
+        r#"{"type":"deployment","id":"d","service":"b","commit":"c","finished_at":20,"commits":["new1"]}"#,
+    ]
+    .join("\n");
+    std::fs::write(scratch.path("twice.jsonl"), text).unwrap();
+    in_dir(&scratch, &["import", "twice.jsonl"]).ok();
+    let conn = open_db(&scratch.db());
+    let list = |sql: &str| -> Vec<String> {
+        let mut statement = conn.prepare(sql).unwrap();
+        statement.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    assert_eq!(list("SELECT sha FROM pr_commits"), ["new"]);
+    assert_eq!(list("SELECT sha FROM deployment_commits"), ["new1"]);
+}

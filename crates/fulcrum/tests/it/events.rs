@@ -229,3 +229,22 @@ fn an_item_listed_twice_keeps_its_last_version() {
     assert_eq!(list("SELECT sha FROM pr_commits"), ["new"]);
     assert_eq!(list("SELECT sha FROM deployment_commits"), ["new1"]);
 }
+
+#[test]
+fn import_from_standard_input() {
+    use std::io::Write as _;
+    let scratch = Scratch::new("import_from_stdin");
+    let db = scratch.db();
+    let mut child = command(["--db", s(&db), "import", "-"])
+        .current_dir(&scratch.dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(EVENTS.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("-: stored 4 pull requests, 5 deployments, 1 incidents"), "{stderr}");
+}

@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::config::SourceFile;
 use crate::http::{Client, HttpError, Token};
 use crate::progress::Progress;
+use crate::store::IncidentEvent;
 
 /// What a source sync did.
 #[derive(Debug, Default, serde::Serialize)]
@@ -197,6 +198,23 @@ pub fn encode(text: &str) -> String {
 pub fn since_time(since: &str) -> Option<i64> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs() as i64;
     fulcrum_core::time::parse_instant(since, now).ok()
+}
+
+/// An issue (GitHub's or GitLab's: `title`, `created_at`, `closed_at`) as
+/// an incident of `service`, with its raw payload.
+pub fn incident(source: &str, service: &str, number: u64, issue: &Value) -> Option<(IncidentEvent, Option<String>)> {
+    let event = IncidentEvent {
+        source: source.to_owned(),
+        external_id: format!("#{number}"),
+        service: service.to_owned(),
+        title: issue["title"].as_str().map(str::to_owned),
+        started_at: time(issue, "created_at")?,
+        resolved_at: time(issue, "closed_at"),
+        deployment: None,
+        commit: None,
+        pull_request: None,
+    };
+    Some((event, Some(issue.to_string())))
 }
 
 /// Where an incremental listing stopped: the `updated_at` and number of

@@ -19,11 +19,12 @@ use serde_json::Value;
 
 use crate::config::{Config, SourceFile};
 use crate::connector::{
-    Cursor, Session, SourceError, SourceSummary, batch_size, encode, latest_by_update, since_time, time, token,
+    Cursor, Session, SourceError, SourceSummary, batch_size, encode, incident, latest_by_update, since_time, time,
+    token,
 };
 use crate::http::{Auth, Client, HttpError};
 use crate::progress::Progress;
-use crate::store::{DeploymentEvent, EventBatch, IncidentEvent, Store};
+use crate::store::{DeploymentEvent, EventBatch, Store};
 
 /// Pull requests per transaction.
 const BATCH: usize = 100;
@@ -228,21 +229,7 @@ pub fn sync(
             if issue.get("pull_request").is_some() || !seen.insert(number) {
                 continue;
             }
-            let Some(started_at) = time(&issue, "created_at") else { continue };
-            batch.incidents.push((
-                IncidentEvent {
-                    source: name.clone(),
-                    external_id: format!("#{number}"),
-                    service: service.clone(),
-                    title: issue["title"].as_str().map(str::to_owned),
-                    started_at,
-                    resolved_at: time(&issue, "closed_at"),
-                    deployment: None,
-                    commit: None,
-                    pull_request: None,
-                },
-                Some(issue.to_string()),
-            ));
+            batch.incidents.extend(incident(&name, &service, number, &issue));
         }
     }
     summary.deployments = batch.deployments.len();

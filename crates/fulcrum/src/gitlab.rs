@@ -28,10 +28,12 @@ use fulcrum_core::time::format_datetime;
 use serde_json::Value;
 
 use crate::config::{Config, SourceFile};
-use crate::connector::{Cursor, Session, SourceSummary, batch_size, encode, latest_by_update, since_time, time, token};
+use crate::connector::{
+    Cursor, Session, SourceSummary, batch_size, encode, incident, latest_by_update, since_time, time, token,
+};
 use crate::http::{Auth, Client, HttpError};
 use crate::progress::Progress;
-use crate::store::{DeploymentEvent, EventBatch, IncidentEvent, Store};
+use crate::store::{DeploymentEvent, EventBatch, Store};
 
 /// Merge requests per transaction.
 const BATCH: usize = 100;
@@ -176,24 +178,10 @@ pub fn sync(
     queries.extend(config.incident_labels.iter().map(|l| format!("labels={}", encode(l))));
     for query in queries {
         for issue in session.get_all(&format!("{root}/issues?{query}&state=all&per_page=100"))? {
-            let (Some(iid), Some(started_at)) = (issue["iid"].as_u64(), time(&issue, "created_at")) else { continue };
-            if !seen.insert(iid) {
-                continue;
+            let Some(iid) = issue["iid"].as_u64() else { continue };
+            if seen.insert(iid) {
+                batch.incidents.extend(incident(&name, &service, iid, &issue));
             }
-            batch.incidents.push((
-                IncidentEvent {
-                    source: name.clone(),
-                    external_id: format!("#{iid}"),
-                    service: service.clone(),
-                    title: issue["title"].as_str().map(str::to_owned),
-                    started_at,
-                    resolved_at: time(&issue, "closed_at"),
-                    deployment: None,
-                    commit: None,
-                    pull_request: None,
-                },
-                Some(issue.to_string()),
-            ));
         }
     }
     summary.deployments = batch.deployments.len();

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::config::SourceFile;
 use crate::http::{Client, HttpError, Token};
 use crate::progress::Progress;
-use crate::store::IncidentEvent;
+use crate::store::{IncidentEvent, Store, StoreError};
 
 /// What a source sync did.
 #[derive(Debug, Default, serde::Serialize)]
@@ -198,6 +198,35 @@ pub fn encode(text: &str) -> String {
 pub fn since_time(since: &str) -> Option<i64> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs() as i64;
     fulcrum_core::time::parse_instant(since, now).ok()
+}
+
+/// What names a source: its API base, repository, store name and service.
+pub struct Names<'a> {
+    /// API base URL without a trailing slash.
+    pub base: String,
+    /// `owner/name` or `group/project`.
+    pub repo: &'a str,
+    /// `github:owner/name`: the `source` of its rows and cursors.
+    pub name: String,
+    /// The service of its deployments and incidents.
+    pub service: String,
+}
+
+impl<'a> Names<'a> {
+    /// The names of `source`, a `kind` host whose API is at `default_base` unless configured.
+    pub fn of(source: &'a SourceFile, kind: &str, default_base: &str) -> Names<'a> {
+        let base = source.base_url.as_deref().unwrap_or(default_base).trim_end_matches('/').to_owned();
+        let repo = source.repo.trim_matches('/');
+        let service = source.service.clone().unwrap_or_else(|| repo.rsplit('/').next().unwrap_or(repo).to_owned());
+        Names { base, repo, name: format!("{kind}:{repo}"), service }
+    }
+
+    /// Where listing `resource` resumes: the stored cursor, else (before the
+    /// first sync) the source's `since`, else from the beginning.
+    pub fn cursor(&self, store: &Store, resource: &str, source: &SourceFile) -> Result<Option<Cursor>, StoreError> {
+        let since = || source.since.as_deref().and_then(since_time).map(|at| Cursor { at: at - 1, number: u64::MAX });
+        Ok(store.cursor(&self.name, resource)?.and_then(|c| Cursor::parse(&c)).or_else(since))
+    }
 }
 
 /// An issue (GitHub's or GitLab's: `title`, `created_at`, `closed_at`) as

@@ -19,8 +19,7 @@ use serde_json::Value;
 
 use crate::config::{Config, SourceFile};
 use crate::connector::{
-    Cursor, Session, SourceError, SourceSummary, batch_size, encode, incident, latest_by_update, since_time, time,
-    token,
+    Cursor, Names, Session, SourceError, SourceSummary, batch_size, encode, incident, latest_by_update, time, token,
 };
 use crate::http::{Auth, Client, HttpError};
 use crate::progress::Progress;
@@ -36,14 +35,11 @@ pub fn sync(
     config: &Config,
     progress: &mut Progress,
 ) -> anyhow::Result<SourceSummary> {
-    let base = source.base_url.clone().unwrap_or_else(|| "https://api.github.com".to_owned());
-    let base = base.trim_end_matches('/');
-    let repo = source.repo.trim_matches('/');
-    let name = format!("github:{repo}");
-    let service = source.service.clone().unwrap_or_else(|| repo.rsplit('/').next().unwrap_or(repo).to_owned());
+    let names = Names::of(source, "github", "https://api.github.com");
+    let (repo, name, service) = (names.repo, names.name.clone(), names.service.clone());
     let (token, hint) = token(source, "GITHUB_TOKEN")?;
     let client = Client::new(token, Auth::Bearer, &hint);
-    let root = format!("{base}/repos/{repo}");
+    let root = format!("{}/repos/{repo}", names.base);
     client.load_cache(store.http_cache_under(&root)?);
     let mut summary = SourceSummary { source: name.clone(), ..SourceSummary::default() };
     let session = Session::new(client, progress);
@@ -52,11 +48,7 @@ pub fn sync(
 
     // Pull requests and what hangs off them at repository level.
     session.stage(format!("{name}: listing pull requests"));
-    // Before the first sync, `since` (if set) plays the cursor.
-    let cursor = store
-        .cursor(&name, "pulls")?
-        .and_then(|c| Cursor::parse(&c))
-        .or_else(|| source.since.as_deref().and_then(since_time).map(|at| Cursor { at: at - 1, number: u64::MAX }));
+    let cursor = names.cursor(store, "pulls", source)?;
     let pulls: Vec<Value> = get_all(&format!("{root}/pulls?{list}"))?
         .into_iter()
         .filter(|p| cursor.is_none_or(|c| c.is_before(p, "number")))

@@ -29,7 +29,7 @@ use serde_json::Value;
 
 use crate::config::{Config, SourceFile};
 use crate::connector::{
-    Cursor, Session, SourceSummary, batch_size, encode, incident, latest_by_update, since_time, time, token,
+    Cursor, Names, Session, SourceSummary, batch_size, encode, incident, latest_by_update, time, token,
 };
 use crate::http::{Auth, Client, HttpError};
 use crate::progress::Progress;
@@ -45,33 +45,23 @@ pub fn sync(
     config: &Config,
     progress: &mut Progress,
 ) -> anyhow::Result<SourceSummary> {
-    let base = source.base_url.clone().unwrap_or_else(|| "https://gitlab.com/api/v4".to_owned());
-    let base = base.trim_end_matches('/');
-    let repo = source.repo.trim_matches('/');
-    let name = format!("gitlab:{repo}");
-    let service = source.service.clone().unwrap_or_else(|| repo.rsplit('/').next().unwrap_or(repo).to_owned());
+    let names = Names::of(source, "gitlab", "https://gitlab.com/api/v4");
+    let (repo, name, service) = (names.repo, names.name.clone(), names.service.clone());
     let (token, hint) = token(source, "GITLAB_TOKEN")?;
     let client = Client::new(token, Auth::PrivateToken, &hint);
-    let root = format!("{base}/projects/{}", encode(repo));
+    let root = format!("{}/projects/{}", names.base, encode(repo));
     client.load_cache(store.http_cache_under(&root)?);
     let mut summary = SourceSummary { source: name.clone(), ..SourceSummary::default() };
     let session = Session::new(client, progress);
-    // Before the first sync, `since` (if set) plays the cursor.
-    let cursor = |store: &Store, resource: &str| -> anyhow::Result<Option<Cursor>> {
-        Ok(store
-            .cursor(&name, resource)?
-            .and_then(|c| Cursor::parse(&c))
-            .or_else(|| source.since.as_deref().and_then(since_time).map(|at| Cursor { at: at - 1, number: u64::MAX })))
-    };
     let since = |store: &Store, resource: &str| -> anyhow::Result<String> {
-        let cursor = cursor(store, resource)?;
+        let cursor = names.cursor(store, resource, source)?;
         Ok(cursor.map(|c| format!("&updated_after={}", encode(&c.time_text()))).unwrap_or_default())
     };
 
     // Merge requests, oldest update first, in batches with their cursor.
     session.stage(format!("{name}: listing merge requests"));
     let after = since(store, "merge_requests")?;
-    let position = cursor(store, "merge_requests")?;
+    let position = names.cursor(store, "merge_requests", source)?;
     let listed = session
         .get_all(&format!("{root}/merge_requests?state=all&order_by=updated_at&sort=asc&per_page=100{after}"))?;
     let listed = listed.into_iter().filter(|m| position.is_none_or(|c| c.is_before(m, "iid"))).collect();

@@ -248,3 +248,43 @@ fn import_from_standard_input() {
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("-: stored 4 pull requests, 5 deployments, 1 incidents"), "{stderr}");
 }
+
+#[test]
+fn pull_requests_with_deployments_from_git_tags() {
+    // Imported pull requests of the `delivery` fixture, deployed by its
+    // release tags: #9 merged as c9 ("Add CSV export", 2025-01-13 08:00),
+    // which v1.4.0 ships at 12:00; #12 merged as c12, never released.
+    let scratch = Scratch::new("prs_with_git_tags");
+    let delivery = repo("delivery");
+    let sha = |subject: &str| git_read(&delivery, &["rev-parse", &format!(":/{subject}")]).trim().to_owned();
+    let (c9, c12) = (sha("Add CSV export"), sha("Dashboard: add charts"));
+    let text = [
+        format!(
+            r#"{{"type":"pull_request","repo":"acme/delivery","number":9,"author":"carol","created_at":"2025-01-12T10:00:00Z","merged_at":"2025-01-13T08:00:00Z","merge_commit":"{c9}","commits":[{{"sha":"x9","author":"carol","authored_at":"2025-01-12T08:00:00Z"}}],"reviews":[{{"author":"bob","submitted_at":"2025-01-12T16:00:00Z"}}]}}"#
+        ),
+        format!(
+            r#"{{"type":"pull_request","repo":"acme/delivery","number":12,"author":"carol","created_at":"2025-01-16T08:00:00Z","merged_at":"2025-01-16T09:00:00Z","merge_commit":"{c12}","commits":[{{"sha":"x12","author":"carol","authored_at":"2025-01-16T07:00:00Z"}}]}}"#
+        ),
+    ]
+    .join("\n");
+    std::fs::write(scratch.path("prs.jsonl"), text).unwrap();
+    in_dir(&scratch, &["import", "prs.jsonl"]).ok();
+    let window = ["--since", "2025-01-01", "--until", "2025-02-01"];
+    let flow =
+        in_dir(&scratch, &[&["flow", "--repo", s(&delivery), "--format", "json"][..], &window].concat()).ok().json();
+    assert_eq!(flow["cycle_end"], "deployed");
+    let rows = flow["rows"].as_array().unwrap();
+    let stages = |r: &serde_json::Value| ["coding", "pickup", "review", "deploy", "cycle"].map(|k| hours(&r[k]));
+    // #9: coding 08:00 → 10:00, pickup → 16:00, review → 08:00 next day, deploy → 12:00.
+    assert_eq!(stages(&rows[0]), [Some(2.0), Some(6.0), Some(16.0), Some(4.0), Some(28.0)]);
+    assert_eq!(stages(&rows[1]), [Some(1.0), None, None, None, None]);
+    assert!(flow["deployments_source"].as_str().unwrap().starts_with("release tags"));
+
+    let report =
+        in_dir(&scratch, &[&["report", "--repo", s(&delivery), "--format", "json"][..], &window].concat()).ok().json();
+    let lead = &report["dora"]["lead_time"]["value"];
+    assert_eq!(lead["basis"], "pull_requests");
+    assert_eq!((lead["summary"]["count"].as_u64(), hours(&lead["summary"]["median"])), (Some(1), Some(28.0)));
+    // Failures still come from git (reverts, hotfixes): no incidents were given.
+    assert_eq!(report["dora"]["change_failure_rate"]["value"]["failure_source"], "inferred");
+}

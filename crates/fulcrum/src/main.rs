@@ -57,9 +57,9 @@ struct GlobalArgs {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Sync a repository into the database, then print the delivery report.
+    /// The delivery report (DORA): syncs the repository first; without one, reports the stored events.
     Report(ReportArgs),
-    /// Sync a repository into the database (incremental; safe to interrupt).
+    /// Sync the repository and every [[source]] of fulcrum.toml into the database (incremental; safe to interrupt).
     Sync(SyncArgs),
     /// Knowledge risk: truck factor, who it rests on, knowledge map, departure impact.
     Knowledge(KnowledgeArgs),

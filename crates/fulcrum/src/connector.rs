@@ -287,6 +287,16 @@ impl Cursor {
     }
 }
 
+/// The cursor to write with a batch: `resource` of `source` reached `value`
+/// (none when nothing was reached).
+pub fn cursor_update<'a>(
+    source: &'a str,
+    resource: &'a str,
+    value: Option<&'a str>,
+) -> Vec<(&'a str, &'a str, &'a str)> {
+    value.map(|v| (source, resource, v)).into_iter().collect()
+}
+
 /// A batch size: `FULCRUM_TEST_SOURCE_BATCH` (tests interrupt a sync between
 /// two batches), else `default`.
 pub fn batch_size(default: usize) -> usize {

@@ -19,7 +19,8 @@ use serde_json::Value;
 
 use crate::config::{Config, SourceFile};
 use crate::connector::{
-    Cursor, Names, Session, SourceError, SourceSummary, batch_size, encode, incident, latest_by_update, time, token,
+    Cursor, Names, Session, SourceError, SourceSummary, batch_size, cursor_update, encode, incident, latest_by_update,
+    time, token,
 };
 use crate::http::{Auth, Client, HttpError};
 use crate::progress::Progress;
@@ -95,7 +96,7 @@ pub fn sync(
             batch.pull_requests.push((pr, name.clone(), Some(item.to_string())));
         }
         let reached = chunk.last().and_then(|p| Cursor::of(p, "number")).map(|c| c.format());
-        store.write_events(&batch, reached.as_deref().map(|r| (name.as_str(), "pulls", r)))?;
+        store.write_events(&batch, &cursor_update(&name, "pulls", reached.as_deref()))?;
         store.cache_http(&session.client.take_fresh_cache())?;
         summary.pull_requests += chunk.len();
     }
@@ -103,8 +104,17 @@ pub fn sync(
     // Deployments: host deployments with their statuses, and CI runs.
     session.stage(format!("{name}: deployments"));
     let mut batch = EventBatch::default();
+    // A deployment's `updated_at` moves when a status is added: statuses are
+    // fetched again only for deployments updated since the last sync.
+    let deployments_cursor = store.cursor(&name, "deployments")?.and_then(|c| Cursor::parse(&c)).map(|c| c.at);
+    let mut newest_deployment = deployments_cursor;
     for d in get_all(&format!("{root}/deployments?per_page=100"))? {
         let Some(id) = d["id"].as_u64() else { continue };
+        let updated = time(&d, "updated_at");
+        if deployments_cursor.is_some_and(|c| updated.is_none_or(|u| u <= c)) {
+            continue;
+        }
+        newest_deployment = newest_deployment.max(updated);
         let statuses = get_all(&format!("{root}/deployments/{id}/statuses?per_page=100"))?;
         // Statuses come newest first; the deployment is what its latest final state says.
         let Some(last) =
@@ -227,7 +237,10 @@ pub fn sync(
     summary.deployments = batch.deployments.len();
     summary.incidents = batch.incidents.len();
     let runs_reached = newest_run.map(fulcrum_core::time::format_datetime);
-    store.write_events(&batch, runs_reached.as_deref().map(|r| (name.as_str(), "runs", r)))?;
+    let deployments_reached = newest_deployment.map(fulcrum_core::time::format_datetime);
+    let mut cursors = cursor_update(&name, "runs", runs_reached.as_deref());
+    cursors.extend(cursor_update(&name, "deployments", deployments_reached.as_deref()));
+    store.write_events(&batch, &cursors)?;
     store.cache_http(&session.client.take_fresh_cache())?;
     session.finish(&mut summary);
     Ok(summary)

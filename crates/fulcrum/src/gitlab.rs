@@ -29,7 +29,7 @@ use serde_json::Value;
 
 use crate::config::{Config, SourceFile};
 use crate::connector::{
-    Cursor, Names, Session, SourceSummary, batch_size, encode, incident, latest_by_update, time, token,
+    Cursor, Names, Session, SourceSummary, batch_size, cursor_update, encode, incident, latest_by_update, time, token,
 };
 use crate::http::{Auth, Client, HttpError};
 use crate::progress::Progress;
@@ -77,7 +77,7 @@ pub fn sync(
             batch.pull_requests.push((pr, name.clone(), Some(item.to_string())));
         }
         let reached = chunk.last().and_then(|m| Cursor::of(m, "iid")).map(|c| c.format());
-        store.write_events(&batch, reached.as_deref().map(|r| (name.as_str(), "merge_requests", r)))?;
+        store.write_events(&batch, &cursor_update(&name, "merge_requests", reached.as_deref()))?;
         store.cache_http(&session.client.take_fresh_cache())?;
         summary.pull_requests += chunk.len();
     }
@@ -178,7 +178,7 @@ pub fn sync(
     summary.incidents = batch.incidents.len();
     let reached = newest.map(format_datetime);
     let resource = if has_deployments { "deployments" } else { "pipelines" };
-    store.write_events(&batch, reached.as_deref().map(|r| (name.as_str(), resource, r)))?;
+    store.write_events(&batch, &cursor_update(&name, resource, reached.as_deref()))?;
     store.cache_http(&session.client.take_fresh_cache())?;
     session.finish(&mut summary);
     Ok(summary)

@@ -390,7 +390,7 @@ pub fn import(store: &mut Store, path: &Path, source: &str, progress: &mut Progr
         let room = SHOWN_ERRORS.saturating_sub(summary.errors.len());
         summary.errors.extend(parsed.errors.into_iter().take(room));
         if !parsed.batch.is_empty() {
-            let counts = store.write_events(&parsed.batch, None)?;
+            let counts = store.write_events(&parsed.batch, &[])?;
             summary.stored.pull_requests += counts.pull_requests;
             summary.stored.deployments += counts.deployments;
             summary.stored.incidents += counts.incidents;

@@ -170,13 +170,13 @@ fn kind_from_name(name: &str) -> ActivityKind {
 }
 
 impl Store {
-    /// Writes a batch, and advances a source's cursor `(source, resource,
-    /// value)` when given, in one transaction: all of it lands or none, so
-    /// a sync killed at any point resumes from the last batch that landed.
+    /// Writes a batch, and advances sources' cursors `(source, resource,
+    /// value)`, in one transaction: all of it lands or none, so a sync
+    /// killed at any point resumes from the last batch that landed.
     pub fn write_events(
         &mut self,
         batch: &EventBatch,
-        cursor: Option<(&str, &str, &str)>,
+        cursors: &[(&str, &str, &str)],
     ) -> Result<EventCounts, StoreError> {
         let path = self.path.clone();
         let sql = |source| StoreError::Sql { path: path.clone(), source };
@@ -361,7 +361,7 @@ impl Store {
                     ])
                     .map_err(sql)?;
             }
-            if let Some((source, resource, value)) = cursor {
+            for (source, resource, value) in cursors {
                 tx.execute(
                     "INSERT INTO source_cursors (source, resource, value) VALUES (?1, ?2, ?3)
                      ON CONFLICT (source, resource) DO UPDATE SET value = excluded.value",

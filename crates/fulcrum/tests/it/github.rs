@@ -81,7 +81,7 @@ fn routes() -> Vec<Route> {
         format!("{REPO}/deployments?per_page=100"),
         vec![ok(&json!([{
             "id": 1001, "sha": "faef79b7d8a4876da8a215d7794cce20c710aaa2", "ref": "master",
-            "environment": "production", "created_at": "2019-08-20T11:30:00Z"
+            "environment": "production", "created_at": "2019-08-20T11:30:00Z", "updated_at": "2019-08-20T12:00:00Z"
         }]))],
     ));
     routes.push(route(
@@ -249,6 +249,8 @@ fn second_sync_is_conditional_and_incremental() {
     // pull request was fetched again: none changed since the cursor.
     assert!(again.iter().any(|r| r.headers.iter().any(|(k, v)| k == "if-none-match" && v == "\"pulls-1\"")));
     assert!(!again.iter().any(|r| r.path.starts_with(&format!("{REPO}/pulls/41"))), "{again:?}");
+    // The deployment did not change since: its statuses are not asked for again.
+    assert!(!again.iter().any(|r| r.path.contains("/statuses")), "{again:?}");
     assert!(run.stderr.contains("0 pull requests"), "{}", run.stderr);
     assert!(run.stderr.contains("unchanged"), "{}", run.stderr);
     let count: i64 = open_db(&scratch.db()).query_row("SELECT COUNT(*) FROM pull_requests", [], |r| r.get(0)).unwrap();

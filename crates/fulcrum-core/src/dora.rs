@@ -72,7 +72,16 @@ pub struct DoraOptions {
     pub benchmark_year: BenchmarkYear,
     /// Where failures came from, reported beside the change failure rate.
     pub failure_source: FailureSource,
+    /// Fewest deployments in the window for the change failure rate to get a tier.
+    pub min_deployments: usize,
+    /// Fewest changes for lead time to get a tier.
+    pub min_changes: usize,
+    /// Fewest recoveries for recovery time to get a tier.
+    pub min_recoveries: usize,
 }
+
+/// Weeks of the trend shown week by week; earlier weeks are grouped by month.
+pub const TREND_WEEKS: usize = 52;
 
 /// Evidence behind failed deployments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
@@ -129,8 +138,13 @@ pub struct DoraReport {
     pub recovery_time: Metric<RecoveryTime>,
     /// Rework rate.
     pub rework_rate: Metric<ReworkRate>,
-    /// One row per ISO week overlapping the window, in order.
+    /// One row per ISO week of the window's last [`TREND_WEEKS`] weeks, in order.
     pub weekly: Vec<WeekTrend>,
+    /// Weeks before those, one row per calendar month of their Mondays, in
+    /// order (empty for windows of up to a year).
+    pub monthly: Vec<MonthTrend>,
+    /// What the trend shows, when it is not every week of the window.
+    pub trend_note: Option<String>,
     /// Things the reader should know about the numbers.
     pub warnings: Vec<String>,
 }
@@ -172,8 +186,10 @@ pub struct LeadTime {
     /// Commits of baseline deployments finishing in the window (history
     /// before the data starts, not counted).
     pub baseline_commits: usize,
-    /// Tier of the median.
-    pub tier: Tier,
+    /// Tier of the median; `None` below the minimum sample (`tier_note` says so).
+    pub tier: Option<Tier>,
+    /// Why there is no tier.
+    pub tier_note: Option<String>,
 }
 
 /// Failed deployments ÷ deployments.
@@ -185,10 +201,14 @@ pub struct ChangeFailureRate {
     pub deployments: usize,
     /// `failed_deployments / deployments`, in 0..1.
     pub rate: f64,
+    /// 95 % Wilson score interval of the rate, `[low, high]`.
+    pub interval: [f64; 2],
     /// Where failures came from (`inferred` in git-only mode).
     pub failure_source: FailureSource,
-    /// Tier.
-    pub tier: Tier,
+    /// Tier; `None` below the minimum sample (`tier_note` says so).
+    pub tier: Option<Tier>,
+    /// Why there is no tier.
+    pub tier_note: Option<String>,
 }
 
 /// Failed deployment finish → fixing deployment finish.
@@ -198,8 +218,12 @@ pub struct RecoveryTime {
     pub summary: Summary,
     /// Failed deployments finishing in the window with no fix deployed yet.
     pub unrecovered: usize,
-    /// Tier of the median.
-    pub tier: Tier,
+    /// Recoveries left out because they end before the failed deployment finished.
+    pub negative_spans_dropped: usize,
+    /// Tier of the median; `None` below the minimum sample (`tier_note` says so).
+    pub tier: Option<Tier>,
+    /// Why there is no tier.
+    pub tier_note: Option<String>,
 }
 
 /// Rework deployments ÷ deployments.
@@ -211,6 +235,8 @@ pub struct ReworkRate {
     pub deployments: usize,
     /// `rework_deployments / deployments`, in 0..1.
     pub rate: f64,
+    /// 95 % Wilson score interval of the rate, `[low, high]`.
+    pub interval: [f64; 2],
     /// Always `None`: no report publishes rework tiers.
     pub tier: Option<Tier>,
     /// Why there is no tier.
@@ -236,8 +262,38 @@ pub struct WeekTrend {
     pub rework_deployments: usize,
 }
 
+/// One calendar month of the trend (weeks grouped by the month of their Monday).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonthTrend {
+    /// `2025-01`.
+    pub month: String,
+    /// Monday 00:00 UTC of its first week.
+    pub start: Instant,
+    /// Weeks grouped into it.
+    pub weeks: usize,
+    /// Deployments finished.
+    pub deployments: usize,
+    /// Changes deployed (counted in lead time).
+    pub changes: usize,
+    /// Median lead time of those changes, seconds; `None` without changes.
+    pub median_lead_time: Option<f64>,
+    /// Deployments finished that failed.
+    pub failed_deployments: usize,
+    /// Rework deployments finished.
+    pub rework_deployments: usize,
+}
+
+/// A tier, or none with the reason when the sample is below `min`.
+fn rated(sample: usize, min: usize, what: (&str, &str), tier: Tier) -> (Option<Tier>, Option<String>) {
+    if sample >= min {
+        (Some(tier), None)
+    } else {
+        (None, Some(format!("too few to rate ({}; at least {min} needed)", count(sample, what.0, what.1))))
+    }
+}
+
 /// `1 commit`, `2 commits`.
-pub(crate) fn count(n: usize, singular: &str, plural: &str) -> String {
+pub fn count(n: usize, singular: &str, plural: &str) -> String {
     format!("{n} {}", if n == 1 { singular } else { plural })
 }
 
@@ -249,9 +305,12 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
     let finished = |d: usize| deployments[d].finished_at;
     let in_window: Vec<usize> = (0..deployments.len()).filter(|&d| window.contains(finished(d))).collect();
     let week_starts = window.weeks();
+    let first_week_start = week_starts.first().copied().unwrap_or(window.start);
+    // Every instant in the window falls in one of its weeks; others are never asked.
     let week_of = |t: Instant| {
-        usize::try_from((time::week_start(t) - week_starts[0]) / SECONDS_PER_WEEK)
-            .expect("instants in the window fall in its weeks")
+        usize::try_from((time::week_start(t) - first_week_start) / SECONDS_PER_WEEK)
+            .unwrap_or(0)
+            .min(week_starts.len().saturating_sub(1))
     };
     let mut weekly: Vec<WeekTrend> = week_starts
         .iter()
@@ -281,23 +340,30 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
         weekly[week].deployments += 1;
         days_by_week[week].push(time::day_number(finished(d)));
     }
+    // Weeks before the data starts (a young repository, an import that
+    // begins mid-window) are not weeks without deployments: measure from
+    // the week of the first commit or deployment.
+    let data_start = input
+        .commits
+        .iter()
+        .map(|c| c.author_time)
+        .chain(deployments.iter().map(|d| d.finished_at))
+        .min()
+        .unwrap_or(window.start)
+        .max(window.start);
+    let first_week = week_starts.partition_point(|&start| start + SECONDS_PER_WEEK <= data_start);
     let deployment_frequency = if deployments.is_empty() {
         Metric::NoData { reason: no_deployments_reason.clone() }
-    } else if window.duration() == 0 {
+    } else if week_starts.is_empty() {
         Metric::NoData { reason: "the window is empty".to_string() }
+    } else if first_week >= week_starts.len() || data_start >= window.end {
+        Metric::NoData {
+            reason: format!(
+                "the data starts on {}, after the window ends; pass a later --until",
+                time::format_date(data_start)
+            ),
+        }
     } else {
-        // Weeks before the data starts (a young repository, an import that
-        // begins mid-window) are not weeks without deployments: measure from
-        // the week of the first commit or deployment.
-        let data_start = input
-            .commits
-            .iter()
-            .map(|c| c.author_time)
-            .chain(deployments.iter().map(|d| d.finished_at))
-            .min()
-            .unwrap_or(window.start)
-            .max(window.start);
-        let first_week = week_starts.partition_point(|&start| start + SECONDS_PER_WEEK <= data_start);
         if first_week > 0 {
             warnings.push(format!(
                 "the data starts on {}: deployment frequency is measured over the {} since, not the {} of the window",
@@ -314,8 +380,7 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
                 days.len() as f64
             })
             .collect();
-        let median_days =
-            stats::median(&days_per_week, options.average).expect("the data starts before the window ends");
+        let median_days = stats::median(&days_per_week, options.average).unwrap_or(0.0);
         // The rate is over the same weeks as the median: from the Monday the
         // data starts in (or the window's start), so a burst on a repository's
         // first afternoon is not extrapolated from a few hours.
@@ -338,12 +403,13 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
     for &d in in_window.iter().filter(|&&d| attribution.is_baseline[d]) {
         baseline_commits += attribution.shipped[d].len();
         warnings.push(format!(
-            "deployment {} is the first of {}/{}: its {} are a baseline and \
+            "deployment {} is the first of {}/{}: its {} {} a baseline and \
              do not count toward lead time",
             deployments[d].name,
             deployments[d].service,
             deployments[d].environment,
-            count(attribution.shipped[d].len(), "commit", "commits")
+            count(attribution.shipped[d].len(), "commit", "commits"),
+            if attribution.shipped[d].len() == 1 { "is" } else { "are" }
         ));
     }
     // (deployment, author time, by a bot) per change.
@@ -403,19 +469,28 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
         ));
     }
     let lead_time = match stats::summarize(&spans, options.average) {
-        Some(summary) => Metric::Value(LeadTime {
-            summary,
-            basis: if input.changes.is_some() { ChangeBasis::PullRequests } else { ChangeBasis::Commits },
-            bot_commits_excluded: bots,
-            negative_spans_dropped: negative,
-            baseline_commits,
-            tier: benchmarks.lead_time(summary.median),
-        }),
+        Some(summary) => {
+            let (one, many) =
+                if input.changes.is_some() { ("pull request", "pull requests") } else { ("change", "changes") };
+            let (tier, tier_note) =
+                rated(summary.count, options.min_changes, (one, many), benchmarks.lead_time(summary.median));
+            Metric::Value(LeadTime {
+                summary,
+                basis: if input.changes.is_some() { ChangeBasis::PullRequests } else { ChangeBasis::Commits },
+                bot_commits_excluded: bots,
+                negative_spans_dropped: negative,
+                baseline_commits,
+                tier,
+                tier_note,
+            })
+        }
         None if in_window.is_empty() => Metric::NoData { reason: no_deployments_reason.clone() },
         None => Metric::NoData {
             reason: format!(
-                "no changes deployed in the window ({bots} bot commits excluded, \
-                 {negative} negative spans dropped, {baseline_commits} baseline commits)"
+                "no changes deployed in the window ({} excluded, {} dropped, {})",
+                count(bots, "bot commit", "bot commits"),
+                count(negative, "negative span", "negative spans"),
+                count(baseline_commits, "baseline commit", "baseline commits")
             ),
         },
     };
@@ -424,6 +499,7 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
     let mut failed = 0;
     let mut unrecovered = 0;
     let mut recoveries = Vec::new();
+    let mut negative_recoveries = 0;
     for failure in input.failures {
         if window.contains(finished(failure.deployment)) {
             failed += 1;
@@ -434,8 +510,19 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
         }
         let recovered = failure.recovered_at.or(failure.recovered_by.map(finished));
         if let Some(at) = recovered.filter(|&at| window.contains(at)) {
-            recoveries.push((at - finished(failure.deployment)) as f64);
+            let span = at - finished(failure.deployment);
+            if span < 0 {
+                negative_recoveries += 1;
+            } else {
+                recoveries.push(span as f64);
+            }
         }
+    }
+    if negative_recoveries > 0 {
+        warnings.push(format!(
+            "{} before the failed deployment finished dropped from recovery time",
+            count(negative_recoveries, "recovery ends", "recoveries end")
+        ));
     }
     if unrecovered > 0 {
         warnings.push(format!(
@@ -448,17 +535,37 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
     let change_failure_rate = if in_window.is_empty() {
         Metric::NoData { reason: no_deployments_reason.clone() }
     } else {
+        let (tier, tier_note) = rated(
+            in_window.len(),
+            options.min_deployments,
+            ("deployment", "deployments"),
+            benchmarks.change_failure_rate(rate(failed)),
+        );
         Metric::Value(ChangeFailureRate {
             failed_deployments: failed,
             deployments: in_window.len(),
             rate: rate(failed),
+            interval: stats::wilson(failed, in_window.len()),
             failure_source: options.failure_source,
-            tier: benchmarks.change_failure_rate(rate(failed)),
+            tier,
+            tier_note,
         })
     };
     let recovery_time = match stats::summarize(&recoveries, options.average) {
         Some(summary) => {
-            Metric::Value(RecoveryTime { summary, unrecovered, tier: benchmarks.recovery_time(summary.median) })
+            let (tier, tier_note) = rated(
+                summary.count,
+                options.min_recoveries,
+                ("recovery", "recoveries"),
+                benchmarks.recovery_time(summary.median),
+            );
+            Metric::Value(RecoveryTime {
+                summary,
+                unrecovered,
+                negative_spans_dropped: negative_recoveries,
+                tier,
+                tier_note,
+            })
         }
         None => Metric::NoData {
             reason: format!("no failed deployment was recovered in the window ({unrecovered} unrecovered)"),
@@ -480,6 +587,7 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
             rework_deployments: rework,
             deployments: in_window.len(),
             rate: rate(rework),
+            interval: stats::wilson(rework, in_window.len()),
             tier: benchmarks.rework_rate(rate(rework)),
             tier_note: "no published benchmark",
         })
@@ -499,6 +607,7 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
         ));
     }
 
+    let (weekly, monthly, trend_note) = bound_trend(weekly, &spans_by_week, options.average);
     DoraReport {
         window,
         average: options.average,
@@ -510,8 +619,58 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
         recovery_time,
         rework_rate,
         weekly,
+        monthly,
+        trend_note,
         warnings,
     }
+}
+
+/// Keeps the last [`TREND_WEEKS`] weeks and groups the ones before by the
+/// month of their Monday, so a long window gives a trend of bounded size.
+fn bound_trend(
+    mut weekly: Vec<WeekTrend>,
+    spans_by_week: &[Vec<f64>],
+    average: Average,
+) -> (Vec<WeekTrend>, Vec<MonthTrend>, Option<String>) {
+    if weekly.len() <= TREND_WEEKS {
+        return (weekly, Vec::new(), None);
+    }
+    let cut = weekly.len() - TREND_WEEKS;
+    let mut monthly: Vec<MonthTrend> = Vec::new();
+    let mut spans: Vec<Vec<f64>> = Vec::new();
+    for (week, week_spans) in weekly.drain(..cut).zip(spans_by_week) {
+        let (year, month, _) = time::civil_from_days(time::day_number(week.start));
+        let label = format!("{year:04}-{month:02}");
+        if monthly.last().is_none_or(|m| m.month != label) {
+            monthly.push(MonthTrend {
+                month: label,
+                start: week.start,
+                weeks: 0,
+                deployments: 0,
+                changes: 0,
+                median_lead_time: None,
+                failed_deployments: 0,
+                rework_deployments: 0,
+            });
+            spans.push(Vec::new());
+        }
+        let (Some(month), Some(month_spans)) = (monthly.last_mut(), spans.last_mut()) else { continue };
+        month.weeks += 1;
+        month.deployments += week.deployments;
+        month.changes += week.changes;
+        month.failed_deployments += week.failed_deployments;
+        month.rework_deployments += week.rework_deployments;
+        month_spans.extend_from_slice(week_spans);
+    }
+    for (month, month_spans) in monthly.iter_mut().zip(&spans) {
+        month.median_lead_time = stats::median(month_spans, average);
+    }
+    let note = format!(
+        "weekly for the last {TREND_WEEKS} of {} weeks, monthly ({}) before",
+        cut + TREND_WEEKS,
+        count(monthly.len(), "month", "months")
+    );
+    (weekly, monthly, Some(note))
 }
 
 #[cfg(test)]
@@ -624,21 +783,21 @@ mod tests {
         assert_eq!(lead.bot_commits_excluded, 1);
         assert_eq!(lead.negative_spans_dropped, 1);
         assert_eq!(lead.baseline_commits, 0);
-        assert_eq!(lead.tier, Tier::Elite);
+        assert_eq!(lead.tier, Some(Tier::Elite));
 
         // v2 (c3 reverted), v4 (hotfix in v5), v6 (c8 reverted, undeployed): 3 / 6.
         let failure_rate = report.change_failure_rate.value().expect("deployments");
         assert_eq!((failure_rate.failed_deployments, failure_rate.deployments), (3, 6));
         assert_eq!(failure_rate.rate, 0.5);
         assert_eq!(failure_rate.failure_source, FailureSource::Inferred);
-        assert_eq!(failure_rate.tier, Tier::Low);
+        assert_eq!(failure_rate.tier, Some(Tier::Low));
 
         // v2 → v3: 3 h; v4 → v5: 23 h. Median 13 h, p75 3 + .75·20 = 18 h,
         // p90 3 + .9·20 = 21 h. v6 unrecovered.
         let recovery = report.recovery_time.value().expect("recoveries");
         assert_eq!(summary(&recovery.summary), (2, 13.0 * 3600.0, 18.0 * 3600.0, 21.0 * 3600.0));
         assert_eq!(recovery.unrecovered, 1);
-        assert_eq!(recovery.tier, Tier::High);
+        assert_eq!(recovery.tier, Some(Tier::High));
 
         // v3 (ships the revert) and v5 (the hotfix): 2 / 6.
         let rework = report.rework_rate.value().expect("deployments");
@@ -671,11 +830,12 @@ mod tests {
             average: Average::LowerMedian,
             benchmark_year: BenchmarkYear::Y2021,
             failure_source: FailureSource::Inferred,
+            ..DoraOptions::default()
         });
         // Lower median of 1 1 1 2 3 24 h is rank 2: 1 h. 2021: elite < 1 h, so High.
         let lead = report.lead_time.value().expect("changes");
         assert_eq!(lead.summary.median, 3600.0);
-        assert_eq!(lead.tier, Tier::High);
+        assert_eq!(lead.tier, Some(Tier::High));
         // Lower median of 3 h, 23 h: 3 h. Deployment days: lower of 2, 3 → 2.
         let recovery = report.recovery_time.value().expect("recoveries");
         assert_eq!(recovery.summary.median, 3.0 * 3600.0);
@@ -683,7 +843,7 @@ mod tests {
         assert_eq!(frequency.deployment_days_per_week, 2.0);
         // 50 % is above 2021's 30 %.
         let failure_rate = report.change_failure_rate.value().expect("deployments");
-        assert_eq!(failure_rate.tier, Tier::Low);
+        assert_eq!(failure_rate.tier, Some(Tier::Low));
     }
 
     #[test]
@@ -819,5 +979,61 @@ mod tests {
             report.warnings
         );
         assert_eq!(report.weekly.len(), 4, "the trend still covers the window");
+    }
+
+    #[test]
+    fn tiny_samples_get_no_tier_and_rates_an_interval() {
+        // The small history: 6 deployments, 6 changes, 2 recoveries.
+        let options = DoraOptions { min_deployments: 10, min_changes: 6, min_recoveries: 3, ..DoraOptions::default() };
+        let report = report(&options);
+        let failure_rate = report.change_failure_rate.value().expect("deployments");
+        assert_eq!(failure_rate.tier, None);
+        assert_eq!(failure_rate.tier_note.as_deref(), Some("too few to rate (6 deployments; at least 10 needed)"));
+        // 3 of 6: centre 0.5, half = z/(1 + z²/6)·√(1/24 + z²/144) = 1.2336·0.2858 = 0.3526... → [0.1876, 0.8124].
+        let [low, high] = failure_rate.interval;
+        assert!((low - 0.1876).abs() < 1e-3 && (high - 0.8124).abs() < 1e-3, "{low} {high}");
+        // Exactly the minimum is enough.
+        let lead = report.lead_time.value().expect("changes");
+        assert_eq!((lead.tier, lead.tier_note.as_deref()), (Some(Tier::Elite), None));
+        let recovery = report.recovery_time.value().expect("recoveries");
+        assert_eq!(recovery.tier, None);
+        assert_eq!(recovery.tier_note.as_deref(), Some("too few to rate (2 recoveries; at least 3 needed)"));
+        let rework = report.rework_rate.value().expect("deployments");
+        assert!(rework.interval[0] < rework.rate && rework.rate < rework.interval[1]);
+    }
+
+    #[test]
+    fn long_windows_show_52_weeks_and_months_before() {
+        // 2 years and 2 weeks ending after the small history: the history's
+        // weeks are the last two, every earlier week is grouped by month.
+        let (commits, deployments) = history();
+        let attribution = attribute(&commits, &deployments);
+        let is_bot = |_: &Person| false;
+        let no_rework = vec![false; deployments.len()];
+        let input = DoraInput {
+            commits: &commits,
+            deployments: &deployments,
+            attribution: &attribution,
+            failures: &[],
+            rework: &no_rework,
+            is_bot: &is_bot,
+            changes: None,
+        };
+        let window = Window { start: monday() - 104 * 7 * DAY, end: monday() + 14 * DAY };
+        let report = compute(&input, window, &DoraOptions::default());
+        assert_eq!(report.weekly.len(), TREND_WEEKS);
+        assert_eq!(report.weekly.last().map(|w| w.week.as_str()), Some("2025-W03"));
+        // 106 weeks: 54 grouped, from the Monday 2023-01-09 (W02) on.
+        let grouped: usize = report.monthly.iter().map(|m| m.weeks).sum();
+        assert_eq!(grouped, 54);
+        assert_eq!(report.monthly.first().map(|m| m.month.as_str()), Some("2023-01"));
+        // Nothing is lost in the grouping: all 7 deployments are counted.
+        let total: usize = report.weekly.iter().map(|w| w.deployments).sum::<usize>()
+            + report.monthly.iter().map(|m| m.deployments).sum::<usize>();
+        assert_eq!(total, 7);
+        assert_eq!(
+            report.trend_note.as_deref(),
+            Some("weekly for the last 52 of 106 weeks, monthly (13 months) before")
+        );
     }
 }

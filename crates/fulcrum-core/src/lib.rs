@@ -23,4 +23,6 @@ pub mod tiers;
 pub mod time;
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod testing;

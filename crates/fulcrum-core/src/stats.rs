@@ -100,6 +100,23 @@ pub fn median(values: &[f64], convention: Average) -> Option<f64> {
     summarize(values, convention).map(|summary| summary.median)
 }
 
+/// The 95 % Wilson score interval `[low, high]` of `successes` out of
+/// `trials` (Wilson 1927; z = 1.959964). Unlike the normal approximation it
+/// stays inside 0..1 and is honest for small samples and rates near 0 or 1:
+/// 0 of 3 gives `[0, 0.56]`. `[0, 1]` when there are no trials.
+pub fn wilson(successes: usize, trials: usize) -> [f64; 2] {
+    if trials == 0 {
+        return [0.0, 1.0];
+    }
+    const Z: f64 = 1.959_963_984_540_054;
+    let n = trials as f64;
+    let p = successes.min(trials) as f64 / n;
+    let z2 = Z * Z;
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = Z / (1.0 + z2 / n) * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    [(centre - half).clamp(0.0, 1.0), (centre + half).clamp(0.0, 1.0)]
+}
+
 /// The Gini coefficient of non-negative `values` (0 = perfectly even, close
 /// to 1 = one value carries everything), used for review load. `None` when
 /// empty, when all are zero (nobody carried anything: no inequality to
@@ -217,5 +234,21 @@ mod tests {
         }
         assert_eq!("lower_median".parse(), Ok(Average::LowerMedian));
         assert!("median".parse::<Average>().is_err());
+    }
+
+    #[test]
+    fn wilson_intervals_worked_by_hand() {
+        // 0 of 3: centre = (0 + z²/6)/(1 + z²/3) = 0.6403/2.2805 = 0.2808;
+        // half = z/(2.2805)·√(z²/36) = 0.8595·0.3267 = 0.2808 → [0, 0.5615].
+        let [low, high] = wilson(0, 3);
+        assert!(low.abs() < 1e-12, "{low}");
+        assert!((high - 0.5615).abs() < 1e-4, "{high}");
+        // 5 of 10: symmetric around 0.5; half = 0.8485·√(0.025 + 0.009604) = 0.2134
+        // → [0.2366, 0.7634].
+        let [low, high] = wilson(5, 10);
+        assert!((low - 0.2366).abs() < 1e-4 && (high - 0.7634).abs() < 1e-4, "{low} {high}");
+        assert_eq!(wilson(0, 0), [0.0, 1.0]);
+        let [low, high] = wilson(10, 10);
+        assert!((high - 1.0).abs() < 1e-12 && (low - 0.7225).abs() < 1e-4, "{low}");
     }
 }

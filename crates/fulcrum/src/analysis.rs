@@ -32,7 +32,7 @@ pub enum AnalysisError {
     /// Tag mode found no tag matching the pattern.
     #[error(
         "{path}: no deployments found: no tag matches deploy.tag_pattern `{pattern}` ({tags} tags in the repository{examples}). \
-         Set `deploy.tag_pattern` in fulcrum.toml (or --tag-pattern) to match your release tags, \
+         Set `deploy.tag_pattern` in fulcrum.toml (or `report --tag-pattern`) to match your release tags, \
          or use trunk mode (`deploy.mode = \"trunk\"` or --deploy-mode trunk) if every merge to the default branch deploys"
     )]
     NoMatchingTags {
@@ -290,14 +290,37 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
         is_bot: &is_bot,
         changes: pr_based.then_some(changes.as_slice()),
     };
-    let options = DoraOptions { average: config.average, benchmark_year: config.benchmark, failure_source };
+    let options = DoraOptions {
+        average: config.average,
+        benchmark_year: config.benchmark,
+        failure_source,
+        min_deployments: config.min_deployments,
+        min_changes: config.min_changes,
+        min_recoveries: config.min_recoveries,
+    };
     let mut report = dora::compute(&input, window, &options);
     if git.is_none() && events.incidents.is_empty() {
         let reason = "no incidents recorded and no git history to infer failures from: import incidents \
                       or sync a source with incident.labels"
             .to_owned();
         report.change_failure_rate = Metric::NoData { reason: reason.clone() };
+        // Rework needs the same signal (reverts, hotfixes or resolved incidents).
+        report.rework_rate = Metric::NoData { reason: reason.clone() };
         report.recovery_time = Metric::NoData { reason };
+    }
+    if deployments.is_empty()
+        && let Some(advice) = no_deployments_advice(&events, config, git.is_some())
+    {
+        let reasons = [
+            no_data_reason(&mut report.deployment_frequency),
+            no_data_reason(&mut report.lead_time),
+            no_data_reason(&mut report.change_failure_rate),
+            no_data_reason(&mut report.recovery_time),
+            no_data_reason(&mut report.rework_rate),
+        ];
+        for reason in reasons.into_iter().flatten() {
+            retell_no_deployments(reason, &advice);
+        }
     }
     let mut failed = vec![false; deployments.len()];
     for f in &failures {
@@ -349,6 +372,46 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
         deployments: rows,
         warnings,
     })
+}
+
+/// Why there are no deployments and what to do, fitting the data at hand
+/// (the core's generic advice names tag patterns, which do not help when
+/// deployment events are stored and all were left out); `None` to keep it.
+pub fn no_deployments_advice(events: &Events, config: &Config, has_repository: bool) -> Option<String> {
+    if events.skipped_deployments > 0 {
+        Some(format!(
+            "no deployments found: {} stored deployment {} none successful to an environment matching \
+             deploy.env_pattern `{}`; set deploy.env_pattern in fulcrum.toml to your production environment's name",
+            events.skipped_deployments,
+            if events.skipped_deployments == 1 { "event, and it is" } else { "events, and" },
+            config.env_pattern
+        ))
+    } else if !has_repository {
+        Some(
+            "no deployments found: the stored events hold no deployment; import deployments (`fulcrum import`), \
+             add a [[source]] whose host records them, or pass --repo with a repository whose release tags or \
+             trunk deploy"
+                .to_owned(),
+        )
+    } else {
+        None
+    }
+}
+
+/// Replaces the core's generic "no deployments found" reason with `advice`.
+pub fn retell_no_deployments(reason: &mut String, advice: &str) {
+    if reason.starts_with("no deployments found") {
+        let rest = reason.split_once("; cycle time").map(|(_, rest)| format!("; cycle time{rest}"));
+        *reason = format!("{advice}{}", rest.unwrap_or_default());
+    }
+}
+
+/// The reason of a metric without data.
+pub fn no_data_reason<T>(metric: &mut Metric<T>) -> Option<&mut String> {
+    match metric {
+        Metric::NoData { reason } => Some(reason),
+        Metric::Value(_) => None,
+    }
 }
 
 /// How event deployments were found, in words.

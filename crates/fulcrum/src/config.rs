@@ -150,6 +150,9 @@ struct ReportFile {
     window: Option<String>,
     average: Option<String>,
     benchmark: Option<String>,
+    min_deployments: Option<usize>,
+    min_changes: Option<usize>,
+    min_recoveries: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -183,8 +186,17 @@ impl std::str::FromStr for DeployMode {
 pub const DEFAULT_TAG_PATTERN: &str = r"^v?[0-9]+(\.[0-9]+)+$";
 /// Default `failure.hotfix_pattern`, matched against commit subjects.
 pub const DEFAULT_HOTFIX_PATTERN: &str = r"(?i)\bhot-?fix";
-/// Default bot patterns: case-insensitive substrings of an author's name or e-mail.
-pub const DEFAULT_BOT_PATTERNS: &[&str] = &["[bot]", "dependabot", "renovate", "github-actions"];
+/// Default bot patterns: case-insensitive substrings of an author's name or
+/// e-mail, or, when they start with `-` or `_`, suffixes of the name or of
+/// the e-mail's local part (`ci-bot`, `Jenkins_Bot`, `deploy_bot`).
+pub const DEFAULT_BOT_PATTERNS: &[&str] = &["[bot]", "dependabot", "renovate", "github-actions", "-bot", "_bot"];
+
+/// Default `report.min_deployments`: a change failure rate over fewer deployments gets no tier.
+pub const DEFAULT_MIN_DEPLOYMENTS: usize = 10;
+/// Default `report.min_changes`: lead time over fewer changes gets no tier.
+pub const DEFAULT_MIN_CHANGES: usize = 10;
+/// Default `report.min_recoveries`: recovery time over fewer recoveries gets no tier.
+pub const DEFAULT_MIN_RECOVERIES: usize = 5;
 
 /// Default `deploy.env_pattern`: production environments.
 pub const DEFAULT_ENV_PATTERN: &str = r"(?i)^(prod|production|live)$";
@@ -216,6 +228,12 @@ pub struct Config {
     pub average: fulcrum_core::stats::Average,
     /// `report.benchmark`.
     pub benchmark: fulcrum_core::tiers::BenchmarkYear,
+    /// `report.min_deployments`: fewest deployments for the change failure rate to get a tier.
+    pub min_deployments: usize,
+    /// `report.min_changes`: fewest changes for lead time to get a tier.
+    pub min_changes: usize,
+    /// `report.min_recoveries`: fewest recoveries for recovery time to get a tier.
+    pub min_recoveries: usize,
     /// `bots.patterns`, lower-cased.
     pub bot_patterns: Vec<String>,
     /// `identities.aliases`: e-mail (lower-cased) → the e-mail it merges into.
@@ -428,13 +446,48 @@ impl Config {
             window,
             average,
             benchmark,
+            min_deployments: file.report.min_deployments.unwrap_or(DEFAULT_MIN_DEPLOYMENTS),
+            min_changes: file.report.min_changes.unwrap_or(DEFAULT_MIN_CHANGES),
+            min_recoveries: file.report.min_recoveries.unwrap_or(DEFAULT_MIN_RECOVERIES),
             bot_patterns,
         })
     }
 
-    /// Whether a person is a bot by the configured patterns.
+    /// Whether a person is a bot by the configured patterns: a pattern is a
+    /// substring of the name or e-mail, except one starting with `-` or `_`,
+    /// which must end the name or the e-mail's local part (so `-bot` matches
+    /// `ci-bot` but not `ci-botany`).
     pub fn is_bot(&self, name: &str, email: &str) -> bool {
         let (name, email) = (name.to_lowercase(), email.to_lowercase());
-        self.bot_patterns.iter().any(|p| name.contains(p.as_str()) || email.contains(p.as_str()))
+        let local = email.split('@').next().unwrap_or("");
+        self.bot_patterns.iter().any(|p| {
+            if p.starts_with(['-', '_']) {
+                name.trim().ends_with(p.as_str()) || local.ends_with(p.as_str())
+            } else {
+                name.contains(p.as_str()) || email.contains(p.as_str())
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bot_suffixes_name_bots_and_only_bots() {
+        let config = Config::resolve(File::default(), "defaults".into(), &Overrides::default()).unwrap();
+        for (name, email) in [
+            ("Jenkins_Bot", ""),
+            ("ci-bot", ""),
+            ("deploy_bot", ""),
+            ("Release Runner", "deploy-bot@example.com"),
+            ("renovate[bot]", ""),
+        ] {
+            assert!(config.is_bot(name, email), "{name} <{email}> is a bot");
+        }
+        for (name, email) in [("Abbot", ""), ("ci-botany", ""), ("Dana", "dana@bot-hosting.example"), ("sabot_age", "")] {
+            assert!(!config.is_bot(name, email), "{name} <{email}> is a person");
+        }
     }
 }

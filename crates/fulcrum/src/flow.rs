@@ -9,7 +9,10 @@ use serde::Serialize;
 
 use std::collections::HashMap;
 
-use crate::analysis::{AnalysisError, Scope, describe_filter, event_deployments_text, history};
+use crate::analysis::{
+    AnalysisError, Scope, describe_filter, event_deployments_text, history, no_data_reason, no_deployments_advice,
+    retell_no_deployments,
+};
 use crate::config::Config;
 use crate::delivery::{Events, deployed_at, tolerate_clock};
 use crate::store::Store;
@@ -105,6 +108,20 @@ pub fn analyze(
             (linked - loaded).as_secs_f64(),
             (started.elapsed() - linked).as_secs_f64()
         );
+    }
+    if deployments.is_empty()
+        && let Some(advice) = no_deployments_advice(&events, config, repository.is_some())
+    {
+        let reasons = [
+            no_data_reason(&mut report.coding),
+            no_data_reason(&mut report.pickup),
+            no_data_reason(&mut report.review),
+            no_data_reason(&mut report.deploy),
+            no_data_reason(&mut report.cycle),
+        ];
+        for reason in reasons.into_iter().flatten().chain(report.warnings.iter_mut()) {
+            retell_no_deployments(reason, &advice);
+        }
     }
     if events.prs.is_empty() {
         report.warnings.insert(

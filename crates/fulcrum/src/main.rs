@@ -528,9 +528,12 @@ fn window(global: &GlobalArgs, config: &config::Config, now: i64) -> anyhow::Res
 }
 
 fn window_with_default(global: &GlobalArgs, default_since: &str, now: i64) -> anyhow::Result<Window> {
-    let start = parse_instant(global.since.as_deref().unwrap_or(default_since), now)?;
+    let start = match &global.since {
+        Some(since) => parse_instant(since, now).with_context(|| format!("--since {since}"))?,
+        None => parse_instant(default_since, now).with_context(|| format!("the default window `{default_since}`"))?,
+    };
     let end = match &global.until {
-        Some(until) => parse_instant(until, now)?,
+        Some(until) => parse_instant(until, now).with_context(|| format!("--until {until}"))?,
         None => now + 1,
     };
     if start < 0 || end < 0 {

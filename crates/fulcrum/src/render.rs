@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use fulcrum_core::dora::{Metric, WeekTrend};
+use fulcrum_core::dora::{Metric, WeekTrend, count};
 use fulcrum_core::stats::{Average, Summary};
 use fulcrum_core::time::{format_date, format_datetime};
 
@@ -100,6 +100,12 @@ fn rows(a: &Analysis) -> Vec<Row> {
     let d = &a.dora;
     let year = d.benchmark_year;
     let tier = |t: fulcrum_core::tiers::Tier| format!("{t} (DORA {year})");
+    let rated = |t: Option<fulcrum_core::tiers::Tier>, note: &Option<String>| match (t, note) {
+        (Some(t), _) => tier(t),
+        (None, Some(note)) => note.clone(),
+        (None, None) => String::new(),
+    };
+    let interval = |i: [f64; 2]| format!("95% CI {:.0}–{:.0}%", i[0] * 100.0, i[1] * 100.0);
     let no_data = |reason: &str| (format!("no data: {reason}"), String::new(), String::new());
     let (value, detail, t) = match &d.deployment_frequency {
         Metric::Value(f) => (
@@ -119,8 +125,8 @@ fn rows(a: &Analysis) -> Vec<Row> {
     let (value, detail, t) = match &d.lead_time {
         Metric::Value(l) => (
             summary_text(&l.summary),
-            format!("{} changes{}", l.summary.count, baseline_note(l.baseline_commits)),
-            tier(l.tier),
+            format!("{}{}", count(l.summary.count, "change", "changes"), baseline_note(l.baseline_commits)),
+            rated(l.tier, &l.tier_note),
         ),
         Metric::NoData { reason } => no_data(reason),
     };
@@ -129,15 +135,16 @@ fn rows(a: &Analysis) -> Vec<Row> {
         Metric::Value(c) => (
             format!("{:.1}%", c.rate * 100.0),
             format!(
-                "{} of {} deployments failed ({})",
+                "{} of {} failed ({}); {}",
                 c.failed_deployments,
-                c.deployments,
+                count(c.deployments, "deployment", "deployments"),
                 match c.failure_source {
                     fulcrum_core::dora::FailureSource::Inferred => "inferred",
                     fulcrum_core::dora::FailureSource::Incidents => "incidents",
-                }
+                },
+                interval(c.interval)
             ),
-            tier(c.tier),
+            rated(c.tier, &c.tier_note),
         ),
         Metric::NoData { reason } => no_data(reason),
     };
@@ -145,8 +152,8 @@ fn rows(a: &Analysis) -> Vec<Row> {
     let (value, detail, t) = match &d.recovery_time {
         Metric::Value(r) => (
             summary_text(&r.summary),
-            format!("{} recoveries, {} unrecovered", r.summary.count, r.unrecovered),
-            tier(r.tier),
+            format!("{}, {} unrecovered", count(r.summary.count, "recovery", "recoveries"), r.unrecovered),
+            rated(r.tier, &r.tier_note),
         ),
         Metric::NoData { reason } => no_data(reason),
     };
@@ -154,7 +161,13 @@ fn rows(a: &Analysis) -> Vec<Row> {
     let (value, detail, t) = match &d.rework_rate {
         Metric::Value(r) => (
             format!("{:.1}%", r.rate * 100.0),
-            format!("{} of {} deployments ship a revert or hotfix", r.rework_deployments, r.deployments),
+            format!(
+                "{} of {} {} a revert or hotfix; {}",
+                r.rework_deployments,
+                count(r.deployments, "deployment", "deployments"),
+                if r.rework_deployments == 1 { "ships" } else { "ship" },
+                interval(r.interval)
+            ),
             "no published tier".to_owned(),
         ),
         Metric::NoData { reason } => no_data(reason),
@@ -164,7 +177,11 @@ fn rows(a: &Analysis) -> Vec<Row> {
 }
 
 fn baseline_note(baseline: usize) -> String {
-    if baseline == 0 { String::new() } else { format!("; {baseline} baseline commits not counted") }
+    if baseline == 0 {
+        String::new()
+    } else {
+        format!("; {} not counted", count(baseline, "baseline commit", "baseline commits"))
+    }
 }
 
 fn average_name(average: Average) -> &'static str {
@@ -271,7 +288,9 @@ fn terminal(a: &Analysis, knowledge: Option<&KnowledgeSection>, colour: bool) ->
         let weeks = &a.dora.weekly[a.dora.weekly.len().saturating_sub(TERMINAL_WEEKS)..];
         let first = weeks.first().map(|w| w.week.as_str()).unwrap_or("");
         let last = weeks.last().map(|w| w.week.as_str()).unwrap_or("");
-        let _ = writeln!(out, "Weekly trend {first} … {last}");
+        let all = a.dora.weekly.len() + a.dora.monthly.iter().map(|m| m.weeks).sum::<usize>();
+        let shown = if weeks.len() < all { format!(" (last {} of {all} weeks)", weeks.len()) } else { String::new() };
+        let _ = writeln!(out, "Weekly trend {first} … {last}{shown}");
         for (name, line) in trend_lines(weeks) {
             let _ = writeln!(out, "  {name:<20} {line}");
         }
@@ -343,6 +362,26 @@ fn markdown(a: &Analysis, knowledge: Option<&KnowledgeSection>) -> String {
             row.detail.replace('|', "\\|"),
             row.tier
         );
+    }
+    if !a.dora.monthly.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n## Monthly trend\n\n{}.\n\n| Month | Weeks | Deployments | Changes | Median lead time | Failed | Rework |\n|---|---|---|---|---|---|---|",
+            a.dora.trend_note.as_deref().unwrap_or("")
+        );
+        for m in &a.dora.monthly {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                m.month,
+                m.weeks,
+                m.deployments,
+                m.changes,
+                m.median_lead_time.map(duration).unwrap_or_else(|| "–".to_owned()),
+                m.failed_deployments,
+                m.rework_deployments
+            );
+        }
     }
     if !a.dora.weekly.is_empty() {
         let _ = writeln!(

@@ -256,12 +256,33 @@ fn delivery_report_in_json() {
     // Tiers of DORA 2023: ≥ 1 deployment a month but not weekly is medium;
     // a 3.5 h median lead time (< 1 day) is elite; 33% failures is low
     // (> 15%); a 24.5 h median recovery (1 day to 1 week) is medium.
+    // With the default minimum samples (10 deployments, 10 changes, 5
+    // recoveries) only deployment frequency gets a tier; the rest say why.
     assert_eq!(frequency["tier"], "medium");
-    assert_eq!(dora["lead_time"]["value"]["tier"], "elite");
-    assert_eq!(dora["change_failure_rate"]["value"]["tier"], "low");
+    let note = |key: &str| (dora[key]["value"]["tier"].clone(), dora[key]["value"]["tier_note"].clone());
+    assert_eq!(note("lead_time"), (Value::Null, "too few to rate (8 changes; at least 10 needed)".into()));
+    assert_eq!(
+        note("change_failure_rate"),
+        (Value::Null, "too few to rate (6 deployments; at least 10 needed)".into())
+    );
+    assert_eq!(note("recovery_time"), (Value::Null, "too few to rate (2 recoveries; at least 5 needed)".into()));
     assert_eq!(dora["change_failure_rate"]["value"]["failure_source"], "inferred");
-    assert_eq!(dora["recovery_time"]["value"]["tier"], "medium");
     assert_eq!(dora["rework_rate"]["value"]["tier"], Value::Null);
+    // 2 of 6: Wilson 95 % interval 9.7 %–70.0 %.
+    let interval = &dora["change_failure_rate"]["value"]["interval"];
+    assert!((f(&interval[0]) - 0.0968).abs() < 1e-4 && (f(&interval[1]) - 0.7000).abs() < 1e-4, "{interval}");
+    // With the minimums lowered to 1 the hand-worked tiers show.
+    let config = scratch.path("fulcrum.toml");
+    std::fs::write(&config, "[report]\nmin_deployments = 1\nmin_changes = 1\nmin_recoveries = 1\n").unwrap();
+    let rated = report_json(
+        &delivery,
+        &scratch.db(),
+        &["--since", "2024-12-01", "--until", "2025-03-01", "--config", s(&config), "--no-sync"],
+    );
+    let tier = |key: &str| rated["dora"][key]["value"]["tier"].clone();
+    assert_eq!(tier("lead_time"), "elite");
+    assert_eq!(tier("change_failure_rate"), "low");
+    assert_eq!(tier("recovery_time"), "medium");
 
     // Weekly trend: W02 has v1.0.0–v1.3.0 with 6 changes (3600, 10800,
     // 10800, 90000, 93600, 97200 → median 50400), v1.2.0 failed, v1.3.0 is

@@ -125,6 +125,9 @@ pub struct PullRequest {
     pub additions: u64,
     /// Lines deleted.
     pub deletions: u64,
+    /// The host did not give its size (`additions` and `deletions` are then 0
+    /// and mean nothing).
+    pub size_unknown: bool,
     /// Its commits, in any order.
     pub commits: Vec<PrCommit>,
     /// Reviews and comments, in any order, by anyone (author and bots too).
@@ -141,10 +144,10 @@ impl PullRequest {
         self.ready_at.unwrap_or(self.created_at)
     }
 
-    /// Changed lines: additions + deletions (saturating). Generated files
-    /// count as the host counts them.
-    pub fn size(&self) -> u64 {
-        self.additions.saturating_add(self.deletions)
+    /// Changed lines: additions + deletions (saturating); `None` when the
+    /// host did not give them. Generated files count as the host counts them.
+    pub fn size(&self) -> Option<u64> {
+        (!self.size_unknown).then(|| self.additions.saturating_add(self.deletions))
     }
 
     /// Whether it was open at `now`: created at or before it, and neither
@@ -274,7 +277,7 @@ pub struct PrStages {
     /// Where `cycle` ends.
     pub cycle_end: CycleEnd,
     /// Changed lines.
-    pub size: u64,
+    pub size: Option<u64>,
     /// Stages whose span was negative (clock skew, rewritten commits) and
     /// were dropped to `None`.
     pub negative_spans_dropped: Vec<Stage>,
@@ -689,6 +692,8 @@ pub struct SizeDistribution {
     pub summary: Summary,
     /// Buckets bounded by [`SIZE_BUCKET_BOUNDS`], in order, empty ones too.
     pub buckets: Vec<SizeBucket>,
+    /// Merged pull requests whose size the host did not give (in no bucket).
+    pub unknown: usize,
 }
 
 /// Throughput of one ISO week (only events inside the window count).
@@ -794,13 +799,15 @@ pub fn flow(input: &FlowInput<'_>, window: Window, now: Instant, options: &FlowO
                 breaches.push(Breach { pr: row.id.clone(), number: row.number, agreement: stage.into(), value, limit });
             }
         }
-        if let Some(limit) = options.agreements.max_size.filter(|&limit| row.size > limit) {
+        if let (Some(size), Some(limit)) = (row.size, options.agreements.max_size)
+            && size > limit
+        {
             let lines = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
             breaches.push(Breach {
                 pr: row.id.clone(),
                 number: row.number,
                 agreement: Agreement::Size,
-                value: lines(row.size),
+                value: lines(size),
                 limit: lines(limit),
             });
         }
@@ -1014,9 +1021,19 @@ fn review_load(input: &FlowInput<'_>, window: Window) -> Metric<ReviewLoad> {
 
 /// See [`SizeDistribution`].
 fn size_distribution(rows: &[PrStages], average: Average) -> Metric<SizeDistribution> {
-    let sizes: Vec<f64> = rows.iter().map(|row| row.size as f64).collect();
+    let known: Vec<u64> = rows.iter().filter_map(|row| row.size).collect();
+    let unknown = rows.len() - known.len();
+    let sizes: Vec<f64> = known.iter().map(|&size| size as f64).collect();
     let Some(summary) = stats::summarize(&sizes, average) else {
-        return Metric::NoData { reason: "no pull request merged in the window".to_string() };
+        let reason = if rows.is_empty() {
+            "no pull request merged in the window".to_string()
+        } else {
+            format!(
+                "the host gave no size for the {} merged in the window",
+                count(unknown, "pull request", "pull requests")
+            )
+        };
+        return Metric::NoData { reason };
     };
     let mut buckets = Vec::with_capacity(SIZE_BUCKET_BOUNDS.len() + 1);
     let mut min = 0;
@@ -1025,11 +1042,11 @@ fn size_distribution(rows: &[PrStages], average: Average) -> Metric<SizeDistribu
             Some(max) => format!("{min}-{max}"),
             None => format!("{min}+"),
         };
-        let prs = rows.iter().filter(|row| row.size >= min && max.is_none_or(|max| row.size <= max)).count();
+        let prs = known.iter().filter(|&&size| size >= min && max.is_none_or(|max| size <= max)).count();
         buckets.push(SizeBucket { label, min, max, prs });
         min = max.map_or(min, |max| max + 1);
     }
-    Metric::Value(SizeDistribution { summary, buckets })
+    Metric::Value(SizeDistribution { summary, buckets, unknown })
 }
 
 fn warnings(rows: &[PrStages], data: &DataIssues, deployments_known: bool) -> Vec<String> {
@@ -1119,6 +1136,7 @@ mod tests {
             merge_commit: None,
             additions: 0,
             deletions: 0,
+            size_unknown: false,
             commits: Vec::new(),
             activities: Vec::new(),
             updated_at: None,

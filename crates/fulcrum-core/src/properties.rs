@@ -121,6 +121,7 @@ fn case(rng: &mut Rng) -> Case {
             merge_commit: merged_at.map(|_| format!("c{}", rng.below(n as u64 + 1))),
             additions: rng.below(5000),
             deletions: 0,
+            size_unknown: false,
             commits: vec![PrCommit { sha: format!("c{p}"), author: "ann".into(), authored_at: rng.instant(BASE) }],
             activities: vec![
                 ReviewActivity { author: "bob".into(), at: rng.instant(BASE), kind: ActivityKind::Review },

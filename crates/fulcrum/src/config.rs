@@ -102,6 +102,26 @@ pub struct SourceFile {
     pub since: Option<String>,
     /// Requests in flight at once [default: 4].
     pub concurrency: Option<usize>,
+    /// GitLab: the refs whose pipelines stand in for deployments when the project records none
+    /// [default: the project's default branch].
+    pub refs: Option<Vec<String>>,
+    /// Pages one listing may have before the sync stops with an error [default: 10000].
+    pub max_pages: Option<usize>,
+    /// Allow a plain `http://` base_url on a host other than this machine (the token then travels
+    /// in clear text; a warning is printed on every sync) [default: false].
+    pub allow_insecure_http: Option<bool>,
+}
+
+/// Keys of a `[[source]]` that choose where credentials go or run a
+/// command: honoured only from a trusted configuration file.
+const SECRET_KEYS: [&str; 3] = ["token_command", "token_env", "base_url"];
+
+impl SourceFile {
+    /// The keys of [`SECRET_KEYS`] this source sets.
+    fn secret_keys(&self) -> Vec<&'static str> {
+        let set = [self.token_command.is_some(), self.token_env.is_some(), self.base_url.is_some()];
+        SECRET_KEYS.iter().zip(set).filter(|(_, set)| *set).map(|(key, _)| *key).collect()
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -270,8 +290,11 @@ pub struct Config {
     pub review_target: Option<i64>,
     /// `flow.max_size`, changed lines.
     pub max_size: u64,
-    /// `[[source]]` entries.
+    /// `[[source]]` entries (those an untrusted file may run).
     pub sources: Vec<SourceFile>,
+    /// What was ignored of the file and why (an untrusted repository file's
+    /// `token_command`, `token_env` or `base_url`); printed by commands that sync.
+    pub ignored: Vec<String>,
 }
 
 /// Values given on the command line, which win over the file.
@@ -292,18 +315,53 @@ pub struct Overrides {
 impl Config {
     /// Loads `explicit` if given, else `<repo>/fulcrum.toml` if it exists,
     /// else the defaults; then applies `overrides`.
+    ///
+    /// Trust: a file named with `--config` is the user's own and trusted. A
+    /// repository's `fulcrum.toml` may come from anyone who can push to it:
+    /// its metric settings apply, but a `[[source]]` that sets
+    /// `token_command`, `token_env` or `base_url` (which run a command or
+    /// choose where a token goes) is left out, and said so in
+    /// [`Config::ignored`], unless the user trusted the file as it is now
+    /// (`fulcrum trust`).
     pub fn load(explicit: Option<&Path>, repo: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
         let candidate = match explicit {
-            Some(path) => Some(path.to_owned()),
-            None => repo.map(|r| r.join("fulcrum.toml")).filter(|p| p.is_file()),
+            Some(path) => Some((path.to_owned(), true)),
+            None => repo.map(|r| r.join("fulcrum.toml")).filter(|p| p.is_file()).map(|p| (p, false)),
         };
         let (file, source) = match candidate {
-            Some(path) => {
+            Some((path, explicit)) => {
                 let text = std::fs::read_to_string(&path)
                     .map_err(|e| ConfigError::Read { path: path.clone(), reason: e.to_string() })?;
-                let file: File = toml::from_str(&text)
+                let mut file: File = toml::from_str(&text)
                     .map_err(|e| ConfigError::Parse { path: path.clone(), message: e.to_string().trim().to_owned() })?;
-                (file, path.display().to_string())
+                let mut ignored = Vec::new();
+                if !explicit && file.source.iter().any(|s| !s.secret_keys().is_empty()) {
+                    match crate::trust::check(&path, text.as_bytes()) {
+                        crate::trust::Verdict::Trusted => {}
+                        verdict => {
+                            file.source.retain(|source| {
+                                let keys = source.secret_keys();
+                                if !keys.is_empty() {
+                                    ignored.push(format!(
+                                        "{}: [[source]] {} {} left out: it sets {}, and this repository's \
+                                         configuration is {}; review the file, then run `fulcrum trust {}` \
+                                         (or pass it with --config)",
+                                        path.display(),
+                                        source.kind,
+                                        source.repo,
+                                        keys.join(", "),
+                                        verdict.describe(),
+                                        path.display()
+                                    ));
+                                }
+                                keys.is_empty()
+                            });
+                        }
+                    }
+                }
+                let mut config = Config::resolve(file, path.display().to_string(), overrides)?;
+                config.ignored = ignored;
+                return Ok(config);
             }
             None => (File::default(), "defaults".to_owned()),
         };
@@ -409,6 +467,28 @@ impl Config {
                 fulcrum_core::time::parse_instant(since, 0)
                     .map_err(|e| value_error(false, &format!("{key}.since"), e.to_string()))?;
             }
+            if let Some(base) = &source.base_url {
+                let Some((scheme, host, _)) = crate::http::origin(base) else {
+                    return Err(value_error(
+                        false,
+                        &format!("{key}.base_url"),
+                        format!("`{base}` is not an http:// or https:// URL (without user:password@)"),
+                    ));
+                };
+                if scheme == "http" && !crate::http::is_loopback(&host) && source.allow_insecure_http != Some(true) {
+                    return Err(value_error(
+                        false,
+                        &format!("{key}.base_url"),
+                        format!(
+                            "`{base}` is plain http: the token would travel in clear text to {host}; use https, \
+                             or set allow_insecure_http = true in this [[source]] if you accept that"
+                        ),
+                    ));
+                }
+            }
+            if source.max_pages == Some(0) {
+                return Err(value_error(false, &format!("{key}.max_pages"), "must be at least 1".to_owned()));
+            }
         }
         Ok(Config {
             env_pattern,
@@ -427,6 +507,7 @@ impl Config {
             review_target,
             max_size: file.flow.max_size.unwrap_or(fulcrum_core::flow::DEFAULT_MAX_SIZE),
             sources: file.source,
+            ignored: Vec::new(),
             aliases,
             require_language: file.knowledge.require_language.unwrap_or(true),
             knowledge_exclude,
@@ -486,7 +567,8 @@ mod tests {
         ] {
             assert!(config.is_bot(name, email), "{name} <{email}> is a bot");
         }
-        for (name, email) in [("Abbot", ""), ("ci-botany", ""), ("Dana", "dana@bot-hosting.example"), ("sabot_age", "")] {
+        for (name, email) in [("Abbot", ""), ("ci-botany", ""), ("Dana", "dana@bot-hosting.example"), ("sabot_age", "")]
+        {
             assert!(!config.is_bot(name, email), "{name} <{email}> is a person");
         }
     }

@@ -29,6 +29,11 @@ pub struct SourceSummary {
     pub not_modified: usize,
     /// Requests made.
     pub requests: usize,
+    /// Listed items left out because they lack what identifies them (a
+    /// number, a creation time).
+    pub skipped: usize,
+    /// Pull requests whose size the host did not give.
+    pub unknown_sizes: usize,
 }
 
 /// Bad source settings (exit code 2).
@@ -100,13 +105,33 @@ impl<'p> Session<'p> {
         self.progress.lock().expect("progress lock").relabel(&text);
     }
 
-    /// Every item of every page from `url` on.
+    /// Every item of every page from `url` on (for listings of one item's
+    /// details; long listings go through [`Session::each_page`]).
     pub fn get_all(&self, url: &str) -> Result<Vec<Value>, HttpError> {
+        let mut items = Vec::new();
+        self.each_page(url, &mut |page: Vec<Value>| -> Result<(), HttpError> {
+            items.extend(page);
+            Ok(())
+        })?;
+        Ok(items)
+    }
+
+    /// Calls `each` with the items of every page from `url` on, one page in
+    /// memory at a time.
+    pub fn each_page<E: From<HttpError>>(
+        &self,
+        url: &str,
+        each: &mut dyn FnMut(Vec<Value>) -> Result<(), E>,
+    ) -> Result<(), E> {
         let notify = |message: &str| self.notify(message);
-        let pages = self.client.get_all(url, &notify)?;
-        self.requests.fetch_add(pages.len(), Ordering::Relaxed);
-        self.not_modified.fetch_add(pages.iter().filter(|p| p.not_modified).count(), Ordering::Relaxed);
-        Ok(pages.into_iter().flat_map(|p| into_items(p.body)).collect())
+        self.client.each_page(url, &notify, &mut |page| {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            if page.not_modified {
+                self.not_modified.fetch_add(1, Ordering::Relaxed);
+            }
+            each(into_items(page.body))
+        })?;
+        Ok(())
     }
 
     /// One object (`url` answers a single JSON object).
@@ -147,14 +172,47 @@ impl<'p> Session<'p> {
     }
 }
 
-/// Items `update` seen once each, keeping the last occurrence, sorted by
-/// `(updated_at, key)`: a list paged through while it changes can repeat an item.
-pub fn latest_by_update(items: Vec<Value>, key: &str) -> Vec<Value> {
+/// The items of one listed page still to store: after `cursor`, not seen
+/// earlier in this listing with the same or a later `updated_at` (a list
+/// paged through while it changes can repeat an item), each once (the last
+/// occurrence), sorted by `(updated_at, key)`. Items without a `key` number
+/// or a `created_at` are counted in `skipped` and left out.
+pub fn fresh_items(
+    page: Vec<Value>,
+    key: &str,
+    cursor: Option<Cursor>,
+    seen: &mut std::collections::HashMap<u64, Option<i64>>,
+    skipped: &mut usize,
+) -> Vec<Value> {
     let mut latest: std::collections::HashMap<u64, Value> = std::collections::HashMap::new();
-    for item in items {
-        latest.insert(item[key].as_u64().unwrap_or(0), item);
+    for item in page {
+        let Some(number) = item[key].as_u64() else {
+            *skipped += 1;
+            continue;
+        };
+        if time(&item, "created_at").is_none() {
+            *skipped += 1;
+            continue;
+        }
+        if cursor.is_some_and(|c| !c.is_before(&item, key)) {
+            continue;
+        }
+        latest.insert(number, item);
     }
-    let mut items: Vec<Value> = latest.into_values().collect();
+    let mut items: Vec<Value> = latest
+        .into_iter()
+        .filter(|(number, item)| {
+            let updated = time(item, "updated_at");
+            match seen.get(number) {
+                Some(before) if *before >= updated => false,
+                _ => {
+                    seen.insert(*number, updated);
+                    true
+                }
+            }
+        })
+        .map(|(_, item)| item)
+        .collect();
     items.sort_by_key(|p| (time(p, "updated_at"), p[key].as_u64()));
     items
 }
@@ -194,9 +252,9 @@ pub fn encode(text: &str) -> String {
     out
 }
 
-/// A source's `since` setting (validated with the configuration) as an instant.
-pub fn since_time(since: &str) -> Option<i64> {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs() as i64;
+/// A source's `since` setting (validated with the configuration) as an
+/// instant, spans counted back from `now` (the front end's clock).
+pub fn since_time(since: &str, now: i64) -> Option<i64> {
     fulcrum_core::time::parse_instant(since, now).ok()
 }
 
@@ -223,8 +281,16 @@ impl<'a> Names<'a> {
 
     /// Where listing `resource` resumes: the stored cursor, else (before the
     /// first sync) the source's `since`, else from the beginning.
-    pub fn cursor(&self, store: &Store, resource: &str, source: &SourceFile) -> Result<Option<Cursor>, StoreError> {
-        let since = || source.since.as_deref().and_then(since_time).map(|at| Cursor { at: at - 1, number: u64::MAX });
+    pub fn cursor(
+        &self,
+        store: &Store,
+        resource: &str,
+        source: &SourceFile,
+        now: i64,
+    ) -> Result<Option<Cursor>, StoreError> {
+        let since = || {
+            source.since.as_deref().and_then(|s| since_time(s, now)).map(|at| Cursor { at: at - 1, number: u64::MAX })
+        };
         Ok(store.cursor(&self.name, resource)?.and_then(|c| Cursor::parse(&c)).or_else(since))
     }
 }
@@ -295,6 +361,29 @@ pub fn cursor_update<'a>(
     value: Option<&'a str>,
 ) -> Vec<(&'a str, &'a str, &'a str)> {
     value.map(|v| (source, resource, v)).into_iter().collect()
+}
+
+/// The HTTP client of `source`, for its host at `base`: pages capped by
+/// `max_pages`, rate limits measured against the front end's clock.
+pub fn client(
+    source: &SourceFile,
+    base: &str,
+    auth: crate::http::Auth,
+    default_env: &str,
+    clock: crate::http::Clock,
+) -> anyhow::Result<Client> {
+    let (token, hint) = token(source, default_env)?;
+    if let Some((scheme, host, _)) = crate::http::origin(base)
+        && scheme == "http"
+        && !crate::http::is_loopback(&host)
+    {
+        eprintln!(
+            "warning: {} {}: base_url {base} is plain http (allow_insecure_http = true): the token travels in clear text",
+            source.kind, source.repo
+        );
+    }
+    let client = Client::new(base, token, auth, &hint)?;
+    Ok(client.with_max_pages(source.max_pages.unwrap_or(crate::http::DEFAULT_MAX_PAGES)).with_clock(clock))
 }
 
 /// A batch size: `FULCRUM_TEST_SOURCE_BATCH` (tests interrupt a sync between

@@ -16,10 +16,14 @@
 //!   GitLab) counts as a review at the merge (or last update): the latest it
 //!   can have happened, so pickup is never understated.
 //! - **Size**: GitLab's merge request API has no line counts: they are
-//!   counted from `/diffs` (GitLab 15.7+). Where that endpoint is missing the
-//!   size is 0 and the merge request lands in the smallest size bucket.
-//! - **Squash merges**: the `squash_commit_sha` is the commit that reaches
-//!   the default branch, so it links the merge request to its deployment.
+//!   counted from `/diffs` (GitLab 15.7+). Where that endpoint is missing or
+//!   answers nothing the size is unknown (no size bucket; counted apart).
+//! - **Which commit landed**: `merge_commit_sha` when set (a merge commit,
+//!   squashed or not), else `squash_commit_sha` (fast-forward squash), else
+//!   `sha` (fast-forward): that commit links the merge request to its
+//!   deployment.
+//! - **Pipelines** stand in for deployments only on the deploying refs: the
+//!   project's default branch, or the source's `refs`.
 
 use std::collections::HashSet;
 
@@ -27,138 +31,181 @@ use fulcrum_core::flow::{ActivityKind, PrCommit, PullRequest, ReviewActivity};
 use fulcrum_core::time::format_datetime;
 use serde_json::Value;
 
-use crate::config::{Config, SourceFile};
+use crate::config::SourceFile;
 use crate::connector::{
-    Cursor, Names, Session, SourceSummary, batch_size, cursor_update, encode, incident, latest_by_update, time, token,
+    Cursor, Names, Session, SourceSummary, batch_size, cursor_update, encode, fresh_items, incident, time,
 };
-use crate::http::{Auth, Client, HttpError};
+use crate::github::SyncContext;
+use crate::http::{Auth, HttpError};
 use crate::progress::Progress;
 use crate::store::{DeploymentEvent, EventBatch, Store};
 
 /// Merge requests per transaction.
 const BATCH: usize = 100;
 
-/// Syncs one GitLab source into the store.
+/// Syncs one GitLab source into the store, one listed page at a time (each
+/// written with the cursor it reached before the next is asked for).
 pub fn sync(
     store: &mut Store,
     source: &SourceFile,
-    config: &Config,
+    context: &SyncContext<'_>,
     progress: &mut Progress,
 ) -> anyhow::Result<SourceSummary> {
+    let config = context.config;
     let names = Names::of(source, "gitlab", "https://gitlab.com/api/v4");
     let (repo, name, service) = (names.repo, names.name.clone(), names.service.clone());
-    let (token, hint) = token(source, "GITLAB_TOKEN")?;
-    let client = Client::new(token, Auth::PrivateToken, &hint);
+    let client = crate::connector::client(source, &names.base, Auth::PrivateToken, "GITLAB_TOKEN", context.clock)?;
     let root = format!("{}/projects/{}", names.base, encode(repo));
     client.load_cache(store.http_cache_under(&root)?);
     let mut summary = SourceSummary { source: name.clone(), ..SourceSummary::default() };
     let session = Session::new(client, progress);
     let since = |store: &Store, resource: &str| -> anyhow::Result<String> {
-        let cursor = names.cursor(store, resource, source)?;
+        let cursor = names.cursor(store, resource, source, context.now)?;
         Ok(cursor.map(|c| format!("&updated_after={}", encode(&c.time_text()))).unwrap_or_default())
     };
 
     // Merge requests, oldest update first, in batches with their cursor.
     session.stage(format!("{name}: listing merge requests"));
     let after = since(store, "merge_requests")?;
-    let position = names.cursor(store, "merge_requests", source)?;
-    let listed = session
-        .get_all(&format!("{root}/merge_requests?state=all&order_by=updated_at&sort=asc&per_page=100{after}"))?;
-    let listed = listed.into_iter().filter(|m| position.is_none_or(|c| c.is_before(m, "iid"))).collect();
-    let requests = latest_by_update(listed, "iid");
-    let total = requests.len();
+    let position = names.cursor(store, "merge_requests", source, context.now)?;
+    let mut reached = position;
+    let mut seen = std::collections::HashMap::new();
+    let mut skipped = 0;
     let workers = source.concurrency.unwrap_or(4);
-    for chunk in requests.chunks(batch_size(BATCH)) {
-        session.stage(format!("{name}: merge requests {}/{total}", summary.pull_requests));
-        let fetch = |item: &Value| merge_request(item, &root, repo, &session);
-        let fetched = session.fetch_each(chunk, workers, &fetch)?;
-        let mut batch = EventBatch::default();
-        for (item, pr) in chunk.iter().zip(fetched) {
-            batch.pull_requests.push((pr, name.clone(), Some(item.to_string())));
+    let url = format!("{root}/merge_requests?state=all&order_by=updated_at&sort=asc&per_page=100{after}");
+    session.each_page(&url, &mut |page| -> anyhow::Result<()> {
+        let requests = fresh_items(page, "iid", position, &mut seen, &mut skipped);
+        for chunk in requests.chunks(batch_size(BATCH)) {
+            session.stage(format!("{name}: merge requests ({} stored)", summary.pull_requests));
+            let fetch = |item: &Value| merge_request(item, &root, repo, &session);
+            let fetched = session.fetch_each(chunk, workers, &fetch)?;
+            let mut batch = EventBatch::default();
+            for (item, pr) in chunk.iter().zip(fetched) {
+                summary.unknown_sizes += usize::from(pr.size_unknown);
+                batch.pull_requests.push((pr, name.clone(), Some(item.to_string())));
+            }
+            reached = reached.max(chunk.last().and_then(|m| Cursor::of(m, "iid")));
+            let text = reached.map(|c| c.format());
+            store.write_events(&batch, &cursor_update(&name, "merge_requests", text.as_deref()))?;
+            store.cache_http(&session.client.take_fresh_cache())?;
+            summary.pull_requests += chunk.len();
         }
-        let reached = chunk.last().and_then(|m| Cursor::of(m, "iid")).map(|c| c.format());
-        store.write_events(&batch, &cursor_update(&name, "merge_requests", reached.as_deref()))?;
-        store.cache_http(&session.client.take_fresh_cache())?;
-        summary.pull_requests += chunk.len();
-    }
+        Ok(())
+    })?;
 
-    // Deployments; pipelines stand in when the project records none.
+    // Deployments, oldest update first: each page with the cursor it reached.
     session.stage(format!("{name}: deployments"));
-    let mut batch = EventBatch::default();
     let after = since(store, "deployments")?;
     let mut newest = None;
-    let deployments =
-        session.get_all(&format!("{root}/deployments?order_by=updated_at&sort=asc&per_page=100{after}"))?;
-    for d in &deployments {
-        newest = newest.max(time(d, "updated_at"));
-        let (Some(id), Some(sha), Some(status)) = (d["id"].as_u64(), d["sha"].as_str(), d["status"].as_str()) else {
-            continue;
-        };
-        if !matches!(status, "success" | "failed" | "canceled") {
-            continue;
-        }
-        let environment = &d["environment"];
-        let environment = if environment["tier"] == "production" {
-            "production".to_owned()
-        } else {
-            environment["name"].as_str().unwrap_or("unknown").to_owned()
-        };
-        let Some(finished_at) =
-            time(d, "finished_at").or_else(|| time(&d["deployable"], "finished_at")).or_else(|| time(d, "updated_at"))
-        else {
-            continue;
-        };
-        batch.deployments.push((
-            DeploymentEvent {
-                source: name.clone(),
-                external_id: format!("deployment-{id}"),
-                repo: Some(repo.to_owned()),
-                service: service.clone(),
-                environment,
-                commit: sha.to_owned(),
-                finished_at,
-                status: if status == "failed" { "failure".to_owned() } else { status.to_owned() },
-                name: d["ref"].as_str().map(str::to_owned),
-                commits: None,
-            },
-            Some(d.to_string()),
-        ));
-    }
-    let has_deployments = !deployments.is_empty() || store.cursor(&name, "deployments")?.is_some();
-    if !has_deployments {
-        session.stage(format!("{name}: pipelines"));
-        let after = since(store, "pipelines")?;
-        for pipeline in session.get_all(&format!("{root}/pipelines?status=success&per_page=100{after}"))? {
-            let (Some(id), Some(sha)) = (pipeline["id"].as_u64(), pipeline["sha"].as_str()) else { continue };
-            newest = newest.max(time(&pipeline, "updated_at"));
-            let jobs = session.get_all(&format!("{root}/pipelines/{id}/jobs?per_page=100"))?;
-            let finished_at = jobs
-                .iter()
-                .filter(|j| {
-                    j["status"] == "success"
-                        && [&j["name"], &j["stage"]]
-                            .iter()
-                            .any(|v| v.as_str().is_some_and(|n| config.ci_regex.is_match(n)))
-                })
-                .filter_map(|j| time(j, "finished_at"))
-                .max();
-            let Some(finished_at) = finished_at else { continue };
+    let mut listed_deployments = 0;
+    let url = format!("{root}/deployments?order_by=updated_at&sort=asc&per_page=100{after}");
+    session.each_page(&url, &mut |page| -> anyhow::Result<()> {
+        listed_deployments += page.len();
+        let mut batch = EventBatch::default();
+        for d in &page {
+            newest = newest.max(time(d, "updated_at"));
+            let (Some(id), Some(sha), Some(status)) = (d["id"].as_u64(), d["sha"].as_str(), d["status"].as_str())
+            else {
+                continue;
+            };
+            if !matches!(status, "success" | "failed" | "canceled") {
+                continue;
+            }
+            let environment = &d["environment"];
+            let environment = if environment["tier"] == "production" {
+                "production".to_owned()
+            } else {
+                environment["name"].as_str().unwrap_or("unknown").to_owned()
+            };
+            let Some(finished_at) = time(d, "finished_at")
+                .or_else(|| time(&d["deployable"], "finished_at"))
+                .or_else(|| time(d, "updated_at"))
+            else {
+                continue;
+            };
             batch.deployments.push((
                 DeploymentEvent {
                     source: name.clone(),
-                    external_id: format!("pipeline-{id}"),
+                    external_id: format!("deployment-{id}"),
                     repo: Some(repo.to_owned()),
                     service: service.clone(),
-                    environment: "production".to_owned(),
+                    environment,
                     commit: sha.to_owned(),
                     finished_at,
-                    status: "success".to_owned(),
-                    name: Some(format!("pipeline {id}")),
+                    status: if status == "failed" { "failure".to_owned() } else { status.to_owned() },
+                    name: d["ref"].as_str().map(str::to_owned),
                     commits: None,
                 },
-                Some(pipeline.to_string()),
+                Some(d.to_string()),
             ));
         }
+        summary.deployments += batch.deployments.len();
+        let text = newest.map(format_datetime);
+        store.write_events(&batch, &cursor_update(&name, "deployments", text.as_deref()))?;
+        Ok(())
+    })?;
+
+    // Pipelines stand in when the project records no deployments: only
+    // those of the deploying refs (the default branch unless `refs` says
+    // otherwise), never merge-request or feature-branch pipelines.
+    let has_deployments = listed_deployments > 0 || store.cursor(&name, "deployments")?.is_some();
+    if !has_deployments {
+        session.stage(format!("{name}: pipelines"));
+        let refs = match &source.refs {
+            Some(refs) => refs.clone(),
+            None => {
+                let project = session.get_one(&root)?;
+                project["default_branch"].as_str().map(|b| vec![b.to_owned()]).unwrap_or_default()
+            }
+        };
+        let after = since(store, "pipelines")?;
+        let mut newest = None;
+        for git_ref in &refs {
+            let url = format!("{root}/pipelines?status=success&ref={}&per_page=100{after}", encode(git_ref));
+            session.each_page(&url, &mut |page| -> anyhow::Result<()> {
+                let mut batch = EventBatch::default();
+                for pipeline in page {
+                    let (Some(id), Some(sha)) = (pipeline["id"].as_u64(), pipeline["sha"].as_str()) else { continue };
+                    // The host filters by ref; a host that does not is not trusted to.
+                    if pipeline["ref"].as_str() != Some(git_ref.as_str()) {
+                        continue;
+                    }
+                    newest = newest.max(time(&pipeline, "updated_at"));
+                    let jobs = session.get_all(&format!("{root}/pipelines/{id}/jobs?per_page=100"))?;
+                    let finished_at = jobs
+                        .iter()
+                        .filter(|j| {
+                            j["status"] == "success"
+                                && [&j["name"], &j["stage"]]
+                                    .iter()
+                                    .any(|v| v.as_str().is_some_and(|n| config.ci_regex.is_match(n)))
+                        })
+                        .filter_map(|j| time(j, "finished_at"))
+                        .max();
+                    let Some(finished_at) = finished_at else { continue };
+                    batch.deployments.push((
+                        DeploymentEvent {
+                            source: name.clone(),
+                            external_id: format!("pipeline-{id}"),
+                            repo: Some(repo.to_owned()),
+                            service: service.clone(),
+                            environment: "production".to_owned(),
+                            commit: sha.to_owned(),
+                            finished_at,
+                            status: "success".to_owned(),
+                            name: Some(format!("pipeline {id}")),
+                            commits: None,
+                        },
+                        Some(pipeline.to_string()),
+                    ));
+                }
+                summary.deployments += batch.deployments.len();
+                store.write_events(&batch, &[])?;
+                Ok(())
+            })?;
+        }
+        let text = newest.map(format_datetime);
+        store.write_events(&EventBatch::default(), &cursor_update(&name, "pipelines", text.as_deref()))?;
     }
 
     // Incidents: issues of type incident, and issues carrying an incident label.
@@ -167,26 +214,35 @@ pub fn sync(
     let mut queries = vec!["issue_type=incident".to_owned()];
     queries.extend(config.incident_labels.iter().map(|l| format!("labels={}", encode(l))));
     for query in queries {
-        for issue in session.get_all(&format!("{root}/issues?{query}&state=all&per_page=100"))? {
-            let Some(iid) = issue["iid"].as_u64() else { continue };
-            if seen.insert(iid) {
-                batch.incidents.extend(incident(&name, &service, iid, &issue));
-            }
-        }
+        session.each_page(
+            &format!("{root}/issues?{query}&state=all&per_page=100"),
+            &mut |page| -> anyhow::Result<()> {
+                let mut batch = EventBatch::default();
+                for issue in page {
+                    let Some(iid) = issue["iid"].as_u64() else {
+                        skipped += 1;
+                        continue;
+                    };
+                    if seen.insert(iid) {
+                        batch.incidents.extend(incident(&name, &service, iid, &issue));
+                    }
+                }
+                summary.incidents += batch.incidents.len();
+                store.write_events(&batch, &[])?;
+                Ok(())
+            },
+        )?;
     }
-    summary.deployments = batch.deployments.len();
-    summary.incidents = batch.incidents.len();
-    let reached = newest.map(format_datetime);
-    let resource = if has_deployments { "deployments" } else { "pipelines" };
-    store.write_events(&batch, &cursor_update(&name, resource, reached.as_deref()))?;
     store.cache_http(&session.client.take_fresh_cache())?;
+    summary.skipped = skipped;
     session.finish(&mut summary);
     Ok(summary)
 }
 
 /// One merge request with its commits, notes, approvals and size.
 fn merge_request(item: &Value, root: &str, repo: &str, session: &Session<'_>) -> Result<PullRequest, HttpError> {
-    let iid = item["iid"].as_u64().unwrap_or(0);
+    // Listed items without an iid were left out before.
+    let iid = item["iid"].as_u64().unwrap_or_default();
     let at = format!("{root}/merge_requests/{iid}");
     let commits: Vec<PrCommit> = session
         .get_all(&format!("{at}/commits?per_page=100"))?
@@ -233,23 +289,27 @@ fn merge_request(item: &Value, root: &str, repo: &str, session: &Session<'_>) ->
             activities.push(ReviewActivity { author: who.to_owned(), at: when, kind: ActivityKind::Review });
         }
     }
-    let (additions, deletions) = match session.get_all(&format!("{at}/diffs?per_page=100")) {
-        Ok(diffs) => {
-            diffs.iter().filter_map(|d| d["diff"].as_str()).map(count_lines).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    // No diffs endpoint (before GitLab 15.7), or an empty answer: the size is unknown, not 0.
+    let (additions, deletions, size_unknown) = match session.get_all(&format!("{at}/diffs?per_page=100")) {
+        Ok(diffs) if diffs.iter().any(|d| d["diff"].is_string()) => {
+            let (a, d) = diffs
+                .iter()
+                .filter_map(|d| d["diff"].as_str())
+                .map(count_lines)
+                .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+            (a, d, false)
         }
-        Err(HttpError::NotFound { .. }) => (0, 0),
+        Ok(_) | Err(HttpError::NotFound { .. }) => (0, 0, true),
         Err(e) => return Err(e),
     };
-    let squashed = item["squash"] == true && item["squash_commit_sha"].is_string();
-    let merge_commit = if squashed { &item["squash_commit_sha"] } else { &item["merge_commit_sha"] };
-    // A fast-forward merge has no merge commit: the source branch's head is what lands.
-    let merge_commit = merge_commit.as_str().or_else(|| item["sha"].as_str()).map(str::to_owned);
+    let merge_commit = landed_commit(item);
     Ok(PullRequest {
         id: format!("gitlab:pr:{repo}#{iid}"),
         repo: repo.to_owned(),
         number: iid,
         author,
-        created_at: time(item, "created_at").unwrap_or(0),
+        // Listed items without a creation time were left out before.
+        created_at: time(item, "created_at").unwrap_or_default(),
         ready_at,
         draft: item["draft"] == true || item["work_in_progress"] == true,
         merged_at,
@@ -257,10 +317,20 @@ fn merge_request(item: &Value, root: &str, repo: &str, session: &Session<'_>) ->
         merge_commit: merged_at.and(merge_commit),
         additions,
         deletions,
+        size_unknown,
         commits,
         activities,
         updated_at: time(item, "updated_at"),
     })
+}
+
+/// The commit a merged merge request put on the target branch: its merge
+/// commit when there is one (a squash merge with a merge commit lands the
+/// squash commit *behind* the merge commit, which is what the branch then
+/// points at); else its squash commit (a fast-forward squash); else its head
+/// (a fast-forward merge).
+fn landed_commit(item: &Value) -> Option<String> {
+    ["merge_commit_sha", "squash_commit_sha", "sha"].iter().find_map(|key| item[*key].as_str()).map(str::to_owned)
 }
 
 /// Lines added and removed in a diff as GitLab gives it: hunks only, no

@@ -30,6 +30,67 @@ impl Token {
     pub fn new(secret: &str) -> Token {
         Token(secret.trim().to_owned())
     }
+
+    /// `text` with every occurrence of the secret replaced by `***` (a host
+    /// may echo the request in an error or a payload). Secrets shorter than
+    /// 6 characters are not searched for: replacing them would mangle text
+    /// without protecting anything.
+    pub fn redact(&self, text: &str) -> String {
+        if self.0.len() >= 6 && text.contains(&self.0) { text.replace(&self.0, "***") } else { text.to_owned() }
+    }
+}
+
+/// Longest part of a host's message that is repeated in an error.
+const ECHO_LIMIT: usize = 300;
+
+/// `text` cut to `limit` characters, with an ellipsis when cut.
+pub fn cut(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+/// The scheme, host and port of an `http(s)` URL, lower-cased, with the
+/// default port made explicit; `None` when it is not such a URL.
+pub fn origin(url: &str) -> Option<(String, String, u16)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => 443,
+        "http" => 80,
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // Credentials in the authority (`user:pass@host`) are not allowed.
+    if authority.contains('@') || authority.is_empty() {
+        return None;
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (host, after) = v6.split_once(']')?;
+        (format!("[{host}]"), after.strip_prefix(':'))
+    } else {
+        match authority.rsplit_once(':') {
+            Some((host, port)) => (host.to_owned(), Some(port)),
+            None => (authority.to_owned(), None),
+        }
+    };
+    let port = match port {
+        Some(p) => p.parse().ok()?,
+        None => default_port,
+    };
+    Some((scheme, host.to_ascii_lowercase(), port))
+}
+
+/// Whether `host` (from [`origin`]) is a loopback address or `localhost`.
+pub fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare == "localhost" || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `scheme://host:port` of an origin, for messages.
+fn origin_text((scheme, host, port): &(String, String, u16)) -> String {
+    format!("{scheme}://{host}:{port}")
 }
 
 impl std::fmt::Debug for Token {
@@ -96,6 +157,32 @@ pub enum HttpError {
         /// What failed.
         reason: String,
     },
+    /// A link or a request pointing away from the configured host: the
+    /// credentials are not sent there, and the listing stops.
+    #[error(
+        "{url}: refused: the host at {configured} sent a link to {other}; fulcrum sends requests (and credentials) \
+         only to the configured base_url's host"
+    )]
+    ForeignHost {
+        /// The refused URL (as the host sent it, without query).
+        url: String,
+        /// The configured origin.
+        configured: String,
+        /// The origin it pointed to.
+        other: String,
+    },
+    /// A listing that does not end.
+    #[error(
+        "{url}: the listing {why}; stopped after {pages} pages (raise max_pages of the [[source]] if it is really this long)"
+    )]
+    Unbounded {
+        /// The listing's first URL.
+        url: String,
+        /// `links back to a page already fetched`, or `exceeds max_pages`.
+        why: String,
+        /// Pages fetched.
+        pages: usize,
+    },
     /// The rate limit would keep us waiting too long.
     #[error("{url}: rate limited for {seconds} s more, over the {limit} s fulcrum waits; run sync again later")]
     RateLimited {
@@ -111,7 +198,7 @@ pub enum HttpError {
 impl HttpError {
     /// Whether the user can fix it (exit code 2).
     pub fn is_input_error(&self) -> bool {
-        matches!(self, HttpError::Unauthorized { .. } | HttpError::NotFound { .. })
+        matches!(self, HttpError::Unauthorized { .. } | HttpError::NotFound { .. } | HttpError::Unbounded { .. })
     }
 }
 
@@ -132,6 +219,9 @@ pub type Notify<'a> = &'a (dyn Fn(&str) + Sync);
 /// A JSON client for one host.
 pub struct Client {
     agent: ureq::Agent,
+    /// Scheme, host and port of the configured base URL: the only place
+    /// credentials are sent.
+    origin: (String, String, u16),
     token: Option<Token>,
     auth: Auth,
     token_hint: String,
@@ -142,22 +232,50 @@ pub struct Client {
     backoff: Duration,
     max_attempts: u32,
     max_wait: u64,
+    max_pages: usize,
+    clock: Clock,
 }
 
+/// Where "now" comes from: the system clock, or a fixed instant that moves
+/// forward with the time slept (`FULCRUM_NOW`), so tests control rate-limit
+/// arithmetic.
+#[derive(Debug, Clone, Copy)]
+pub enum Clock {
+    /// The system clock.
+    System,
+    /// A fixed start; time advances only by what the client slept.
+    Fixed(i64),
+}
+
+/// Pages a listing may have before it is stopped [default of `max_pages`].
+pub const DEFAULT_MAX_PAGES: usize = 10_000;
+
+/// Redirects followed for one request.
+const MAX_REDIRECTS: u32 = 5;
+
 impl Client {
-    /// A client sending `token` as `auth`; `token_hint` names where the token
-    /// came from for error messages.
-    pub fn new(token: Option<Token>, auth: Auth, token_hint: &str) -> Client {
+    /// A client for the host of `base_url` sending `token` as `auth`;
+    /// `token_hint` names where the token came from for error messages.
+    /// Requests go only to that host; redirects elsewhere carry no
+    /// credentials.
+    pub fn new(base_url: &str, token: Option<Token>, auth: Auth, token_hint: &str) -> Result<Client, HttpError> {
+        let origin = origin(base_url).ok_or_else(|| HttpError::Malformed {
+            url: base_url.to_owned(),
+            reason: "not an http(s) URL without credentials".to_owned(),
+        })?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            // Redirects are followed by hand, so credentials stay on their host.
+            .max_redirects(0)
             .timeout_global(Some(Duration::from_secs(60)))
             .user_agent(concat!("fulcrum/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
         // Tests shorten the backoff; real runs start at half a second.
         let backoff_ms = std::env::var("FULCRUM_HTTP_BACKOFF_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
-        Client {
+        Ok(Client {
             agent,
+            origin,
             token,
             auth,
             token_hint: token_hint.to_owned(),
@@ -166,7 +284,52 @@ impl Client {
             backoff: Duration::from_millis(backoff_ms),
             max_attempts: 5,
             max_wait: 3600,
+            max_pages: DEFAULT_MAX_PAGES,
+            clock: Clock::System,
+        })
+    }
+
+    /// Sets the most pages one listing may have.
+    pub fn with_max_pages(mut self, max_pages: usize) -> Client {
+        self.max_pages = max_pages.max(1);
+        self
+    }
+
+    /// Sets the clock rate limits are measured against.
+    pub fn with_clock(mut self, clock: Clock) -> Client {
+        self.clock = clock;
+        self
+    }
+
+    /// Epoch seconds now, by the client's clock.
+    fn now(&self, slept: u64) -> u64 {
+        match self.clock {
+            Clock::System => {
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+            }
+            Clock::Fixed(at) => (at.max(0) as u64).saturating_add(slept),
         }
+    }
+
+    /// `text` without the token in it.
+    fn redact(&self, text: &str) -> String {
+        match &self.token {
+            Some(token) => token.redact(text),
+            None => text.to_owned(),
+        }
+    }
+
+    /// Refuses a URL away from the configured origin.
+    fn check_origin(&self, url: &str) -> Result<(), HttpError> {
+        let target = origin(url);
+        if target.as_ref() == Some(&self.origin) {
+            return Ok(());
+        }
+        Err(HttpError::ForeignHost {
+            url: cut(url.split('?').next().unwrap_or(url), ECHO_LIMIT),
+            configured: origin_text(&self.origin),
+            other: target.as_ref().map(origin_text).unwrap_or_else(|| "an unparseable URL".to_owned()),
+        })
     }
 
     /// Seeds the conditional-request cache.
@@ -179,48 +342,37 @@ impl Client {
         std::mem::take(&mut *self.fresh.lock().expect("cache lock"))
     }
 
-    /// GETs `url` as JSON, retrying and waiting as the host asks.
+    /// GETs `url` (on the configured host) as JSON, retrying and waiting as
+    /// the host asks.
     pub fn get(&self, url: &str, notify: Notify<'_>) -> Result<Page, HttpError> {
+        self.check_origin(url)?;
         let cached = self.cache.lock().expect("cache lock").get(url).cloned();
         let mut attempt = 0;
         let (mut waited, mut limited) = (0, 0);
         loop {
             attempt += 1;
-            let mut request = self.agent.get(url).header("Accept", "application/json");
-            if let Some(token) = &self.token {
-                request = match self.auth {
-                    Auth::Bearer => request.header("Authorization", &format!("Bearer {}", token.0)),
-                    Auth::PrivateToken => request.header("PRIVATE-TOKEN", &token.0),
-                };
-            }
-            if let Some(page) = &cached {
-                request = request.header("If-None-Match", &page.etag);
-            }
-            let mut response = match request.call() {
+            let mut response = match self.call(url, cached.as_ref().map(|c| c.etag.as_str())) {
                 Ok(response) => response,
                 Err(e) => {
-                    if attempt >= self.max_attempts {
-                        return Err(HttpError::Network {
-                            url: url.to_owned(),
-                            attempts: attempt,
-                            reason: e.to_string(),
-                        });
+                    let reason = self.redact(&e.to_string());
+                    if attempt >= self.max_attempts || matches!(e, CallError::Redirect(_)) {
+                        return Err(HttpError::Network { url: url.to_owned(), attempts: attempt, reason });
                     }
-                    self.pause(attempt, url, &format!("network error ({e})"), notify);
+                    self.pause(attempt, url, &format!("network error ({reason})"), notify);
                     continue;
                 }
             };
             let status = response.status().as_u16();
             let headers = response.headers().clone();
-            let body = response.body_mut().read_to_string();
+            let body = response.body_mut().read_to_string().map(|body| self.redact(&body));
             if status == 304
                 && let Some(page) = &cached
             {
-                let mut parsed = parse(url, page.body.clone(), &headers, true)?;
+                let mut parsed = self.parse(url, page.body.clone(), &headers, true)?;
                 parsed.next = parsed.next.or_else(|| page.next.clone());
                 return Ok(parsed);
             }
-            if let Some(wait) = rate_limit_wait(status, &headers) {
+            if let Some(wait) = rate_limit_wait(status, &headers, self.now(waited)) {
                 // A host that keeps limiting (or a reset that never comes) ends
                 // the sync once the waits add up to the limit.
                 if waited + wait > self.max_wait || limited >= MAX_RATE_LIMITED {
@@ -237,16 +389,18 @@ impl Client {
             let body = match body {
                 Ok(body) => body,
                 Err(e) if attempt < self.max_attempts => {
-                    self.pause(attempt, url, &format!("reading the body failed ({e})"), notify);
+                    let reason = self.redact(&e.to_string());
+                    self.pause(attempt, url, &format!("reading the body failed ({reason})"), notify);
                     continue;
                 }
                 Err(e) => {
-                    return Err(HttpError::Network { url: url.to_owned(), attempts: attempt, reason: e.to_string() });
+                    let reason = self.redact(&e.to_string());
+                    return Err(HttpError::Network { url: url.to_owned(), attempts: attempt, reason });
                 }
             };
             match status {
                 200..=299 => {
-                    let parsed = parse(url, body.clone(), &headers, false)?;
+                    let parsed = self.parse(url, body.clone(), &headers, false)?;
                     if let Some(etag) = headers.get("etag").and_then(|v| v.to_str().ok()) {
                         let page = CachedPage { etag: etag.to_owned(), body, next: parsed.next.clone() };
                         self.cache.lock().expect("cache lock").insert(url.to_owned(), page.clone());
@@ -264,7 +418,9 @@ impl Client {
                 _ => {
                     let message = serde_json::from_str::<serde_json::Value>(&body)
                         .ok()
-                        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(|m| format!(": {m}")))
+                        .and_then(|v| {
+                            v.get("message").and_then(|m| m.as_str()).map(|m| format!(": {}", cut(m, ECHO_LIMIT)))
+                        })
                         .unwrap_or_default();
                     return Err(HttpError::Status { url: url.to_owned(), status, message });
                 }
@@ -272,14 +428,63 @@ impl Client {
         }
     }
 
-    /// GETs every page from `url` on, following `rel="next"`.
-    pub fn get_all(&self, url: &str, notify: Notify<'_>) -> Result<Vec<Page>, HttpError> {
-        let mut pages = Vec::new();
+    /// One request, following redirects by hand: on the configured host
+    /// with the credentials, elsewhere with none.
+    fn call(&self, url: &str, etag: Option<&str>) -> Result<ureq::http::Response<ureq::Body>, CallError> {
+        let mut target = url.to_owned();
+        for _ in 0..=MAX_REDIRECTS {
+            let home = origin(&target).as_ref() == Some(&self.origin);
+            let mut request = self.agent.get(&target).header("Accept", "application/json");
+            if home {
+                if let Some(token) = &self.token {
+                    request = match self.auth {
+                        Auth::Bearer => request.header("Authorization", &format!("Bearer {}", token.0)),
+                        Auth::PrivateToken => request.header("PRIVATE-TOKEN", &token.0),
+                    };
+                }
+                if let Some(etag) = etag {
+                    request = request.header("If-None-Match", etag);
+                }
+            }
+            let response = request.call().map_err(CallError::Http)?;
+            let status = response.status().as_u16();
+            let location = response.headers().get("location").and_then(|v| v.to_str().ok());
+            match (status, location) {
+                (301 | 302 | 303 | 307 | 308, Some(location)) => {
+                    target = resolve(&target, location)
+                        .ok_or_else(|| CallError::Redirect(format!("redirect to an unusable location {location:?}")))?;
+                }
+                _ => return Ok(response),
+            }
+        }
+        Err(CallError::Redirect(format!("more than {MAX_REDIRECTS} redirects")))
+    }
+
+    /// Calls `each` with every page from `url` on, following `rel="next"`,
+    /// one page in memory at a time. Stops with an error on a link back to
+    /// a page already fetched, and after `max_pages` pages.
+    pub fn each_page<E: From<HttpError>>(
+        &self,
+        url: &str,
+        notify: Notify<'_>,
+        each: &mut dyn FnMut(Page) -> Result<(), E>,
+    ) -> Result<usize, E> {
+        let mut seen = std::collections::HashSet::new();
         let mut next = Some(url.to_owned());
-        while let Some(url) = next {
-            let page = self.get(&url, notify)?;
+        let mut pages = 0;
+        while let Some(page_url) = next {
+            if !seen.insert(page_url.clone()) {
+                let why = "links back to a page already fetched".to_owned();
+                return Err(HttpError::Unbounded { url: url.to_owned(), why, pages }.into());
+            }
+            if pages >= self.max_pages {
+                let why = format!("has more than max_pages = {} pages", self.max_pages);
+                return Err(HttpError::Unbounded { url: url.to_owned(), why, pages }.into());
+            }
+            let page = self.get(&page_url, notify)?;
+            pages += 1;
             next = page.next.clone();
-            pages.push(page);
+            each(page)?;
         }
         Ok(pages)
     }
@@ -297,11 +502,47 @@ fn short(url: &str) -> &str {
     url.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..])).unwrap_or(url)
 }
 
-fn parse(url: &str, raw: String, headers: &HeaderMap, not_modified: bool) -> Result<Page, HttpError> {
-    let body =
-        serde_json::from_str(&raw).map_err(|e| HttpError::Malformed { url: url.to_owned(), reason: e.to_string() })?;
-    let next = headers.get("link").and_then(|v| v.to_str().ok()).and_then(next_link);
-    Ok(Page { body, next, not_modified })
+impl Client {
+    fn parse(&self, url: &str, raw: String, headers: &HeaderMap, not_modified: bool) -> Result<Page, HttpError> {
+        let body = serde_json::from_str(&raw)
+            .map_err(|e| HttpError::Malformed { url: url.to_owned(), reason: self.redact(&e.to_string()) })?;
+        let next = headers.get("link").and_then(|v| v.to_str().ok()).and_then(next_link);
+        if let Some(next) = &next {
+            self.check_origin(next)?;
+        }
+        Ok(Page { body, next, not_modified })
+    }
+}
+
+/// Why one request failed before a response.
+#[derive(Debug)]
+enum CallError {
+    /// The transport failed.
+    Http(ureq::Error),
+    /// A redirect could not be followed.
+    Redirect(String),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Http(e) => write!(f, "{e}"),
+            CallError::Redirect(why) => f.write_str(why),
+        }
+    }
+}
+
+/// A `Location` against the URL it answered: absolute, or an absolute path.
+fn resolve(base: &str, location: &str) -> Option<String> {
+    if origin(location).is_some() {
+        return Some(location.to_owned());
+    }
+    if location.starts_with('/') && !location.starts_with("//") {
+        let (scheme, rest) = base.split_once("://")?;
+        let authority = rest.split(['/', '?', '#']).next()?;
+        return Some(format!("{scheme}://{authority}{location}"));
+    }
+    None
 }
 
 /// The `rel="next"` target of a `Link` header.
@@ -319,7 +560,7 @@ pub fn next_link(header: &str) -> Option<String> {
 /// Seconds to wait when the response is a rate limit: 429, or 403 with
 /// `retry-after` or `x-ratelimit-remaining: 0` (GitHub's primary and
 /// secondary limits; GitLab sends 429 with `retry-after` / `ratelimit-reset`).
-fn rate_limit_wait(status: u16, headers: &HeaderMap) -> Option<u64> {
+fn rate_limit_wait(status: u16, headers: &HeaderMap, now: u64) -> Option<u64> {
     if status != 429 && status != 403 {
         return None;
     }
@@ -333,7 +574,6 @@ fn rate_limit_wait(status: u16, headers: &HeaderMap) -> Option<u64> {
         return None;
     }
     let reset = number("x-ratelimit-reset").or_else(|| number("ratelimit-reset"));
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     // One second of slack: the reset instant is rounded down.
     Some(reset.map(|r| r.saturating_sub(now) + 1).unwrap_or(60))
 }

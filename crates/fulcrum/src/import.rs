@@ -159,9 +159,9 @@ struct PullRequestLine {
     #[serde(default)]
     draft: bool,
     #[serde(default)]
-    additions: u64,
+    additions: Option<u64>,
     #[serde(default)]
-    deletions: u64,
+    deletions: Option<u64>,
     #[serde(default)]
     updated_at: Option<Time>,
     #[serde(default)]
@@ -253,8 +253,9 @@ fn convert(line: Line, source: &str) -> Result<Item, String> {
                 merged_at: pr.merged_at.map(|t| t.0),
                 closed_at: pr.closed_at.or(pr.merged_at).map(|t| t.0),
                 merge_commit: pr.merge_commit.filter(|c| !c.is_empty()),
-                additions: pr.additions,
-                deletions: pr.deletions,
+                additions: pr.additions.unwrap_or(0),
+                deletions: pr.deletions.unwrap_or(0),
+                size_unknown: pr.additions.is_none() && pr.deletions.is_none(),
                 commits: pr
                     .commits
                     .into_iter()

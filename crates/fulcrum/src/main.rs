@@ -18,6 +18,7 @@ mod progress;
 mod render;
 mod store;
 mod sync;
+mod trust;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -69,6 +70,15 @@ enum Command {
     Import(ImportArgs),
     /// The pull-request value stream: coding, pickup, review and deploy times, bottleneck, WIP, review load.
     Flow(FlowArgs),
+    /// Trust a repository's fulcrum.toml to choose token commands, token variables and base URLs.
+    Trust(TrustArgs),
+}
+
+#[derive(Args, Debug)]
+struct TrustArgs {
+    /// The fulcrum.toml to trust, or the repository holding it.
+    #[arg(value_name = "PATH")]
+    path: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -235,6 +245,7 @@ fn is_input_error(e: &anyhow::Error) -> bool {
             || c.is::<UsageError>()
             || c.is::<import::ImportError>()
             || c.is::<connector::SourceError>()
+            || c.is::<trust::TrustError>()
             || c.downcast_ref::<http::HttpError>().is_some_and(http::HttpError::is_input_error)
             || c.downcast_ref::<store::StoreError>().is_some_and(|s| !matches!(s, store::StoreError::Sql { .. }))
     })
@@ -246,6 +257,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sync(_) => Some("sync stores the whole history"),
         Command::Import(_) => Some("import stores every line"),
         Command::Knowledge(_) => Some("knowledge analyses the tree at --at with all history before it"),
+        Command::Trust(_) => Some("trust records a file"),
         _ => None,
     };
     if let (Some(why), true) = (windowless, cli.global.since.is_some() || cli.global.until.is_some()) {
@@ -256,8 +268,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let repo_path = args.repo.path();
             // Validate the configuration early, so a typo is reported before a long sync.
             let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
-            let mut store = store::Store::open(&db_path(cli.global.db.as_deref())?)?;
             // Without --repo, a directory that is not a git repository is fine when sources are configured.
+            // Decided before the database is opened: a command that fails on its input creates nothing.
             let git_repo = match open_repo(repo_path) {
                 Ok(opened) => Some(opened),
                 Err(e) if args.repo.repo.is_none() && !config.sources.is_empty() => {
@@ -266,13 +278,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Err(e) => return Err(e),
             };
+            for ignored in &config.ignored {
+                eprintln!("warning: {ignored}");
+            }
+            let mut store = store::Store::open(&db_path(cli.global.db.as_deref())?)?;
             if let Some((repo, key, name)) = git_repo {
                 let summary = sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args))?;
                 print_sync_summary(&name, &summary);
             }
             let _lock = store.lock_for_sync()?;
             let mut progress = progress::Progress::new("sources");
-            for summary in github::sync_all(&mut store, &config, &mut progress)? {
+            let context = github::SyncContext { config: &config, clock: clock(now), now };
+            for summary in github::sync_all(&mut store, &context, &mut progress)? {
                 eprintln!(
                     "{}: {} pull requests, {} deployment events, {} incidents ({} requests, {} unchanged)",
                     summary.source,
@@ -282,8 +299,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     summary.requests,
                     summary.not_modified
                 );
+                if summary.skipped > 0 {
+                    eprintln!(
+                        "warning: {}: {} left out: no number or no creation time",
+                        summary.source,
+                        fulcrum_core::dora::count(summary.skipped, "listed item", "listed items")
+                    );
+                }
+                if summary.unknown_sizes > 0 {
+                    eprintln!(
+                        "warning: {}: the host gave no size for {} (in no size bucket)",
+                        summary.source,
+                        fulcrum_core::dora::count(summary.unknown_sizes, "pull request", "pull requests")
+                    );
+                }
             }
             Ok(())
+        }
+        Command::Trust(args) => {
+            let trusted = trust::trust(&args.path)?;
+            print(&format!(
+                "{}\n---\ntrusted {} as shown above (recorded in {}); its token_command, token_env and base_url \
+                 now apply. Changing the file withdraws the trust.\n",
+                trusted.content.trim_end(),
+                trusted.path.display(),
+                trusted.list.display()
+            ))
         }
         Command::Knowledge(args) => {
             let repo_path = args.common.sync.repo.path();
@@ -407,7 +448,9 @@ fn open_store(global: &GlobalArgs, writes: bool) -> anyhow::Result<store::Store>
         ))
         .into());
     }
-    Ok(store::Store::open(&path)?)
+    // A command that only reads opens the database read-only: it works in a
+    // read-only directory and cannot change anything.
+    Ok(if writes { store::Store::open(&path)? } else { store::Store::open_read_only(&path)? })
 }
 
 fn colour(format: render::Format) -> bool {
@@ -510,6 +553,12 @@ fn print_sync_summary(name: &str, summary: &sync::SyncSummary) {
             summary.seconds
         )
     };
+}
+
+/// The clock of host requests: fixed at `now` (moving only by what the client
+/// sleeps) when `FULCRUM_NOW` fixes it, else the system's.
+fn clock(now: i64) -> http::Clock {
+    if std::env::var_os("FULCRUM_NOW").is_some() { http::Clock::Fixed(now) } else { http::Clock::System }
 }
 
 /// The current time, or `FULCRUM_NOW` (a date or UTC time) for reproducible runs.

@@ -26,7 +26,11 @@ pub use events::{CachedPage, DeploymentEvent, EventBatch, EventCounts, EventFilt
 const APPLICATION_ID: i64 = 0x4655_4C43;
 
 /// Migrations in order; the schema version is the number applied.
-const MIGRATIONS: &[&str] = &[include_str!("store/0001_init.sql"), include_str!("store/0002_events.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("store/0001_init.sql"),
+    include_str!("store/0002_events.sql"),
+    include_str!("store/0003_pr_size_known.sql"),
+];
 
 /// Failures of the store. All name the database file.
 #[derive(Debug, thiserror::Error)]
@@ -75,14 +79,86 @@ pub enum StoreError {
         /// What the OS said.
         reason: String,
     },
+    /// The database (or its directory) cannot be written.
+    #[error(
+        "{path}: the database is read-only ({reason}); make the file and its directory writable, \
+         or pass --db with a writable path"
+    )]
+    ReadOnly {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        reason: String,
+    },
+    /// The file is damaged.
+    #[error(
+        "{path}: the database is damaged ({reason}); restore it from a backup, or move it away and run \
+         `fulcrum sync` / `fulcrum import` again to rebuild it"
+    )]
+    Corrupt {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        reason: String,
+    },
+    /// Another process held the database longer than the busy timeout.
+    #[error(
+        "{path}: another fulcrum kept the database busy for over {seconds} s; nothing was written by this \
+         command's unfinished step; run it again when the other one has finished"
+    )]
+    Busy {
+        /// The database file.
+        path: PathBuf,
+        /// The busy timeout.
+        seconds: u64,
+    },
     /// Any other SQLite failure.
-    #[error("{path}: database error: {source}")]
+    #[error("{path}: database error: {message}")]
     Sql {
         /// The database file.
         path: PathBuf,
-        /// The underlying error.
-        source: rusqlite::Error,
+        /// The underlying error, as text (once: it is not a `source`).
+        message: String,
     },
+}
+
+/// `path` for an SQLite `file:` URI: absolute, percent-encoded.
+fn uri_path(path: &Path) -> String {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut out = String::new();
+    for b in absolute.to_string_lossy().bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// How long a writer waits for another one before giving up.
+pub const BUSY_TIMEOUT_SECONDS: u64 = 60;
+
+/// A SQLite failure on `path`, classified: read-only, damaged and busy
+/// databases are the user's to fix (exit code 2); the rest are failures.
+pub(crate) fn sql_error(path: &Path, error: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode;
+    let path = path.to_owned();
+    let code = match &error {
+        rusqlite::Error::SqliteFailure(failure, _) => Some(failure.code),
+        _ => None,
+    };
+    let reason = error.to_string();
+    match code {
+        Some(ErrorCode::ReadOnly) | Some(ErrorCode::CannotOpen) | Some(ErrorCode::PermissionDenied) => {
+            StoreError::ReadOnly { path, reason }
+        }
+        Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => StoreError::Corrupt { path, reason },
+        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => {
+            StoreError::Busy { path, seconds: BUSY_TIMEOUT_SECONDS }
+        }
+        _ => StoreError::Sql { path, message: reason },
+    }
 }
 
 /// A handle on the database.
@@ -173,7 +249,7 @@ impl Store {
         }
         let unreadable = |e: rusqlite::Error| StoreError::Unreadable { path: path.to_owned(), reason: e.to_string() };
         let conn = Connection::open(path).map_err(unreadable)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(unreadable)?;
+        conn.busy_timeout(std::time::Duration::from_secs(BUSY_TIMEOUT_SECONDS)).map_err(unreadable)?;
 
         conn.pragma_update(None, "foreign_keys", "ON").map_err(unreadable)?;
         // Reports read whole tables: a larger cache and memory-mapped reads
@@ -189,19 +265,72 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens an existing database for reading only: nothing is migrated or
+    /// written, so it works on a read-only file or in a read-only directory.
+    /// A database of an older schema is upgraded first (by [`Store::open`]),
+    /// which needs write access.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        use rusqlite::OpenFlags;
+        let unreadable = |e: rusqlite::Error| StoreError::Unreadable { path: path.to_owned(), reason: e.to_string() };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let open = |uri: String| -> Result<(Connection, i64, i64), rusqlite::Error> {
+            let conn = Connection::open_with_flags(uri, flags)?;
+            conn.busy_timeout(std::time::Duration::from_secs(BUSY_TIMEOUT_SECONDS))?;
+            let application_id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+            let version: i64 = conn
+                .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get::<_, String>(0))
+                .optional()?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            Ok((conn, application_id, version))
+        };
+        let uri = format!("file:{}", uri_path(path));
+        let (conn, application_id, version) = match open(uri.clone()) {
+            Ok(opened) => opened,
+            // A WAL database whose directory cannot hold the shared-memory
+            // file: nobody can be writing it, so read it as immutable.
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::CannotOpen => {
+                open(format!("{uri}?immutable=1")).map_err(unreadable)?
+            }
+            Err(e @ rusqlite::Error::SqliteFailure(..)) => {
+                return Err(match sql_error(path, e) {
+                    StoreError::Sql { message, .. } => {
+                        StoreError::Unreadable { path: path.to_owned(), reason: message }
+                    }
+                    other => other,
+                });
+            }
+            Err(e) => return Err(unreadable(e)),
+        };
+        if application_id != APPLICATION_ID {
+            return Err(StoreError::Unreadable { path: path.to_owned(), reason: "not fulcrum's database".to_owned() });
+        }
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew { path: path.to_owned(), found: version, known });
+        }
+        if version < known {
+            drop(conn);
+            return Store::open(path);
+        }
+        conn.pragma_update(None, "cache_size", -65_536).map_err(unreadable)?;
+        conn.pragma_update(None, "mmap_size", 1_i64 << 30).map_err(unreadable)?;
+        Ok(Store { conn, path: path.to_owned() })
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        |source| StoreError::Sql { path: self.path.clone(), source }
+        |source| sql_error(&self.path, source)
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
         let path = self.path.clone();
         let unreadable = |e: rusqlite::Error| StoreError::Unreadable { path: path.clone(), reason: e.to_string() };
-        let sql = |source| StoreError::Sql { path: path.clone(), source };
+        let sql = |source| sql_error(&path, source);
         // One writer at a time: a second process opening a new database waits
         // here (busy timeout) and then sees the schema the first one made.
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql)?;
@@ -273,8 +402,7 @@ impl Store {
                 params![path, name],
             )
             .map_err(self.sql())?;
-        self.find_repo(path)?
-            .ok_or_else(|| StoreError::Sql { path: self.path.clone(), source: rusqlite::Error::QueryReturnedNoRows })
+        self.find_repo(path)?.ok_or_else(|| sql_error(&self.path, rusqlite::Error::QueryReturnedNoRows))
     }
 
     /// The repository row for `path`, if it was ever synced.
@@ -365,8 +493,8 @@ impl Store {
     /// Commits already stored are left as they are (idempotent).
     pub fn insert_commits(&mut self, repo_id: i64, batch: &[CommitRecord]) -> Result<(), StoreError> {
         let path = self.path.clone();
-        let sql = |source| StoreError::Sql { path: path.clone(), source };
-        let tx = self.conn.transaction().map_err(sql)?;
+        let sql = |source| sql_error(&path, source);
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql)?;
         {
             let mut commit = tx
                 .prepare(
@@ -435,8 +563,8 @@ impl Store {
     pub fn finish_sync(&mut self, repo_id: i64, finish: &SyncFinish<'_>) -> Result<usize, StoreError> {
         let unreachable = if finish.prune { self.unreachable_commits(repo_id, finish.refs)? } else { Vec::new() };
         let path = self.path.clone();
-        let sql = |source| StoreError::Sql { path: path.clone(), source };
-        let tx = self.conn.transaction().map_err(sql)?;
+        let sql = |source| sql_error(&path, source);
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql)?;
         tx.execute("DELETE FROM refs WHERE repo_id = ?1", params![repo_id]).map_err(sql)?;
         {
             let mut insert = tx

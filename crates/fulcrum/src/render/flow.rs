@@ -160,10 +160,11 @@ fn summary_lines(r: &FlowReport) -> Vec<String> {
         Metric::Value(s) => {
             let buckets: Vec<String> = s.buckets.iter().map(|b| format!("{}: {}", b.label, b.prs)).collect();
             lines.push(format!(
-                "Size: median {:.0} changed lines, p90 {:.0}; {}",
+                "Size: median {:.0} changed lines, p90 {:.0}; {}{}",
                 s.summary.median,
                 s.summary.p90,
-                buckets.join(", ")
+                buckets.join(", "),
+                if s.unknown > 0 { format!("; size unknown: {}", s.unknown) } else { String::new() }
             ));
         }
         Metric::NoData { reason } => lines.push(format!("Size: no data: {reason}")),

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use fulcrum_core::flow::{ActivityKind, PrCommit, PullRequest, ReviewActivity};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, sql_error};
 
 /// A deployment event as a source reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,8 +179,8 @@ impl Store {
         cursors: &[(&str, &str, &str)],
     ) -> Result<EventCounts, StoreError> {
         let path = self.path.clone();
-        let sql = |source| StoreError::Sql { path: path.clone(), source };
-        let tx = self.conn.transaction().map_err(sql)?;
+        let sql = |source| sql_error(&path, source);
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql)?;
         {
             // Rows with ids above these are new in this transaction: they have no children to clear.
             let last_pr: i64 =
@@ -190,14 +190,14 @@ impl Store {
             let mut upsert_pr = tx
                 .prepare(
                     "INSERT INTO pull_requests (repo, number, source, author, created_at, ready_at, merged_at,
-                         closed_at, merge_commit, draft, additions, deletions, updated_at, raw)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                         closed_at, merge_commit, draft, additions, deletions, updated_at, raw, size_known)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
                      ON CONFLICT (repo, number) DO UPDATE SET source = excluded.source, author = excluded.author,
                          created_at = excluded.created_at, ready_at = excluded.ready_at,
                          merged_at = excluded.merged_at, closed_at = excluded.closed_at,
                          merge_commit = excluded.merge_commit, draft = excluded.draft,
                          additions = excluded.additions, deletions = excluded.deletions,
-                         updated_at = excluded.updated_at, raw = excluded.raw
+                         updated_at = excluded.updated_at, raw = excluded.raw, size_known = excluded.size_known
                      RETURNING id",
                 )
                 .map_err(sql)?;
@@ -236,10 +236,11 @@ impl Store {
                             pr.closed_at,
                             pr.merge_commit,
                             pr.draft,
-                            pr.additions as i64,
-                            pr.deletions as i64,
+                            i64::try_from(pr.additions).unwrap_or(i64::MAX),
+                            i64::try_from(pr.deletions).unwrap_or(i64::MAX),
                             pr.updated_at,
-                            raw
+                            raw,
+                            !pr.size_unknown
                         ],
                         |r| r.get(0),
                     )
@@ -386,7 +387,7 @@ impl Store {
         // (WAL lets readers run side by side).
         let path = self.path.clone();
         let activities = std::thread::spawn(move || -> Result<Vec<(i64, ReviewActivity)>, StoreError> {
-            let sql = |source| StoreError::Sql { path: path.clone(), source };
+            let sql = |source| sql_error(&path, source);
             let conn = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
                 .map_err(sql)?;
             let mut statement = conn.prepare("SELECT pr_id, author, at, kind FROM pr_activities").map_err(sql)?;
@@ -411,7 +412,7 @@ impl Store {
             .conn
             .prepare(
                 "SELECT id, repo, number, source, author, created_at, ready_at, merged_at, closed_at, merge_commit,
-                        draft, additions, deletions, updated_at
+                        draft, additions, deletions, updated_at, size_known
                  FROM pull_requests ORDER BY id",
             )
             .map_err(&sql)?;
@@ -443,6 +444,7 @@ impl Store {
                 draft: row.get(10).map_err(&sql)?,
                 additions: row.get::<_, i64>(11).map_err(&sql)?.max(0) as u64,
                 deletions: row.get::<_, i64>(12).map_err(&sql)?.max(0) as u64,
+                size_unknown: !row.get::<_, bool>(14).map_err(&sql)?,
                 commits: Vec::new(),
                 activities: Vec::new(),
                 updated_at: row.get(13).map_err(&sql)?,
@@ -589,8 +591,8 @@ impl Store {
             return Ok(());
         }
         let path = self.path.clone();
-        let sql = |source| StoreError::Sql { path: path.clone(), source };
-        let tx = self.conn.transaction().map_err(sql)?;
+        let sql = |source| sql_error(&path, source);
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql)?;
         {
             let mut upsert = tx
                 .prepare(

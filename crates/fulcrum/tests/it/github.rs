@@ -13,6 +13,8 @@ use crate::replay::{Replay, Reply, Route, github_fixture_routes};
 const TOKEN: &str = "ghp_fulcrumTestToken0123456789";
 const REPO: &str = "/repos/panjf2000/ants";
 const LIST: &str = "direction=asc&per_page=100&state=all";
+/// The pull-request listing: least recently updated first.
+const PULLS: &str = "sort=updated&direction=asc&per_page=100&state=all";
 
 fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/github/panjf2000-ants")
@@ -41,17 +43,20 @@ fn routes() -> Vec<Route> {
         .filter(|r| !r.path.starts_with(&format!("{REPO}/pulls?")))
         .collect();
     let pulls = fixture("pulls.page1.json");
-    let pulls = pulls.as_array().unwrap();
+    // The recording was listed by creation; fulcrum asks for `sort=updated`.
+    let mut pulls = pulls.as_array().unwrap().clone();
+    pulls.sort_by(|a, b| a["updated_at"].as_str().cmp(&b["updated_at"].as_str()));
+    let pulls = &pulls;
     let (first, second) = pulls.split_at(30);
     routes.push(route(
-        format!("{REPO}/pulls?{LIST}"),
+        format!("{REPO}/pulls?{PULLS}"),
         vec![
             ok(&json!(first))
                 .header("ETag", "\"pulls-1\"")
-                .header("Link", &format!("<{{base}}{REPO}/pulls?{LIST}&page=2>; rel=\"next\"")),
+                .header("Link", &format!("<{{base}}{REPO}/pulls?{PULLS}&page=2>; rel=\"next\"")),
         ],
     ));
-    routes.push(route(format!("{REPO}/pulls?{LIST}&page=2"), vec![ok(&json!(second)).header("ETag", "\"pulls-2\"")]));
+    routes.push(route(format!("{REPO}/pulls?{PULLS}&page=2"), vec![ok(&json!(second)).header("ETag", "\"pulls-2\"")]));
     let recorded: Vec<String> = routes.iter().map(|r| r.path.clone()).collect();
     let has = |prefix: &str| recorded.iter().any(|p| p.starts_with(prefix));
     for pr in pulls {
@@ -263,14 +268,15 @@ fn rate_limits_and_a_bad_gateway_are_waited_out() {
     let mut routes = routes();
     let comments = fixture("issues/comments.page1.json");
     let review_comments = fixture("pulls/comments.page1.json");
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    // The clock is fulcrum's (FULCRUM_NOW): the limit resets one second after it.
+    let reset = utc(&format!("{NOW} 00:00")) + 1;
     for r in routes.iter_mut() {
         if r.path.starts_with(&format!("{REPO}/issues/comments?")) {
-            // The primary limit: 403 with no requests left until `reset` (now).
+            // The primary limit: 403 with no requests left until `reset`.
             r.responses = vec![
                 Reply::json(403, r#"{"message":"API rate limit exceeded"}"#)
                     .header("x-ratelimit-remaining", "0")
-                    .header("x-ratelimit-reset", &now.to_string()),
+                    .header("x-ratelimit-reset", &reset.to_string()),
                 ok(&comments),
             ];
         }
@@ -285,7 +291,12 @@ fn rate_limits_and_a_bad_gateway_are_waited_out() {
     }
     let replay = Replay::start(routes);
     let config = config(&scratch, &replay);
+    let started = std::time::Instant::now();
     let run = sync(&scratch, &config, Some(TOKEN)).ok();
+    // Waited until the reset plus a second of slack (it is rounded down):
+    // neither at once nor a default minute.
+    let waited = started.elapsed().as_secs_f64();
+    assert!((2.0..20.0).contains(&waited), "waited {waited} s");
     assert!(run.stderr.contains("49 pull requests"), "{}", run.stderr);
     let asked = |prefix: &str| replay.requests().iter().filter(|r| r.path.starts_with(prefix)).count();
     assert_eq!(asked(&format!("{REPO}/issues/comments?")), 2);
@@ -321,7 +332,7 @@ fn malformed_pages_and_refused_tokens_keep_what_is_stored() {
     assert!(!run.stderr.contains(TOKEN));
 
     let refusing = Replay::start(vec![route(
-        format!("{REPO}/pulls?{LIST}"),
+        format!("{REPO}/pulls?{PULLS}"),
         vec![Reply::json(401, r#"{"message":"Bad credentials"}"#)],
     )]);
     let config = self::config(&scratch, &refusing);
@@ -362,7 +373,10 @@ fn an_interrupted_sync_resumes_from_its_cursor() {
     let failed = run(&mut first);
     assert_eq!(failed.code, 1, "{}", failed.stderr);
     let stored: i64 = open_db(&db).query_row("SELECT COUNT(*) FROM pull_requests", [], |r| r.get(0)).unwrap();
-    assert_eq!(stored, 40, "the four whole batches before the failure are kept");
+    // Batches of 10 within each listed page: page 1 holds 29 distinct pull
+    // requests (#4 twice), stored as 10 + 10 + 9; page 2's first batch of 10
+    // is stored, its second holds #192 and fails.
+    assert_eq!(stored, 39, "the whole batches before the failure are kept");
     let before = replay.requests().len();
     let run2 = run(&mut first).ok();
     assert!(run2.stderr.contains(&format!("{} pull requests", 49 - stored)), "{}", run2.stderr);

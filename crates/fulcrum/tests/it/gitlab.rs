@@ -40,8 +40,8 @@ fn routes() -> Vec<Route> {
     let mut one =
         mr(1, "ann", "2025-01-06T09:00:00.000Z", Some("2025-01-06T17:00:00.000Z"), "2025-01-06T18:00:00.000Z");
     one["squash"] = json!(true);
+    // A fast-forward squash: no merge commit, the squash commit lands.
     one["squash_commit_sha"] = json!("s1");
-    one["merge_commit_sha"] = json!("m1-not-on-main");
     let mut two =
         mr(2, "bob", "2025-01-07T09:00:00.000Z", Some("2025-01-08T14:00:00.000Z"), "2025-01-08T15:00:00.000Z");
     two["merge_commit_sha"] = json!("m2");

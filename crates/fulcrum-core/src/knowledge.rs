@@ -364,7 +364,7 @@ fn truck_factor_of(files: &[&FileAuthorship]) -> TruckFactor {
 /// Change counts per person for fragmentation: changes after creation plus
 /// one for the creation itself (creating a file is work on it, even though
 /// DOA counts it through FA instead).
-fn fragmentation_counts(file: &FileAuthorship, into: &mut HashMap<usize, u64>) {
+fn fragmentation_counts(file: &FileAuthorship, into: &mut BTreeMap<usize, u64>) {
     for &(person, n) in &file.changes {
         *into.entry(person).or_default() += u64::from(n);
     }
@@ -446,7 +446,8 @@ pub fn by_directory(files: &[FileAuthorship], depth: usize) -> Vec<DirectoryKnow
         .map(|(directory, members)| {
             let tf = truck_factor_of(&members);
             let mut counts: HashMap<usize, usize> = HashMap::new();
-            let mut changes: HashMap<usize, u64> = HashMap::new();
+            // Ordered: a float sum over a hash map's order would differ between runs.
+            let mut changes: BTreeMap<usize, u64> = BTreeMap::new();
             for file in &members {
                 for (i, &person) in file.authors.iter().enumerate() {
                     if !file.authors[..i].contains(&person) {
@@ -504,7 +505,7 @@ pub fn knowledge_map(files: &[FileAuthorship]) -> Vec<FileMapRow> {
                 .map(|&p| (p, doa_of(p)))
                 .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
                 .map(|(p, _)| p);
-            let mut changes = HashMap::new();
+            let mut changes = BTreeMap::new();
             fragmentation_counts(file, &mut changes);
             FileMapRow {
                 path: file.path.clone(),

@@ -342,6 +342,9 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
     let (path, totals, last_sync_at, shallow) = match &git {
         Some((key, state)) => {
             let totals = store.totals(state.id)?;
+            if !state.sync_complete {
+                warnings.push(interrupted_sync_warning(key, totals.commits));
+            }
             if state.shallow {
                 warnings.push(
                     "shallow clone: history is cut, so lead times of the oldest changes and the first deployments \
@@ -404,6 +407,15 @@ pub fn retell_no_deployments(reason: &mut String, advice: &str) {
         let rest = reason.split_once("; cycle time").map(|(_, rest)| format!("; cycle time{rest}"));
         *reason = format!("{advice}{}", rest.unwrap_or_default());
     }
+}
+
+/// What an unfinished sync means for the figures.
+pub fn interrupted_sync_warning(key: &str, commits: u64) -> String {
+    format!(
+        "the last sync of {key} did not finish: the figures include all {commits} commits stored, some from the \
+         unfinished sync, but the tags and branches of the sync before it; run `fulcrum sync --repo {key}` to \
+         complete it"
+    )
 }
 
 /// The reason of a metric without data.

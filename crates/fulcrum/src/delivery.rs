@@ -114,8 +114,11 @@ impl Events {
     }
 
     /// Whether anything at all was found.
+    /// Whether nothing is stored (deployment events left out by the
+    /// environment or status filter count as stored: the report says why
+    /// they do not count).
     pub fn is_empty(&self) -> bool {
-        self.prs.is_empty() && self.deployments.is_empty() && self.incidents.is_empty()
+        self.prs.is_empty() && self.deployments.is_empty() && self.skipped_deployments == 0 && self.incidents.is_empty()
     }
 
     /// Commits standing in for a history when there is no git repository:

@@ -10,8 +10,8 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 use crate::analysis::{
-    AnalysisError, Scope, describe_filter, event_deployments_text, history, no_data_reason, no_deployments_advice,
-    retell_no_deployments,
+    AnalysisError, Scope, describe_filter, event_deployments_text, history, interrupted_sync_warning, no_data_reason,
+    no_deployments_advice, retell_no_deployments,
 };
 use crate::config::Config;
 use crate::delivery::{Events, deployed_at, tolerate_clock};
@@ -47,6 +47,7 @@ pub fn analyze(
     let started = std::time::Instant::now();
     let events = Events::load(store, &scope.filter, config)?;
     let loaded = started.elapsed();
+    let mut unfinished = None;
     // With a repository, deployments ship what the commit graph says; without
     // one, what they list (or their own commit).
     let (deployments, deployments_source, repository, deployed) = if scope.repo_key.is_none() {
@@ -71,6 +72,11 @@ pub fn analyze(
         let history = history(store, scope, &events, config)?;
         let attribution = fulcrum_core::deployments::attribute(&history.commits, &history.deployments);
         let deployed = deployed_at(&events.prs, &history.commits, &history.deployments, &attribution);
+        if let Some((key, state)) = &history.git
+            && !state.sync_complete
+        {
+            unfinished = Some(interrupted_sync_warning(key, store.totals(state.id)?.commits));
+        }
         (history.deployments, history.deployments_source, history.git.map(|(key, _)| key), deployed)
     };
     let deployed_at = |commit: &str| deployed.get(commit).copied();
@@ -123,6 +129,7 @@ pub fn analyze(
             retell_no_deployments(reason, &advice);
         }
     }
+    report.warnings.extend(unfinished);
     if events.prs.is_empty() {
         report.warnings.insert(
             0,

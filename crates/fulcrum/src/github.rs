@@ -82,6 +82,7 @@ pub fn sync(
             let fetched = session.fetch_each(chunk, workers, &fetch)?;
             let mut batch = EventBatch::default();
             for (item, pr) in chunk.iter().zip(fetched) {
+                summary.unknown_sizes += usize::from(pr.size_unknown);
                 batch.pull_requests.push((pr, name.clone(), Some(item.to_string())));
             }
             reached = reached.max(chunk.last().and_then(|p| Cursor::of(p, "number")));

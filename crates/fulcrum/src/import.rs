@@ -5,8 +5,11 @@
 //! line number and skipped; valid ones are stored in batches, one
 //! transaction each. A second thread parses while the first writes.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
+
+use anyhow::Context as _;
 use std::path::Path;
 use std::sync::mpsc;
 
@@ -218,6 +221,14 @@ fn convert(line: Line, source: &str) -> Result<Item, String> {
             if pr.number == 0 {
                 return Err("`number` must be positive".into());
             }
+            // The store keeps signed 64-bit integers: larger numbers would wrap.
+            for (field, value) in
+                [("number", Some(pr.number)), ("additions", pr.additions), ("deletions", pr.deletions)]
+            {
+                if value.is_some_and(|v| i64::try_from(v).is_err()) {
+                    return Err(format!("`{field}` is above {}, the largest number fulcrum stores", i64::MAX));
+                }
+            }
             if let Some(merged) = pr.merged_at
                 && merged.0 < pr.created_at.0
             {
@@ -283,7 +294,11 @@ fn convert(line: Line, source: &str) -> Result<Item, String> {
                 finished_at: d.finished_at.0,
                 status: d.status.map(|s| s.to_ascii_lowercase()).unwrap_or_else(|| "success".to_owned()),
                 name: d.name,
-                commits: d.commits,
+                // The same commit listed twice is one commit.
+                commits: d.commits.map(|commits| {
+                    let mut seen = std::collections::HashSet::new();
+                    commits.into_iter().filter(|c| seen.insert(c.clone())).collect()
+                }),
             }))
         }
         Line::Incident(i) => {
@@ -319,16 +334,38 @@ struct Parsed {
     batch: EventBatch,
     errors: Vec<(usize, String)>,
     lines: usize,
+    /// Number of the batch's last line.
+    last_line: usize,
 }
 
-fn parse_lines(lines: Vec<(usize, String)>, source: &str) -> Parsed {
-    let mut parsed = Parsed { batch: EventBatch::default(), errors: Vec::new(), lines: lines.len() };
-    for (number, text) in lines {
-        let text = text.trim();
+/// Longest part of a line's error message shown (a message can quote a
+/// value of any length).
+const MESSAGE_LIMIT: usize = 300;
+
+fn parse_lines(lines: Vec<(usize, Vec<u8>)>, source: &str) -> Parsed {
+    let last_line = lines.last().map(|(n, _)| *n).unwrap_or(0);
+    let mut parsed = Parsed { batch: EventBatch::default(), errors: Vec::new(), lines: lines.len(), last_line };
+    for (number, bytes) in lines {
+        let mut bytes = bytes.as_slice();
+        // A UTF-8 byte-order mark at the start of the file is not content.
+        if number == 1 {
+            bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        }
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text.trim(),
+            Err(e) => {
+                let message = format!("not UTF-8 text (an invalid byte at column {})", e.valid_up_to() + 1);
+                parsed.errors.push((number, message));
+                continue;
+            }
+        };
         if text.is_empty() {
             continue;
         }
-        let item = serde_json::from_str::<Line>(text).map_err(|e| describe(&e)).and_then(|l| convert(l, source));
+        let item = serde_json::from_str::<Line>(text)
+            .map_err(|e| describe(&e))
+            .and_then(|l| convert(l, source))
+            .map_err(|message| crate::http::cut(&message, MESSAGE_LIMIT));
         match item {
             Ok(Item::PullRequest(pr)) => parsed.batch.pull_requests.push((pr, source.to_owned(), None)),
             Ok(Item::Deployment(d)) => parsed.batch.deployments.push((d, None)),
@@ -360,14 +397,19 @@ pub fn import(store: &mut Store, path: &Path, source: &str, progress: &mut Progr
     let (sender, receiver) = mpsc::sync_channel::<Result<Parsed, std::io::Error>>(2);
     let source_owned = source.to_owned();
     let parser = std::thread::spawn(move || {
-        let mut lines = BufReader::with_capacity(1 << 20, reader).lines();
+        // Lines as bytes: one that is not UTF-8 is an invalid line, not the end of the file.
+        let mut reader = BufReader::with_capacity(1 << 20, reader);
         let mut number = 0;
         loop {
             let mut chunk = Vec::with_capacity(BATCH_LINES);
-            for line in lines.by_ref().take(BATCH_LINES) {
-                number += 1;
-                match line {
-                    Ok(text) => chunk.push((number, text)),
+            while chunk.len() < BATCH_LINES {
+                let mut line = Vec::new();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) => break,
+                    Ok(_) => {
+                        number += 1;
+                        chunk.push((number, line));
+                    }
                     Err(e) => {
                         let _ = sender.send(Err(e));
                         return;
@@ -383,7 +425,10 @@ pub fn import(store: &mut Store, path: &Path, source: &str, progress: &mut Progr
         }
     });
     let mut summary = ImportSummary::default();
+    // Items seen in this file: a line repeating one replaces it, and is not a second item.
+    let mut seen: HashSet<(u8, String)> = HashSet::new();
     progress.start(&format!("importing {shown}: lines"), None);
+    let mut stored_through = 0;
     for parsed in receiver {
         let parsed = parsed.map_err(read_error)?;
         summary.lines += parsed.lines;
@@ -391,11 +436,28 @@ pub fn import(store: &mut Store, path: &Path, source: &str, progress: &mut Progr
         let room = SHOWN_ERRORS.saturating_sub(summary.errors.len());
         summary.errors.extend(parsed.errors.into_iter().take(room));
         if !parsed.batch.is_empty() {
-            let counts = store.write_events(&parsed.batch, &[])?;
-            summary.stored.pull_requests += counts.pull_requests;
-            summary.stored.deployments += counts.deployments;
-            summary.stored.incidents += counts.incidents;
+            store.write_events(&parsed.batch, &[]).with_context(|| {
+                let kept = summary.stored.pull_requests + summary.stored.deployments + summary.stored.incidents;
+                if stored_through == 0 {
+                    "nothing of the file was stored".to_owned()
+                } else {
+                    format!(
+                        "lines 1–{stored_through} ({kept} items) were stored before this failure; importing the \
+                         file again replaces them"
+                    )
+                }
+            })?;
+            for (pr, _, _) in &parsed.batch.pull_requests {
+                summary.stored.pull_requests += usize::from(seen.insert((0, format!("{}#{}", pr.repo, pr.number))));
+            }
+            for (d, _) in &parsed.batch.deployments {
+                summary.stored.deployments += usize::from(seen.insert((1, d.external_id.clone())));
+            }
+            for (i, _) in &parsed.batch.incidents {
+                summary.stored.incidents += usize::from(seen.insert((2, i.external_id.clone())));
+            }
         }
+        stored_through = parsed.last_line;
         progress.advance(parsed.lines as u64);
     }
     parser.join().map_err(|_| anyhow::anyhow!("the events parser thread panicked"))?;
@@ -429,7 +491,7 @@ mod tests {
     use super::*;
 
     fn errors(text: &str) -> Vec<(usize, String)> {
-        let lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.to_owned())).collect();
+        let lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.as_bytes().to_vec())).collect();
         parse_lines(lines, "import").errors
     }
 
@@ -443,7 +505,7 @@ mod tests {
 {"type":"pull_request","repo":"acme/api","number":4,"author":"ann","created_at":"2025-01-01T00:00:00Z","comments":[{"author":"bo","created_at":"2025-01-01T00:00:00Z","kind":"emoji"}]}
 {"type":"release"}
 not json"#;
-        let lines: Vec<_> = text.lines().enumerate().map(|(i, l)| (i + 1, l.to_owned())).collect();
+        let lines: Vec<_> = text.lines().enumerate().map(|(i, l)| (i + 1, l.as_bytes().to_vec())).collect();
         let parsed = parse_lines(lines, "import");
         assert_eq!(parsed.batch.deployments.len(), 1);
         assert_eq!(parsed.batch.incidents.len(), 1);

@@ -329,8 +329,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Knowledge(args) => {
             let repo_path = args.common.sync.repo.path();
             let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
+            // The repository is opened before the database: bad input creates nothing.
+            let (repo, key, name) = open_repo(args.common.sync.repo.path())?;
             let mut store = open_store(&cli.global, !args.common.no_sync)?;
-            let (repo, key, _) = open_and_sync(&mut store, &args.common.sync, args.common.no_sync, now)?;
+            if !args.common.no_sync {
+                sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args.common.sync))?;
+            }
             let options = knowledge::KnowledgeOptions {
                 at: Some(args.at.clone()),
                 depth: args.by_directory.then_some(args.depth),
@@ -343,8 +347,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let repo_path = args.common.sync.repo.path();
             let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
             let window = window_with_default(&cli.global, &config.hotspots_window, now)?;
+            // The repository is opened before the database: bad input creates nothing.
+            let (repo, key, name) = open_repo(args.common.sync.repo.path())?;
             let mut store = open_store(&cli.global, !args.common.no_sync)?;
-            let (repo, key, _) = open_and_sync(&mut store, &args.common.sync, args.common.no_sync, now)?;
+            if !args.common.no_sync {
+                sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args.common.sync))?;
+            }
             let report = knowledge::hotspots(&store, &repo, &key, &config, window)?;
             print(&render::hotspots(&report, args.common.format))
         }
@@ -356,9 +364,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 benchmark: args.benchmark.clone(),
                 average: args.average.clone(),
             };
+            let implied = args.sync.repo.repo.is_none();
             let repo_path = use_repository(args.sync.repo.repo.as_deref(), &args.service)?;
             let config = config::Config::load(cli.global.config.as_deref(), repo_path.as_deref(), &overrides)?;
             let window = window(&cli.global, &config, now)?;
+            // The repository is opened before the database: bad input creates nothing.
+            let opened = match &repo_path {
+                Some(path) if !args.no_sync => Some(open_repo(path)?),
+                _ => None,
+            };
             let mut store = open_store(&cli.global, repo_path.is_some() && !args.no_sync)?;
             let Some(repo_path) = repo_path else {
                 let scope = store_scope(&args.service);
@@ -366,17 +380,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 return print(&render::report(&analysis, None, None, args.format, colour(args.format)));
             };
             let repo_path = repo_path.as_path();
-            let (key, name, summary) = if args.no_sync {
-                let (key, name) = repo_key(repo_path)?;
-                (key, name, None)
-            } else {
-                let (repo, key, name) = open_repo(repo_path)?;
-                let summary = sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args.sync))?;
-                (key, name, Some(summary))
+            let (key, name, summary) = match opened {
+                None => {
+                    let (key, name) = repo_key(repo_path)?;
+                    (key, name, None)
+                }
+                Some((repo, key, name)) => {
+                    let summary = sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args.sync))?;
+                    (key, name, Some(summary))
+                }
             };
             let service = config.service.clone().unwrap_or_else(|| name.clone());
             let scope = repo_scope(&key, &name, &service, &config);
-            let mut analysis = analysis::analyze(&store, &scope, &config, window)?;
+            let mut analysis = match analysis::analyze(&store, &scope, &config, window) {
+                Ok(mut analysis) => {
+                    analysis.warnings.extend(future_until_note(&cli.global, now));
+                    analysis
+                }
+                Err(e) if implied && gives_no_deployments(&e) && holds_events(&store, &config)? => {
+                    let mut analysis = analysis::analyze(&store, &store_scope(&[]), &config, window)?;
+                    analysis.warnings.insert(0, implied_repository_note(&name, &e));
+                    return print(&render::report(&analysis, None, None, args.format, colour(args.format)));
+                }
+                result => result?,
+            };
             let knowledge = if args.no_knowledge {
                 None
             } else {
@@ -416,20 +443,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Flow(args) => {
             let overrides = config::Overrides { deploy_mode: args.deploy_mode.clone(), ..Default::default() };
+            let implied = args.repo.is_none();
             let repo_path = use_repository(args.repo.as_deref(), &args.service)?;
             let config = config::Config::load(cli.global.config.as_deref(), repo_path.as_deref(), &overrides)?;
             let window = window(&cli.global, &config, now)?;
+            // The repository is opened before the database: bad input creates nothing.
+            let opened = match &repo_path {
+                Some(path) if !args.no_sync => Some(git::GitRepo::open(path)?),
+                _ => None,
+            };
             let mut store = open_store(&cli.global, repo_path.is_some() && !args.no_sync)?;
             let analysis = match repo_path {
                 None => flow::analyze(&store, &store_scope(&args.service), &config, window, now)?,
                 Some(repo_path) => {
                     let (key, name) = repo_key(&repo_path)?;
-                    if !args.no_sync {
-                        let repo = git::GitRepo::open(&repo_path)?;
+                    if let Some(repo) = opened {
                         sync::sync(&mut store, &repo, &key, &name, now, &sync::SyncOptions::default())?;
                     }
                     let service = config.service.clone().unwrap_or_else(|| name.clone());
-                    flow::analyze(&store, &repo_scope(&key, &name, &service, &config), &config, window, now)?
+                    let scope = repo_scope(&key, &name, &service, &config);
+                    match flow::analyze(&store, &scope, &config, window, now) {
+                        Err(e) if implied && gives_no_deployments(&e) && holds_events(&store, &config)? => {
+                            let mut analysis = flow::analyze(&store, &store_scope(&[]), &config, window, now)?;
+                            analysis.report.warnings.insert(0, implied_repository_note(&name, &e));
+                            analysis
+                        }
+                        result => result?,
+                    }
                 }
             };
             print(&render::flow(&analysis, args.format))
@@ -476,6 +516,41 @@ fn use_repository(explicit: Option<&Path>, services: &[String]) -> anyhow::Resul
     }
 }
 
+/// Whether `e` says the repository gives no deployments (no release tag
+/// matches, no trunk branch).
+fn gives_no_deployments(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<analysis::AnalysisError>(),
+            Some(analysis::AnalysisError::NoMatchingTags { .. } | analysis::AnalysisError::NoBranch { .. })
+        )
+    })
+}
+
+/// Whether the store holds any pull requests, deployments or incidents.
+fn holds_events(store: &store::Store, config: &config::Config) -> anyhow::Result<bool> {
+    Ok(!delivery::Events::load(store, &store::EventFilter::default(), config)?.is_empty())
+}
+
+/// Said when the current directory was a repository nobody asked for and
+/// the stored events were reported instead.
+fn implied_repository_note(name: &str, e: &anyhow::Error) -> String {
+    let why = e
+        .chain()
+        .find_map(|c| match c.downcast_ref::<analysis::AnalysisError>() {
+            Some(analysis::AnalysisError::NoMatchingTags { pattern, .. }) => {
+                Some(format!("no tag matches deploy.tag_pattern `{pattern}`"))
+            }
+            Some(analysis::AnalysisError::NoBranch { branch, .. }) => Some(format!("no branch `{branch}`")),
+            _ => None,
+        })
+        .unwrap_or_default();
+    format!(
+        "the current directory ({name}) is a git repository without deployments of its own ({why}): the stored \
+         events are reported instead; pass --repo . to report on the repository, or --service NAME to choose events"
+    )
+}
+
 /// Stored events only, narrowed to `services` (deployments and incidents by
 /// service, pull requests by repository name) when any are given.
 fn store_scope(services: &[String]) -> analysis::Scope<'static> {
@@ -502,20 +577,6 @@ fn print(text: &str) -> anyhow::Result<()> {
     stdout.write_all(text.as_bytes())?;
     stdout.flush()?;
     Ok(())
-}
-
-/// Opens the repository and syncs it unless `no_sync`.
-fn open_and_sync(
-    store: &mut store::Store,
-    args: &SyncArgs,
-    no_sync: bool,
-    now: i64,
-) -> anyhow::Result<(git::GitRepo, String, String)> {
-    let (repo, key, name) = open_repo(args.repo.path())?;
-    if !no_sync {
-        sync::sync(store, &repo, &key, &name, now, &sync_options(args))?;
-    }
-    Ok((repo, key, name))
 }
 
 fn sync_options(args: &SyncArgs) -> sync::SyncOptions {
@@ -572,6 +633,15 @@ fn now() -> anyhow::Result<i64> {
     Ok(since_epoch.as_secs() as i64)
 }
 
+/// Said when `--until` lies in the future and the window was cut at now.
+fn future_until_note(global: &GlobalArgs, now: i64) -> Option<String> {
+    let until = global.until.as_deref()?;
+    let end = parse_instant(until, now).ok()?;
+    (end > now + 1).then(|| {
+        format!("--until {until} is in the future: the window ends now ({})", fulcrum_core::time::format_datetime(now))
+    })
+}
+
 fn window(global: &GlobalArgs, config: &config::Config, now: i64) -> anyhow::Result<Window> {
     window_with_default(global, &config.window, now)
 }
@@ -581,8 +651,11 @@ fn window_with_default(global: &GlobalArgs, default_since: &str, now: i64) -> an
         Some(since) => parse_instant(since, now).with_context(|| format!("--since {since}"))?,
         None => parse_instant(default_since, now).with_context(|| format!("the default window `{default_since}`"))?,
     };
+    // The window ends now at the latest: weeks that have not happened yet
+    // are not weeks without deployments (and `--until 9999-12-31` would be
+    // 416,000 of them).
     let end = match &global.until {
-        Some(until) => parse_instant(until, now).with_context(|| format!("--until {until}"))?,
+        Some(until) => parse_instant(until, now).with_context(|| format!("--until {until}"))?.min(now + 1),
         None => now + 1,
     };
     if start < 0 || end < 0 {

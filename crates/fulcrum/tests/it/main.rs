@@ -12,6 +12,7 @@ mod events;
 mod formats;
 mod github;
 mod gitlab;
+mod hardening;
 mod harness;
 mod inputs;
 mod knowledge;

@@ -57,6 +57,8 @@ pub struct Recorded {
     pub path: String,
     /// Headers, names lower-cased.
     pub headers: Vec<(String, String)>,
+    /// The status answered (404 when no route matched).
+    pub status: u16,
 }
 
 struct State {
@@ -102,6 +104,17 @@ impl Replay {
     pub fn requests(&self) -> Vec<Recorded> {
         self.state.lock().unwrap().log.clone()
     }
+
+    /// Requests answered 404 whose path starts with none of `tolerated`:
+    /// a request the test did not expect (no route) or a deliberate 404 the
+    /// client was not meant to hit.
+    pub fn unexpected_404s(&self, tolerated: &[&str]) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.status == 404 && !tolerated.iter().any(|t| r.path.starts_with(t)))
+            .map(|r| r.path)
+            .collect()
+    }
 }
 
 impl Drop for Replay {
@@ -144,7 +157,6 @@ fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) {
         let close = header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
         let reply = {
             let mut state = state.lock().unwrap();
-            state.log.push(Recorded { method, path: path.clone(), headers: headers.clone() });
             match find(&state.routes, &path) {
                 Some(i) => {
                     let (route, served) = &mut state.routes[i];
@@ -158,6 +170,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) {
         let etag = reply.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("etag")).map(|(_, v)| v.clone());
         let not_modified = etag.is_some() && header("if-none-match") == etag;
         let (status, reason) = if not_modified { (304, "Not Modified") } else { (reply.status, "Replayed") };
+        state.lock().unwrap().log.push(Recorded { method, path: path.clone(), headers: headers.clone(), status });
         let mut out = format!("HTTP/1.1 {status} {reason}\r\n");
         let body = if not_modified { Vec::new() } else { substitute(&reply.body, base) };
         for (name, value) in &reply.headers {

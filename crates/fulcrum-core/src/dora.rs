@@ -403,8 +403,7 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
     for &d in in_window.iter().filter(|&&d| attribution.is_baseline[d]) {
         baseline_commits += attribution.shipped[d].len();
         warnings.push(format!(
-            "deployment {} is the first of {}/{}: its {} {} a baseline and \
-             do not count toward lead time",
+            "deployment {} is the first of {}/{}: its {} {} a baseline, not counted toward lead time",
             deployments[d].name,
             deployments[d].service,
             deployments[d].environment,

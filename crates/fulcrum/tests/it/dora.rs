@@ -310,7 +310,7 @@ fn delivery_report_in_json() {
         report["warnings"],
         serde_json::json!([
             "the data starts on 2025-01-06: deployment frequency is measured over the 8 weeks since, not the 14 weeks of the window",
-            "deployment v1.0.0 is the first of delivery/production: its 2 commits are a baseline and do not count toward lead time",
+            "deployment v1.0.0 is the first of delivery/production: its 2 commits are a baseline, not counted toward lead time",
             "1 commit by bots excluded from lead time",
             "1 change authored after its deployment finished (clock skew) dropped from lead time"
         ])

@@ -227,7 +227,36 @@ fn sync_from_recorded_responses_and_flow_by_hand() {
     ];
     let report = run(command(report_args).current_dir(&scratch.dir)).ok().json();
     assert_eq!(report["event_sources"], json!(["github:panjf2000/ants"]));
-    assert_eq!(report["dora"]["deployment_frequency"]["value"]["deployments"], 1);
+    let dora = &report["dora"];
+    assert_eq!(dora["deployment_frequency"]["value"]["deployments"], 1);
+    // Lead time is per pull request (26 merged), but the one deployment is
+    // the first of the service: a baseline, whose changes are history
+    // before the data starts, so there is no lead time to give.
+    assert_eq!(
+        report["lead_time_source"],
+        "pull requests (26 merged): first commit to the deployment shipping the merge commit"
+    );
+    let reason = dora["lead_time"]["no_data"]["reason"].as_str().unwrap();
+    assert!(reason.contains("1 baseline commit)"), "{reason}");
+    // The recording has three issues labelled `bug`: #6, #7 and #8, and #8 is
+    // a pull request, so two incidents. Both started in 2018, a year before
+    // the only deployment: nothing to link them to, so no failure.
+    let conn = open_db(&scratch.db());
+    let incidents: Vec<String> = {
+        let mut stmt = conn.prepare("SELECT external_id FROM incidents ORDER BY external_id").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    assert_eq!(incidents, ["#6", "#7"]);
+    assert_eq!(dora["change_failure_rate"]["value"]["failed_deployments"], 0);
+    assert!(
+        report["warnings"].to_string().contains("2 of 2 incidents matched no deployment"),
+        "{}",
+        report["warnings"]
+    );
+    // #211 was marked ready for review at 21:31:56 (its recorded event), 26 s after it was opened.
+    let ready: Option<i64> =
+        conn.query_row("SELECT ready_at FROM pull_requests WHERE number = 211", [], |r| r.get(0)).unwrap();
+    assert_eq!(ready, Some(utc("2022-02-07 21:31") + 56));
 
     // The token is nowhere: not in output, not in anything written.
     for text in [&synced.stdout, &synced.stderr, &flow.to_string(), &report.to_string()] {
@@ -239,6 +268,28 @@ fn sync_from_recorded_responses_and_flow_by_hand() {
     let conn = open_db(&scratch.db());
     let raw: String = conn.query_row("SELECT raw FROM pull_requests WHERE number = 41", [], |r| r.get(0)).unwrap();
     assert!(raw.contains("\"merge_commit_sha\""));
+}
+
+#[test]
+fn actions_runs_matching_ci_pattern_are_deployments() {
+    let scratch = Scratch::new("github_actions");
+    let replay = Replay::start(routes());
+    let config = config(&scratch, &replay);
+    let text = std::fs::read_to_string(&config).unwrap().replace("^NoSuchWorkflow$", "^CodeQL$");
+    std::fs::write(&config, text).unwrap();
+    let synced = sync(&scratch, &config, Some(TOKEN)).ok();
+    // The recording's CodeQL runs: 10 scheduled and 1 pushed completed
+    // successfully; the pull-request runs (of any conclusion) and the
+    // in-progress one are not deployments. Plus the hand-written deployment.
+    assert!(synced.stderr.contains("12 deployment events"), "{}", synced.stderr);
+    let conn = open_db(&scratch.db());
+    let runs: Vec<(String, String)> = {
+        let mut stmt =
+            conn.prepare("SELECT status, environment FROM deployments WHERE external_id LIKE 'run-%'").unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+    };
+    assert_eq!(runs.len(), 11);
+    assert!(runs.iter().all(|(status, environment)| status == "success" && environment == "production"), "{runs:?}");
 }
 
 #[test]

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod dora;
+mod edges;
 mod events;
 mod formats;
 mod github;

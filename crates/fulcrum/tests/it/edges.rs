@@ -1,0 +1,266 @@
+//! Rules of the metric definitions that had no test: event deployments in
+//! a repository with tags, the merge clock tolerance at its boundary,
+//! incidents linked by pull request and by a configured window with the
+//! recovery clamp, and the report's knowledge section on a fixture whose
+//! truck factor is known. Every value is worked by hand in the comments.
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+const HOUR: f64 = 3600.0;
+
+fn import(scratch: &Scratch, db: &std::path::Path, lines: &str) {
+    let file = scratch.path("events.jsonl");
+    std::fs::write(&file, lines).unwrap();
+    fulcrum(["--db", s(db), "import", s(&file)]).ok();
+}
+
+/// Event deployments of the repository's service replace its release tags,
+/// and an event may name its commit by a tag.
+///
+/// delivery: c1 (Jan 6 09:00) and c2 (10:00) are shipped by e1, which names
+/// the tag `v1.0.0` and is the baseline. e2 names c5's id and finishes Jan 8
+/// 14:00; it ships c3 (Jan 7 09:00: 29 h), f1 (10:00: 28 h), f2 (11:00:
+/// 27 h), the merge M (not a change), c4 (dependabot: excluded) and c5
+/// (Jan 8 09:00: 5 h). Median of 5, 27, 28, 29 h = 27.5 h.
+#[test]
+fn event_deployments_replace_tags_in_a_repository() {
+    let scratch = Scratch::new("edges_event_deployments");
+    let delivery = repo("delivery");
+    let db = scratch.db();
+    let c5 = git_read(&delivery, &["rev-parse", "v1.1.0^{commit}"]);
+    import(
+        &scratch,
+        &db,
+        &format!(
+            "{{\"type\":\"deployment\",\"id\":\"e1\",\"service\":\"delivery\",\"commit\":\"v1.0.0\",\"finished_at\":\"2025-01-06T12:30:00Z\"}}\n\
+             {{\"type\":\"deployment\",\"id\":\"e2\",\"service\":\"delivery\",\"commit\":\"{c5}\",\"finished_at\":\"2025-01-08T14:00:00Z\"}}\n"
+        ),
+    );
+    let report = report_json(&delivery, &db, &["--since", "2025-01-01", "--until", "2025-03-01"]);
+    let source = report["deployments_source"].as_str().unwrap();
+    assert!(source.starts_with("deployment events (2 successful to production, from import)"), "{source}");
+    let names: Vec<&str> =
+        report["deployments"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["e2", "e1"], "no tag is a deployment");
+    let commits: Vec<u64> =
+        report["deployments"].as_array().unwrap().iter().map(|d| d["commits"].as_u64().unwrap()).collect();
+    assert_eq!(commits, [6, 2], "e1 resolved v1.0.0 through the refs");
+    let lead = &report["dora"]["lead_time"]["value"];
+    assert_eq!(lead["summary"]["count"], 4);
+    assert_eq!(lead["summary"]["median"], 27.5 * HOUR);
+    assert_eq!(lead["bot_commits_excluded"], 1);
+    assert_eq!(lead["baseline_commits"], 2);
+    assert_eq!(report["dora"]["deployment_frequency"]["value"]["deployments"], 2);
+}
+
+/// The merge clock tolerance (300 s): a deployment finishing 299 s before
+/// the merge is taken as finishing at the merge; 301 s before, it cannot
+/// contain the merge.
+///
+/// d0 (Jan 5) is the baseline. #1 (first commit Jan 6 08:00) merged 12:00 as
+/// m1; d1 lists m1 and finished 11:55:01 (299 s early): deploy 0, lead time
+/// 08:00 → 11:55:01 = 14,101 s. #2 merged Jan 7 12:00 as m2; d2 finished
+/// 11:54:59 (301 s early): deployed before the merge, so not deployed and
+/// no lead time (a negative span).
+#[test]
+fn merge_clock_tolerance_at_its_boundary() {
+    let scratch = Scratch::new("edges_tolerance");
+    let db = scratch.db();
+    let pr = |n: u32, day: u32| {
+        format!(
+            "{{\"type\":\"pull_request\",\"repo\":\"acme/shop\",\"number\":{n},\"author\":\"ann\",\"created_at\":\"2025-01-0{day}T09:00:00Z\",\
+             \"merged_at\":\"2025-01-0{day}T12:00:00Z\",\"merge_commit\":\"m{n}\",\"commits\":[{{\"sha\":\"c{n}\",\"author\":\"ann\",\"authored_at\":\"2025-01-0{day}T08:00:00Z\"}}]}}\n"
+        )
+    };
+    let deployment = |n: u32, at: &str| {
+        format!(
+            "{{\"type\":\"deployment\",\"id\":\"d{n}\",\"service\":\"shop\",\"commit\":\"m{n}\",\"finished_at\":\"{at}\",\"commits\":[\"m{n}\"]}}\n"
+        )
+    };
+    let lines = [
+        pr(1, 6),
+        pr(2, 7),
+        deployment(0, "2025-01-05T12:00:00Z"),
+        deployment(1, "2025-01-06T11:55:01Z"),
+        deployment(2, "2025-01-07T11:54:59Z"),
+    ]
+    .concat();
+    import(&scratch, &db, &lines);
+    let window = ["--since", "2025-01-01", "--until", "2025-02-01", "--format", "json"];
+    let flow =
+        fulcrum([&["--db", s(&db), "flow", "--service", "shop", "--service", "acme/shop"][..], &window].concat())
+            .ok()
+            .json();
+    let row = |n: u64| flow["rows"].as_array().unwrap().iter().find(|r| r["number"] == n).unwrap().clone();
+    assert_eq!((row(1)["deploy"].clone(), row(1)["deployed_before_merge"].clone()), (json!(0), json!(false)));
+    assert_eq!((row(2)["deploy"].clone(), row(2)["deployed_before_merge"].clone()), (Value::Null, json!(true)));
+    let report =
+        fulcrum([&["--db", s(&db), "report", "--service", "shop", "--service", "acme/shop"][..], &window].concat())
+            .ok()
+            .json();
+    let lead = &report["dora"]["lead_time"]["value"];
+    assert_eq!((lead["summary"]["count"].clone(), lead["summary"]["median"].clone()), (json!(1), json!(14101.0)));
+    assert_eq!(lead["negative_spans_dropped"], 1);
+}
+
+/// Trunk mode with pull requests: the host records `merged_at` a little
+/// after the merge commit's committer time, the trunk deployment's time.
+///
+/// notags: commits authored 09:00, committed 11:00 on Feb 3, 4 and 5; the
+/// first is the baseline. #7 (first commit Feb 4 08:00) merged as the Feb 4
+/// commit at 11:02 (120 s after): deploy 0 by the tolerance, cycle 08:00 →
+/// 11:02 = 3 h 2 min, lead time 08:00 → 11:00 = 3 h. #8 merged as the Feb 5
+/// commit at 11:05:01 (301 s after): deployed before its merge, dropped.
+#[test]
+fn trunk_mode_with_pull_requests_tolerates_the_merge_clock() {
+    let scratch = Scratch::new("edges_trunk");
+    let notags = repo("notags");
+    let db = scratch.db();
+    let ids = git_read(&notags, &["rev-list", "--reverse", "HEAD"]);
+    let ids: Vec<&str> = ids.lines().collect();
+    let pr = |n: u32, merge: &str, day: u32, merged: &str| {
+        format!(
+            "{{\"type\":\"pull_request\",\"repo\":\"notags\",\"number\":{n},\"author\":\"ann\",\"created_at\":\"2025-02-0{day}T08:30:00Z\",\
+             \"merged_at\":\"2025-02-0{day}T{merged}Z\",\"merge_commit\":\"{merge}\",\"commits\":[{{\"sha\":\"p{n}\",\"author\":\"ann\",\"authored_at\":\"2025-02-0{day}T08:00:00Z\"}}]}}\n"
+        )
+    };
+    import(&scratch, &db, &[pr(7, ids[1], 4, "11:02:00"), pr(8, ids[2], 5, "11:05:01")].concat());
+    let args =
+        ["--repo", s(&notags), "--db", s(&db), "--deploy-mode", "trunk", "--since", "2025-02-01", "--format", "json"];
+    let flow = fulcrum([&["flow"][..], &args].concat()).ok().json();
+    let row = |n: u64| flow["rows"].as_array().unwrap().iter().find(|r| r["number"] == n).unwrap().clone();
+    assert_eq!(row(7)["deploy"], 0);
+    assert_eq!(row(7)["cycle"], 3 * 3600 + 120);
+    assert_eq!(row(8)["deployed_before_merge"], true);
+    let report = fulcrum([&["report", "--no-sync"][..], &args].concat()).ok().json();
+    let lead = &report["dora"]["lead_time"]["value"];
+    assert_eq!(lead["basis"], "pull_requests");
+    assert_eq!((lead["summary"]["count"].clone(), lead["summary"]["median"].clone()), (json!(1), json!(3.0 * HOUR)));
+    assert_eq!(lead["negative_spans_dropped"], 1);
+}
+
+/// Incidents: one names a pull request, one names nothing (linked by time
+/// within `incident.link_window`), one names a deployment and was resolved
+/// before that deployment finished (recovery clamped to 0).
+///
+/// d0 Jan 5 (baseline), d1 Jan 6 12:00 ships #1's m1, d2 Jan 8 12:00 ships
+/// #2's m2, d3 Jan 12 12:00.
+/// - INC-1 names `acme/shop#1`, starts Jan 9 10:00 (after d2, which time
+///   would pick), resolved Jan 9 12:00: d1 failed, recovery 72 h.
+/// - INC-2 names nothing, starts Jan 10 12:00, two days after d2: linked to
+///   d2 with the default 7-day window (recovery to Jan 10 13:00: 49 h), not
+///   with `link_window = "1.day"`.
+/// - INC-3 names d3, starts Jan 12 11:00 and is resolved 11:30, before d3
+///   finished: recovery 0, not negative.
+///
+/// Default window: 3 of 4 deployments failed; recoveries 0, 49, 72 h,
+/// median 49 h. One day: 2 of 4; recoveries 0, 72 h, median 36 h.
+#[test]
+fn incidents_by_pull_request_by_window_and_clamped() {
+    let scratch = Scratch::new("edges_incidents");
+    let db = scratch.db();
+    let deployment = |n: u32, at: &str| {
+        format!(
+            "{{\"type\":\"deployment\",\"id\":\"d{n}\",\"service\":\"shop\",\"commit\":\"m{n}\",\"finished_at\":\"{at}\",\"commits\":[\"m{n}\"]}}\n"
+        )
+    };
+    let pr = |n: u32, day: u32| {
+        format!(
+            "{{\"type\":\"pull_request\",\"repo\":\"acme/shop\",\"number\":{n},\"author\":\"ann\",\"created_at\":\"2025-01-0{day}T08:00:00Z\",\
+             \"merged_at\":\"2025-01-0{day}T10:00:00Z\",\"merge_commit\":\"m{n}\"}}\n"
+        )
+    };
+    let lines = [
+        deployment(0, "2025-01-05T12:00:00Z"),
+        deployment(1, "2025-01-06T12:00:00Z"),
+        deployment(2, "2025-01-08T12:00:00Z"),
+        deployment(3, "2025-01-12T12:00:00Z"),
+        pr(1, 6),
+        pr(2, 8),
+        r#"{"type":"incident","id":"INC-1","service":"shop","started_at":"2025-01-09T10:00:00Z","resolved_at":"2025-01-09T12:00:00Z","pull_request":"acme/shop#1"}"#.to_owned() + "\n",
+        r#"{"type":"incident","id":"INC-2","service":"shop","started_at":"2025-01-10T12:00:00Z","resolved_at":"2025-01-10T13:00:00Z"}"#.to_owned() + "\n",
+        r#"{"type":"incident","id":"INC-3","service":"shop","started_at":"2025-01-12T11:00:00Z","resolved_at":"2025-01-12T11:30:00Z","deployment":"d3"}"#.to_owned() + "\n",
+    ]
+    .concat();
+    import(&scratch, &db, &lines);
+    let report = |config: Option<&str>| {
+        let mut args = vec!["--db", s(&db), "report", "--service", "shop", "--since", "2025-01-01", "--format", "json"];
+        let path = scratch.path("fulcrum.toml");
+        if let Some(text) = config {
+            std::fs::write(&path, text).unwrap();
+            args.extend(["--config", s(&path)]);
+        }
+        fulcrum(&args).ok().json()
+    };
+    let failed = |r: &Value| {
+        let rows = r["deployments"].as_array().unwrap();
+        let mut names: Vec<&str> =
+            rows.iter().filter(|d| d["failed"] == true).map(|d| d["name"].as_str().unwrap()).collect();
+        names.sort_unstable();
+        names.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let default = report(None);
+    assert_eq!(failed(&default), ["d1", "d2", "d3"]);
+    let cfr = &default["dora"]["change_failure_rate"]["value"];
+    assert_eq!((cfr["failed_deployments"].clone(), cfr["deployments"].clone()), (json!(3), json!(4)));
+    let recovery = &default["dora"]["recovery_time"]["value"]["summary"];
+    assert_eq!((recovery["count"].clone(), recovery["median"].clone()), (json!(3), json!(49.0 * HOUR)));
+
+    let narrow = report(Some("[incident]\nlink_window = \"1.day\"\n"));
+    assert_eq!(failed(&narrow), ["d1", "d3"]);
+    let recovery = &narrow["dora"]["recovery_time"]["value"]["summary"];
+    assert_eq!((recovery["count"].clone(), recovery["median"].clone()), (json!(2), json!(36.0 * HOUR)));
+    assert!(
+        narrow["warnings"].to_string().contains("1 of 3 incidents matched no deployment"),
+        "{}",
+        narrow["warnings"]
+    );
+}
+
+/// The report's knowledge section on `team`, whose truck factor (3) and key
+/// people the knowledge tests work out by hand.
+#[test]
+fn report_carries_the_knowledge_section() {
+    let scratch = Scratch::new("edges_report_knowledge");
+    let team = repo("team");
+    let report = report_json(&team, &scratch.db(), &["--deploy-mode", "trunk", "--since", "2000-01-01"]);
+    let knowledge = &report["knowledge"];
+    assert_eq!(knowledge["truck_factor"], 3);
+    assert_eq!(knowledge["files_analysed"], 10);
+    let people: Vec<(String, u64)> = knowledge["key_people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (k["person"]["email"].as_str().unwrap().to_owned(), k["files_authored"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        people,
+        [
+            ("carol@team.example".to_owned(), 5),
+            ("alice@team.example".to_owned(), 4),
+            ("bob@team.example".to_owned(), 4)
+        ]
+    );
+    assert_eq!(knowledge["single_author_files"], 6);
+    let terminal = fulcrum([
+        "report",
+        "--repo",
+        s(&team),
+        "--db",
+        s(&scratch.db()),
+        "--no-sync",
+        "--deploy-mode",
+        "trunk",
+        "--since",
+        "2000-01-01",
+    ])
+    .ok()
+    .stdout;
+    assert!(
+        terminal.contains("Knowledge  Truck factor 3 at ")
+            && terminal.contains("Carol Chen <carol@team.example> authors 5 files (50.0%)"),
+        "{terminal}"
+    );
+}

@@ -440,3 +440,61 @@ fn an_interrupted_sync_resumes_from_its_cursor() {
         .count();
     assert_eq!(again as i64, 49 - stored);
 }
+
+/// SIGKILL during a connector sync, at points spread over it (a slow host:
+/// every pull request's detail takes 15 ms): the next sync completes it, to
+/// the same pull requests and the same flow as a sync never interrupted.
+#[test]
+fn a_killed_connector_sync_resumes() {
+    let scratch = Scratch::new("github_killed");
+    let slow = || {
+        let mut routes = routes();
+        for r in routes.iter_mut() {
+            if r.path.starts_with(&format!("{REPO}/pulls/")) && !r.path.contains('?') {
+                r.responses = r.responses.drain(..).map(|reply| reply.slow(15)).collect();
+            }
+        }
+        routes
+    };
+    let replay = Replay::start(slow());
+    let config = config(&scratch, &replay);
+    let clean = scratch.other_db("clean");
+    let sync_into = |db: &Path| {
+        let mut command = command(["--db", s(db), "--config", s(&config), "sync"]);
+        command
+            .current_dir(&scratch.dir)
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("FULCRUM_HTTP_BACKOFF_MS", "1")
+            .env("FULCRUM_TEST_SOURCE_BATCH", "5");
+        command
+    };
+    let started = std::time::Instant::now();
+    run(&mut sync_into(&clean)).ok();
+    let whole = started.elapsed();
+    let flow_of = |db: &Path| {
+        let args = ["--db", s(db), "flow", "--format", "json", "--since", "2018-01-01", "--until", "2023-01-01"];
+        run(command(args).current_dir(&scratch.dir)).ok().stdout
+    };
+    let expected = flow_of(&clean);
+    let mut interrupted = 0;
+    for tenth in [3, 7] {
+        let db = scratch.other_db(&format!("killed-{tenth}"));
+        let mut child = sync_into(&db).spawn().unwrap();
+        std::thread::sleep(whole * tenth / 10);
+        let _ = child.kill();
+        child.wait().unwrap();
+        let stored: i64 = if db.exists() {
+            rusqlite::Connection::open(&db)
+                .and_then(|c| c.query_row("SELECT COUNT(*) FROM pull_requests", [], |r| r.get(0)))
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        interrupted += usize::from(stored < 49);
+        run(&mut sync_into(&db)).ok();
+        let count: i64 = open_db(&db).query_row("SELECT COUNT(*) FROM pull_requests", [], |r| r.get(0)).unwrap();
+        assert_eq!(count, 49, "kill at {tenth}/10");
+        assert_eq!(flow_of(&db), expected, "kill at {tenth}/10");
+    }
+    assert!(interrupted > 0, "no kill landed inside a sync ({whole:?} per sync)");
+}

@@ -318,3 +318,81 @@ fn window_flags_where_they_do_not_apply() {
         fulcrum(all).bad_input(&["--since and --until do not apply here"]);
     }
 }
+
+/// A host answering every request with `status` (and `retry-after` 0 for 429).
+fn answering(status: u16) -> crate::replay::Replay {
+    use crate::replay::{Replay, Reply, Route};
+    let reply = Reply::json(status, r#"{"message":"refused"}"#);
+    // Every listing of a GitLab project `g/p` and a GitHub repository `o/r`.
+    let paths = [
+        "/api/v4/projects/g%2Fp/merge_requests?state=all&order_by=updated_at&sort=asc&per_page=100",
+        "/repos/o/r/pulls?sort=updated&direction=asc&per_page=100&state=all",
+    ];
+    Replay::start(paths.iter().map(|p| Route { path: (*p).to_owned(), responses: vec![reply.clone()] }).collect())
+}
+
+/// Each command × each bad input: exit 2, a message naming the input and
+/// what to do, nothing on stdout, and the database as it was.
+#[test]
+fn bad_input_per_command() {
+    let t = Synced::new("bad_input_table");
+    let delivery = repo("delivery");
+    let plain = t.scratch.path("plain");
+    std::fs::create_dir_all(&plain).unwrap();
+    let refusing = answering(401);
+    let source = |kind: &str, repo: &str, extra: &str| {
+        let base = match kind {
+            "gitlab" => format!("{}/api/v4", refusing.url()),
+            _ => refusing.url(),
+        };
+        let path = t.scratch.path(&format!("{kind}-{}.toml", extra.len()));
+        std::fs::write(
+            &path,
+            format!("[[source]]\nkind = \"{kind}\"\nrepo = \"{repo}\"\nbase_url = \"{base}\"\n{extra}"),
+        )
+        .unwrap();
+        path
+    };
+    let gitlab = source("gitlab", "g/p", "");
+    let github_unset = source("github", "o/r", "token_env = \"FULCRUM_TEST_UNSET_TOKEN\"\n");
+    let failing_command =
+        source("github", "o/r", "token_env = \"FULCRUM_TEST_UNSET_TOKEN\"\ntoken_command = \"exit 3\"\n");
+    let cases: Vec<(&str, Vec<&str>, Vec<&str>)> = vec![
+        ("hotspots: not a repository", vec!["hotspots", "--repo", s(&plain)], vec![s(&plain), "not a git repository"]),
+        ("hotspots: bad --since", vec!["hotspots", "--repo", s(&delivery), "--since", "soon"], vec!["--since soon"]),
+        (
+            "hotspots: a window before 1970",
+            vec!["hotspots", "--repo", s(&delivery), "--until", "1969-01-01"],
+            vec!["1970"],
+        ),
+        ("flow: not a repository", vec!["flow", "--repo", s(&plain)], vec![s(&plain), "not a git repository"]),
+        ("flow: empty window", vec!["flow", "--since", "2025-02-01", "--until", "2025-01-01"], vec!["window is empty"]),
+        ("flow: --repo with --service", vec!["flow", "--repo", s(&delivery), "--service", "x"], vec!["--service"]),
+        ("report: unknown benchmark", vec!["report", "--repo", s(&delivery), "--benchmark", "1999"], vec!["1999"]),
+        ("knowledge: unknown revision", vec!["knowledge", "--repo", s(&delivery), "--at", "v9.9.9"], vec!["v9.9.9"]),
+        ("import: no such file", vec!["import", "nowhere.jsonl"], vec!["nowhere.jsonl", "cannot read"]),
+        (
+            "sync: GitLab refuses the token",
+            vec!["--config", s(&gitlab), "sync"],
+            vec!["refused the token", "$GITLAB_TOKEN"],
+        ),
+        ("sync: no token", vec!["--config", s(&github_unset), "sync"], vec!["$FULCRUM_TEST_UNSET_TOKEN", "unset"]),
+        (
+            "sync: token_command fails",
+            vec!["--config", s(&failing_command), "sync"],
+            vec!["token_command of o/r failed"],
+        ),
+    ];
+    for (name, args, needles) in cases {
+        let mut command = command(args.iter().chain(["--db", s(&t.db)].iter()));
+        command.current_dir(&plain).env("GITLAB_TOKEN", "glpat-not-accepted").env("FULCRUM_HTTP_BACKOFF_MS", "1");
+        let run = crate::harness::run(&mut command);
+        assert_eq!(run.code, 2, "{name}: exit {}\n{}", run.code, run.stderr);
+        assert!(run.stderr.starts_with("error: "), "{name}: {}", run.stderr);
+        for needle in needles {
+            assert!(run.stderr.contains(needle), "{name}: stderr lacks {needle:?}:\n{}", run.stderr);
+        }
+        assert_eq!(run.stdout, "", "{name}: nothing on stdout");
+    }
+    t.assert_intact();
+}

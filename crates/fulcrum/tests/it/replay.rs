@@ -24,12 +24,25 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     /// Body.
     pub body: Vec<u8>,
+    /// Wait before answering (a slow host).
+    pub delay: std::time::Duration,
 }
 
 impl Reply {
     /// A JSON reply.
     pub fn json(status: u16, body: impl Into<Vec<u8>>) -> Reply {
-        Reply { status, headers: vec![("Content-Type".into(), "application/json".into())], body: body.into() }
+        Reply {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.into(),
+            delay: std::time::Duration::ZERO,
+        }
+    }
+
+    /// Answers after `millis` ms.
+    pub fn slow(mut self, millis: u64) -> Reply {
+        self.delay = std::time::Duration::from_millis(millis);
+        self
     }
 
     /// Adds a header.
@@ -125,6 +138,9 @@ impl Drop for Replay {
 }
 
 fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) {
+    // Headers and body are written separately: without this, Nagle's
+    // algorithm and delayed ACKs add 40 ms to every reply.
+    let _ = stream.set_nodelay(true);
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
     loop {
@@ -167,6 +183,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) {
                 None => Reply::json(404, format!(r#"{{"message":"Not Found (replay: no route for {path})"}}"#)),
             }
         };
+        std::thread::sleep(reply.delay);
         let etag = reply.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("etag")).map(|(_, v)| v.clone());
         let not_modified = etag.is_some() && header("if-none-match") == etag;
         let (status, reason) = if not_modified { (304, "Not Modified") } else { (reply.status, "Replayed") };

@@ -89,7 +89,14 @@ fn routes() -> Vec<Route> {
             ])),
         ),
         route("/merge_requests/3/notes?sort=asc&order_by=created_at&per_page=100", ok(json!([]))),
-        route("/merge_requests/1/approvals", ok(json!({"approved_by": [{"user": {"username": "bob"}}]}))),
+        // GitLab's rate limit (429, retry-after) once, then the answer.
+        route(
+            "/merge_requests/1/approvals",
+            vec![
+                Reply::json(429, r#"{"message":"Retry later"}"#).header("retry-after", "0"),
+                Reply::json(200, json!({"approved_by": [{"user": {"username": "bob"}}]}).to_string()),
+            ],
+        ),
         route("/merge_requests/2/approvals", ok(json!({"approved_by": [{"user": {"username": "dave"}}]}))),
         route("/merge_requests/3/approvals", ok(json!({"approved_by": []}))),
         route("/merge_requests/1/diffs?per_page=100", ok(json!([{"diff": "@@ -1 +1,2 @@\n-a\n+b\n+c\n"}]))),
@@ -150,6 +157,8 @@ fn merge_requests_deployments_and_incidents() {
     let requests = replay.requests();
     assert!(requests.iter().all(|r| r.headers.iter().any(|(k, v)| k == "private-token" && v == TOKEN)));
     assert!(requests.iter().any(|r| r.path.ends_with("&page=2")), "the second page was followed");
+    let approvals = requests.iter().filter(|r| r.path == format!("{PROJECT}/merge_requests/1/approvals")).count();
+    assert_eq!(approvals, 2, "the rate-limited request was asked again");
     // The only 404s are the missing diffs of !2 and !3 (tolerated: size unknown).
     let tolerated = [format!("{PROJECT}/merge_requests/2/diffs"), format!("{PROJECT}/merge_requests/3/diffs")];
     let tolerated: Vec<&str> = tolerated.iter().map(String::as_str).collect();

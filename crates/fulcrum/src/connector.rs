@@ -386,6 +386,51 @@ pub fn client(
     Ok(client.with_max_pages(source.max_pages.unwrap_or(crate::http::DEFAULT_MAX_PAGES)).with_clock(clock))
 }
 
+/// How a connector names its pull requests in batches and cursors.
+pub struct PullBatches<'a> {
+    /// The source's name (`github:owner/name`).
+    pub source: &'a str,
+    /// The cursor's resource (`pulls`, `merge_requests`).
+    pub resource: &'a str,
+    /// The item's number field (`number`, `iid`).
+    pub key: &'a str,
+    /// What the progress line calls them.
+    pub label: &'a str,
+    /// Details fetched at once.
+    pub workers: usize,
+    /// Items per transaction.
+    pub batch: usize,
+}
+
+/// Fetches the details of `items` (listed in cursor order) `what.batch` at a
+/// time and writes each batch with the cursor it reached, in one
+/// transaction: a killed sync refetches at most one batch.
+pub fn store_pull_requests(
+    store: &mut Store,
+    session: &Session<'_>,
+    what: &PullBatches<'_>,
+    items: &[Value],
+    reached: &mut Option<Cursor>,
+    summary: &mut SourceSummary,
+    fetch: &(dyn Fn(&Value) -> Result<fulcrum_core::flow::PullRequest, HttpError> + Sync),
+) -> anyhow::Result<()> {
+    for chunk in items.chunks(batch_size(what.batch)) {
+        session.stage(format!("{}: {} ({} stored)", what.source, what.label, summary.pull_requests));
+        let fetched = session.fetch_each(chunk, what.workers, fetch)?;
+        let mut batch = crate::store::EventBatch::default();
+        for (item, pr) in chunk.iter().zip(fetched) {
+            summary.unknown_sizes += usize::from(pr.size_unknown);
+            batch.pull_requests.push((pr, what.source.to_owned(), Some(item.to_string())));
+        }
+        *reached = (*reached).max(chunk.last().and_then(|p| Cursor::of(p, what.key)));
+        let text = reached.map(|c| c.format());
+        store.write_events(&batch, &cursor_update(what.source, what.resource, text.as_deref()))?;
+        store.cache_http(&session.client.take_fresh_cache())?;
+        summary.pull_requests += chunk.len();
+    }
+    Ok(())
+}
+
 /// A batch size: `FULCRUM_TEST_SOURCE_BATCH` (tests interrupt a sync between
 /// two batches), else `default`.
 pub fn batch_size(default: usize) -> usize {

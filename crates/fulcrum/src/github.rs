@@ -19,7 +19,8 @@ use serde_json::Value;
 
 use crate::config::{Config, SourceFile};
 use crate::connector::{
-    Cursor, Names, Session, SourceError, SourceSummary, batch_size, cursor_update, encode, fresh_items, incident, time,
+    Cursor, Names, PullBatches, Session, SourceError, SourceSummary, cursor_update, encode, fresh_items, incident,
+    store_pull_requests, time,
 };
 use crate::http::{Auth, Clock, HttpError};
 use crate::progress::Progress;
@@ -64,7 +65,14 @@ pub fn sync(
     let mut seen = HashMap::new();
     // Repository-wide comments and events, loaded once the first pull request needs them.
     let mut activity: Option<RepoActivity> = None;
-    let workers = source.concurrency.unwrap_or(4);
+    let batches = PullBatches {
+        source: &name,
+        resource: "pulls",
+        key: "number",
+        label: "pull requests",
+        workers: source.concurrency.unwrap_or(4),
+        batch: BATCH,
+    };
     let mut skipped = 0;
     session.each_page(&format!("{root}/pulls?sort=updated&{list}"), &mut |page| -> anyhow::Result<()> {
         let pulls = fresh_items(page, "number", cursor, &mut seen, &mut skipped);
@@ -76,22 +84,8 @@ pub fn sync(
             activity = Some(RepoActivity::fetch(&session, &root)?);
         }
         let activity = activity.as_ref().expect("loaded above");
-        for chunk in pulls.chunks(batch_size(BATCH)) {
-            session.stage(format!("{name}: pull requests ({} stored)", summary.pull_requests));
-            let fetch = |item: &Value| pull_request(item, &root, repo, &session, activity);
-            let fetched = session.fetch_each(chunk, workers, &fetch)?;
-            let mut batch = EventBatch::default();
-            for (item, pr) in chunk.iter().zip(fetched) {
-                summary.unknown_sizes += usize::from(pr.size_unknown);
-                batch.pull_requests.push((pr, name.clone(), Some(item.to_string())));
-            }
-            reached = reached.max(chunk.last().and_then(|p| Cursor::of(p, "number")));
-            let text = reached.map(|c| c.format());
-            store.write_events(&batch, &cursor_update(&name, "pulls", text.as_deref()))?;
-            store.cache_http(&session.client.take_fresh_cache())?;
-            summary.pull_requests += chunk.len();
-        }
-        Ok(())
+        let fetch = |item: &Value| pull_request(item, &root, repo, &session, activity);
+        store_pull_requests(store, &session, &batches, &pulls, &mut reached, &mut summary, &fetch)
     })?;
 
     // Deployments with their statuses. A deployment's `updated_at` moves

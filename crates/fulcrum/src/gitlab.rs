@@ -33,7 +33,7 @@ use serde_json::Value;
 
 use crate::config::SourceFile;
 use crate::connector::{
-    Cursor, Names, Session, SourceSummary, batch_size, cursor_update, encode, fresh_items, incident, time,
+    Names, PullBatches, Session, SourceSummary, cursor_update, encode, fresh_items, incident, store_pull_requests, time,
 };
 use crate::github::SyncContext;
 use crate::http::{Auth, HttpError};
@@ -71,26 +71,19 @@ pub fn sync(
     let mut reached = position;
     let mut seen = std::collections::HashMap::new();
     let mut skipped = 0;
-    let workers = source.concurrency.unwrap_or(4);
+    let batches = PullBatches {
+        source: &name,
+        resource: "merge_requests",
+        key: "iid",
+        label: "merge requests",
+        workers: source.concurrency.unwrap_or(4),
+        batch: BATCH,
+    };
     let url = format!("{root}/merge_requests?state=all&order_by=updated_at&sort=asc&per_page=100{after}");
     session.each_page(&url, &mut |page| -> anyhow::Result<()> {
         let requests = fresh_items(page, "iid", position, &mut seen, &mut skipped);
-        for chunk in requests.chunks(batch_size(BATCH)) {
-            session.stage(format!("{name}: merge requests ({} stored)", summary.pull_requests));
-            let fetch = |item: &Value| merge_request(item, &root, repo, &session);
-            let fetched = session.fetch_each(chunk, workers, &fetch)?;
-            let mut batch = EventBatch::default();
-            for (item, pr) in chunk.iter().zip(fetched) {
-                summary.unknown_sizes += usize::from(pr.size_unknown);
-                batch.pull_requests.push((pr, name.clone(), Some(item.to_string())));
-            }
-            reached = reached.max(chunk.last().and_then(|m| Cursor::of(m, "iid")));
-            let text = reached.map(|c| c.format());
-            store.write_events(&batch, &cursor_update(&name, "merge_requests", text.as_deref()))?;
-            store.cache_http(&session.client.take_fresh_cache())?;
-            summary.pull_requests += chunk.len();
-        }
-        Ok(())
+        let fetch = |item: &Value| merge_request(item, &root, repo, &session);
+        store_pull_requests(store, &session, &batches, &requests, &mut reached, &mut summary, &fetch)
     })?;
 
     // Deployments, oldest update first: each page with the cursor it reached.

@@ -24,9 +24,11 @@ pub struct Hotspot {
     pub lines: u64,
     /// `changes × lines` (saturating).
     pub score: u64,
-    /// Distinct people who changed it in the window.
+    /// Distinct people who changed it in the window (bots and coding agents
+    /// not counted).
     pub authors: usize,
-    /// The person with most changes in the window (ties: lowest index).
+    /// The person with most changes in the window (ties: lowest index);
+    /// never a bot or a coding agent.
     pub main_author: Option<usize>,
 }
 
@@ -35,8 +37,15 @@ pub struct Hotspot {
 /// `changes_in_window` is one change of `path` by `person`; paths absent
 /// from `sizes` (deleted, renamed away, filtered) are ignored, and so are
 /// files of `sizes` with no change in the window. A path repeated in
-/// `sizes` keeps its first size.
-pub fn hotspots(changes_in_window: &[(String, usize)], sizes: &[(String, u64)], limit: usize) -> Vec<Hotspot> {
+/// `sizes` keeps its first size. Every change counts; only people for whom
+/// `may_author` holds (not bots, not coding agents) count as its authors
+/// and can be its main author.
+pub fn hotspots(
+    changes_in_window: &[(String, usize)],
+    sizes: &[(String, u64)],
+    limit: usize,
+    may_author: &dyn Fn(usize) -> bool,
+) -> Vec<Hotspot> {
     let mut index: HashMap<&str, usize> = HashMap::with_capacity(sizes.len());
     for (i, (path, _)) in sizes.iter().enumerate() {
         index.entry(path.as_str()).or_insert(i);
@@ -47,6 +56,9 @@ pub fn hotspots(changes_in_window: &[(String, usize)], sizes: &[(String, u64)], 
         let Some(&i) = index.get(path.as_str()) else { continue };
         let (changes, people) = &mut counts[i];
         *changes += 1;
+        if !may_author(*person) {
+            continue;
+        }
         match people.iter_mut().find(|(p, _)| p == person) {
             Some((_, n)) => *n += 1,
             None => people.push((*person, 1)),
@@ -187,7 +199,7 @@ mod tests {
             ("d.rs", 3),
         ]);
         let sizes = sizes(&[("a.rs", 100), ("b.rs", 150), ("c.rs", 300), ("d.rs", 150), ("quiet.rs", 9999)]);
-        let ranked = hotspots(&window, &sizes, 10);
+        let ranked = hotspots(&window, &sizes, 10, &|_| true);
         // a 3×100 = 300, b 2×150 = 300, c 1×300 = 300, d 2×150 = 300: all
         // tie, by path. quiet.rs has no change, gone.rs no size.
         let rows: Vec<_> =
@@ -203,9 +215,17 @@ mod tests {
             ]
         );
         let sizes = self::sizes(&[("a.rs", 100), ("b.rs", 151), ("c.rs", 1)]);
-        let top: Vec<_> = hotspots(&window, &sizes, 2).into_iter().map(|h| (h.path, h.score)).collect();
+        let top: Vec<_> = hotspots(&window, &sizes, 2, &|_| true).into_iter().map(|h| (h.path, h.score)).collect();
         assert_eq!(top, vec![("b.rs".to_string(), 302), ("a.rs".to_string(), 300)]);
-        assert!(hotspots(&[], &sizes, 10).is_empty());
+        assert!(hotspots(&[], &sizes, 10, &|_| true).is_empty());
+        // Person 3 a coding agent: c.rs and d.rs still count its changes,
+        // but it authors nothing: c.rs has no author, d.rs only person 4.
+        let sizes = self::sizes(&[("c.rs", 300), ("d.rs", 150)]);
+        let rows: Vec<_> = hotspots(&window, &sizes, 10, &|p| p != 3)
+            .into_iter()
+            .map(|h| (h.path, h.changes, h.authors, h.main_author))
+            .collect();
+        assert_eq!(rows, vec![("c.rs".to_string(), 1, 0, None), ("d.rs".to_string(), 2, 1, Some(4))]);
     }
 
     #[test]

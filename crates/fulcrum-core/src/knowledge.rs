@@ -416,7 +416,9 @@ pub struct DirectoryKnowledge {
 /// The directory of `path` for grouping: its first `depth` directory
 /// components; files with fewer go to their parent; top-level files (and
 /// `depth` 0) to `.`.
-fn directory_of(path: &str, depth: usize) -> &str {
+/// The directory of `path` at `depth` (its first `depth` directory
+/// components), `.` for files above that depth.
+pub fn directory_of(path: &str, depth: usize) -> &str {
     if depth == 0 {
         return ".";
     }

@@ -52,6 +52,8 @@ struct File {
     #[serde(default)]
     bots: BotsFile,
     #[serde(default)]
+    agents: AgentsFile,
+    #[serde(default)]
     identities: IdentitiesFile,
     #[serde(default)]
     knowledge: KnowledgeFile,
@@ -134,6 +136,7 @@ struct IdentitiesFile {
 #[serde(deny_unknown_fields)]
 struct KnowledgeFile {
     require_language: Option<bool>,
+    inactive_after: Option<String>,
     exclude: Option<Vec<String>>,
     include: Option<Vec<String>>,
 }
@@ -181,6 +184,13 @@ struct BotsFile {
     patterns: Option<Vec<String>>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentsFile {
+    names: Option<Vec<String>>,
+    emails: Option<Vec<String>>,
+}
+
 /// How deployments are found in git.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -210,6 +220,33 @@ pub const DEFAULT_HOTFIX_PATTERN: &str = r"(?i)\bhot-?fix";
 /// e-mail, or, when they start with `-` or `_`, suffixes of the name or of
 /// the e-mail's local part (`ci-bot`, `Jenkins_Bot`, `deploy_bot`).
 pub const DEFAULT_BOT_PATTERNS: &[&str] = &["[bot]", "dependabot", "renovate", "github-actions", "-bot", "_bot"];
+
+/// Default `agents.names`: author names (compared whole, case-insensitive)
+/// of coding agents.
+pub const DEFAULT_AGENT_NAMES: &[&str] = &[
+    "claude",
+    "claude code",
+    "copilot",
+    "github copilot",
+    "jules",
+    "devin",
+    "codex",
+    "openai codex",
+    "aider",
+    "cursor agent",
+];
+/// Default `agents.emails`: substrings of coding agents' e-mails.
+pub const DEFAULT_AGENT_EMAILS: &[&str] = &[
+    "noreply@anthropic.com",
+    "+copilot@users.noreply.github.com",
+    "copilot-swe-agent",
+    "jules[bot]",
+    "google-labs-jules",
+    "devin-ai-integration",
+    "codex@openai.com",
+    "chatgpt-codex-connector",
+    "cursoragent@cursor.com",
+];
 
 /// Default `report.min_deployments`: a change failure rate over fewer deployments gets no tier.
 pub const DEFAULT_MIN_DEPLOYMENTS: usize = 10;
@@ -260,6 +297,13 @@ pub struct Config {
     pub aliases: std::collections::BTreeMap<String, String>,
     /// `knowledge.require_language`: only files of a recognised programming or markup language count.
     pub require_language: bool,
+    /// `knowledge.inactive_after`, seconds: people with no commit for longer count as gone in the
+    /// active truck factor; `None` when switched off (`"0"`).
+    pub inactive_after: Option<i64>,
+    /// `agents.names`, lower-cased: author names (whole) of coding agents.
+    pub agent_names: Vec<String>,
+    /// `agents.emails`, lower-cased: substrings of coding agents' e-mails.
+    pub agent_emails: Vec<String>,
     /// `knowledge.exclude`: extra globs left out of knowledge analysis.
     pub knowledge_exclude: Vec<String>,
     /// `knowledge.include`: globs kept even when a default rule leaves them out.
@@ -444,6 +488,10 @@ impl Config {
                 Err(e) => Err(value_error(false, key, e.to_string())),
             }
         };
+        let inactive_after = match file.knowledge.inactive_after.as_deref().unwrap_or("12.months").trim() {
+            "0" | "off" => None,
+            text => Some(span("knowledge.inactive_after", text)?),
+        };
         let link_window = span("incident.link_window", file.incident.link_window.as_deref().unwrap_or("7.days"))?;
         let pickup_target = span("flow.pickup_target", file.flow.pickup_target.as_deref().unwrap_or("1.day"))?;
         let review_target = file.flow.review_target.as_deref().map(|t| span("flow.review_target", t)).transpose()?;
@@ -510,6 +558,21 @@ impl Config {
             ignored: Vec::new(),
             aliases,
             require_language: file.knowledge.require_language.unwrap_or(true),
+            inactive_after,
+            agent_names: file
+                .agents
+                .names
+                .unwrap_or_else(|| DEFAULT_AGENT_NAMES.iter().map(|s| (*s).to_owned()).collect())
+                .into_iter()
+                .map(|n| n.trim().to_lowercase())
+                .collect(),
+            agent_emails: file
+                .agents
+                .emails
+                .unwrap_or_else(|| DEFAULT_AGENT_EMAILS.iter().map(|s| (*s).to_owned()).collect())
+                .into_iter()
+                .map(|e| e.trim().to_lowercase())
+                .collect(),
             knowledge_exclude,
             knowledge_include,
             hotspots_window,
@@ -532,6 +595,14 @@ impl Config {
             min_recoveries: file.report.min_recoveries.unwrap_or(DEFAULT_MIN_RECOVERIES),
             bot_patterns,
         })
+    }
+
+    /// Whether a person is a coding agent (Claude, Copilot, Jules, Devin,
+    /// Codex, …): their name is one of `agents.names`, or their e-mail
+    /// contains one of `agents.emails`. Agents author nobody's knowledge.
+    pub fn is_agent(&self, name: &str, email: &str) -> bool {
+        let (name, email) = (name.trim().to_lowercase(), email.to_lowercase());
+        self.agent_names.contains(&name) || (!email.is_empty() && self.agent_emails.iter().any(|e| email.contains(e)))
     }
 
     /// Whether a person is a bot by the configured patterns: a pattern is a

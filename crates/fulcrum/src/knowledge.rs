@@ -60,6 +60,9 @@ pub struct KnowledgeOptions {
     pub depth: Option<usize>,
     /// People whose departure to simulate (e-mails or names).
     pub leaving: Vec<String>,
+    /// "Now", epoch seconds: inactivity is measured to it when the analysed
+    /// commit is `HEAD`, else to the analysed commit's time.
+    pub now: i64,
 }
 
 /// A person as reports show them.
@@ -80,6 +83,51 @@ pub struct KeyPersonRow {
     pub files_authored: usize,
     /// Share of the analysed files they author.
     pub share: f64,
+    /// Author time of their last commit in the history analysed.
+    pub last_active: i64,
+}
+
+/// Someone counted as gone: no commit for longer than `knowledge.inactive_after`.
+#[derive(Debug, Clone, Serialize)]
+pub struct GoneRow {
+    /// Who.
+    pub person: PersonRow,
+    /// Author time of their last commit.
+    pub last_active: i64,
+    /// Files they author (before anyone is removed).
+    pub files_authored: usize,
+}
+
+/// The truck factor of the people still active.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActiveRow {
+    /// `knowledge.inactive_after`, days.
+    pub inactive_after_days: i64,
+    /// Inactivity is measured to this time (now, or the analysed commit's).
+    pub measured_to: i64,
+    /// The truck factor once the inactive are gone.
+    pub truck_factor: usize,
+    /// The active people it rests on.
+    pub key_people: Vec<KeyPersonRow>,
+    /// Authors counted as gone, most files first.
+    pub counted_as_gone: Vec<GoneRow>,
+    /// Files whose every author is gone: already orphaned.
+    pub orphaned_files: usize,
+}
+
+/// What coding agents (Claude, Copilot, Jules, Devin, Codex, …) changed:
+/// code nobody on the team wrote. Agents are never authors.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentRow {
+    /// File changes (additions, edits, renames) of analysed files made by
+    /// an agent or co-authored by one.
+    pub changes: usize,
+    /// All file changes of analysed files (bots left out).
+    pub total_changes: usize,
+    /// `changes / total_changes`; 0 without changes.
+    pub share: f64,
+    /// The agents seen, as authors or co-authors.
+    pub agents: Vec<PersonRow>,
 }
 
 /// Knowledge of one directory.
@@ -101,6 +149,8 @@ pub struct DirectoryRow {
     pub fragmentation: f64,
     /// Every authored file in it has the same single author.
     pub single_author: bool,
+    /// Share of its file changes made or co-authored by coding agents.
+    pub agent_share: f64,
 }
 
 /// One file of the knowledge map.
@@ -131,6 +181,11 @@ pub struct DepartureRow {
     pub orphaned_files: Vec<String>,
     /// Top-level directories with orphaned files: (directory, orphaned, total).
     pub directories: Vec<(String, usize, usize)>,
+    /// People inactive for longer than `knowledge.inactive_after`, counted
+    /// as gone as well (they no longer cover a file).
+    pub inactive_counted_as_gone: Vec<PersonRow>,
+    /// Files orphaned by the inactive alone, before anyone leaves.
+    pub orphaned_by_inactivity: usize,
 }
 
 /// The knowledge report.
@@ -148,10 +203,16 @@ pub struct KnowledgeReport {
     pub files_excluded: Vec<(String, usize)>,
     /// Algorithm and conventions, in words.
     pub method: String,
-    /// Truck factor of the whole repository.
+    /// Truck factor of the whole repository, as published (everyone in the
+    /// history counts, however long gone).
     pub truck_factor: usize,
     /// The people it rests on, in removal order.
     pub key_people: Vec<KeyPersonRow>,
+    /// The truck factor of the people still active (`None` when
+    /// `knowledge.inactive_after` is 0).
+    pub active: Option<ActiveRow>,
+    /// What coding agents changed.
+    pub agents: AgentRow,
     /// Files with exactly one author.
     pub single_author_files: Vec<String>,
     /// Files nobody counts as an author of (history cut, or no changes).
@@ -173,7 +234,7 @@ pub struct KnowledgeReport {
 pub struct KnowledgeSection {
     /// Commit analysed.
     pub commit: String,
-    /// Truck factor.
+    /// Truck factor (as published).
     pub truck_factor: usize,
     /// Files analysed.
     pub files_analysed: usize,
@@ -181,6 +242,10 @@ pub struct KnowledgeSection {
     pub key_people: Vec<KeyPersonRow>,
     /// Files with exactly one author.
     pub single_author_files: usize,
+    /// The truck factor of the people still active.
+    pub active: Option<ActiveRow>,
+    /// Share of file changes made or co-authored by coding agents.
+    pub agent_share: f64,
 }
 
 impl From<KnowledgeReport> for KnowledgeSection {
@@ -191,6 +256,8 @@ impl From<KnowledgeReport> for KnowledgeSection {
             files_analysed: k.files_analysed,
             key_people: k.key_people,
             single_author_files: k.single_author_files.len(),
+            active: k.active,
+            agent_share: k.agents.share,
         }
     }
 }
@@ -225,9 +292,9 @@ pub struct HotspotRow {
     pub lines: u64,
     /// `changes × lines`.
     pub score: u64,
-    /// People who changed it in the window.
+    /// People who changed it in the window (bots and coding agents not counted).
     pub authors: usize,
-    /// Who changed it most in the window.
+    /// Who changed it most in the window (never a bot or a coding agent).
     pub main_author: Option<PersonRow>,
 }
 
@@ -235,6 +302,16 @@ pub struct HotspotRow {
 struct History {
     people: Vec<PersonRow>,
     bots: Vec<bool>,
+    /// Per person: a coding agent.
+    agents: Vec<bool>,
+    /// Per person: author time of their last commit.
+    last_active: Vec<i64>,
+    /// Per entry of `commits`: made or co-authored by a coding agent.
+    by_agent: Vec<bool>,
+    /// Agents seen only as co-authors (they are not in `people`).
+    coauthor_agents: Vec<PersonRow>,
+    /// Committer time of the analysed commit.
+    commit_time: i64,
     /// Commits that are ancestors of the analysed commit, oldest first, merges left out.
     commits: Vec<HistoryCommit>,
     /// Commit time of each entry of `commits`.
@@ -269,13 +346,53 @@ pub fn knowledge(
         })
         .collect();
     let mut authorship = knowledge::authorship(&history.commits, &files);
-    // Bots take part in the replay (their renames and deletions shape the
-    // files) but are nobody's knowledge: they are never authors.
+    // Bots and coding agents take part in the replay (their changes shape
+    // the files) but are nobody's knowledge: they are never authors.
     for file in &mut authorship {
-        file.authors.retain(|&p| !history.bots[p]);
+        file.authors.retain(|&p| !history.bots[p] && !history.agents[p]);
     }
     let tf = knowledge::truck_factor(&authorship);
     let person = |p: usize| history.people[p].clone();
+    let key_row = |k: &knowledge::KeyPerson| KeyPersonRow {
+        person: person(k.person),
+        files_authored: k.files_authored,
+        share: k.share,
+        last_active: history.last_active[k.person],
+    };
+    // Who is gone: no commit for longer than `knowledge.inactive_after`.
+    let measured_to = match options.at.as_deref() {
+        None | Some("HEAD") => options.now.max(history.commit_time),
+        Some(_) => history.commit_time,
+    };
+    let inactive: Vec<usize> = match config.inactive_after {
+        Some(after) => (0..history.people.len())
+            .filter(|&p| !history.bots[p] && !history.agents[p] && history.last_active[p] < measured_to - after)
+            .collect(),
+        None => Vec::new(),
+    };
+    let active = config.inactive_after.map(|after| {
+        let mut remaining = authorship.clone();
+        for file in &mut remaining {
+            file.authors.retain(|p| !inactive.contains(p));
+        }
+        let active_tf = knowledge::truck_factor(&remaining);
+        let authored = |p: usize| authorship.iter().filter(|f| f.authors.contains(&p)).count();
+        let mut gone: Vec<GoneRow> = inactive
+            .iter()
+            .map(|&p| GoneRow { person: person(p), last_active: history.last_active[p], files_authored: authored(p) })
+            .filter(|g| g.files_authored > 0)
+            .collect();
+        gone.sort_by(|a, b| b.files_authored.cmp(&a.files_authored).then(a.last_active.cmp(&b.last_active)));
+        ActiveRow {
+            inactive_after_days: after / 86_400,
+            measured_to,
+            truck_factor: active_tf.value,
+            key_people: active_tf.removed.iter().map(key_row).collect(),
+            counted_as_gone: gone,
+            orphaned_files: knowledge::departure(&authorship, &inactive).orphaned,
+        }
+    });
+    let agents = agent_share(&history, &filter, None);
     let mut warnings = Vec::new();
     if files.is_empty() {
         warnings.push(format!(
@@ -295,6 +412,7 @@ pub fn knowledge(
         });
         dirs.into_iter()
             .map(|d| DirectoryRow {
+                agent_share: agent_share(&history, &filter, Some((&d.directory, depth.max(1)))).share,
                 directory: d.directory,
                 files: d.files,
                 truck_factor: d.truck_factor,
@@ -332,7 +450,10 @@ pub fn knowledge(
         }
         leaving.sort_unstable();
         leaving.dedup();
-        let d = knowledge::departure(&authorship, &leaving);
+        // The inactive no longer cover a file: they are gone as well.
+        let mut gone = leaving.clone();
+        gone.extend(inactive.iter().filter(|p| !leaving.contains(p)));
+        let d = knowledge::departure(&authorship, &gone);
         Some(DepartureRow {
             leaving: leaving.iter().map(|&p| person(p)).collect(),
             orphaned: d.orphaned,
@@ -340,6 +461,12 @@ pub fn knowledge(
             share: d.share,
             orphaned_files: d.orphaned_files,
             directories: d.directories,
+            inactive_counted_as_gone: inactive
+                .iter()
+                .filter(|p| !leaving.contains(p) && authorship.iter().any(|f| f.authors.contains(p)))
+                .map(|&p| person(p))
+                .collect(),
+            orphaned_by_inactivity: knowledge::departure(&authorship, &inactive).orphaned,
         })
     };
     let map = knowledge::knowledge_map(&authorship);
@@ -353,14 +480,13 @@ pub fn knowledge(
         files_excluded: excluded,
         method: "Avelino et al. 2016 (ICPC), as published: DOA = 3.293 + 1.098·FA + 0.164·DL − 0.321·ln(1 + AC); \
                  author when DOA/max > 0.75 and DOA ≥ 3.293; greedy removal until under 50% of files have an author; \
-                 renames followed, merges and deleted files ignored, identities merged (mailmap, e-mail, aliases), bots excluded"
+                 renames followed, merges and deleted files ignored, identities merged (mailmap, e-mail, aliases), bots and \
+                 coding agents never authors"
             .to_owned(),
         truck_factor: tf.value,
-        key_people: tf
-            .removed
-            .iter()
-            .map(|k| KeyPersonRow { person: person(k.person), files_authored: k.files_authored, share: k.share })
-            .collect(),
+        key_people: tf.removed.iter().map(key_row).collect(),
+        active,
+        agents,
         single_author_files: tf.single_author_files,
         files_without_author: tf.files_without_author,
         directories,
@@ -443,7 +569,8 @@ pub fn hotspots(
         }
     }
     let sizes: Vec<(String, u64)> = sizes.into_iter().map(|(p, l)| (p.to_owned(), l)).collect();
-    let ranked = hotspots::hotspots(&changes, &sizes, config.hotspots_limit);
+    let may_author = |p: usize| !history.bots[p] && !history.agents[p];
+    let ranked = hotspots::hotspots(&changes, &sizes, config.hotspots_limit, &may_author);
     let commits: Vec<Vec<String>> = per_commit
         .iter()
         .map(|slots| slots.iter().filter(|&&s| keep(s)).map(|&s| slot_path[s].clone()).collect::<Vec<_>>())
@@ -470,6 +597,45 @@ pub fn hotspots(
         max_changeset: config.max_changeset,
         min_shared: config.min_shared,
     })
+}
+
+/// File changes (additions, edits, renames) by or with coding agents, of
+/// files the filter keeps, over all such changes (bots left out); within
+/// `directory` (name, depth) when given.
+fn agent_share(history: &History, filter: &FileFilter, directory: Option<(&str, usize)>) -> AgentRow {
+    let (mut changes, mut total) = (0, 0);
+    let mut seen = vec![false; history.people.len()];
+    for (commit, &by_agent) in history.commits.iter().zip(&history.by_agent) {
+        if history.bots[commit.author] {
+            continue;
+        }
+        let counted = commit
+            .changes
+            .iter()
+            .filter(|c| !matches!(c.kind, ChangeKind::Deleted) && filter.classify(&c.path).is_none())
+            .filter(|c| directory.is_none_or(|(d, depth)| knowledge::directory_of(&c.path, depth) == d))
+            .count();
+        total += counted;
+        if by_agent && counted > 0 {
+            changes += counted;
+            seen[commit.author] = true;
+        }
+    }
+    let mut agents: Vec<PersonRow> = (0..history.people.len())
+        .filter(|&p| seen[p] && history.agents[p])
+        .map(|p| history.people[p].clone())
+        .collect();
+    if changes > 0 {
+        agents.extend(history.coauthor_agents.iter().cloned());
+    }
+    agents.sort_by(|a, b| (&a.email, &a.name).cmp(&(&b.email, &b.name)));
+    agents.dedup_by(|a, b| a.email == b.email && a.name == b.name);
+    AgentRow {
+        changes,
+        total_changes: total,
+        share: if total == 0 { 0.0 } else { changes as f64 / total as f64 },
+        agents,
+    }
 }
 
 fn new_slot(slot_path: &mut Vec<String>, path: &str) -> usize {
@@ -507,11 +673,30 @@ fn load_history(
         changes_of.entry(change.commit).or_default().push(FileChange { path: change.path, kind });
     }
     let mailmap = state.mailmap.as_deref().map(|text| gix::mailmap::Snapshot::from_bytes(text.as_bytes()));
+    // Commits co-authored by a coding agent (`Co-authored-by: Claude <noreply@anthropic.com>`).
+    let mut agent_coauthored: std::collections::HashSet<i64> = std::collections::HashSet::new();
+    let mut coauthor_agents: Vec<PersonRow> = Vec::new();
+    for (commit, value) in store.load_coauthors(state.id)? {
+        let (name, email) = match value.split_once('<') {
+            Some((name, rest)) => (name.trim(), rest.trim_end_matches('>').trim()),
+            None => (value.trim(), ""),
+        };
+        if config.is_agent(name, email) {
+            agent_coauthored.insert(commit);
+            let row = PersonRow { name: name.to_owned(), email: email.to_lowercase() };
+            if !coauthor_agents.iter().any(|a| a.email == row.email && a.name == row.name) {
+                coauthor_agents.push(row);
+            }
+        }
+    }
     let mut people: Vec<PersonRow> = Vec::new();
     let mut bots: Vec<bool> = Vec::new();
+    let mut agents: Vec<bool> = Vec::new();
+    let mut last_active: Vec<i64> = Vec::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
     let mut out = Vec::new();
     let mut times = Vec::new();
+    let mut by_agent = Vec::new();
     for i in order {
         let commit = &commits[i];
         if commit.parents.len() > 1 {
@@ -522,9 +707,13 @@ fn load_history(
         let identity = if email.is_empty() { format!("name:{}", resolved.name.to_lowercase()) } else { email.clone() };
         let author = *by_key.entry(identity).or_insert_with(|| {
             bots.push(config.is_bot(&resolved.name, &email));
+            agents.push(config.is_agent(&resolved.name, &email));
+            last_active.push(i64::MIN);
             people.push(PersonRow { name: resolved.name.clone(), email: email.clone() });
             people.len() - 1
         });
+        last_active[author] = last_active[author].max(commit.author_time);
+        by_agent.push(agents[author] || agent_coauthored.contains(&commit.row_id));
         let mut changes = changes_of.remove(&commit.row_id).unwrap_or_default();
         if bots[author] {
             // Bots are nobody's knowledge: their edits neither count for them
@@ -535,7 +724,19 @@ fn load_history(
         out.push(HistoryCommit { author, changes });
         times.push(commit.committer_time);
     }
-    Ok(History { people, bots, commits: out, times, commit: target })
+    let commit_time = commits.iter().find(|c| c.sha == target).map_or(0, |c| c.committer_time);
+    Ok(History {
+        people,
+        bots,
+        agents,
+        last_active,
+        by_agent,
+        coauthor_agents,
+        commit_time,
+        commits: out,
+        times,
+        commit: target,
+    })
 }
 
 /// The e-mail identities merge under: `.mailmap` (when given), lower-cased,

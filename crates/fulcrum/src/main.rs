@@ -339,6 +339,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 at: Some(args.at.clone()),
                 depth: args.by_directory.then_some(args.depth),
                 leaving: args.leaving.clone(),
+                now,
             };
             let report = knowledge::knowledge(&store, &repo, &key, &config, &options)?;
             print(&render::knowledge(&report, args.common.format))
@@ -408,9 +409,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 None
             } else {
                 // The delivery report stands on its own: a knowledge failure is a warning.
-                let result = git::GitRepo::open(repo_path)
-                    .map_err(anyhow::Error::from)
-                    .and_then(|repo| knowledge::knowledge(&store, &repo, &key, &config, &Default::default()));
+                let result = git::GitRepo::open(repo_path).map_err(anyhow::Error::from).and_then(|repo| {
+                    let options = knowledge::KnowledgeOptions { now, ..Default::default() };
+                    knowledge::knowledge(&store, &repo, &key, &config, &options)
+                });
                 match result {
                     Ok(report) => Some(knowledge::KnowledgeSection::from(report)),
                     Err(e) => {

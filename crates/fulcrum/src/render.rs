@@ -71,14 +71,77 @@ fn knowledge_lines(k: &KnowledgeSection) -> Vec<String> {
     )];
     for key in &k.key_people {
         lines.push(format!(
-            "{} <{}> authors {} files ({:.1}%)",
+            "{} <{}> authors {} files ({:.1}%), last commit {}",
             key.person.name,
             key.person.email,
             key.files_authored,
-            key.share * 100.0
+            key.share * 100.0,
+            format_date(key.last_active)
+        ));
+    }
+    if let Some(active) = &k.active {
+        lines.push(active_line(active));
+    }
+    if k.agent_share > 0.0 {
+        lines.push(format!(
+            "{:.1}% of file changes were made or co-authored by coding agents (code nobody on the team wrote)",
+            k.agent_share * 100.0
         ));
     }
     lines
+}
+
+/// The active truck factor in one sentence.
+fn active_line(a: &crate::knowledge::ActiveRow) -> String {
+    let gone: Vec<String> = a
+        .counted_as_gone
+        .iter()
+        .take(5)
+        .map(|g| format!("{} (last commit {})", g.person.name, format_date(g.last_active)))
+        .collect();
+    let more = a.counted_as_gone.len().saturating_sub(gone.len());
+    if a.counted_as_gone.is_empty() {
+        return format!(
+            "Active truck factor {}: every author committed in the last {} days",
+            a.truck_factor, a.inactive_after_days
+        );
+    }
+    format!(
+        "Active truck factor {}, counting as gone {} with no commit in {} days: {}{} ({} already without an active author)",
+        a.truck_factor,
+        count(a.counted_as_gone.len(), "author", "authors"),
+        a.inactive_after_days,
+        gone.join(", "),
+        if more > 0 { format!(" and {more} more") } else { String::new() },
+        count(a.orphaned_files, "file", "files")
+    )
+}
+
+/// What coding agents changed, in one sentence.
+fn agents_line(a: &crate::knowledge::AgentRow) -> String {
+    if a.changes == 0 {
+        return "Coding agents: no file change made or co-authored by one".to_owned();
+    }
+    let names: Vec<&str> = a.agents.iter().map(|p| p.name.as_str()).collect();
+    format!(
+        "Coding agents ({}) made or co-authored {} of {} file changes ({:.1}%): code nobody on the team wrote; \
+         agents are never authors",
+        names.join(", "),
+        a.changes,
+        a.total_changes,
+        a.share * 100.0
+    )
+}
+
+/// Who else a departure counted as gone.
+fn inactive_note(d: &crate::knowledge::DepartureRow) -> String {
+    let names: Vec<&str> = d.inactive_counted_as_gone.iter().map(|p| p.name.as_str()).collect();
+    format!(
+        "counting as gone too, with no commit within knowledge.inactive_after: {} ({} already without an active \
+         author before anyone leaves)",
+        names.join(", "),
+        count(d.orphaned_by_inactivity, "file", "files")
+    )
 }
 
 /// Pretty JSON with a final newline.
@@ -436,16 +499,31 @@ pub fn knowledge(k: &crate::knowledge::KnowledgeReport, format: Format) -> Strin
                 k.files_in_tree,
                 excluded_text(&k.files_excluded)
             );
-            let _ = writeln!(out, "\nTruck factor {}", k.truck_factor);
+            let _ = writeln!(out, "\nTruck factor {} (as published: everyone in the history counts)", k.truck_factor);
             for key in &k.key_people {
                 let _ = writeln!(
                     out,
-                    "  {:<50} authors {:>5} files ({:.1}%)",
+                    "  {:<50} authors {:>5} files ({:.1}%), last commit {}",
                     person(&key.person),
                     key.files_authored,
-                    key.share * 100.0
+                    key.share * 100.0,
+                    format_date(key.last_active)
                 );
             }
+            if let Some(active) = &k.active {
+                let _ = writeln!(out, "\n{}", active_line(active));
+                for key in &active.key_people {
+                    let _ = writeln!(
+                        out,
+                        "  {:<50} authors {:>5} files ({:.1}%), last commit {}",
+                        person(&key.person),
+                        key.files_authored,
+                        key.share * 100.0,
+                        format_date(key.last_active)
+                    );
+                }
+            }
+            let _ = writeln!(out, "\n{}", agents_line(&k.agents));
             let _ = writeln!(
                 out,
                 "  {} files have a single author; {} have no author in the history",
@@ -481,6 +559,9 @@ pub fn knowledge(k: &crate::knowledge::KnowledgeReport, format: Format) -> Strin
                     d.files,
                     d.share * 100.0
                 );
+                if !d.inactive_counted_as_gone.is_empty() {
+                    let _ = writeln!(out, "  {}", inactive_note(d));
+                }
                 for (dir, orphaned, total) in d.directories.iter().take(10) {
                     let _ = writeln!(out, "  {dir:<40} {orphaned:>5} of {total:>5} files");
                 }
@@ -504,11 +585,22 @@ pub fn knowledge(k: &crate::knowledge::KnowledgeReport, format: Format) -> Strin
                 k.files_in_tree,
                 excluded_text(&k.files_excluded)
             );
-            let _ = writeln!(out, "- **Truck factor: {}**\n", k.truck_factor);
-            let _ = writeln!(out, "| Person | Files authored | Share |\n|---|---|---|");
+            let _ =
+                writeln!(out, "- **Truck factor: {}** (as published: everyone in the history counts)", k.truck_factor);
+            if let Some(active) = &k.active {
+                let _ = writeln!(out, "- {}", active_line(active));
+            }
+            let _ = writeln!(out, "- {}\n", agents_line(&k.agents));
+            let _ = writeln!(out, "| Person | Files authored | Share | Last commit |\n|---|---|---|---|");
             for key in &k.key_people {
-                let _ =
-                    writeln!(out, "| {} | {} | {:.1}% |", person(&key.person), key.files_authored, key.share * 100.0);
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {:.1}% | {} |",
+                    person(&key.person),
+                    key.files_authored,
+                    key.share * 100.0,
+                    format_date(key.last_active)
+                );
             }
             if let Some(dirs) = &k.directories {
                 let _ = writeln!(
@@ -537,6 +629,9 @@ pub fn knowledge(k: &crate::knowledge::KnowledgeReport, format: Format) -> Strin
                     d.files,
                     d.share * 100.0
                 );
+                if !d.inactive_counted_as_gone.is_empty() {
+                    let _ = writeln!(out, "{}\n", inactive_note(d));
+                }
                 for line in capped_list(&d.orphaned_files, LIST_CAP) {
                     let _ = writeln!(out, "- {line}");
                 }

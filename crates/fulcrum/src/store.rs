@@ -633,6 +633,20 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(self.sql())
     }
 
+    /// `Co-authored-by` trailers of the repository's commits: `(commit row
+    /// id, value)`, the value as written (`Name <e-mail>`).
+    pub fn load_coauthors(&self, repo_id: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT t.commit_id, t.value FROM commit_trailers t JOIN commits c ON c.id = t.commit_id
+                 WHERE c.repo_id = ?1 AND lower(t.key) = 'co-authored-by'",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt.query_map(params![repo_id], |r| Ok((r.get(0)?, r.get(1)?))).map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
     /// Every file change of the repository's commits.
     pub fn load_file_changes(&self, repo_id: i64) -> Result<Vec<StoredChange>, StoreError> {
         let mut stmt = self

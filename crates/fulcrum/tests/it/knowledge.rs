@@ -47,7 +47,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::harness::{Run, Scratch, fulcrum, git_read, repo, s};
+use crate::harness::{Run, Scratch, fulcrum, git_read, repo, s, utc};
 use crate::snapshot::assert_snapshot;
 
 /// Runs `fulcrum knowledge --repo REPO --db DB EXTRA...`, asserting no panic.
@@ -260,37 +260,44 @@ fn team_by_directory() {
 fn team_departure_impact() {
     let scratch = Scratch::new("knowledge_team_departure");
     let (team, db) = (repo("team"), scratch.db());
-    // Carol alone authors app.py, forms.py and views.py: 3 of 10, all in web.
+    // Carol alone authors app.py, forms.py and views.py: 3 of 10, all in
+    // web. Erin's last commit (2024-01-12) is more than knowledge.inactive_after
+    // (12 months) before now (2025-03-01): she counts as gone too, so her
+    // tools/gen.py is orphaned as well: 4 of 10.
     let report = knowledge_json(&team, &db, &["--leaving", "carol@team.example"]);
     assert_eq!(
         report["departure"],
         json!({
             "leaving": [{"name": "Carol Chen", "email": "carol@team.example"}],
-            "orphaned": 3,
+            "orphaned": 4,
             "files": 10,
-            "share": 0.3,
-            "orphaned_files": ["web/app.py", "web/forms.py", "web/views.py"],
-            "directories": [["web", 3, 5]],
+            "share": 0.4,
+            "orphaned_files": ["tools/gen.py", "web/app.py", "web/forms.py", "web/views.py"],
+            "directories": [["web", 3, 5], ["tools", 1, 1]],
+            "inactive_counted_as_gone": [{"name": "Erin", "email": ""}],
+            "orphaned_by_inactivity": 1,
         })
     );
-    // The truck factor itself is unchanged by --leaving.
-    assert_eq!(report["truck_factor"], 3);
-    // Alice, Bob (upper case e-mail) and Erin (by name, no e-mail): build.rs,
-    // eval.rs, gen.py, a.py and b.py lose every author; lib.rs and parser.rs
-    // keep Carol. Directories: most orphaned first, then by name.
-    let report = knowledge_json(
-        &team,
-        &db,
-        &["--no-sync", "--leaving", "alice@team.example", "--leaving", "BOB@team.example", "--leaving", "erin"],
-    );
-    let departure = &report["departure"];
-    assert_eq!(departure["orphaned"], 5);
-    assert_eq!(departure["share"], 0.5);
+    // With inactivity switched off (as published), Erin still covers her file.
+    let config = scratch.path("published.toml");
+    let text = std::fs::read_to_string(team.join("fulcrum.toml")).unwrap();
+    std::fs::write(&config, format!("{text}\n[knowledge]\ninactive_after = \"0\"\n")).unwrap();
+    let published =
+        knowledge_json(&team, &db, &["--no-sync", "--leaving", "carol@team.example", "--config", s(&config)]);
+    assert_eq!(published["departure"]["orphaned"], 3);
+    assert_eq!(published["departure"]["inactive_counted_as_gone"], json!([]));
+    assert_eq!(published["active"], Value::Null);
+    // The active truck factor: Erin gone, gen.py has no author (9 of 10
+    // covered); removing Carol leaves 6, Alice 4 (< 5): 2.
+    let active = &report["active"];
+    assert_eq!(active["truck_factor"], 2);
     assert_eq!(
-        departure["orphaned_files"],
-        json!(["build.rs", "core/eval.rs", "tools/gen.py", "web/a.py", "web/b.py"])
+        active["counted_as_gone"],
+        json!([{"person": {"name": "Erin", "email": ""}, "last_active": utc("2024-01-12 09:00"), "files_authored": 1}])
     );
-    assert_eq!(departure["directories"], json!([["web", 2, 5], [".", 1, 1], ["core", 1, 3], ["tools", 1, 1]]));
+    assert_eq!(active["orphaned_files"], 1);
+    assert_eq!(report["truck_factor"], 3, "the published figure stays");
+    assert_eq!(report["key_people"][0]["last_active"], utc("2025-01-15 09:00"), "Carol, C16");
 }
 
 #[test]
@@ -581,7 +588,8 @@ fn empty_leaving_is_bad_input() {
 fn leaving_accepts_merged_identities() {
     let scratch = Scratch::new("knowledge_leaving_merged");
     let report = knowledge_json(&repo("team"), &scratch.db(), &["--leaving", "carol@old.example"]);
-    assert_eq!(report["departure"]["orphaned"], 3);
+    assert_eq!(report["departure"]["leaving"][0]["email"], "carol@team.example");
+    assert_eq!(report["departure"]["orphaned"], 4, "Carol's 3 files and inactive Erin's");
     let report = knowledge_json(&repo("team"), &scratch.db(), &["--no-sync", "--leaving", "bob@home.example"]);
     assert_eq!(report["departure"]["leaving"][0]["email"], "bob@team.example");
 }
@@ -601,4 +609,59 @@ fn bots_do_not_fragment_knowledge() {
     let scratch = Scratch::new("knowledge_bot_fragmentation");
     let report = knowledge_json(&repo("team"), &scratch.db(), &[]);
     assert_eq!(file(&report, "build.rs")["fragmentation"], 0.0);
+}
+
+/// Coding agents are never authors nor main authors, and their share of
+/// changes is reported: Alice writes a.rs; Claude (an agent, by e-mail)
+/// writes b.rs and edits a.rs; Bob writes c.rs with Claude as co-author.
+/// File changes: 4, of which 3 by or with the agent (75%). b.rs has no
+/// author (only the agent wrote it); a.rs is Alice's (Claude's edit would
+/// have made it an author at 0.829); c.rs is Bob's.
+#[test]
+fn coding_agents_are_never_authors_and_their_share_is_reported() {
+    let scratch = Scratch::new("knowledge_agents");
+    let dir = scratch.path("agents");
+    std::fs::create_dir_all(&dir).unwrap();
+    let git = |date: &str, args: &[&str]| crate::harness::git(&dir, date, args);
+    git("2025-01-06 09:00", &["-c", "init.defaultBranch=main", "init", "-q"]);
+    let write = |path: &str, text: &str| std::fs::write(dir.join(path), text).unwrap();
+    write("a.rs", "fn a() {}\nfn b() {}\n");
+    git("2025-01-06 09:00", &["add", "-A"]);
+    git("2025-01-06 09:00", &["commit", "-q", "-m", "a", "--author", "Alice <alice@x.example>"]);
+    write("b.rs", "fn c() {}\n");
+    write("a.rs", "fn a() {}\nfn b() { todo!() }\n");
+    git("2025-01-07 09:00", &["add", "-A"]);
+    git("2025-01-07 09:00", &["commit", "-q", "-m", "b", "--author", "Claude <noreply@anthropic.com>"]);
+    write("c.rs", "fn d() {}\n");
+    git("2025-01-08 09:00", &["add", "-A"]);
+    let trailer = "Co-authored-by: Claude <noreply@anthropic.com>";
+    git("2025-01-08 09:00", &["commit", "-q", "-m", "c", "-m", trailer, "--author", "Bob <bob@x.example>"]);
+
+    let db = scratch.db();
+    let report = knowledge_json(&dir, &db, &[]);
+    let agents = &report["agents"];
+    assert_eq!((agents["changes"].clone(), agents["total_changes"].clone()), (json!(3), json!(4)));
+    assert_eq!(agents["share"], 0.75);
+    assert_eq!(agents["agents"], json!([{"name": "Claude", "email": "noreply@anthropic.com"}]));
+    let authors = |path: &str| -> Vec<String> {
+        file(&report, path)["authors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(authors("a.rs"), ["Alice"]);
+    assert_eq!(authors("b.rs"), Vec::<String>::new());
+    assert_eq!(authors("c.rs"), ["Bob"]);
+    assert_eq!(report["files_without_author"], 1);
+    // Hotspots never name the agent: a.rs changed twice, its main author Alice.
+    let hot = hotspots(&dir, &db, &["--no-sync", "--since", "2025-01-01", "--format", "json"]).ok().json();
+    let rows = hot["hotspots"].as_array().unwrap();
+    assert!(rows.iter().all(|r| r["main_author"]["name"] != "Claude"), "{rows:?}");
+    let a = rows.iter().find(|r| r["path"] == "a.rs").unwrap();
+    assert_eq!(
+        (a["changes"].clone(), a["authors"].clone(), a["main_author"]["name"].clone()),
+        (json!(2), json!(1), json!("Alice"))
+    );
 }

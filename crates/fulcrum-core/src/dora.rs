@@ -205,7 +205,11 @@ pub struct ChangeFailureRate {
     pub interval: [f64; 2],
     /// Where failures came from (`inferred` in git-only mode).
     pub failure_source: FailureSource,
-    /// Tier; `None` below the minimum sample (`tier_note` says so).
+    /// The rate is a lower bound: failures inferred from git find only
+    /// those that left a trace (a revert, a hotfix, a quick patch release).
+    pub lower_bound: bool,
+    /// Tier; `None` below the minimum sample, or for a lower bound
+    /// (`tier_note` says so).
     pub tier: Option<Tier>,
     /// Why there is no tier.
     pub tier_note: Option<String>,
@@ -237,6 +241,8 @@ pub struct ReworkRate {
     pub rate: f64,
     /// 95 % Wilson score interval of the rate, `[low, high]`.
     pub interval: [f64; 2],
+    /// The rate is a lower bound (rework found from git traces only).
+    pub lower_bound: bool,
     /// Always `None`: no report publishes rework tiers.
     pub tier: Option<Tier>,
     /// Why there is no tier.
@@ -534,18 +540,31 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
     let change_failure_rate = if in_window.is_empty() {
         Metric::NoData { reason: no_deployments_reason.clone() }
     } else {
-        let (tier, tier_note) = rated(
-            in_window.len(),
-            options.min_deployments,
-            ("deployment", "deployments"),
-            benchmarks.change_failure_rate(rate(failed)),
-        );
+        let lower_bound = options.failure_source == FailureSource::Inferred;
+        let (tier, tier_note) = if lower_bound {
+            (
+                None,
+                Some(
+                    "not rated: failures inferred from git are a lower bound (only reverts, hotfixes and quick \
+                     patch releases leave a trace); record incidents for a rate to rate"
+                        .to_string(),
+                ),
+            )
+        } else {
+            rated(
+                in_window.len(),
+                options.min_deployments,
+                ("deployment", "deployments"),
+                benchmarks.change_failure_rate(rate(failed)),
+            )
+        };
         Metric::Value(ChangeFailureRate {
             failed_deployments: failed,
             deployments: in_window.len(),
             rate: rate(failed),
             interval: stats::wilson(failed, in_window.len()),
             failure_source: options.failure_source,
+            lower_bound,
             tier,
             tier_note,
         })
@@ -587,6 +606,7 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
             deployments: in_window.len(),
             rate: rate(rework),
             interval: stats::wilson(rework, in_window.len()),
+            lower_bound: options.failure_source == FailureSource::Inferred,
             tier: benchmarks.rework_rate(rate(rework)),
             tier_note: "no published benchmark",
         })
@@ -789,7 +809,10 @@ mod tests {
         assert_eq!((failure_rate.failed_deployments, failure_rate.deployments), (3, 6));
         assert_eq!(failure_rate.rate, 0.5);
         assert_eq!(failure_rate.failure_source, FailureSource::Inferred);
-        assert_eq!(failure_rate.tier, Some(Tier::Low));
+        // Inferred from git: a lower bound, not rated.
+        assert!(failure_rate.lower_bound);
+        assert_eq!(failure_rate.tier, None);
+        assert!(failure_rate.tier_note.as_deref().is_some_and(|n| n.contains("lower bound")));
 
         // v2 → v3: 3 h; v4 → v5: 23 h. Median 13 h, p75 3 + .75·20 = 18 h,
         // p90 3 + .9·20 = 21 h. v6 unrecovered.
@@ -828,7 +851,8 @@ mod tests {
         let report = report(&DoraOptions {
             average: Average::LowerMedian,
             benchmark_year: BenchmarkYear::Y2021,
-            failure_source: FailureSource::Inferred,
+            // Rated as if the failures came from incidents (inferred ones are not rated).
+            failure_source: FailureSource::Incidents,
             ..DoraOptions::default()
         });
         // Lower median of 1 1 1 2 3 24 h is rank 2: 1 h. 2021: elite < 1 h, so High.
@@ -983,7 +1007,13 @@ mod tests {
     #[test]
     fn tiny_samples_get_no_tier_and_rates_an_interval() {
         // The small history: 6 deployments, 6 changes, 2 recoveries.
-        let options = DoraOptions { min_deployments: 10, min_changes: 6, min_recoveries: 3, ..DoraOptions::default() };
+        let options = DoraOptions {
+            min_deployments: 10,
+            min_changes: 6,
+            min_recoveries: 3,
+            failure_source: FailureSource::Incidents,
+            ..DoraOptions::default()
+        };
         let report = report(&options);
         let failure_rate = report.change_failure_rate.value().expect("deployments");
         assert_eq!(failure_rate.tier, None);

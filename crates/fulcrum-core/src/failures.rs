@@ -48,6 +48,12 @@ pub enum FailureCause {
         /// The incident.
         incident: usize,
     },
+    /// A quick patch release of the same line followed it (see
+    /// [`patch_releases`]): likely, not certain.
+    PatchRelease {
+        /// Index of the patch release's deployment.
+        release: usize,
+    },
 }
 
 impl FailureCause {
@@ -55,9 +61,61 @@ impl FailureCause {
     pub fn commit(&self) -> Option<usize> {
         match *self {
             FailureCause::Revert { commit, .. } | FailureCause::Hotfix { commit } => Some(commit),
-            FailureCause::Incident { .. } => None,
+            FailureCause::Incident { .. } | FailureCause::PatchRelease { .. } => None,
         }
     }
+}
+
+/// A release version `(major, minor, patch)` read from a tag name: `1.2.3`,
+/// `v1.2.3`, `1.2` (patch 0); `None` for anything else (pre-release
+/// suffixes included).
+pub fn parse_version(name: &str) -> Option<(u64, u64, u64)> {
+    let text = name.strip_prefix('v').unwrap_or(name);
+    let mut parts = text.split('.');
+    let number =
+        |part: Option<&str>| part.filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))?.parse().ok();
+    let major = number(parts.next())?;
+    let minor = number(parts.next())?;
+    let patch = match parts.next() {
+        Some(part) => number(Some(part))?,
+        None => 0,
+    };
+    parts.next().is_none().then_some((major, minor, patch))
+}
+
+/// Quick patch releases: a release `a.b.c` (c > 0) that finished within
+/// `window` seconds after the latest earlier release of the same `a.b`
+/// line with a lower patch number marks that release as a likely failure,
+/// recovered by the patch. `versions[i]` is deployment `i`'s version.
+/// Returns `(failed, patch)` pairs, at most one per failed deployment (the
+/// earliest patch), ordered by the failed deployment.
+pub fn patch_releases(
+    deployments: &[crate::model::Deployment],
+    versions: &[Option<(u64, u64, u64)>],
+    window: i64,
+) -> Vec<(usize, usize)> {
+    let mut order: Vec<usize> = (0..deployments.len()).filter(|&d| versions[d].is_some()).collect();
+    order.sort_by_key(|&d| (deployments[d].finished_at, versions[d]));
+    let mut pairs: HashMap<usize, usize> = HashMap::new();
+    for (position, &fix) in order.iter().enumerate() {
+        let Some((major, minor, patch)) = versions[fix] else { continue };
+        if patch == 0 {
+            continue;
+        }
+        let patched = order[..position]
+            .iter()
+            .rev()
+            .copied()
+            .find(|&d| versions[d].is_some_and(|(a, b, c)| a == major && b == minor && c < patch));
+        if let Some(failed) = patched
+            && deployments[fix].finished_at - deployments[failed].finished_at <= window
+        {
+            pairs.entry(failed).or_insert(fix);
+        }
+    }
+    let mut pairs: Vec<(usize, usize)> = pairs.into_iter().collect();
+    pairs.sort_unstable();
+    pairs
 }
 
 /// What [`infer`] found.
@@ -269,5 +327,25 @@ mod tests {
             deployment("v4", "r2", 4 * DAY),
         ];
         check(&commits, &deployments, &[("v2", Some("v3"), "h")], &["v3", "v4"]);
+    }
+
+    #[test]
+    fn versions_and_quick_patch_releases() {
+        use crate::testing::deployment;
+        assert_eq!(parse_version("v9.16.1"), Some((9, 16, 1)));
+        assert_eq!(parse_version("1.2"), Some((1, 2, 0)));
+        for not in ["v1.2.3-rc1", "1", "release-1.2", "1.2.3.4", "v1..2"] {
+            assert_eq!(parse_version(not), None, "{not}");
+        }
+        const DAY: i64 = 86_400;
+        let names = ["9.16.0", "9.16.1", "9.17.0", "8.37.1", "9.17.1", "9.17.2"];
+        let at = [0, 3 * DAY, 20 * DAY, 21 * DAY, 40 * DAY, 41 * DAY];
+        let deployments: Vec<_> = names.iter().zip(at).map(|(n, t)| deployment(n, "c", t)).collect();
+        let versions: Vec<_> = names.iter().map(|n| parse_version(n)).collect();
+        // 9.16.1 three days after 9.16.0: 9.16.0 likely failed. 8.37.1 has no
+        // earlier 8.37 release here. 9.17.1 twenty days after 9.17.0: too
+        // late. 9.17.2 one day after 9.17.1: 9.17.1 likely failed.
+        assert_eq!(patch_releases(&deployments, &versions, 7 * DAY), vec![(0, 1), (4, 5)]);
+        assert_eq!(patch_releases(&deployments, &versions, 30 * DAY), vec![(0, 1), (2, 4), (4, 5)]);
     }
 }

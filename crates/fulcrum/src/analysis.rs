@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use fulcrum_core::deployments::attribute;
-use fulcrum_core::dora::{self, DoraOptions, DoraReport, FailureSource, Metric, PrChange};
+use fulcrum_core::dora::{self, DoraOptions, DoraReport, FailureSource, Metric, PrChange, count};
 use fulcrum_core::failures::infer;
 use fulcrum_core::incidents::link;
 use fulcrum_core::model::{Commit, Deployment, DeploymentSource, Person};
@@ -244,11 +244,59 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
         );
         (links.failures, rework, FailureSource::Incidents, text)
     } else if git.is_some() {
+        let mut failures = inference.failures.clone();
+        let mut rework = inference.rework.clone();
+        let by_cause = |failures: &[fulcrum_core::failures::Failure], revert: bool| {
+            failures
+                .iter()
+                .filter(|f| {
+                    matches!(
+                        (f.cause, revert),
+                        (fulcrum_core::failures::FailureCause::Revert { .. }, true)
+                            | (fulcrum_core::failures::FailureCause::Hotfix { .. }, false)
+                    )
+                })
+                .count()
+        };
+        let (reverts, hotfixes) = (by_cause(&failures, true), by_cause(&failures, false));
+        let mut patches = 0;
+        if let Some(window) = config.patch_window {
+            // Release tags only: a trunk commit or an event has no version.
+            let versions: Vec<Option<(u64, u64, u64)>> = deployments
+                .iter()
+                .map(|d| {
+                    (d.source == DeploymentSource::Tag)
+                        .then(|| fulcrum_core::failures::parse_version(&d.name))
+                        .flatten()
+                })
+                .collect();
+            for (failed, fix) in fulcrum_core::failures::patch_releases(&deployments, &versions, window) {
+                if failures.iter().any(|f| f.deployment == failed) {
+                    continue;
+                }
+                failures.push(fulcrum_core::failures::Failure {
+                    deployment: failed,
+                    recovered_by: Some(fix),
+                    recovered_at: None,
+                    cause: fulcrum_core::failures::FailureCause::PatchRelease { release: fix },
+                });
+                rework[fix] = true;
+                patches += 1;
+            }
+            failures.sort_by_key(|f| f.deployment);
+        }
         let text = format!(
-            "inferred from reverts (`This reverts commit <sha>`) and hotfix commits (subject matching `{}`)",
-            config.hotfix_pattern
+            "inferred, a lower bound: {} by reverts (`This reverts commit <sha>`), {} by hotfix commits (subject \
+             matching `{}`){}",
+            count(reverts, "failure", "failures"),
+            hotfixes,
+            config.hotfix_pattern,
+            match config.patch_window {
+                Some(window) => format!(", {patches} by a patch release within {} days", window / 86_400),
+                None => String::new(),
+            }
         );
-        (inference.failures.clone(), inference.rework.clone(), FailureSource::Inferred, text)
+        (failures, rework, FailureSource::Inferred, text)
     } else {
         (Vec::new(), vec![false; deployments.len()], FailureSource::Incidents, "no incidents recorded".to_owned())
     };
@@ -501,6 +549,34 @@ pub fn resolve_person(mailmap: Option<&gix::mailmap::Snapshot>, name: &str, emai
     Person { name: name.to_owned(), email: email.to_lowercase() }
 }
 
+/// Keeps the releases of the main line (`deploy.release_line`): a release
+/// whose major (or major.minor) is older than the newest released before
+/// it is a backport to a maintenance line, not a deployment. Releases whose
+/// tag is not a plain version are kept. `deployments` are in finish order;
+/// returns the names left out.
+fn main_line(deployments: &mut Vec<Deployment>, line: crate::config::ReleaseLine) -> Vec<String> {
+    use crate::config::ReleaseLine;
+    use fulcrum_core::failures::parse_version;
+    let key = |version: (u64, u64, u64)| match line {
+        ReleaseLine::All => (0, 0),
+        ReleaseLine::Major => (version.0, 0),
+        ReleaseLine::Minor => (version.0, version.1),
+    };
+    let mut newest: Option<(u64, u64)> = None;
+    let mut left_out = Vec::new();
+    deployments.retain(|d| {
+        let Some(version) = parse_version(&d.name) else { return true };
+        let line = key(version);
+        if newest.is_some_and(|n| line < n) {
+            left_out.push(d.name.clone());
+            return false;
+        }
+        newest = newest.max(Some(line));
+        true
+    });
+    left_out
+}
+
 /// Deployments per the configured mode, with a sentence saying how.
 fn find_deployments(
     state: &RepoState,
@@ -556,7 +632,21 @@ fn find_deployments(
             }
             let mut deployments: Vec<Deployment> = earliest.into_values().collect();
             deployments.sort_by(|a, b| a.finished_at.cmp(&b.finished_at).then_with(|| a.name.cmp(&b.name)));
-            let text = format!("release tags matching `{}` ({} tags)", config.tag_pattern, deployments.len());
+            let backports = main_line(&mut deployments, config.release_line);
+            let text = format!(
+                "release tags matching `{}` ({} tags{})",
+                config.tag_pattern,
+                deployments.len(),
+                if backports.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; {} of older lines left out as backports, e.g. {} (deploy.release_line)",
+                        backports.len(),
+                        backports.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+                    )
+                }
+            );
             Ok((deployments, text))
         }
         DeployMode::Trunk => {

@@ -159,12 +159,14 @@ struct DeployFile {
     service: Option<String>,
     env_pattern: Option<String>,
     ci_pattern: Option<String>,
+    release_line: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FailureFile {
     hotfix_pattern: Option<String>,
+    patch_window: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -208,6 +210,31 @@ impl std::str::FromStr for DeployMode {
             "tags" => Ok(DeployMode::Tags),
             "trunk" => Ok(DeployMode::Trunk),
             other => Err(format!("`{other}` is not a deployment mode; use `tags` or `trunk`")),
+        }
+    }
+}
+
+/// Which release tags count as deployments of the main line
+/// (`deploy.release_line`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseLine {
+    /// Every release tag.
+    All,
+    /// Releases of the newest major version released so far: `8.3.1` after
+    /// `9.0.0` is a backport to a maintenance line, not a deployment.
+    Major,
+    /// Releases of the newest `major.minor` released so far.
+    Minor,
+}
+
+impl std::str::FromStr for ReleaseLine {
+    type Err = String;
+    fn from_str(s: &str) -> Result<ReleaseLine, String> {
+        match s {
+            "all" => Ok(ReleaseLine::All),
+            "major" => Ok(ReleaseLine::Major),
+            "minor" => Ok(ReleaseLine::Minor),
+            other => Err(format!("`{other}` is not a release line; use `all`, `major` or `minor`")),
         }
     }
 }
@@ -279,6 +306,11 @@ pub struct Config {
     pub hotfix_pattern: String,
     /// Compiled `failure.hotfix_pattern`.
     pub hotfix_regex: regex::Regex,
+    /// `failure.patch_window`, seconds: a patch release this soon after the release it patches marks
+    /// that release as a likely failure; `None` when off (`"0"`).
+    pub patch_window: Option<i64>,
+    /// `deploy.release_line`: which release tags are deployments of the main line.
+    pub release_line: ReleaseLine,
     /// `report.window`: the default `--since`.
     pub window: String,
     /// `report.average`.
@@ -492,6 +524,14 @@ impl Config {
             "0" | "off" => None,
             text => Some(span("knowledge.inactive_after", text)?),
         };
+        let patch_window = match file.failure.patch_window.as_deref().unwrap_or("7.days").trim() {
+            "0" | "off" => None,
+            text => Some(span("failure.patch_window", text)?),
+        };
+        let release_line = match file.deploy.release_line.as_deref() {
+            Some(text) => text.parse().map_err(|e| value_error(false, "deploy.release_line", e))?,
+            None => ReleaseLine::Major,
+        };
         let link_window = span("incident.link_window", file.incident.link_window.as_deref().unwrap_or("7.days"))?;
         let pickup_target = span("flow.pickup_target", file.flow.pickup_target.as_deref().unwrap_or("1.day"))?;
         let review_target = file.flow.review_target.as_deref().map(|t| span("flow.review_target", t)).transpose()?;
@@ -587,6 +627,8 @@ impl Config {
             service: file.deploy.service.filter(|s| !s.is_empty()),
             hotfix_pattern,
             hotfix_regex,
+            patch_window,
+            release_line,
             window,
             average,
             benchmark,

@@ -196,7 +196,7 @@ fn rows(a: &Analysis) -> Vec<Row> {
     out.push(Row { key: "Lead time for changes", value, detail, tier: t });
     let (value, detail, t) = match &d.change_failure_rate {
         Metric::Value(c) => (
-            format!("{:.1}%", c.rate * 100.0),
+            format!("{}{:.1}%", if c.lower_bound { "at least " } else { "" }, c.rate * 100.0),
             format!(
                 "{} of {} failed ({}); {}",
                 c.failed_deployments,
@@ -223,9 +223,9 @@ fn rows(a: &Analysis) -> Vec<Row> {
     out.push(Row { key: "Recovery time", value, detail, tier: t });
     let (value, detail, t) = match &d.rework_rate {
         Metric::Value(r) => (
-            format!("{:.1}%", r.rate * 100.0),
+            format!("{}{:.1}%", if r.lower_bound { "at least " } else { "" }, r.rate * 100.0),
             format!(
-                "{} of {} {} a revert or hotfix; {}",
+                "{} of {} {} a revert or fix; {}",
                 r.rework_deployments,
                 count(r.deployments, "deployment", "deployments"),
                 if r.rework_deployments == 1 { "ships" } else { "ship" },

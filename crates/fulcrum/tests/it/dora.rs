@@ -155,10 +155,17 @@ fn dora_keys_follow_mode_window_and_conventions() {
             ..DELIVERY
         },
     );
-    // Without hotfixes only the revert remains: v1.2.0 failed, v1.3.0 is rework.
+    // Without hotfixes, v1.4.0 still fails: v1.4.1 is a quick patch release
+    // (23 h later, within failure.patch_window), recovering it in the same
+    // 82800 s; the numbers stay the default's.
+    check("delivery", &["--hotfix-pattern", "^never$"], DELIVERY);
+    // Without patch releases either, only the revert remains: v1.2.0 failed,
+    // v1.3.0 is rework.
+    let config = scratch.path("no-patches.toml");
+    std::fs::write(&config, "[failure]\nhotfix_pattern = '^never$'\npatch_window = \"0\"\n").unwrap();
     check(
         "delivery",
-        &["--hotfix-pattern", "^never$"],
+        &["--config", s(&config)],
         Keys { failed: 1, recovery: Some((1, 93600.0, 93600.0, 93600.0)), rework: 1, ..DELIVERY },
     );
     // Trunk mode: every first-parent commit of main is a deployment finished
@@ -261,10 +268,10 @@ fn delivery_report_in_json() {
     assert_eq!(frequency["tier"], "medium");
     let note = |key: &str| (dora[key]["value"]["tier"].clone(), dora[key]["value"]["tier_note"].clone());
     assert_eq!(note("lead_time"), (Value::Null, "too few to rate (8 changes; at least 10 needed)".into()));
-    assert_eq!(
-        note("change_failure_rate"),
-        (Value::Null, "too few to rate (6 deployments; at least 10 needed)".into())
-    );
+    // Inferred from git: a lower bound, never rated.
+    let cfr = &dora["change_failure_rate"]["value"];
+    assert_eq!(cfr["lower_bound"], true);
+    assert!(cfr["tier_note"].as_str().unwrap().starts_with("not rated: failures inferred from git are a lower bound"));
     assert_eq!(note("recovery_time"), (Value::Null, "too few to rate (2 recoveries; at least 5 needed)".into()));
     assert_eq!(dora["change_failure_rate"]["value"]["failure_source"], "inferred");
     assert_eq!(dora["rework_rate"]["value"]["tier"], Value::Null);
@@ -281,7 +288,7 @@ fn delivery_report_in_json() {
     );
     let tier = |key: &str| rated["dora"][key]["value"]["tier"].clone();
     assert_eq!(tier("lead_time"), "elite");
-    assert_eq!(tier("change_failure_rate"), "low");
+    assert_eq!(tier("change_failure_rate"), Value::Null, "a lower bound is never rated");
     assert_eq!(tier("recovery_time"), "medium");
 
     // Weekly trend: W02 has v1.0.0–v1.3.0 with 6 changes (3600, 10800,

@@ -264,3 +264,59 @@ fn report_carries_the_knowledge_section() {
         "{terminal}"
     );
 }
+
+/// Release lines and quick patch releases. main: 1.0.0 (Jan 1), 2.0.0
+/// (Jan 10), 2.0.1 (Jan 12); a maintenance branch from 1.0.0: 1.0.1 (Jan
+/// 13, a backport). With `deploy.release_line = "major"` (the default)
+/// 1.0.1 is not a deployment of the main line; 2.0.1 two days after 2.0.0
+/// marks 2.0.0 as a likely failure (a lower bound, not rated), recovered in
+/// 2 days, and 2.0.1 as rework. With "all", 1.0.1 is a deployment too (13
+/// days after 1.0.0: no failure).
+#[test]
+fn release_lines_and_quick_patch_releases() {
+    let scratch = Scratch::new("edges_release_lines");
+    let dir = scratch.path("lines");
+    std::fs::create_dir_all(&dir).unwrap();
+    let commit = |date: &str, file: &str, tag: &str| {
+        std::fs::write(dir.join(file), date).unwrap();
+        git(&dir, date, &["add", "-A"]);
+        git(&dir, date, &["commit", "-q", "-m", tag]);
+        git(&dir, date, &["tag", "-a", tag, "-m", tag]);
+    };
+    git(&dir, "2025-01-01 09:00", &["-c", "init.defaultBranch=main", "init", "-q"]);
+    commit("2025-01-01 09:00", "a.rs", "1.0.0");
+    commit("2025-01-10 09:00", "b.rs", "2.0.0");
+    commit("2025-01-12 09:00", "c.rs", "2.0.1");
+    git(&dir, "2025-01-13 09:00", &["checkout", "-q", "-b", "maint-1", "1.0.0"]);
+    commit("2025-01-13 09:00", "d.rs", "1.0.1");
+    git(&dir, "2025-01-13 09:00", &["checkout", "-q", "main"]);
+
+    let db = scratch.db();
+    let report = report_json(&dir, &db, &["--since", "2024-12-01"]);
+    let names: Vec<&str> =
+        report["deployments"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["2.0.1", "2.0.0", "1.0.0"]);
+    let source = report["deployments_source"].as_str().unwrap();
+    assert!(source.contains("1 of older lines left out as backports, e.g. 1.0.1"), "{source}");
+    let failed: Vec<&str> = report["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["failed"] == true)
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["2.0.0"]);
+    let cfr = &report["dora"]["change_failure_rate"]["value"];
+    assert_eq!((cfr["failed_deployments"].clone(), cfr["lower_bound"].clone()), (json!(1), json!(true)));
+    assert_eq!(report["dora"]["recovery_time"]["value"]["summary"]["median"], 2.0 * 86_400.0);
+    assert!(report["failures_source"].as_str().unwrap().contains("1 by a patch release within 7 days"));
+    let terminal =
+        fulcrum(["report", "--repo", s(&dir), "--db", s(&db), "--no-sync", "--since", "2024-12-01"]).ok().stdout;
+    assert!(terminal.contains("at least 33.3%"), "{terminal}");
+
+    let config = scratch.path("all.toml");
+    std::fs::write(&config, "[deploy]\nrelease_line = \"all\"\n").unwrap();
+    let all = report_json(&dir, &db, &["--no-sync", "--since", "2024-12-01", "--config", s(&config)]);
+    assert_eq!(all["dora"]["deployment_frequency"]["value"]["deployments"], 4);
+    assert_eq!(all["dora"]["change_failure_rate"]["value"]["failed_deployments"], 1, "1.0.1 came 12 days late");
+}

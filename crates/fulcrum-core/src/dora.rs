@@ -542,14 +542,7 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
     } else {
         let lower_bound = options.failure_source == FailureSource::Inferred;
         let (tier, tier_note) = if lower_bound {
-            (
-                None,
-                Some(
-                    "not rated: failures inferred from git are a lower bound (only reverts, hotfixes and quick \
-                     patch releases leave a trace); record incidents for a rate to rate"
-                        .to_string(),
-                ),
-            )
+            (None, Some("not rated: a lower bound inferred from git (record incidents for a rated rate)".to_string()))
         } else {
             rated(
                 in_window.len(),

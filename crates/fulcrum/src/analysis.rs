@@ -83,6 +83,9 @@ pub struct Analysis {
     pub lead_time_source: String,
     /// Event sources the numbers drew on (`import`, `github:o/r`, …).
     pub event_sources: Vec<String>,
+    /// What the reader should see first when the window holds nothing to
+    /// measure: the cause, the latest activity and a window that has data.
+    pub headline: Option<String>,
     /// The DORA keys.
     pub dora: DoraReport,
     /// Deployments in the window, newest first.
@@ -412,7 +415,16 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
         None => (String::new(), RepoTotals::default(), None, false),
     };
     warnings.extend(report.warnings.iter().cloned());
+    let finishes: Vec<i64> = deployments.iter().map(|d| d.finished_at).collect();
+    let headline = quiet_window_headline(&finishes, window, "deployment", "deployments").map(|text| {
+        let last = deployments.iter().max_by_key(|d| (d.finished_at, d.name.clone()));
+        match last {
+            Some(d) => text.replacen("{last}", &d.name, 1),
+            None => text,
+        }
+    });
     Ok(Analysis {
+        headline,
         repository: RepositoryInfo { path, service: service.to_owned(), totals, last_sync_at, shallow },
         config_source: config.source.clone(),
         deployments_source,
@@ -455,6 +467,36 @@ pub fn retell_no_deployments(reason: &mut String, advice: &str) {
         let rest = reason.split_once("; cycle time").map(|(_, rest)| format!("; cycle time{rest}"));
         *reason = format!("{advice}{}", rest.unwrap_or_default());
     }
+}
+
+/// When nothing happened in the window but did before it: the cause first,
+/// the latest event, and the shortest window back from the window's end
+/// (6 months, 1, 2 or 5 years) holding at least five events. `{last}` in
+/// the text stands for the latest event's name.
+pub fn quiet_window_headline(times: &[i64], window: Window, one: &str, many: &str) -> Option<String> {
+    if times.is_empty() || times.iter().any(|&t| window.contains(t)) {
+        return None;
+    }
+    let last = times.iter().copied().filter(|&t| t < window.end).max();
+    let Some(last) = last else {
+        return Some(format!("No {one} in this window: all {} are after it; pass a later --until", times.len()));
+    };
+    const DAY: i64 = 86_400;
+    let spans = [("6.months", 180 * DAY), ("1.year", 365 * DAY), ("2.years", 730 * DAY), ("5.years", 1825 * DAY)];
+    let within = |span: i64| times.iter().filter(|&&t| t >= window.end - span && t < window.end).count();
+    let suggestion = spans
+        .iter()
+        .find(|(_, span)| within(*span) >= 5)
+        .map(|(text, span)| format!("--since {text} covers {}", count(within(*span), one, many)))
+        .unwrap_or_else(|| {
+            let since = fulcrum_core::time::format_date(last);
+            format!("--since {since} starts at it")
+        });
+    Some(format!(
+        "No {one} in this window: the last was {{last}} on {} ({} days before the window ends); {suggestion}",
+        fulcrum_core::time::format_date(last),
+        (window.end - last) / DAY
+    ))
 }
 
 /// What an unfinished sync means for the figures.

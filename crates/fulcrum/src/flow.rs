@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use crate::analysis::{
     AnalysisError, Scope, describe_filter, event_deployments_text, history, interrupted_sync_warning, no_data_reason,
-    no_deployments_advice, retell_no_deployments,
+    no_deployments_advice, quiet_window_headline, retell_no_deployments,
 };
 use crate::config::Config;
 use crate::delivery::{Events, deployed_at, tolerate_clock};
@@ -30,6 +30,8 @@ pub struct FlowAnalysis {
     pub event_sources: Vec<String>,
     /// Where the configuration came from.
     pub config_source: String,
+    /// What the reader should see first when there is nothing to measure.
+    pub headline: Option<String>,
     /// The report.
     #[serde(flatten)]
     pub report: FlowReport,
@@ -130,20 +132,27 @@ pub fn analyze(
         }
     }
     report.warnings.extend(unfinished);
-    if events.prs.is_empty() {
-        report.warnings.insert(
-            0,
-            "no pull requests stored: import them (`fulcrum import FILE`) or add a GitHub or GitLab [[source]] \
+    let headline = if events.prs.is_empty() {
+        Some(
+            "No pull requests stored: import them (`fulcrum import FILE`) or add a GitHub or GitLab [[source]] \
              and run `fulcrum sync`"
                 .to_owned(),
-        );
-    }
+        )
+    } else {
+        let merges: Vec<i64> = events.prs.iter().filter_map(|pr| pr.merged_at).collect();
+        let last = events.prs.iter().filter(|pr| pr.merged_at.is_some()).max_by_key(|pr| (pr.merged_at, pr.number));
+        quiet_window_headline(&merges, window, "merged pull request", "merged pull requests").map(|text| match last {
+            Some(pr) => text.replacen("{last}", &format!("{}#{}", pr.repo, pr.number), 1),
+            None => text,
+        })
+    };
     Ok(FlowAnalysis {
         scope: scope.service.to_owned(),
         repository,
         deployments_source,
         event_sources: events.sources,
         config_source: config.source.clone(),
+        headline,
         report,
     })
 }

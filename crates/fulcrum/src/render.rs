@@ -318,6 +318,9 @@ fn terminal(a: &Analysis, knowledge: Option<&KnowledgeSection>, colour: bool) ->
     let mut out = String::new();
     let service = if a.repository.service.is_empty() { "all stored events" } else { a.repository.service.as_str() };
     let _ = writeln!(out, "{}", paint("1", &format!("fulcrum · {service} · {}", window_text(a))));
+    if let Some(headline) = &a.headline {
+        let _ = writeln!(out, "\n{}\n", paint("33", headline));
+    }
     let _ = writeln!(out, "repository   {}", repository_text(a));
     let _ = writeln!(out, "deployments  {}", a.deployments_source);
     let _ = writeln!(out, "failures     {}", a.failures_source);
@@ -407,6 +410,9 @@ fn terminal(a: &Analysis, knowledge: Option<&KnowledgeSection>, colour: bool) ->
 fn markdown(a: &Analysis, knowledge: Option<&KnowledgeSection>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Delivery report: {}\n", a.repository.service);
+    if let Some(headline) = &a.headline {
+        let _ = writeln!(out, "> **{headline}**\n");
+    }
     let _ = writeln!(out, "- Window: {}", window_text(a));
     let _ = writeln!(out, "- Repository: `{}`", repository_text(a));
     let _ = writeln!(out, "- Deployments: {}", a.deployments_source);

@@ -187,6 +187,9 @@ fn terminal(a: &FlowAnalysis) -> String {
     let r = &a.report;
     let mut out = String::new();
     let _ = writeln!(out, "fulcrum flow · {}", title(a));
+    if let Some(headline) = &a.headline {
+        let _ = writeln!(out, "\n{headline}\n");
+    }
     let _ = writeln!(out, "deployments  {}", a.deployments_source);
     if !a.event_sources.is_empty() {
         let _ = writeln!(out, "events from  {}", a.event_sources.join(", "));
@@ -223,6 +226,9 @@ fn markdown(a: &FlowAnalysis) -> String {
     let r = &a.report;
     let mut out = String::new();
     let _ = writeln!(out, "# Flow: {}\n", title(a));
+    if let Some(headline) = &a.headline {
+        let _ = writeln!(out, "> **{headline}**\n");
+    }
     let _ = writeln!(out, "- Deployments: {}", a.deployments_source);
     if !a.event_sources.is_empty() {
         let _ = writeln!(out, "- Events from: {}", a.event_sources.join(", "));

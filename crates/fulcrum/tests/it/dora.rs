@@ -226,6 +226,7 @@ fn delivery_report_in_json() {
             "event_sources",
             "failures_source",
             "fulcrum_version",
+            "headline",
             "knowledge",
             "lead_time_source",
             "repository",
@@ -236,6 +237,7 @@ fn delivery_report_in_json() {
     // The knowledge section joins the report; its numbers are tested in `knowledge`.
     assert!(report["knowledge"]["truck_factor"].is_u64(), "{}", report["knowledge"]);
     assert_eq!(report["fulcrum_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(report["headline"], Value::Null, "deployments in the window: nothing to lead with");
     assert_eq!(report["config_source"], "defaults");
     assert_eq!(report["sync"]["new_commits"], 15);
     assert_eq!(report["sync"]["up_to_date"], false);
@@ -271,7 +273,7 @@ fn delivery_report_in_json() {
     // Inferred from git: a lower bound, never rated.
     let cfr = &dora["change_failure_rate"]["value"];
     assert_eq!(cfr["lower_bound"], true);
-    assert!(cfr["tier_note"].as_str().unwrap().starts_with("not rated: failures inferred from git are a lower bound"));
+    assert!(cfr["tier_note"].as_str().unwrap().starts_with("not rated: a lower bound inferred from git"));
     assert_eq!(note("recovery_time"), (Value::Null, "too few to rate (2 recoveries; at least 5 needed)".into()));
     assert_eq!(dora["change_failure_rate"]["value"]["failure_source"], "inferred");
     assert_eq!(dora["rework_rate"]["value"]["tier"], Value::Null);

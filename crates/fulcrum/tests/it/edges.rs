@@ -320,3 +320,48 @@ fn release_lines_and_quick_patch_releases() {
     assert_eq!(all["dora"]["deployment_frequency"]["value"]["deployments"], 4);
     assert_eq!(all["dora"]["change_failure_rate"]["value"]["failed_deployments"], 1, "1.0.1 came 12 days late");
 }
+
+/// A window with nothing in it leads with the cause, the latest activity
+/// and a window that has data.
+#[test]
+fn quiet_windows_lead_with_the_cause() {
+    let scratch = Scratch::new("edges_headline");
+    let delivery = repo("delivery");
+    let db = scratch.db();
+    // The last release, v1.4.1, finished 2025-01-14 11:00: 45 days and 13
+    // hours before now (2025-03-01); the 6 months back hold all 6 releases.
+    let report = report_json(&delivery, &db, &["--since", "2025-02-01"]);
+    assert_eq!(
+        report["headline"],
+        "No deployment in this window: the last was v1.4.1 on 2025-01-14 (45 days before the window ends); \
+         --since 6.months covers 6 deployments"
+    );
+    let terminal =
+        fulcrum(["report", "--repo", s(&delivery), "--db", s(&db), "--no-sync", "--since", "2025-02-01"]).ok().stdout;
+    let lines: Vec<&str> = terminal.lines().collect();
+    assert!(lines[2].starts_with("No deployment in this window"), "the cause comes first:\n{terminal}");
+
+    // Flow: three merged pull requests, the last #3 on 2025-01-09; fewer than
+    // five in any span, so the suggestion starts at it.
+    import(
+        &scratch,
+        &db,
+        &(1..=3)
+            .map(|n| {
+                format!(
+                    "{{\"type\":\"pull_request\",\"repo\":\"acme/shop\",\"number\":{n},\"author\":\"ann\",\
+                     \"created_at\":\"2025-01-0{n}T08:00:00Z\",\"merged_at\":\"2025-01-0{}T09:00:00Z\"}}\n",
+                    n * 3
+                )
+            })
+            .collect::<String>(),
+    );
+    let flow = fulcrum(["--db", s(&db), "flow", "--service", "acme/shop", "--since", "2025-02-01", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        flow["headline"],
+        "No merged pull request in this window: the last was acme/shop#3 on 2025-01-09 (50 days before the window \
+         ends); --since 2025-01-09 starts at it"
+    );
+}

@@ -34,6 +34,10 @@ pub struct DoraInput<'a> {
     /// Pull requests, when PR data is present: each is one change, and lead
     /// time is measured per pull request instead of per commit.
     pub changes: Option<&'a [PrChange]>,
+    /// Whether `commits` are a real history (their author times mean
+    /// something). Without one (commits standing in from events), commits
+    /// are never changes: lead time comes from pull requests alone.
+    pub history: bool,
 }
 
 /// A merged pull request as a change (METRICS.md, "Lead time for changes"):
@@ -61,6 +65,9 @@ pub enum ChangeBasis {
     Commits,
     /// A merged pull request.
     PullRequests,
+    /// Pull requests where a deployment ships one, the commits of the
+    /// deployments that ship none.
+    Mixed,
 }
 
 /// Knobs of [`compute`].
@@ -418,25 +425,49 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
         ));
     }
     // (deployment, author time, by a bot) per change.
+    let commit_changes = |d: usize, changes: &mut Vec<(usize, Instant, bool)>| {
+        for &c in &attribution.shipped[d] {
+            let commit = &input.commits[c];
+            if !commit.is_merge() && attribution.first_shipping(c) == Some(d) {
+                changes.push((d, commit.author_time, (input.is_bot)(&commit.author)));
+            }
+        }
+    };
+    let mut basis = ChangeBasis::Commits;
     let changes: Vec<(usize, Instant, bool)> = match input.changes {
-        Some(prs) => prs
-            .iter()
-            .filter_map(|pr| {
-                let d = attribution.first_shipping(pr.merge_commit)?;
-                // Deployed before it was merged: cannot be; counted as a negative span.
-                let start = if deployments[d].finished_at < pr.merged_at { Instant::MAX } else { pr.first_commit_at };
-                Some((d, start, pr.bot))
-            })
-            .collect(),
+        Some(prs) => {
+            let mut changes: Vec<(usize, Instant, bool)> = prs
+                .iter()
+                .filter_map(|pr| {
+                    let d = attribution.first_shipping(pr.merge_commit)?;
+                    // Deployed before it was merged: cannot be; counted as a negative span.
+                    let start =
+                        if deployments[d].finished_at < pr.merged_at { Instant::MAX } else { pr.first_commit_at };
+                    Some((d, start, pr.bot))
+                })
+                .collect();
+            // Pull requests where a deployment ships one; commits elsewhere
+            // (pull requests imported for part of the history, or pushed
+            // straight to the branch), so a stronger source never blanks
+            // what it does not cover.
+            let covered: std::collections::HashSet<usize> = changes.iter().map(|c| c.0).collect();
+            let before = changes.len();
+            if input.history {
+                for &d in in_window.iter().filter(|&&d| !covered.contains(&d) && !attribution.is_baseline[d]) {
+                    commit_changes(d, &mut changes);
+                }
+            }
+            basis = match (covered.is_empty(), changes.len() > before) {
+                (true, _) => ChangeBasis::Commits,
+                (false, true) => ChangeBasis::Mixed,
+                (false, false) => ChangeBasis::PullRequests,
+            };
+            changes
+        }
         None => {
             let mut changes = Vec::new();
-            for &d in &in_window {
-                for &c in &attribution.shipped[d] {
-                    let commit = &input.commits[c];
-                    if !commit.is_merge() && attribution.first_shipping(c) == Some(d) {
-                        changes.push((d, commit.author_time, (input.is_bot)(&commit.author)));
-                    }
-                }
+            for &d in in_window.iter().filter(|_| input.history) {
+                commit_changes(d, &mut changes);
             }
             changes
         }
@@ -475,13 +506,16 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
     }
     let lead_time = match stats::summarize(&spans, options.average) {
         Some(summary) => {
-            let (one, many) =
-                if input.changes.is_some() { ("pull request", "pull requests") } else { ("change", "changes") };
+            let (one, many) = if basis == ChangeBasis::PullRequests {
+                ("pull request", "pull requests")
+            } else {
+                ("change", "changes")
+            };
             let (tier, tier_note) =
                 rated(summary.count, options.min_changes, (one, many), benchmarks.lead_time(summary.median));
             Metric::Value(LeadTime {
                 summary,
-                basis: if input.changes.is_some() { ChangeBasis::PullRequests } else { ChangeBasis::Commits },
+                basis,
                 bot_commits_excluded: bots,
                 negative_spans_dropped: negative,
                 baseline_commits,
@@ -490,6 +524,11 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
             })
         }
         None if in_window.is_empty() => Metric::NoData { reason: no_deployments_reason.clone() },
+        None if !input.history && input.changes.is_none() => Metric::NoData {
+            reason: "no git history and no pull requests: lead time needs one of them (pass --repo, import pull \
+                     requests, or sync a [[source]])"
+                .to_string(),
+        },
         None => Metric::NoData {
             reason: format!(
                 "no changes deployed in the window ({} excluded, {} dropped, {})",
@@ -766,6 +805,7 @@ mod tests {
             rework: &inference.rework,
             is_bot: &is_bot,
             changes: None,
+            history: true,
         };
         // Two ISO weeks: 2025-W02 and 2025-W03.
         let window = Window { start: monday(), end: monday() + 14 * DAY };
@@ -874,6 +914,7 @@ mod tests {
             rework: &[],
             is_bot: &is_bot,
             changes: None,
+            history: true,
         };
         let window = Window { start: monday(), end: monday() + 7 * DAY };
         let report = compute(&input, window, &DoraOptions::default());
@@ -904,6 +945,7 @@ mod tests {
             rework: &[false],
             is_bot: &is_bot,
             changes: None,
+            history: true,
         };
         let window = Window { start: t, end: t + 7 * DAY };
         let report = compute(&input, window, &DoraOptions::default());
@@ -947,6 +989,7 @@ mod tests {
             rework: &[false, false],
             is_bot: &is_bot,
             changes: Some(&changes),
+            history: true,
         };
         let options = DoraOptions { failure_source: FailureSource::Incidents, ..DoraOptions::default() };
         let report = compute(&input, Window { start: t, end: t + 7 * DAY }, &options);
@@ -984,6 +1027,7 @@ mod tests {
             rework: &[false; 4],
             is_bot: &is_bot,
             changes: None,
+            history: true,
         };
         let report = compute(&input, Window { start: t, end: t + 28 * DAY }, &DoraOptions::default());
         let frequency = report.deployment_frequency.value().expect("deployments");
@@ -1040,6 +1084,7 @@ mod tests {
             rework: &no_rework,
             is_bot: &is_bot,
             changes: None,
+            history: true,
         };
         let window = Window { start: monday() - 104 * 7 * DAY, end: monday() + 14 * DAY };
         let report = compute(&input, window, &DoraOptions::default());

@@ -327,7 +327,7 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
             merged_prs - changes.len()
         ));
     }
-    let lead_time_source = if pr_based {
+    let mut lead_time_source = if pr_based {
         format!("pull requests ({merged_prs} merged): first commit to the deployment shipping the merge commit")
     } else {
         "commits: author time to the deployment that first shipped the commit".to_owned()
@@ -340,6 +340,7 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
         rework: &rework,
         is_bot: &is_bot,
         changes: pr_based.then_some(changes.as_slice()),
+        history: git.is_some(),
     };
     let options = DoraOptions {
         average: config.average,
@@ -350,6 +351,24 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
         min_recoveries: config.min_recoveries,
     };
     let mut report = dora::compute(&input, window, &options);
+    // Pull requests are used where a deployment ships one: say where they were not.
+    if let (true, Metric::Value(lead)) = (pr_based, &report.lead_time) {
+        match lead.basis {
+            dora::ChangeBasis::Mixed => {
+                lead_time_source = format!(
+                    "pull requests ({merged_prs} merged) where a deployment ships one; commits (author time to \
+                     deployment) for the deployments of the window that ship none"
+                );
+            }
+            dora::ChangeBasis::Commits => {
+                lead_time_source = format!(
+                    "commits: author time to the deployment that first shipped the commit (none of the \
+                     {merged_prs} merged pull requests stored is shipped by a deployment of the window)"
+                );
+            }
+            dora::ChangeBasis::PullRequests => {}
+        }
+    }
     if git.is_none() && events.incidents.is_empty() {
         let reason = "no incidents recorded and no git history to infer failures from: import incidents \
                       or sync a source with incident.labels"

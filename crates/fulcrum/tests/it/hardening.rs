@@ -678,6 +678,10 @@ fn rework_rate_without_a_signal_is_no_data() {
     .ok();
     let report = fulcrum(["--db", s(&db), "report", "--service", "shop", "--format", "json"]).ok().json();
     assert!(report["dora"]["rework_rate"]["no_data"]["reason"].as_str().unwrap().contains("no incidents recorded"));
+    // Nor is there a lead time: the deployments' commits stand in without
+    // author times (it read 0 s, "elite", before).
+    let lead = report["dora"]["lead_time"]["no_data"]["reason"].as_str().unwrap();
+    assert!(lead.contains("no git history and no pull requests"), "{lead}");
 }
 
 /// Item 23: messages name the flag, fit the command and count right.

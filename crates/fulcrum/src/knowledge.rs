@@ -87,6 +87,17 @@ pub struct KeyPersonRow {
     pub last_active: i64,
 }
 
+/// A file with exactly one author.
+#[derive(Debug, Clone, Serialize)]
+pub struct SingleAuthorRow {
+    /// Path at the analysed commit.
+    pub path: String,
+    /// Its only author.
+    pub author: PersonRow,
+    /// Commits that created or changed it (renames followed).
+    pub changes: u32,
+}
+
 /// Someone counted as gone: no commit for longer than `knowledge.inactive_after`.
 #[derive(Debug, Clone, Serialize)]
 pub struct GoneRow {
@@ -151,6 +162,8 @@ pub struct DirectoryRow {
     pub single_author: bool,
     /// Share of its file changes made or co-authored by coding agents.
     pub agent_share: f64,
+    /// Files with at most one author (one departure from no author).
+    pub files_at_risk: usize,
 }
 
 /// One file of the knowledge map.
@@ -213,8 +226,9 @@ pub struct KnowledgeReport {
     pub active: Option<ActiveRow>,
     /// What coding agents changed.
     pub agents: AgentRow,
-    /// Files with exactly one author.
-    pub single_author_files: Vec<String>,
+    /// Files with exactly one author, most changed first: the knowledge most
+    /// at risk.
+    pub single_author_files: Vec<SingleAuthorRow>,
     /// Files nobody counts as an author of (history cut, or no changes).
     pub files_without_author: usize,
     /// Per-directory knowledge (with `--by-directory`).
@@ -405,14 +419,25 @@ pub fn knowledge(
         warnings.push("shallow clone: files created before the cut have no known creator".to_owned());
     }
     let directories = options.depth.map(|depth| {
-        let mut dirs = knowledge::by_directory(&authorship, depth.max(1));
-        // Riskiest first: the lowest truck factor, then the most files.
-        dirs.sort_by(|a, b| {
-            a.truck_factor.cmp(&b.truck_factor).then(b.files.cmp(&a.files)).then(a.directory.cmp(&b.directory))
+        let depth = depth.max(1);
+        let dirs = knowledge::by_directory(&authorship, depth);
+        let at_risk = |directory: &str| {
+            authorship
+                .iter()
+                .filter(|f| f.authors.len() <= 1 && knowledge::directory_of(&f.path, depth) == directory)
+                .count()
+        };
+        let mut dirs: Vec<(usize, knowledge::DirectoryKnowledge)> =
+            dirs.into_iter().map(|d| (at_risk(&d.directory), d)).collect();
+        // Riskiest first: the most files one departure (or none) from no
+        // author, then the lowest truck factor, then the name.
+        dirs.sort_by(|(ra, a), (rb, b)| {
+            rb.cmp(ra).then(a.truck_factor.cmp(&b.truck_factor)).then(a.directory.cmp(&b.directory))
         });
         dirs.into_iter()
-            .map(|d| DirectoryRow {
-                agent_share: agent_share(&history, &filter, Some((&d.directory, depth.max(1)))).share,
+            .map(|(files_at_risk, d)| DirectoryRow {
+                files_at_risk,
+                agent_share: agent_share(&history, &filter, Some((&d.directory, depth))).share,
                 directory: d.directory,
                 files: d.files,
                 truck_factor: d.truck_factor,
@@ -487,7 +512,19 @@ pub fn knowledge(
         key_people: tf.removed.iter().map(key_row).collect(),
         active,
         agents,
-        single_author_files: tf.single_author_files,
+        single_author_files: {
+            let mut rows: Vec<SingleAuthorRow> = authorship
+                .iter()
+                .filter(|f| f.authors.len() == 1)
+                .map(|f| SingleAuthorRow {
+                    path: f.path.clone(),
+                    author: person(f.authors[0]),
+                    changes: f.changes.iter().map(|(_, n)| n).sum::<u32>() + u32::from(f.creator.is_some()),
+                })
+                .collect();
+            rows.sort_by(|a, b| b.changes.cmp(&a.changes).then_with(|| a.path.cmp(&b.path)));
+            rows
+        },
         files_without_author: tf.files_without_author,
         directories,
         files: map
@@ -559,8 +596,16 @@ pub fn hotspots(
         let path = &slot_path[slot];
         slot_of.get(path) == Some(&slot) && present.contains_key(path.as_str()) && filter.classify(path).is_none()
     };
-    let changes: Vec<(String, usize)> =
-        touched.iter().filter(|(s, _)| keep(*s)).map(|(s, p)| (slot_path[*s].clone(), *p)).collect();
+    // A file changed once in the window is no hotspot, however large.
+    let mut per_slot: HashMap<usize, usize> = HashMap::new();
+    for (slot, _) in &touched {
+        *per_slot.entry(*slot).or_default() += 1;
+    }
+    let changes: Vec<(String, usize)> = touched
+        .iter()
+        .filter(|(s, _)| keep(*s) && per_slot[s] >= 2)
+        .map(|(s, p)| (slot_path[*s].clone(), *p))
+        .collect();
     let mut sizes: HashMap<&str, u64> = HashMap::new();
     for (path, _) in &changes {
         if !sizes.contains_key(path.as_str()) {

@@ -490,6 +490,15 @@ fn markdown(a: &Analysis, knowledge: Option<&KnowledgeSection>) -> String {
     out
 }
 
+/// What the hotspot columns mean.
+const HOTSPOT_LEGEND: &str = "  score = changes in the window × lines now: large files that keep changing, where \
+                              defects and slow work gather; files changed once are left out; authors: people who \
+                              changed it (bots and coding agents not counted)";
+
+/// What the coupling degree means.
+const COUPLING_LEGEND: &str = "  degree = shared commits ÷ the average of the two files' commits: 100% when they only \
+                               ever change together, a hidden dependency worth a look";
+
 /// Renders the knowledge report.
 pub fn knowledge(k: &crate::knowledge::KnowledgeReport, format: Format) -> String {
     let person = |p: &crate::knowledge::PersonRow| format!("{} <{}>", p.name, p.email);
@@ -532,28 +541,43 @@ pub fn knowledge(k: &crate::knowledge::KnowledgeReport, format: Format) -> Strin
             let _ = writeln!(out, "\n{}", agents_line(&k.agents));
             let _ = writeln!(
                 out,
-                "  {} files have a single author; {} have no author in the history",
-                k.single_author_files.len(),
+                "\n{} have a single author (most changed first); {} no author in the history",
+                count(k.single_author_files.len(), "file", "files"),
                 k.files_without_author
             );
-            for line in capped_list(&k.single_author_files, LIST_CAP) {
+            let single: Vec<String> = k
+                .single_author_files
+                .iter()
+                .map(|f| format!("{} · {} ({})", f.path, f.author.name, count(f.changes as usize, "change", "changes")))
+                .collect();
+            for line in capped_list(&single, LIST_CAP) {
                 let _ = writeln!(out, "    {line}");
             }
             if let Some(dirs) = &k.directories {
-                let _ = writeln!(out, "\nBy directory (riskiest first)");
-                let _ = writeln!(out, "  {:<40} {:>6} {:>4} {:>8}  main author", "directory", "files", "TF", "fragm.");
+                let _ = writeln!(out, "\nBy directory (most files at risk first)");
+                let _ = writeln!(
+                    out,
+                    "  {:<32} {:>6} {:>8} {:>4} {:>7}  main author",
+                    "directory", "files", "at risk", "TF", "fragm."
+                );
                 for d in dirs {
                     let _ = writeln!(
                         out,
-                        "  {:<40} {:>6} {:>4} {:>8.2}  {}{}",
+                        "  {:<32} {:>6} {:>8} {:>4} {:>7.2}  {}{}",
                         d.directory,
                         d.files,
+                        d.files_at_risk,
                         d.truck_factor,
                         d.fragmentation,
-                        d.main_author.as_ref().map(person).unwrap_or_else(|| "–".to_owned()),
-                        if d.single_author { "  (single author)" } else { "" }
+                        d.main_author.as_ref().map(|p| p.name.clone()).unwrap_or_else(|| "–".to_owned()),
+                        if d.single_author { " (single author)" } else { "" }
                     );
                 }
+                let _ = writeln!(
+                    out,
+                    "  at risk: files with at most one author · TF: the directory's truck factor · fragm.: 1 − Σ share²\n  \
+                     of people's changes (0: one person made them all; towards 1: spread over many)"
+                );
             }
             if let Some(d) = &k.departure {
                 let names: Vec<String> = d.leaving.iter().map(person).collect();
@@ -611,14 +635,17 @@ pub fn knowledge(k: &crate::knowledge::KnowledgeReport, format: Format) -> Strin
             if let Some(dirs) = &k.directories {
                 let _ = writeln!(
                     out,
-                    "\n## By directory\n\n| Directory | Files | Truck factor | Fragmentation | Main author |\n|---|---|---|---|---|"
+                    "\n## By directory\n\nMost files at risk (at most one author) first. Fragmentation is 1 − Σ share² of \
+                     people's changes: 0 when one person made them all.\n\n| Directory | Files | At risk | Truck factor | \
+                     Fragmentation | Main author |\n|---|---|---|---|---|---|"
                 );
                 for d in dirs {
                     let _ = writeln!(
                         out,
-                        "| {} | {} | {} | {:.2} | {} |",
+                        "| {} | {} | {} | {} | {:.2} | {} |",
                         d.directory,
                         d.files,
+                        d.files_at_risk,
                         d.truck_factor,
                         d.fragmentation,
                         d.main_author.as_ref().map(person).unwrap_or_default()
@@ -696,6 +723,10 @@ pub fn hotspots(h: &crate::knowledge::HotspotsReport, format: Format) -> String 
                     name(&s.main_author)
                 );
             }
+            if h.hotspots.is_empty() {
+                let _ = writeln!(out, "  none: no file was changed twice in the window");
+            }
+            let _ = writeln!(out, "{HOTSPOT_LEGEND}");
             let _ = writeln!(
                 out,
                 "\nChange coupling (shared commits ≥ {}, commits touching > {} files left out)",
@@ -707,6 +738,7 @@ pub fn hotspots(h: &crate::knowledge::HotspotsReport, format: Format) -> String 
             if h.coupling.is_empty() {
                 let _ = writeln!(out, "  none");
             }
+            let _ = writeln!(out, "{COUPLING_LEGEND}");
         }
         Format::Markdown => {
             let _ = writeln!(out, "# Hotspots: {}\n\nWindow: {window}\n", h.repository);
@@ -724,10 +756,12 @@ pub fn hotspots(h: &crate::knowledge::HotspotsReport, format: Format) -> String 
                     name(&s.main_author)
                 );
             }
+            let _ = writeln!(out, "\n{}", HOTSPOT_LEGEND.trim());
             let _ = writeln!(out, "\n## Change coupling\n\n| Degree | Shared | File | File |\n|---|---|---|---|");
             for c in &h.coupling {
                 let _ = writeln!(out, "| {:.0}% | {} | `{}` | `{}` |", c.degree * 100.0, c.shared, c.a, c.b);
             }
+            let _ = writeln!(out, "\n{}", COUPLING_LEGEND.trim());
         }
     }
     out

@@ -112,6 +112,11 @@ fn file<'a>(report: &'a Value, path: &str) -> &'a Value {
     report["files"].as_array().unwrap().iter().find(|f| f["path"] == path).unwrap_or_else(|| panic!("no {path}"))
 }
 
+/// The `path` of each row.
+fn paths(rows: &Value) -> Vec<String> {
+    rows.as_array().unwrap().iter().map(|r| r["path"].as_str().unwrap().to_owned()).collect()
+}
+
 fn strings(values: &[&str]) -> Vec<String> {
     values.iter().map(|v| (*v).to_owned()).collect()
 }
@@ -144,9 +149,32 @@ fn team_truck_factor_key_people_and_single_author_files() {
             ("bob@team.example".to_owned(), 4, 0.4),
         ]
     );
+    // Most changed first, each with its author: app.py (created, then C 1,
+    // A 1, C 1: 4), views.py (3), eval.rs and forms.py (2), build.rs (the
+    // bot's edit left out) and gen.py (1); ties by path.
+    let single: Vec<(String, String, u64)> = report["single_author_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_owned(),
+                f["author"]["name"].as_str().unwrap().to_owned(),
+                f["changes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let row = |p: &str, a: &str, n: u64| (p.to_owned(), a.to_owned(), n);
     assert_eq!(
-        report["single_author_files"],
-        json!(["build.rs", "core/eval.rs", "tools/gen.py", "web/app.py", "web/forms.py", "web/views.py"])
+        single,
+        [
+            row("web/app.py", "Carol Chen", 4),
+            row("web/views.py", "Carol Chen", 3),
+            row("core/eval.rs", "Bob Builder", 2),
+            row("web/forms.py", "Carol Chen", 2),
+            row("build.rs", "Alice Archer", 1),
+            row("tools/gen.py", "Erin", 1),
+        ]
     );
     assert_eq!(report["files_without_author"], 0);
     assert_eq!(report["warnings"], json!([]));
@@ -432,7 +460,7 @@ fn one_file_one_author() {
     assert_eq!((report["files_in_tree"].as_u64(), report["files_analysed"].as_u64()), (Some(1), Some(1)));
     assert_eq!(report["truck_factor"], 1);
     assert_eq!(key_people(&report), vec![("alice@fulcrum.example".to_owned(), 1, 1.0)]);
-    assert_eq!(report["single_author_files"], json!(["main.py"]));
+    assert_eq!(paths(&report["single_author_files"]), ["main.py"]);
     assert_eq!(report["directories"][0]["directory"], ".");
     assert_eq!(report["directories"][0]["truck_factor"], 1);
     assert_eq!(report["files"][0]["fragmentation"], 0.0);
@@ -475,7 +503,7 @@ fn include_glob_readmits_documentation() {
     assert_eq!(report["files_analysed"], 3);
     assert_eq!(report["truck_factor"], 1);
     assert_eq!(key_people(&report), vec![("alice@fulcrum.example".to_owned(), 3, 1.0)]);
-    assert_eq!(report["single_author_files"], json!(["CHANGELOG.md", "README.md"]));
+    assert_eq!(paths(&report["single_author_files"]), ["CHANGELOG.md", "README.md"]);
     assert_eq!(report["warnings"], json!([]));
 }
 
@@ -533,7 +561,7 @@ fn team_hotspots_and_coupling() {
             row("web/b.py", 2, 5, 10, 1, "Bob Builder"),
             row("web/forms.py", 2, 4, 8, 1, "Carol Chen"),
             row("web/views.py", 2, 3, 6, 2, "Alice Archer"),
-            row("web/a.py", 1, 4, 4, 1, "Bob Builder"),
+            // web/a.py (1 change × 4 lines) is left out: changed once, no hotspot.
         ]
     );
     assert_eq!(
@@ -546,8 +574,8 @@ fn team_hotspots_and_coupling() {
     assert_eq!(report["min_shared"], 2);
 
     // From 2025-01-13: C12–C16 only. app.py 2 × 5 = 10 and b.py 2 × 5 = 10
-    // (tie: by path), views.py 6, a.py 4; app.py and views.py change only
-    // together: degree 1.
+    // (tie: by path), views.py 6; app.py and views.py change only together:
+    // degree 1.
     let report = hotspots(&team, &db, &["--no-sync", "--since", "2025-01-13", "--format", "json"]).ok().json();
     let ranked: Vec<(&str, u64)> = report["hotspots"]
         .as_array()
@@ -555,7 +583,8 @@ fn team_hotspots_and_coupling() {
         .iter()
         .map(|h| (h["path"].as_str().unwrap(), h["score"].as_u64().unwrap()))
         .collect();
-    assert_eq!(ranked, vec![("web/app.py", 10), ("web/b.py", 10), ("web/views.py", 6), ("web/a.py", 4)]);
+    // a.py (one rename in the window) is left out: changed once.
+    assert_eq!(ranked, vec![("web/app.py", 10), ("web/b.py", 10), ("web/views.py", 6)]);
     assert_eq!(
         report["coupling"],
         json!([{"a": "web/app.py", "b": "web/views.py", "shared": 2, "changes_a": 2, "changes_b": 2, "degree": 1.0}])

@@ -7,6 +7,7 @@ mod analysis;
 mod config;
 mod connector;
 mod delivery;
+mod explain;
 mod flow;
 mod git;
 mod github;
@@ -72,6 +73,19 @@ enum Command {
     Flow(FlowArgs),
     /// Trust a repository's fulcrum.toml to choose token commands, token variables and base URLs.
     Trust(TrustArgs),
+    /// What a metric means, how it is computed, the settings that change it and where its data comes from.
+    Explain(ExplainArgs),
+}
+
+#[derive(Args, Debug)]
+struct ExplainArgs {
+    /// The metric: deployment-frequency, lead-time, change-failure-rate, recovery-time, rework-rate,
+    /// truck-factor, fragmentation, hotspots, coupling, cycle-time, review-load, wip.
+    #[arg(value_name = "METRIC")]
+    metric: String,
+    /// The repository whose fulcrum.toml gives the effective settings [default: .].
+    #[arg(long, value_name = "PATH")]
+    repo: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -246,6 +260,7 @@ fn is_input_error(e: &anyhow::Error) -> bool {
             || c.is::<import::ImportError>()
             || c.is::<connector::SourceError>()
             || c.is::<trust::TrustError>()
+            || c.is::<explain::UnknownMetric>()
             || c.downcast_ref::<http::HttpError>().is_some_and(http::HttpError::is_input_error)
             || c.downcast_ref::<store::StoreError>().is_some_and(|s| !matches!(s, store::StoreError::Sql { .. }))
     })
@@ -258,6 +273,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(_) => Some("import stores every line"),
         Command::Knowledge(_) => Some("knowledge analyses the tree at --at with all history before it"),
         Command::Trust(_) => Some("trust records a file"),
+        Command::Explain(_) => Some("explain describes a metric"),
         _ => None,
     };
     if let (Some(why), true) = (windowless, cli.global.since.is_some() || cli.global.until.is_some()) {
@@ -315,6 +331,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             Ok(())
+        }
+        Command::Explain(args) => {
+            let repo = args.repo.as_deref().unwrap_or(Path::new("."));
+            let config = config::Config::load(cli.global.config.as_deref(), Some(repo), &Default::default())?;
+            print(&explain::explain(&args.metric, &config)?)
         }
         Command::Trust(args) => {
             let trusted = trust::trust(&args.path)?;

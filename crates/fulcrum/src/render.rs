@@ -91,6 +91,19 @@ fn knowledge_lines(k: &KnowledgeSection) -> Vec<String> {
     lines
 }
 
+/// A key person on one line (wrapped to the width).
+fn key_person_line(key: &crate::knowledge::KeyPersonRow) -> String {
+    let text = format!(
+        "{} <{}> · {} ({:.1}%) · last commit {}",
+        key.person.name,
+        key.person.email,
+        count(key.files_authored, "file", "files"),
+        key.share * 100.0,
+        format_date(key.last_active)
+    );
+    wrap(&text, width(), "  ", "    ")
+}
+
 /// The active truck factor in one sentence.
 fn active_line(a: &crate::knowledge::ActiveRow) -> String {
     let gone: Vec<String> = a
@@ -142,6 +155,37 @@ fn inactive_note(d: &crate::knowledge::DepartureRow) -> String {
         names.join(", "),
         count(d.orphaned_by_inactivity, "file", "files")
     )
+}
+
+/// The width terminal output is fitted to: `COLUMNS` when set, else 80
+/// (also when piped), never under 40.
+pub fn width() -> usize {
+    std::env::var("COLUMNS").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(80).max(40)
+}
+
+/// `text` wrapped at `width` columns on spaces: the first line starts with
+/// `first`, the others with `rest` (both count towards the width). A word
+/// longer than a line stands alone on its line.
+pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
+    let mut out = String::new();
+    let mut line = first.to_owned();
+    let mut empty = true;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let needed = if empty { word.chars().count() } else { word.chars().count() + 1 };
+        if !empty && line.chars().count() + needed > width {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = rest.to_owned();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    out.push_str(line.trim_end());
+    out
 }
 
 /// Pretty JSON with a final newline.
@@ -319,16 +363,17 @@ fn terminal(a: &Analysis, knowledge: Option<&KnowledgeSection>, colour: bool) ->
     let service = if a.repository.service.is_empty() { "all stored events" } else { a.repository.service.as_str() };
     let _ = writeln!(out, "{}", paint("1", &format!("fulcrum · {service} · {}", window_text(a))));
     if let Some(headline) = &a.headline {
-        let _ = writeln!(out, "\n{}\n", paint("33", headline));
+        let _ = writeln!(out, "\n{}\n", paint("33", &wrap(headline, width(), "", "")));
     }
-    let _ = writeln!(out, "repository   {}", repository_text(a));
-    let _ = writeln!(out, "deployments  {}", a.deployments_source);
-    let _ = writeln!(out, "failures     {}", a.failures_source);
+    let label = |name: &str, text: &str| wrap(text, width(), &format!("{name:<13}"), &" ".repeat(13));
+    let _ = writeln!(out, "{}", label("repository", repository_text(a)));
+    let _ = writeln!(out, "{}", label("deployments", &a.deployments_source));
+    let _ = writeln!(out, "{}", label("failures", &a.failures_source));
     if !a.event_sources.is_empty() {
-        let _ = writeln!(out, "changes      {}", a.lead_time_source);
-        let _ = writeln!(out, "events from  {}", a.event_sources.join(", "));
+        let _ = writeln!(out, "{}", label("changes", &a.lead_time_source));
+        let _ = writeln!(out, "{}", label("events from", &a.event_sources.join(", ")));
     }
-    let _ = writeln!(out, "config       {}", a.config_source);
+    let _ = writeln!(out, "{}", label("config", &a.config_source));
     if !a.repository.path.is_empty() {
         let _ = writeln!(
             out,
@@ -345,7 +390,8 @@ fn terminal(a: &Analysis, knowledge: Option<&KnowledgeSection>, colour: bool) ->
         if !row.detail.is_empty() || !row.tier.is_empty() {
             let tier = if row.tier.is_empty() { String::new() } else { format!("tier: {}", row.tier) };
             let sep = if row.detail.is_empty() || tier.is_empty() { "" } else { " · " };
-            let _ = writeln!(out, "{:<22} {}{sep}{tier}", "", paint("2", &row.detail));
+            let detail = wrap(&format!("{}{sep}{tier}", row.detail), width(), &" ".repeat(23), &" ".repeat(23));
+            let _ = writeln!(out, "{}", paint("2", &detail));
         }
     }
     if !a.dora.weekly.is_empty() {
@@ -389,9 +435,9 @@ fn terminal(a: &Analysis, knowledge: Option<&KnowledgeSection>, colour: bool) ->
     if let Some(k) = knowledge {
         let lines = knowledge_lines(k);
         let _ = writeln!(out);
-        let _ = writeln!(out, "Knowledge  {}", lines[0]);
+        let _ = writeln!(out, "{}", wrap(&lines[0], width(), "Knowledge  ", "  "));
         for line in &lines[1..] {
-            let _ = writeln!(out, "  {line}");
+            let _ = writeln!(out, "{}", wrap(line, width(), "  ", "    "));
         }
         let _ = writeln!(out, "  (details: fulcrum knowledge)");
     }
@@ -399,11 +445,11 @@ fn terminal(a: &Analysis, knowledge: Option<&KnowledgeSection>, colour: bool) ->
         let _ = writeln!(out);
         let _ = writeln!(out, "{}", paint("33", "Warnings"));
         for w in &a.warnings {
-            let _ = writeln!(out, "  - {w}");
+            let _ = writeln!(out, "{}", wrap(w, width(), "  - ", "    "));
         }
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, "{}", paint("2", &format!("Tiers: {}", a.dora.benchmark_source)));
+    let _ = writeln!(out, "{}", paint("2", &wrap(&format!("Tiers: {}", a.dora.benchmark_source), width(), "", "  ")));
     out
 }
 
@@ -490,6 +536,17 @@ fn markdown(a: &Analysis, knowledge: Option<&KnowledgeSection>) -> String {
     out
 }
 
+/// `text` cut to its last `width` characters, with `…` in front when cut
+/// (a path's end names the file).
+fn left_cut(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        return text.to_owned();
+    }
+    let tail: String = text.chars().skip(count - width + 1).collect();
+    format!("…{tail}")
+}
+
 /// What the hotspot columns mean.
 const HOTSPOT_LEGEND: &str = "  score = changes in the window × lines now: large files that keep changing, where \
                               defects and slow work gather; files changed once are left out; authors: people who \
@@ -506,39 +563,26 @@ pub fn knowledge(k: &crate::knowledge::KnowledgeReport, format: Format) -> Strin
     match format {
         Format::Json => return json(k),
         Format::Terminal => {
-            let _ = writeln!(out, "fulcrum knowledge · {} at {}", k.repository, &k.commit[..k.commit.len().min(12)]);
-            let _ = writeln!(
-                out,
-                "files        {} analysed of {} in the tree{}",
+            let title = format!("fulcrum knowledge · {} at {}", k.repository, &k.commit[..k.commit.len().min(12)]);
+            let _ = writeln!(out, "{}", wrap(&title, width(), "", "  "));
+            let files = format!(
+                "{} analysed of {} in the tree{}",
                 k.files_analysed,
                 k.files_in_tree,
                 excluded_text(&k.files_excluded)
             );
+            let _ = writeln!(out, "{}", wrap(&files, width(), "files        ", &" ".repeat(13)));
             let _ = writeln!(out, "\nTruck factor {} (as published: everyone in the history counts)", k.truck_factor);
             for key in &k.key_people {
-                let _ = writeln!(
-                    out,
-                    "  {:<50} authors {:>5} files ({:.1}%), last commit {}",
-                    person(&key.person),
-                    key.files_authored,
-                    key.share * 100.0,
-                    format_date(key.last_active)
-                );
+                let _ = writeln!(out, "{}", key_person_line(key));
             }
             if let Some(active) = &k.active {
-                let _ = writeln!(out, "\n{}", active_line(active));
+                let _ = writeln!(out, "\n{}", wrap(&active_line(active), width(), "", "  "));
                 for key in &active.key_people {
-                    let _ = writeln!(
-                        out,
-                        "  {:<50} authors {:>5} files ({:.1}%), last commit {}",
-                        person(&key.person),
-                        key.files_authored,
-                        key.share * 100.0,
-                        format_date(key.last_active)
-                    );
+                    let _ = writeln!(out, "{}", key_person_line(key));
                 }
             }
-            let _ = writeln!(out, "\n{}", agents_line(&k.agents));
+            let _ = writeln!(out, "\n{}", wrap(&agents_line(&k.agents), width(), "", "  "));
             let _ = writeln!(
                 out,
                 "\n{} have a single author (most changed first); {} no author in the history",
@@ -570,14 +614,13 @@ pub fn knowledge(k: &crate::knowledge::KnowledgeReport, format: Format) -> Strin
                         d.truck_factor,
                         d.fragmentation,
                         d.main_author.as_ref().map(|p| p.name.clone()).unwrap_or_else(|| "–".to_owned()),
-                        if d.single_author { " (single author)" } else { "" }
+                        if d.single_author { " *" } else { "" }
                     );
                 }
-                let _ = writeln!(
-                    out,
-                    "  at risk: files with at most one author · TF: the directory's truck factor · fragm.: 1 − Σ share²\n  \
-                     of people's changes (0: one person made them all; towards 1: spread over many)"
-                );
+                let legend = "at risk: files with at most one author · TF: the directory's truck factor · fragm.: \
+                              1 − Σ share² of people's changes (0: one person made them all; towards 1: spread over \
+                              many) · *: one person authors every file";
+                let _ = writeln!(out, "{}", wrap(legend, width(), "  ", "  "));
             }
             if let Some(d) = &k.departure {
                 let names: Vec<String> = d.leaving.iter().map(person).collect();
@@ -590,7 +633,7 @@ pub fn knowledge(k: &crate::knowledge::KnowledgeReport, format: Format) -> Strin
                     d.share * 100.0
                 );
                 if !d.inactive_counted_as_gone.is_empty() {
-                    let _ = writeln!(out, "  {}", inactive_note(d));
+                    let _ = writeln!(out, "{}", wrap(&inactive_note(d), width(), "  ", "  "));
                 }
                 for (dir, orphaned, total) in d.directories.iter().take(10) {
                     let _ = writeln!(out, "  {dir:<40} {orphaned:>5} of {total:>5} files");
@@ -599,11 +642,12 @@ pub fn knowledge(k: &crate::knowledge::KnowledgeReport, format: Format) -> Strin
                     let _ = writeln!(out, "    {line}");
                 }
             }
-            let _ = writeln!(out, "\nReview knowledge: {}", k.review_knowledge);
+            let _ =
+                writeln!(out, "\n{}", wrap(&format!("Review knowledge: {}", k.review_knowledge), width(), "", "  "));
             for w in &k.warnings {
-                let _ = writeln!(out, "warning: {w}");
+                let _ = writeln!(out, "{}", wrap(&format!("warning: {w}"), width(), "", "  "));
             }
-            let _ = writeln!(out, "\nMethod: {}", k.method);
+            let _ = writeln!(out, "\n{}", wrap(&format!("Method: {}", k.method), width(), "", "  "));
         }
         Format::Markdown => {
             let _ = writeln!(out, "# Knowledge risk: {}\n", k.repository);
@@ -705,17 +749,21 @@ pub fn hotspots(h: &crate::knowledge::HotspotsReport, format: Format) -> String 
     match format {
         Format::Json => return json(h),
         Format::Terminal => {
-            let _ = writeln!(out, "fulcrum hotspots · {} · {window}", h.repository);
+            let title = format!("fulcrum hotspots · {} · {window}", h.repository);
+            let _ = writeln!(out, "{}", wrap(&title, width(), "", "  "));
+            // The path column takes what the numbers and a name leave of the width.
+            let longest = h.hotspots.iter().map(|s| s.path.chars().count()).max().unwrap_or(4);
+            let column = longest.clamp(4, width().saturating_sub(52).max(20));
             let _ = writeln!(
                 out,
-                "\n{:<60} {:>7} {:>7} {:>9} {:>7}  main author",
+                "\n{:<column$} {:>7} {:>6} {:>8} {:>7}  main author",
                 "file", "changes", "lines", "score", "authors"
             );
             for s in &h.hotspots {
                 let _ = writeln!(
                     out,
-                    "{:<60} {:>7} {:>7} {:>9} {:>7}  {}",
-                    s.path,
+                    "{:<column$} {:>7} {:>6} {:>8} {:>7}  {}",
+                    left_cut(&s.path, column),
                     s.changes,
                     s.lines,
                     s.score,
@@ -726,7 +774,7 @@ pub fn hotspots(h: &crate::knowledge::HotspotsReport, format: Format) -> String 
             if h.hotspots.is_empty() {
                 let _ = writeln!(out, "  none: no file was changed twice in the window");
             }
-            let _ = writeln!(out, "{HOTSPOT_LEGEND}");
+            let _ = writeln!(out, "{}", wrap(HOTSPOT_LEGEND.trim(), width(), "  ", "  "));
             let _ = writeln!(
                 out,
                 "\nChange coupling (shared commits ≥ {}, commits touching > {} files left out)",
@@ -738,7 +786,7 @@ pub fn hotspots(h: &crate::knowledge::HotspotsReport, format: Format) -> String 
             if h.coupling.is_empty() {
                 let _ = writeln!(out, "  none");
             }
-            let _ = writeln!(out, "{COUPLING_LEGEND}");
+            let _ = writeln!(out, "{}", wrap(COUPLING_LEGEND.trim(), width(), "  ", "  "));
         }
         Format::Markdown => {
             let _ = writeln!(out, "# Hotspots: {}\n\nWindow: {window}\n", h.repository);

@@ -188,19 +188,21 @@ fn terminal(a: &FlowAnalysis) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "fulcrum flow · {}", title(a));
     if let Some(headline) = &a.headline {
-        let _ = writeln!(out, "\n{headline}\n");
+        let _ = writeln!(out, "\n{}\n", super::wrap(headline, super::width(), "", ""));
     }
-    let _ = writeln!(out, "deployments  {}", a.deployments_source);
+    let label = |name: &str, text: &str| super::wrap(text, super::width(), &format!("{name:<13}"), &" ".repeat(13));
+    let _ = writeln!(out, "{}", label("deployments", &a.deployments_source));
     if !a.event_sources.is_empty() {
-        let _ = writeln!(out, "events from  {}", a.event_sources.join(", "));
+        let _ = writeln!(out, "{}", label("events from", &a.event_sources.join(", ")));
     }
-    let _ = writeln!(out, "cycle        {}", cycle_end_text(r));
-    let _ = writeln!(out, "config       {}", a.config_source);
+    let _ = writeln!(out, "{}", label("cycle", cycle_end_text(r)));
+    let _ = writeln!(out, "{}", label("config", &a.config_source));
     let _ = writeln!(out, "\n{} merged pull requests in the window\n", r.rows.len());
     let _ = writeln!(out, "{:<8} {:>10} {:>10} {:>10} {:>6} {:>8}", "stage", "median", "p75", "p90", "PRs", "missing");
     for cells in stage_cells(r) {
         if cells[1].starts_with("no data") {
-            let _ = writeln!(out, "{:<8} {}", cells[0], cells[1]);
+            let _ =
+                writeln!(out, "{}", super::wrap(&cells[1], super::width(), &format!("{:<9}", cells[0]), "         "));
         } else {
             let _ = writeln!(
                 out,
@@ -211,12 +213,12 @@ fn terminal(a: &FlowAnalysis) -> String {
     }
     let _ = writeln!(out);
     for line in summary_lines(r) {
-        let _ = writeln!(out, "{line}");
+        let _ = writeln!(out, "{}", super::wrap(&line, super::width(), "", "  "));
     }
     if !r.warnings.is_empty() {
         let _ = writeln!(out, "\nwarnings:");
         for w in &r.warnings {
-            let _ = writeln!(out, "  - {w}");
+            let _ = writeln!(out, "{}", super::wrap(w, super::width(), "  - ", "    "));
         }
     }
     out

@@ -38,3 +38,31 @@ fn sync_summary_lines() {
     assert_eq!(first.stdout, "");
     assert_snapshot("sync_summary", &format!("{}{}", first.stderr, second.stderr));
 }
+
+/// Terminal output fits 80 columns when piped (COLUMNS unset), and follows
+/// COLUMNS when it is set: prose wraps, the hotspot path column shrinks.
+#[test]
+fn terminal_output_fits_the_width() {
+    let scratch = Scratch::new("terminal_width");
+    let (delivery, team, db) = (repo("delivery"), repo("team"), scratch.db());
+    crate::harness::sync(&delivery, &db);
+    crate::harness::sync(&team, &db);
+    let commands: [Vec<&str>; 5] = [
+        vec!["report", "--repo", s(&delivery), "--no-sync"],
+        vec!["knowledge", "--repo", s(&team), "--no-sync", "--by-directory", "--leaving", "carol@team.example"],
+        vec!["hotspots", "--repo", s(&team), "--no-sync"],
+        vec!["flow", "--repo", s(&delivery), "--no-sync"],
+        vec!["explain", "change-failure-rate"],
+    ];
+    for args in &commands {
+        let mut all = args.clone();
+        all.extend(["--db", s(&db)]);
+        let text = fulcrum(&all).ok().stdout;
+        let widest = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        assert!(widest <= 80, "{args:?}: a line of {widest} columns:\n{text}");
+        let wide = crate::harness::run(crate::harness::command(&all).env("COLUMNS", "160")).ok().stdout;
+        assert!(wide.lines().count() <= text.lines().count(), "{args:?}: wider is not longer");
+    }
+    let narrow = crate::harness::run(crate::harness::command(["explain", "lead-time"]).env("COLUMNS", "50")).ok();
+    assert!(narrow.stdout.lines().all(|l| l.chars().count() <= 50), "{}", narrow.stdout);
+}

@@ -88,6 +88,9 @@ pub struct Analysis {
     pub headline: Option<String>,
     /// The DORA keys.
     pub dora: DoraReport,
+    /// The same keys over the window of the same length just before, and
+    /// the change.
+    pub previous: Previous,
     /// Deployments in the window, newest first.
     pub deployments: Vec<DeploymentRow>,
     /// Everything the reader should know about the numbers.
@@ -351,6 +354,8 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
         min_recoveries: config.min_recoveries,
     };
     let mut report = dora::compute(&input, window, &options);
+    let before = Window { start: window.start - window.duration(), end: window.start };
+    let previous = Previous::of(&report, &dora::compute(&input, before, &options), before);
     // Pull requests are used where a deployment ships one: say where they were not.
     if let (true, Metric::Value(lead)) = (pr_based, &report.lead_time) {
         match lead.basis {
@@ -442,7 +447,14 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
             None => text,
         }
     });
+    let previous = if git.is_none() && events.incidents.is_empty() {
+        // The rates have no signal without incidents or git (see above).
+        Previous { change_failure_rate: Versus::default(), rework_rate: Versus::default(), ..previous }
+    } else {
+        previous
+    };
     Ok(Analysis {
+        previous,
         headline,
         repository: RepositoryInfo { path, service: service.to_owned(), totals, last_sync_at, shallow },
         config_source: config.source.clone(),
@@ -454,6 +466,61 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
         deployments: rows,
         warnings,
     })
+}
+
+/// One key now and over the previous window.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Versus {
+    /// The value over the previous window (`None`: no data then).
+    pub previous: Option<f64>,
+    /// `(now − previous) ÷ previous`; `None` when either is missing or the
+    /// previous value is 0.
+    pub change: Option<f64>,
+}
+
+impl Versus {
+    fn new(now: Option<f64>, previous: Option<f64>) -> Versus {
+        let change = match (now, previous) {
+            (Some(now), Some(before)) if before != 0.0 => Some((now - before) / before),
+            _ => None,
+        };
+        Versus { previous, change }
+    }
+}
+
+/// The DORA keys over the previous window of the same length.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Previous {
+    /// The previous window.
+    pub window: Window,
+    /// Deployments per week.
+    pub deployment_frequency: Versus,
+    /// Median lead time, seconds.
+    pub lead_time: Versus,
+    /// Change failure rate, 0..1.
+    pub change_failure_rate: Versus,
+    /// Median recovery time, seconds.
+    pub recovery_time: Versus,
+    /// Rework rate, 0..1.
+    pub rework_rate: Versus,
+}
+
+impl Previous {
+    fn of(now: &DoraReport, before: &DoraReport, window: Window) -> Previous {
+        let frequency = |r: &DoraReport| r.deployment_frequency.value().map(|f| f.per_week);
+        let lead = |r: &DoraReport| r.lead_time.value().map(|l| l.summary.median);
+        let cfr = |r: &DoraReport| r.change_failure_rate.value().map(|c| c.rate);
+        let recovery = |r: &DoraReport| r.recovery_time.value().map(|x| x.summary.median);
+        let rework = |r: &DoraReport| r.rework_rate.value().map(|x| x.rate);
+        Previous {
+            window,
+            deployment_frequency: Versus::new(frequency(now), frequency(before)),
+            lead_time: Versus::new(lead(now), lead(before)),
+            change_failure_rate: Versus::new(cfr(now), cfr(before)),
+            recovery_time: Versus::new(recovery(now), recovery(before)),
+            rework_rate: Versus::new(rework(now), rework(before)),
+        }
+    }
 }
 
 /// Why there are no deployments and what to do, fitting the data at hand

@@ -228,6 +228,11 @@ fn rows(a: &Analysis) -> Vec<Row> {
         ),
         Metric::NoData { reason } => no_data(reason),
     };
+    let p = &a.previous;
+    let days = (p.window.end - p.window.start + 43_199) / 86_400;
+    let percent = |x: f64| format!("{:.1}%", x * 100.0);
+    let per_week = |x: f64| format!("{x:.2}/week");
+    let value = value + &versus(&p.deployment_frequency, days, &per_week);
     let mut out = vec![Row { key: "Deployment frequency", value, detail, tier: t }];
     let (value, detail, t) = match &d.lead_time {
         Metric::Value(l) => (
@@ -237,6 +242,7 @@ fn rows(a: &Analysis) -> Vec<Row> {
         ),
         Metric::NoData { reason } => no_data(reason),
     };
+    let value = value + &versus(&p.lead_time, days, &duration);
     out.push(Row { key: "Lead time for changes", value, detail, tier: t });
     let (value, detail, t) = match &d.change_failure_rate {
         Metric::Value(c) => (
@@ -255,6 +261,7 @@ fn rows(a: &Analysis) -> Vec<Row> {
         ),
         Metric::NoData { reason } => no_data(reason),
     };
+    let value = value + &versus(&p.change_failure_rate, days, &percent);
     out.push(Row { key: "Change failure rate", value, detail, tier: t });
     let (value, detail, t) = match &d.recovery_time {
         Metric::Value(r) => (
@@ -264,6 +271,7 @@ fn rows(a: &Analysis) -> Vec<Row> {
         ),
         Metric::NoData { reason } => no_data(reason),
     };
+    let value = value + &versus(&p.recovery_time, days, &duration);
     out.push(Row { key: "Recovery time", value, detail, tier: t });
     let (value, detail, t) = match &d.rework_rate {
         Metric::Value(r) => (
@@ -279,8 +287,23 @@ fn rows(a: &Analysis) -> Vec<Row> {
         ),
         Metric::NoData { reason } => no_data(reason),
     };
+    let value = value + &versus(&p.rework_rate, days, &percent);
     out.push(Row { key: "Rework rate", value, detail, tier: t });
     out
+}
+
+/// ` · ▲ 12% on the previous 90 days (3h 10m)` when a value has data now
+/// and then; empty otherwise (and for a metric without data now, whose
+/// value text is its reason).
+fn versus(v: &crate::analysis::Versus, days: i64, show: &dyn Fn(f64) -> String) -> String {
+    let Some(before) = v.previous else { return String::new() };
+    let change = match v.change {
+        Some(c) if c.abs() < 0.005 => "= ".to_owned(),
+        Some(c) if c > 0.0 => format!("▲ {:.0}% ", c * 100.0),
+        Some(c) => format!("▼ {:.0}% ", -c * 100.0),
+        None => String::new(),
+    };
+    format!(" · {change}vs the previous {days} days ({})", show(before))
 }
 
 fn baseline_note(baseline: usize) -> String {
@@ -385,8 +408,10 @@ fn terminal(a: &Analysis, knowledge: Option<&KnowledgeSection>, colour: bool) ->
     let _ = writeln!(out);
     let rows = rows(a);
     for row in &rows {
-        let value = if row.value.starts_with("no data") { paint("33", &row.value) } else { paint("1", &row.value) };
-        let _ = writeln!(out, "{:<22} {}", row.key, value);
+        let text = wrap(&row.value, width(), &format!("{:<23}", row.key), &" ".repeat(23));
+        let (head, rest) = text.split_at(23.min(text.len()));
+        let painted = if row.value.starts_with("no data") { paint("33", rest) } else { paint("1", rest) };
+        let _ = writeln!(out, "{head}{painted}");
         if !row.detail.is_empty() || !row.tier.is_empty() {
             let tier = if row.tier.is_empty() { String::new() } else { format!("tier: {}", row.tier) };
             let sep = if row.detail.is_empty() || tier.is_empty() { "" } else { " · " };

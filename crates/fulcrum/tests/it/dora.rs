@@ -229,6 +229,7 @@ fn delivery_report_in_json() {
             "headline",
             "knowledge",
             "lead_time_source",
+            "previous",
             "repository",
             "sync",
             "warnings"

@@ -365,3 +365,35 @@ fn quiet_windows_lead_with_the_cause() {
          ends); --since 2025-01-09 starts at it"
     );
 }
+
+/// Every key beside its value over the previous window of the same length.
+/// Window Jan 10–17: v1.3.0, v1.4.0, v1.4.1 in 7 days = 3/week. Before it,
+/// Jan 3–10: v1.0.0, v1.1.0, v1.2.0, measured from Monday Jan 6 when the
+/// data starts: 3 in 4 days = 5.25/week. Change (3 − 5.25) ÷ 5.25 = −42.9%.
+#[test]
+fn keys_are_compared_with_the_previous_window() {
+    let scratch = Scratch::new("edges_previous");
+    let delivery = repo("delivery");
+    let db = scratch.db();
+    let report = report_json(&delivery, &db, &["--since", "2025-01-10", "--until", "2025-01-17"]);
+    let previous = &report["previous"];
+    assert_eq!(previous["window"]["start"], utc("2025-01-03 00:00"));
+    let frequency = &previous["deployment_frequency"];
+    assert_eq!(frequency["previous"], 5.25);
+    assert!((frequency["change"].as_f64().unwrap() + 3.0 / 7.0).abs() < 1e-9, "{frequency}");
+    let terminal = fulcrum([
+        "report",
+        "--repo",
+        s(&delivery),
+        "--db",
+        s(&db),
+        "--no-sync",
+        "--since",
+        "2025-01-10",
+        "--until",
+        "2025-01-17",
+    ])
+    .ok()
+    .stdout;
+    assert!(terminal.contains("3.00/week · ▼ 43% vs the previous 7 days (5.25/week)"), "{terminal}");
+}

@@ -48,12 +48,18 @@ struct GlobalArgs {
     /// Configuration file [default: fulcrum.toml in the repository, if present].
     #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
+}
+
+/// The window of the commands that measure one.
+#[derive(Args, Debug, Default)]
+struct WindowArgs {
     /// Start of the window: a date (2025-01-31), a UTC time (2025-01-31T12:00:00Z)
-    /// or a span before now (90.days, 12.weeks, 6.months, 1.year) [default: report.window].
-    #[arg(long, global = true, value_name = "WHEN")]
+    /// or a span before now (90.days, 12.weeks, 6.months, 1.year) [default: report.window,
+    /// for hotspots hotspots.window].
+    #[arg(long, value_name = "WHEN")]
     since: Option<String>,
-    /// End of the window (exclusive), same forms as --since [default: now].
-    #[arg(long, global = true, value_name = "WHEN")]
+    /// End of the window (exclusive), same forms as --since; never later than now [default: now].
+    #[arg(long, value_name = "WHEN")]
     until: Option<String>,
 }
 
@@ -107,6 +113,8 @@ struct ImportArgs {
 
 #[derive(Args, Debug)]
 struct FlowArgs {
+    #[command(flatten)]
+    window: WindowArgs,
     /// A git repository to find deployments in (tags or trunk) when no deployment events are stored,
     /// and whose pull requests to report [default: the current directory if it is one, else everything stored].
     #[arg(long, value_name = "PATH")]
@@ -136,7 +144,7 @@ struct KnowledgeArgs {
     #[arg(long)]
     by_directory: bool,
     /// Directory depth for --by-directory.
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(long, default_value_t = 1, value_name = "N", requires = "by_directory")]
     depth: usize,
     /// Simulate these people leaving (e-mail or name; repeatable).
     #[arg(long, value_name = "WHO")]
@@ -147,6 +155,8 @@ struct KnowledgeArgs {
 struct HotspotsArgs {
     #[command(flatten)]
     common: AnalysisArgs,
+    #[command(flatten)]
+    window: WindowArgs,
 }
 
 /// What every analysis command takes: the repository, sync and output.
@@ -192,6 +202,8 @@ struct SyncArgs {
 struct ReportArgs {
     #[command(flatten)]
     sync: SyncArgs,
+    #[command(flatten)]
+    window: WindowArgs,
     /// Report what is stored without syncing first.
     #[arg(long)]
     no_sync: bool,
@@ -268,17 +280,6 @@ fn is_input_error(e: &anyhow::Error) -> bool {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let now = now()?;
-    let windowless = match &cli.command {
-        Command::Sync(_) => Some("sync stores the whole history"),
-        Command::Import(_) => Some("import stores every line"),
-        Command::Knowledge(_) => Some("knowledge analyses the tree at --at with all history before it"),
-        Command::Trust(_) => Some("trust records a file"),
-        Command::Explain(_) => Some("explain describes a metric"),
-        _ => None,
-    };
-    if let (Some(why), true) = (windowless, cli.global.since.is_some() || cli.global.until.is_some()) {
-        return Err(UsageError(format!("--since and --until do not apply here: {why}; drop them")).into());
-    }
     match cli.command {
         Command::Sync(args) => {
             let repo_path = args.repo.path();
@@ -368,7 +369,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Hotspots(args) => {
             let repo_path = args.common.sync.repo.path();
             let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
-            let window = window_with_default(&cli.global, &config.hotspots_window, now)?;
+            let window = window_with_default(&args.window, &config.hotspots_window, now)?;
             // The repository is opened before the database: bad input creates nothing.
             let (repo, key, name) = open_repo(args.common.sync.repo.path())?;
             let mut store = open_store(&cli.global, !args.common.no_sync)?;
@@ -389,7 +390,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let implied = args.sync.repo.repo.is_none();
             let repo_path = use_repository(args.sync.repo.repo.as_deref(), &args.service)?;
             let config = config::Config::load(cli.global.config.as_deref(), repo_path.as_deref(), &overrides)?;
-            let window = window(&cli.global, &config, now)?;
+            let window = window(&args.window, &config, now)?;
             // The repository is opened before the database: bad input creates nothing.
             let opened = match &repo_path {
                 Some(path) if !args.no_sync => Some(open_repo(path)?),
@@ -416,7 +417,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let scope = repo_scope(&key, &name, &service, &config);
             let mut analysis = match analysis::analyze(&store, &scope, &config, window) {
                 Ok(mut analysis) => {
-                    analysis.warnings.extend(future_until_note(&cli.global, now));
+                    analysis.warnings.extend(future_until_note(&args.window, now));
                     analysis
                 }
                 Err(e) if implied && gives_no_deployments(&e) && holds_events(&store, &config)? => {
@@ -469,7 +470,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let implied = args.repo.is_none();
             let repo_path = use_repository(args.repo.as_deref(), &args.service)?;
             let config = config::Config::load(cli.global.config.as_deref(), repo_path.as_deref(), &overrides)?;
-            let window = window(&cli.global, &config, now)?;
+            let window = window(&args.window, &config, now)?;
             // The repository is opened before the database: bad input creates nothing.
             let opened = match &repo_path {
                 Some(path) if !args.no_sync => Some(git::GitRepo::open(path)?),
@@ -657,7 +658,7 @@ fn now() -> anyhow::Result<i64> {
 }
 
 /// Said when `--until` lies in the future and the window was cut at now.
-fn future_until_note(global: &GlobalArgs, now: i64) -> Option<String> {
+fn future_until_note(global: &WindowArgs, now: i64) -> Option<String> {
     let until = global.until.as_deref()?;
     let end = parse_instant(until, now).ok()?;
     (end > now + 1).then(|| {
@@ -665,11 +666,11 @@ fn future_until_note(global: &GlobalArgs, now: i64) -> Option<String> {
     })
 }
 
-fn window(global: &GlobalArgs, config: &config::Config, now: i64) -> anyhow::Result<Window> {
+fn window(global: &WindowArgs, config: &config::Config, now: i64) -> anyhow::Result<Window> {
     window_with_default(global, &config.window, now)
 }
 
-fn window_with_default(global: &GlobalArgs, default_since: &str, now: i64) -> anyhow::Result<Window> {
+fn window_with_default(global: &WindowArgs, default_since: &str, now: i64) -> anyhow::Result<Window> {
     let start = match &global.since {
         Some(since) => parse_instant(since, now).with_context(|| format!("--since {since}"))?,
         None => parse_instant(default_since, now).with_context(|| format!("the default window `{default_since}`"))?,

@@ -308,15 +308,24 @@ fn window_flags_where_they_do_not_apply() {
     let scratch = Scratch::new("window_flags_misplaced");
     let delivery = repo("delivery");
     let db = scratch.db();
-    for args in [
-        &["sync", "--repo", s(&delivery), "--since", "1.year"][..],
-        &["knowledge", "--repo", s(&delivery), "--until", "2025-01-01"],
-        &["import", "x.jsonl", "--since", "90.days"],
+    // Only report, flow and hotspots have a window: the others neither
+    // advertise --since/--until in their help nor accept them.
+    for (args, flag) in [
+        (&["sync", "--repo", s(&delivery), "--since", "1.year"][..], "'--since'"),
+        (&["knowledge", "--repo", s(&delivery), "--until", "2025-01-01"], "'--until'"),
+        (&["import", "x.jsonl", "--since", "90.days"], "'--since'"),
     ] {
         let mut all = vec!["--db", s(&db)];
         all.extend_from_slice(args);
-        fulcrum(all).bad_input(&["--since and --until do not apply here"]);
+        fulcrum(all).bad_input(&["unexpected argument", flag]);
+        let help = fulcrum([args[0], "--help"]).ok().stdout;
+        assert!(!help.contains("--since") && !help.contains("--until"), "{} --help:\n{help}", args[0]);
     }
+    for command in ["report", "flow", "hotspots"] {
+        assert!(fulcrum([command, "--help"]).ok().stdout.contains("--since <WHEN>"), "{command}");
+    }
+    // --depth means nothing without --by-directory.
+    fulcrum(["knowledge", "--repo", s(&delivery), "--db", s(&db), "--depth", "2"]).bad_input(&["--by-directory"]);
 }
 
 /// A host answering every request with `status` (and `retry-after` 0 for 429).

@@ -54,6 +54,8 @@ struct File {
     #[serde(default)]
     agents: AgentsFile,
     #[serde(default)]
+    check: CheckFile,
+    #[serde(default)]
     identities: IdentitiesFile,
     #[serde(default)]
     knowledge: KnowledgeFile,
@@ -184,6 +186,12 @@ struct ReportFile {
 #[serde(deny_unknown_fields)]
 struct BotsFile {
     patterns: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckFile {
+    fail_if: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -366,6 +374,8 @@ pub struct Config {
     pub review_target: Option<i64>,
     /// `flow.max_size`, changed lines.
     pub max_size: u64,
+    /// `check.fail_if`: the rules `fulcrum check` fails on, validated.
+    pub check_rules: Vec<String>,
     /// `[[source]]` entries (those an untrusted file may run).
     pub sources: Vec<SourceFile>,
     /// What was ignored of the file and why (an untrusted repository file's
@@ -594,6 +604,13 @@ impl Config {
             pickup_target,
             review_target,
             max_size: file.flow.max_size.unwrap_or(fulcrum_core::flow::DEFAULT_MAX_SIZE),
+            check_rules: {
+                let rules = file.check.fail_if.unwrap_or_default();
+                for rule in &rules {
+                    crate::check::parse(rule).map_err(|e| value_error(false, "check.fail_if", e.to_string()))?;
+                }
+                rules
+            },
             sources: file.source,
             ignored: Vec::new(),
             aliases,

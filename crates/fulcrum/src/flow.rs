@@ -32,6 +32,8 @@ pub struct FlowAnalysis {
     pub config_source: String,
     /// What the reader should see first when there is nothing to measure.
     pub headline: Option<String>,
+    /// Pull requests stored for the scope (any state, any time).
+    pub stored_pull_requests: usize,
     /// The report.
     #[serde(flatten)]
     pub report: FlowReport,
@@ -153,6 +155,7 @@ pub fn analyze(
         event_sources: events.sources,
         config_source: config.source.clone(),
         headline,
+        stored_pull_requests: events.prs.len(),
         report,
     })
 }

@@ -4,6 +4,7 @@
 //! turns errors into exit codes: 0 ok, 1 failure, 2 bad input or usage.
 
 mod analysis;
+mod check;
 mod config;
 mod connector;
 mod delivery;
@@ -27,6 +28,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
+use fulcrum_core::dora::Metric;
 use fulcrum_core::time::{TimeError, Window, parse_instant};
 
 /// DORA metrics and more from the data your team already has.
@@ -81,6 +83,34 @@ enum Command {
     Trust(TrustArgs),
     /// What a metric means, how it is computed, the settings that change it and where its data comes from.
     Explain(ExplainArgs),
+    /// Gate CI on the team's agreements: exits 1 when a rule of check.fail_if or --fail-if holds.
+    Check(CheckArgs),
+}
+
+#[derive(Args, Debug)]
+struct CheckArgs {
+    #[command(flatten)]
+    sync: SyncArgs,
+    #[command(flatten)]
+    window: WindowArgs,
+    /// Check what is stored without syncing first.
+    #[arg(long)]
+    no_sync: bool,
+    /// A rule that fails the check when it holds: METRIC OP VALUE, e.g. "truck_factor < 2",
+    /// "lead_time > 2d", "change_failure_rate > 15%" (repeatable; added to check.fail_if).
+    #[arg(long, value_name = "RULE")]
+    fail_if: Vec<String>,
+    /// Output format (terminal or json).
+    #[arg(long, value_enum, default_value = "terminal")]
+    format: render::Format,
+}
+
+/// Rules of `fulcrum check` held (exit code 1).
+#[derive(Debug, thiserror::Error)]
+#[error("check failed: {failed} of {rules} rules hold")]
+struct CheckFailed {
+    failed: usize,
+    rules: usize,
 }
 
 #[derive(Args, Debug)]
@@ -273,6 +303,7 @@ fn is_input_error(e: &anyhow::Error) -> bool {
             || c.is::<connector::SourceError>()
             || c.is::<trust::TrustError>()
             || c.is::<explain::UnknownMetric>()
+            || c.is::<check::RuleError>()
             || c.downcast_ref::<http::HttpError>().is_some_and(http::HttpError::is_input_error)
             || c.downcast_ref::<store::StoreError>().is_some_and(|s| !matches!(s, store::StoreError::Sql { .. }))
     })
@@ -330,6 +361,90 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         fulcrum_core::dora::count(summary.unknown_sizes, "pull request", "pull requests")
                     );
                 }
+            }
+            Ok(())
+        }
+        Command::Check(args) => {
+            let repo_path = args.sync.repo.path();
+            let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
+            let mut texts = config.check_rules.clone();
+            texts.extend(args.fail_if.iter().cloned());
+            if texts.is_empty() {
+                return Err(UsageError(
+                    "no rules to check: add check.fail_if to fulcrum.toml or pass --fail-if \"truck_factor < 2\""
+                        .into(),
+                )
+                .into());
+            }
+            let rules = texts.iter().map(|t| check::parse(t)).collect::<Result<Vec<_>, _>>()?;
+            let window = window(&args.window, &config, now)?;
+            let (repo, key, name) = open_repo(repo_path)?;
+            let mut store = open_store(&cli.global, !args.no_sync)?;
+            if !args.no_sync {
+                sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args.sync))?;
+            }
+            let service = config.service.clone().unwrap_or_else(|| name.clone());
+            let scope = repo_scope(&key, &name, &service, &config);
+            let wants = |metrics: &[&str]| rules.iter().any(|r| metrics.contains(&r.metric));
+            let dora = analysis::analyze(&store, &scope, &config, window).map_err(|e| format!("{e:#}"));
+            let knowledge = wants(&["truck_factor", "active_truck_factor", "single_author_files"]).then(|| {
+                let options = knowledge::KnowledgeOptions { now, ..Default::default() };
+                knowledge::knowledge(&store, &repo, &key, &config, &options).map_err(|e| format!("{e:#}"))
+            });
+            let hotspots = wants(&["single_author_hotspots"])
+                .then(|| knowledge::hotspots(&store, &repo, &key, &config, window).map_err(|e| format!("{e:#}")));
+            let flow = wants(&["agreement_breaches", "stale_pull_requests", "cycle_time"])
+                .then(|| flow::analyze(&store, &scope, &config, window, now).map_err(|e| format!("{e:#}")));
+            let metric_value = |m: &Metric<f64>| match m {
+                Metric::Value(v) => Ok(*v),
+                Metric::NoData { reason } => Err(reason.clone()),
+            };
+            let measure = |metric: &str| -> Result<f64, String> {
+                let d = || dora.as_ref().map(|a| &a.dora).map_err(Clone::clone);
+                let value = |m: Metric<f64>| metric_value(&m);
+                match metric {
+                    "deployment_frequency" => value(map(&d()?.deployment_frequency, |f| f.per_week)),
+                    "lead_time" => value(map(&d()?.lead_time, |l| l.summary.median)),
+                    "change_failure_rate" => value(map(&d()?.change_failure_rate, |c| c.rate)),
+                    "recovery_time" => value(map(&d()?.recovery_time, |r| r.summary.median)),
+                    "rework_rate" => value(map(&d()?.rework_rate, |r| r.rate)),
+                    "truck_factor" | "active_truck_factor" | "single_author_files" => {
+                        let k = knowledge.as_ref().expect("computed when asked for").as_ref().map_err(Clone::clone)?;
+                        match metric {
+                            "truck_factor" => Ok(k.truck_factor as f64),
+                            "single_author_files" => Ok(k.single_author_files.len() as f64),
+                            _ => k
+                                .active
+                                .as_ref()
+                                .map(|a| a.truck_factor as f64)
+                                .ok_or_else(|| "knowledge.inactive_after is 0".to_owned()),
+                        }
+                    }
+                    "single_author_hotspots" => {
+                        let h = hotspots.as_ref().expect("computed when asked for").as_ref().map_err(Clone::clone)?;
+                        Ok(h.hotspots.iter().filter(|s| s.authors == 1).count() as f64)
+                    }
+                    _ => {
+                        let f = flow.as_ref().expect("computed when asked for").as_ref().map_err(Clone::clone)?;
+                        if f.stored_pull_requests == 0 {
+                            return Err("no pull requests stored".to_owned());
+                        }
+                        match metric {
+                            "agreement_breaches" => Ok(f.report.breaches.len() as f64),
+                            "stale_pull_requests" => Ok(f.report.stale.len() as f64),
+                            _ => value(map(&f.report.cycle, |c| c.summary.median)),
+                        }
+                    }
+                }
+            };
+            let verdicts = check::judge(&rules, &measure);
+            let failed = verdicts.iter().filter(|v| v.failed).count();
+            match args.format {
+                render::Format::Json => print(&render::to_json(&verdicts))?,
+                _ => print(&check::render(&verdicts))?,
+            }
+            if failed > 0 {
+                return Err(CheckFailed { failed, rules: verdicts.len() }.into());
             }
             Ok(())
         }
@@ -498,6 +613,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             print(&render::flow(&analysis, args.format))
         }
+    }
+}
+
+/// A metric's value mapped (no data stays no data).
+fn map<T>(metric: &Metric<T>, f: impl Fn(&T) -> f64) -> Metric<f64> {
+    match metric {
+        Metric::Value(v) => Metric::Value(f(v)),
+        Metric::NoData { reason } => Metric::NoData { reason: reason.clone() },
     }
 }
 

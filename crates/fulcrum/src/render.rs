@@ -188,6 +188,11 @@ pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
     out
 }
 
+/// Pretty JSON with a final newline (for other modules' reports).
+pub fn to_json<T: serde::Serialize>(value: &T) -> String {
+    json(value)
+}
+
 /// Pretty JSON with a final newline.
 fn json<T: serde::Serialize>(value: &T) -> String {
     let mut text = serde_json::to_string_pretty(value).expect("report types serialise");

@@ -397,3 +397,39 @@ fn keys_are_compared_with_the_previous_window() {
     .stdout;
     assert!(terminal.contains("3.00/week · ▼ 43% vs the previous 7 days (5.25/week)"), "{terminal}");
 }
+
+/// `fulcrum check` fails (exit 1) when a rule holds, passes (exit 0)
+/// otherwise, skips a metric without data, and refuses a rule it cannot
+/// read (exit 2). delivery over its default window: 6 deployments, median
+/// lead time 3h 30m, truck factor 0 (no analysable files).
+#[test]
+fn check_gates_on_the_team_agreements() {
+    let scratch = Scratch::new("edges_check");
+    let delivery = repo("delivery");
+    let db = scratch.db();
+    let check = |rules: &[&str]| {
+        let mut args = vec!["check", "--repo", s(&delivery), "--db", s(&db)];
+        for rule in rules {
+            args.extend(["--fail-if", rule]);
+        }
+        fulcrum(&args)
+    };
+    let failed = check(&["lead_time > 2h", "deployment_frequency < 0.5", "stale_pull_requests > 0"]);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(failed.stdout.contains("FAIL  lead_time = 3h 30m (fails when > 2h 0m)"), "{}", failed.stdout);
+    assert!(failed.stdout.contains("ok    deployment_frequency = 0.78/week"), "{}", failed.stdout);
+    assert!(failed.stdout.contains("skip  stale_pull_requests: no data"), "{}", failed.stdout);
+    assert!(failed.stderr.contains("check failed: 1 of 3 rules hold"), "{}", failed.stderr);
+    let passed = check(&["lead_time > 1d", "change_failure_rate > 50%"]);
+    assert_eq!(passed.code, 0, "{}{}", passed.stdout, passed.stderr);
+    assert!(passed.stdout.ends_with("check passed: 0 of 2 failed\n"), "{}", passed.stdout);
+    check(&["velocity > 1"]).bad_input(&["velocity", "unknown metric"]);
+    fulcrum(["check", "--repo", s(&delivery), "--db", s(&db)]).bad_input(&["no rules to check"]);
+    // Rules from the configuration.
+    let config = scratch.path("fulcrum.toml");
+    std::fs::write(&config, "[check]\nfail_if = [\"truck_factor < 1\"]\n").unwrap();
+    let from_config =
+        fulcrum(["check", "--repo", s(&delivery), "--db", s(&db), "--config", s(&config), "--format", "json"]);
+    assert_eq!(from_config.code, 1);
+    assert_eq!(from_config.json()[0]["rule"]["metric"], "truck_factor");
+}

@@ -373,6 +373,9 @@ pub fn client(
     clock: crate::http::Clock,
 ) -> anyhow::Result<Client> {
     let (token, hint) = token(source, default_env)?;
+    if token.is_none() {
+        eprintln!("warning: {} {}: no token ({hint})", source.kind, source.repo);
+    }
     if let Some((scheme, host, _)) = crate::http::origin(base)
         && scheme == "http"
         && !crate::http::is_loopback(&host)

@@ -239,6 +239,13 @@ impl GitRepo {
         !self.shallow_boundary.is_empty()
     }
 
+    /// The URL of the `origin` remote, as configured.
+    pub fn origin_url(&self) -> Option<String> {
+        let repo = self.repo.to_thread_local();
+        let config = repo.config_snapshot();
+        config.string("remote.origin.url").map(|url| url.to_str_lossy().into_owned())
+    }
+
     /// The branch `HEAD` names (`refs/heads/main`), if it is not detached.
     pub fn head_branch(&self) -> Option<String> {
         let repo = self.repo.to_thread_local();

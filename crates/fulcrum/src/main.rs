@@ -15,6 +15,7 @@ mod github;
 mod gitlab;
 mod http;
 mod import;
+mod init;
 mod knowledge;
 mod progress;
 mod render;
@@ -85,6 +86,17 @@ enum Command {
     Explain(ExplainArgs),
     /// Gate CI on the team's agreements: exits 1 when a rule of check.fail_if or --fail-if holds.
     Check(CheckArgs),
+    /// Write a commented fulcrum.toml for a repository: host and repository from origin, deploy mode from its tags.
+    Init(InitArgs),
+}
+
+#[derive(Args, Debug)]
+struct InitArgs {
+    #[command(flatten)]
+    repo: RepoArgs,
+    /// Show the file without writing it.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Args, Debug)]
@@ -447,6 +459,39 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 return Err(CheckFailed { failed, rules: verdicts.len() }.into());
             }
             Ok(())
+        }
+        Command::Init(args) => {
+            let path = args.repo.path();
+            let repo = git::GitRepo::open(path)?;
+            let env = |name: &str| std::env::var(name).ok();
+            let proposal = init::propose(&repo, &env, &init::on_path)?;
+            let target = path.join("fulcrum.toml");
+            let mut out = format!("{}\n", proposal.text);
+            for note in &proposal.notes {
+                out.push_str(&render::wrap(note, render::width(), "# ", "#   "));
+                out.push('\n');
+            }
+            if args.dry_run {
+                return print(&out);
+            }
+            if target.exists() {
+                return Err(UsageError(format!(
+                    "{}: a configuration exists already; move it away, or see the proposal with --dry-run",
+                    target.display()
+                ))
+                .into());
+            }
+            std::fs::write(&target, &proposal.text)
+                .map_err(|e| UsageError(format!("{}: cannot write it ({e})", target.display())))?;
+            // The user made this file: its token_command and base_url may apply.
+            let trusted = trust::trust(&target)?;
+            out.push_str(&format!(
+                "# written to {} and trusted (recorded in {}); next: `fulcrum sync --repo {}` then `fulcrum report`\n",
+                trusted.path.display(),
+                trusted.list.display(),
+                path.display()
+            ));
+            print(&out)
         }
         Command::Explain(args) => {
             let repo = args.repo.as_deref().unwrap_or(Path::new("."));

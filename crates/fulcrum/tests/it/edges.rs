@@ -433,3 +433,44 @@ fn check_gates_on_the_team_agreements() {
     assert_eq!(from_config.code, 1);
     assert_eq!(from_config.json()[0]["rule"]["metric"], "truck_factor");
 }
+
+/// `fulcrum init` proposes a commented configuration from the repository:
+/// its origin's host and repository, tags mode when release tags exist
+/// (trunk otherwise), a warning without a token; it writes and trusts it,
+/// and never overwrites one.
+#[test]
+fn init_writes_a_configuration_from_the_repository() {
+    let scratch = Scratch::new("edges_init");
+    let delivery = scratch.copy_repo("delivery");
+    git(&delivery, "2025-01-01 00:00", &["remote", "add", "origin", "git@gitlab.acme.example:shop/backend.git"]);
+    let config_home = scratch.path("config");
+    let init = |repo: &std::path::Path, extra: &[&str]| {
+        let mut args = vec!["init", "--repo", s(repo)];
+        args.extend_from_slice(extra);
+        crate::harness::run(command(&args).env("XDG_CONFIG_HOME", &config_home))
+    };
+    let dry = init(&delivery, &["--dry-run"]).ok();
+    assert!(!delivery.join("fulcrum.toml").exists(), "--dry-run writes nothing");
+    for needle in [
+        "mode = \"tags\"",
+        "kind = \"gitlab\"\nrepo = \"shop/backend\"\nbase_url = \"https://gitlab.acme.example/api/v4\"",
+        "# 6 release tags match",
+        "# warning: no token: $GITLAB_TOKEN is unset",
+    ] {
+        assert!(dry.stdout.contains(needle), "lacks {needle:?}:\n{}", dry.stdout);
+    }
+    let written = init(&delivery, &[]).ok();
+    assert!(written.stdout.contains("and trusted"), "{}", written.stdout);
+    let text = std::fs::read_to_string(delivery.join("fulcrum.toml")).unwrap();
+    assert!(text.starts_with("# fulcrum configuration, written by `fulcrum init`"), "{text}");
+    let trusted = std::fs::read_to_string(config_home.join("fulcrum/trusted")).unwrap();
+    assert!(trusted.contains(s(&delivery.join("fulcrum.toml").canonicalize().unwrap())), "{trusted}");
+    // The written file is a valid configuration.
+    fulcrum(["explain", "lead-time", "--repo", s(&delivery)]).ok();
+    init(&delivery, &[]).bad_input(&["exists already"]);
+
+    let notags = scratch.copy_repo("notags");
+    let trunk = init(&notags, &["--dry-run"]).ok();
+    assert!(trunk.stdout.contains("mode = \"trunk\""), "{}", trunk.stdout);
+    assert!(trunk.stdout.contains("# no origin remote"), "{}", trunk.stdout);
+}

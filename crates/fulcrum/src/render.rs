@@ -223,8 +223,8 @@ fn rows(a: &Analysis) -> Vec<Row> {
         Metric::Value(f) => (
             format!("{:.2}/week", f.per_week),
             format!(
-                "{} deployments, {:.2}/day; deployment days per week: {} {:.1}",
-                f.deployments,
+                "{}, {:.2}/day; deployment days per week: {} {:.1}",
+                count(f.deployments, "deployment", "deployments"),
                 f.per_day,
                 average_name(d.average),
                 f.deployment_days_per_week
@@ -282,10 +282,9 @@ fn rows(a: &Analysis) -> Vec<Row> {
         Metric::Value(r) => (
             format!("{}{:.1}%", if r.lower_bound { "at least " } else { "" }, r.rate * 100.0),
             format!(
-                "{} of {} {} a revert or fix; {}",
+                "{} of {} shipped a revert or fix; {}",
                 r.rework_deployments,
                 count(r.deployments, "deployment", "deployments"),
-                if r.rework_deployments == 1 { "ships" } else { "ship" },
                 interval(r.interval)
             ),
             "no published tier".to_owned(),

@@ -423,7 +423,11 @@ pub fn store_pull_requests(
         let mut batch = crate::store::EventBatch::default();
         for (item, pr) in chunk.iter().zip(fetched) {
             summary.unknown_sizes += usize::from(pr.size_unknown);
-            batch.pull_requests.push((pr, what.source.to_owned(), Some(item.to_string())));
+            let label = crate::store::PrLabel {
+                title: item["title"].as_str().map(str::to_owned),
+                url: item["html_url"].as_str().or_else(|| item["web_url"].as_str()).map(str::to_owned),
+            };
+            batch.pull_requests.push((pr, what.source.to_owned(), Some(item.to_string()), label));
         }
         *reached = (*reached).max(chunk.last().and_then(|p| Cursor::of(p, what.key)));
         let text = reached.map(|c| c.format());

@@ -34,9 +34,27 @@ pub struct FlowAnalysis {
     pub headline: Option<String>,
     /// Pull requests stored for the scope (any state, any time).
     pub stored_pull_requests: usize,
+    /// The pull requests the report names (breaches, stale), by id: number,
+    /// title, author and link, so a reader can act on them.
+    pub named: std::collections::BTreeMap<String, NamedPr>,
     /// The report.
     #[serde(flatten)]
     pub report: FlowReport,
+}
+
+/// A pull request as a report names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct NamedPr {
+    /// Repository.
+    pub repo: String,
+    /// Number.
+    pub number: u64,
+    /// Title, when the source gave one.
+    pub title: Option<String>,
+    /// Author's login.
+    pub author: String,
+    /// Web address, when the source gave one.
+    pub url: Option<String>,
 }
 
 /// Computes the flow report of `scope`.
@@ -148,7 +166,29 @@ pub fn analyze(
             None => text,
         })
     };
+    let wanted: std::collections::BTreeSet<&str> =
+        report.breaches.iter().map(|b| b.pr.as_str()).chain(report.stale.iter().map(|s| s.pr.as_str())).collect();
+    let keys: Vec<(String, u64)> =
+        events.prs.iter().filter(|pr| wanted.contains(pr.id.as_str())).map(|pr| (pr.repo.clone(), pr.number)).collect();
+    let labels = store.pr_labels(&keys)?;
+    let named = events
+        .prs
+        .iter()
+        .filter(|pr| wanted.contains(pr.id.as_str()))
+        .map(|pr| {
+            let label = labels.get(&(pr.repo.clone(), pr.number)).map(|(l, _)| l.clone()).unwrap_or_default();
+            let named = NamedPr {
+                repo: pr.repo.clone(),
+                number: pr.number,
+                title: label.title,
+                author: pr.author.clone(),
+                url: label.url,
+            };
+            (pr.id.clone(), named)
+        })
+        .collect();
     Ok(FlowAnalysis {
+        named,
         scope: scope.service.to_owned(),
         repository,
         deployments_source,

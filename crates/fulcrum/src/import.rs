@@ -173,6 +173,10 @@ struct PullRequestLine {
     reviews: Vec<ReviewLine>,
     #[serde(default)]
     comments: Vec<CommentLine>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -204,7 +208,7 @@ struct CommentLine {
 
 /// One line's items, checked.
 enum Item {
-    PullRequest(PullRequest),
+    PullRequest(PullRequest, crate::store::PrLabel),
     Deployment(DeploymentEvent),
     Incident(IncidentEvent),
 }
@@ -253,28 +257,32 @@ fn convert(line: Line, source: &str) -> Result<Item, String> {
                 activities.push(ReviewActivity { author: c.author, at: c.created_at.0, kind });
             }
             let kind = source.split(':').next().unwrap_or(source);
-            Ok(Item::PullRequest(PullRequest {
-                id: format!("{kind}:pr:{}#{}", pr.repo, pr.number),
-                repo: pr.repo,
-                number: pr.number,
-                author: pr.author,
-                created_at: pr.created_at.0,
-                ready_at: pr.ready_at.map(|t| t.0),
-                draft: pr.draft,
-                merged_at: pr.merged_at.map(|t| t.0),
-                closed_at: pr.closed_at.or(pr.merged_at).map(|t| t.0),
-                merge_commit: pr.merge_commit.filter(|c| !c.is_empty()),
-                additions: pr.additions.unwrap_or(0),
-                deletions: pr.deletions.unwrap_or(0),
-                size_unknown: pr.additions.is_none() && pr.deletions.is_none(),
-                commits: pr
-                    .commits
-                    .into_iter()
-                    .map(|c| PrCommit { sha: c.sha, author: c.author, authored_at: c.authored_at.0 })
-                    .collect(),
-                activities,
-                updated_at: pr.updated_at.map(|t| t.0),
-            }))
+            let label = crate::store::PrLabel { title: pr.title.clone(), url: pr.url.clone() };
+            Ok(Item::PullRequest(
+                PullRequest {
+                    id: format!("{kind}:pr:{}#{}", pr.repo, pr.number),
+                    repo: pr.repo,
+                    number: pr.number,
+                    author: pr.author,
+                    created_at: pr.created_at.0,
+                    ready_at: pr.ready_at.map(|t| t.0),
+                    draft: pr.draft,
+                    merged_at: pr.merged_at.map(|t| t.0),
+                    closed_at: pr.closed_at.or(pr.merged_at).map(|t| t.0),
+                    merge_commit: pr.merge_commit.filter(|c| !c.is_empty()),
+                    additions: pr.additions.unwrap_or(0),
+                    deletions: pr.deletions.unwrap_or(0),
+                    size_unknown: pr.additions.is_none() && pr.deletions.is_none(),
+                    commits: pr
+                        .commits
+                        .into_iter()
+                        .map(|c| PrCommit { sha: c.sha, author: c.author, authored_at: c.authored_at.0 })
+                        .collect(),
+                    activities,
+                    updated_at: pr.updated_at.map(|t| t.0),
+                },
+                label,
+            ))
         }
         Line::Deployment(d) => {
             non_empty("id", &d.id)?;
@@ -367,7 +375,7 @@ fn parse_lines(lines: Vec<(usize, Vec<u8>)>, source: &str) -> Parsed {
             .and_then(|l| convert(l, source))
             .map_err(|message| crate::http::cut(&message, MESSAGE_LIMIT));
         match item {
-            Ok(Item::PullRequest(pr)) => parsed.batch.pull_requests.push((pr, source.to_owned(), None)),
+            Ok(Item::PullRequest(pr, label)) => parsed.batch.pull_requests.push((pr, source.to_owned(), None, label)),
             Ok(Item::Deployment(d)) => parsed.batch.deployments.push((d, None)),
             Ok(Item::Incident(i)) => parsed.batch.incidents.push((i, None)),
             Err(message) => parsed.errors.push((number, message)),
@@ -447,7 +455,7 @@ pub fn import(store: &mut Store, path: &Path, source: &str, progress: &mut Progr
                     )
                 }
             })?;
-            for (pr, _, _) in &parsed.batch.pull_requests {
+            for (pr, _, _, _) in &parsed.batch.pull_requests {
                 summary.stored.pull_requests += usize::from(seen.insert((0, format!("{}#{}", pr.repo, pr.number))));
             }
             for (d, _) in &parsed.batch.deployments {

@@ -20,7 +20,7 @@ use crate::git::{CommitRecord, RefKind, RefRecord};
 
 mod events;
 
-pub use events::{CachedPage, DeploymentEvent, EventBatch, EventCounts, EventFilter, IncidentEvent};
+pub use events::{CachedPage, DeploymentEvent, EventBatch, EventCounts, EventFilter, IncidentEvent, PrLabel};
 
 /// `PRAGMA application_id` of a fulcrum database ("FULC").
 const APPLICATION_ID: i64 = 0x4655_4C43;
@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/0001_init.sql"),
     include_str!("store/0002_events.sql"),
     include_str!("store/0003_pr_size_known.sql"),
+    include_str!("store/0004_pr_title_url.sql"),
 ];
 
 /// Failures of the store. All name the database file.

@@ -86,7 +86,23 @@ fn agreement_name(a: Agreement) -> &'static str {
 }
 
 /// Summary lines shared by terminal and Markdown output.
-fn summary_lines(r: &FlowReport) -> Vec<String> {
+/// Pull requests named per list.
+const NAMED: usize = 10;
+
+/// `#12 "Fix login" by ann <link>`, from what the store knows of it.
+fn pr_name(a: &FlowAnalysis, id: &str, number: u64) -> String {
+    match a.named.get(id) {
+        Some(n) => format!(
+            "#{number}{} by {}{}",
+            n.title.as_ref().map(|t| format!(" \"{t}\"")).unwrap_or_default(),
+            n.author,
+            n.url.as_ref().map(|u| format!(" {u}")).unwrap_or_default()
+        ),
+        None => format!("#{number}"),
+    }
+}
+
+fn summary_lines(a: &FlowAnalysis, r: &FlowReport) -> Vec<String> {
     let mut lines = Vec::new();
     match &r.bottleneck {
         Metric::Value(b) => lines.push(format!(
@@ -121,6 +137,17 @@ fn summary_lines(r: &FlowReport) -> Vec<String> {
             })
             .collect();
         lines.push(format!("Working agreements: {} breaches ({})", r.breaches.len(), parts.join("; ")));
+        // The largest breaches first, named so someone can act on them.
+        let mut worst: Vec<&fulcrum_core::flow::Breach> = r.breaches.iter().collect();
+        worst.sort_by(|a, b| (b.value - b.limit).cmp(&(a.value - a.limit)).then(a.pr.cmp(&b.pr)));
+        for b in worst.iter().take(NAMED) {
+            let over =
+                if b.agreement == Agreement::Size { format!("{} lines", b.value) } else { duration(b.value as f64) };
+            lines.push(format!("  {} · {} {over}", pr_name(a, &b.pr, b.number), agreement_name(b.agreement)));
+        }
+        if r.breaches.len() > NAMED {
+            lines.push(format!("  … and {} more (all of them with --format json)", r.breaches.len() - NAMED));
+        }
     }
     match &r.wip {
         Metric::Value(w) => lines.push(format!(
@@ -132,19 +159,18 @@ fn summary_lines(r: &FlowReport) -> Vec<String> {
     if r.stale.is_empty() {
         lines.push(format!("Stale: no open PR idle for {} days", r.stale_days));
     } else {
-        let shown: Vec<String> = r
-            .stale
-            .iter()
-            .take(10)
-            .map(|s| format!("#{} ({}{})", s.number, duration(s.idle as f64), if s.draft { ", draft" } else { "" }))
-            .collect();
-        let more = if r.stale.len() > 10 { format!(" and {} more", r.stale.len() - 10) } else { String::new() };
-        lines.push(format!(
-            "Stale: {} open PRs idle for {} days or more: {}{more}",
-            r.stale.len(),
-            r.stale_days,
-            shown.join(", ")
-        ));
+        lines.push(format!("Stale: {} open PRs idle for {} days or more", r.stale.len(), r.stale_days));
+        for s in r.stale.iter().take(NAMED) {
+            lines.push(format!(
+                "  {} · idle {}{}",
+                pr_name(a, &s.pr, s.number),
+                duration(s.idle as f64),
+                if s.draft { " (draft)" } else { "" }
+            ));
+        }
+        if r.stale.len() > NAMED {
+            lines.push(format!("  … and {} more (all of them with --format json)", r.stale.len() - NAMED));
+        }
     }
     match &r.review_load {
         Metric::Value(l) => lines.push(format!(
@@ -212,8 +238,12 @@ fn terminal(a: &FlowAnalysis) -> String {
         }
     }
     let _ = writeln!(out);
-    for line in summary_lines(r) {
-        let _ = writeln!(out, "{}", super::wrap(&line, super::width(), "", "  "));
+    for line in summary_lines(a, r) {
+        let text = match line.strip_prefix("  ") {
+            Some(item) => super::wrap(item, super::width(), "  ", "    "),
+            None => super::wrap(&line, super::width(), "", "  "),
+        };
+        let _ = writeln!(out, "{text}");
     }
     if !r.warnings.is_empty() {
         let _ = writeln!(out, "\nwarnings:");
@@ -242,7 +272,7 @@ fn markdown(a: &FlowAnalysis) -> String {
         let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
     let _ = writeln!(out);
-    for line in summary_lines(r) {
+    for line in summary_lines(a, r) {
         let _ = writeln!(out, "- {line}");
     }
     if !r.warnings.is_empty() {

@@ -61,6 +61,41 @@ pub struct IncidentEvent {
     pub pull_request: Option<String>,
 }
 
+/// What names a pull request for a reader.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PrLabel {
+    /// Its title.
+    pub title: Option<String>,
+    /// Its web address.
+    pub url: Option<String>,
+}
+
+impl Store {
+    /// Title, web address and author of the pull requests `keys` (`(repo,
+    /// number)`) that are stored.
+    pub fn pr_labels(&self, keys: &[(String, u64)]) -> Result<HashMap<(String, u64), (PrLabel, String)>, StoreError> {
+        let path = self.path.clone();
+        let sql = |source| sql_error(&path, source);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT title, url, author FROM pull_requests WHERE repo = ?1 AND number = ?2")
+            .map_err(&sql)?;
+        let mut labels = HashMap::new();
+        for (repo, number) in keys {
+            let found = stmt
+                .query_row(params![repo, *number as i64], |r| {
+                    Ok((PrLabel { title: r.get(0)?, url: r.get(1)? }, r.get::<_, String>(2)?))
+                })
+                .optional()
+                .map_err(&sql)?;
+            if let Some(found) = found {
+                labels.insert((repo.clone(), *number), found);
+            }
+        }
+        Ok(labels)
+    }
+}
+
 /// A page kept for conditional requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedPage {
@@ -88,8 +123,8 @@ pub struct EventCounts {
 /// as an event file does).
 #[derive(Debug, Default)]
 pub struct EventBatch {
-    /// Pull requests with their source and raw payload.
-    pub pull_requests: Vec<(PullRequest, String, Option<String>)>,
+    /// Pull requests with their source, raw payload, title and web address.
+    pub pull_requests: Vec<(PullRequest, String, Option<String>, PrLabel)>,
     /// Deployments with their raw payload.
     pub deployments: Vec<(DeploymentEvent, Option<String>)>,
     /// Incidents with their raw payload.
@@ -190,14 +225,15 @@ impl Store {
             let mut upsert_pr = tx
                 .prepare(
                     "INSERT INTO pull_requests (repo, number, source, author, created_at, ready_at, merged_at,
-                         closed_at, merge_commit, draft, additions, deletions, updated_at, raw, size_known)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                         closed_at, merge_commit, draft, additions, deletions, updated_at, raw, size_known, title, url)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
                      ON CONFLICT (repo, number) DO UPDATE SET source = excluded.source, author = excluded.author,
                          created_at = excluded.created_at, ready_at = excluded.ready_at,
                          merged_at = excluded.merged_at, closed_at = excluded.closed_at,
                          merge_commit = excluded.merge_commit, draft = excluded.draft,
                          additions = excluded.additions, deletions = excluded.deletions,
-                         updated_at = excluded.updated_at, raw = excluded.raw, size_known = excluded.size_known
+                         updated_at = excluded.updated_at, raw = excluded.raw, size_known = excluded.size_known,
+                         title = excluded.title, url = excluded.url
                      RETURNING id",
                 )
                 .map_err(sql)?;
@@ -222,7 +258,7 @@ impl Store {
             let mut activity_rows: Vec<(i64, &ReviewActivity)> = Vec::new();
             // Rows written earlier in this batch: an item listed twice keeps only its last children.
             let mut written: HashSet<i64> = HashSet::new();
-            for (pr, source, raw) in &batch.pull_requests {
+            for (pr, source, raw, label) in &batch.pull_requests {
                 let id: i64 = upsert_pr
                     .query_row(
                         params![
@@ -240,7 +276,9 @@ impl Store {
                             i64::try_from(pr.deletions).unwrap_or(i64::MAX),
                             pr.updated_at,
                             raw,
-                            !pr.size_unknown
+                            !pr.size_unknown,
+                            label.title,
+                            label.url
                         ],
                         |r| r.get(0),
                     )

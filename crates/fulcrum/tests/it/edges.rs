@@ -474,3 +474,31 @@ fn init_writes_a_configuration_from_the_repository() {
     assert!(trunk.stdout.contains("mode = \"trunk\""), "{}", trunk.stdout);
     assert!(trunk.stdout.contains("# no origin remote"), "{}", trunk.stdout);
 }
+
+/// Breaches and stale pull requests are named: number, title, author and
+/// link, from what the source gave (here an events file).
+#[test]
+fn breaches_and_stale_pull_requests_are_named() {
+    let scratch = Scratch::new("edges_named");
+    let db = scratch.db();
+    import(
+        &scratch,
+        &db,
+        "{\"type\":\"pull_request\",\"repo\":\"acme/shop\",\"number\":5,\"author\":\"ann\",\"title\":\"Big refactor\",\
+         \"url\":\"https://git.example/acme/shop/pull/5\",\"created_at\":\"2025-02-03T09:00:00Z\",\
+         \"merged_at\":\"2025-02-03T12:00:00Z\",\"additions\":800,\"deletions\":100}\n\
+         {\"type\":\"pull_request\",\"repo\":\"acme/shop\",\"number\":6,\"author\":\"bob\",\"title\":\"Forgotten\",\
+         \"created_at\":\"2025-02-01T09:00:00Z\"}\n",
+    );
+    let flow = fulcrum(["--db", s(&db), "flow", "--service", "acme/shop", "--since", "2025-02-01"]).ok().stdout;
+    assert!(
+        flow.contains("  #5 \"Big refactor\" by ann https://git.example/acme/shop/pull/5 · size 900 lines"),
+        "{flow}"
+    );
+    // Idle since it was opened, 2025-02-01 09:00, until now (2025-03-01).
+    assert!(flow.contains("  #6 \"Forgotten\" by bob · idle 27d 15h"), "{flow}");
+    let json = fulcrum(["--db", s(&db), "flow", "--service", "acme/shop", "--since", "2025-02-01", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(json["named"]["import:pr:acme/shop#5"]["title"], "Big refactor");
+}

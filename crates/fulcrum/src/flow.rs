@@ -176,7 +176,7 @@ pub fn analyze(
         .iter()
         .filter(|pr| wanted.contains(pr.id.as_str()))
         .map(|pr| {
-            let label = labels.get(&(pr.repo.clone(), pr.number)).map(|(l, _)| l.clone()).unwrap_or_default();
+            let label = labels.get(&(pr.repo.clone(), pr.number)).cloned().unwrap_or_default();
             let named = NamedPr {
                 repo: pr.repo.clone(),
                 number: pr.number,

@@ -71,21 +71,17 @@ pub struct PrLabel {
 }
 
 impl Store {
-    /// Title, web address and author of the pull requests `keys` (`(repo,
-    /// number)`) that are stored.
-    pub fn pr_labels(&self, keys: &[(String, u64)]) -> Result<HashMap<(String, u64), (PrLabel, String)>, StoreError> {
+    /// Title and web address of the pull requests `keys` (`(repo, number)`)
+    /// that are stored.
+    pub fn pr_labels(&self, keys: &[(String, u64)]) -> Result<HashMap<(String, u64), PrLabel>, StoreError> {
         let path = self.path.clone();
         let sql = |source| sql_error(&path, source);
-        let mut stmt = self
-            .conn
-            .prepare("SELECT title, url, author FROM pull_requests WHERE repo = ?1 AND number = ?2")
-            .map_err(&sql)?;
+        let mut stmt =
+            self.conn.prepare("SELECT title, url FROM pull_requests WHERE repo = ?1 AND number = ?2").map_err(&sql)?;
         let mut labels = HashMap::new();
         for (repo, number) in keys {
             let found = stmt
-                .query_row(params![repo, *number as i64], |r| {
-                    Ok((PrLabel { title: r.get(0)?, url: r.get(1)? }, r.get::<_, String>(2)?))
-                })
+                .query_row(params![repo, *number as i64], |r| Ok(PrLabel { title: r.get(0)?, url: r.get(1)? }))
                 .optional()
                 .map_err(&sql)?;
             if let Some(found) = found {

@@ -150,6 +150,9 @@ pub struct DoraReport {
     /// Weeks before those, one row per calendar month of their Mondays, in
     /// order (empty for windows of up to a year).
     pub monthly: Vec<MonthTrend>,
+    /// Every week of the window grouped by the month of its Monday (for
+    /// readers of long or sparse windows).
+    pub by_month: Vec<MonthTrend>,
     /// What the trend shows, when it is not every week of the window.
     pub trend_note: Option<String>,
     /// Things the reader should know about the numbers.
@@ -658,7 +661,7 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
         ));
     }
 
-    let (weekly, monthly, trend_note) = bound_trend(weekly, &spans_by_week, options.average);
+    let (weekly, monthly, by_month, trend_note) = bound_trend(weekly, &spans_by_week, options.average);
     DoraReport {
         window,
         average: options.average,
@@ -671,6 +674,7 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
         rework_rate,
         weekly,
         monthly,
+        by_month,
         trend_note,
         warnings,
     }
@@ -682,14 +686,28 @@ fn bound_trend(
     mut weekly: Vec<WeekTrend>,
     spans_by_week: &[Vec<f64>],
     average: Average,
-) -> (Vec<WeekTrend>, Vec<MonthTrend>, Option<String>) {
+) -> (Vec<WeekTrend>, Vec<MonthTrend>, Vec<MonthTrend>, Option<String>) {
+    let by_month = months(&weekly, spans_by_week, average);
     if weekly.len() <= TREND_WEEKS {
-        return (weekly, Vec::new(), None);
+        return (weekly, Vec::new(), by_month, None);
     }
     let cut = weekly.len() - TREND_WEEKS;
+    let monthly = months(&weekly[..cut], &spans_by_week[..cut], average);
+    weekly.drain(..cut);
+    let note = format!(
+        "weekly for the last {TREND_WEEKS} of {} weeks, monthly ({}) before",
+        cut + TREND_WEEKS,
+        count(monthly.len(), "month", "months")
+    );
+    (weekly, monthly, by_month, Some(note))
+}
+
+/// `weeks` grouped by the calendar month of their Monday, medians of lead
+/// time over the month's changes.
+fn months(weeks: &[WeekTrend], spans_by_week: &[Vec<f64>], average: Average) -> Vec<MonthTrend> {
     let mut monthly: Vec<MonthTrend> = Vec::new();
     let mut spans: Vec<Vec<f64>> = Vec::new();
-    for (week, week_spans) in weekly.drain(..cut).zip(spans_by_week) {
+    for (week, week_spans) in weeks.iter().zip(spans_by_week) {
         let (year, month, _) = time::civil_from_days(time::day_number(week.start));
         let label = format!("{year:04}-{month:02}");
         if monthly.last().is_none_or(|m| m.month != label) {
@@ -716,12 +734,7 @@ fn bound_trend(
     for (month, month_spans) in monthly.iter_mut().zip(&spans) {
         month.median_lead_time = stats::median(month_spans, average);
     }
-    let note = format!(
-        "weekly for the last {TREND_WEEKS} of {} weeks, monthly ({}) before",
-        cut + TREND_WEEKS,
-        count(monthly.len(), "month", "months")
-    );
-    (weekly, monthly, Some(note))
+    monthly
 }
 
 #[cfg(test)]

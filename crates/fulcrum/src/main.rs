@@ -453,7 +453,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let failed = verdicts.iter().filter(|v| v.failed).count();
             match args.format {
                 render::Format::Json => print(&render::to_json(&verdicts))?,
-                _ => print(&check::render(&verdicts))?,
+                _ => print(&painted(check::render(&verdicts), args.format))?,
             }
             if failed > 0 {
                 return Err(CheckFailed { failed, rules: verdicts.len() }.into());
@@ -524,7 +524,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 now,
             };
             let report = knowledge::knowledge(&store, &repo, &key, &config, &options)?;
-            print(&render::knowledge(&report, args.common.format))
+            print(&painted(render::knowledge(&report, args.common.format), args.common.format))
         }
         Command::Hotspots(args) => {
             let repo_path = args.common.sync.repo.path();
@@ -537,7 +537,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args.common.sync))?;
             }
             let report = knowledge::hotspots(&store, &repo, &key, &config, window)?;
-            print(&render::hotspots(&report, args.common.format))
+            print(&painted(render::hotspots(&report, args.common.format), args.common.format))
         }
         Command::Report(args) => {
             let overrides = config::Overrides {
@@ -656,7 +656,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 }
             };
-            print(&render::flow(&analysis, args.format))
+            print(&painted(render::flow(&analysis, args.format), args.format))
         }
     }
 }
@@ -685,8 +685,18 @@ fn open_store(global: &GlobalArgs, writes: bool) -> anyhow::Result<store::Store>
     Ok(if writes { store::Store::open(&path)? } else { store::Store::open_read_only(&path)? })
 }
 
+/// Colour on a terminal (or when `CLICOLOR_FORCE` asks for it), never with
+/// `NO_COLOR` or in JSON and Markdown.
 fn colour(format: render::Format) -> bool {
-    format == render::Format::Terminal && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    let forced = std::env::var("CLICOLOR_FORCE").is_ok_and(|v| !v.is_empty() && v != "0");
+    format == render::Format::Terminal
+        && (forced || std::io::stdout().is_terminal())
+        && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// `text` painted line by line when `colour` says so.
+fn painted(text: String, format: render::Format) -> String {
+    if colour(format) { render::paint_lines(&text) } else { text }
 }
 
 /// The repository `report` and `flow` use: `--repo` when given; else the

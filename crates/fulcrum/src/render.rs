@@ -157,6 +157,47 @@ fn inactive_note(d: &crate::knowledge::DepartureRow) -> String {
     )
 }
 
+/// Colours a terminal report line by line: the title and the headline
+/// figures bold, "no data" and warnings yellow, failures and breaches red,
+/// passes green. Plain text in, the same text with ANSI codes out.
+pub fn paint_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 256);
+    let mut in_warnings = false;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        in_warnings = in_warnings && (line.starts_with("  ") || line.is_empty());
+        if trimmed.starts_with("Warnings") || trimmed.starts_with("warnings:") {
+            in_warnings = true;
+        }
+        let code = if i == 0
+            || ["Truck factor", "Active truck factor", "Bottleneck:"].iter().any(|p| trimmed.starts_with(p))
+        {
+            Some("1")
+        } else if trimmed.starts_with("FAIL")
+            || trimmed.starts_with("check failed")
+            || trimmed.starts_with("Working agreements: ") && !trimmed.contains("no breaches")
+        {
+            Some("31")
+        } else if trimmed.starts_with("ok ") || trimmed.starts_with("check passed") {
+            Some("32")
+        } else if in_warnings
+            || trimmed.starts_with("warning")
+            || trimmed.contains("no data")
+            || trimmed.starts_with("skip")
+        {
+            Some("33")
+        } else {
+            None
+        };
+        match code {
+            Some(code) if !line.is_empty() => out.push_str(&format!("\x1b[{code}m{line}\x1b[0m")),
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// The width terminal output is fitted to: `COLUMNS` when set, else 80
 /// (also when piped), never under 40.
 pub fn width() -> usize {
@@ -363,10 +404,16 @@ fn trend_lines(weeks: &[WeekTrend]) -> Vec<(&'static str, String)> {
     let deployments: Vec<Option<f64>> = weeks.iter().map(|w| Some(w.deployments as f64)).collect();
     let lead: Vec<Option<f64>> = weeks.iter().map(|w| w.median_lead_time).collect();
     let failed: Vec<Option<f64>> = weeks.iter().map(|w| Some(w.failed_deployments as f64)).collect();
+    // Each line scales to its own highest week: say what the top bar is.
+    let top = |values: &[Option<f64>], show: &dyn Fn(f64) -> String| {
+        let max = values.iter().flatten().fold(0.0_f64, |m, &v| m.max(v));
+        if values.iter().flatten().next().is_none() { String::new() } else { format!("  (top: {})", show(max)) }
+    };
+    let whole = |v: f64| format!("{v:.0}");
     vec![
-        ("deployments", sparkline(&deployments)),
-        ("median lead time", sparkline(&lead)),
-        ("failed deployments", sparkline(&failed)),
+        ("deployments", sparkline(&deployments) + &top(&deployments, &whole)),
+        ("median lead time", sparkline(&lead) + &top(&lead, &duration)),
+        ("failed deployments", sparkline(&failed) + &top(&failed, &whole)),
     ]
 }
 
@@ -378,6 +425,9 @@ fn window_text(a: &Analysis) -> String {
 fn repository_text(a: &Analysis) -> &str {
     if a.repository.path.is_empty() { "none (stored events only)" } else { &a.repository.path }
 }
+
+/// Windows of more weeks than this show their trend by month in Markdown.
+const MARKDOWN_WEEKS: usize = 13;
 
 /// Weeks shown in the terminal's sparklines.
 const TERMINAL_WEEKS: usize = 26;
@@ -507,13 +557,13 @@ fn markdown(a: &Analysis, knowledge: Option<&KnowledgeSection>) -> String {
             row.tier
         );
     }
-    if !a.dora.monthly.is_empty() {
+    if a.dora.weekly.len() + a.dora.monthly.iter().map(|m| m.weeks).sum::<usize>() > MARKDOWN_WEEKS {
+        // A long window reads better by month than as rows of empty weeks.
         let _ = writeln!(
             out,
-            "\n## Monthly trend\n\n{}.\n\n| Month | Weeks | Deployments | Changes | Median lead time | Failed | Rework |\n|---|---|---|---|---|---|---|",
-            a.dora.trend_note.as_deref().unwrap_or("")
+            "\n## Monthly trend\n\n| Month | Weeks | Deployments | Changes | Median lead time | Failed | Rework |\n|---|---|---|---|---|---|---|"
         );
-        for m in &a.dora.monthly {
+        for m in &a.dora.by_month {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} |",
@@ -526,8 +576,7 @@ fn markdown(a: &Analysis, knowledge: Option<&KnowledgeSection>) -> String {
                 m.rework_deployments
             );
         }
-    }
-    if !a.dora.weekly.is_empty() {
+    } else if !a.dora.weekly.is_empty() {
         let _ = writeln!(
             out,
             "\n## Weekly trend\n\n| Week | Deployments | Changes | Median lead time | Failed | Rework |\n|---|---|---|---|---|---|"
@@ -604,6 +653,9 @@ pub fn knowledge(k: &crate::knowledge::KnowledgeReport, format: Format) -> Strin
             let _ = writeln!(out, "\nTruck factor {} (as published: everyone in the history counts)", k.truck_factor);
             for key in &k.key_people {
                 let _ = writeln!(out, "{}", key_person_line(key));
+            }
+            if k.key_people.iter().map(|p| p.share).sum::<f64>() > 1.0 {
+                let _ = writeln!(out, "  (shares add up past 100%: a file can have several authors)");
             }
             if let Some(active) = &k.active {
                 let _ = writeln!(out, "\n{}", wrap(&active_line(active), width(), "", "  "));

@@ -66,3 +66,31 @@ fn terminal_output_fits_the_width() {
     let narrow = crate::harness::run(crate::harness::command(["explain", "lead-time"]).env("COLUMNS", "50")).ok();
     assert!(narrow.stdout.lines().all(|l| l.chars().count() <= 50), "{}", narrow.stdout);
 }
+
+/// Colour in every command on a terminal (forced here with CLICOLOR_FORCE),
+/// never with NO_COLOR, never when piped.
+#[test]
+fn colour_in_every_command_only_when_asked() {
+    let scratch = Scratch::new("colour_everywhere");
+    let (delivery, team, db) = (repo("delivery"), repo("team"), scratch.db());
+    crate::harness::sync(&delivery, &db);
+    crate::harness::sync(&team, &db);
+    let commands: [Vec<&str>; 5] = [
+        vec!["report", "--repo", s(&delivery), "--no-sync"],
+        vec!["knowledge", "--repo", s(&team), "--no-sync"],
+        vec!["hotspots", "--repo", s(&team), "--no-sync"],
+        vec!["flow", "--repo", s(&delivery), "--no-sync"],
+        vec!["check", "--repo", s(&delivery), "--no-sync", "--fail-if", "lead_time > 1d"],
+    ];
+    for args in &commands {
+        let mut all = args.clone();
+        all.extend(["--db", s(&db)]);
+        let forced =
+            crate::harness::run(crate::harness::command(&all).env_remove("NO_COLOR").env("CLICOLOR_FORCE", "1"));
+        assert!(forced.stdout.contains("\x1b[1m"), "{args:?}: no colour when forced:\n{}", forced.stdout);
+        let plain = crate::harness::run(crate::harness::command(&all).env("CLICOLOR_FORCE", "1"));
+        assert!(!plain.stdout.contains('\x1b'), "{args:?}: colour despite NO_COLOR");
+        let piped = crate::harness::run(crate::harness::command(&all).env_remove("NO_COLOR"));
+        assert!(!piped.stdout.contains('\x1b'), "{args:?}: colour when piped");
+    }
+}

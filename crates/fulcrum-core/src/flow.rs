@@ -444,8 +444,21 @@ impl WorkingAgreements {
     }
 }
 
+/// The instants a stage of `row` runs between, when it was measured.
+fn stage_span(row: &PrStages, stage: Stage) -> Option<(Instant, Instant)> {
+    row.get(stage)?;
+    let end_of_cycle = row.deployed_at.unwrap_or(row.merged_at);
+    match stage {
+        Stage::Coding => Some((row.first_commit_at?, row.ready_at)),
+        Stage::Pickup => Some((row.ready_at, row.first_review_at?)),
+        Stage::Review => Some((row.first_review_at?, row.merged_at)),
+        Stage::Deploy => Some((row.merged_at, row.deployed_at?)),
+        Stage::Cycle => Some((row.first_commit_at?, end_of_cycle)),
+    }
+}
+
 /// Knobs of [`flow`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowOptions {
     /// Averaging convention of every summary (and of the bottleneck's
     /// median shares).
@@ -454,6 +467,10 @@ pub struct FlowOptions {
     pub agreements: WorkingAgreements,
     /// `flow.stale_days`.
     pub stale_days: u32,
+    /// The team's working time: when given, working agreements compare
+    /// working time (a target of one day is one working day); stages are
+    /// still reported in calendar time.
+    pub calendar: Option<crate::calendar::WorkCalendar>,
 }
 
 impl Default for FlowOptions {
@@ -462,6 +479,7 @@ impl Default for FlowOptions {
             average: Average::default(),
             agreements: WorkingAgreements::default(),
             stale_days: DEFAULT_STALE_DAYS,
+            calendar: None,
         }
     }
 }
@@ -479,6 +497,9 @@ pub struct FlowReport {
     pub cycle_end: CycleEnd,
     /// The working agreements checked.
     pub agreements: WorkingAgreements,
+    /// The clock working agreements are measured on: `calendar time`, or
+    /// the working hours (`working hours 09:00–17:00 Mon–Fri, UTC+00:00`).
+    pub agreement_clock: String,
     /// `flow.stale_days` used.
     pub stale_days: u32,
     /// Coding time.
@@ -795,6 +816,12 @@ pub fn flow(input: &FlowInput<'_>, window: Window, now: Instant, options: &FlowO
     for row in &rows {
         for stage in Stage::ALL {
             let (Some(value), Some(limit)) = (row.get(stage), options.agreements.target(stage)) else { continue };
+            // In working time when the team has a calendar: the stage's span
+            // counted in working hours, the target in working days.
+            let (value, limit) = match (&options.calendar, stage_span(row, stage)) {
+                (Some(calendar), Some((from, to))) => (calendar.working_seconds(from, to), calendar.as_working(limit)),
+                _ => (value, limit),
+            };
             if value > limit {
                 breaches.push(Breach { pr: row.id.clone(), number: row.number, agreement: stage.into(), value, limit });
             }
@@ -847,6 +874,10 @@ pub fn flow(input: &FlowInput<'_>, window: Window, now: Instant, options: &FlowO
         average: options.average,
         cycle_end,
         agreements: options.agreements,
+        agreement_clock: match &options.calendar {
+            Some(calendar) => format!("working hours {}", calendar.describe()),
+            None => "calendar time".to_string(),
+        },
         stale_days: options.stale_days,
         coding,
         pickup,

@@ -9,6 +9,7 @@
 //! from reverts and hotfixes, and [`dora::compute`] turns both into a
 //! [`dora::DoraReport`] over a [`time::Window`], classified by [`tiers`].
 
+pub mod calendar;
 pub mod deployments;
 pub mod dora;
 pub mod failures;

@@ -79,6 +79,10 @@ struct IncidentFile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FlowFile {
+    working_hours: Option<String>,
+    working_days: Option<Vec<String>>,
+    utc_offset: Option<String>,
+    holidays: Option<Vec<String>>,
     stale_days: Option<u32>,
     pickup_target: Option<String>,
     review_target: Option<String>,
@@ -220,6 +224,66 @@ impl std::str::FromStr for DeployMode {
             other => Err(format!("`{other}` is not a deployment mode; use `tags` or `trunk`")),
         }
     }
+}
+
+/// The team's working time from `flow.working_hours` (`"09:00-17:00"`),
+/// `working_days` (default Monday to Friday), `utc_offset` (`"+01:00"`,
+/// default UTC) and `holidays` (`"2025-12-25"`); errors name the key.
+fn work_calendar(
+    hours: &str,
+    days: Option<&[String]>,
+    offset: Option<&str>,
+    holidays: Option<&[String]>,
+) -> Result<fulcrum_core::calendar::WorkCalendar, (&'static str, String)> {
+    let clock = |text: &str| -> Option<i64> {
+        let (h, m) = text.trim().split_once(':')?;
+        let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+        ((0..=24).contains(&h) && (0..60).contains(&m) && h * 60 + m <= 24 * 60).then_some(h * 3600 + m * 60)
+    };
+    let bad_hours = || ("flow.working_hours", format!("`{hours}`: write HH:MM-HH:MM, e.g. \"09:00-17:00\""));
+    let (from, to) = hours.split_once('-').ok_or_else(bad_hours)?;
+    let (day_start, day_end) = (clock(from).ok_or_else(bad_hours)?, clock(to).ok_or_else(bad_hours)?);
+    if day_end <= day_start {
+        return Err(bad_hours());
+    }
+    const NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let mut weekdays = [false; 7];
+    match days {
+        None => weekdays[..5].fill(true),
+        Some(days) => {
+            for day in days {
+                let name = day.trim().to_lowercase();
+                let index = NAMES.iter().position(|n| name.starts_with(n)).ok_or_else(|| {
+                    ("flow.working_days", format!("`{day}` is not a weekday; use mon, tue, wed, thu, fri, sat, sun"))
+                })?;
+                weekdays[index] = true;
+            }
+        }
+    }
+    let utc_offset = match offset.map(str::trim) {
+        None | Some("") | Some("Z") => 0,
+        Some(text) => {
+            let bad = || ("flow.utc_offset", format!("`{text}`: write +HH:MM or -HH:MM, e.g. \"+01:00\""));
+            let (sign, rest) = match text.as_bytes().first() {
+                Some(b'+') => (1, &text[1..]),
+                Some(b'-') => (-1, &text[1..]),
+                _ => return Err(bad()),
+            };
+            let seconds = clock(rest).filter(|s| *s <= 14 * 3600).ok_or_else(bad)?;
+            sign * seconds
+        }
+    };
+    let mut days_off = Vec::new();
+    for day in holidays.unwrap_or_default() {
+        let at = fulcrum_core::time::parse_instant(day, 0)
+            .ok()
+            .filter(|_| day.len() == 10)
+            .ok_or_else(|| ("flow.holidays", format!("`{day}` is not a date (YYYY-MM-DD)")))?;
+        days_off.push(at.div_euclid(86_400));
+    }
+    days_off.sort_unstable();
+    days_off.dedup();
+    Ok(fulcrum_core::calendar::WorkCalendar { utc_offset, day_start, day_end, weekdays, holidays: days_off })
 }
 
 /// Which release tags count as deployments of the main line
@@ -368,6 +432,9 @@ pub struct Config {
     pub link_window: i64,
     /// `flow.stale_days`.
     pub stale_days: u32,
+    /// `flow.working_hours` (with `working_days`, `utc_offset`, `holidays`):
+    /// working agreements in working time; `None`: calendar time.
+    pub calendar: Option<fulcrum_core::calendar::WorkCalendar>,
     /// `flow.pickup_target`, seconds.
     pub pickup_target: i64,
     /// `flow.review_target`, seconds, if any.
@@ -542,6 +609,33 @@ impl Config {
             Some(text) => text.parse().map_err(|e| value_error(false, "deploy.release_line", e))?,
             None => ReleaseLine::Major,
         };
+        let calendar = match &file.flow.working_hours {
+            None => {
+                for (key, set) in [
+                    ("flow.working_days", file.flow.working_days.is_some()),
+                    ("flow.utc_offset", file.flow.utc_offset.is_some()),
+                    ("flow.holidays", file.flow.holidays.is_some()),
+                ] {
+                    if set {
+                        return Err(value_error(
+                            false,
+                            key,
+                            "needs flow.working_hours (e.g. \"09:00-17:00\")".to_owned(),
+                        ));
+                    }
+                }
+                None
+            }
+            Some(hours) => Some(
+                work_calendar(
+                    hours,
+                    file.flow.working_days.as_deref(),
+                    file.flow.utc_offset.as_deref(),
+                    file.flow.holidays.as_deref(),
+                )
+                .map_err(|(key, message)| value_error(false, key, message))?,
+            ),
+        };
         let link_window = span("incident.link_window", file.incident.link_window.as_deref().unwrap_or("7.days"))?;
         let pickup_target = span("flow.pickup_target", file.flow.pickup_target.as_deref().unwrap_or("1.day"))?;
         let review_target = file.flow.review_target.as_deref().map(|t| span("flow.review_target", t)).transpose()?;
@@ -601,6 +695,7 @@ impl Config {
                 .collect(),
             link_window,
             stale_days: file.flow.stale_days.unwrap_or(fulcrum_core::flow::DEFAULT_STALE_DAYS),
+            calendar,
             pickup_target,
             review_target,
             max_size: file.flow.max_size.unwrap_or(fulcrum_core::flow::DEFAULT_MAX_SIZE),

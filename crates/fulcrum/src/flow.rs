@@ -126,6 +126,7 @@ pub fn analyze(
             ..WorkingAgreements::default()
         },
         stale_days: config.stale_days,
+        calendar: config.calendar.clone(),
     };
     let linked = started.elapsed();
     let mut report = flow::flow(&input, window, now, &options);

@@ -175,7 +175,7 @@ pub fn paint_lines(text: &str) -> String {
             Some("1")
         } else if trimmed.starts_with("FAIL")
             || trimmed.starts_with("check failed")
-            || trimmed.starts_with("Working agreements: ") && !trimmed.contains("no breaches")
+            || trimmed.starts_with("Working agreements") && !trimmed.contains("no breaches")
         {
             Some("31")
         } else if trimmed.starts_with("ok ") || trimmed.starts_with("check passed") {

@@ -119,7 +119,7 @@ fn summary_lines(a: &FlowAnalysis, r: &FlowReport) -> Vec<String> {
         Metric::NoData { reason } => lines.push(format!("Bottleneck: no data: {reason}")),
     }
     if r.breaches.is_empty() {
-        lines.push("Working agreements: no breaches".to_owned());
+        lines.push(format!("Working agreements ({}): no breaches", r.agreement_clock));
     } else {
         let mut counts: Vec<(Agreement, usize, i64)> = Vec::new();
         for b in &r.breaches {
@@ -136,7 +136,12 @@ fn summary_lines(a: &FlowAnalysis, r: &FlowReport) -> Vec<String> {
                 format!("{} > {limit}: {n} PRs", agreement_name(agreement))
             })
             .collect();
-        lines.push(format!("Working agreements: {} breaches ({})", r.breaches.len(), parts.join("; ")));
+        lines.push(format!(
+            "Working agreements ({}): {} breaches ({})",
+            r.agreement_clock,
+            r.breaches.len(),
+            parts.join("; ")
+        ));
         // The largest breaches first, named so someone can act on them.
         let mut worst: Vec<&fulcrum_core::flow::Breach> = r.breaches.iter().collect();
         worst.sort_by(|a, b| (b.value - b.limit).cmp(&(a.value - a.limit)).then(a.pr.cmp(&b.pr)));

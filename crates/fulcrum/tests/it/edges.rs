@@ -502,3 +502,43 @@ fn breaches_and_stale_pull_requests_are_named() {
         .json();
     assert_eq!(json["named"]["import:pr:acme/shop#5"]["title"], "Big refactor");
 }
+
+/// Working agreements in working time: a pull request ready on Friday
+/// 16:00 and picked up on Monday 10:00 waited 66 calendar hours (a breach
+/// of the one-day pickup target) but 2 working hours of a 09:00–17:00 week
+/// (no breach); the report says which clock it used.
+#[test]
+fn working_agreements_in_working_hours() {
+    let scratch = Scratch::new("edges_working_hours");
+    let db = scratch.db();
+    import(
+        &scratch,
+        &db,
+        "{\"type\":\"pull_request\",\"repo\":\"acme/shop\",\"number\":1,\"author\":\"ann\",\
+         \"created_at\":\"2025-01-10T16:00:00Z\",\"merged_at\":\"2025-01-13T12:00:00Z\",\
+         \"reviews\":[{\"author\":\"bob\",\"submitted_at\":\"2025-01-13T10:00:00Z\"}]}\n",
+    );
+    let flow = |config: Option<&str>| {
+        let mut args =
+            vec!["--db", s(&db), "flow", "--service", "acme/shop", "--since", "2025-01-01", "--format", "json"];
+        let path = scratch.path("fulcrum.toml");
+        if let Some(text) = config {
+            std::fs::write(&path, text).unwrap();
+            args.extend(["--config", s(&path)]);
+        }
+        fulcrum(&args).ok().json()
+    };
+    let calendar = flow(None);
+    assert_eq!(calendar["agreement_clock"], "calendar time");
+    assert_eq!(calendar["breaches"][0]["agreement"], "pickup");
+    assert_eq!(calendar["breaches"][0]["value"], 66 * 3600);
+    let working = flow(Some("[flow]\nworking_hours = \"09:00-17:00\"\nholidays = [\"2025-12-25\"]\n"));
+    assert_eq!(working["agreement_clock"], "working hours 09:00–17:00 Mon–Fri, UTC+00:00, 1 holiday");
+    assert_eq!(working["breaches"], serde_json::json!([]));
+    // Stages stay in calendar time.
+    assert_eq!(working["rows"][0]["pickup"], 66 * 3600);
+    let bad = scratch.path("bad.toml");
+    std::fs::write(&bad, "[flow]\nworking_hours = \"9 to 5\"\n").unwrap();
+    fulcrum(["--db", s(&db), "--config", s(&bad), "flow", "--service", "acme/shop"])
+        .bad_input(&["flow.working_hours", "HH:MM-HH:MM"]);
+}

@@ -673,8 +673,10 @@ fn agent_share(history: &History, filter: &FileFilter, directory: Option<(&str, 
     if changes > 0 {
         agents.extend(history.coauthor_agents.iter().cloned());
     }
-    agents.sort_by(|a, b| (&a.email, &a.name).cmp(&(&b.email, &b.name)));
-    agents.dedup_by(|a, b| a.email == b.email && a.name == b.name);
+    // One row per agent: its e-mail (`noreply@anthropic.com`) across the
+    // names its versions sign with (`Claude Opus 4.8`, `Claude Sonnet 5`).
+    agents.sort_by(|a, b| (&a.email, a.name.len(), &a.name).cmp(&(&b.email, b.name.len(), &b.name)));
+    agents.dedup_by(|a, b| if a.email.is_empty() { a.name == b.name } else { a.email == b.email });
     AgentRow {
         changes,
         total_changes: total,

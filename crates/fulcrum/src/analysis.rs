@@ -139,6 +139,9 @@ pub struct Scope<'a> {
     pub service: &'a str,
     /// Which stored events belong to this report.
     pub filter: EventFilter,
+    /// The other repositories of a team roll-up: `(store key, service)`,
+    /// their deployments found in git (tags or trunk) under their service.
+    pub team: Vec<(String, String)>,
 }
 
 /// The history a report stands on: commits (from git, or standing in from
@@ -152,6 +155,8 @@ pub struct History {
     pub deployments_source: String,
     /// The repository's store key and state, when there is one.
     pub git: Option<(String, RepoState)>,
+    /// The other repositories of a team roll-up, keys and states.
+    pub team: Vec<(String, RepoState)>,
 }
 
 /// Finds the history of `scope`: event deployments win over git-derived ones.
@@ -169,6 +174,7 @@ pub fn history(store: &Store, scope: &Scope<'_>, events: &Events, config: &Confi
             deployments: events.deployments.clone(),
             deployments_source: event_deployments_text(events),
             git: None,
+            team: Vec::new(),
         });
     };
     let state = store
@@ -200,14 +206,35 @@ pub fn history(store: &Store, scope: &Scope<'_>, events: &Events, config: &Confi
             .collect();
         (deployments, event_deployments_text(events))
     };
-    Ok(History { commits, deployments, deployments_source, git: Some((key.to_owned(), state)) })
+    let mut history =
+        History { commits, deployments, deployments_source, git: Some((key.to_owned(), state)), team: Vec::new() };
+    // A team roll-up: each other repository's commits and its own deployments
+    // (grouped under its service, so one repository's release never ships
+    // another's commits).
+    for (other, service) in &scope.team {
+        let state = store
+            .find_repo(other)?
+            .filter(|s| s.last_sync_at.is_some())
+            .ok_or_else(|| AnalysisError::NotSynced { path: other.clone(), db: store.path().display().to_string() })?;
+        let stored = store.load_commits(state.id)?;
+        let commits = to_core_commits(&stored, state.mailmap.as_deref());
+        let (deployments, source) = find_deployments(&state, &commits, other, service, config)?;
+        history.commits.extend(commits);
+        history.deployments.extend(deployments);
+        history.deployments_source.push_str(&format!("; {service}: {source}"));
+        history.team.push((other.clone(), state));
+    }
+    if !history.team.is_empty() {
+        history.deployments.sort_by(|a, b| a.finished_at.cmp(&b.finished_at).then_with(|| a.id.cmp(&b.id)));
+    }
+    Ok(history)
 }
 
 /// Analyses `scope` over `window`.
 pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window) -> anyhow::Result<Analysis> {
     let service = scope.service;
     let events = Events::load(store, &scope.filter, config)?;
-    let History { commits, deployments, deployments_source, git } = history(store, scope, &events, config)?;
+    let History { commits, deployments, deployments_source, git, team } = history(store, scope, &events, config)?;
     let mut warnings = Vec::new();
     if events.skipped_deployments > 0 {
         warnings.push(format!(
@@ -434,7 +461,15 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
                     totals.missing_blobs
                 ));
             }
-            (key.clone(), totals, state.last_sync_at, state.shallow)
+            let mut totals = totals;
+            let mut path = key.clone();
+            for (other, state) in &team {
+                let more = store.totals(state.id)?;
+                totals.commits += more.commits;
+                totals.missing_blobs += more.missing_blobs;
+                path.push_str(&format!(", {other}"));
+            }
+            (path, totals, state.last_sync_at, state.shallow)
         }
         None => (String::new(), RepoTotals::default(), None, false),
     };

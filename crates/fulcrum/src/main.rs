@@ -216,15 +216,27 @@ struct AnalysisArgs {
 
 #[derive(Args, Debug)]
 struct RepoArgs {
-    /// The git repository (a work tree or a bare repository) [default: .].
+    /// The git repository (a work tree or a bare repository) [default: .]; `report` takes several
+    /// (repeat --repo) and rolls them up as one team.
     #[arg(long, value_name = "PATH")]
-    repo: Option<PathBuf>,
+    repo: Vec<PathBuf>,
 }
 
 impl RepoArgs {
     /// The repository path, `.` when not given.
     fn path(&self) -> &Path {
-        self.repo.as_deref().unwrap_or(Path::new("."))
+        self.repo.first().map(PathBuf::as_path).unwrap_or(Path::new("."))
+    }
+
+    /// The one repository of a command that takes one.
+    fn single(&self, command: &str) -> Result<&Path, UsageError> {
+        if self.repo.len() > 1 {
+            return Err(UsageError(format!(
+                "{command} takes one --repo ({} given); only `report` rolls several up",
+                self.repo.len()
+            )));
+        }
+        Ok(self.path())
     }
 }
 
@@ -325,14 +337,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let now = now()?;
     match cli.command {
         Command::Sync(args) => {
-            let repo_path = args.repo.path();
+            let repo_path = args.repo.single("sync")?;
             // Validate the configuration early, so a typo is reported before a long sync.
             let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
             // Without --repo, a directory that is not a git repository is fine when sources are configured.
             // Decided before the database is opened: a command that fails on its input creates nothing.
             let git_repo = match open_repo(repo_path) {
                 Ok(opened) => Some(opened),
-                Err(e) if args.repo.repo.is_none() && !config.sources.is_empty() => {
+                Err(e) if args.repo.repo.is_empty() && !config.sources.is_empty() => {
                     let _ = e;
                     None
                 }
@@ -377,7 +389,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Check(args) => {
-            let repo_path = args.sync.repo.path();
+            let repo_path = args.sync.repo.single("check")?;
             let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
             let mut texts = config.check_rules.clone();
             texts.extend(args.fail_if.iter().cloned());
@@ -461,7 +473,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Init(args) => {
-            let path = args.repo.path();
+            let path = args.repo.single("init")?;
             let repo = git::GitRepo::open(path)?;
             let env = |name: &str| std::env::var(name).ok();
             let proposal = init::propose(&repo, &env, &init::on_path)?;
@@ -509,10 +521,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             ))
         }
         Command::Knowledge(args) => {
-            let repo_path = args.common.sync.repo.path();
+            let repo_path = args.common.sync.repo.single("knowledge and hotspots")?;
             let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
             // The repository is opened before the database: bad input creates nothing.
-            let (repo, key, name) = open_repo(args.common.sync.repo.path())?;
+            let (repo, key, name) = open_repo(repo_path)?;
             let mut store = open_store(&cli.global, !args.common.no_sync)?;
             if !args.common.no_sync {
                 sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args.common.sync))?;
@@ -527,11 +539,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print(&painted(render::knowledge(&report, args.common.format), args.common.format))
         }
         Command::Hotspots(args) => {
-            let repo_path = args.common.sync.repo.path();
+            let repo_path = args.common.sync.repo.single("knowledge and hotspots")?;
             let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
             let window = window_with_default(&args.window, &config.hotspots_window, now)?;
             // The repository is opened before the database: bad input creates nothing.
-            let (repo, key, name) = open_repo(args.common.sync.repo.path())?;
+            let (repo, key, name) = open_repo(repo_path)?;
             let mut store = open_store(&cli.global, !args.common.no_sync)?;
             if !args.common.no_sync {
                 sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args.common.sync))?;
@@ -547,8 +559,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 benchmark: args.benchmark.clone(),
                 average: args.average.clone(),
             };
-            let implied = args.sync.repo.repo.is_none();
-            let repo_path = use_repository(args.sync.repo.repo.as_deref(), &args.service)?;
+            let implied = args.sync.repo.repo.is_empty();
+            let repo_path = use_repository(args.sync.repo.repo.first().map(PathBuf::as_path), &args.service)?;
+            let team: Vec<PathBuf> = args.sync.repo.repo.iter().skip(1).cloned().collect();
             let config = config::Config::load(cli.global.config.as_deref(), repo_path.as_deref(), &overrides)?;
             let window = window(&args.window, &config, now)?;
             // The repository is opened before the database: bad input creates nothing.
@@ -556,7 +569,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(path) if !args.no_sync => Some(open_repo(path)?),
                 _ => None,
             };
+            // The other repositories of a team roll-up, opened before the database too.
+            let team = team
+                .iter()
+                .map(|path| {
+                    if args.no_sync {
+                        Ok((None, path.clone()))
+                    } else {
+                        open_repo(path).map(|o| (Some(o), path.clone()))
+                    }
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let mut store = open_store(&cli.global, repo_path.is_some() && !args.no_sync)?;
+            let mut members: Vec<(String, String)> = Vec::new();
+            for (opened, path) in team {
+                let (key, name) = match opened {
+                    Some((repo, key, name)) => {
+                        let summary = sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args.sync))?;
+                        print_sync_summary(&name, &summary);
+                        (key, name)
+                    }
+                    None => repo_key(&path)?,
+                };
+                members.push((key, name));
+            }
             let Some(repo_path) = repo_path else {
                 let scope = store_scope(&args.service);
                 let analysis = analysis::analyze(&store, &scope, &config, window)?;
@@ -574,7 +610,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             };
             let service = config.service.clone().unwrap_or_else(|| name.clone());
-            let scope = repo_scope(&key, &name, &service, &config);
+            let mut scope = repo_scope(&key, &name, &service, &config);
+            for (key, name) in &members {
+                scope.filter.repos.push(name.clone());
+                scope.filter.services.push(name.clone());
+                scope.team.push((key.clone(), name.clone()));
+            }
             let mut analysis = match analysis::analyze(&store, &scope, &config, window) {
                 Ok(mut analysis) => {
                     analysis.warnings.extend(future_until_note(&args.window, now));
@@ -588,6 +629,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 result => result?,
             };
             let knowledge = if args.no_knowledge {
+                None
+            } else if !members.is_empty() {
+                analysis.warnings.push(
+                    "knowledge section left out of a team roll-up: run `fulcrum knowledge --repo PATH` per repository"
+                        .to_owned(),
+                );
                 None
             } else {
                 // The delivery report stands on its own: a knowledge failure is a warning.
@@ -757,6 +804,7 @@ fn implied_repository_note(name: &str, e: &anyhow::Error) -> String {
 /// service, pull requests by repository name) when any are given.
 fn store_scope(services: &[String]) -> analysis::Scope<'static> {
     analysis::Scope {
+        team: Vec::new(),
         repo_key: None,
         service: "",
         filter: store::EventFilter { repos: services.to_vec(), services: services.to_vec() },
@@ -770,7 +818,7 @@ fn repo_scope<'a>(key: &'a str, name: &str, service: &'a str, config: &config::C
     repos.push(service.to_owned());
     let mut services = vec![service.to_owned()];
     services.extend(config.sources.iter().filter_map(|s| s.service.clone()));
-    analysis::Scope { repo_key: Some(key), service, filter: store::EventFilter { repos, services } }
+    analysis::Scope { repo_key: Some(key), service, filter: store::EventFilter { repos, services }, team: Vec::new() }
 }
 
 /// Writes a rendered report to stdout (a closed pipe is not an error: see `main`).

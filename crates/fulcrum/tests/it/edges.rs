@@ -542,3 +542,40 @@ fn working_agreements_in_working_hours() {
     fulcrum(["--db", s(&db), "--config", s(&bad), "flow", "--service", "acme/shop"])
         .bad_input(&["flow.working_hours", "HH:MM-HH:MM"]);
 }
+
+/// `report --repo A --repo B` rolls two repositories up as one team, each
+/// deploying its own commits: delivery in trunk mode has 13 deployments
+/// and 11 changes (nine at 0, 7200, 10800 s), notags 3 deployments and 2
+/// changes (7200 s each). Together 16 deployments and 13 changes, median 0.
+#[test]
+fn report_rolls_several_repositories_up_as_a_team() {
+    let scratch = Scratch::new("edges_team");
+    let (delivery, notags, db) = (repo("delivery"), repo("notags"), scratch.db());
+    let report = fulcrum([
+        "report",
+        "--repo",
+        s(&delivery),
+        "--repo",
+        s(&notags),
+        "--db",
+        s(&db),
+        "--deploy-mode",
+        "trunk",
+        "--since",
+        "2025-01-01",
+        "--format",
+        "json",
+    ])
+    .ok()
+    .json();
+    let dora = &report["dora"];
+    assert_eq!(dora["deployment_frequency"]["value"]["deployments"], 16);
+    let lead = &dora["lead_time"]["value"]["summary"];
+    assert_eq!((lead["count"].clone(), lead["median"].clone()), (json!(13), json!(0.0)));
+    assert!(report["repository"]["path"].as_str().unwrap().contains("notags"), "{}", report["repository"]);
+    assert_eq!(report["repository"]["totals"]["commits"], 15 + 3);
+    assert!(report["deployments_source"].as_str().unwrap().contains("; notags: trunk mode"));
+    assert!(report["warnings"].to_string().contains("knowledge section left out of a team roll-up"));
+    fulcrum(["knowledge", "--repo", s(&delivery), "--repo", s(&notags), "--db", s(&db)])
+        .bad_input(&["takes one --repo"]);
+}

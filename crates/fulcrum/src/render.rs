@@ -312,7 +312,11 @@ fn rows(a: &Analysis) -> Vec<Row> {
     let (value, detail, t) = match &d.recovery_time {
         Metric::Value(r) => (
             summary_text(&r.summary),
-            format!("{}, {} unrecovered", count(r.summary.count, "recovery", "recoveries"), r.unrecovered),
+            format!(
+                "{}, {} unrecovered; from the failed deployment to its fix",
+                count(r.summary.count, "recovery", "recoveries"),
+                r.unrecovered
+            ),
             rated(r.tier, &r.tier_note),
         ),
         Metric::NoData { reason } => no_data(reason),
@@ -426,6 +430,15 @@ fn repository_text(a: &Analysis) -> &str {
     if a.repository.path.is_empty() { "none (stored events only)" } else { &a.repository.path }
 }
 
+/// What each key tells a leader, in a sentence (`fulcrum explain` says more).
+const SO_WHAT: [(&str, &str); 5] = [
+    ("Frequency means", "how often users get the team's work; smaller, more frequent deployments carry less risk each"),
+    ("Lead time means", "how long a change waits between being written and running in production"),
+    ("Failure rate means", "how often a deployment hurts users: the price of speed"),
+    ("Recovery means", "how long users live with a failed deployment"),
+    ("Rework means", "how much of the delivery is repair rather than new value"),
+];
+
 /// Windows of more weeks than this show their trend by month in Markdown.
 const MARKDOWN_WEEKS: usize = 13;
 
@@ -472,6 +485,10 @@ fn terminal(a: &Analysis, knowledge: Option<&KnowledgeSection>, colour: bool) ->
             let detail = wrap(&format!("{}{sep}{tier}", row.detail), width(), &" ".repeat(23), &" ".repeat(23));
             let _ = writeln!(out, "{}", paint("2", &detail));
         }
+    }
+    let _ = writeln!(out);
+    for (key, meaning) in SO_WHAT {
+        let _ = writeln!(out, "{}", paint("2", &wrap(meaning, width(), &format!("{key:<23}"), &" ".repeat(23))));
     }
     if !a.dora.weekly.is_empty() {
         let _ = writeln!(out);
@@ -556,6 +573,10 @@ fn markdown(a: &Analysis, knowledge: Option<&KnowledgeSection>) -> String {
             row.detail.replace('|', "\\|"),
             row.tier
         );
+    }
+    let _ = writeln!(out);
+    for (key, meaning) in SO_WHAT {
+        let _ = writeln!(out, "- *{}* {meaning}.", key.replace(" means", ""));
     }
     if a.dora.weekly.len() + a.dora.monthly.iter().map(|m| m.weeks).sum::<usize>() > MARKDOWN_WEEKS {
         // A long window reads better by month than as rows of empty weeks.

@@ -179,7 +179,8 @@ fn summary_lines(a: &FlowAnalysis, r: &FlowReport) -> Vec<String> {
     }
     match &r.review_load {
         Metric::Value(l) => lines.push(format!(
-            "Review load: {} reviews by {} reviewers; Gini {:.2}; the busiest reviewer gave {:.0}%",
+            "Review load: {} reviews by {} reviewers; Gini {:.2} (0: shared evenly, towards 1: one reviewer does \
+             it all); the busiest reviewer gave {:.0}%",
             l.reviews,
             l.reviewers,
             l.gini,

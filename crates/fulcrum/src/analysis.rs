@@ -351,6 +351,8 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
         .collect();
     let merged_prs = events.prs.iter().filter(|pr| pr.merged_at.is_some()).count();
     let pr_based = merged_prs > 0;
+    // What the header counts is what the body counts: the window's merges.
+    let merged_in_window = events.prs.iter().filter(|pr| pr.merged_at.is_some_and(|t| window.contains(t))).count();
     if pr_based && changes.len() < merged_prs {
         warnings.push(format!(
             "{} of {merged_prs} merged pull requests have a merge commit unknown to the history and no lead time",
@@ -358,7 +360,10 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
         ));
     }
     let mut lead_time_source = if pr_based {
-        format!("pull requests ({merged_prs} merged): first commit to the deployment shipping the merge commit")
+        format!(
+            "pull requests ({merged_in_window} merged in the window): first commit to the deployment shipping the \
+             merge commit"
+        )
     } else {
         "commits: author time to the deployment that first shipped the commit".to_owned()
     };
@@ -388,7 +393,8 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
         match lead.basis {
             dora::ChangeBasis::Mixed => {
                 lead_time_source = format!(
-                    "pull requests ({merged_prs} merged) where a deployment ships one; commits (author time to \
+                    "pull requests ({merged_in_window} merged in the window) where a deployment ships one; commits \
+                     (author time to \
                      deployment) for the deployments of the window that ship none"
                 );
             }

@@ -234,7 +234,7 @@ fn sync_from_recorded_responses_and_flow_by_hand() {
     // before the data starts, so there is no lead time to give.
     assert_eq!(
         report["lead_time_source"],
-        "pull requests (26 merged): first commit to the deployment shipping the merge commit"
+        "pull requests (26 merged in the window): first commit to the deployment shipping the merge commit"
     );
     let reason = dora["lead_time"]["no_data"]["reason"].as_str().unwrap();
     assert!(reason.contains("1 baseline commit)"), "{reason}");

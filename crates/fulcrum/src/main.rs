@@ -3,26 +3,10 @@
 //! `main` parses flags, builds the effective settings, runs one command and
 //! turns errors into exit codes: 0 ok, 1 failure, 2 bad input or usage.
 
-mod analysis;
-mod check;
-mod config;
-mod connector;
-mod delivery;
-mod explain;
-mod flow;
-mod git;
-mod github;
-mod gitlab;
-mod http;
-mod import;
-mod init;
-mod knowledge;
-mod progress;
-mod render;
-mod store;
-mod sync;
-mod trust;
-
+use fulcrum::{
+    analysis, check, config, connector, delivery, explain, flow, git, github, http, import, init, knowledge, progress,
+    render, store, sync, trust,
+};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -1,0 +1,23 @@
+//! fulcrum as a library: the store, the sources (git, GitHub, GitLab,
+//! events files), the analyses and the renderers, for the front ends (the
+//! `fulcrum` command line today, the team server next) to call.
+
+pub mod analysis;
+pub mod check;
+pub mod config;
+pub mod connector;
+pub mod delivery;
+pub mod explain;
+pub mod flow;
+pub mod git;
+pub mod github;
+pub mod gitlab;
+pub mod http;
+pub mod import;
+pub mod init;
+pub mod knowledge;
+pub mod progress;
+pub mod render;
+pub mod store;
+pub mod sync;
+pub mod trust;

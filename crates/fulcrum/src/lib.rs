@@ -3,10 +3,12 @@
 //! `fulcrum` command line today, the team server next) to call.
 
 pub mod analysis;
+pub mod app;
 pub mod check;
 pub mod config;
 pub mod connector;
 pub mod delivery;
+pub mod error;
 pub mod explain;
 pub mod flow;
 pub mod git;

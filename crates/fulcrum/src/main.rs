@@ -4,8 +4,7 @@
 //! turns errors into exit codes: 0 ok, 1 failure, 2 bad input or usage.
 
 use fulcrum::{
-    analysis, check, config, connector, delivery, explain, flow, git, github, http, import, init, knowledge, progress,
-    render, store, sync, trust,
+    app, check, config, explain, git, github, http, import, init, knowledge, progress, render, store, sync, trust,
 };
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -13,8 +12,8 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use fulcrum_core::dora::Metric;
-use fulcrum_core::time::{TimeError, Window, parse_instant};
+use fulcrum::error::UsageError;
+use fulcrum_core::time::parse_instant;
 
 /// DORA metrics and more from the data your team already has.
 #[derive(Parser, Debug)]
@@ -271,11 +270,6 @@ struct ReportArgs {
     service: Vec<String>,
 }
 
-/// Bad input given on the command line (exit code 2).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct UsageError(String);
-
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -293,32 +287,17 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {e:#}");
-            ExitCode::from(if is_input_error(&e) { 2 } else { 1 })
+            ExitCode::from(match fulcrum::error::kind(&e) {
+                fulcrum::error::ErrorKind::Input => 2,
+                fulcrum::error::ErrorKind::Internal => 1,
+            })
         }
     }
 }
 
-/// Errors the user can fix by changing what they gave us.
-fn is_input_error(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.is::<git::GitError>()
-            || c.is::<config::ConfigError>()
-            || c.is::<analysis::AnalysisError>()
-            || c.is::<knowledge::KnowledgeError>()
-            || c.is::<TimeError>()
-            || c.is::<UsageError>()
-            || c.is::<import::ImportError>()
-            || c.is::<connector::SourceError>()
-            || c.is::<trust::TrustError>()
-            || c.is::<explain::UnknownMetric>()
-            || c.is::<check::RuleError>()
-            || c.downcast_ref::<http::HttpError>().is_some_and(http::HttpError::is_input_error)
-            || c.downcast_ref::<store::StoreError>().is_some_and(|s| !matches!(s, store::StoreError::Sql { .. }))
-    })
-}
-
 fn run(cli: Cli) -> anyhow::Result<()> {
     let now = now()?;
+    let context = app::Context { db: db_path(cli.global.db.as_deref())?, config: cli.global.config.clone(), now };
     match cli.command {
         Command::Sync(args) => {
             let repo_path = args.repo.single("sync")?;
@@ -326,7 +305,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
             // Without --repo, a directory that is not a git repository is fine when sources are configured.
             // Decided before the database is opened: a command that fails on its input creates nothing.
-            let git_repo = match open_repo(repo_path) {
+            let git_repo = match app::open_repo(repo_path) {
                 Ok(opened) => Some(opened),
                 Err(e) if args.repo.repo.is_empty() && !config.sources.is_empty() => {
                     let _ = e;
@@ -373,79 +352,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Check(args) => {
-            let repo_path = args.sync.repo.single("check")?;
-            let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
-            let mut texts = config.check_rules.clone();
-            texts.extend(args.fail_if.iter().cloned());
-            if texts.is_empty() {
-                return Err(UsageError(
-                    "no rules to check: add check.fail_if to fulcrum.toml or pass --fail-if \"truck_factor < 2\""
-                        .into(),
-                )
-                .into());
-            }
-            let rules = texts.iter().map(|t| check::parse(t)).collect::<Result<Vec<_>, _>>()?;
-            let window = window(&args.window, &config, now)?;
-            let (repo, key, name) = open_repo(repo_path)?;
-            let mut store = open_store(&cli.global, !args.no_sync)?;
-            if !args.no_sync {
-                sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args.sync))?;
-            }
-            let service = config.service.clone().unwrap_or_else(|| name.clone());
-            let scope = repo_scope(&key, &name, &service, &config);
-            let wants = |metrics: &[&str]| rules.iter().any(|r| metrics.contains(&r.metric));
-            let dora = analysis::analyze(&store, &scope, &config, window).map_err(|e| format!("{e:#}"));
-            let knowledge = wants(&["truck_factor", "active_truck_factor", "single_author_files"]).then(|| {
-                let options = knowledge::KnowledgeOptions { now, ..Default::default() };
-                knowledge::knowledge(&store, &repo, &key, &config, &options).map_err(|e| format!("{e:#}"))
-            });
-            let hotspots = wants(&["single_author_hotspots"])
-                .then(|| knowledge::hotspots(&store, &repo, &key, &config, window).map_err(|e| format!("{e:#}")));
-            let flow = wants(&["agreement_breaches", "stale_pull_requests", "cycle_time"])
-                .then(|| flow::analyze(&store, &scope, &config, window, now).map_err(|e| format!("{e:#}")));
-            let metric_value = |m: &Metric<f64>| match m {
-                Metric::Value(v) => Ok(*v),
-                Metric::NoData { reason } => Err(reason.clone()),
+            let request = app::CheckRequest {
+                repo: args.sync.repo.single("check")?.to_owned(),
+                sync: (!args.no_sync).then(|| sync_options(&args.sync)),
+                window: window_request(&args.window),
+                rules: args.fail_if.clone(),
             };
-            let measure = |metric: &str| -> Result<f64, String> {
-                let d = || dora.as_ref().map(|a| &a.dora).map_err(Clone::clone);
-                let value = |m: Metric<f64>| metric_value(&m);
-                match metric {
-                    "deployment_frequency" => value(map(&d()?.deployment_frequency, |f| f.per_week)),
-                    "lead_time" => value(map(&d()?.lead_time, |l| l.summary.median)),
-                    "change_failure_rate" => value(map(&d()?.change_failure_rate, |c| c.rate)),
-                    "recovery_time" => value(map(&d()?.recovery_time, |r| r.summary.median)),
-                    "rework_rate" => value(map(&d()?.rework_rate, |r| r.rate)),
-                    "truck_factor" | "active_truck_factor" | "single_author_files" => {
-                        let k = knowledge.as_ref().expect("computed when asked for").as_ref().map_err(Clone::clone)?;
-                        match metric {
-                            "truck_factor" => Ok(k.truck_factor as f64),
-                            "single_author_files" => Ok(k.single_author_files.len() as f64),
-                            _ => k
-                                .active
-                                .as_ref()
-                                .map(|a| a.truck_factor as f64)
-                                .ok_or_else(|| "knowledge.inactive_after is 0".to_owned()),
-                        }
-                    }
-                    "single_author_hotspots" => {
-                        let h = hotspots.as_ref().expect("computed when asked for").as_ref().map_err(Clone::clone)?;
-                        Ok(h.hotspots.iter().filter(|s| s.authors == 1).count() as f64)
-                    }
-                    _ => {
-                        let f = flow.as_ref().expect("computed when asked for").as_ref().map_err(Clone::clone)?;
-                        if f.stored_pull_requests == 0 {
-                            return Err("no pull requests stored".to_owned());
-                        }
-                        match metric {
-                            "agreement_breaches" => Ok(f.report.breaches.len() as f64),
-                            "stale_pull_requests" => Ok(f.report.stale.len() as f64),
-                            _ => value(map(&f.report.cycle, |c| c.summary.median)),
-                        }
-                    }
-                }
-            };
-            let verdicts = check::judge(&rules, &measure);
+            let verdicts = app::check(&context, &request)?;
             let failed = verdicts.iter().filter(|v| v.failed).count();
             match args.format {
                 render::Format::Json => print(&render::to_json(&verdicts))?,
@@ -505,136 +418,56 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             ))
         }
         Command::Knowledge(args) => {
-            let repo_path = args.common.sync.repo.single("knowledge and hotspots")?;
-            let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
-            // The repository is opened before the database: bad input creates nothing.
-            let (repo, key, name) = open_repo(repo_path)?;
-            let mut store = open_store(&cli.global, !args.common.no_sync)?;
-            if !args.common.no_sync {
-                sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args.common.sync))?;
-            }
-            let options = knowledge::KnowledgeOptions {
-                at: Some(args.at.clone()),
-                depth: args.by_directory.then_some(args.depth),
-                leaving: args.leaving.clone(),
-                now,
+            let request = app::KnowledgeRequest {
+                repo: args.common.sync.repo.single("knowledge")?.to_owned(),
+                sync: (!args.common.no_sync).then(|| sync_options(&args.common.sync)),
+                options: knowledge::KnowledgeOptions {
+                    at: Some(args.at.clone()),
+                    depth: args.by_directory.then_some(args.depth),
+                    leaving: args.leaving.clone(),
+                    now,
+                },
             };
-            let report = knowledge::knowledge(&store, &repo, &key, &config, &options)?;
+            let report = app::knowledge(&context, &request)?;
             print(&painted(render::knowledge(&report, args.common.format), args.common.format))
         }
         Command::Hotspots(args) => {
-            let repo_path = args.common.sync.repo.single("knowledge and hotspots")?;
-            let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
-            let window = window_with_default(&args.window, &config.hotspots_window, now)?;
-            // The repository is opened before the database: bad input creates nothing.
-            let (repo, key, name) = open_repo(repo_path)?;
-            let mut store = open_store(&cli.global, !args.common.no_sync)?;
-            if !args.common.no_sync {
-                sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args.common.sync))?;
-            }
-            let report = knowledge::hotspots(&store, &repo, &key, &config, window)?;
+            let request = app::HotspotsRequest {
+                repo: args.common.sync.repo.single("hotspots")?.to_owned(),
+                sync: (!args.common.no_sync).then(|| sync_options(&args.common.sync)),
+                window: window_request(&args.window),
+            };
+            let report = app::hotspots(&context, &request)?;
             print(&painted(render::hotspots(&report, args.common.format), args.common.format))
         }
         Command::Report(args) => {
-            let overrides = config::Overrides {
-                deploy_mode: args.deploy_mode.clone(),
-                tag_pattern: args.tag_pattern.clone(),
-                hotfix_pattern: args.hotfix_pattern.clone(),
-                benchmark: args.benchmark.clone(),
-                average: args.average.clone(),
+            let request = app::ReportRequest {
+                repos: args.sync.repo.repo.clone(),
+                services: args.service.clone(),
+                window: window_request(&args.window),
+                sync: (!args.no_sync).then(|| sync_options(&args.sync)),
+                overrides: config::Overrides {
+                    deploy_mode: args.deploy_mode.clone(),
+                    tag_pattern: args.tag_pattern.clone(),
+                    hotfix_pattern: args.hotfix_pattern.clone(),
+                    benchmark: args.benchmark.clone(),
+                    average: args.average.clone(),
+                },
+                knowledge: !args.no_knowledge,
             };
-            let implied = args.sync.repo.repo.is_empty();
-            let repo_path = use_repository(args.sync.repo.repo.first().map(PathBuf::as_path), &args.service)?;
-            let team: Vec<PathBuf> = args.sync.repo.repo.iter().skip(1).cloned().collect();
-            let config = config::Config::load(cli.global.config.as_deref(), repo_path.as_deref(), &overrides)?;
-            let window = window(&args.window, &config, now)?;
-            // The repository is opened before the database: bad input creates nothing.
-            let opened = match &repo_path {
-                Some(path) if !args.no_sync => Some(open_repo(path)?),
-                _ => None,
-            };
-            // The other repositories of a team roll-up, opened before the database too.
-            let team = team
-                .iter()
-                .map(|path| {
-                    if args.no_sync {
-                        Ok((None, path.clone()))
-                    } else {
-                        open_repo(path).map(|o| (Some(o), path.clone()))
-                    }
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let mut store = open_store(&cli.global, repo_path.is_some() && !args.no_sync)?;
-            let mut members: Vec<(String, String)> = Vec::new();
-            for (opened, path) in team {
-                let (key, name) = match opened {
-                    Some((repo, key, name)) => {
-                        let summary = sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args.sync))?;
-                        print_sync_summary(&name, &summary);
-                        (key, name)
-                    }
-                    None => repo_key(&path)?,
-                };
-                members.push((key, name));
+            let outcome = app::report(&context, &request)?;
+            for (name, summary) in &outcome.team_syncs {
+                print_sync_summary(name, summary);
             }
-            let Some(repo_path) = repo_path else {
-                let scope = store_scope(&args.service);
-                let analysis = analysis::analyze(&store, &scope, &config, window)?;
-                return print(&render::report(&analysis, None, None, args.format, colour(args.format)));
-            };
-            let repo_path = repo_path.as_path();
-            let (key, name, summary) = match opened {
-                None => {
-                    let (key, name) = repo_key(repo_path)?;
-                    (key, name, None)
-                }
-                Some((repo, key, name)) => {
-                    let summary = sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args.sync))?;
-                    (key, name, Some(summary))
-                }
-            };
-            let service = config.service.clone().unwrap_or_else(|| name.clone());
-            let mut scope = repo_scope(&key, &name, &service, &config);
-            for (key, name) in &members {
-                scope.filter.repos.push(name.clone());
-                scope.filter.services.push(name.clone());
-                scope.team.push((key.clone(), name.clone()));
-            }
-            let mut analysis = match analysis::analyze(&store, &scope, &config, window) {
-                Ok(mut analysis) => {
-                    analysis.warnings.extend(future_until_note(&args.window, now));
-                    analysis
-                }
-                Err(e) if implied && gives_no_deployments(&e) && holds_events(&store, &config)? => {
-                    let mut analysis = analysis::analyze(&store, &store_scope(&[]), &config, window)?;
-                    analysis.warnings.insert(0, implied_repository_note(&name, &e));
-                    return print(&render::report(&analysis, None, None, args.format, colour(args.format)));
-                }
-                result => result?,
-            };
-            let knowledge = if args.no_knowledge {
-                None
-            } else if !members.is_empty() {
-                analysis.warnings.push(
-                    "knowledge section left out of a team roll-up: run `fulcrum knowledge --repo PATH` per repository"
-                        .to_owned(),
-                );
-                None
-            } else {
-                // The delivery report stands on its own: a knowledge failure is a warning.
-                let result = git::GitRepo::open(repo_path).map_err(anyhow::Error::from).and_then(|repo| {
-                    let options = knowledge::KnowledgeOptions { now, ..Default::default() };
-                    knowledge::knowledge(&store, &repo, &key, &config, &options)
-                });
-                match result {
-                    Ok(report) => Some(knowledge::KnowledgeSection::from(report)),
-                    Err(e) => {
-                        analysis.warnings.push(format!("knowledge section left out: {e:#}"));
-                        None
-                    }
-                }
-            };
-            print(&render::report(&analysis, summary.as_ref(), knowledge.as_ref(), args.format, colour(args.format)))
+            let colour = colour(args.format);
+            let text = render::report(
+                &outcome.analysis,
+                outcome.sync.as_ref(),
+                outcome.knowledge.as_ref(),
+                args.format,
+                colour,
+            );
+            print(&text)
         }
         Command::Import(args) => {
             let mut store = store::Store::open(&db_path(cli.global.db.as_deref())?)?;
@@ -657,63 +490,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Flow(args) => {
-            let overrides = config::Overrides { deploy_mode: args.deploy_mode.clone(), ..Default::default() };
-            let implied = args.repo.is_none();
-            let repo_path = use_repository(args.repo.as_deref(), &args.service)?;
-            let config = config::Config::load(cli.global.config.as_deref(), repo_path.as_deref(), &overrides)?;
-            let window = window(&args.window, &config, now)?;
-            // The repository is opened before the database: bad input creates nothing.
-            let opened = match &repo_path {
-                Some(path) if !args.no_sync => Some(git::GitRepo::open(path)?),
-                _ => None,
+            let request = app::FlowRequest {
+                repo: args.repo.clone(),
+                services: args.service.clone(),
+                window: window_request(&args.window),
+                sync: (!args.no_sync).then(sync::SyncOptions::default),
+                deploy_mode: args.deploy_mode.clone(),
             };
-            let mut store = open_store(&cli.global, repo_path.is_some() && !args.no_sync)?;
-            let analysis = match repo_path {
-                None => flow::analyze(&store, &store_scope(&args.service), &config, window, now)?,
-                Some(repo_path) => {
-                    let (key, name) = repo_key(&repo_path)?;
-                    if let Some(repo) = opened {
-                        sync::sync(&mut store, &repo, &key, &name, now, &sync::SyncOptions::default())?;
-                    }
-                    let service = config.service.clone().unwrap_or_else(|| name.clone());
-                    let scope = repo_scope(&key, &name, &service, &config);
-                    match flow::analyze(&store, &scope, &config, window, now) {
-                        Err(e) if implied && gives_no_deployments(&e) && holds_events(&store, &config)? => {
-                            let mut analysis = flow::analyze(&store, &store_scope(&[]), &config, window, now)?;
-                            analysis.report.warnings.insert(0, implied_repository_note(&name, &e));
-                            analysis
-                        }
-                        result => result?,
-                    }
-                }
-            };
+            let analysis = app::flow(&context, &request)?;
             print(&painted(render::flow(&analysis, args.format), args.format))
         }
     }
-}
-
-/// A metric's value mapped (no data stays no data).
-fn map<T>(metric: &Metric<T>, f: impl Fn(&T) -> f64) -> Metric<f64> {
-    match metric {
-        Metric::Value(v) => Metric::Value(f(v)),
-        Metric::NoData { reason } => Metric::NoData { reason: reason.clone() },
-    }
-}
-
-/// Opens the database; a command that only reads it refuses a path where
-/// none exists (a mistyped `--db`) instead of creating an empty one.
-fn open_store(global: &GlobalArgs, writes: bool) -> anyhow::Result<store::Store> {
-    let path = db_path(global.db.as_deref())?;
-    if !writes && !path.exists() {
-        return Err(UsageError(format!(
-            "{}: no database here; run `fulcrum sync` or `fulcrum import` first, or pass --db with the database's path",
-            path.display()
-        ))
-        .into());
-    }
-    // A command that only reads opens the database read-only: it works in a
-    // read-only directory and cannot change anything.
-    Ok(if writes { store::Store::open(&path)? } else { store::Store::open_read_only(&path)? })
 }
 
 /// Colour on a terminal (or when `CLICOLOR_FORCE` asks for it), never with
@@ -728,81 +515,6 @@ fn colour(format: render::Format) -> bool {
 /// `text` painted line by line when `colour` says so.
 fn painted(text: String, format: render::Format) -> String {
     if colour(format) { render::paint_lines(&text) } else { text }
-}
-
-/// The repository `report` and `flow` use: `--repo` when given; else the
-/// current directory when it is a git repository and no `--service` narrows
-/// the stored events; else none (stored events only).
-fn use_repository(explicit: Option<&Path>, services: &[String]) -> anyhow::Result<Option<PathBuf>> {
-    match explicit {
-        Some(path) => {
-            if !services.is_empty() {
-                return Err(UsageError(
-                    "--service selects stored events without a repository; drop --repo or --service".into(),
-                )
-                .into());
-            }
-            Ok(Some(path.to_owned()))
-        }
-        None if services.is_empty() && git::GitRepo::open(Path::new(".")).is_ok() => Ok(Some(PathBuf::from("."))),
-        None => Ok(None),
-    }
-}
-
-/// Whether `e` says the repository gives no deployments (no release tag
-/// matches, no trunk branch).
-fn gives_no_deployments(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        matches!(
-            c.downcast_ref::<analysis::AnalysisError>(),
-            Some(analysis::AnalysisError::NoMatchingTags { .. } | analysis::AnalysisError::NoBranch { .. })
-        )
-    })
-}
-
-/// Whether the store holds any pull requests, deployments or incidents.
-fn holds_events(store: &store::Store, config: &config::Config) -> anyhow::Result<bool> {
-    Ok(!delivery::Events::load(store, &store::EventFilter::default(), config)?.is_empty())
-}
-
-/// Said when the current directory was a repository nobody asked for and
-/// the stored events were reported instead.
-fn implied_repository_note(name: &str, e: &anyhow::Error) -> String {
-    let why = e
-        .chain()
-        .find_map(|c| match c.downcast_ref::<analysis::AnalysisError>() {
-            Some(analysis::AnalysisError::NoMatchingTags { pattern, .. }) => {
-                Some(format!("no tag matches deploy.tag_pattern `{pattern}`"))
-            }
-            Some(analysis::AnalysisError::NoBranch { branch, .. }) => Some(format!("no branch `{branch}`")),
-            _ => None,
-        })
-        .unwrap_or_default();
-    format!(
-        "the current directory ({name}) is a git repository without deployments of its own ({why}): the stored \
-         events are reported instead; pass --repo . to report on the repository, or --service NAME to choose events"
-    )
-}
-
-/// Stored events only, narrowed to `services` (deployments and incidents by
-/// service, pull requests by repository name) when any are given.
-fn store_scope(services: &[String]) -> analysis::Scope<'static> {
-    analysis::Scope {
-        team: Vec::new(),
-        repo_key: None,
-        service: "",
-        filter: store::EventFilter { repos: services.to_vec(), services: services.to_vec() },
-    }
-}
-
-/// A git repository with the events of its service and of its `[[source]]`s.
-fn repo_scope<'a>(key: &'a str, name: &str, service: &'a str, config: &config::Config) -> analysis::Scope<'a> {
-    let mut repos: Vec<String> = config.sources.iter().map(|s| s.repo.clone()).collect();
-    repos.push(name.to_owned());
-    repos.push(service.to_owned());
-    let mut services = vec![service.to_owned()];
-    services.extend(config.sources.iter().filter_map(|s| s.service.clone()));
-    analysis::Scope { repo_key: Some(key), service, filter: store::EventFilter { repos, services }, team: Vec::new() }
 }
 
 /// Writes a rendered report to stdout (a closed pipe is not an error: see `main`).
@@ -856,6 +568,11 @@ fn clock(now: i64) -> http::Clock {
     if std::env::var_os("FULCRUM_NOW").is_some() { http::Clock::Fixed(now) } else { http::Clock::System }
 }
 
+/// The window flags as a request.
+fn window_request(args: &WindowArgs) -> app::WindowRequest {
+    app::WindowRequest { since: args.since.clone(), until: args.until.clone() }
+}
+
 /// The current time, or `FULCRUM_NOW` (a date or UTC time) for reproducible runs.
 fn now() -> anyhow::Result<i64> {
     if let Ok(fixed) = std::env::var("FULCRUM_NOW") {
@@ -865,49 +582,6 @@ fn now() -> anyhow::Result<i64> {
         .duration_since(std::time::UNIX_EPOCH)
         .context("the system clock is before 1970")?;
     Ok(since_epoch.as_secs() as i64)
-}
-
-/// Said when `--until` lies in the future and the window was cut at now.
-fn future_until_note(global: &WindowArgs, now: i64) -> Option<String> {
-    let until = global.until.as_deref()?;
-    let end = parse_instant(until, now).ok()?;
-    (end > now + 1).then(|| {
-        format!("--until {until} is in the future: the window ends now ({})", fulcrum_core::time::format_datetime(now))
-    })
-}
-
-fn window(global: &WindowArgs, config: &config::Config, now: i64) -> anyhow::Result<Window> {
-    window_with_default(global, &config.window, now)
-}
-
-fn window_with_default(global: &WindowArgs, default_since: &str, now: i64) -> anyhow::Result<Window> {
-    let start = match &global.since {
-        Some(since) => parse_instant(since, now).with_context(|| format!("--since {since}"))?,
-        None => parse_instant(default_since, now).with_context(|| format!("the default window `{default_since}`"))?,
-    };
-    // The window ends now at the latest: weeks that have not happened yet
-    // are not weeks without deployments (and `--until 9999-12-31` would be
-    // 416,000 of them).
-    let end = match &global.until {
-        Some(until) => parse_instant(until, now).with_context(|| format!("--until {until}"))?.min(now + 1),
-        None => now + 1,
-    };
-    if start < 0 || end < 0 {
-        return Err(UsageError(format!(
-            "the window starts before 1970 ({}); pass a later --since",
-            fulcrum_core::time::format_datetime(start.min(end))
-        ))
-        .into());
-    }
-    if start >= end {
-        return Err(UsageError(format!(
-            "the window is empty: --since {} is not before --until {}; pass an earlier --since",
-            fulcrum_core::time::format_datetime(start),
-            fulcrum_core::time::format_datetime(end)
-        ))
-        .into());
-    }
-    Ok(Window { start, end })
 }
 
 /// The database path: `--db`, `$FULCRUM_DB`, or the per-user data directory.
@@ -924,21 +598,4 @@ fn db_path(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
         .ok_or_else(|| UsageError("cannot find a data directory: set HOME or pass --db PATH".into()))?;
     Ok(data.join("fulcrum").join("fulcrum.db"))
-}
-
-/// The key a repository is stored under (its canonical path) and its name.
-fn repo_key(path: &Path) -> anyhow::Result<(String, String)> {
-    let canonical = path.canonicalize().map_err(|_| git::GitError::NotFound { path: path.to_owned() })?;
-    let name = canonical
-        .file_name()
-        .map(|n| n.to_string_lossy().trim_end_matches(".git").to_owned())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "repository".to_owned());
-    Ok((canonical.display().to_string(), name))
-}
-
-fn open_repo(path: &Path) -> anyhow::Result<(git::GitRepo, String, String)> {
-    let repo = git::GitRepo::open(path)?;
-    let (key, name) = repo_key(path)?;
-    Ok((repo, key, name))
 }

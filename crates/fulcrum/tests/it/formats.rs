@@ -94,3 +94,47 @@ fn colour_in_every_command_only_when_asked() {
         assert!(!piped.stdout.contains('\x1b'), "{args:?}: colour when piped");
     }
 }
+
+/// The library gives the front ends the same numbers: `app::report` for a
+/// window and database renders, byte for byte, what `fulcrum report
+/// --format json` prints for them (the team server will serve the same).
+#[test]
+fn the_library_report_is_the_command_line_report() {
+    let scratch = Scratch::new("library_report");
+    let (delivery, db) = (repo("delivery"), scratch.db());
+    crate::harness::sync(&delivery, &db);
+    let cli = fulcrum([
+        "report",
+        "--repo",
+        s(&delivery),
+        "--db",
+        s(&db),
+        "--no-sync",
+        "--format",
+        "json",
+        "--since",
+        "2024-12-01",
+    ])
+    .ok()
+    .stdout;
+    let context = fulcrum::app::Context {
+        db: db.clone(),
+        config: None,
+        now: crate::harness::utc(&format!("{} 00:00", crate::harness::NOW)),
+    };
+    let request = fulcrum::app::ReportRequest {
+        repos: vec![delivery.clone()],
+        window: fulcrum::app::WindowRequest { since: Some("2024-12-01".into()), until: None },
+        knowledge: true,
+        ..Default::default()
+    };
+    let outcome = fulcrum::app::report(&context, &request).unwrap();
+    let library = fulcrum::render::report(
+        &outcome.analysis,
+        outcome.sync.as_ref(),
+        outcome.knowledge.as_ref(),
+        fulcrum::render::Format::Json,
+        false,
+    );
+    assert_eq!(library, cli);
+}

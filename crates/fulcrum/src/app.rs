@@ -1,0 +1,529 @@
+//! The commands as a front end calls them: a request in, a report out.
+//! Which repository, which window, whether to sync first, which stored
+//! events belong to the report: decided here, so the command line and the
+//! team server give the same numbers for the same request. Front ends read
+//! the process (flags, the clock, the terminal) and print; nothing here
+//! does.
+
+use std::path::{Path, PathBuf};
+
+use fulcrum_core::dora::Metric;
+use fulcrum_core::time::{Window, parse_instant};
+
+use crate::analysis::{self, Analysis};
+use crate::check;
+use crate::config::{self, Config};
+use crate::delivery;
+use crate::error::UsageError;
+use crate::flow::{self, FlowAnalysis};
+use crate::git::{self, GitRepo};
+use crate::knowledge::{self, HotspotsReport, KnowledgeOptions, KnowledgeReport, KnowledgeSection};
+use crate::store::{self, Store};
+use crate::sync::{self, SyncOptions, SyncSummary};
+
+use anyhow::Context as _;
+
+/// What every request runs in.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The database file.
+    pub db: PathBuf,
+    /// A configuration file given by the user (trusted), else the
+    /// repository's `fulcrum.toml`.
+    pub config: Option<PathBuf>,
+    /// "Now", epoch seconds.
+    pub now: i64,
+}
+
+/// A window as the user wrote it (`--since`, `--until`).
+#[derive(Debug, Clone, Default)]
+pub struct WindowRequest {
+    /// Start: a date, a UTC time or a span before now; `None`: the
+    /// configured default.
+    pub since: Option<String>,
+    /// End, exclusive; `None`: now. Never later than now.
+    pub until: Option<String>,
+}
+
+impl WindowRequest {
+    /// The window, with `default_since` when no start was given.
+    pub fn resolve(&self, default_since: &str, now: i64) -> anyhow::Result<Window> {
+        let start = match &self.since {
+            Some(since) => parse_instant(since, now).with_context(|| format!("--since {since}"))?,
+            None => {
+                parse_instant(default_since, now).with_context(|| format!("the default window `{default_since}`"))?
+            }
+        };
+        // The window ends now at the latest: weeks that have not happened yet
+        // are not weeks without deployments (and `--until 9999-12-31` would be
+        // 416,000 of them).
+        let end = match &self.until {
+            Some(until) => parse_instant(until, now).with_context(|| format!("--until {until}"))?.min(now + 1),
+            None => now + 1,
+        };
+        if start < 0 || end < 0 {
+            return Err(UsageError(format!(
+                "the window starts before 1970 ({}); pass a later --since",
+                fulcrum_core::time::format_datetime(start.min(end))
+            ))
+            .into());
+        }
+        if start >= end {
+            return Err(UsageError(format!(
+                "the window is empty: --since {} is not before --until {}; pass an earlier --since",
+                fulcrum_core::time::format_datetime(start),
+                fulcrum_core::time::format_datetime(end)
+            ))
+            .into());
+        }
+        Ok(Window { start, end })
+    }
+
+    /// Said when `until` lies in the future and the window was cut at now.
+    fn future_note(&self, now: i64) -> Option<String> {
+        let until = self.until.as_deref()?;
+        let end = parse_instant(until, now).ok()?;
+        (end > now + 1).then(|| {
+            format!(
+                "--until {until} is in the future: the window ends now ({})",
+                fulcrum_core::time::format_datetime(now)
+            )
+        })
+    }
+}
+
+/// A synced repository: its store key and name.
+fn synced(
+    store: &mut Store,
+    repo: &GitRepo,
+    key: &str,
+    name: &str,
+    now: i64,
+    options: &SyncOptions,
+) -> anyhow::Result<SyncSummary> {
+    sync::sync(store, repo, key, name, now, options)
+}
+
+/// The delivery report.
+#[derive(Debug, Clone, Default)]
+pub struct ReportRequest {
+    /// Repositories: none (the current directory when it is one, else the
+    /// stored events), one, or several rolled up as one team.
+    pub repos: Vec<PathBuf>,
+    /// Without a repository: only these services and repositories of the
+    /// stored events.
+    pub services: Vec<String>,
+    /// The window.
+    pub window: WindowRequest,
+    /// Sync the repositories first, with these options.
+    pub sync: Option<SyncOptions>,
+    /// Settings given on the command line.
+    pub overrides: config::Overrides,
+    /// Include the knowledge summary.
+    pub knowledge: bool,
+}
+
+/// What [`report`] produced.
+#[derive(Debug)]
+pub struct ReportOutcome {
+    /// The report.
+    pub analysis: Analysis,
+    /// The sync of the (first) repository, when it ran.
+    pub sync: Option<SyncSummary>,
+    /// The syncs of the other repositories of a team roll-up: name, summary.
+    pub team_syncs: Vec<(String, SyncSummary)>,
+    /// The knowledge summary.
+    pub knowledge: Option<KnowledgeSection>,
+}
+
+/// The delivery report of `request`.
+pub fn report(context: &Context, request: &ReportRequest) -> anyhow::Result<ReportOutcome> {
+    let now = context.now;
+    let implied = request.repos.is_empty();
+    let repo_path = use_repository(request.repos.first().map(PathBuf::as_path), &request.services)?;
+    let config = Config::load(context.config.as_deref(), repo_path.as_deref(), &request.overrides)?;
+    let window = request.window.resolve(&config.window, now)?;
+    let syncing = request.sync.as_ref();
+    // Every repository is opened before the database: bad input creates nothing.
+    let opened = match (&repo_path, syncing) {
+        (Some(path), Some(_)) => Some(open_repo(path)?),
+        _ => None,
+    };
+    let team = request.repos.iter().skip(1).map(|path| match syncing {
+        Some(_) => open_repo(path).map(|o| (Some(o), path.clone())),
+        None => Ok((None, path.clone())),
+    });
+    let team = team.collect::<anyhow::Result<Vec<_>>>()?;
+    let mut store = open_store(&context.db, repo_path.is_some() && syncing.is_some())?;
+    let mut members: Vec<(String, String)> = Vec::new();
+    let mut team_syncs = Vec::new();
+    for (opened, path) in team {
+        let (key, name) = match (opened, syncing) {
+            (Some((repo, key, name)), Some(options)) => {
+                team_syncs.push((name.clone(), synced(&mut store, &repo, &key, &name, now, options)?));
+                (key, name)
+            }
+            _ => repo_key(&path)?,
+        };
+        members.push((key, name));
+    }
+    let outcome = |analysis| ReportOutcome { analysis, sync: None, team_syncs: Vec::new(), knowledge: None };
+    let Some(repo_path) = repo_path else {
+        return Ok(outcome(analysis::analyze(&store, &store_scope(&request.services), &config, window)?));
+    };
+    let (key, name, summary) = match (opened, syncing) {
+        (Some((repo, key, name)), Some(options)) => {
+            let summary = synced(&mut store, &repo, &key, &name, now, options)?;
+            (key, name, Some(summary))
+        }
+        _ => {
+            let (key, name) = repo_key(&repo_path)?;
+            (key, name, None)
+        }
+    };
+    let service = config.service.clone().unwrap_or_else(|| name.clone());
+    let mut scope = repo_scope(&key, &name, &service, &config);
+    for (key, name) in &members {
+        scope.filter.repos.push(name.clone());
+        scope.filter.services.push(name.clone());
+        scope.team.push((key.clone(), name.clone()));
+    }
+    let mut analysis = match analysis::analyze(&store, &scope, &config, window) {
+        Ok(mut analysis) => {
+            analysis.warnings.extend(request.window.future_note(now));
+            analysis
+        }
+        Err(e) if implied && gives_no_deployments(&e) && holds_events(&store, &config)? => {
+            let mut analysis = analysis::analyze(&store, &store_scope(&[]), &config, window)?;
+            analysis.warnings.insert(0, implied_repository_note(&name, &e));
+            return Ok(outcome(analysis));
+        }
+        Err(e) => return Err(e),
+    };
+    let knowledge = if !request.knowledge {
+        None
+    } else if !members.is_empty() {
+        analysis.warnings.push(
+            "knowledge section left out of a team roll-up: run `fulcrum knowledge --repo PATH` per repository"
+                .to_owned(),
+        );
+        None
+    } else {
+        // The delivery report stands on its own: a knowledge failure is a warning.
+        let result = GitRepo::open(&repo_path).map_err(anyhow::Error::from).and_then(|repo| {
+            let options = KnowledgeOptions { now, ..Default::default() };
+            knowledge::knowledge(&store, &repo, &key, &config, &options)
+        });
+        match result {
+            Ok(report) => Some(KnowledgeSection::from(report)),
+            Err(e) => {
+                analysis.warnings.push(format!("knowledge section left out: {e:#}"));
+                None
+            }
+        }
+    };
+    Ok(ReportOutcome { analysis, sync: summary, team_syncs, knowledge })
+}
+
+/// The pull-request value stream.
+#[derive(Debug, Clone, Default)]
+pub struct FlowRequest {
+    /// The repository: `None` for the current directory when it is one,
+    /// else the stored events.
+    pub repo: Option<PathBuf>,
+    /// Without a repository: only these services and repositories.
+    pub services: Vec<String>,
+    /// The window.
+    pub window: WindowRequest,
+    /// Sync the repository first, with these options.
+    pub sync: Option<SyncOptions>,
+    /// `--deploy-mode`.
+    pub deploy_mode: Option<String>,
+}
+
+/// The flow report of `request`.
+pub fn flow(context: &Context, request: &FlowRequest) -> anyhow::Result<FlowAnalysis> {
+    let now = context.now;
+    let overrides = config::Overrides { deploy_mode: request.deploy_mode.clone(), ..Default::default() };
+    let implied = request.repo.is_none();
+    let repo_path = use_repository(request.repo.as_deref(), &request.services)?;
+    let config = Config::load(context.config.as_deref(), repo_path.as_deref(), &overrides)?;
+    let window = request.window.resolve(&config.window, now)?;
+    // The repository is opened before the database: bad input creates nothing.
+    let opened = match (&repo_path, &request.sync) {
+        (Some(path), Some(_)) => Some(GitRepo::open(path)?),
+        _ => None,
+    };
+    let mut store = open_store(&context.db, repo_path.is_some() && request.sync.is_some())?;
+    let Some(repo_path) = repo_path else {
+        return flow::analyze(&store, &store_scope(&request.services), &config, window, now);
+    };
+    let (key, name) = repo_key(&repo_path)?;
+    if let (Some(repo), Some(options)) = (opened, &request.sync) {
+        synced(&mut store, &repo, &key, &name, now, options)?;
+    }
+    let service = config.service.clone().unwrap_or_else(|| name.clone());
+    let scope = repo_scope(&key, &name, &service, &config);
+    match flow::analyze(&store, &scope, &config, window, now) {
+        Err(e) if implied && gives_no_deployments(&e) && holds_events(&store, &config)? => {
+            let mut analysis = flow::analyze(&store, &store_scope(&[]), &config, window, now)?;
+            analysis.report.warnings.insert(0, implied_repository_note(&name, &e));
+            Ok(analysis)
+        }
+        result => result,
+    }
+}
+
+/// Knowledge risk of one repository.
+#[derive(Debug, Clone)]
+pub struct KnowledgeRequest {
+    /// The repository.
+    pub repo: PathBuf,
+    /// Sync it first, with these options.
+    pub sync: Option<SyncOptions>,
+    /// What to analyse (`now` is taken from the context).
+    pub options: KnowledgeOptions,
+}
+
+/// Opens the repository (before the database: bad input creates nothing),
+/// loads its configuration and syncs it when asked.
+fn prepared(
+    context: &Context,
+    repo: &Path,
+    sync: Option<&SyncOptions>,
+) -> anyhow::Result<(Config, GitRepo, String, Store)> {
+    let config = Config::load(context.config.as_deref(), Some(repo), &Default::default())?;
+    let (opened, key, name) = open_repo(repo)?;
+    let mut store = open_store(&context.db, sync.is_some())?;
+    if let Some(options) = sync {
+        synced(&mut store, &opened, &key, &name, context.now, options)?;
+    }
+    Ok((config, opened, key, store))
+}
+
+/// The knowledge report of `request`.
+pub fn knowledge(context: &Context, request: &KnowledgeRequest) -> anyhow::Result<KnowledgeReport> {
+    let (config, repo, key, store) = prepared(context, &request.repo, request.sync.as_ref())?;
+    let options = KnowledgeOptions { now: context.now, ..request.options.clone() };
+    knowledge::knowledge(&store, &repo, &key, &config, &options)
+}
+
+/// Hotspots and change coupling of one repository.
+#[derive(Debug, Clone)]
+pub struct HotspotsRequest {
+    /// The repository.
+    pub repo: PathBuf,
+    /// Sync it first, with these options.
+    pub sync: Option<SyncOptions>,
+    /// The window (default `hotspots.window`).
+    pub window: WindowRequest,
+}
+
+/// The hotspots report of `request`.
+pub fn hotspots(context: &Context, request: &HotspotsRequest) -> anyhow::Result<HotspotsReport> {
+    // The window is checked before anything is opened.
+    let config = Config::load(context.config.as_deref(), Some(&request.repo), &Default::default())?;
+    let window = request.window.resolve(&config.hotspots_window, context.now)?;
+    let (config, repo, key, store) = prepared(context, &request.repo, request.sync.as_ref())?;
+    knowledge::hotspots(&store, &repo, &key, &config, window)
+}
+
+/// The team's agreements checked.
+#[derive(Debug, Clone)]
+pub struct CheckRequest {
+    /// The repository.
+    pub repo: PathBuf,
+    /// Sync it first, with these options.
+    pub sync: Option<SyncOptions>,
+    /// The window.
+    pub window: WindowRequest,
+    /// Rules given on the command line, added to `check.fail_if`.
+    pub rules: Vec<String>,
+}
+
+/// Each rule of `request` judged.
+pub fn check(context: &Context, request: &CheckRequest) -> anyhow::Result<Vec<check::Verdict>> {
+    let now = context.now;
+    let config = Config::load(context.config.as_deref(), Some(&request.repo), &Default::default())?;
+    let mut texts = config.check_rules.clone();
+    texts.extend(request.rules.iter().cloned());
+    if texts.is_empty() {
+        return Err(UsageError(
+            "no rules to check: add check.fail_if to fulcrum.toml or pass --fail-if \"truck_factor < 2\"".into(),
+        )
+        .into());
+    }
+    let rules = texts.iter().map(|t| check::parse(t)).collect::<Result<Vec<_>, _>>()?;
+    let window = request.window.resolve(&config.window, now)?;
+    let (config, repo, key, store) = prepared(context, &request.repo, request.sync.as_ref())?;
+    let name = repo_key(&request.repo)?.1;
+    let service = config.service.clone().unwrap_or_else(|| name.clone());
+    let scope = repo_scope(&key, &name, &service, &config);
+    let wants = |metrics: &[&str]| rules.iter().any(|r| metrics.contains(&r.metric));
+    let dora = analysis::analyze(&store, &scope, &config, window).map_err(|e| format!("{e:#}"));
+    let knowledge = wants(&["truck_factor", "active_truck_factor", "single_author_files"]).then(|| {
+        let options = KnowledgeOptions { now, ..Default::default() };
+        knowledge::knowledge(&store, &repo, &key, &config, &options).map_err(|e| format!("{e:#}"))
+    });
+    let hotspots = wants(&["single_author_hotspots"])
+        .then(|| knowledge::hotspots(&store, &repo, &key, &config, window).map_err(|e| format!("{e:#}")));
+    let flow = wants(&["agreement_breaches", "stale_pull_requests", "cycle_time"])
+        .then(|| flow::analyze(&store, &scope, &config, window, now).map_err(|e| format!("{e:#}")));
+    let value = |m: Metric<f64>| match m {
+        Metric::Value(v) => Ok(v),
+        Metric::NoData { reason } => Err(reason),
+    };
+    let measure = |metric: &str| -> Result<f64, String> {
+        let d = || dora.as_ref().map(|a| &a.dora).map_err(Clone::clone);
+        match metric {
+            "deployment_frequency" => value(map(&d()?.deployment_frequency, |f| f.per_week)),
+            "lead_time" => value(map(&d()?.lead_time, |l| l.summary.median)),
+            "change_failure_rate" => value(map(&d()?.change_failure_rate, |c| c.rate)),
+            "recovery_time" => value(map(&d()?.recovery_time, |r| r.summary.median)),
+            "rework_rate" => value(map(&d()?.rework_rate, |r| r.rate)),
+            "truck_factor" | "active_truck_factor" | "single_author_files" => {
+                let k = knowledge.as_ref().expect("computed when asked for").as_ref().map_err(Clone::clone)?;
+                match metric {
+                    "truck_factor" => Ok(k.truck_factor as f64),
+                    "single_author_files" => Ok(k.single_author_files.len() as f64),
+                    _ => k
+                        .active
+                        .as_ref()
+                        .map(|a| a.truck_factor as f64)
+                        .ok_or_else(|| "knowledge.inactive_after is 0".to_owned()),
+                }
+            }
+            "single_author_hotspots" => {
+                let h = hotspots.as_ref().expect("computed when asked for").as_ref().map_err(Clone::clone)?;
+                Ok(h.hotspots.iter().filter(|s| s.authors == 1).count() as f64)
+            }
+            _ => {
+                let f = flow.as_ref().expect("computed when asked for").as_ref().map_err(Clone::clone)?;
+                if f.stored_pull_requests == 0 {
+                    return Err("no pull requests stored".to_owned());
+                }
+                match metric {
+                    "agreement_breaches" => Ok(f.report.breaches.len() as f64),
+                    "stale_pull_requests" => Ok(f.report.stale.len() as f64),
+                    _ => value(map(&f.report.cycle, |c| c.summary.median)),
+                }
+            }
+        }
+    };
+    Ok(check::judge(&rules, &measure))
+}
+
+/// A metric's value mapped (no data stays no data).
+fn map<T>(metric: &Metric<T>, f: impl Fn(&T) -> f64) -> Metric<f64> {
+    match metric {
+        Metric::Value(v) => Metric::Value(f(v)),
+        Metric::NoData { reason } => Metric::NoData { reason: reason.clone() },
+    }
+}
+
+/// Opens the database; a request that only reads refuses a path where none
+/// exists (a mistyped `--db`) instead of creating an empty one, and opens
+/// it read-only.
+pub fn open_store(path: &Path, writes: bool) -> anyhow::Result<Store> {
+    if !writes && !path.exists() {
+        return Err(UsageError(format!(
+            "{}: no database here; run `fulcrum sync` or `fulcrum import` first, or pass --db with the database's path",
+            path.display()
+        ))
+        .into());
+    }
+    Ok(if writes { Store::open(path)? } else { Store::open_read_only(path)? })
+}
+
+/// The repository `report` and `flow` use: the one given; else the current
+/// directory when it is a git repository and no service narrows the stored
+/// events; else none (stored events only).
+fn use_repository(explicit: Option<&Path>, services: &[String]) -> anyhow::Result<Option<PathBuf>> {
+    match explicit {
+        Some(path) => {
+            if !services.is_empty() {
+                return Err(UsageError(
+                    "--service selects stored events without a repository; drop --repo or --service".into(),
+                )
+                .into());
+            }
+            Ok(Some(path.to_owned()))
+        }
+        None if services.is_empty() && GitRepo::open(Path::new(".")).is_ok() => Ok(Some(PathBuf::from("."))),
+        None => Ok(None),
+    }
+}
+
+/// Whether `e` says the repository gives no deployments (no release tag
+/// matches, no trunk branch).
+fn gives_no_deployments(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<analysis::AnalysisError>(),
+            Some(analysis::AnalysisError::NoMatchingTags { .. } | analysis::AnalysisError::NoBranch { .. })
+        )
+    })
+}
+
+/// Whether the store holds any pull requests, deployments or incidents.
+fn holds_events(store: &Store, config: &Config) -> anyhow::Result<bool> {
+    Ok(!delivery::Events::load(store, &store::EventFilter::default(), config)?.is_empty())
+}
+
+/// Said when the current directory was a repository nobody asked for and
+/// the stored events were reported instead.
+fn implied_repository_note(name: &str, e: &anyhow::Error) -> String {
+    let why = e
+        .chain()
+        .find_map(|c| match c.downcast_ref::<analysis::AnalysisError>() {
+            Some(analysis::AnalysisError::NoMatchingTags { pattern, .. }) => {
+                Some(format!("no tag matches deploy.tag_pattern `{pattern}`"))
+            }
+            Some(analysis::AnalysisError::NoBranch { branch, .. }) => Some(format!("no branch `{branch}`")),
+            _ => None,
+        })
+        .unwrap_or_default();
+    format!(
+        "the current directory ({name}) is a git repository without deployments of its own ({why}): the stored \
+         events are reported instead; pass --repo . to report on the repository, or --service NAME to choose events"
+    )
+}
+
+/// Stored events only, narrowed to `services` (deployments and incidents by
+/// service, pull requests by repository name) when any are given.
+fn store_scope(services: &[String]) -> analysis::Scope<'static> {
+    analysis::Scope {
+        team: Vec::new(),
+        repo_key: None,
+        service: "",
+        filter: store::EventFilter { repos: services.to_vec(), services: services.to_vec() },
+    }
+}
+
+/// A git repository with the events of its service and of its `[[source]]`s.
+fn repo_scope<'a>(key: &'a str, name: &str, service: &'a str, config: &Config) -> analysis::Scope<'a> {
+    let mut repos: Vec<String> = config.sources.iter().map(|s| s.repo.clone()).collect();
+    repos.push(name.to_owned());
+    repos.push(service.to_owned());
+    let mut services = vec![service.to_owned()];
+    services.extend(config.sources.iter().filter_map(|s| s.service.clone()));
+    analysis::Scope { repo_key: Some(key), service, filter: store::EventFilter { repos, services }, team: Vec::new() }
+}
+
+/// The key a repository is stored under (its canonical path) and its name.
+pub fn repo_key(path: &Path) -> anyhow::Result<(String, String)> {
+    let canonical = path.canonicalize().map_err(|_| git::GitError::NotFound { path: path.to_owned() })?;
+    let name = canonical
+        .file_name()
+        .map(|n| n.to_string_lossy().trim_end_matches(".git").to_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "repository".to_owned());
+    Ok((canonical.display().to_string(), name))
+}
+
+/// Opens the repository at `path` with its store key and name.
+pub fn open_repo(path: &Path) -> anyhow::Result<(GitRepo, String, String)> {
+    let repo = GitRepo::open(path)?;
+    let (key, name) = repo_key(path)?;
+    Ok((repo, key, name))
+}

@@ -20,6 +20,7 @@ pub mod init;
 pub mod knowledge;
 pub mod progress;
 pub mod render;
+pub mod server;
 pub mod store;
 pub mod sync;
 pub mod trust;

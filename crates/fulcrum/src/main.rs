@@ -71,6 +71,20 @@ enum Command {
     Check(CheckArgs),
     /// Write a commented fulcrum.toml for a repository: host and repository from origin, deploy mode from its tags.
     Init(InitArgs),
+    /// The team server: the JSON API and the delivery page, the repositories kept synced (this machine only).
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    #[command(flatten)]
+    repo: RepoArgs,
+    /// The address to listen on (loopback only until accounts exist).
+    #[arg(long, default_value = "127.0.0.1:7878", value_name = "ADDR")]
+    listen: std::net::SocketAddr,
+    /// Minutes between background syncs of the repositories; 0: sync only at start.
+    #[arg(long, default_value_t = 15, value_name = "MINUTES")]
+    sync_every: u64,
 }
 
 #[derive(Args, Debug)]
@@ -401,6 +415,63 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 path.display()
             ));
             print(&out)
+        }
+        Command::Serve(args) => {
+            fulcrum::server::check_listen(&args.listen)?;
+            let repos: Vec<PathBuf> =
+                if args.repo.repo.is_empty() { vec![PathBuf::from(".")] } else { args.repo.repo.clone() };
+            // Every repository is opened (and synced once) before serving: bad input fails at start.
+            let mut store = store::Store::open(&context.db)?;
+            for path in &repos {
+                let (repo, key, name) = app::open_repo(path)?;
+                let summary = sync::sync(&mut store, &repo, &key, &name, now, &sync::SyncOptions::default())?;
+                print_sync_summary(&name, &summary);
+            }
+            drop(store);
+            let last_sync = std::sync::Arc::new(std::sync::Mutex::new(Some((now, None))));
+            if args.sync_every > 0 {
+                let (db, repos, last) = (context.db.clone(), repos.clone(), last_sync.clone());
+                let every = std::time::Duration::from_secs(args.sync_every * 60);
+                // One sync at a time, in the background: readers go on (WAL).
+                std::thread::spawn(move || {
+                    loop {
+                        std::thread::sleep(every);
+                        let result = (|| -> anyhow::Result<()> {
+                            let mut store = store::Store::open(&db)?;
+                            for path in &repos {
+                                let (repo, key, name) = app::open_repo(path)?;
+                                sync::sync(
+                                    &mut store,
+                                    &repo,
+                                    &key,
+                                    &name,
+                                    self::now()?,
+                                    &sync::SyncOptions::default(),
+                                )?;
+                            }
+                            Ok(())
+                        })();
+                        let at = self::now().unwrap_or(0);
+                        if let Ok(mut last) = last.lock() {
+                            *last = Some((at, result.err().map(|e| format!("{e:#}"))));
+                        }
+                    }
+                });
+            }
+            let config = cli.global.config.clone();
+            let db = context.db.clone();
+            let state = fulcrum::server::ServerState {
+                context: std::sync::Arc::new(move || app::Context {
+                    db: db.clone(),
+                    config: config.clone(),
+                    now: self::now().unwrap_or(now),
+                }),
+                repos: std::sync::Arc::new(repos),
+                last_sync,
+            };
+            fulcrum::server::serve(state, args.listen, |address| {
+                eprintln!("fulcrum serves http://{address}/ (single-user mode: no accounts, this machine only)");
+            })
         }
         Command::Explain(args) => {
             let repo = args.repo.as_deref().unwrap_or(Path::new("."));

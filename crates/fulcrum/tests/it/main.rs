@@ -18,5 +18,6 @@ mod harness;
 mod inputs;
 mod knowledge;
 mod replay;
+mod server;
 mod snapshot;
 mod sync;

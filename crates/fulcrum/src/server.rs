@@ -1,0 +1,354 @@
+//! `fulcrum serve`: the team server, a second front end over [`crate::app`].
+//!
+//! This first step serves the JSON API (`/api/v1/report`, `/flow`,
+//! `/knowledge`, `/hotspots`: the same objects as the command line's JSON,
+//! with query parameters named as its flags), a server-rendered delivery
+//! page that works without JavaScript, and `/healthz`. Without accounts it
+//! runs in single-user mode and listens on a loopback address only.
+//! Repositories are synced in the background, one sync at a time.
+//!
+//! Work that touches the store or git runs on tokio's blocking pool: the
+//! request threads never wait on SQLite or gix.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use crate::app::{self, Context, WindowRequest};
+use crate::error::{ErrorKind, UsageError};
+use crate::render;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ServerState {
+    /// The database, the configuration and the clock.
+    pub context: Arc<dyn Fn() -> Context + Send + Sync>,
+    /// The repositories served; the first is the default.
+    pub repos: Arc<Vec<PathBuf>>,
+    /// The last background sync.
+    pub last_sync: Arc<Mutex<Option<LastSync>>>,
+}
+
+/// When the last background sync finished, and its error if it failed.
+pub type LastSync = (i64, Option<String>);
+
+/// The query of every analysis endpoint, named as the command line's flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalysisQuery {
+    /// `--repo`: one of the served repositories (by path or name); default the first.
+    pub repo: Option<String>,
+    /// `--since`.
+    pub since: Option<String>,
+    /// `--until`.
+    pub until: Option<String>,
+    /// `--service`: stored events of this service only (no repository).
+    pub service: Option<String>,
+}
+
+/// An error as the API answers it: 400 for input the caller can fix, 500
+/// otherwise, a JSON body naming it.
+pub struct ApiError(anyhow::Error);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match crate::error::kind(&self.0) {
+            ErrorKind::Input => StatusCode::BAD_REQUEST,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (status, Json(serde_json::json!({ "error": format!("{:#}", self.0) }))).into_response()
+    }
+}
+
+impl<E: Into<anyhow::Error>> From<E> for ApiError {
+    fn from(e: E) -> ApiError {
+        ApiError(e.into())
+    }
+}
+
+/// The router of the server.
+pub fn router(state: ServerState) -> Router {
+    Router::new()
+        .route("/", get(delivery_page))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/api/v1/report", get(report))
+        .route("/api/v1/flow", get(flow))
+        .route("/api/v1/knowledge", get(knowledge))
+        .route("/api/v1/hotspots", get(hotspots))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+/// Headers on every answer: no inline script, no framing, no sniffing.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'"),
+    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+impl ServerState {
+    /// The served repository `name` names (a path or a directory name), or
+    /// the first one.
+    fn repo(&self, name: Option<&str>) -> Result<Option<PathBuf>, ApiError> {
+        let Some(name) = name else { return Ok(self.repos.first().cloned()) };
+        self.repos
+            .iter()
+            .find(|path| {
+                path.to_str() == Some(name) || path.file_name().and_then(|n| n.to_str()) == Some(name.trim_matches('/'))
+            })
+            .cloned()
+            .map(Some)
+            .ok_or_else(|| ApiError(UsageError(format!("repo `{name}` is not served here")).into()))
+    }
+}
+
+fn window(query: &AnalysisQuery) -> WindowRequest {
+    WindowRequest { since: query.since.clone(), until: query.until.clone() }
+}
+
+/// Runs `work` on the blocking pool.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> anyhow::Result<T> + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError(anyhow::anyhow!("the analysis stopped: {e}")))?
+        .map_err(ApiError)
+}
+
+/// The report request of a query: the served repository, or the stored
+/// events of a service; never a sync (the background keeps the store fresh).
+fn report_request(state: &ServerState, query: &AnalysisQuery) -> Result<app::ReportRequest, ApiError> {
+    let repos = match &query.service {
+        Some(_) => Vec::new(),
+        None => state.repo(query.repo.as_deref())?.into_iter().collect(),
+    };
+    Ok(app::ReportRequest {
+        repos,
+        services: query.service.iter().cloned().collect(),
+        window: window(query),
+        knowledge: true,
+        ..Default::default()
+    })
+}
+
+async fn report(State(state): State<ServerState>, Query(query): Query<AnalysisQuery>) -> Result<Response, ApiError> {
+    let request = report_request(&state, &query)?;
+    let context = (state.context)();
+    let text = blocking(move || {
+        let outcome = app::report(&context, &request)?;
+        Ok(render::report(&outcome.analysis, None, outcome.knowledge.as_ref(), render::Format::Json, false))
+    })
+    .await?;
+    Ok(json_text(text))
+}
+
+async fn flow(State(state): State<ServerState>, Query(query): Query<AnalysisQuery>) -> Result<Response, ApiError> {
+    let request = app::FlowRequest {
+        repo: if query.service.is_some() { None } else { state.repo(query.repo.as_deref())? },
+        services: query.service.iter().cloned().collect(),
+        window: window(&query),
+        ..Default::default()
+    };
+    let context = (state.context)();
+    let text = blocking(move || Ok(render::flow(&app::flow(&context, &request)?, render::Format::Json))).await?;
+    Ok(json_text(text))
+}
+
+async fn knowledge(State(state): State<ServerState>, Query(query): Query<AnalysisQuery>) -> Result<Response, ApiError> {
+    let repo =
+        state.repo(query.repo.as_deref())?.ok_or_else(|| ApiError(UsageError("no repository served".into()).into()))?;
+    let context = (state.context)();
+    let request = app::KnowledgeRequest { repo, sync: None, options: Default::default() };
+    let text =
+        blocking(move || Ok(render::knowledge(&app::knowledge(&context, &request)?, render::Format::Json))).await?;
+    Ok(json_text(text))
+}
+
+async fn hotspots(State(state): State<ServerState>, Query(query): Query<AnalysisQuery>) -> Result<Response, ApiError> {
+    let repo =
+        state.repo(query.repo.as_deref())?.ok_or_else(|| ApiError(UsageError("no repository served".into()).into()))?;
+    let context = (state.context)();
+    let request = app::HotspotsRequest { repo, sync: None, window: window(&query) };
+    let text =
+        blocking(move || Ok(render::hotspots(&app::hotspots(&context, &request)?, render::Format::Json))).await?;
+    Ok(json_text(text))
+}
+
+fn json_text(text: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], text).into_response()
+}
+
+/// Text for HTML.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The delivery page: the five keys with their tier, sample and source,
+/// server-rendered (no JavaScript needed).
+async fn delivery_page(
+    State(state): State<ServerState>,
+    Query(query): Query<AnalysisQuery>,
+) -> Result<Html<String>, ApiError> {
+    let request = report_request(&state, &query)?;
+    let context = (state.context)();
+    let last_sync = state.last_sync.lock().map(|s| s.clone()).unwrap_or(None);
+    let json = blocking(move || {
+        let outcome = app::report(&context, &request)?;
+        Ok(render::report(&outcome.analysis, None, None, render::Format::Json, false))
+    })
+    .await?;
+    let report: serde_json::Value = serde_json::from_str(&json).map_err(anyhow::Error::from)?;
+    let mut page = String::from(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>fulcrum · delivery</title></head><body>\n",
+    );
+    let _ = writeln!(page, "<p>Single-user mode: no accounts; this server listens on this machine only.</p>");
+    let _ = writeln!(page, "<h1>Delivery · {}</h1>", escape(report["repository"]["service"].as_str().unwrap_or("")));
+    if let Some(headline) = report["headline"].as_str() {
+        let _ = writeln!(page, "<p><strong>{}</strong></p>", escape(headline));
+    }
+    let _ = writeln!(
+        page,
+        "<p>Deployments: {}<br>Failures: {}</p>",
+        escape(report["deployments_source"].as_str().unwrap_or("")),
+        escape(report["failures_source"].as_str().unwrap_or(""))
+    );
+    let _ = writeln!(page, "<table><thead><tr><th>Key</th><th>Value</th><th>Tier</th></tr></thead><tbody>");
+    let dora = &report["dora"];
+    for (key, name) in [
+        ("deployment_frequency", "Deployment frequency"),
+        ("lead_time", "Lead time for changes"),
+        ("change_failure_rate", "Change failure rate"),
+        ("recovery_time", "Recovery time"),
+        ("rework_rate", "Rework rate"),
+    ] {
+        let metric = &dora[key];
+        let (value, tier) = match metric.get("value") {
+            Some(v) => (key_value(key, v), v["tier"].as_str().or(v["tier_note"].as_str()).unwrap_or("").to_owned()),
+            None => (format!("no data: {}", metric["no_data"]["reason"].as_str().unwrap_or("")), String::new()),
+        };
+        let _ = writeln!(
+            page,
+            "<tr data-key=\"{key}\"><th>{name}</th><td>{}</td><td>{}</td></tr>",
+            escape(&value),
+            escape(&tier)
+        );
+    }
+    let _ = writeln!(page, "</tbody></table>");
+    match last_sync {
+        Some((at, None)) => {
+            let _ = writeln!(page, "<p>Last sync {}</p>", fulcrum_core::time::format_datetime(at));
+        }
+        Some((at, Some(error))) => {
+            let _ = writeln!(
+                page,
+                "<p>Last sync {} failed: {}</p>",
+                fulcrum_core::time::format_datetime(at),
+                escape(&error)
+            );
+        }
+        None => {}
+    }
+    page.push_str("</body></html>\n");
+    Ok(Html(page))
+}
+
+/// A key's value in words, as the terminal report gives it.
+fn key_value(key: &str, value: &serde_json::Value) -> String {
+    let seconds = |v: &serde_json::Value| render::duration(v.as_f64().unwrap_or(0.0));
+    match key {
+        "deployment_frequency" => format!(
+            "{:.2}/week ({} deployments)",
+            value["per_week"].as_f64().unwrap_or(0.0),
+            value["deployments"].as_u64().unwrap_or(0)
+        ),
+        "lead_time" | "recovery_time" => format!(
+            "median {} (p75 {}, p90 {}; {} measured)",
+            seconds(&value["summary"]["median"]),
+            seconds(&value["summary"]["p75"]),
+            seconds(&value["summary"]["p90"]),
+            value["summary"]["count"].as_u64().unwrap_or(0)
+        ),
+        _ => format!(
+            "{}{:.1}% of {} deployments",
+            if value["lower_bound"] == true { "at least " } else { "" },
+            value["rate"].as_f64().unwrap_or(0.0) * 100.0,
+            value["deployments"].as_u64().unwrap_or(0)
+        ),
+    }
+}
+
+/// Refuses an address other than this machine's while there are no accounts.
+pub fn check_listen(address: &SocketAddr) -> Result<(), UsageError> {
+    if address.ip().is_loopback() {
+        Ok(())
+    } else {
+        Err(UsageError(format!(
+            "{address}: without accounts fulcrum serves this machine only; listen on 127.0.0.1 or [::1] \
+             (accounts, which allow other addresses, are not built yet)"
+        )))
+    }
+}
+
+/// Serves `state` on `address` until SIGTERM or Ctrl-C, finishing the
+/// requests in flight.
+pub fn serve(state: ServerState, address: SocketAddr, ready: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
+    check_listen(&address)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|e| UsageError(format!("{address}: cannot listen ({e}); pass --listen with a free address")))?;
+        ready(listener.local_addr()?);
+        axum::serve(listener, router(state)).with_graceful_shutdown(shutdown()).await?;
+        anyhow::Ok(())
+    })
+}
+
+async fn shutdown() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_without_accounts() {
+        assert!(check_listen(&"127.0.0.1:7878".parse().unwrap()).is_ok());
+        assert!(check_listen(&"[::1]:7878".parse().unwrap()).is_ok());
+        let refused = check_listen(&"0.0.0.0:7878".parse().unwrap()).unwrap_err();
+        assert!(refused.to_string().contains("without accounts"), "{refused}");
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(escape("<a href=\"x\">&</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
+    }
+}

@@ -1,0 +1,135 @@
+//! The team server: its router driven in process (tower's `oneshot`, as
+//! axum's examples do), every answer checked against the command line's
+//! JSON for the same request; and one real process serving over loopback.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use tower::ServiceExt;
+
+use crate::harness::*;
+
+fn state(db: &Path, repos: &[&Path]) -> fulcrum::server::ServerState {
+    let db = db.to_owned();
+    fulcrum::server::ServerState {
+        context: Arc::new(move || fulcrum::app::Context {
+            db: db.clone(),
+            config: None,
+            now: utc(&format!("{NOW} 00:00")),
+        }),
+        repos: Arc::new(repos.iter().map(|p| p.to_path_buf()).collect()),
+        last_sync: Arc::new(Mutex::new(None)),
+    }
+}
+
+/// `GET uri`: status, headers' CSP, body.
+fn get(state: &fulcrum::server::ServerState, uri: &str) -> (StatusCode, Option<String>, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let request = Request::builder().uri(uri).body(Body::empty()).unwrap();
+        let response = fulcrum::server::router(state.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let csp = response.headers().get("content-security-policy").map(|v| v.to_str().unwrap().to_owned());
+        let body = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();
+        (status, csp, String::from_utf8(body.to_vec()).unwrap())
+    })
+}
+
+#[test]
+fn the_api_answers_what_the_command_line_prints() {
+    let scratch = Scratch::new("server_api");
+    let (delivery, team, db) = (repo("delivery"), repo("team"), scratch.db());
+    sync(&delivery, &db);
+    sync(&team, &db);
+    let state = state(&db, &[&delivery, &team]);
+    let cli = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--db", s(&db), "--no-sync", "--format", "json"]);
+        fulcrum(all).ok().stdout
+    };
+
+    let (status, _, body) = get(&state, "/healthz");
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ok\n"));
+
+    // The same objects as the command line's JSON, the same flags as parameters.
+    let (status, csp, body) = get(&state, "/api/v1/report?since=2024-12-01");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(csp.is_some_and(|c| c.contains("frame-ancestors 'none'")));
+    assert_eq!(body, cli(&["report", "--repo", s(&delivery), "--since", "2024-12-01"]));
+    let (_, _, body) = get(&state, "/api/v1/knowledge?repo=team");
+    assert_eq!(body, cli(&["knowledge", "--repo", s(&team)]));
+    let (_, _, body) = get(&state, "/api/v1/hotspots?repo=team&since=2024-01-01");
+    assert_eq!(body, cli(&["hotspots", "--repo", s(&team), "--since", "2024-01-01"]));
+    let (_, _, body) = get(&state, "/api/v1/flow?since=2024-12-01");
+    assert_eq!(body, cli(&["flow", "--repo", s(&delivery), "--since", "2024-12-01"]));
+
+    // Refusals: 400 with the error named, as the command line's exit code 2.
+    let (status, _, body) = get(&state, "/api/v1/report?since=soon");
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("--since soon"), "{body}");
+    let (status, _, body) = get(&state, "/api/v1/report?repo=elsewhere");
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("not served here"), "{body}");
+    let (status, _, _) = get(&state, "/api/v1/report?colour=red");
+    assert_eq!(status, StatusCode::BAD_REQUEST, "unknown parameters are refused");
+    let (status, _, _) = get(&state, "/api/v1/nothing");
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[test]
+fn the_delivery_page_shows_the_keys_without_javascript() {
+    let scratch = Scratch::new("server_page");
+    let (delivery, db) = (repo("delivery"), scratch.db());
+    sync(&delivery, &db);
+    let state = state(&db, &[&delivery]);
+    let (status, csp, page) = get(&state, "/?since=2024-12-01");
+    assert_eq!(status, StatusCode::OK);
+    assert!(csp.is_some_and(|c| c.contains("script-src 'self'")));
+    assert!(!page.contains("<script"), "the page works without JavaScript");
+    assert!(page.contains("Single-user mode"), "{page}");
+    // The figures of the API's report (numbers worked by hand in dora.rs).
+    assert!(page.contains("<tr data-key=\"deployment_frequency\"><th>Deployment frequency</th><td>0.78/week (6 deployments)</td><td>medium</td></tr>"), "{page}");
+    assert!(page.contains("median 3h 30m (p75 1d 1h, p90 1d 2h; 8 measured)"), "{page}");
+    assert!(page.contains("at least 33.3% of 6 deployments"), "{page}");
+}
+
+/// A real server process on loopback: it refuses other addresses without
+/// accounts, syncs at start, answers over HTTP and stops on SIGTERM.
+#[test]
+fn fulcrum_serve_answers_over_loopback_and_stops_on_sigterm() {
+    let scratch = Scratch::new("server_process");
+    let (delivery, db) = (repo("delivery"), scratch.db());
+    fulcrum(["serve", "--repo", s(&delivery), "--db", s(&db), "--listen", "0.0.0.0:7878"])
+        .bad_input(&["without accounts"]);
+    assert!(!db.exists(), "nothing is created for bad input");
+
+    let mut child =
+        command(["serve", "--repo", s(&delivery), "--db", s(&db), "--listen", "127.0.0.1:0", "--sync-every", "0"])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut address = String::new();
+    for _ in 0..5 {
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        if let Some(rest) = line.strip_prefix("fulcrum serves http://") {
+            address = rest.split('/').next().unwrap().to_owned();
+            break;
+        }
+    }
+    assert!(!address.is_empty(), "no address announced");
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("ok\n"), "{answer}");
+    let status = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "a clean shutdown on SIGTERM: {exit:?}");
+    assert_eq!(counts(&db).commits, 15, "synced at start");
+}

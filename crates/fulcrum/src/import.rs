@@ -393,6 +393,23 @@ fn describe(e: &serde_json::Error) -> String {
     }
 }
 
+/// The events of a request body (the team server's `POST /api/v1/events`):
+/// one JSON object, an array of them, or JSON Lines. Returns the batch and
+/// the invalid lines (numbered from 1: the line, or the array element).
+pub fn parse_events(body: &[u8], source: &str) -> (EventBatch, Vec<(usize, String)>) {
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim_start_matches('\u{feff}').trim();
+    let lines: Vec<(usize, Vec<u8>)> = match serde_json::from_str::<serde_json::Value>(trimmed) {
+        Ok(serde_json::Value::Array(items)) => {
+            items.iter().enumerate().map(|(i, item)| (i + 1, item.to_string().into_bytes())).collect()
+        }
+        Ok(item @ serde_json::Value::Object(_)) => vec![(1, item.to_string().into_bytes())],
+        _ => body.split(|&b| b == b'\n').enumerate().map(|(i, line)| (i + 1, line.to_vec())).collect(),
+    };
+    let parsed = parse_lines(lines, source);
+    (parsed.batch, parsed.errors)
+}
+
 /// Imports the events file at `path` (`-` for standard input) into `store`.
 pub fn import(store: &mut Store, path: &Path, source: &str, progress: &mut Progress) -> anyhow::Result<ImportSummary> {
     let shown = path.display().to_string();

@@ -23,4 +23,5 @@ pub mod render;
 pub mod server;
 pub mod store;
 pub mod sync;
+pub mod tokens;
 pub mod trust;

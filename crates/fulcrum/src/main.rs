@@ -73,6 +73,33 @@ enum Command {
     Init(InitArgs),
     /// The team server: the JSON API and the delivery page, the repositories kept synced (this machine only).
     Serve(ServeArgs),
+    /// API tokens of the team server, for scripts and webhooks: add (shown once), list, revoke.
+    Token(TokenArgs),
+}
+
+#[derive(Args, Debug)]
+struct TokenArgs {
+    #[command(subcommand)]
+    action: TokenAction,
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenAction {
+    /// Make a token; it is printed once and only its hash is kept.
+    Add {
+        /// A name for it (the script or tool that uses it).
+        name: String,
+        /// What it may do: read, events:write (repeatable).
+        #[arg(long, value_name = "SCOPE", required = true)]
+        scope: Vec<String>,
+    },
+    /// The tokens, their scopes and whether they are revoked.
+    List,
+    /// Revoke a token: it stops working at once.
+    Revoke {
+        /// Its name.
+        name: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -472,6 +499,41 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             fulcrum::server::serve(state, args.listen, |address| {
                 eprintln!("fulcrum serves http://{address}/ (single-user mode: no accounts, this machine only)");
             })
+        }
+        Command::Token(args) => {
+            let store = store::Store::open(&context.db)?;
+            match args.action {
+                TokenAction::Add { name, scope } => {
+                    let token = fulcrum::tokens::add(&store, &name, &scope, now)?;
+                    print(&format!("{token}\n"))?;
+                    eprintln!("token `{name}` ({}): shown this once; only its hash is stored", scope.join(", "));
+                    Ok(())
+                }
+                TokenAction::List => {
+                    let mut out = String::new();
+                    for t in store.tokens()? {
+                        out.push_str(&format!(
+                            "{}  {}  made {}{}\n",
+                            t.name,
+                            t.scopes.join(","),
+                            fulcrum_core::time::format_date(t.created_at),
+                            t.revoked_at
+                                .map(|r| format!(", revoked {}", fulcrum_core::time::format_date(r)))
+                                .unwrap_or_default()
+                        ));
+                    }
+                    print(&out)
+                }
+                TokenAction::Revoke { name } => {
+                    if !store.revoke_token(&name, now)? {
+                        return Err(
+                            UsageError(format!("no live token named `{name}`; see `fulcrum token list`")).into()
+                        );
+                    }
+                    eprintln!("token `{name}` revoked");
+                    Ok(())
+                }
+            }
         }
         Command::Explain(args) => {
             let repo = args.repo.as_deref().unwrap_or(Path::new("."));

@@ -75,6 +75,73 @@ impl<E: Into<anyhow::Error>> From<E> for ApiError {
     }
 }
 
+/// The largest request body: an events request of about 100,000 lines.
+pub const EVENTS_BODY_LIMIT: usize = 32 << 20;
+
+/// The query of `POST /api/v1/events`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// The source the items are stored under (keyed by source and id, as
+    /// `fulcrum import --source`); default `api`.
+    pub source: Option<String>,
+}
+
+/// `POST /api/v1/events`: the events-file objects (one, an array, or JSON
+/// Lines) from CI or an incident tool, with a token of scope
+/// `events:write`. Validated as `fulcrum import` validates; a request with
+/// an invalid item is refused whole (422, each one named) and stores
+/// nothing; items are keyed by source and id, so sending again replaces.
+async fn post_events(
+    State(state): State<ServerState>,
+    Query(query): Query<EventsQuery>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let Some(presented) = presented else {
+        return Ok(refusal(StatusCode::UNAUTHORIZED, "an API token is needed: Authorization: Bearer TOKEN"));
+    };
+    let context = (state.context)();
+    let source = query.source.unwrap_or_else(|| "api".to_owned());
+    let outcome = blocking(move || {
+        let mut store = crate::store::Store::open(&context.db)?;
+        match crate::tokens::allows(&store, &presented, "events:write")? {
+            None => return Ok(Err(refusal(StatusCode::UNAUTHORIZED, "the token is unknown or revoked"))),
+            Some((name, false)) => {
+                return Ok(Err(refusal(
+                    StatusCode::FORBIDDEN,
+                    &format!("the token `{name}` lacks the scope events:write"),
+                )));
+            }
+            Some(_) => {}
+        }
+        let (batch, errors) = crate::import::parse_events(&body, &source);
+        if !errors.is_empty() {
+            let errors: Vec<serde_json::Value> =
+                errors.iter().map(|(line, message)| serde_json::json!({"line": line, "message": message})).collect();
+            let body = serde_json::json!({"error": "invalid items: nothing was stored", "errors": errors});
+            return Ok(Err((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()));
+        }
+        let counts = store.write_events(&batch, &[])?;
+        Ok(Ok(counts))
+    })
+    .await?;
+    Ok(match outcome {
+        Ok(counts) => Json(serde_json::json!({"stored": counts})).into_response(),
+        Err(refused) => refused,
+    })
+}
+
+/// A refusal with its reason.
+fn refusal(status: StatusCode, why: &str) -> Response {
+    (status, Json(serde_json::json!({ "error": why }))).into_response()
+}
+
 /// The router of the server.
 pub fn router(state: ServerState) -> Router {
     Router::new()
@@ -84,6 +151,8 @@ pub fn router(state: ServerState) -> Router {
         .route("/api/v1/flow", get(flow))
         .route("/api/v1/knowledge", get(knowledge))
         .route("/api/v1/hotspots", get(hotspots))
+        .route("/api/v1/events", axum::routing::post(post_events))
+        .layer(axum::extract::DefaultBodyLimit::max(EVENTS_BODY_LIMIT))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }

@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/0002_events.sql"),
     include_str!("store/0003_pr_size_known.sql"),
     include_str!("store/0004_pr_title_url.sql"),
+    include_str!("store/0005_api_tokens.sql"),
 ];
 
 /// Failures of the store. All name the database file.
@@ -671,6 +672,85 @@ impl Store {
                 |r| Ok(RepoTotals { commits: r.get::<_, i64>(0)? as u64, missing_blobs: r.get::<_, i64>(1)? as u64 }),
             )
             .map_err(self.sql())
+    }
+}
+
+/// An API token as stored (its hash, never the token).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ApiToken {
+    /// Its name.
+    pub name: String,
+    /// Its scopes.
+    pub scopes: Vec<String>,
+    /// When it was made.
+    pub created_at: i64,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<i64>,
+}
+
+impl Store {
+    /// Stores a new token's hash under `name` (unique).
+    pub fn add_token(&self, name: &str, scopes: &[String], hash: &str, now: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO api_tokens (name, scopes, hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![name, scopes.join(" "), hash, now],
+            )
+            .map_err(self.sql())?;
+        Ok(())
+    }
+
+    /// Every token, by name.
+    pub fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, scopes, created_at, revoked_at FROM api_tokens ORDER BY name")
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([], |r| {
+                let scopes: String = r.get(1)?;
+                Ok(ApiToken {
+                    name: r.get(0)?,
+                    scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+                    created_at: r.get(2)?,
+                    revoked_at: r.get(3)?,
+                })
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
+    /// The live token whose hash is `hash`.
+    pub fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        Ok(self.tokens_where(hash)?.into_iter().find(|t| t.revoked_at.is_none()))
+    }
+
+    fn tokens_where(&self, hash: &str) -> Result<Vec<ApiToken>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, scopes, created_at, revoked_at FROM api_tokens WHERE hash = ?1")
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map(params![hash], |r| {
+                let scopes: String = r.get(1)?;
+                Ok(ApiToken {
+                    name: r.get(0)?,
+                    scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+                    created_at: r.get(2)?,
+                    revoked_at: r.get(3)?,
+                })
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
+    /// Revokes the token `name`; whether there was a live one.
+    pub fn revoke_token(&self, name: &str, now: i64) -> Result<bool, StoreError> {
+        let changed = self
+            .conn
+            .execute("UPDATE api_tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL", params![name, now])
+            .map_err(self.sql())?;
+        Ok(changed > 0)
     }
 }
 

@@ -133,3 +133,83 @@ fn fulcrum_serve_answers_over_loopback_and_stops_on_sigterm() {
     assert!(exit.success(), "a clean shutdown on SIGTERM: {exit:?}");
     assert_eq!(counts(&db).commits, 15, "synced at start");
 }
+
+/// `POST uri` with a bearer token (if any) and a body.
+fn post(state: &fulcrum::server::ServerState, uri: &str, token: Option<&str>, body: Vec<u8>) -> (StatusCode, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let mut request = Request::builder().method("POST").uri(uri);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let response =
+            fulcrum::server::router(state.clone()).oneshot(request.body(Body::from(body)).unwrap()).await.unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    })
+}
+
+fn count(db: &Path, table: &str) -> i64 {
+    open_db(db).query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+}
+
+const EVENTS: &str = "{\"type\":\"deployment\",\"id\":\"d1\",\"service\":\"shop\",\"commit\":\"a1\",\"finished_at\":\"2025-02-03T10:00:00Z\",\"commits\":[\"a1\"]}\n\
+{\"type\":\"deployment\",\"id\":\"d2\",\"service\":\"shop\",\"commit\":\"a2\",\"finished_at\":\"2025-02-05T10:00:00Z\",\"commits\":[\"a2\"]}\n\
+{\"type\":\"incident\",\"id\":\"i1\",\"service\":\"shop\",\"started_at\":\"2025-02-05T11:00:00Z\",\"resolved_at\":\"2025-02-05T13:00:00Z\"}\n";
+
+/// Events pushed to the server: a token of scope events:write, the import's
+/// validation, nothing stored from a refused request, idempotent by id, and
+/// the same report as the same events imported from a file.
+#[test]
+fn events_are_pushed_with_a_scoped_token() {
+    let scratch = Scratch::new("server_events");
+    let db = scratch.db();
+    let token = |name: &str, scope: &str| {
+        fulcrum(["token", "add", name, "--scope", scope, "--db", s(&db)]).ok().stdout.trim().to_owned()
+    };
+    let writer = token("ci", "events:write");
+    let reader = token("dashboard", "read");
+    assert!(writer.starts_with("fulcrum_") && writer.len() == 8 + 64, "{writer}");
+    let stored: String = open_db(&db).query_row("SELECT group_concat(hash) FROM api_tokens", [], |r| r.get(0)).unwrap();
+    assert!(!stored.contains(&writer[8..]), "only the hash is stored");
+    let state = state(&db, &[]);
+    let body = || EVENTS.as_bytes().to_vec();
+
+    assert_eq!(post(&state, "/api/v1/events", None, body()).0, StatusCode::UNAUTHORIZED);
+    assert_eq!(post(&state, "/api/v1/events", Some("fulcrum_nothing"), body()).0, StatusCode::UNAUTHORIZED);
+    let (status, answer) = post(&state, "/api/v1/events", Some(&reader), body());
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(answer.contains("lacks the scope events:write"), "{answer}");
+
+    // One invalid item refuses the whole request: nothing stored.
+    let mut bad = EVENTS.to_owned();
+    bad.push_str("{\"type\":\"deployment\",\"id\":\"d3\",\"service\":\"shop\",\"commit\":\"a3\"}\n");
+    let (status, answer) = post(&state, "/api/v1/events", Some(&writer), bad.into_bytes());
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer.contains("\"line\":4") && answer.contains("finished_at"), "{answer}");
+    assert_eq!(count(&db, "deployments"), 0);
+
+    let (status, answer) = post(&state, "/api/v1/events?source=import", Some(&writer), body());
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert!(answer.contains("\"deployments\":2") && answer.contains("\"incidents\":1"), "{answer}");
+    // Again, and as an array: replaced by id, not duplicated.
+    let array = format!("[{}]", EVENTS.trim().replace('\n', ","));
+    assert_eq!(post(&state, "/api/v1/events?source=import", Some(&writer), array.into_bytes()).0, StatusCode::OK);
+    assert_eq!((count(&db, "deployments"), count(&db, "incidents")), (2, 1));
+    // Too large a body: 413.
+    let huge = vec![b' '; fulcrum::server::EVENTS_BODY_LIMIT + 1];
+    assert_eq!(post(&state, "/api/v1/events", Some(&writer), huge).0, StatusCode::PAYLOAD_TOO_LARGE);
+    // Revoked: refused at once.
+    fulcrum(["token", "revoke", "ci", "--db", s(&db)]).ok();
+    assert_eq!(post(&state, "/api/v1/events", Some(&writer), body()).0, StatusCode::UNAUTHORIZED);
+
+    // The same events imported from a file give the same report.
+    let imported = scratch.other_db("imported");
+    std::fs::write(scratch.path("events.jsonl"), EVENTS).unwrap();
+    fulcrum(["import", s(&scratch.path("events.jsonl")), "--db", s(&imported)]).ok();
+    let report = |db: &Path| {
+        fulcrum(["report", "--service", "shop", "--since", "2025-01-01", "--format", "json", "--db", s(db)]).ok().stdout
+    };
+    assert_eq!(report(&db), report(&imported));
+}

@@ -8,6 +8,7 @@ pub mod check;
 pub mod config;
 pub mod connector;
 pub mod delivery;
+pub mod devlake;
 pub mod error;
 pub mod explain;
 pub mod flow;

@@ -98,27 +98,15 @@ async fn post_events(
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_owned);
-    let Some(presented) = presented else {
-        return Ok(refusal(StatusCode::UNAUTHORIZED, "an API token is needed: Authorization: Bearer TOKEN"));
+    let Some(presented) = bearer(&headers) else {
+        return Ok(no_token());
     };
     let context = (state.context)();
     let source = query.source.unwrap_or_else(|| "api".to_owned());
     let outcome = blocking(move || {
         let mut store = crate::store::Store::open(&context.db)?;
-        match crate::tokens::allows(&store, &presented, "events:write")? {
-            None => return Ok(Err(refusal(StatusCode::UNAUTHORIZED, "the token is unknown or revoked"))),
-            Some((name, false)) => {
-                return Ok(Err(refusal(
-                    StatusCode::FORBIDDEN,
-                    &format!("the token `{name}` lacks the scope events:write"),
-                )));
-            }
-            Some(_) => {}
+        if let Err(refused) = authorize(&store, &presented, "events:write")? {
+            return Ok(Err(refused));
         }
         let (batch, errors) = crate::import::parse_events(&body, &source);
         if !errors.is_empty() {
@@ -137,6 +125,119 @@ async fn post_events(
     })
 }
 
+/// The bearer token of a request, if it presents one.
+fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned)
+}
+
+/// The refusal to answer a request that presents no token.
+fn no_token() -> Response {
+    refusal(StatusCode::UNAUTHORIZED, "an API token is needed: Authorization: Bearer TOKEN")
+}
+
+/// Whether the token may `scope`: 401 when it is unknown or revoked, 403
+/// when it lacks the scope.
+fn authorize(store: &crate::store::Store, token: &str, scope: &str) -> anyhow::Result<Result<(), Response>> {
+    Ok(match crate::tokens::allows(store, token, scope)? {
+        None => Err(refusal(StatusCode::UNAUTHORIZED, "the token is unknown or revoked")),
+        Some((name, false)) => {
+            Err(refusal(StatusCode::FORBIDDEN, &format!("the token `{name}` lacks the scope {scope}")))
+        }
+        Some(_) => Ok(()),
+    })
+}
+
+/// The query of DevLake's issue webhook: the service of incidents that name
+/// no `component`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevLakeQuery {
+    /// The service.
+    pub service: Option<String>,
+}
+
+/// Stores what `convert` makes of a DevLake webhook body, under the source
+/// `devlake:CONNECTION`, with a token of scope `events:write`.
+async fn devlake_store(
+    state: ServerState,
+    headers: axum::http::HeaderMap,
+    connection: String,
+    convert: impl FnOnce(&str) -> Result<crate::store::EventBatch, String> + Send + 'static,
+) -> Result<Response, ApiError> {
+    let Some(presented) = bearer(&headers) else {
+        return Ok(no_token());
+    };
+    let context = (state.context)();
+    let outcome = blocking(move || {
+        let mut store = crate::store::Store::open(&context.db)?;
+        if let Err(refused) = authorize(&store, &presented, "events:write")? {
+            return Ok(refused);
+        }
+        match convert(&format!("devlake:{connection}")) {
+            Ok(batch) => {
+                store.write_events(&batch, &[])?;
+                Ok(StatusCode::OK.into_response())
+            }
+            Err(why) => Ok(refusal(StatusCode::BAD_REQUEST, &why)),
+        }
+    })
+    .await?;
+    Ok(outcome)
+}
+
+/// DevLake's `POST …/connections/:id/deployments`.
+async fn devlake_deployment(
+    State(state): State<ServerState>,
+    axum::extract::Path(connection): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    devlake_store(state, headers, connection, move |source| crate::devlake::deployment(source, &body)).await
+}
+
+/// DevLake's `POST …/connections/:id/issues`.
+async fn devlake_issue(
+    State(state): State<ServerState>,
+    axum::extract::Path(connection): axum::extract::Path<String>,
+    Query(query): Query<DevLakeQuery>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    devlake_store(state, headers, connection, move |source| {
+        crate::devlake::issue(source, query.service.as_deref(), &body)
+    })
+    .await
+}
+
+/// DevLake's `POST …/connections/:id/issue/:key/close`: the incident is
+/// resolved now (unless it was already).
+async fn devlake_close(
+    State(state): State<ServerState>,
+    axum::extract::Path((connection, key)): axum::extract::Path<(String, String)>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    let Some(presented) = bearer(&headers) else {
+        return Ok(no_token());
+    };
+    let context = (state.context)();
+    blocking(move || {
+        let store = crate::store::Store::open(&context.db)?;
+        if let Err(refused) = authorize(&store, &presented, "events:write")? {
+            return Ok(refused);
+        }
+        Ok(if store.resolve_incident(&format!("devlake:{connection}"), &key, context.now)? {
+            StatusCode::OK.into_response()
+        } else {
+            refusal(StatusCode::NOT_FOUND, &format!("no incident `{key}` on connection {connection}"))
+        })
+    })
+    .await
+}
+
 /// A refusal with its reason.
 fn refusal(status: StatusCode, why: &str) -> Response {
     (status, Json(serde_json::json!({ "error": why }))).into_response()
@@ -152,6 +253,15 @@ pub fn router(state: ServerState) -> Router {
         .route("/api/v1/knowledge", get(knowledge))
         .route("/api/v1/hotspots", get(hotspots))
         .route("/api/v1/events", axum::routing::post(post_events))
+        .route(
+            "/api/rest/plugins/webhook/connections/{connection}/deployments",
+            axum::routing::post(devlake_deployment),
+        )
+        .route("/api/rest/plugins/webhook/connections/{connection}/issues", axum::routing::post(devlake_issue))
+        .route(
+            "/api/rest/plugins/webhook/connections/{connection}/issue/{key}/close",
+            axum::routing::post(devlake_close),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(EVENTS_BODY_LIMIT))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)

@@ -71,6 +71,29 @@ pub struct PrLabel {
 }
 
 impl Store {
+    /// Marks the incident `external_id` of `source` resolved at `at`, unless
+    /// it is resolved already; whether it is stored.
+    pub fn resolve_incident(&self, source: &str, external_id: &str, at: i64) -> Result<bool, StoreError> {
+        let path = self.path.clone();
+        let sql = |e| sql_error(&path, e);
+        let exists: bool = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM incidents WHERE source = ?1 AND external_id = ?2",
+                params![source, external_id],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(&sql)?
+            > 0;
+        self.conn
+            .execute(
+                "UPDATE incidents SET resolved_at = ?3 WHERE source = ?1 AND external_id = ?2 AND resolved_at IS NULL",
+                params![source, external_id, at],
+            )
+            .map_err(&sql)?;
+        Ok(exists)
+    }
+
     /// Title and web address of the pull requests `keys` (`(repo, number)`)
     /// that are stored.
     pub fn pr_labels(&self, keys: &[(String, u64)]) -> Result<HashMap<(String, u64), PrLabel>, StoreError> {

@@ -154,8 +154,8 @@ fn count(db: &Path, table: &str) -> i64 {
     open_db(db).query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap()
 }
 
-const EVENTS: &str = "{\"type\":\"deployment\",\"id\":\"d1\",\"service\":\"shop\",\"commit\":\"a1\",\"finished_at\":\"2025-02-03T10:00:00Z\",\"commits\":[\"a1\"]}\n\
-{\"type\":\"deployment\",\"id\":\"d2\",\"service\":\"shop\",\"commit\":\"a2\",\"finished_at\":\"2025-02-05T10:00:00Z\",\"commits\":[\"a2\"]}\n\
+const EVENTS: &str = "{\"type\":\"deployment\",\"id\":\"d1\",\"name\":\"deploy d1\",\"service\":\"shop\",\"commit\":\"a1\",\"finished_at\":\"2025-02-03T10:00:00Z\",\"commits\":[\"a1\"]}\n\
+{\"type\":\"deployment\",\"id\":\"d2\",\"name\":\"deploy d2\",\"service\":\"shop\",\"commit\":\"a2\",\"finished_at\":\"2025-02-05T10:00:00Z\",\"commits\":[\"a2\"]}\n\
 {\"type\":\"incident\",\"id\":\"i1\",\"service\":\"shop\",\"started_at\":\"2025-02-05T11:00:00Z\",\"resolved_at\":\"2025-02-05T13:00:00Z\"}\n";
 
 /// Events pushed to the server: a token of scope events:write, the import's
@@ -212,4 +212,65 @@ fn events_are_pushed_with_a_scoped_token() {
         fulcrum(["report", "--service", "shop", "--since", "2025-01-01", "--format", "json", "--db", s(db)]).ok().stdout
     };
     assert_eq!(report(&db), report(&imported));
+}
+
+/// DevLake's webhook payloads on DevLake's paths give the same report as
+/// the same events imported from a file; a token is needed; a non-incident
+/// issue is ignored; closing resolves the incident now.
+#[test]
+fn devlake_webhooks_give_the_same_report_as_an_import() {
+    let scratch = Scratch::new("server_devlake");
+    let db = scratch.db();
+    let writer =
+        fulcrum(["token", "add", "devlake", "--scope", "events:write", "--db", s(&db)]).ok().stdout.trim().to_owned();
+    let state = state(&db, &[]);
+    let base = "/api/rest/plugins/webhook/connections/1";
+    let deployment = |id: &str, sha: &str, at: &str| {
+        format!(
+            r#"{{"id":"{id}","result":"SUCCESS","environment":"PRODUCTION","displayTitle":"deploy {id}","startedDate":"{at}","finishedDate":"{at}","deploymentCommits":[{{"repoUrl":"https://github.com/acme/shop.git","commitSha":"{sha}","startedDate":"{at}","finishedDate":"{at}"}}]}}"#
+        )
+    };
+    let one = deployment("d1", "a1", "2025-02-03T10:00:00Z");
+    assert_eq!(
+        post(&state, &format!("{base}/deployments"), None, one.clone().into_bytes()).0,
+        StatusCode::UNAUTHORIZED
+    );
+    for body in [one, deployment("d2", "a2", "2025-02-05T10:00:00Z")] {
+        let (status, answer) = post(&state, &format!("{base}/deployments"), Some(&writer), body.into_bytes());
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let issue = |key: &str, kind: &str| {
+        format!(
+            r#"{{"issueKey":"{key}","title":"checkout down","type":"{kind}","status":"IN_PROGRESS","originalStatus":"open","createdDate":"2025-02-05T11:00:00Z","component":"shop"}}"#
+        )
+    };
+    assert_eq!(
+        post(&state, &format!("{base}/issues"), Some(&writer), issue("INC-1", "INCIDENT").into_bytes()).0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        post(&state, &format!("{base}/issues"), Some(&writer), issue("BUG-2", "BUG").into_bytes()).0,
+        StatusCode::OK
+    );
+    assert_eq!(count(&db, "incidents"), 1, "only incidents are kept");
+    assert_eq!(post(&state, &format!("{base}/issue/INC-1/close"), Some(&writer), Vec::new()).0, StatusCode::OK);
+    assert_eq!(post(&state, &format!("{base}/issue/NOPE/close"), Some(&writer), Vec::new()).0, StatusCode::NOT_FOUND);
+    let (status, answer) =
+        post(&state, &format!("{base}/deployments"), Some(&writer), br#"{"id":"d3","deploymentCommits":[]}"#.to_vec());
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(answer.contains("deploymentCommits"), "{answer}");
+
+    // The same, imported under the same source; the incident closed at now.
+    let imported = scratch.other_db("imported");
+    let lines = "{\"type\":\"deployment\",\"id\":\"d1\",\"name\":\"deploy d1\",\"repo\":\"acme/shop\",\"service\":\"shop\",\"commit\":\"a1\",\"finished_at\":\"2025-02-03T10:00:00Z\",\"commits\":[\"a1\"]}\n\
+                 {\"type\":\"deployment\",\"id\":\"d2\",\"name\":\"deploy d2\",\"repo\":\"acme/shop\",\"service\":\"shop\",\"commit\":\"a2\",\"finished_at\":\"2025-02-05T10:00:00Z\",\"commits\":[\"a2\"]}\n\
+                 {\"type\":\"incident\",\"id\":\"INC-1\",\"service\":\"shop\",\"title\":\"checkout down\",\"started_at\":\"2025-02-05T11:00:00Z\",\"resolved_at\":\"2025-03-01T00:00:00Z\"}\n";
+    std::fs::write(scratch.path("events.jsonl"), lines).unwrap();
+    fulcrum(["import", s(&scratch.path("events.jsonl")), "--source", "devlake:1", "--db", s(&imported)]).ok();
+    let report = |db: &Path| {
+        fulcrum(["report", "--service", "shop", "--since", "2025-01-01", "--format", "json", "--db", s(db)]).ok().stdout
+    };
+    let pushed = report(&db);
+    assert!(pushed.contains("\"failed_deployments\": 1"), "{pushed}");
+    assert_eq!(pushed, report(&imported));
 }

@@ -106,34 +106,10 @@ pub fn sync(
             newest_deployment = newest_deployment.max(updated);
             let statuses = session.get_all(&format!("{root}/deployments/{id}/statuses?per_page=100"))?;
             // Statuses come newest first; the deployment is what its latest final state says.
-            let Some(last) = statuses
-                .iter()
-                .find(|s| matches!(s["state"].as_str(), Some("success" | "failure" | "error" | "inactive")))
-            else {
+            let Some(last) = statuses.iter().find(|s| final_state(s).is_some()) else {
                 continue;
             };
-            let state = match last["state"].as_str() {
-                // "inactive" is a success superseded by a later deployment.
-                Some("inactive") => "success",
-                Some(other) => other,
-                None => continue,
-            };
-            let (Some(commit), Some(finished_at)) = (d["sha"].as_str(), time(last, "created_at")) else { continue };
-            batch.deployments.push((
-                DeploymentEvent {
-                    source: name.clone(),
-                    external_id: format!("deployment-{id}"),
-                    repo: Some(repo.to_owned()),
-                    service: service.clone(),
-                    environment: d["environment"].as_str().unwrap_or("production").to_owned(),
-                    commit: commit.to_owned(),
-                    finished_at,
-                    status: state.to_owned(),
-                    name: d["ref"].as_str().map(str::to_owned),
-                    commits: None,
-                },
-                Some(d.to_string()),
-            ));
+            batch.deployments.extend(deployment_event(&names, &d, last));
         }
         summary.deployments += batch.deployments.len();
         store.write_events(&batch, &[])?;
@@ -208,24 +184,9 @@ pub fn sync(
             } else {
                 false
             };
-            let (true, Some(commit), Some(finished_at)) = (matched, run["head_sha"].as_str(), finished_at) else {
-                continue;
-            };
-            batch.deployments.push((
-                DeploymentEvent {
-                    source: name.clone(),
-                    external_id: format!("run-{id}"),
-                    repo: Some(repo.to_owned()),
-                    service: service.clone(),
-                    environment: "production".to_owned(),
-                    commit: commit.to_owned(),
-                    finished_at,
-                    status: run["conclusion"].as_str().unwrap_or("unknown").to_owned(),
-                    name: Some(format!("{workflow} #{}", run["run_number"].as_u64().unwrap_or(0))),
-                    commits: None,
-                },
-                Some(run.to_string()),
-            ));
+            if let (true, Some(finished_at)) = (matched, finished_at) {
+                batch.deployments.extend(run_event(&names, &run, finished_at));
+            }
         }
         summary.deployments += batch.deployments.len();
         store.write_events(&batch, &[])?;
@@ -263,6 +224,56 @@ pub fn sync(
     summary.skipped = skipped;
     session.finish(&mut summary);
     Ok(summary)
+}
+
+/// The final state of a deployment status (`inactive`, a success
+/// superseded by a later deployment, is a success), or `None` while it runs.
+pub fn final_state(status: &Value) -> Option<&'static str> {
+    match status["state"].as_str()? {
+        "success" | "inactive" => Some("success"),
+        "failure" => Some("failure"),
+        "error" => Some("error"),
+        _ => None,
+    }
+}
+
+/// A deployment with its latest final status, as sync and the
+/// `deployment_status` webhook store it.
+pub fn deployment_event(names: &Names<'_>, d: &Value, status: &Value) -> Option<(DeploymentEvent, Option<String>)> {
+    let id = d["id"].as_u64()?;
+    let event = DeploymentEvent {
+        source: names.name.clone(),
+        external_id: format!("deployment-{id}"),
+        repo: Some(names.repo.to_owned()),
+        service: names.service.clone(),
+        environment: d["environment"].as_str().unwrap_or("production").to_owned(),
+        commit: d["sha"].as_str()?.to_owned(),
+        finished_at: time(status, "created_at")?,
+        status: final_state(status)?.to_owned(),
+        name: d["ref"].as_str().map(str::to_owned),
+        commits: None,
+    };
+    Some((event, Some(d.to_string())))
+}
+
+/// A completed workflow run that deploys, finished at `finished_at`, as
+/// sync and the `workflow_run` webhook store it.
+pub fn run_event(names: &Names<'_>, run: &Value, finished_at: i64) -> Option<(DeploymentEvent, Option<String>)> {
+    let id = run["id"].as_u64()?;
+    let workflow = run["name"].as_str().unwrap_or("");
+    let event = DeploymentEvent {
+        source: names.name.clone(),
+        external_id: format!("run-{id}"),
+        repo: Some(names.repo.to_owned()),
+        service: names.service.clone(),
+        environment: "production".to_owned(),
+        commit: run["head_sha"].as_str()?.to_owned(),
+        finished_at,
+        status: run["conclusion"].as_str().unwrap_or("unknown").to_owned(),
+        name: Some(format!("{workflow} #{}", run["run_number"].as_u64().unwrap_or(0))),
+        commits: None,
+    };
+    Some((event, Some(run.to_string())))
 }
 
 /// What hangs off pull requests at repository level: comments, review

@@ -1,6 +1,6 @@
 //! fulcrum as a library: the store, the sources (git, GitHub, GitLab,
 //! events files), the analyses and the renderers, for the front ends (the
-//! `fulcrum` command line today, the team server next) to call.
+//! `fulcrum` command line and the team server, `fulcrum serve`) to call.
 
 pub mod analysis;
 pub mod app;
@@ -15,6 +15,7 @@ pub mod flow;
 pub mod git;
 pub mod github;
 pub mod gitlab;
+pub mod hooks;
 pub mod http;
 pub mod import;
 pub mod init;

@@ -495,6 +495,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }),
                 repos: std::sync::Arc::new(repos),
                 last_sync,
+                secrets: std::sync::Arc::new(fulcrum::hooks::Secrets::from_env()),
             };
             fulcrum::server::serve(state, args.listen, |address| {
                 eprintln!("fulcrum serves http://{address}/ (single-user mode: no accounts, this machine only)");

@@ -36,6 +36,8 @@ pub struct ServerState {
     pub repos: Arc<Vec<PathBuf>>,
     /// The last background sync.
     pub last_sync: Arc<Mutex<Option<LastSync>>>,
+    /// GitHub's and GitLab's webhook secrets, from the environment.
+    pub secrets: Arc<crate::hooks::Secrets>,
 }
 
 /// When the last background sync finished, and its error if it failed.
@@ -238,6 +240,61 @@ async fn devlake_close(
     .await
 }
 
+/// `POST /api/v1/webhooks/github`: a delivery signed with
+/// `X-Hub-Signature-256`.
+async fn github_hook(
+    State(state): State<ServerState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let Some(event) = text("x-github-event") else {
+        return Ok(refusal(StatusCode::BAD_REQUEST, "X-GitHub-Event is missing"));
+    };
+    let signature = text("x-hub-signature-256");
+    let secrets = state.secrets.clone();
+    hook(state, move |config| crate::hooks::github(&secrets, config, &event, signature.as_deref(), &body)).await
+}
+
+/// `POST /api/v1/webhooks/gitlab`: a delivery with `X-Gitlab-Token`.
+async fn gitlab_hook(
+    State(state): State<ServerState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let token = headers.get("x-gitlab-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let secrets = state.secrets.clone();
+    hook(state, move |config| crate::hooks::gitlab(&secrets, config, token.as_deref(), &body)).await
+}
+
+/// Checks and converts a host's delivery with the configuration, and
+/// stores what it says: 200 with the counts, 202 when there is nothing to
+/// store (and why), else the refusal.
+async fn hook(
+    state: ServerState,
+    convert: impl FnOnce(&crate::config::Config) -> Result<crate::hooks::Delivery, crate::hooks::Refusal> + Send + 'static,
+) -> Result<Response, ApiError> {
+    use crate::hooks::Refusal;
+    let context = (state.context)();
+    let repo = state.repos.first().cloned();
+    blocking(move || {
+        let config = crate::config::Config::load(context.config.as_deref(), repo.as_deref(), &Default::default())?;
+        let delivery = match convert(&config) {
+            Ok(delivery) => delivery,
+            Err(Refusal::Off(why)) => return Ok(refusal(StatusCode::NOT_FOUND, &why)),
+            Err(Refusal::Unsigned(why)) => return Ok(refusal(StatusCode::UNAUTHORIZED, &why)),
+            Err(Refusal::Malformed(why)) => return Ok(refusal(StatusCode::BAD_REQUEST, &why)),
+            Err(Refusal::UnknownRepository(why)) => return Ok(refusal(StatusCode::UNPROCESSABLE_ENTITY, &why)),
+        };
+        if let Some(why) = delivery.ignored {
+            return Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "ignored": why }))).into_response());
+        }
+        let counts = crate::store::Store::open(&context.db)?.write_events(&delivery.batch, &[])?;
+        Ok(Json(serde_json::json!({ "stored": counts })).into_response())
+    })
+    .await
+}
+
 /// A refusal with its reason.
 fn refusal(status: StatusCode, why: &str) -> Response {
     (status, Json(serde_json::json!({ "error": why }))).into_response()
@@ -253,6 +310,8 @@ pub fn router(state: ServerState) -> Router {
         .route("/api/v1/knowledge", get(knowledge))
         .route("/api/v1/hotspots", get(hotspots))
         .route("/api/v1/events", axum::routing::post(post_events))
+        .route("/api/v1/webhooks/github", axum::routing::post(github_hook))
+        .route("/api/v1/webhooks/gitlab", axum::routing::post(gitlab_hook))
         .route(
             "/api/rest/plugins/webhook/connections/{connection}/deployments",
             axum::routing::post(devlake_deployment),

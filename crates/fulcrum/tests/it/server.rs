@@ -22,6 +22,7 @@ fn state(db: &Path, repos: &[&Path]) -> fulcrum::server::ServerState {
         }),
         repos: Arc::new(repos.iter().map(|p| p.to_path_buf()).collect()),
         last_sync: Arc::new(Mutex::new(None)),
+        secrets: Arc::new(fulcrum::hooks::Secrets::default()),
     }
 }
 
@@ -136,11 +137,23 @@ fn fulcrum_serve_answers_over_loopback_and_stops_on_sigterm() {
 
 /// `POST uri` with a bearer token (if any) and a body.
 fn post(state: &fulcrum::server::ServerState, uri: &str, token: Option<&str>, body: Vec<u8>) -> (StatusCode, String) {
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = bearer.iter().map(|b| ("authorization", b.as_str())).collect();
+    send(state, uri, &headers, body)
+}
+
+/// `POST uri` with `headers`: status and body.
+fn send(
+    state: &fulcrum::server::ServerState,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> (StatusCode, String) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let mut request = Request::builder().method("POST").uri(uri);
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let response =
             fulcrum::server::router(state.clone()).oneshot(request.body(Body::from(body)).unwrap()).await.unwrap();
@@ -273,4 +286,164 @@ fn devlake_webhooks_give_the_same_report_as_an_import() {
     let pushed = report(&db);
     assert!(pushed.contains("\"failed_deployments\": 1"), "{pushed}");
     assert_eq!(pushed, report(&imported));
+}
+
+/// GitHub's and GitLab's webhooks: off without a secret, refused unsigned
+/// or mis-signed, matched to the configured `[[source]]` by repository,
+/// and stored at once under the ids and service its sync would use (so a
+/// later sync replaces them); events fulcrum has no use for are accepted
+/// and ignored.
+#[test]
+fn signed_host_webhooks_store_what_the_sync_would() {
+    let scratch = Scratch::new("server_hooks");
+    let db = scratch.db();
+    let config = scratch.path("fulcrum.toml");
+    std::fs::write(
+        &config,
+        "[[source]]\nkind = \"github\"\nrepo = \"acme/shop\"\n\n\
+         [[source]]\nkind = \"gitlab\"\nrepo = \"acme/tools/api\"\nservice = \"api\"\n",
+    )
+    .unwrap();
+    let with = |secrets: fulcrum::hooks::Secrets| {
+        let mut state = state(&db, &[]);
+        let (db, config) = (db.clone(), config.clone());
+        state.context = Arc::new(move || fulcrum::app::Context {
+            db: db.clone(),
+            config: Some(config.clone()),
+            now: utc(&format!("{NOW} 00:00")),
+        });
+        state.secrets = Arc::new(secrets);
+        state
+    };
+    let github = "/api/v1/webhooks/github";
+    let gitlab = "/api/v1/webhooks/gitlab";
+    let deployment = br#"{"action":"created","deployment_status":{"state":"success","created_at":"2025-02-03T10:05:00Z"},"deployment":{"id":77,"sha":"a1b2c3","ref":"v1.2.0","environment":"production"},"repository":{"full_name":"acme/shop"}}"#.to_vec();
+
+    // Off without a secret.
+    let off = with(fulcrum::hooks::Secrets::default());
+    let signed = fulcrum::hooks::github_signature("s3cret", &deployment);
+    let (status, answer) = send(
+        &off,
+        github,
+        &[("x-github-event", "deployment_status"), ("x-hub-signature-256", &signed)],
+        deployment.clone(),
+    );
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    assert!(answer.contains("FULCRUM_GITHUB_WEBHOOK_SECRET"), "{answer}");
+
+    let state = with(fulcrum::hooks::Secrets { github: Some("s3cret".into()), gitlab: Some("t0ken".into()) });
+    // Unsigned, mis-signed, signed over another body: 401, nothing stored.
+    let wrong = fulcrum::hooks::github_signature("guess", &deployment);
+    let other = fulcrum::hooks::github_signature("s3cret", b"{}");
+    for headers in [
+        vec![("x-github-event", "deployment_status")],
+        vec![("x-github-event", "deployment_status"), ("x-hub-signature-256", wrong.as_str())],
+        vec![("x-github-event", "deployment_status"), ("x-hub-signature-256", other.as_str())],
+    ] {
+        let (status, answer) = send(&state, github, &headers, deployment.clone());
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
+        assert!(!answer.contains("s3cret"), "{answer}");
+    }
+    assert!(!db.exists() || count(&db, "deployments") == 0, "nothing stored");
+    // No event name: 400.
+    assert_eq!(
+        send(&state, github, &[("x-hub-signature-256", &signed)], deployment.clone()).0,
+        StatusCode::BAD_REQUEST
+    );
+
+    // Signed: stored as sync stores GitHub deployments.
+    let headers = [("x-github-event", "deployment_status"), ("x-hub-signature-256", signed.as_str())];
+    let (status, answer) = send(&state, github, &headers, deployment.clone());
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    // Twice: replaced by id.
+    assert_eq!(send(&state, github, &headers, deployment.clone()).0, StatusCode::OK);
+    let row: (String, String, String, String, String, i64, String) = open_db(&db)
+        .query_row(
+            "SELECT source, external_id, service, environment, status, finished_at, commit_sha FROM deployments",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        row,
+        (
+            "github:acme/shop".into(),
+            "deployment-77".into(),
+            "shop".into(),
+            "production".into(),
+            "success".into(),
+            utc("2025-02-03 10:05"),
+            "a1b2c3".into()
+        )
+    );
+
+    // A deployment still in progress, a pull request, a ping: accepted, nothing stored.
+    let pending = String::from_utf8(deployment.clone()).unwrap().replace("\"success\"", "\"in_progress\"").into_bytes();
+    for (event, body) in
+        [("deployment_status", pending), ("pull_request", deployment.clone()), ("ping", b"{}".to_vec())]
+    {
+        let signature = fulcrum::hooks::github_signature("s3cret", &body);
+        let (status, answer) =
+            send(&state, github, &[("x-github-event", event), ("x-hub-signature-256", &signature)], body);
+        assert_eq!(status, StatusCode::ACCEPTED, "{event}: {answer}");
+        assert!(answer.contains("ignored"), "{answer}");
+    }
+    // A repository without a [[source]]: 422, named.
+    let stranger = String::from_utf8(deployment.clone()).unwrap().replace("acme/shop", "evil/repo").into_bytes();
+    let signature = fulcrum::hooks::github_signature("s3cret", &stranger);
+    let (status, answer) =
+        send(&state, github, &[("x-github-event", "deployment_status"), ("x-hub-signature-256", &signature)], stranger);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert!(answer.contains("evil/repo"), "{answer}");
+    // Signed but not JSON: 400.
+    let signature = fulcrum::hooks::github_signature("s3cret", b"{not json");
+    let (status, _) = send(
+        &state,
+        github,
+        &[("x-github-event", "issues"), ("x-hub-signature-256", &signature)],
+        b"{not json".to_vec(),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // An issue with the incident label: an incident, closed when closed.
+    let issue = br#"{"action":"closed","issue":{"number":12,"title":"checkout down","created_at":"2025-02-03T11:00:00Z","closed_at":"2025-02-03T12:30:00Z","labels":[{"name":"Incident"}]},"repository":{"full_name":"acme/shop"}}"#.to_vec();
+    let signature = fulcrum::hooks::github_signature("s3cret", &issue);
+    let (status, answer) =
+        send(&state, github, &[("x-github-event", "issues"), ("x-hub-signature-256", &signature)], issue);
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let incident: (String, String, i64, Option<i64>) = open_db(&db)
+        .query_row("SELECT external_id, service, started_at, resolved_at FROM incidents", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .unwrap();
+    assert_eq!(incident, ("#12".into(), "shop".into(), utc("2025-02-03 11:00"), Some(utc("2025-02-03 12:30"))));
+
+    // GitLab: the secret token, GitLab's time spelling, the configured service.
+    let finished = br#"{"object_kind":"deployment","status":"failed","status_changed_at":"2025-02-04 11:00:00 +0100","deployment_id":15,"environment":"prod-eu","environment_tier":"production","sha":"d4e5f6","ref":"main","project":{"path_with_namespace":"acme/tools/api"}}"#.to_vec();
+    assert_eq!(send(&state, gitlab, &[], finished.clone()).0, StatusCode::UNAUTHORIZED);
+    assert_eq!(send(&state, gitlab, &[("x-gitlab-token", "t0ke")], finished.clone()).0, StatusCode::UNAUTHORIZED);
+    let (status, answer) = send(&state, gitlab, &[("x-gitlab-token", "t0ken")], finished);
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let row: (String, String, String, String, i64) = open_db(&db)
+        .query_row(
+            "SELECT external_id, service, environment, status, finished_at FROM deployments WHERE source = 'gitlab:acme/tools/api'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        row,
+        ("deployment-15".into(), "api".into(), "production".into(), "failure".into(), utc("2025-02-04 10:00"))
+    );
+    let incident = br#"{"object_kind":"issue","object_attributes":{"iid":3,"title":"api 500s","type":"Incident","created_at":"2025-02-04 10:30:00 UTC"},"labels":[],"project":{"path_with_namespace":"acme/tools/api"}}"#.to_vec();
+    let (status, answer) = send(&state, gitlab, &[("x-gitlab-token", "t0ken")], incident);
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(count(&db, "incidents"), 2);
+    let (status, answer) = send(
+        &state,
+        gitlab,
+        &[("x-gitlab-token", "t0ken")],
+        br#"{"object_kind":"merge_request","project":{"path_with_namespace":"acme/tools/api"}}"#.to_vec(),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!((count(&db, "deployments"), count(&db, "incidents")), (2, 2));
 }

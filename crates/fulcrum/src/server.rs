@@ -20,7 +20,7 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get, post};
 use serde::Deserialize;
 
 use crate::app::{self, Context, WindowRequest};
@@ -300,27 +300,35 @@ fn refusal(status: StatusCode, why: &str) -> Response {
     (status, Json(serde_json::json!({ "error": why }))).into_response()
 }
 
+/// The OpenAPI 3.1 document of the routes, served at `/api/v1/openapi.json`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Every route: its method, its path (written as the OpenAPI document
+/// writes it) and its handler. A test checks the document against it.
+pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<ServerState>)> {
+    vec![
+        ("get", "/", get(delivery_page)),
+        ("get", "/healthz", get(|| async { "ok\n" })),
+        ("get", "/api/v1/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) })),
+        ("get", "/api/v1/report", get(report)),
+        ("get", "/api/v1/flow", get(flow)),
+        ("get", "/api/v1/knowledge", get(knowledge)),
+        ("get", "/api/v1/hotspots", get(hotspots)),
+        ("post", "/api/v1/events", post(post_events)),
+        ("post", "/api/v1/webhooks/github", post(github_hook)),
+        ("post", "/api/v1/webhooks/gitlab", post(gitlab_hook)),
+        ("post", "/api/rest/plugins/webhook/connections/{connection}/deployments", post(devlake_deployment)),
+        ("post", "/api/rest/plugins/webhook/connections/{connection}/issues", post(devlake_issue)),
+        ("post", "/api/rest/plugins/webhook/connections/{connection}/issue/{key}/close", post(devlake_close)),
+    ]
+}
+
 /// The router of the server.
 pub fn router(state: ServerState) -> Router {
-    Router::new()
-        .route("/", get(delivery_page))
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/api/v1/report", get(report))
-        .route("/api/v1/flow", get(flow))
-        .route("/api/v1/knowledge", get(knowledge))
-        .route("/api/v1/hotspots", get(hotspots))
-        .route("/api/v1/events", axum::routing::post(post_events))
-        .route("/api/v1/webhooks/github", axum::routing::post(github_hook))
-        .route("/api/v1/webhooks/gitlab", axum::routing::post(gitlab_hook))
-        .route(
-            "/api/rest/plugins/webhook/connections/{connection}/deployments",
-            axum::routing::post(devlake_deployment),
-        )
-        .route("/api/rest/plugins/webhook/connections/{connection}/issues", axum::routing::post(devlake_issue))
-        .route(
-            "/api/rest/plugins/webhook/connections/{connection}/issue/{key}/close",
-            axum::routing::post(devlake_close),
-        )
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, (_, path, handler)| router.route(path, handler))
+        .fallback(|| async { refusal(StatusCode::NOT_FOUND, "no such page or endpoint; see /api/v1/openapi.json") })
         .layer(axum::extract::DefaultBodyLimit::max(EVENTS_BODY_LIMIT))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
@@ -583,6 +591,31 @@ mod tests {
         assert!(check_listen(&"[::1]:7878".parse().unwrap()).is_ok());
         let refused = check_listen(&"0.0.0.0:7878".parse().unwrap()).unwrap_err();
         assert!(refused.to_string().contains("without accounts"), "{refused}");
+    }
+
+    /// The OpenAPI document names exactly the routes the router has, each
+    /// with its method, and is OpenAPI 3.1.
+    #[test]
+    fn the_openapi_document_is_the_routes() {
+        let document: serde_json::Value = serde_json::from_str(OPENAPI).expect("openapi.json is JSON");
+        assert_eq!(document["openapi"], "3.1.0");
+        let mut documented: Vec<(String, String)> = Vec::new();
+        for (path, item) in document["paths"].as_object().expect("paths") {
+            for method in item.as_object().expect("a path item").keys() {
+                documented.push((method.clone(), path.clone()));
+            }
+        }
+        let mut served: Vec<(String, String)> =
+            routes().into_iter().map(|(method, path, _)| (method.to_owned(), path.to_owned())).collect();
+        documented.sort();
+        served.sort();
+        assert_eq!(documented, served);
+        // Every reference resolves.
+        let text = OPENAPI.replace(' ', "");
+        for reference in text.split("\"$ref\":\"#/").skip(1) {
+            let pointer = format!("/{}", reference.split('"').next().unwrap());
+            assert!(document.pointer(&pointer).is_some(), "{pointer} does not resolve");
+        }
     }
 
     #[test]

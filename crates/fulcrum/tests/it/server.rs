@@ -52,6 +52,16 @@ fn the_api_answers_what_the_command_line_prints() {
         fulcrum(all).ok().stdout
     };
 
+    // The OpenAPI document (checked against the routes in the unit tests);
+    // an unknown path is a JSON refusal pointing to it.
+    let (status, _, body) = get(&state, "/api/v1/openapi.json");
+    assert_eq!(status, StatusCode::OK);
+    let document: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(document["paths"]["/api/v1/report"]["get"].is_object(), "{body}");
+    let (status, _, body) = get(&state, "/api/v2/report");
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("openapi.json"), "{body}");
+
     let (status, _, body) = get(&state, "/healthz");
     assert_eq!((status, body.as_str()), (StatusCode::OK, "ok\n"));
 

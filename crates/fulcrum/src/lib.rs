@@ -2,6 +2,7 @@
 //! events files), the analyses and the renderers, for the front ends (the
 //! `fulcrum` command line and the team server, `fulcrum serve`) to call.
 
+pub mod accounts;
 pub mod analysis;
 pub mod app;
 pub mod check;

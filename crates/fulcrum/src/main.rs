@@ -75,6 +75,38 @@ enum Command {
     Serve(ServeArgs),
     /// API tokens of the team server, for scripts and webhooks: add (shown once), list, revoke.
     Token(TokenArgs),
+    /// Accounts of the team server: add, list, passwd, remove (passwords are read from standard input).
+    User(UserArgs),
+}
+
+#[derive(Args, Debug)]
+struct UserArgs {
+    #[command(subcommand)]
+    action: UserAction,
+}
+
+#[derive(Subcommand, Debug)]
+enum UserAction {
+    /// Make an account; its password is the first line of standard input (12 characters at least).
+    Add {
+        /// The name it logs in with.
+        name: String,
+        /// admin (accounts, tokens, configuration), lead, member (the team's pages) or viewer (the delivery overview).
+        #[arg(long, value_name = "ROLE", required = true)]
+        role: String,
+    },
+    /// The accounts and their roles.
+    List,
+    /// Set an account's password (the first line of standard input); its sessions end.
+    Passwd {
+        /// The account.
+        name: String,
+    },
+    /// Remove an account; its sessions end at once.
+    Remove {
+        /// The account.
+        name: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -444,7 +476,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print(&out)
         }
         Command::Serve(args) => {
-            fulcrum::server::check_listen(&args.listen)?;
+            // Looked at without making a database: bad input creates nothing.
+            let accounts = context.db.exists() && store::Store::open_read_only(&context.db)?.has_users()?;
+            fulcrum::server::check_listen(&args.listen, accounts)?;
             let repos: Vec<PathBuf> =
                 if args.repo.repo.is_empty() { vec![PathBuf::from(".")] } else { args.repo.repo.clone() };
             // Every repository is opened (and synced once) before serving: bad input fails at start.
@@ -496,9 +530,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 repos: std::sync::Arc::new(repos),
                 last_sync,
                 secrets: std::sync::Arc::new(fulcrum::hooks::Secrets::from_env()),
+                failures: Default::default(),
+                beyond_loopback: !args.listen.ip().is_loopback(),
             };
-            fulcrum::server::serve(state, args.listen, |address| {
-                eprintln!("fulcrum serves http://{address}/ (single-user mode: no accounts, this machine only)");
+            fulcrum::server::serve(state, args.listen, accounts, |address| {
+                if accounts {
+                    eprintln!("fulcrum serves http://{address}/ (accounts: sign in at /login)");
+                } else {
+                    eprintln!("fulcrum serves http://{address}/ (single-user mode: no accounts, this machine only)");
+                }
             })
         }
         Command::Token(args) => {
@@ -532,6 +572,48 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         );
                     }
                     eprintln!("token `{name}` revoked");
+                    Ok(())
+                }
+            }
+        }
+        Command::User(args) => {
+            let mut store = store::Store::open(&context.db)?;
+            let password = || -> anyhow::Result<String> {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| UsageError(format!("standard input: cannot read the password ({e})")))?;
+                Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+            };
+            match args.action {
+                UserAction::Add { name, role } => {
+                    let role = fulcrum::accounts::Role::parse(&role)?;
+                    fulcrum::accounts::add_user(&store, &name, role, &password()?, now)?;
+                    eprintln!("account `{name}` ({}) made", role.as_str());
+                    Ok(())
+                }
+                UserAction::List => {
+                    let mut out = String::new();
+                    for u in store.users()? {
+                        out.push_str(&format!(
+                            "{}  {}  made {}\n",
+                            u.name,
+                            u.role,
+                            fulcrum_core::time::format_date(u.created_at)
+                        ));
+                    }
+                    print(&out)
+                }
+                UserAction::Passwd { name } => {
+                    fulcrum::accounts::set_password(&mut store, &name, &password()?, None)?;
+                    eprintln!("password of `{name}` set; its sessions ended");
+                    Ok(())
+                }
+                UserAction::Remove { name } => {
+                    if !store.remove_user(&name)? {
+                        return Err(UsageError(format!("no account named `{name}`; see `fulcrum user list`")).into());
+                    }
+                    eprintln!("account `{name}` removed");
                     Ok(())
                 }
             }

@@ -23,6 +23,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use serde::Deserialize;
 
+pub mod session;
+
 use crate::app::{self, Context, WindowRequest};
 use crate::error::{ErrorKind, UsageError};
 use crate::render;
@@ -38,6 +40,11 @@ pub struct ServerState {
     pub last_sync: Arc<Mutex<Option<LastSync>>>,
     /// GitHub's and GitLab's webhook secrets, from the environment.
     pub secrets: Arc<crate::hooks::Secrets>,
+    /// Failed logins per account name, for the limit.
+    pub failures: session::Failures,
+    /// Whether it listens beyond this machine: then single-user mode never
+    /// applies, even if every account is removed while it runs.
+    pub beyond_loopback: bool,
 }
 
 /// When the last background sync finished, and its error if it failed.
@@ -309,6 +316,11 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<ServerState>)> 
     vec![
         ("get", "/", get(delivery_page)),
         ("get", "/healthz", get(|| async { "ok\n" })),
+        ("get", "/login", get(session::login_get)),
+        ("post", "/login", post(session::login_post)),
+        ("post", "/logout", post(session::logout)),
+        ("get", "/account", get(session::account)),
+        ("post", "/account/password", post(session::change_password)),
         ("get", "/api/v1/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) })),
         ("get", "/api/v1/report", get(report)),
         ("get", "/api/v1/flow", get(flow)),
@@ -325,10 +337,19 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<ServerState>)> 
 
 /// The router of the server.
 pub fn router(state: ServerState) -> Router {
-    routes()
+    // Two routes of one path (GET and POST /login) merge into one.
+    let mut table: Vec<(&str, MethodRouter<ServerState>)> = Vec::new();
+    for (_, path, handler) in routes() {
+        match table.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, existing)) => *existing = std::mem::take(existing).merge(handler),
+            None => table.push((path, handler)),
+        }
+    }
+    table
         .into_iter()
-        .fold(Router::new(), |router, (_, path, handler)| router.route(path, handler))
+        .fold(Router::new(), |router, (path, handler)| router.route(path, handler))
         .fallback(|| async { refusal(StatusCode::NOT_FOUND, "no such page or endpoint; see /api/v1/openapi.json") })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), session::guard))
         .layer(axum::extract::DefaultBodyLimit::max(EVENTS_BODY_LIMIT))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
@@ -446,6 +467,7 @@ fn escape(text: &str) -> String {
 /// server-rendered (no JavaScript needed).
 async fn delivery_page(
     State(state): State<ServerState>,
+    viewer: Option<axum::Extension<session::Viewer>>,
     Query(query): Query<AnalysisQuery>,
 ) -> Result<Html<String>, ApiError> {
     let request = report_request(&state, &query)?;
@@ -460,7 +482,7 @@ async fn delivery_page(
     let mut page = String::from(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>fulcrum · delivery</title></head><body>\n",
     );
-    let _ = writeln!(page, "<p>Single-user mode: no accounts; this server listens on this machine only.</p>");
+    page.push_str(&session::banner(viewer.as_ref().map(|v| &v.0)));
     let _ = writeln!(page, "<h1>Delivery · {}</h1>", escape(report["repository"]["service"].as_str().unwrap_or("")));
     if let Some(headline) = report["headline"].as_str() {
         let _ = writeln!(page, "<p><strong>{}</strong></p>", escape(headline));
@@ -536,22 +558,28 @@ fn key_value(key: &str, value: &serde_json::Value) -> String {
     }
 }
 
-/// Refuses an address other than this machine's while there are no accounts.
-pub fn check_listen(address: &SocketAddr) -> Result<(), UsageError> {
-    if address.ip().is_loopback() {
+/// Refuses an address other than this machine's while there are no
+/// accounts (`accounts`: whether any exists).
+pub fn check_listen(address: &SocketAddr, accounts: bool) -> Result<(), UsageError> {
+    if address.ip().is_loopback() || accounts {
         Ok(())
     } else {
         Err(UsageError(format!(
-            "{address}: without accounts fulcrum serves this machine only; listen on 127.0.0.1 or [::1] \
-             (accounts, which allow other addresses, are not built yet)"
+            "{address}: without accounts fulcrum serves this machine only; listen on 127.0.0.1 or [::1], \
+             or make an account first (`fulcrum user add NAME --role admin`)"
         )))
     }
 }
 
 /// Serves `state` on `address` until SIGTERM or Ctrl-C, finishing the
 /// requests in flight.
-pub fn serve(state: ServerState, address: SocketAddr, ready: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
-    check_listen(&address)?;
+pub fn serve(
+    state: ServerState,
+    address: SocketAddr,
+    accounts: bool,
+    ready: impl FnOnce(SocketAddr),
+) -> anyhow::Result<()> {
+    check_listen(&address, accounts)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(address)
@@ -587,10 +615,11 @@ mod tests {
 
     #[test]
     fn only_loopback_without_accounts() {
-        assert!(check_listen(&"127.0.0.1:7878".parse().unwrap()).is_ok());
-        assert!(check_listen(&"[::1]:7878".parse().unwrap()).is_ok());
-        let refused = check_listen(&"0.0.0.0:7878".parse().unwrap()).unwrap_err();
+        assert!(check_listen(&"127.0.0.1:7878".parse().unwrap(), false).is_ok());
+        assert!(check_listen(&"[::1]:7878".parse().unwrap(), false).is_ok());
+        let refused = check_listen(&"0.0.0.0:7878".parse().unwrap(), false).unwrap_err();
         assert!(refused.to_string().contains("without accounts"), "{refused}");
+        assert!(check_listen(&"0.0.0.0:7878".parse().unwrap(), true).is_ok());
     }
 
     /// The OpenAPI document names exactly the routes the router has, each

@@ -18,8 +18,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::git::{CommitRecord, RefKind, RefRecord};
 
+mod accounts;
 mod events;
 
+pub use accounts::{SessionRow, User};
 pub use events::{CachedPage, DeploymentEvent, EventBatch, EventCounts, EventFilter, IncidentEvent, PrLabel};
 
 /// `PRAGMA application_id` of a fulcrum database ("FULC").
@@ -32,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/0003_pr_size_known.sql"),
     include_str!("store/0004_pr_title_url.sql"),
     include_str!("store/0005_api_tokens.sql"),
+    include_str!("store/0006_accounts.sql"),
 ];
 
 /// Failures of the store. All name the database file.

@@ -23,6 +23,8 @@ fn state(db: &Path, repos: &[&Path]) -> fulcrum::server::ServerState {
         repos: Arc::new(repos.iter().map(|p| p.to_path_buf()).collect()),
         last_sync: Arc::new(Mutex::new(None)),
         secrets: Arc::new(fulcrum::hooks::Secrets::default()),
+        failures: Default::default(),
+        beyond_loopback: false,
     }
 }
 
@@ -456,4 +458,202 @@ fn signed_host_webhooks_store_what_the_sync_would() {
     );
     assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
     assert_eq!((count(&db, "deployments"), count(&db, "incidents")), (2, 2));
+}
+
+/// `fulcrum user add NAME --role ROLE` with `password` on standard input.
+fn user_add(db: &Path, name: &str, role: &str, password: &str) -> Run {
+    let mut child = command(["user", "add", name, "--role", role, "--db", s(db)])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    Run {
+        code: output.status.code().unwrap(),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+/// One request: status, headers, body.
+fn call(
+    state: &fulcrum::server::ServerState,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (StatusCode, axum::http::HeaderMap, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let mut request = Request::builder().method(method).uri(uri);
+        if method == "POST" {
+            request = request.header("content-type", "application/x-www-form-urlencoded");
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = fulcrum::server::router(state.clone())
+            .oneshot(request.body(Body::from(body.to_owned())).unwrap())
+            .await
+            .unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        let body = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();
+        (status, headers, String::from_utf8(body.to_vec()).unwrap())
+    })
+}
+
+/// `name=value` of a Set-Cookie header named `name`.
+fn set_cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<(String, String)> {
+    headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
+        let (pair, attributes) = v.split_once(';').unwrap_or((v, ""));
+        let (key, value) = pair.split_once('=')?;
+        (key == name).then(|| (value.to_owned(), attributes.to_owned()))
+    })
+}
+
+/// The value of the hidden `csrf` field of a page.
+fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+/// Signs in: the session cookie header, and the Set-Cookie attributes.
+fn login(state: &fulcrum::server::ServerState, name: &str, password: &str, extra: &[(&str, &str)]) -> (String, String) {
+    let (_, headers, page) = call(state, "GET", "/login", &[], "");
+    let (token, _) = set_cookie(&headers, "fulcrum_login").expect("the login cookie");
+    assert_eq!(csrf_of(&page), token);
+    let cookie = format!("fulcrum_login={token}");
+    let mut all = vec![("cookie", cookie.as_str())];
+    all.extend_from_slice(extra);
+    let (status, headers, body) = call(
+        state,
+        "POST",
+        "/login",
+        &all,
+        &format!("name={name}&password={}&csrf={token}", password.replace(' ', "+")),
+    );
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (session, attributes) = set_cookie(&headers, "fulcrum_session").expect("a session cookie");
+    (format!("fulcrum_session={session}"), attributes)
+}
+
+/// Accounts: once one exists every page and API answer needs a session (or
+/// a read token), roles hold, forms need their CSRF token, failed sign-ins
+/// are limited, and logout and a password change end sessions.
+#[test]
+fn accounts_guard_the_pages_and_the_api() {
+    let scratch = Scratch::new("server_accounts");
+    let (delivery, db) = (repo("delivery"), scratch.db());
+    sync(&delivery, &db);
+    let state = state(&db, &[&delivery]);
+    // Single-user mode: open.
+    let (status, _, open_flow) = get(&state, "/api/v1/flow");
+    assert_eq!(status, StatusCode::OK);
+
+    // Accounts from the command line; passwords from standard input.
+    user_add(&db, "ada", "admin", "short").bad_input(&["12 characters"]);
+    user_add(&db, "ada", "root", "correct horse battery").bad_input(&["`root` is not a role"]);
+    user_add(&db, "ada", "admin", "correct horse battery").ok();
+    user_add(&db, "ada", "member", "another long password").bad_input(&["exists"]);
+    user_add(&db, "viv", "viewer", "stakeholder password").ok();
+    let listed = fulcrum(["user", "list", "--db", s(&db)]).ok().stdout;
+    assert!(listed.contains("ada  admin") && listed.contains("viv  viewer"), "{listed}");
+    assert!(!listed.contains("argon2"), "{listed}");
+
+    // Now nothing without signing in: pages go to /login, the API says 401.
+    let (status, headers, _) = call(&state, "GET", "/", &[], "");
+    assert_eq!((status, headers.get("location").unwrap().to_str().unwrap()), (StatusCode::SEE_OTHER, "/login"));
+    let (status, _, body) = get(&state, "/api/v1/report");
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(get(&state, "/healthz").0, StatusCode::OK);
+
+    // The login form's CSRF token is bound to its cookie.
+    let (_, headers, _) = call(&state, "GET", "/login", &[], "");
+    let (token, _) = set_cookie(&headers, "fulcrum_login").unwrap();
+    let forged = format!("name=ada&password=correct+horse+battery&csrf={}", "0".repeat(64));
+    let (status, _, _) = call(&state, "POST", "/login", &[("cookie", &format!("fulcrum_login={token}"))], &forged);
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Signed in: HttpOnly, SameSite=Lax, Secure behind a TLS proxy.
+    let (ada, attributes) = login(&state, "ada", "correct horse battery", &[("x-forwarded-proto", "https")]);
+    assert!(attributes.contains("HttpOnly") && attributes.contains("SameSite=Lax") && attributes.contains("Secure"));
+    let (_, plain) = login(&state, "ada", "correct horse battery", &[]);
+    assert!(!plain.contains("Secure"), "{plain}");
+    let (status, _, page) = call(&state, "GET", "/", &[("cookie", &ada)], "");
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Signed in as ada (admin)"), "{page}");
+    let (status, _, flow) = call(&state, "GET", "/api/v1/flow", &[("cookie", &ada)], "");
+    assert_eq!((status, flow), (StatusCode::OK, open_flow.clone()));
+
+    // A viewer sees the delivery overview only.
+    let (viv, _) = login(&state, "viv", "stakeholder password", &[]);
+    assert_eq!(call(&state, "GET", "/", &[("cookie", &viv)], "").0, StatusCode::OK);
+    assert_eq!(call(&state, "GET", "/api/v1/report", &[("cookie", &viv)], "").0, StatusCode::OK);
+    let (status, _, body) = call(&state, "GET", "/api/v1/flow", &[("cookie", &viv)], "");
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("viewer"), "{body}");
+
+    // Scripts: a read token reads the API; an events:write token does not.
+    let reader = fulcrum(["token", "add", "dash", "--scope", "read", "--db", s(&db)]).ok().stdout.trim().to_owned();
+    let writer =
+        fulcrum(["token", "add", "ci", "--scope", "events:write", "--db", s(&db)]).ok().stdout.trim().to_owned();
+    let bearer = |t: &str| format!("Bearer {t}");
+    let (status, _, flow) = call(&state, "GET", "/api/v1/flow", &[("authorization", &bearer(&reader))], "");
+    assert_eq!((status, flow), (StatusCode::OK, open_flow));
+    assert_eq!(
+        call(&state, "GET", "/api/v1/flow", &[("authorization", &bearer(&writer))], "").0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Failed sign-ins are limited per name: the sixth is refused even when right.
+    let (_, headers, _) = call(&state, "GET", "/login", &[], "");
+    let (token, _) = set_cookie(&headers, "fulcrum_login").unwrap();
+    let cookie = format!("fulcrum_login={token}");
+    for _ in 0..fulcrum::server::session::MAX_FAILURES {
+        let form = format!("name=viv&password=guess&csrf={token}");
+        assert_eq!(call(&state, "POST", "/login", &[("cookie", &cookie)], &form).0, StatusCode::UNAUTHORIZED);
+    }
+    let form = format!("name=viv&password=stakeholder+password&csrf={token}");
+    assert_eq!(call(&state, "POST", "/login", &[("cookie", &cookie)], &form).0, StatusCode::TOO_MANY_REQUESTS);
+
+    // Logout needs the session's CSRF token, then the cookie is dead.
+    let (_, _, page) = call(&state, "GET", "/", &[("cookie", &ada)], "");
+    let csrf = csrf_of(&page);
+    assert_eq!(call(&state, "POST", "/logout", &[("cookie", &ada)], "csrf=forged").0, StatusCode::FORBIDDEN);
+    let (status, _, _) = call(&state, "POST", "/logout", &[("cookie", &ada)], &format!("csrf={csrf}"));
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(call(&state, "GET", "/", &[("cookie", &ada)], "").0, StatusCode::SEE_OTHER);
+
+    // A password change wants the current one and ends the other sessions.
+    let (first, _) = login(&state, "ada", "correct horse battery", &[]);
+    let (second, _) = login(&state, "ada", "correct horse battery", &[]);
+    let (_, _, page) = call(&state, "GET", "/account", &[("cookie", &first)], "");
+    let csrf = csrf_of(&page);
+    let change = |current: &str| format!("csrf={csrf}&current={current}&new=a+brand+new+password");
+    assert_eq!(
+        call(&state, "POST", "/account/password", &[("cookie", &first)], &change("wrong")).0,
+        StatusCode::BAD_REQUEST
+    );
+    let (status, _, page) =
+        call(&state, "POST", "/account/password", &[("cookie", &first)], &change("correct+horse+battery"));
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(call(&state, "GET", "/", &[("cookie", &first)], "").0, StatusCode::OK, "this session goes on");
+    assert_eq!(call(&state, "GET", "/", &[("cookie", &second)], "").0, StatusCode::SEE_OTHER, "the other ended");
+    login(&state, "ada", "a brand new password", &[]);
+
+    // Removed: its sessions end at once.
+    fulcrum(["user", "remove", "viv", "--db", s(&db)]).ok();
+    assert_eq!(call(&state, "GET", "/", &[("cookie", &viv)], "").0, StatusCode::SEE_OTHER);
+    fulcrum(["user", "remove", "viv", "--db", s(&db)]).bad_input(&["no account named `viv`"]);
+
+    // Every account removed: single-user mode again on loopback, but never
+    // for a server that listens beyond this machine.
+    fulcrum(["user", "remove", "ada", "--db", s(&db)]).ok();
+    assert_eq!(get(&state, "/api/v1/flow").0, StatusCode::OK);
+    let mut network = state.clone();
+    network.beyond_loopback = true;
+    assert_eq!(get(&network, "/api/v1/flow").0, StatusCode::UNAUTHORIZED);
+    assert_eq!(call(&network, "GET", "/", &[], "").0, StatusCode::SEE_OTHER);
 }

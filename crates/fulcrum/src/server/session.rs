@@ -1,0 +1,390 @@
+//! Who is asking: the access guard in front of every route, and the login,
+//! logout and password pages.
+//!
+//! Without accounts the server is in single-user mode (loopback only) and
+//! every route is open. Once an account exists, every page and API answer
+//! needs a session cookie (or, for `GET /api/v1/…`, a token of scope
+//! `read`), and the role decides: `viewer` sees the delivery overview
+//! only. The webhook endpoints check their own tokens and signatures.
+//!
+//! Sessions: a random cookie (`HttpOnly`, `SameSite=Lax`, `Secure` behind a
+//! TLS proxy that says `X-Forwarded-Proto: https`) whose SHA-256 the store
+//! keeps. Every form carries a CSRF token: the session's, or for the login
+//! form one bound to a short-lived cookie. Failed logins are limited per
+//! account name.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Form, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{ApiError, ServerState, blocking, escape, refusal};
+use crate::accounts::{self, Role};
+
+/// The session cookie.
+const SESSION_COOKIE: &str = "fulcrum_session";
+/// The cookie the login form's CSRF token is bound to.
+const LOGIN_COOKIE: &str = "fulcrum_login";
+/// Failed logins of one account name allowed per window.
+pub const MAX_FAILURES: usize = 5;
+/// The window of failed logins, seconds.
+const FAILURE_WINDOW: i64 = 15 * 60;
+
+/// Failed logins per account name: their times.
+pub type Failures = Arc<Mutex<HashMap<String, Vec<i64>>>>;
+
+/// The signed-in account of a request (absent in single-user mode).
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    /// Its name.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// The CSRF token of its forms.
+    pub csrf: String,
+    /// The SHA-256 of its session cookie.
+    pub session: String,
+}
+
+/// What a path needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// Nothing (or its own token or signature).
+    Nothing,
+    /// Any account.
+    Account(Role),
+}
+
+fn need(path: &str) -> Need {
+    match path {
+        "/healthz" | "/login" | "/api/v1/openapi.json" | "/api/v1/events" => Need::Nothing,
+        p if p.starts_with("/api/v1/webhooks/") || p.starts_with("/api/rest/plugins/webhook/") => Need::Nothing,
+        "/" | "/api/v1/report" | "/logout" | "/account" | "/account/password" => Need::Account(Role::Viewer),
+        _ => Need::Account(Role::Member),
+    }
+}
+
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// A refusal as a browser or a script should see it.
+fn refused(api: bool, status: StatusCode, why: &str) -> Response {
+    if api {
+        refusal(status, why)
+    } else {
+        (status, Html(page("fulcrum", &format!("<p>{}</p><p><a href=\"/\">Back</a></p>", escape(why))))).into_response()
+    }
+}
+
+/// The guard in front of every route.
+pub async fn guard(State(state): State<ServerState>, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let Need::Account(role) = need(&path) else { return next.run(request).await };
+    let api = path.starts_with("/api/");
+    let cookie = cookie(request.headers(), SESSION_COOKIE).map(str::to_owned);
+    let bearer = super::bearer(request.headers());
+    let reading = request.method() == axum::http::Method::GET;
+    let context = (state.context)();
+    let beyond_loopback = state.beyond_loopback;
+    let who = blocking(move || {
+        let store = crate::store::Store::open(&context.db)?;
+        if !store.has_users()? {
+            return Ok(if beyond_loopback { Who::Nobody } else { Who::SingleUser });
+        }
+        if let Some(cookie) = cookie
+            && let Some(row) = accounts::session(&store, &cookie, context.now)?
+        {
+            let role = Role::parse(&row.user.role)?;
+            let session = crate::tokens::hash(&cookie);
+            return Ok(Who::Account(Viewer { name: row.user.name, role, csrf: row.csrf, session }));
+        }
+        if let Some(token) = bearer
+            && api
+            && reading
+            && let Some((_, true)) = crate::tokens::allows(&store, &token, "read")?
+        {
+            return Ok(Who::Token);
+        }
+        Ok(Who::Nobody)
+    })
+    .await;
+    match who {
+        Err(error) => error.into_response(),
+        Ok(Who::SingleUser) => next.run(request).await,
+        Ok(Who::Token) if role <= Role::Member => next.run(request).await,
+        Ok(Who::Token) => refused(api, StatusCode::FORBIDDEN, "a token cannot do this; sign in"),
+        Ok(Who::Nobody) if api => refused(
+            true,
+            StatusCode::UNAUTHORIZED,
+            "sign in, or send a token of scope read: Authorization: Bearer TOKEN",
+        ),
+        Ok(Who::Nobody) => Redirect::to("/login").into_response(),
+        Ok(Who::Account(viewer)) if viewer.role < role => refused(
+            api,
+            StatusCode::FORBIDDEN,
+            &format!("the {} role sees the delivery overview only; ask an admin for more", viewer.role.as_str()),
+        ),
+        Ok(Who::Account(viewer)) => {
+            request.extensions_mut().insert(viewer);
+            next.run(request).await
+        }
+    }
+}
+
+enum Who {
+    SingleUser,
+    Account(Viewer),
+    Token,
+    Nobody,
+}
+
+/// A page of the server's plain layout.
+pub fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head><body>\n{body}</body></html>\n",
+        escape(title)
+    )
+}
+
+fn secure(headers: &HeaderMap) -> &'static str {
+    let https = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
+    if https { "; Secure" } else { "" }
+}
+
+fn login_page(csrf: &str, message: Option<&str>) -> String {
+    let mut body = String::from("<h1>fulcrum · sign in</h1>\n");
+    if let Some(message) = message {
+        let _ = writeln!(body, "<p role=\"alert\">{}</p>", escape(message));
+    }
+    let _ = writeln!(
+        body,
+        "<form method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <label>Name <input name=\"name\" autocomplete=\"username\" required></label>\
+         <label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\
+         <button>Sign in</button></form>",
+        escape(csrf)
+    );
+    page("fulcrum · sign in", &body)
+}
+
+/// A login form with a fresh CSRF token bound to a cookie.
+fn login_form(headers: &HeaderMap, status: StatusCode, message: Option<&str>) -> Result<Response, ApiError> {
+    let csrf = accounts::random_token()?;
+    let cookie =
+        format!("{LOGIN_COOKIE}={csrf}; HttpOnly; SameSite=Strict; Path=/login; Max-Age=3600{}", secure(headers));
+    let mut response = (status, Html(login_page(&csrf, message))).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie)?);
+    Ok(response)
+}
+
+/// `GET /login`.
+pub async fn login_get(headers: HeaderMap) -> Result<Response, ApiError> {
+    login_form(&headers, StatusCode::OK, None)
+}
+
+/// The login form.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    name: String,
+    password: String,
+    csrf: String,
+}
+
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `POST /login`.
+pub async fn login_post(
+    State(state): State<ServerState>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, ApiError> {
+    if !cookie(&headers, LOGIN_COOKIE).is_some_and(|c| same(c, &form.csrf)) {
+        return login_form(&headers, StatusCode::FORBIDDEN, Some("The form expired; sign in again."));
+    }
+    let context = (state.context)();
+    let now = context.now;
+    {
+        let mut failures = state.failures.lock().map_err(|_| anyhow::anyhow!("the login limiter failed"))?;
+        let recent = failures.entry(form.name.clone()).or_default();
+        recent.retain(|&at| at > now - FAILURE_WINDOW);
+        if recent.len() >= MAX_FAILURES {
+            return login_form(
+                &headers,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("Too many failed sign-ins for this name; wait 15 minutes."),
+            );
+        }
+    }
+    let (name, password) = (form.name.clone(), form.password);
+    let session = blocking(move || {
+        let store = crate::store::Store::open(&context.db)?;
+        match accounts::authenticate(&store, &name, &password)? {
+            Some(user) => Ok(Some(accounts::start_session(&store, &user, context.now)?)),
+            None => Ok(None),
+        }
+    })
+    .await?;
+    let Some((cookie, _csrf)) = session else {
+        if let Ok(mut failures) = state.failures.lock() {
+            failures.entry(form.name).or_default().push(now);
+        }
+        return login_form(&headers, StatusCode::UNAUTHORIZED, Some("Wrong name or password."));
+    };
+    if let Ok(mut failures) = state.failures.lock() {
+        failures.remove(&form.name);
+    }
+    let mut response = Redirect::to("/").into_response();
+    let value = format!(
+        "{SESSION_COOKIE}={cookie}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{}",
+        accounts::SESSION_SECONDS,
+        secure(&headers)
+    );
+    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&value)?);
+    Ok(response)
+}
+
+/// A form that carries only its CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// `POST /logout`.
+pub async fn logout(
+    State(state): State<ServerState>,
+    viewer: Option<axum::Extension<Viewer>>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ApiError> {
+    let Some(axum::Extension(viewer)) = viewer else { return Ok(Redirect::to("/").into_response()) };
+    if !same(&viewer.csrf, &form.csrf) {
+        return Ok(refused(false, StatusCode::FORBIDDEN, "the form expired; reload the page and try again"));
+    }
+    let context = (state.context)();
+    blocking(move || Ok(crate::store::Store::open(&context.db)?.end_session(&viewer.session)?)).await?;
+    let mut response = Redirect::to("/login").into_response();
+    let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
+    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&clear)?);
+    Ok(response)
+}
+
+/// The banner of a page: who is signed in, with the logout form.
+pub fn banner(viewer: Option<&Viewer>) -> String {
+    match viewer {
+        None => "<p>Single-user mode: no accounts; this server listens on this machine only.</p>\n".to_owned(),
+        Some(v) => format!(
+            "<form method=\"post\" action=\"/logout\"><p>Signed in as {} ({}) · <a href=\"/account\">Account</a> \
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\"><button>Sign out</button></p></form>\n",
+            escape(&v.name),
+            v.role.as_str(),
+            escape(&v.csrf)
+        ),
+    }
+}
+
+fn account_page(viewer: &Viewer, message: Option<&str>) -> String {
+    let mut body = banner(Some(viewer));
+    body.push_str("<h1>Your account</h1>\n");
+    if let Some(message) = message {
+        let _ = writeln!(body, "<p role=\"alert\">{}</p>", escape(message));
+    }
+    let _ = writeln!(
+        body,
+        "<form method=\"post\" action=\"/account/password\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <label>Current password <input name=\"current\" type=\"password\" autocomplete=\"current-password\" required></label>\
+         <label>New password ({} characters at least) <input name=\"new\" type=\"password\" autocomplete=\"new-password\" required></label>\
+         <button>Change password</button></form>",
+        escape(&viewer.csrf),
+        accounts::MIN_PASSWORD
+    );
+    page("fulcrum · account", &body)
+}
+
+/// `GET /account`.
+pub async fn account(viewer: Option<axum::Extension<Viewer>>) -> Response {
+    match viewer {
+        Some(axum::Extension(viewer)) => Html(account_page(&viewer, None)).into_response(),
+        None => refused(false, StatusCode::NOT_FOUND, "single-user mode has no accounts; see `fulcrum user add`"),
+    }
+}
+
+/// The password form.
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    csrf: String,
+    current: String,
+    new: String,
+}
+
+/// `POST /account/password`: the current password again, then the new one;
+/// the account's other sessions end.
+pub async fn change_password(
+    State(state): State<ServerState>,
+    viewer: Option<axum::Extension<Viewer>>,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, ApiError> {
+    let Some(axum::Extension(viewer)) = viewer else {
+        return Ok(refused(false, StatusCode::NOT_FOUND, "single-user mode has no accounts"));
+    };
+    if !same(&viewer.csrf, &form.csrf) {
+        return Ok(refused(false, StatusCode::FORBIDDEN, "the form expired; reload the page and try again"));
+    }
+    let context = (state.context)();
+    let who = viewer.clone();
+    let outcome = blocking(move || {
+        let mut store = crate::store::Store::open(&context.db)?;
+        if accounts::authenticate(&store, &who.name, &form.current)?.is_none() {
+            return Ok(Err("The current password is wrong."));
+        }
+        match accounts::set_password(&mut store, &who.name, &form.new, Some(&who.session)) {
+            Ok(()) => Ok(Ok(())),
+            Err(e) if crate::error::kind(&e) == crate::error::ErrorKind::Input => {
+                Ok(Err("The new password is too short."))
+            }
+            Err(e) => Err(e),
+        }
+    })
+    .await?;
+    Ok(match outcome {
+        Ok(()) => Html(account_page(&viewer, Some("Password changed; your other sessions ended."))).into_response(),
+        Err(why) => (StatusCode::BAD_REQUEST, Html(account_page(&viewer, Some(why)))).into_response(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_each_path_needs() {
+        assert_eq!(need("/healthz"), Need::Nothing);
+        assert_eq!(need("/api/v1/webhooks/github"), Need::Nothing);
+        assert_eq!(need("/"), Need::Account(Role::Viewer));
+        assert_eq!(need("/api/v1/report"), Need::Account(Role::Viewer));
+        assert_eq!(need("/api/v1/flow"), Need::Account(Role::Member));
+        assert_eq!(need("/api/v1/knowledge"), Need::Account(Role::Member));
+        assert_eq!(need("/anything/else"), Need::Account(Role::Member));
+    }
+
+    #[test]
+    fn cookies_are_found_by_name() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; fulcrum_session=abc; b=2"));
+        assert_eq!(cookie(&headers, SESSION_COOKIE), Some("abc"));
+        assert_eq!(cookie(&headers, "fulcrum"), None);
+    }
+}

@@ -490,35 +490,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             drop(store);
             let last_sync = std::sync::Arc::new(std::sync::Mutex::new(Some((now, None))));
-            if args.sync_every > 0 {
-                let (db, repos, last) = (context.db.clone(), repos.clone(), last_sync.clone());
-                let every = std::time::Duration::from_secs(args.sync_every * 60);
-                // One sync at a time, in the background: readers go on (WAL).
-                std::thread::spawn(move || {
-                    loop {
-                        std::thread::sleep(every);
-                        let result = (|| -> anyhow::Result<()> {
-                            let mut store = store::Store::open(&db)?;
-                            for path in &repos {
-                                let (repo, key, name) = app::open_repo(path)?;
-                                sync::sync(
-                                    &mut store,
-                                    &repo,
-                                    &key,
-                                    &name,
-                                    self::now()?,
-                                    &sync::SyncOptions::default(),
-                                )?;
-                            }
-                            Ok(())
-                        })();
-                        let at = self::now().unwrap_or(0);
-                        if let Ok(mut last) = last.lock() {
-                            *last = Some((at, result.err().map(|e| format!("{e:#}"))));
-                        }
-                    }
-                });
-            }
             let config = cli.global.config.clone();
             let db = context.db.clone();
             let state = fulcrum::server::ServerState {
@@ -532,7 +503,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 secrets: std::sync::Arc::new(fulcrum::hooks::Secrets::from_env()),
                 failures: Default::default(),
                 beyond_loopback: !args.listen.ip().is_loopback(),
+                observer: std::sync::Arc::new(fulcrum::server::observe::Observer::new(true)),
             };
+            if args.sync_every > 0 {
+                fulcrum::server::keep_synced(&state, std::time::Duration::from_secs(args.sync_every * 60), self::now);
+            }
             fulcrum::server::serve(state, args.listen, accounts, |address| {
                 if accounts {
                     eprintln!("fulcrum serves http://{address}/ (accounts: sign in at /login)");

@@ -23,6 +23,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use serde::Deserialize;
 
+pub mod observe;
 pub mod session;
 
 use crate::app::{self, Context, WindowRequest};
@@ -45,6 +46,8 @@ pub struct ServerState {
     /// Whether it listens beyond this machine: then single-user mode never
     /// applies, even if every account is removed while it runs.
     pub beyond_loopback: bool,
+    /// Request and sync counters (`/metrics`) and the request log.
+    pub observer: Arc<observe::Observer>,
 }
 
 /// When the last background sync finished, and its error if it failed.
@@ -321,6 +324,7 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<ServerState>)> 
         ("post", "/logout", post(session::logout)),
         ("get", "/account", get(session::account)),
         ("post", "/account/password", post(session::change_password)),
+        ("get", "/metrics", get(observe::metrics)),
         ("get", "/api/v1/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) })),
         ("get", "/api/v1/report", get(report)),
         ("get", "/api/v1/flow", get(flow)),
@@ -350,6 +354,7 @@ pub fn router(state: ServerState) -> Router {
         .fold(Router::new(), |router, (path, handler)| router.route(path, handler))
         .fallback(|| async { refusal(StatusCode::NOT_FOUND, "no such page or endpoint; see /api/v1/openapi.json") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), session::guard))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe::record))
         .layer(axum::extract::DefaultBodyLimit::max(EVENTS_BODY_LIMIT))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
@@ -569,6 +574,39 @@ pub fn check_listen(address: &SocketAddr, accounts: bool) -> Result<(), UsageErr
              or make an account first (`fulcrum user add NAME --role admin`)"
         )))
     }
+}
+
+/// Syncs `repos` into the store every `every`, one sync at a time, in a
+/// background thread: each sync's time and failure go to the observer, the
+/// last one's end and error to `state.last_sync` (shown on the page).
+/// Readers go on meanwhile (WAL).
+pub fn keep_synced(state: &ServerState, every: std::time::Duration, clock: fn() -> anyhow::Result<i64>) {
+    let (context, repos, last, observer) =
+        (state.context.clone(), state.repos.clone(), state.last_sync.clone(), state.observer.clone());
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(every);
+            let mut error = None;
+            for path in repos.iter() {
+                let started = std::time::Instant::now();
+                let result = (|| -> anyhow::Result<()> {
+                    let mut store = crate::store::Store::open(&context().db)?;
+                    let (repo, key, name) = app::open_repo(path)?;
+                    crate::sync::sync(&mut store, &repo, &key, &name, clock()?, &crate::sync::SyncOptions::default())?;
+                    Ok(())
+                })();
+                let name =
+                    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+                observer.sync(&name, started.elapsed().as_secs_f64(), result.is_err());
+                if let Err(e) = result {
+                    error = Some(format!("{name}: {e:#}"));
+                }
+            }
+            if let Ok(mut last) = last.lock() {
+                *last = Some((clock().unwrap_or(0), error));
+            }
+        }
+    });
 }
 
 /// Serves `state` on `address` until SIGTERM or Ctrl-C, finishing the

@@ -93,7 +93,8 @@ fn refused(api: bool, status: StatusCode, why: &str) -> Response {
 pub async fn guard(State(state): State<ServerState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let Need::Account(role) = need(&path) else { return next.run(request).await };
-    let api = path.starts_with("/api/");
+    // Answers for scripts: JSON refusals, and a read token is enough.
+    let api = path.starts_with("/api/") || path == "/metrics";
     let cookie = cookie(request.headers(), SESSION_COOKIE).map(str::to_owned);
     let bearer = super::bearer(request.headers());
     let reading = request.method() == axum::http::Method::GET;

@@ -25,6 +25,7 @@ fn state(db: &Path, repos: &[&Path]) -> fulcrum::server::ServerState {
         secrets: Arc::new(fulcrum::hooks::Secrets::default()),
         failures: Default::default(),
         beyond_loopback: false,
+        observer: Arc::new(fulcrum::server::observe::Observer::new(false)),
     }
 }
 
@@ -63,6 +64,16 @@ fn the_api_answers_what_the_command_line_prints() {
     let (status, _, body) = get(&state, "/api/v2/report");
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body.contains("openapi.json"), "{body}");
+    // Every answer is counted by route (never the raw path) and timed.
+    let (status, _, metrics) = get(&state, "/metrics");
+    assert_eq!(status, StatusCode::OK);
+    for line in [
+        "fulcrum_http_requests_total{route=\"/api/v1/openapi.json\",method=\"GET\",status=\"200\"} 1\n",
+        "fulcrum_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1\n",
+        "fulcrum_http_request_duration_seconds_count{route=\"/api/v1/openapi.json\"} 1\n",
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
 
     let (status, _, body) = get(&state, "/healthz");
     assert_eq!((status, body.as_str()), (StatusCode::OK, "ok\n"));
@@ -145,6 +156,13 @@ fn fulcrum_serve_answers_over_loopback_and_stops_on_sigterm() {
     let exit = child.wait().unwrap();
     assert!(exit.success(), "a clean shutdown on SIGTERM: {exit:?}");
     assert_eq!(counts(&db).commits, 15, "synced at start");
+    // Each answer has a request id, and its JSON log line on stderr.
+    assert!(answer.to_lowercase().contains("x-request-id: 00000001"), "{answer}");
+    let mut log = String::new();
+    stderr.read_to_string(&mut log).unwrap();
+    let line: serde_json::Value = serde_json::from_str(log.lines().find(|l| l.starts_with('{')).unwrap()).unwrap();
+    assert_eq!((line["route"].as_str(), line["status"].as_u64()), (Some("/healthz"), Some(200)), "{log}");
+    assert_eq!(line["request_id"], "00000001");
 }
 
 /// `POST uri` with a bearer token (if any) and a body.

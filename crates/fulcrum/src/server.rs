@@ -24,6 +24,7 @@ use axum::routing::{MethodRouter, get, post};
 use serde::Deserialize;
 
 pub mod observe;
+pub mod pages;
 pub mod session;
 
 use crate::app::{self, Context, WindowRequest};
@@ -58,13 +59,23 @@ pub type LastSync = (i64, Option<String>);
 #[serde(deny_unknown_fields)]
 pub struct AnalysisQuery {
     /// `--repo`: one of the served repositories (by path or name); default the first.
+    #[serde(default, deserialize_with = "empty_is_none")]
     pub repo: Option<String>,
     /// `--since`.
+    #[serde(default, deserialize_with = "empty_is_none")]
     pub since: Option<String>,
     /// `--until`.
+    #[serde(default, deserialize_with = "empty_is_none")]
     pub until: Option<String>,
     /// `--service`: stored events of this service only (no repository).
+    #[serde(default, deserialize_with = "empty_is_none")]
     pub service: Option<String>,
+}
+
+/// A blank filter field (the page's form sends every field) is no filter.
+fn empty_is_none<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let value: Option<String> = Option::deserialize(deserializer)?;
+    Ok(value.filter(|v| !v.trim().is_empty()))
 }
 
 /// An error as the API answers it: 400 for input the caller can fix, 500
@@ -324,6 +335,11 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<ServerState>)> 
         ("post", "/logout", post(session::logout)),
         ("get", "/account", get(session::account)),
         ("post", "/account/password", post(session::change_password)),
+        ("get", "/deployments", get(pages::deployments_page)),
+        ("get", "/deployments.csv", get(pages::deployments_csv)),
+        ("get", "/flow", get(pages::flow_page)),
+        ("get", "/flow.csv", get(pages::flow_csv)),
+        ("get", "/knowledge", get(pages::knowledge_page)),
         ("get", "/metrics", get(observe::metrics)),
         ("get", "/api/v1/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) })),
         ("get", "/api/v1/report", get(report)),
@@ -416,47 +432,62 @@ fn report_request(state: &ServerState, query: &AnalysisQuery) -> Result<app::Rep
     })
 }
 
-async fn report(State(state): State<ServerState>, Query(query): Query<AnalysisQuery>) -> Result<Response, ApiError> {
-    let request = report_request(&state, &query)?;
+/// The report's JSON for a query: what `/api/v1/report` answers and every
+/// delivery figure on the pages comes from.
+async fn report_json(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
+    let request = report_request(state, query)?;
     let context = (state.context)();
-    let text = blocking(move || {
+    blocking(move || {
         let outcome = app::report(&context, &request)?;
         Ok(render::report(&outcome.analysis, None, outcome.knowledge.as_ref(), render::Format::Json, false))
     })
-    .await?;
-    Ok(json_text(text))
+    .await
 }
 
-async fn flow(State(state): State<ServerState>, Query(query): Query<AnalysisQuery>) -> Result<Response, ApiError> {
+/// The flow report's JSON for a query.
+async fn flow_json(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
     let request = app::FlowRequest {
         repo: if query.service.is_some() { None } else { state.repo(query.repo.as_deref())? },
         services: query.service.iter().cloned().collect(),
-        window: window(&query),
+        window: window(query),
         ..Default::default()
     };
     let context = (state.context)();
-    let text = blocking(move || Ok(render::flow(&app::flow(&context, &request)?, render::Format::Json))).await?;
-    Ok(json_text(text))
+    blocking(move || Ok(render::flow(&app::flow(&context, &request)?, render::Format::Json))).await
 }
 
-async fn knowledge(State(state): State<ServerState>, Query(query): Query<AnalysisQuery>) -> Result<Response, ApiError> {
+/// The knowledge report's JSON for a query.
+async fn knowledge_json(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
     let repo =
         state.repo(query.repo.as_deref())?.ok_or_else(|| ApiError(UsageError("no repository served".into()).into()))?;
     let context = (state.context)();
     let request = app::KnowledgeRequest { repo, sync: None, options: Default::default() };
-    let text =
-        blocking(move || Ok(render::knowledge(&app::knowledge(&context, &request)?, render::Format::Json))).await?;
-    Ok(json_text(text))
+    blocking(move || Ok(render::knowledge(&app::knowledge(&context, &request)?, render::Format::Json))).await
 }
 
-async fn hotspots(State(state): State<ServerState>, Query(query): Query<AnalysisQuery>) -> Result<Response, ApiError> {
+/// The hotspots report's JSON for a query.
+async fn hotspots_json(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
     let repo =
         state.repo(query.repo.as_deref())?.ok_or_else(|| ApiError(UsageError("no repository served".into()).into()))?;
     let context = (state.context)();
-    let request = app::HotspotsRequest { repo, sync: None, window: window(&query) };
-    let text =
-        blocking(move || Ok(render::hotspots(&app::hotspots(&context, &request)?, render::Format::Json))).await?;
-    Ok(json_text(text))
+    let request = app::HotspotsRequest { repo, sync: None, window: window(query) };
+    blocking(move || Ok(render::hotspots(&app::hotspots(&context, &request)?, render::Format::Json))).await
+}
+
+async fn report(State(state): State<ServerState>, Query(query): Query<AnalysisQuery>) -> Result<Response, ApiError> {
+    Ok(json_text(report_json(&state, &query).await?))
+}
+
+async fn flow(State(state): State<ServerState>, Query(query): Query<AnalysisQuery>) -> Result<Response, ApiError> {
+    Ok(json_text(flow_json(&state, &query).await?))
+}
+
+async fn knowledge(State(state): State<ServerState>, Query(query): Query<AnalysisQuery>) -> Result<Response, ApiError> {
+    Ok(json_text(knowledge_json(&state, &query).await?))
+}
+
+async fn hotspots(State(state): State<ServerState>, Query(query): Query<AnalysisQuery>) -> Result<Response, ApiError> {
+    Ok(json_text(hotspots_json(&state, &query).await?))
 }
 
 fn json_text(text: String) -> Response {
@@ -475,19 +506,13 @@ async fn delivery_page(
     viewer: Option<axum::Extension<session::Viewer>>,
     Query(query): Query<AnalysisQuery>,
 ) -> Result<Html<String>, ApiError> {
-    let request = report_request(&state, &query)?;
-    let context = (state.context)();
     let last_sync = state.last_sync.lock().map(|s| s.clone()).unwrap_or(None);
-    let json = blocking(move || {
-        let outcome = app::report(&context, &request)?;
-        Ok(render::report(&outcome.analysis, None, None, render::Format::Json, false))
-    })
-    .await?;
+    let json = report_json(&state, &query).await?;
     let report: serde_json::Value = serde_json::from_str(&json).map_err(anyhow::Error::from)?;
     let mut page = String::from(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>fulcrum · delivery</title></head><body>\n",
     );
-    page.push_str(&session::banner(viewer.as_ref().map(|v| &v.0)));
+    page.push_str(&pages::chrome(viewer.as_ref().map(|v| &v.0), &query, "/"));
     let _ = writeln!(page, "<h1>Delivery · {}</h1>", escape(report["repository"]["service"].as_str().unwrap_or("")));
     if let Some(headline) = report["headline"].as_str() {
         let _ = writeln!(page, "<p><strong>{}</strong></p>", escape(headline));

@@ -64,7 +64,9 @@ fn need(path: &str) -> Need {
     match path {
         "/healthz" | "/login" | "/api/v1/openapi.json" | "/api/v1/events" => Need::Nothing,
         p if p.starts_with("/api/v1/webhooks/") || p.starts_with("/api/rest/plugins/webhook/") => Need::Nothing,
-        "/" | "/api/v1/report" | "/logout" | "/account" | "/account/password" => Need::Account(Role::Viewer),
+        "/" | "/deployments" | "/deployments.csv" | "/api/v1/report" | "/logout" | "/account" | "/account/password" => {
+            Need::Account(Role::Viewer)
+        }
         _ => Need::Account(Role::Member),
     }
 }

@@ -675,3 +675,76 @@ fn accounts_guard_the_pages_and_the_api() {
     assert_eq!(get(&network, "/api/v1/flow").0, StatusCode::UNAUTHORIZED);
     assert_eq!(call(&network, "GET", "/", &[], "").0, StatusCode::SEE_OTHER);
 }
+
+/// The flow, knowledge and deployments pages show the API's figures, draw
+/// a chart for each series, keep the filters in the URL (blank fields are
+/// no filter) and download their tables as CSV.
+#[test]
+fn the_pages_show_the_api_figures_with_charts_and_csv() {
+    let scratch = Scratch::new("server_pages");
+    let db = scratch.db();
+    std::fs::write(scratch.path("events.jsonl"), crate::events::EVENTS).unwrap();
+    fulcrum(["import", s(&scratch.path("events.jsonl")), "--db", s(&db)]).ok();
+    let team = repo("team");
+    sync(&team, &db);
+    let state = state(&db, &[&team]);
+    let json = |uri: &str| -> serde_json::Value {
+        let (status, _, body) = get(&state, uri);
+        assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+        serde_json::from_str(&body).unwrap()
+    };
+    let filters = "service=shop&since=2025-01-01&until=2025-02-01";
+
+    // Flow: each stage's median as the API has it; the bottleneck; the stale pull request.
+    let api = json(&format!("/api/v1/flow?{filters}"));
+    let (status, _, page) = get(&state, &format!("/flow?{filters}&repo="));
+    assert_eq!(status, StatusCode::OK, "{page}");
+    for stage in ["coding", "pickup", "review", "deploy", "cycle"] {
+        let median = &api[stage]["value"]["summary"]["median"];
+        assert!(median.is_number(), "{stage}: {api}");
+        assert!(page.contains(&format!("data-stage=\"{stage}\" data-median=\"{median}\"")), "{stage} in {page}");
+    }
+    let bottleneck = api["bottleneck"]["value"]["stage"].as_str().unwrap();
+    assert!(page.contains(&format!("data-bottleneck=\"{bottleneck}\"")), "{page}");
+    assert!(page.contains("#4"), "the stale pull request is listed: {page}");
+    let weeks = api["weekly"].as_array().unwrap().len();
+    assert!(page.contains(&format!("data-bars=\"{weeks}\"")), "a bar per week: {page}");
+    assert!(!page.contains("<script") && !page.contains("style="), "no script, no inline style");
+    // The filters are in the page's links and form.
+    assert!(page.contains("href=\"/deployments?since=2025-01-01&amp;until=2025-02-01&amp;service=shop\""), "{page}");
+    assert!(page.contains("name=\"since\" value=\"2025-01-01\""), "{page}");
+    // CSV: a header and a row per pull request of the API.
+    let (status, _, csv) = get(&state, &format!("/flow.csv?{filters}"));
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(csv.lines().count(), api["rows"].as_array().unwrap().len() + 1, "{csv}");
+    assert!(csv.lines().next().unwrap().contains("number"), "{csv}");
+
+    // Deployments: a point per deployment of the report, and its CSV.
+    let report = json(&format!("/api/v1/report?{filters}"));
+    let deployments = report["deployments"].as_array().unwrap();
+    assert!(!deployments.is_empty());
+    let (_, _, page) = get(&state, &format!("/deployments?{filters}"));
+    assert!(page.contains(&format!("data-points=\"{}\"", deployments.len())), "{page}");
+    assert_eq!(page.matches("<circle").count(), deployments.len());
+    let failed = deployments.iter().filter(|d| d["failed"] == true).count();
+    assert_eq!(page.matches("(failed)</title>").count(), failed);
+    let (_, _, csv) = get(&state, &format!("/deployments.csv?{filters}"));
+    assert_eq!(csv.lines().count(), deployments.len() + 1, "{csv}");
+
+    // Knowledge: the truck factor and the hotspots of the API.
+    let knowledge = json("/api/v1/knowledge");
+    let hotspots = json("/api/v1/hotspots");
+    let (status, _, page) = get(&state, "/knowledge");
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains(&format!("data-truck-factor=\"{}\"", knowledge["truck_factor"])), "{page}");
+    let spots = hotspots["hotspots"].as_array().unwrap();
+    assert!(!spots.is_empty());
+    assert!(page.contains(&format!("data-bars=\"{}\"", spots.len())), "{page}");
+    for spot in spots {
+        assert!(page.contains(spot["path"].as_str().unwrap()), "{page}");
+    }
+    // Bad input on a page: the error, not a crash.
+    let (status, _, body) = get(&state, "/flow?since=someday");
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("--since someday"), "{body}");
+}

@@ -748,3 +748,109 @@ fn the_pages_show_the_api_figures_with_charts_and_csv() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("--since someday"), "{body}");
 }
+
+/// A `fulcrum serve` process, stopped with SIGTERM when dropped (a failing
+/// test leaves no server behind).
+struct Served(std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `fulcrum serve` on a free loopback port: the process, its
+/// address and its stderr (request log).
+fn serve_process(args: &[&str]) -> (Served, String, BufReader<std::process::ChildStderr>) {
+    let mut all = vec!["serve", "--listen", "127.0.0.1:0", "--sync-every", "0"];
+    all.extend_from_slice(args);
+    let mut child =
+        command(all).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let child = Served(child);
+    for _ in 0..20 {
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        if let Some(rest) = line.strip_prefix("fulcrum serves http://") {
+            let address = rest.split('/').next().unwrap().to_owned();
+            return (child, address, stderr);
+        }
+    }
+    panic!("fulcrum serve announced no address");
+}
+
+/// Debian's `chromium`, headless, loads `url`: the DOM after load and what
+/// the browser logged (console messages, CSP violations).
+fn chromium(scratch: &Scratch, url: &str) -> (String, String) {
+    let profile = scratch.path("chromium-profile");
+    let output = std::process::Command::new("chromium")
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--enable-logging=stderr", "--v=0"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(["--dump-dom", url])
+        .env("HOME", &scratch.dir)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("chromium is needed for the browser tests (apt-get install chromium; .ci/run does): {e}")
+        });
+    assert!(output.status.success(), "chromium failed on {url}: {}", String::from_utf8_lossy(&output.stderr));
+    (String::from_utf8(output.stdout).unwrap(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// A real browser opens every page of a real server: the figures shown are
+/// the API's (the command line's JSON, which the API equals), each chart
+/// drew with data, and the browser logged no console message or
+/// Content-Security-Policy violation.
+#[test]
+fn a_real_browser_shows_every_page_with_the_api_figures() {
+    let scratch = Scratch::new("server_browser");
+    let (delivery, team, db) = (repo("delivery"), repo("team"), scratch.db());
+    sync(&team, &db);
+    std::fs::write(scratch.path("events.jsonl"), crate::events::EVENTS).unwrap();
+    fulcrum(["import", s(&scratch.path("events.jsonl")), "--db", s(&db)]).ok();
+    let (served, address, _log) = serve_process(&["--repo", s(&delivery), "--repo", s(&team), "--db", s(&db)]);
+    let cli = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--db", s(&db), "--format", "json"]);
+        fulcrum(all).ok().json()
+    };
+    let filters = "service=shop&since=2025-01-01&until=2025-02-01";
+    let quiet = |log: &str, url: &str| {
+        for needle in ["CONSOLE", "Content Security Policy", "Content-Security-Policy"] {
+            assert!(!log.contains(needle), "{url}: the browser logged {needle}:\n{log}");
+        }
+    };
+
+    let report = cli(&["report", "--repo", s(&delivery), "--no-sync"]);
+    let url = format!("http://{address}/");
+    let (dom, log) = chromium(&scratch, &url);
+    quiet(&log, &url);
+    let frequency = &report["dora"]["deployment_frequency"]["value"];
+    assert!(dom.contains(&format!("{:.2}/week", frequency["per_week"].as_f64().unwrap())), "{dom}");
+
+    let flow = cli(&["flow", "--service", "shop", "--since", "2025-01-01", "--until", "2025-02-01"]);
+    let url = format!("http://{address}/flow?{filters}");
+    let (dom, log) = chromium(&scratch, &url);
+    quiet(&log, &url);
+    for stage in ["coding", "pickup", "review"] {
+        let median = &flow[stage]["value"]["summary"]["median"];
+        assert!(dom.contains(&format!("data-median=\"{median}\"")), "{stage}: {dom}");
+    }
+    assert!(dom.contains("<svg") && dom.matches("<rect").count() >= 1, "the weekly chart drew: {dom}");
+
+    let deployments = cli(&["report", "--service", "shop", "--since", "2025-01-01", "--until", "2025-02-01"]);
+    let url = format!("http://{address}/deployments?{filters}");
+    let (dom, log) = chromium(&scratch, &url);
+    quiet(&log, &url);
+    let n = deployments["deployments"].as_array().unwrap().len();
+    assert!(n > 0 && dom.matches("<circle").count() == n, "a point per deployment ({n}): {dom}");
+
+    let knowledge = cli(&["knowledge", "--repo", s(&team), "--no-sync"]);
+    let url = format!("http://{address}/knowledge?repo=team");
+    let (dom, log) = chromium(&scratch, &url);
+    quiet(&log, &url);
+    assert!(dom.contains(&format!("data-truck-factor=\"{}\"", knowledge["truck_factor"])), "{dom}");
+    assert!(dom.matches("<rect").count() >= 1, "the hotspots chart drew: {dom}");
+
+    drop(served);
+}

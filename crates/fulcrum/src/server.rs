@@ -23,6 +23,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use serde::Deserialize;
 
+pub mod cache;
 pub mod observe;
 pub mod pages;
 pub mod session;
@@ -49,6 +50,8 @@ pub struct ServerState {
     pub beyond_loopback: bool,
     /// Request and sync counters (`/metrics`) and the request log.
     pub observer: Arc<observe::Observer>,
+    /// Answers of the analyses, kept until a write or for 30 s.
+    pub cache: Arc<cache::Cache>,
 }
 
 /// When the last background sync finished, and its error if it failed.
@@ -124,6 +127,7 @@ async fn post_events(
     let Some(presented) = bearer(&headers) else {
         return Ok(no_token());
     };
+    let cache = state.cache.clone();
     let context = (state.context)();
     let source = query.source.unwrap_or_else(|| "api".to_owned());
     let outcome = blocking(move || {
@@ -139,6 +143,7 @@ async fn post_events(
             return Ok(Err((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()));
         }
         let counts = store.write_events(&batch, &[])?;
+        cache.invalidate();
         Ok(Ok(counts))
     })
     .await?;
@@ -194,6 +199,7 @@ async fn devlake_store(
     let Some(presented) = bearer(&headers) else {
         return Ok(no_token());
     };
+    let cache = state.cache.clone();
     let context = (state.context)();
     let outcome = blocking(move || {
         let mut store = crate::store::Store::open(&context.db)?;
@@ -203,6 +209,7 @@ async fn devlake_store(
         match convert(&format!("devlake:{connection}")) {
             Ok(batch) => {
                 store.write_events(&batch, &[])?;
+                cache.invalidate();
                 Ok(StatusCode::OK.into_response())
             }
             Err(why) => Ok(refusal(StatusCode::BAD_REQUEST, &why)),
@@ -246,13 +253,16 @@ async fn devlake_close(
     let Some(presented) = bearer(&headers) else {
         return Ok(no_token());
     };
+    let cache = state.cache.clone();
     let context = (state.context)();
     blocking(move || {
         let store = crate::store::Store::open(&context.db)?;
         if let Err(refused) = authorize(&store, &presented, "events:write")? {
             return Ok(refused);
         }
-        Ok(if store.resolve_incident(&format!("devlake:{connection}"), &key, context.now)? {
+        let resolved = store.resolve_incident(&format!("devlake:{connection}"), &key, context.now)?;
+        cache.invalidate();
+        Ok(if resolved {
             StatusCode::OK.into_response()
         } else {
             refusal(StatusCode::NOT_FOUND, &format!("no incident `{key}` on connection {connection}"))
@@ -296,6 +306,7 @@ async fn hook(
     convert: impl FnOnce(&crate::config::Config) -> Result<crate::hooks::Delivery, crate::hooks::Refusal> + Send + 'static,
 ) -> Result<Response, ApiError> {
     use crate::hooks::Refusal;
+    let cache = state.cache.clone();
     let context = (state.context)();
     let repo = state.repos.first().cloned();
     blocking(move || {
@@ -311,6 +322,7 @@ async fn hook(
             return Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "ignored": why }))).into_response());
         }
         let counts = crate::store::Store::open(&context.db)?.write_events(&delivery.batch, &[])?;
+        cache.invalidate();
         Ok(Json(serde_json::json!({ "stored": counts })).into_response())
     })
     .await
@@ -435,6 +447,10 @@ fn report_request(state: &ServerState, query: &AnalysisQuery) -> Result<app::Rep
 /// The report's JSON for a query: what `/api/v1/report` answers and every
 /// delivery figure on the pages comes from.
 async fn report_json(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
+    state.cache.get(format!("report {query:?}"), report_json_now(state, query)).await
+}
+
+async fn report_json_now(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
     let request = report_request(state, query)?;
     let context = (state.context)();
     blocking(move || {
@@ -446,6 +462,10 @@ async fn report_json(state: &ServerState, query: &AnalysisQuery) -> Result<Strin
 
 /// The flow report's JSON for a query.
 async fn flow_json(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
+    state.cache.get(format!("flow {query:?}"), flow_json_now(state, query)).await
+}
+
+async fn flow_json_now(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
     let request = app::FlowRequest {
         repo: if query.service.is_some() { None } else { state.repo(query.repo.as_deref())? },
         services: query.service.iter().cloned().collect(),
@@ -458,6 +478,10 @@ async fn flow_json(state: &ServerState, query: &AnalysisQuery) -> Result<String,
 
 /// The knowledge report's JSON for a query.
 async fn knowledge_json(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
+    state.cache.get(format!("knowledge {query:?}"), knowledge_json_now(state, query)).await
+}
+
+async fn knowledge_json_now(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
     let repo =
         state.repo(query.repo.as_deref())?.ok_or_else(|| ApiError(UsageError("no repository served".into()).into()))?;
     let context = (state.context)();
@@ -467,6 +491,10 @@ async fn knowledge_json(state: &ServerState, query: &AnalysisQuery) -> Result<St
 
 /// The hotspots report's JSON for a query.
 async fn hotspots_json(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
+    state.cache.get(format!("hotspots {query:?}"), hotspots_json_now(state, query)).await
+}
+
+async fn hotspots_json_now(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
     let repo =
         state.repo(query.repo.as_deref())?.ok_or_else(|| ApiError(UsageError("no repository served".into()).into()))?;
     let context = (state.context)();
@@ -606,8 +634,13 @@ pub fn check_listen(address: &SocketAddr, accounts: bool) -> Result<(), UsageErr
 /// last one's end and error to `state.last_sync` (shown on the page).
 /// Readers go on meanwhile (WAL).
 pub fn keep_synced(state: &ServerState, every: std::time::Duration, clock: fn() -> anyhow::Result<i64>) {
-    let (context, repos, last, observer) =
-        (state.context.clone(), state.repos.clone(), state.last_sync.clone(), state.observer.clone());
+    let (context, repos, last, observer, cache) = (
+        state.context.clone(),
+        state.repos.clone(),
+        state.last_sync.clone(),
+        state.observer.clone(),
+        state.cache.clone(),
+    );
     std::thread::spawn(move || {
         loop {
             std::thread::sleep(every);
@@ -623,6 +656,7 @@ pub fn keep_synced(state: &ServerState, every: std::time::Duration, clock: fn() 
                 let name =
                     path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
                 observer.sync(&name, started.elapsed().as_secs_f64(), result.is_err());
+                cache.invalidate();
                 if let Err(e) = result {
                     error = Some(format!("{name}: {e:#}"));
                 }

@@ -26,6 +26,7 @@ fn state(db: &Path, repos: &[&Path]) -> fulcrum::server::ServerState {
         failures: Default::default(),
         beyond_loopback: false,
         observer: Arc::new(fulcrum::server::observe::Observer::new(false)),
+        cache: Default::default(),
     }
 }
 
@@ -217,6 +218,14 @@ fn events_are_pushed_with_a_scoped_token() {
     let stored: String = open_db(&db).query_row("SELECT group_concat(hash) FROM api_tokens", [], |r| r.get(0)).unwrap();
     assert!(!stored.contains(&writer[8..]), "only the hash is stored");
     let state = state(&db, &[]);
+    // Answered (and kept) before any event: a push must not leave it stale.
+    let deployments = |state: &fulcrum::server::ServerState| {
+        let (_, _, body) = get(state, "/api/v1/report?service=shop&since=2025-01-01");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["dora"]["deployment_frequency"]["value"]
+            ["deployments"]
+            .as_u64()
+    };
+    let before = deployments(&state);
     let body = || EVENTS.as_bytes().to_vec();
 
     assert_eq!(post(&state, "/api/v1/events", None, body()).0, StatusCode::UNAUTHORIZED);
@@ -236,6 +245,8 @@ fn events_are_pushed_with_a_scoped_token() {
     let (status, answer) = post(&state, "/api/v1/events?source=import", Some(&writer), body());
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert!(answer.contains("\"deployments\":2") && answer.contains("\"incidents\":1"), "{answer}");
+    assert_ne!(deployments(&state), before, "the kept answer was dropped by the write");
+    assert_eq!(deployments(&state), Some(2));
     // Again, and as an array: replaced by id, not duplicated.
     let array = format!("[{}]", EVENTS.trim().replace('\n', ","));
     assert_eq!(post(&state, "/api/v1/events?source=import", Some(&writer), array.into_bytes()).0, StatusCode::OK);

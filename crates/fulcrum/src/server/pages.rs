@@ -118,8 +118,16 @@ pub async fn flow_page(
     viewer: Option<axum::Extension<Viewer>>,
     Query(query): Query<AnalysisQuery>,
 ) -> Result<Response, ApiError> {
-    let flow: Value = serde_json::from_str(&super::flow_json(&state, &query).await?).map_err(anyhow::Error::from)?;
+    // The page without its banner (which names the viewer) is kept with the analyses.
+    let core = state.cache.get(format!("flow page {query:?}"), flow_core(&state, &query)).await?;
     let mut body = chrome(viewer.as_ref().map(|v| &v.0), &query, "/flow");
+    body.push_str(&core);
+    Ok(html("fulcrum · flow", body))
+}
+
+async fn flow_core(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
+    let flow: Value = serde_json::from_str(&super::flow_json(state, query).await?).map_err(anyhow::Error::from)?;
+    let mut body = String::new();
     body.push_str("<h1>Flow</h1>\n");
     if let Some(b) = flow["bottleneck"].get("value") {
         let _ = writeln!(
@@ -248,8 +256,8 @@ pub async fn flow_page(
         }
         body.push_str("</tbody></table>\n");
     }
-    let _ = writeln!(body, "<p><a href=\"/flow.csv{}\">Pull requests as CSV</a></p>", escape(&query_string(&query)));
-    Ok(html("fulcrum · flow", body))
+    let _ = writeln!(body, "<p><a href=\"/flow.csv{}\">Pull requests as CSV</a></p>", escape(&query_string(query)));
+    Ok(body)
 }
 
 /// `GET /knowledge`: the truck factor, the people it rests on, files held
@@ -259,11 +267,19 @@ pub async fn knowledge_page(
     viewer: Option<axum::Extension<Viewer>>,
     Query(query): Query<AnalysisQuery>,
 ) -> Result<Response, ApiError> {
-    let knowledge: Value =
-        serde_json::from_str(&super::knowledge_json(&state, &query).await?).map_err(anyhow::Error::from)?;
-    let hotspots: Value =
-        serde_json::from_str(&super::hotspots_json(&state, &query).await?).map_err(anyhow::Error::from)?;
+    // The page without its banner (which names the viewer) is kept with the analyses.
+    let core = state.cache.get(format!("knowledge page {query:?}"), knowledge_core(&state, &query)).await?;
     let mut body = chrome(viewer.as_ref().map(|v| &v.0), &query, "/knowledge");
+    body.push_str(&core);
+    Ok(html("fulcrum · knowledge", body))
+}
+
+async fn knowledge_core(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
+    let knowledge: Value =
+        serde_json::from_str(&super::knowledge_json(state, query).await?).map_err(anyhow::Error::from)?;
+    let hotspots: Value =
+        serde_json::from_str(&super::hotspots_json(state, query).await?).map_err(anyhow::Error::from)?;
+    let mut body = String::new();
     body.push_str("<h1>Knowledge</h1>\n");
     let _ = writeln!(
         body,
@@ -325,7 +341,7 @@ pub async fn knowledge_page(
         );
     }
     body.push_str("</tbody></table>\n");
-    Ok(html("fulcrum · knowledge", body))
+    Ok(body)
 }
 
 /// `GET /deployments`: the deployments of the window on a timeline, the
@@ -335,9 +351,16 @@ pub async fn deployments_page(
     viewer: Option<axum::Extension<Viewer>>,
     Query(query): Query<AnalysisQuery>,
 ) -> Result<Response, ApiError> {
-    let report: Value =
-        serde_json::from_str(&super::report_json(&state, &query).await?).map_err(anyhow::Error::from)?;
+    // The page without its banner (which names the viewer) is kept with the analyses.
+    let core = state.cache.get(format!("deployments page {query:?}"), deployments_core(&state, &query)).await?;
     let mut body = chrome(viewer.as_ref().map(|v| &v.0), &query, "/deployments");
+    body.push_str(&core);
+    Ok(html("fulcrum · deployments", body))
+}
+
+async fn deployments_core(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
+    let report: Value = serde_json::from_str(&super::report_json(state, query).await?).map_err(anyhow::Error::from)?;
+    let mut body = String::new();
     let deployments = report["deployments"].as_array().cloned().unwrap_or_default();
     let _ = writeln!(body, "<h1>Deployments ({})</h1>", deployments.len());
     let (start, end) = (
@@ -379,8 +402,8 @@ pub async fn deployments_page(
         );
     }
     body.push_str("</tbody></table>\n");
-    let _ = writeln!(body, "<p><a href=\"/deployments.csv{}\">As CSV</a></p>", escape(&query_string(&query)));
-    Ok(html("fulcrum · deployments", body))
+    let _ = writeln!(body, "<p><a href=\"/deployments.csv{}\">As CSV</a></p>", escape(&query_string(query)));
+    Ok(body)
 }
 
 /// A CSV field, quoted when it must be; a leading `=`, `+`, `-` or `@` is

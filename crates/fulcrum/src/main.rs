@@ -505,6 +505,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 beyond_loopback: !args.listen.ip().is_loopback(),
                 observer: std::sync::Arc::new(fulcrum::server::observe::Observer::new(true)),
                 cache: Default::default(),
+                writer: Default::default(),
             };
             if args.sync_every > 0 {
                 fulcrum::server::keep_synced(&state, std::time::Duration::from_secs(args.sync_every * 60), self::now);

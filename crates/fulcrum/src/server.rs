@@ -52,6 +52,35 @@ pub struct ServerState {
     pub observer: Arc<observe::Observer>,
     /// Answers of the analyses, kept until a write or for 30 s.
     pub cache: Arc<cache::Cache>,
+    /// The connection that pushed events are written through.
+    pub writer: Arc<Writer>,
+}
+
+/// One database connection kept open for the writes of pushed events:
+/// opening the database for each small request costs more than the write.
+/// Writers take turns on it (SQLite serializes them anyway).
+#[derive(Default)]
+pub struct Writer(Mutex<Option<(PathBuf, crate::store::Store)>>);
+
+impl Writer {
+    /// Runs `work` on the kept connection to `db`, opening it first if needed.
+    fn with<T>(
+        &self,
+        db: &std::path::Path,
+        work: impl FnOnce(&mut crate::store::Store) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let mut kept = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if kept.as_ref().is_none_or(|(path, _)| path != db) {
+            *kept = Some((db.to_owned(), crate::store::Store::open(db)?));
+        }
+        let (_, store) = kept.as_mut().expect("opened above");
+        let result = work(store);
+        if result.is_err() {
+            // A failed write may have left the connection in a bad state: reopen next time.
+            *kept = None;
+        }
+        result
+    }
 }
 
 /// When the last background sync finished, and its error if it failed.
@@ -130,21 +159,25 @@ async fn post_events(
     let cache = state.cache.clone();
     let context = (state.context)();
     let source = query.source.unwrap_or_else(|| "api".to_owned());
+    let writer = state.writer.clone();
     let outcome = blocking(move || {
-        let mut store = crate::store::Store::open(&context.db)?;
-        if let Err(refused) = authorize(&store, &presented, "events:write")? {
-            return Ok(Err(refused));
-        }
-        let (batch, errors) = crate::import::parse_events(&body, &source);
-        if !errors.is_empty() {
-            let errors: Vec<serde_json::Value> =
-                errors.iter().map(|(line, message)| serde_json::json!({"line": line, "message": message})).collect();
-            let body = serde_json::json!({"error": "invalid items: nothing was stored", "errors": errors});
-            return Ok(Err((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()));
-        }
-        let counts = store.write_events(&batch, &[])?;
-        cache.invalidate();
-        Ok(Ok(counts))
+        writer.with(&context.db, |store| {
+            if let Err(refused) = authorize(store, &presented, "events:write")? {
+                return Ok(Err(refused));
+            }
+            let (batch, errors) = crate::import::parse_events(&body, &source);
+            if !errors.is_empty() {
+                let errors: Vec<serde_json::Value> = errors
+                    .iter()
+                    .map(|(line, message)| serde_json::json!({"line": line, "message": message}))
+                    .collect();
+                let body = serde_json::json!({"error": "invalid items: nothing was stored", "errors": errors});
+                return Ok(Err((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()));
+            }
+            let counts = store.write_events(&batch, &[])?;
+            cache.invalidate();
+            Ok(Ok(counts))
+        })
     })
     .await?;
     Ok(match outcome {

@@ -27,6 +27,7 @@ fn state(db: &Path, repos: &[&Path]) -> fulcrum::server::ServerState {
         beyond_loopback: false,
         observer: Arc::new(fulcrum::server::observe::Observer::new(false)),
         cache: Default::default(),
+        writer: Default::default(),
     }
 }
 

@@ -366,6 +366,9 @@ fn refusal(status: StatusCode, why: &str) -> Response {
     (status, Json(serde_json::json!({ "error": why }))).into_response()
 }
 
+/// The pages' stylesheet, served at `/static/fulcrum.css`.
+pub const STYLESHEET: &str = include_str!("server/fulcrum.css");
+
 /// The OpenAPI 3.1 document of the routes, served at `/api/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
@@ -375,6 +378,7 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<ServerState>)> 
     vec![
         ("get", "/", get(delivery_page)),
         ("get", "/healthz", get(|| async { "ok\n" })),
+        ("get", "/static/fulcrum.css", get(|| async { ([(header::CONTENT_TYPE, "text/css")], STYLESHEET) })),
         ("get", "/login", get(session::login_get)),
         ("post", "/login", post(session::login_post)),
         ("post", "/logout", post(session::logout)),
@@ -571,10 +575,17 @@ async fn delivery_page(
     let json = report_json(&state, &query).await?;
     let report: serde_json::Value = serde_json::from_str(&json).map_err(anyhow::Error::from)?;
     let mut page = String::from(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>fulcrum · delivery</title></head><body>\n",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>fulcrum · delivery</title><link rel=\"stylesheet\" href=\"/static/fulcrum.css\"></head><body>\n",
     );
     page.push_str(&pages::chrome(viewer.as_ref().map(|v| &v.0), &query, "/"));
-    let _ = writeln!(page, "<h1>Delivery · {}</h1>", escape(report["repository"]["service"].as_str().unwrap_or("")));
+    // Stored events of a service have no repository: the service names the page.
+    let subject = report["repository"]["service"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .or(query.service.as_deref())
+        .unwrap_or("")
+        .to_owned();
+    let _ = writeln!(page, "<h1>Delivery · {}</h1>", escape(&subject));
     if let Some(headline) = report["headline"].as_str() {
         let _ = writeln!(page, "<p><strong>{}</strong></p>", escape(headline));
     }

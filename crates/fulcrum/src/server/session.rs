@@ -62,7 +62,7 @@ enum Need {
 
 fn need(path: &str) -> Need {
     match path {
-        "/healthz" | "/login" | "/api/v1/openapi.json" | "/api/v1/events" => Need::Nothing,
+        "/healthz" | "/login" | "/static/fulcrum.css" | "/api/v1/openapi.json" | "/api/v1/events" => Need::Nothing,
         p if p.starts_with("/api/v1/webhooks/") || p.starts_with("/api/rest/plugins/webhook/") => Need::Nothing,
         "/" | "/deployments" | "/deployments.csv" | "/api/v1/report" | "/logout" | "/account" | "/account/password" => {
             Need::Account(Role::Viewer)
@@ -154,10 +154,13 @@ enum Who {
     Nobody,
 }
 
+/// The stylesheet link of every page (`/static/fulcrum.css`, same origin).
+pub const STYLESHEET: &str = "<link rel=\"stylesheet\" href=\"/static/fulcrum.css\">";
+
 /// A page of the server's plain layout.
 pub fn page(title: &str, body: &str) -> String {
     format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head><body>\n{body}</body></html>\n",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>{STYLESHEET}</head><body>\n{body}</body></html>\n",
         escape(title)
     )
 }

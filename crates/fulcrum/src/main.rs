@@ -508,7 +508,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 writer: Default::default(),
             };
             if args.sync_every > 0 {
-                fulcrum::server::keep_synced(&state, std::time::Duration::from_secs(args.sync_every * 60), self::now);
+                // Runs as long as the server does.
+                let _runs = fulcrum::server::keep_synced(
+                    &state,
+                    std::time::Duration::from_secs(args.sync_every * 60),
+                    self::now,
+                    clock(now),
+                );
             }
             fulcrum::server::serve(state, args.listen, accounts, |address| {
                 if accounts {

@@ -673,22 +673,32 @@ pub fn check_listen(address: &SocketAddr, accounts: bool) -> Result<(), UsageErr
     }
 }
 
-/// Syncs `repos` into the store every `every`, one sync at a time, in a
-/// background thread: each sync's time and failure go to the observer, the
-/// last one's end and error to `state.last_sync` (shown on the page).
-/// Readers go on meanwhile (WAL).
-pub fn keep_synced(state: &ServerState, every: std::time::Duration, clock: fn() -> anyhow::Result<i64>) {
-    let (context, repos, last, observer, cache) = (
+/// Syncs the served repositories, then the configured `[[source]]`s (GitHub,
+/// GitLab), into the store every `every`, one sync at a time, in a
+/// background thread: each sync's time and failure go to the observer
+/// (sources under the name `sources`), the last round's end and errors to
+/// `state.last_sync` (shown on the page); a failed round is tried again at
+/// the next. Readers go on meanwhile (WAL). Setting the returned flag stops
+/// the thread after its current round.
+pub fn keep_synced(
+    state: &ServerState,
+    every: std::time::Duration,
+    clock: fn() -> anyhow::Result<i64>,
+    host_clock: crate::http::Clock,
+) -> Arc<std::sync::atomic::AtomicBool> {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (context, repos, last, observer, cache, stopped) = (
         state.context.clone(),
         state.repos.clone(),
         state.last_sync.clone(),
         state.observer.clone(),
         state.cache.clone(),
+        stop.clone(),
     );
     std::thread::spawn(move || {
-        loop {
+        while !stopped.load(std::sync::atomic::Ordering::SeqCst) {
             std::thread::sleep(every);
-            let mut error = None;
+            let mut errors = Vec::new();
             for path in repos.iter() {
                 let started = std::time::Instant::now();
                 let result = (|| -> anyhow::Result<()> {
@@ -702,14 +712,37 @@ pub fn keep_synced(state: &ServerState, every: std::time::Duration, clock: fn() 
                 observer.sync(&name, started.elapsed().as_secs_f64(), result.is_err());
                 cache.invalidate();
                 if let Err(e) = result {
-                    error = Some(format!("{name}: {e:#}"));
+                    errors.push(format!("{name}: {e:#}"));
                 }
             }
+            let started = std::time::Instant::now();
+            let sources = (|| -> anyhow::Result<usize> {
+                let context = context();
+                let first = repos.first().map(PathBuf::as_path);
+                let config = crate::config::Config::load(context.config.as_deref(), first, &Default::default())?;
+                if config.sources.is_empty() {
+                    return Ok(0);
+                }
+                let mut store = crate::store::Store::open(&context.db)?;
+                let _lock = store.lock_for_sync()?;
+                let mut progress = crate::progress::Progress::new("sources");
+                let sync = crate::github::SyncContext { config: &config, clock: host_clock, now: clock()? };
+                Ok(crate::github::sync_all(&mut store, &sync, &mut progress)?.len())
+            })();
+            if !matches!(sources, Ok(0)) {
+                observer.sync("sources", started.elapsed().as_secs_f64(), sources.is_err());
+                cache.invalidate();
+            }
+            if let Err(e) = sources {
+                errors.push(format!("sources: {e:#}"));
+            }
             if let Ok(mut last) = last.lock() {
+                let error = (!errors.is_empty()).then(|| errors.join("; "));
                 *last = Some((clock().unwrap_or(0), error));
             }
         }
     });
+    stop
 }
 
 /// Serves `state` on `address` until SIGTERM or Ctrl-C, finishing the

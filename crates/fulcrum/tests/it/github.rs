@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::harness::*;
 use crate::replay::{Replay, Reply, Route, github_fixture_routes};
 
-const TOKEN: &str = "ghp_fulcrumTestToken0123456789";
+pub const TOKEN: &str = "ghp_fulcrumTestToken0123456789";
 const REPO: &str = "/repos/panjf2000/ants";
 const LIST: &str = "direction=asc&per_page=100&state=all";
 /// The pull-request listing: least recently updated first.
@@ -37,7 +37,7 @@ fn ok(body: &Value) -> Reply {
 /// into two pages (with an ETag each), details with sizes, empty pages for
 /// what the recorder did not fetch, one production deployment of #41's merge
 /// commit, and the `bug` issues as incidents.
-fn routes() -> Vec<Route> {
+pub fn routes() -> Vec<Route> {
     let mut routes: Vec<Route> = github_fixture_routes(&fixture_dir())
         .into_iter()
         .filter(|r| !r.path.starts_with(&format!("{REPO}/pulls?")))
@@ -108,7 +108,7 @@ fn routes() -> Vec<Route> {
     routes
 }
 
-fn config(scratch: &Scratch, replay: &Replay) -> PathBuf {
+pub fn config(scratch: &Scratch, replay: &Replay) -> PathBuf {
     let path = scratch.path("fulcrum.toml");
     std::fs::write(
         &path,

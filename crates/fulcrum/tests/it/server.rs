@@ -866,3 +866,46 @@ fn a_real_browser_shows_every_page_with_the_api_figures() {
 
     drop(served);
 }
+
+/// The background sync keeps the configured `[[source]]`s synced too
+/// (recorded GitHub responses on a local replay server), records each
+/// round for `/metrics` and the page, and stops when told.
+#[test]
+fn the_server_keeps_host_sources_synced_in_the_background() {
+    let scratch = Scratch::new("server_sources");
+    let db = scratch.db();
+    let replay = crate::replay::Replay::start(crate::github::routes());
+    let config = crate::github::config(&scratch, &replay);
+    // A trusted (explicit) configuration may name a token command.
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!("token_command = \"echo {}\"\n", crate::github::TOKEN));
+    std::fs::write(&config, text).unwrap();
+    let mut state = state(&db, &[]);
+    let (db_path, config_path) = (db.clone(), config.clone());
+    state.context = Arc::new(move || fulcrum::app::Context {
+        db: db_path.clone(),
+        config: Some(config_path.clone()),
+        now: utc(&format!("{NOW} 00:00")),
+    });
+    let now = || Ok(utc(&format!("{NOW} 00:00")));
+    let stop = fulcrum::server::keep_synced(
+        &state,
+        std::time::Duration::from_millis(20),
+        now,
+        fulcrum::http::Clock::Fixed(utc(&format!("{NOW} 00:00"))),
+    );
+    let mut done = None;
+    for _ in 0..500 {
+        if let Some(last) = state.last_sync.lock().unwrap().clone() {
+            done = Some(last);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (_, error) = done.expect("a background round finished within 10 s");
+    assert_eq!(error, None);
+    assert_eq!(count(&db, "pull_requests"), 49, "the recorded pull requests are stored");
+    let (_, _, metrics) = get(&state, "/metrics");
+    assert!(metrics.contains("fulcrum_sync_failures_total{repository=\"sources\"} 0"), "{metrics}");
+}

@@ -705,36 +705,21 @@ impl Store {
 
     /// Every token, by name.
     pub fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT name, scopes, created_at, revoked_at FROM api_tokens ORDER BY name")
-            .map_err(self.sql())?;
-        let rows = stmt
-            .query_map([], |r| {
-                let scopes: String = r.get(1)?;
-                Ok(ApiToken {
-                    name: r.get(0)?,
-                    scopes: scopes.split_whitespace().map(str::to_owned).collect(),
-                    created_at: r.get(2)?,
-                    revoked_at: r.get(3)?,
-                })
-            })
-            .map_err(self.sql())?;
-        rows.collect::<Result<_, _>>().map_err(self.sql())
+        self.tokens_matching("1 = 1 ORDER BY name", params![])
     }
 
     /// The live token whose hash is `hash`.
     pub fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
-        Ok(self.tokens_where(hash)?.into_iter().find(|t| t.revoked_at.is_none()))
+        Ok(self.tokens_matching("hash = ?1", params![hash])?.into_iter().find(|t| t.revoked_at.is_none()))
     }
 
-    fn tokens_where(&self, hash: &str) -> Result<Vec<ApiToken>, StoreError> {
+    fn tokens_matching(&self, condition: &str, values: &[&dyn rusqlite::ToSql]) -> Result<Vec<ApiToken>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT name, scopes, created_at, revoked_at FROM api_tokens WHERE hash = ?1")
+            .prepare(&format!("SELECT name, scopes, created_at, revoked_at FROM api_tokens WHERE {condition}"))
             .map_err(self.sql())?;
         let rows = stmt
-            .query_map(params![hash], |r| {
+            .query_map(values, |r| {
                 let scopes: String = r.get(1)?;
                 Ok(ApiToken {
                     name: r.get(0)?,

@@ -595,7 +595,10 @@ async fn delivery_page(
         escape(report["deployments_source"].as_str().unwrap_or("")),
         escape(report["failures_source"].as_str().unwrap_or(""))
     );
-    let _ = writeln!(page, "<table><thead><tr><th>Key</th><th>Value</th><th>Tier</th></tr></thead><tbody>");
+    let _ = writeln!(
+        page,
+        "<table><thead><tr><th>Key</th><th>Value</th><th>Tier</th><th>Against the previous window</th></tr></thead><tbody>"
+    );
     let dora = &report["dora"];
     for (key, name) in [
         ("deployment_frequency", "Deployment frequency"),
@@ -609,11 +612,47 @@ async fn delivery_page(
             Some(v) => (key_value(key, v), v["tier"].as_str().or(v["tier_note"].as_str()).unwrap_or("").to_owned()),
             None => (format!("no data: {}", metric["no_data"]["reason"].as_str().unwrap_or("")), String::new()),
         };
+        let change = report["previous"][key]["change"]
+            .as_f64()
+            .map_or_else(|| "–".to_owned(), |c| format!("{:+.0}%", c * 100.0));
         let _ = writeln!(
             page,
-            "<tr data-key=\"{key}\"><th>{name}</th><td>{}</td><td>{}</td></tr>",
+            "<tr data-key=\"{key}\"><th>{name}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&value),
-            escape(&tier)
+            escape(&tier),
+            escape(&change)
+        );
+    }
+    let _ = writeln!(page, "</tbody></table>");
+    // The weekly trend of the keys, as the report has it.
+    let weeks: Vec<&serde_json::Value> = dora["weekly"].as_array().into_iter().flatten().collect();
+    let series = |field: &str, scale: f64| -> Vec<(String, f64)> {
+        weeks
+            .iter()
+            .map(|w| (w["week"].as_str().unwrap_or("").to_owned(), w[field].as_f64().unwrap_or(0.0) / scale))
+            .collect()
+    };
+    for (title, field, scale) in [
+        ("Deployments per week", "deployments", 1.0),
+        ("Median lead time per week, hours", "median_lead_time", 3600.0),
+        ("Failed deployments per week", "failed_deployments", 1.0),
+    ] {
+        let _ = writeln!(page, "<h2>{title}</h2>{}", pages::bar_chart(title, &series(field, scale)));
+    }
+    let _ = writeln!(
+        page,
+        "<table><thead><tr><th>Week</th><th>Deployments</th><th>Changes</th><th>Median lead time</th><th>Failed</th><th>Rework</th></tr></thead><tbody>"
+    );
+    for w in &weeks {
+        let _ = writeln!(
+            page,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(w["week"].as_str().unwrap_or("")),
+            w["deployments"],
+            w["changes"],
+            w["median_lead_time"].as_f64().map_or_else(|| "–".to_owned(), render::duration),
+            w["failed_deployments"],
+            w["rework_deployments"]
         );
     }
     let _ = writeln!(page, "</tbody></table>");

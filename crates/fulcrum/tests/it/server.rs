@@ -117,9 +117,14 @@ fn the_delivery_page_shows_the_keys_without_javascript() {
     assert!(!page.contains("<script"), "the page works without JavaScript");
     assert!(page.contains("Single-user mode"), "{page}");
     // The figures of the API's report (numbers worked by hand in dora.rs).
-    assert!(page.contains("<tr data-key=\"deployment_frequency\"><th>Deployment frequency</th><td>0.78/week (6 deployments)</td><td>medium</td></tr>"), "{page}");
+    assert!(page.contains("<tr data-key=\"deployment_frequency\"><th>Deployment frequency</th><td>0.78/week (6 deployments)</td><td>medium</td><td>"), "{page}");
     assert!(page.contains("median 3h 30m (p75 1d 1h, p90 1d 2h; 8 measured)"), "{page}");
     assert!(page.contains("at least 33.3% of 6 deployments"), "{page}");
+    // A weekly trend chart per key, a bar per week of the report.
+    let (_, _, api) = get(&state, "/api/v1/report?since=2024-12-01");
+    let weeks = serde_json::from_str::<serde_json::Value>(&api).unwrap()["dora"]["weekly"].as_array().unwrap().len();
+    assert!(weeks > 0);
+    assert_eq!(page.matches(&format!("data-bars=\"{weeks}\"")).count(), 3, "{page}");
 }
 
 /// A real server process on loopback: it refuses other addresses without

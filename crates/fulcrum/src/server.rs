@@ -102,6 +102,10 @@ pub struct AnalysisQuery {
     /// `--service`: stored events of this service only (no repository).
     #[serde(default, deserialize_with = "empty_is_none")]
     pub service: Option<String>,
+    /// `knowledge --leaving`: people (e-mail or name, comma-separated) whose
+    /// departure to simulate; the knowledge answers only.
+    #[serde(default, deserialize_with = "empty_is_none")]
+    pub leaving: Option<String>,
 }
 
 /// A blank filter field (the page's form sends every field) is no filter.
@@ -522,7 +526,10 @@ async fn knowledge_json_now(state: &ServerState, query: &AnalysisQuery) -> Resul
     let repo =
         state.repo(query.repo.as_deref())?.ok_or_else(|| ApiError(UsageError("no repository served".into()).into()))?;
     let context = (state.context)();
-    let request = app::KnowledgeRequest { repo, sync: None, options: Default::default() };
+    let leaving =
+        query.leaving.iter().flat_map(|l| l.split(',')).map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
+    let options = crate::knowledge::KnowledgeOptions { leaving: leaving.collect(), ..Default::default() };
+    let request = app::KnowledgeRequest { repo, sync: None, options };
     blocking(move || Ok(render::knowledge(&app::knowledge(&context, &request)?, render::Format::Json))).await
 }
 

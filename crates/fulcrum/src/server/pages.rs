@@ -290,6 +290,33 @@ async fn knowledge_core(state: &ServerState, query: &AnalysisQuery) -> Result<St
         knowledge["active"]["truck_factor"],
         knowledge["active"]["inactive_after_days"]
     );
+    // What a departure would cost: a GET form, so the answer has a link.
+    let _ = writeln!(
+        body,
+        "<form method=\"get\" action=\"/knowledge\"><input type=\"hidden\" name=\"repo\" value=\"{}\">\
+         <label>If they left (e-mails or names, comma-separated) <input name=\"leaving\" value=\"{}\"></label>\
+         <button>Simulate</button></form>",
+        escape(query.repo.as_deref().unwrap_or("")),
+        escape(query.leaving.as_deref().unwrap_or(""))
+    );
+    if let Some(d) = knowledge["departure"].as_object() {
+        let names: Vec<&str> =
+            d["leaving"].as_array().into_iter().flatten().filter_map(|p| p["name"].as_str()).collect();
+        let _ = writeln!(
+            body,
+            "<p data-orphaned=\"{}\">If {} left, <strong>{} of {} files ({:.0}%)</strong> would have no author who knows them.</p>",
+            d["orphaned"],
+            escape(&names.join(", ")),
+            d["orphaned"],
+            d["files"],
+            d["share"].as_f64().unwrap_or(0.0) * 100.0
+        );
+        body.push_str("<table><thead><tr><th>Files left without an author</th></tr></thead><tbody>");
+        for path in d["orphaned_files"].as_array().into_iter().flatten().take(50) {
+            let _ = write!(body, "<tr><td>{}</td></tr>", escape(path.as_str().unwrap_or("")));
+        }
+        body.push_str("</tbody></table>\n");
+    }
     body.push_str("<h2>The people it rests on</h2><table><thead><tr><th>Person</th><th>Files authored</th><th>Share</th></tr></thead><tbody>\n");
     for p in knowledge["key_people"].as_array().into_iter().flatten() {
         let _ = writeln!(

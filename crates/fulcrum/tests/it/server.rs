@@ -760,6 +760,18 @@ fn the_pages_show_the_api_figures_with_charts_and_csv() {
     for spot in spots {
         assert!(page.contains(spot["path"].as_str().unwrap()), "{page}");
     }
+    // The departure simulation: the API's figures, on a page that can be linked.
+    let leaving = "leaving=carol%40team.example";
+    let api = json(&format!("/api/v1/knowledge?{leaving}"));
+    let orphaned = &api["departure"]["orphaned"];
+    assert!(orphaned.as_u64().is_some_and(|n| n > 0), "{api}");
+    let (status, _, page) = get(&state, &format!("/knowledge?{leaving}"));
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains(&format!("data-orphaned=\"{orphaned}\"")), "{page}");
+    assert!(page.contains("If Carol Chen left"), "{page}");
+    for file in api["departure"]["orphaned_files"].as_array().unwrap() {
+        assert!(page.contains(file.as_str().unwrap()), "{file} in {page}");
+    }
     // Bad input on a page: the error, not a crash.
     let (status, _, body) = get(&state, "/flow?since=someday");
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");

@@ -92,18 +92,6 @@ impl WindowRequest {
     }
 }
 
-/// A synced repository: its store key and name.
-fn synced(
-    store: &mut Store,
-    repo: &GitRepo,
-    key: &str,
-    name: &str,
-    now: i64,
-    options: &SyncOptions,
-) -> anyhow::Result<SyncSummary> {
-    sync::sync(store, repo, key, name, now, options)
-}
-
 /// The delivery report.
 #[derive(Debug, Clone, Default)]
 pub struct ReportRequest {
@@ -160,7 +148,7 @@ pub fn report(context: &Context, request: &ReportRequest) -> anyhow::Result<Repo
     for (opened, path) in team {
         let (key, name) = match (opened, syncing) {
             (Some((repo, key, name)), Some(options)) => {
-                team_syncs.push((name.clone(), synced(&mut store, &repo, &key, &name, now, options)?));
+                team_syncs.push((name.clone(), sync::sync(&mut store, &repo, &key, &name, now, options)?));
                 (key, name)
             }
             _ => repo_key(&path)?,
@@ -173,7 +161,7 @@ pub fn report(context: &Context, request: &ReportRequest) -> anyhow::Result<Repo
     };
     let (key, name, summary) = match (opened, syncing) {
         (Some((repo, key, name)), Some(options)) => {
-            let summary = synced(&mut store, &repo, &key, &name, now, options)?;
+            let summary = sync::sync(&mut store, &repo, &key, &name, now, options)?;
             (key, name, Some(summary))
         }
         _ => {
@@ -260,7 +248,7 @@ pub fn flow(context: &Context, request: &FlowRequest) -> anyhow::Result<FlowAnal
     };
     let (key, name) = repo_key(&repo_path)?;
     if let (Some(repo), Some(options)) = (opened, &request.sync) {
-        synced(&mut store, &repo, &key, &name, now, options)?;
+        sync::sync(&mut store, &repo, &key, &name, now, options)?;
     }
     let service = config.service.clone().unwrap_or_else(|| name.clone());
     let scope = repo_scope(&key, &name, &service, &config);
@@ -296,7 +284,7 @@ fn prepared(
     let (opened, key, name) = open_repo(repo)?;
     let mut store = open_store(&context.db, sync.is_some())?;
     if let Some(options) = sync {
-        synced(&mut store, &opened, &key, &name, context.now, options)?;
+        sync::sync(&mut store, &opened, &key, &name, context.now, options)?;
     }
     Ok((config, opened, key, store))
 }

@@ -226,6 +226,10 @@ pub async fn login_post(
     let now = context.now;
     {
         let mut failures = state.failures.lock().map_err(|_| anyhow::anyhow!("the login limiter failed"))?;
+        // Names come from strangers: forget the expired ones before the map grows large.
+        if failures.len() > 10_000 {
+            failures.retain(|_, times| times.iter().any(|&at| at > now - FAILURE_WINDOW));
+        }
         let recent = failures.entry(form.name.clone()).or_default();
         recent.retain(|&at| at > now - FAILURE_WINDOW);
         if recent.len() >= MAX_FAILURES {

@@ -717,8 +717,9 @@ pub struct SizeDistribution {
     pub unknown: usize,
 }
 
-/// Throughput of one ISO week (only events inside the window count).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Throughput of one ISO week (only events inside the window count), and
+/// where the time of that week's merged pull requests went.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WeekThroughput {
     /// `2025-W05`.
     pub week: String,
@@ -729,6 +730,25 @@ pub struct WeekThroughput {
     /// Deployments finished; `None` when no deployment is known at all
     /// (empty is not zero).
     pub deployments: Option<usize>,
+    /// The median (under the report's convention) of each stage over the
+    /// pull requests merged this week, seconds; `None` for a stage none of
+    /// them has. Stacked, they draw the week's value stream: medians do
+    /// not add up to the median cycle, so the stack is a picture of where
+    /// time goes, not a cycle time.
+    pub stages: WeekStages,
+}
+
+/// Median stage durations of one week's merged pull requests, seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct WeekStages {
+    /// Coding time.
+    pub coding: Option<f64>,
+    /// Pickup time.
+    pub pickup: Option<f64>,
+    /// Review time.
+    pub review: Option<f64>,
+    /// Deploy time.
+    pub deploy: Option<f64>,
 }
 
 /// Counts of what the report ignored or could not measure, over the rows
@@ -853,13 +873,28 @@ pub fn flow(input: &FlowInput<'_>, window: Window, now: Instant, options: &FlowO
             start,
             merged_prs: 0,
             deployments: deployments_known.then_some(0),
+            stages: WeekStages::default(),
         })
         .collect();
     let week_of = |t: Instant| weeks.binary_search(&time::week_start(t)).ok();
+    let mut merged_in: Vec<Vec<&PrStages>> = vec![Vec::new(); weeks.len()];
     for row in &rows {
         if let Some(week) = week_of(row.merged_at) {
             weekly[week].merged_prs += 1;
+            merged_in[week].push(row);
         }
+    }
+    for (week, merged) in weekly.iter_mut().zip(&merged_in) {
+        let median_of = |stage: Stage| {
+            let values: Vec<f64> = merged.iter().filter_map(|row| row.get(stage)).map(|v| v as f64).collect();
+            stats::median(&values, options.average)
+        };
+        week.stages = WeekStages {
+            coding: median_of(Stage::Coding),
+            pickup: median_of(Stage::Pickup),
+            review: median_of(Stage::Review),
+            deploy: median_of(Stage::Deploy),
+        };
     }
     for deployment in input.deployments.iter().filter(|d| window.contains(d.finished_at)) {
         if let Some(n) = week_of(deployment.finished_at).and_then(|week| weekly[week].deployments.as_mut()) {
@@ -1462,6 +1497,17 @@ mod tests {
         // W02: #1 (Tue), #2 (Tue), #3 (Thu) merged; v1, v2, v3 finished.
         // W03: #4 (Mon), #5 (Tue); v4. The bot's #6 and v0 do not count.
         assert_eq!(weeks, vec![("2025-W02", 3, Some(3)), ("2025-W03", 2, Some(1))]);
+        // Each week's stage medians, over the pull requests merged in it.
+        // W02: coding 5, 1, 1 h → 1 h; pickup 4, 30 h (#2 has none) → 17 h;
+        // review 16, 1 h → 8.5 h; deploy 2, 21, 16 h → 16 h.
+        // W03: no commits (coding none); pickup 3, 2 h → 2.5 h; review 1 h;
+        // not deployed.
+        let h = |hours: f64| Some(hours * 3600.0);
+        assert_eq!(
+            report.weekly[0].stages,
+            WeekStages { coding: h(1.0), pickup: h(17.0), review: h(8.5), deploy: h(16.0) }
+        );
+        assert_eq!(report.weekly[1].stages, WeekStages { coding: None, pickup: h(2.5), review: h(1.0), deploy: None });
     }
 
     #[test]

@@ -125,8 +125,12 @@ pub struct DeploymentRow {
     pub commits: usize,
     /// First deployment in the data (its commits are not changes).
     pub baseline: bool,
-    /// It failed (inferred).
+    /// It failed (inferred, or linked to an incident).
     pub failed: bool,
+    /// When a failed deployment recovered (the fixing deployment finished,
+    /// or the incident was resolved), UTC seconds; `None` while it has not
+    /// or when it did not fail.
+    pub recovered_at: Option<i64>,
     /// It ships a revert or hotfix.
     pub rework: bool,
 }
@@ -431,8 +435,21 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
         }
     }
     let mut failed = vec![false; deployments.len()];
+    // Several failures of one deployment: it recovered when the last did,
+    // and not while any has not.
+    let mut recovered_at: Vec<Option<i64>> = vec![None; deployments.len()];
+    let mut unrecovered = vec![false; deployments.len()];
     for f in &failures {
         failed[f.deployment] = true;
+        match f.recovered_by.map(|fix| deployments[fix].finished_at).or(f.recovered_at) {
+            Some(at) => recovered_at[f.deployment] = recovered_at[f.deployment].max(Some(at)),
+            None => unrecovered[f.deployment] = true,
+        }
+    }
+    for (at, open) in recovered_at.iter_mut().zip(&unrecovered) {
+        if *open {
+            *at = None;
+        }
     }
     let mut rows: Vec<DeploymentRow> = (0..deployments.len())
         .filter(|&d| window.contains(deployments[d].finished_at))
@@ -443,6 +460,7 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
             commits: attribution.shipped[d].len(),
             baseline: attribution.is_baseline[d],
             failed: failed[d],
+            recovered_at: recovered_at[d],
             rework: rework[d],
         })
         .collect();

@@ -87,7 +87,7 @@ impl Writer {
 pub type LastSync = (i64, Option<String>);
 
 /// The query of every analysis endpoint, named as the command line's flags.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AnalysisQuery {
     /// `--repo`: one of the served repositories (by path or name); default the first.
@@ -106,6 +106,34 @@ pub struct AnalysisQuery {
     /// departure to simulate; the knowledge answers only.
     #[serde(default, deserialize_with = "empty_is_none")]
     pub leaving: Option<String>,
+    /// `knowledge --by-directory`: `true` (or `on`, `1`) adds each
+    /// directory's truck factor.
+    #[serde(default, deserialize_with = "empty_is_none")]
+    pub by_directory: Option<String>,
+    /// `knowledge --depth`: the directory depth (implies `by_directory`).
+    #[serde(default, deserialize_with = "empty_is_none")]
+    pub depth: Option<String>,
+}
+
+impl AnalysisQuery {
+    /// The directory depth asked for: `None` without `by_directory` or
+    /// `depth`; an error names a bad value.
+    pub fn directory_depth(&self) -> Result<Option<usize>, UsageError> {
+        let by_directory = match self.by_directory.as_deref().map(str::trim) {
+            None | Some("false" | "0" | "off") => false,
+            Some("true" | "1" | "on") => true,
+            Some(other) => {
+                return Err(UsageError(format!("by_directory={other:?}: expected true or false")));
+            }
+        };
+        match self.depth.as_deref().map(str::trim) {
+            None => Ok(by_directory.then_some(1)),
+            Some(text) => match text.parse::<usize>() {
+                Ok(depth) if depth >= 1 => Ok(Some(depth)),
+                _ => Err(UsageError(format!("depth={text:?}: expected a whole number of directory levels, 1 or more"))),
+            },
+        }
+    }
 }
 
 /// A blank filter field (the page's form sends every field) is no filter.
@@ -366,7 +394,7 @@ async fn hook(
 }
 
 /// A refusal with its reason.
-fn refusal(status: StatusCode, why: &str) -> Response {
+pub(crate) fn refusal(status: StatusCode, why: &str) -> Response {
     (status, Json(serde_json::json!({ "error": why }))).into_response()
 }
 
@@ -389,10 +417,9 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<ServerState>)> 
         ("get", "/account", get(session::account)),
         ("post", "/account/password", post(session::change_password)),
         ("get", "/deployments", get(pages::deployments_page)),
-        ("get", "/deployments.csv", get(pages::deployments_csv)),
         ("get", "/flow", get(pages::flow_page)),
-        ("get", "/flow.csv", get(pages::flow_csv)),
         ("get", "/knowledge", get(pages::knowledge_page)),
+        ("get", "/download/{page}/{file}", get(pages::download)),
         ("get", "/metrics", get(observe::metrics)),
         ("get", "/api/v1/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) })),
         ("get", "/api/v1/report", get(report)),
@@ -528,7 +555,8 @@ async fn knowledge_json_now(state: &ServerState, query: &AnalysisQuery) -> Resul
     let context = (state.context)();
     let leaving =
         query.leaving.iter().flat_map(|l| l.split(',')).map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
-    let options = crate::knowledge::KnowledgeOptions { leaving: leaving.collect(), ..Default::default() };
+    let depth = query.directory_depth().map_err(|e| ApiError(e.into()))?;
+    let options = crate::knowledge::KnowledgeOptions { leaving: leaving.collect(), depth, ..Default::default() };
     let request = app::KnowledgeRequest { repo, sync: None, options };
     blocking(move || Ok(render::knowledge(&app::knowledge(&context, &request)?, render::Format::Json))).await
 }
@@ -663,6 +691,7 @@ async fn delivery_page(
         );
     }
     let _ = writeln!(page, "</tbody></table>");
+    page.push_str(&pages::downloads("delivery", &query));
     match last_sync {
         Some((at, None)) => {
             let _ = writeln!(page, "<p>Last sync {}</p>", fulcrum_core::time::format_datetime(at));

@@ -9,8 +9,8 @@
 
 use std::fmt::Write as _;
 
-use axum::extract::{Query, State};
-use axum::http::header;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::Value;
 
@@ -88,6 +88,181 @@ pub fn bar_chart(caption: &str, bars: &[(String, f64)]) -> String {
             escape(label),
             value
         );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// The colours of the flow stages, in stage order.
+const STAGE_COLOURS: [(&str, &str); 4] =
+    [("coding", "#4a6fa5"), ("pickup", "#e0a030"), ("review", "#8e5ea2"), ("deploy", "#3c9d5d")];
+
+/// A stacked bar chart as SVG: one column per row, one segment per series
+/// (a missing value draws no segment), a legend, and a title on each
+/// segment.
+pub fn stacked_chart(caption: &str, series: &[(&str, &str)], rows: &[(String, Vec<Option<f64>>)]) -> String {
+    let (width, height, legend, gap) = (640.0, 180.0, 20.0, 2.0);
+    let total = |values: &[Option<f64>]| values.iter().flatten().sum::<f64>();
+    let max = rows.iter().map(|(_, v)| total(v)).fold(0.0_f64, f64::max);
+    let step = if rows.is_empty() { width } else { width / rows.len() as f64 };
+    let plot = height - legend;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"{}\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" data-bars=\"{}\">",
+        escape(caption),
+        rows.iter().filter(|(_, v)| total(v) > 0.0).count()
+    );
+    for (i, (name, colour)) in series.iter().enumerate() {
+        let x = i as f64 * 110.0;
+        let _ = write!(
+            svg,
+            "<rect x=\"{x}\" y=\"2\" width=\"12\" height=\"12\" fill=\"{colour}\"/><text x=\"{}\" y=\"13\" font-size=\"12\">{}</text>",
+            x + 16.0,
+            escape(name)
+        );
+    }
+    for (i, (label, values)) in rows.iter().enumerate() {
+        let mut top = height;
+        for ((name, colour), value) in series.iter().zip(values) {
+            let Some(value) = value.filter(|v| *v > 0.0) else { continue };
+            let h = if max > 0.0 { value / max * (plot - 4.0) } else { 0.0 };
+            top -= h;
+            let _ = write!(
+                svg,
+                "<rect x=\"{:.1}\" y=\"{top:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"{colour}\"><title>{} {}: {}</title></rect>",
+                i as f64 * step + gap / 2.0,
+                (step - gap).max(1.0),
+                escape(label),
+                escape(name),
+                duration(value)
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// A rectangle of a chart.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Rect {
+    /// Left.
+    pub x: f64,
+    /// Top.
+    pub y: f64,
+    /// Width.
+    pub w: f64,
+    /// Height.
+    pub h: f64,
+}
+
+/// A squarified treemap (Bruls, Huizing and van Wijk): a rectangle for
+/// each value, in the order given, with area in proportion to the value
+/// and sides as near square as the greedy rows allow. A value that is not
+/// positive gets an empty rectangle.
+pub fn treemap(values: &[f64], bounds: Rect) -> Vec<Rect> {
+    let mut out = vec![Rect::default(); values.len()];
+    let total: f64 = values.iter().filter(|v| **v > 0.0).sum();
+    if total <= 0.0 || bounds.w <= 0.0 || bounds.h <= 0.0 {
+        return out;
+    }
+    let scale = bounds.w * bounds.h / total;
+    let area = |i: usize| values[i] * scale;
+    let mut order: Vec<usize> = (0..values.len()).filter(|&i| values[i] > 0.0).collect();
+    order.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
+    // The worst aspect ratio of a row of `areas` laid along `side`.
+    let worst = |areas: &[f64], side: f64| {
+        let sum: f64 = areas.iter().sum();
+        let (max, min) = areas.iter().fold((0.0_f64, f64::MAX), |(hi, lo), a| (hi.max(*a), lo.min(*a)));
+        f64::max(side * side * max / (sum * sum), sum * sum / (side * side * min))
+    };
+    let mut free = bounds;
+    let mut row: Vec<usize> = Vec::new();
+    let mut next = 0;
+    while next < order.len() || !row.is_empty() {
+        let side = free.w.min(free.h);
+        let current: Vec<f64> = row.iter().map(|&i| area(i)).collect();
+        let grows = next < order.len() && {
+            let mut with = current.clone();
+            with.push(area(order[next]));
+            row.is_empty() || worst(&with, side) <= worst(&current, side)
+        };
+        if grows {
+            row.push(order[next]);
+            next += 1;
+            continue;
+        }
+        // Lay the row along the shorter side and take it off the free space.
+        let sum: f64 = current.iter().sum();
+        if free.w >= free.h {
+            let w = sum / free.h;
+            let mut y = free.y;
+            for &i in &row {
+                let h = area(i) / w;
+                out[i] = Rect { x: free.x, y, w, h };
+                y += h;
+            }
+            free = Rect { x: free.x + w, w: (free.w - w).max(0.0), ..free };
+        } else {
+            let h = sum / free.w;
+            let mut x = free.x;
+            for &i in &row {
+                let w = area(i) / h;
+                out[i] = Rect { x, y: free.y, w, h };
+                x += w;
+            }
+            free = Rect { y: free.y + h, h: (free.h - h).max(0.0), ..free };
+        }
+        row.clear();
+    }
+    out
+}
+
+/// The colour of a truck factor: red for one person, amber for two,
+/// green from three; grey when nobody is an author.
+fn truck_factor_colour(truck_factor: u64) -> &'static str {
+    match truck_factor {
+        0 => "#9e9e9e",
+        1 => "#c0392b",
+        2 => "#e08e0b",
+        _ => "#2e7d32",
+    }
+}
+
+/// The directories as a treemap: area = files, colour = truck factor.
+fn directory_treemap(directories: &[Value]) -> String {
+    let (width, height) = (640.0, 320.0);
+    let files: Vec<f64> = directories.iter().map(|d| d["files"].as_f64().unwrap_or(0.0)).collect();
+    let cells = treemap(&files, Rect { x: 0.0, y: 0.0, w: width, h: height });
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"directories: area is files, colour is truck factor\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" data-cells=\"{}\">",
+        cells.iter().filter(|c| c.w > 0.0).count()
+    );
+    for (d, cell) in directories.iter().zip(&cells).filter(|(_, c)| c.w > 0.0) {
+        let name = d["directory"].as_str().unwrap_or("");
+        let truck_factor = d["truck_factor"].as_u64().unwrap_or(0);
+        let _ = write!(
+            svg,
+            "<g><rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\" stroke=\"#fff\"><title>{}: {} files, truck factor {}</title></rect>",
+            cell.x,
+            cell.y,
+            cell.w,
+            cell.h,
+            truck_factor_colour(truck_factor),
+            escape(name),
+            d["files"],
+            truck_factor
+        );
+        // A label where it fits (about 7 px a character at 12 px).
+        if cell.h >= 16.0 && cell.w >= 7.0 * name.chars().count().min(30) as f64 + 6.0 {
+            let label: String = name.chars().take(30).collect();
+            let _ = write!(
+                svg,
+                "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" fill=\"#fff\">{}</text>",
+                cell.x + 3.0,
+                cell.y + 13.0,
+                escape(&label)
+            );
+        }
+        svg.push_str("</g>");
     }
     svg.push_str("</svg>");
     svg
@@ -171,11 +346,28 @@ async fn flow_core(state: &ServerState, query: &AnalysisQuery) -> Result<String,
         .flatten()
         .map(|w| (w["week"].as_str().unwrap_or("").to_owned(), w["merged_prs"].as_f64().unwrap_or(0.0)))
         .collect();
+    let stages: Vec<(String, Vec<Option<f64>>)> = flow["weekly"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|w| {
+            let week = w["week"].as_str().unwrap_or("").to_owned();
+            (week, STAGE_COLOURS.iter().map(|(stage, _)| w["stages"][*stage].as_f64()).collect())
+        })
+        .collect();
+    body.push_str("<h2>Stages per week</h2>\n<p>The median of each stage over the pull requests merged that week, stacked: where the week's time went (medians do not add up to a cycle time).</p>\n");
+    body.push_str(&stacked_chart("median stage time per week", &STAGE_COLOURS, &stages));
     body.push_str("<h2>Merged pull requests per week</h2>\n");
     body.push_str(&bar_chart("merged pull requests per week", &weekly));
-    body.push_str("\n<table><thead><tr><th>Week</th><th>Merged</th></tr></thead><tbody>");
-    for (week, n) in &weekly {
-        let _ = write!(body, "<tr><td>{}</td><td>{n}</td></tr>", escape(week));
+    body.push_str(
+        "\n<table><thead><tr><th>Week</th><th>Merged</th><th>Coding</th><th>Pickup</th><th>Review</th><th>Deploy</th></tr></thead><tbody>",
+    );
+    for ((week, n), (_, medians)) in weekly.iter().zip(&stages) {
+        let _ = write!(body, "<tr><td>{}</td><td>{n}</td>", escape(week));
+        for median in medians {
+            let _ = write!(body, "<td>{}</td>", median.map_or_else(|| "–".to_owned(), duration));
+        }
+        body.push_str("</tr>");
     }
     body.push_str("</tbody></table>\n");
 
@@ -256,7 +448,7 @@ async fn flow_core(state: &ServerState, query: &AnalysisQuery) -> Result<String,
         }
         body.push_str("</tbody></table>\n");
     }
-    let _ = writeln!(body, "<p><a href=\"/flow.csv{}\">Pull requests as CSV</a></p>", escape(&query_string(query)));
+    body.push_str(&downloads("flow", query));
     Ok(body)
 }
 
@@ -275,6 +467,11 @@ pub async fn knowledge_page(
 }
 
 async fn knowledge_core(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
+    // The page always shows directories (the treemap), one level deep unless asked.
+    let mut query = query.clone();
+    let depth = query.directory_depth().map_err(|e| ApiError(e.into()))?.unwrap_or(1);
+    (query.by_directory, query.depth) = (None, Some(depth.to_string()));
+    let query = &query;
     let knowledge: Value =
         serde_json::from_str(&super::knowledge_json(state, query).await?).map_err(anyhow::Error::from)?;
     let hotspots: Value =
@@ -294,7 +491,8 @@ async fn knowledge_core(state: &ServerState, query: &AnalysisQuery) -> Result<St
     let _ = writeln!(
         body,
         "<form method=\"get\" action=\"/knowledge\"><input type=\"hidden\" name=\"repo\" value=\"{}\">\
-         <label>If they left (e-mails or names, comma-separated) <input name=\"leaving\" value=\"{}\"></label>\
+         <label>If they left (e-mails or names, comma-separated) <input name=\"leaving\" value=\"{}\"></label> \
+         <label>Directory depth <input name=\"depth\" value=\"{depth}\" size=\"2\"></label> \
          <button>Simulate</button></form>",
         escape(query.repo.as_deref().unwrap_or("")),
         escape(query.leaving.as_deref().unwrap_or(""))
@@ -325,6 +523,28 @@ async fn knowledge_core(state: &ServerState, query: &AnalysisQuery) -> Result<St
             escape(p["person"]["name"].as_str().unwrap_or("")),
             p["files_authored"],
             p["share"].as_f64().unwrap_or(0.0) * 100.0
+        );
+    }
+    let directories = knowledge["directories"].as_array().cloned().unwrap_or_default();
+    let _ = writeln!(
+        body,
+        "</tbody></table>\n<h2>Directories ({})</h2>\n<p>Area: files; colour: truck factor \
+         (<span class=\"tf1\">1</span>, <span class=\"tf2\">2</span>, <span class=\"tf3\">3 or more</span>).</p>",
+        directories.len()
+    );
+    body.push_str(&directory_treemap(&directories));
+    body.push_str("\n<table><thead><tr><th>Directory</th><th>Files</th><th>Truck factor</th><th>Rests on</th><th>Files with one author or none</th></tr></thead><tbody>\n");
+    for d in &directories {
+        let people: Vec<&str> =
+            d["key_people"].as_array().into_iter().flatten().filter_map(|p| p["name"].as_str()).collect();
+        let _ = writeln!(
+            body,
+            "<tr data-directory=\"{0}\"><td>{0}</td><td>{1}</td><td>{2}</td><td>{3}</td><td>{4}</td></tr>",
+            escape(d["directory"].as_str().unwrap_or("")),
+            d["files"],
+            d["truck_factor"],
+            escape(&people.join(", ")),
+            d["files_at_risk"]
         );
     }
     body.push_str("</tbody></table>\n<h2>Files one person holds</h2><table><thead><tr><th>File</th><th>Author</th><th>Changes</th></tr></thead><tbody>\n");
@@ -368,6 +588,7 @@ async fn knowledge_core(state: &ServerState, query: &AnalysisQuery) -> Result<St
         );
     }
     body.push_str("</tbody></table>\n");
+    body.push_str(&downloads("knowledge", query));
     Ok(body)
 }
 
@@ -399,15 +620,50 @@ async fn deployments_core(state: &ServerState, query: &AnalysisQuery) -> Result<
         "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"deployments over the window\" viewBox=\"0 0 640 60\" width=\"640\" height=\"60\" data-points=\"{}\"><line x1=\"0\" y1=\"30\" x2=\"640\" y2=\"30\" stroke=\"#888\"/>",
         deployments.len()
     );
+    let x = |at: f64| ((at - start) / span * 640.0).clamp(0.0, 640.0);
+    // Time to recover first, under the points: a band from the failure to its fix.
+    for d in deployments.iter().filter(|d| d["failed"] == true) {
+        let failed_at = d["finished_at"].as_f64().unwrap_or(start);
+        let (until, recovered) = match d["recovered_at"].as_f64() {
+            Some(at) => (at, true),
+            None => (end, false),
+        };
+        let _ = write!(
+            svg,
+            "<rect x=\"{:.1}\" y=\"24\" width=\"{:.1}\" height=\"12\" fill=\"#f4c7c3\" data-recovery=\"{}\"><title>{} failed {}; {}</title></rect>",
+            x(failed_at),
+            (x(until) - x(failed_at)).max(1.0),
+            if recovered { "recovered" } else { "open" },
+            escape(d["name"].as_str().unwrap_or("")),
+            fulcrum_core::time::format_datetime(failed_at as i64),
+            if recovered {
+                format!(
+                    "recovered {} ({} later)",
+                    fulcrum_core::time::format_datetime(until as i64),
+                    duration(until - failed_at)
+                )
+            } else {
+                "not recovered yet".to_owned()
+            }
+        );
+        if recovered {
+            let _ = write!(
+                svg,
+                "<path d=\"M{0:.1} 20 l5 10 l-5 10 l-5 -10 z\" fill=\"#2e7d32\"><title>recovered {1}</title></path>",
+                x(until),
+                fulcrum_core::time::format_datetime(until as i64)
+            );
+        }
+    }
     for d in &deployments {
         let at = d["finished_at"].as_f64().unwrap_or(start);
         let failed = d["failed"] == true;
         let _ = write!(
             svg,
             "<circle cx=\"{:.1}\" cy=\"30\" r=\"{}\" fill=\"{}\"><title>{} {}{}</title></circle>",
-            (at - start) / span * 640.0,
+            x(at),
             if failed { 7 } else { 5 },
-            if failed { "#c0392b" } else { "#2e7d32" },
+            if failed { "#c0392b" } else { "#4a6fa5" },
             escape(d["name"].as_str().unwrap_or("")),
             fulcrum_core::time::format_datetime(at as i64),
             if failed { " (failed)" } else { "" }
@@ -415,11 +671,16 @@ async fn deployments_core(state: &ServerState, query: &AnalysisQuery) -> Result<
     }
     svg.push_str("</svg>");
     body.push_str(&svg);
-    body.push_str("\n<table><thead><tr><th>Finished</th><th>Deployment</th><th>Commit</th><th>Changes</th><th>Failed</th><th>Rework</th></tr></thead><tbody>\n");
+    body.push_str("\n<table><thead><tr><th>Finished</th><th>Deployment</th><th>Commit</th><th>Changes</th><th>Failed</th><th>Recovered</th><th>Rework</th></tr></thead><tbody>\n");
     for d in &deployments {
+        let recovered = match (d["failed"] == true, d["recovered_at"].as_i64()) {
+            (true, Some(at)) => fulcrum_core::time::format_datetime(at),
+            (true, None) => "not yet".to_owned(),
+            (false, _) => String::new(),
+        };
         let _ = writeln!(
             body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{recovered}</td><td>{}</td></tr>",
             fulcrum_core::time::format_datetime(d["finished_at"].as_i64().unwrap_or(0)),
             escape(d["name"].as_str().unwrap_or("")),
             escape(&d["commit"].as_str().unwrap_or("").chars().take(12).collect::<String>()),
@@ -429,7 +690,7 @@ async fn deployments_core(state: &ServerState, query: &AnalysisQuery) -> Result<
         );
     }
     body.push_str("</tbody></table>\n");
-    let _ = writeln!(body, "<p><a href=\"/deployments.csv{}\">As CSV</a></p>", escape(&query_string(query)));
+    body.push_str(&downloads("deployments", query));
     Ok(body)
 }
 
@@ -445,42 +706,151 @@ fn csv_field(value: &Value) -> String {
     if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text }
 }
 
-fn csv(rows: &[Value], columns: &[&str]) -> Response {
+/// The tables a page offers for download: `(page, table, answer, where in
+/// it)`. The answer is the API's JSON for the same filters.
+const TABLES: &[(&str, &str, Answer, &str)] = &[
+    ("delivery", "weekly", Answer::Report, "/dora/weekly"),
+    ("delivery", "monthly", Answer::Report, "/dora/monthly"),
+    ("deployments", "deployments", Answer::Report, "/deployments"),
+    ("flow", "pull-requests", Answer::Flow, "/rows"),
+    ("flow", "weekly", Answer::Flow, "/weekly"),
+    ("flow", "breaches", Answer::Flow, "/breaches"),
+    ("flow", "stale", Answer::Flow, "/stale"),
+    ("flow", "sizes", Answer::Flow, "/size/value/buckets"),
+    ("knowledge", "key-people", Answer::Knowledge, "/key_people"),
+    ("knowledge", "directories", Answer::Knowledge, "/directories"),
+    ("knowledge", "files", Answer::Knowledge, "/files"),
+    ("knowledge", "single-author-files", Answer::Knowledge, "/single_author_files"),
+    ("knowledge", "hotspots", Answer::Hotspots, "/hotspots"),
+    ("knowledge", "coupling", Answer::Hotspots, "/coupling"),
+];
+
+/// Which API answer a table is part of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Report,
+    Flow,
+    Knowledge,
+    Hotspots,
+}
+
+/// The download links of a page's tables.
+pub fn downloads(page: &str, query: &AnalysisQuery) -> String {
+    let q = escape(&query_string(query));
+    let links: Vec<String> = TABLES
+        .iter()
+        .filter(|(p, ..)| *p == page)
+        .map(|(_, table, ..)| {
+            format!(
+                "{table} (<a href=\"/download/{page}/{table}.csv{q}\">CSV</a>, <a href=\"/download/{page}/{table}.json{q}\">JSON</a>)"
+            )
+        })
+        .collect();
+    format!("<p class=\"downloads\">Download: {}</p>\n", links.join(" · "))
+}
+
+/// A table's rows flattened for CSV: nested objects become `a.b` columns,
+/// lists are joined with `; ` (a person by name).
+fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, Value)>) {
+    match value {
+        Value::Object(fields) => {
+            for (key, v) in fields {
+                let name = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                flatten(&name, v, out);
+            }
+        }
+        Value::Array(items) => {
+            let parts: Vec<String> = items
+                .iter()
+                .map(|item| match item {
+                    Value::String(s) => s.clone(),
+                    Value::Object(o) => {
+                        o.get("name").and_then(Value::as_str).map_or_else(|| item.to_string(), str::to_owned)
+                    }
+                    other => other.to_string(),
+                })
+                .collect();
+            out.push((prefix.to_owned(), Value::String(parts.join("; "))));
+        }
+        scalar => out.push((prefix.to_owned(), scalar.clone())),
+    }
+}
+
+/// Rows as CSV: the columns are every flattened field, in order of first
+/// appearance.
+fn csv(rows: &[Value]) -> String {
+    let flat: Vec<Vec<(String, Value)>> = rows
+        .iter()
+        .map(|row| {
+            let mut fields = Vec::new();
+            flatten("", row, &mut fields);
+            fields
+        })
+        .collect();
+    let mut columns: Vec<&str> = Vec::new();
+    for (name, _) in flat.iter().flatten() {
+        if !columns.contains(&name.as_str()) {
+            columns.push(name);
+        }
+    }
     let mut out = columns.join(",");
     out.push('\n');
-    for row in rows {
-        let fields: Vec<String> = columns.iter().map(|c| csv_field(&row[*c])).collect();
+    for row in &flat {
+        let fields: Vec<String> = columns
+            .iter()
+            .map(|c| row.iter().find(|(name, _)| name == c).map_or_else(String::new, |(_, v)| csv_field(v)))
+            .collect();
         out.push_str(&fields.join(","));
         out.push('\n');
     }
-    ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response()
+    out
 }
 
-/// `GET /deployments.csv`.
-pub async fn deployments_csv(
+/// `GET /download/{page}/{table}.csv` or `.json`: one table of a page,
+/// for the page's filters, cut from the API's answer.
+pub async fn download(
     State(state): State<ServerState>,
+    Path((page, file)): Path<(String, String)>,
     Query(query): Query<AnalysisQuery>,
 ) -> Result<Response, ApiError> {
-    let report: Value =
-        serde_json::from_str(&super::report_json(&state, &query).await?).map_err(anyhow::Error::from)?;
-    let rows = report["deployments"].as_array().cloned().unwrap_or_default();
-    Ok(csv(&rows, &["finished_at", "name", "commit", "commits", "failed", "rework", "baseline"]))
-}
-
-/// `GET /flow.csv`: one row per pull request with each stage in seconds.
-pub async fn flow_csv(
-    State(state): State<ServerState>,
-    Query(query): Query<AnalysisQuery>,
-) -> Result<Response, ApiError> {
-    let flow: Value = serde_json::from_str(&super::flow_json(&state, &query).await?).map_err(anyhow::Error::from)?;
-    let rows = flow["rows"].as_array().cloned().unwrap_or_default();
-    let columns: Vec<String> = rows
-        .first()
-        .and_then(Value::as_object)
-        .map(|o| o.iter().filter(|(_, v)| !v.is_object() && !v.is_array()).map(|(k, _)| k.clone()).collect())
-        .unwrap_or_default();
-    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-    Ok(csv(&rows, &columns))
+    let (table, format) = file.rsplit_once('.').unwrap_or((&file, ""));
+    let Some(&(_, _, answer, pointer)) = TABLES.iter().find(|(p, t, ..)| *p == page && *t == table) else {
+        let known: Vec<String> = TABLES.iter().map(|(p, t, ..)| format!("{p}/{t}")).collect();
+        return Ok(super::refusal(
+            StatusCode::NOT_FOUND,
+            &format!("no table {page}/{table}: the tables are {}", known.join(", ")),
+        ));
+    };
+    if format != "csv" && format != "json" {
+        return Ok(super::refusal(StatusCode::NOT_FOUND, &format!("{file}: ask for {table}.csv or {table}.json")));
+    }
+    let text = match answer {
+        Answer::Report => super::report_json(&state, &query).await?,
+        Answer::Flow => super::flow_json(&state, &query).await?,
+        Answer::Knowledge => {
+            // As the page shows it: directories one level deep unless asked.
+            let mut query = query.clone();
+            let depth = query.directory_depth().map_err(|e| ApiError(e.into()))?.unwrap_or(1);
+            (query.by_directory, query.depth) = (None, Some(depth.to_string()));
+            super::knowledge_json(&state, &query).await?
+        }
+        Answer::Hotspots => super::hotspots_json(&state, &query).await?,
+    };
+    let whole: Value = serde_json::from_str(&text).map_err(anyhow::Error::from)?;
+    // A table the analysis had no data for (no size buckets) is empty.
+    let rows = whole.pointer(pointer).and_then(Value::as_array).cloned().unwrap_or_default();
+    let disposition = format!("attachment; filename=\"fulcrum-{page}-{table}.{format}\"");
+    Ok(if format == "csv" {
+        (
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],
+            csv(&rows),
+        )
+            .into_response()
+    } else {
+        let body = serde_json::to_string_pretty(&rows).map_err(anyhow::Error::from)?;
+        ([(header::CONTENT_TYPE, "application/json".to_owned()), (header::CONTENT_DISPOSITION, disposition)], body)
+            .into_response()
+    })
 }
 
 #[cfg(test)]
@@ -504,6 +874,58 @@ mod tests {
             link(&Value::from("https://h/p?a=1&b=2"), "<t>"),
             "<a href=\"https://h/p?a=1&amp;b=2\">&lt;t&gt;</a>"
         );
+    }
+
+    #[test]
+    fn stacked_charts_draw_a_segment_per_known_value() {
+        let rows = vec![
+            ("W1".to_owned(), vec![Some(3600.0), None, Some(7200.0), Some(0.0)]),
+            ("W2".to_owned(), vec![None, None, None, None]),
+        ];
+        let svg = stacked_chart("x", &STAGE_COLOURS, &rows);
+        // Four legend swatches, then two segments for W1 and none for W2.
+        assert_eq!(svg.matches("<rect").count(), 4 + 2);
+        assert!(svg.contains("data-bars=\"1\""), "{svg}");
+        assert!(svg.contains("<title>W1 review: 2h 0m</title>"), "{svg}");
+    }
+
+    #[test]
+    fn treemap_cells_have_the_area_of_their_value_and_do_not_overlap() {
+        let values = [6.0, 6.0, 4.0, 3.0, 2.0, 2.0, 1.0, 0.0, -1.0];
+        let bounds = Rect { x: 0.0, y: 0.0, w: 6.0, h: 4.0 };
+        let cells = treemap(&values, bounds);
+        // Total 24 on 6 × 4: each cell's area is its value.
+        for (value, cell) in values.iter().zip(&cells) {
+            assert!((cell.w * cell.h - value.max(0.0)).abs() < 1e-9, "{value}: {cell:?}");
+            assert!(cell.x >= -1e-9 && cell.y >= -1e-9, "{cell:?}");
+            assert!(cell.x + cell.w <= 6.0 + 1e-9 && cell.y + cell.h <= 4.0 + 1e-9, "{cell:?}");
+        }
+        for (i, a) in cells.iter().enumerate() {
+            for b in &cells[i + 1..] {
+                let overlap_w = (a.x + a.w).min(b.x + b.w) - a.x.max(b.x);
+                let overlap_h = (a.y + a.h).min(b.y + b.h) - a.y.max(b.y);
+                assert!(overlap_w <= 1e-9 || overlap_h <= 1e-9, "{a:?} overlaps {b:?}");
+            }
+        }
+        // The worked example of Bruls et al.: the first row is the two 6s,
+        // stacked along the short side (height 4), 3 wide.
+        assert_eq!((cells[0].w, cells[0].h, cells[1].y), (3.0, 2.0, 2.0));
+        assert!(treemap(&[], bounds).is_empty());
+        assert_eq!(treemap(&[0.0], bounds), vec![Rect::default()]);
+    }
+
+    #[test]
+    fn treemaps_colour_by_truck_factor_and_name_each_directory() {
+        let dirs = vec![
+            serde_json::json!({"directory": "src", "files": 30, "truck_factor": 1}),
+            serde_json::json!({"directory": "<docs>", "files": 10, "truck_factor": 3}),
+            serde_json::json!({"directory": "empty", "files": 0, "truck_factor": 0}),
+        ];
+        let svg = directory_treemap(&dirs);
+        assert!(svg.contains("data-cells=\"2\""), "{svg}");
+        assert!(svg.contains("fill=\"#c0392b\" stroke=\"#fff\"><title>src: 30 files, truck factor 1</title>"), "{svg}");
+        assert!(svg.contains("&lt;docs&gt;: 10 files, truck factor 3"), "{svg}");
+        assert!(!svg.contains("empty"), "{svg}");
     }
 
     #[test]

@@ -64,7 +64,10 @@ fn need(path: &str) -> Need {
     match path {
         "/healthz" | "/login" | "/static/fulcrum.css" | "/api/v1/openapi.json" | "/api/v1/events" => Need::Nothing,
         p if p.starts_with("/api/v1/webhooks/") || p.starts_with("/api/rest/plugins/webhook/") => Need::Nothing,
-        "/" | "/deployments" | "/deployments.csv" | "/api/v1/report" | "/logout" | "/account" | "/account/password" => {
+        "/" | "/deployments" | "/api/v1/report" | "/logout" | "/account" | "/account/password" => {
+            Need::Account(Role::Viewer)
+        }
+        p if p.starts_with("/download/delivery/") || p.starts_with("/download/deployments/") => {
             Need::Account(Role::Viewer)
         }
         _ => Need::Account(Role::Member),
@@ -386,6 +389,9 @@ mod tests {
         assert_eq!(need("/"), Need::Account(Role::Viewer));
         assert_eq!(need("/api/v1/report"), Need::Account(Role::Viewer));
         assert_eq!(need("/api/v1/flow"), Need::Account(Role::Member));
+        assert_eq!(need("/download/deployments/deployments.csv"), Need::Account(Role::Viewer));
+        assert_eq!(need("/download/flow/stale.csv"), Need::Account(Role::Member));
+        assert_eq!(need("/download/knowledge/files.json"), Need::Account(Role::Member));
         assert_eq!(need("/api/v1/knowledge"), Need::Account(Role::Member));
         assert_eq!(need("/anything/else"), Need::Account(Role::Member));
     }

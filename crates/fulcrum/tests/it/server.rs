@@ -731,10 +731,39 @@ fn the_pages_show_the_api_figures_with_charts_and_csv() {
     assert!(page.contains("href=\"/deployments?since=2025-01-01&amp;until=2025-02-01&amp;service=shop\""), "{page}");
     assert!(page.contains("name=\"since\" value=\"2025-01-01\""), "{page}");
     // CSV: a header and a row per pull request of the API.
-    let (status, _, csv) = get(&state, &format!("/flow.csv?{filters}"));
+    let (status, _, csv) = get(&state, &format!("/download/flow/pull-requests.csv?{filters}"));
     assert_eq!(status, StatusCode::OK);
     assert_eq!(csv.lines().count(), api["rows"].as_array().unwrap().len() + 1, "{csv}");
     assert!(csv.lines().next().unwrap().contains("number"), "{csv}");
+    // Every table the page offers downloads, as CSV and as the API's rows in JSON.
+    for table in ["pull-requests", "weekly", "breaches", "stale", "sizes"] {
+        assert!(page.contains(&format!("href=\"/download/flow/{table}.csv?since=2025-01-01")), "{table}: {page}");
+        let (status, _, rows) = get(&state, &format!("/download/flow/{table}.json?{filters}"));
+        assert_eq!(status, StatusCode::OK, "{table}: {rows}");
+        let rows: serde_json::Value = serde_json::from_str(&rows).unwrap();
+        let pointer = match table {
+            "pull-requests" => "/rows",
+            "sizes" => "/size/value/buckets",
+            other => &format!("/{other}"),
+        };
+        assert_eq!(Some(&rows), api.pointer(pointer), "{table}");
+        let (_, _, csv) = get(&state, &format!("/download/flow/{table}.csv?{filters}"));
+        assert_eq!(csv.lines().count(), rows.as_array().unwrap().len() + 1, "{table}: {csv}");
+    }
+    // The weekly stages: a stacked chart with a column per week that has a stage.
+    let staged = api["weekly"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["stages"].as_object().unwrap().values().any(|v| v.as_f64().is_some_and(|v| v > 0.0)))
+        .count();
+    assert!(staged > 0, "{api}");
+    assert!(page.contains(&format!("aria-label=\"median stage time per week\" viewBox=\"0 0 640 180\" width=\"640\" height=\"180\" data-bars=\"{staged}\"")), "{page}");
+    let (status, _, refusal) = get(&state, "/download/flow/salaries.csv");
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(refusal.contains("no table flow/salaries") && refusal.contains("flow/stale"), "{refusal}");
+    let (status, _, _) = get(&state, "/download/flow/stale.xlsx");
+    assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Deployments: a point per deployment of the report, and its CSV.
     let report = json(&format!("/api/v1/report?{filters}"));
@@ -745,8 +774,14 @@ fn the_pages_show_the_api_figures_with_charts_and_csv() {
     assert_eq!(page.matches("<circle").count(), deployments.len());
     let failed = deployments.iter().filter(|d| d["failed"] == true).count();
     assert_eq!(page.matches("(failed)</title>").count(), failed);
-    let (_, _, csv) = get(&state, &format!("/deployments.csv?{filters}"));
+    let (_, _, csv) = get(&state, &format!("/download/deployments/deployments.csv?{filters}"));
     assert_eq!(csv.lines().count(), deployments.len() + 1, "{csv}");
+    assert!(csv.starts_with("baseline,commit,commits,failed,finished_at,name,recovered_at,rework\n"), "{csv}");
+    // Each failure is a band to its recovery (or to the window's end).
+    let recovered = deployments.iter().filter(|d| d["failed"] == true && d["recovered_at"].is_i64()).count();
+    assert!(failed > 0 && recovered > 0, "the fixture has a failure and a recovery");
+    assert_eq!(page.matches("data-recovery=\"recovered\"").count(), recovered, "{page}");
+    assert_eq!(page.matches("data-recovery=").count(), failed, "{page}");
 
     // Knowledge: the truck factor and the hotspots of the API.
     let knowledge = json("/api/v1/knowledge");
@@ -760,6 +795,33 @@ fn the_pages_show_the_api_figures_with_charts_and_csv() {
     for spot in spots {
         assert!(page.contains(spot["path"].as_str().unwrap()), "{page}");
     }
+    // The directory treemap: a cell per directory of the API's answer
+    // (`depth` alone implies `by_directory`; the page asks for one level).
+    assert!(knowledge["directories"].is_null(), "only when asked: {knowledge}");
+    let by_directory = json("/api/v1/knowledge?by_directory=true");
+    assert_eq!(by_directory, json("/api/v1/knowledge?depth=1"));
+    let directories = by_directory["directories"].as_array().unwrap();
+    assert!(directories.len() >= 2, "{by_directory}");
+    assert!(page.contains(&format!("data-cells=\"{}\"", directories.len())), "{page}");
+    for d in directories {
+        let (name, tf) = (d["directory"].as_str().unwrap(), &d["truck_factor"]);
+        assert!(
+            page.contains(&format!("<title>{name}: {} files, truck factor {tf}</title>", d["files"])),
+            "{name}: {page}"
+        );
+        assert!(page.contains(&format!("<tr data-directory=\"{name}\">")), "{page}");
+    }
+    for (query, why) in [
+        ("depth=0", "levels, 1 or more"),
+        ("depth=deep", "levels, 1 or more"),
+        ("by_directory=maybe", "expected true or false"),
+    ] {
+        let (status, _, body) = get(&state, &format!("/api/v1/knowledge?{query}"));
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert!(body.contains(why), "{query}: {body}");
+    }
+    let (_, _, rows) = get(&state, "/download/knowledge/directories.json");
+    assert_eq!(&serde_json::from_str::<serde_json::Value>(&rows).unwrap(), &by_directory["directories"]);
     // The departure simulation: the API's figures, on a page that can be linked.
     let leaving = "leaving=carol%40team.example";
     let api = json(&format!("/api/v1/knowledge?{leaving}"));

@@ -489,7 +489,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 print_sync_summary(&name, &summary);
             }
             drop(store);
-            let last_sync = std::sync::Arc::new(std::sync::Mutex::new(Some((now, None))));
+            let syncs = fulcrum::server::syncing::Syncer::after(fulcrum::server::syncing::Round {
+                finished_at: now,
+                error: None,
+            });
             let config = cli.global.config.clone();
             let db = context.db.clone();
             let state = fulcrum::server::ServerState {
@@ -499,7 +502,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     now: self::now().unwrap_or(now),
                 }),
                 repos: std::sync::Arc::new(repos),
-                last_sync,
+                syncs: std::sync::Arc::new(syncs),
                 secrets: std::sync::Arc::new(fulcrum::hooks::Secrets::from_env()),
                 failures: Default::default(),
                 beyond_loopback: !args.listen.ip().is_loopback(),

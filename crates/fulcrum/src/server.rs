@@ -27,6 +27,9 @@ pub mod cache;
 pub mod observe;
 pub mod pages;
 pub mod session;
+pub mod syncing;
+
+pub use syncing::keep_synced;
 
 use crate::app::{self, Context, WindowRequest};
 use crate::error::{ErrorKind, UsageError};
@@ -39,8 +42,8 @@ pub struct ServerState {
     pub context: Arc<dyn Fn() -> Context + Send + Sync>,
     /// The repositories served; the first is the default.
     pub repos: Arc<Vec<PathBuf>>,
-    /// The last background sync.
-    pub last_sync: Arc<Mutex<Option<LastSync>>>,
+    /// The background sync: its status, and the bell that asks for a round.
+    pub syncs: Arc<syncing::Syncer>,
     /// GitHub's and GitLab's webhook secrets, from the environment.
     pub secrets: Arc<crate::hooks::Secrets>,
     /// Failed logins per account name, for the limit.
@@ -82,9 +85,6 @@ impl Writer {
         result
     }
 }
-
-/// When the last background sync finished, and its error if it failed.
-pub type LastSync = (i64, Option<String>);
 
 /// The query of every analysis endpoint, named as the command line's flags.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -419,6 +419,8 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<ServerState>)> 
         ("get", "/deployments", get(pages::deployments_page)),
         ("get", "/flow", get(pages::flow_page)),
         ("get", "/knowledge", get(pages::knowledge_page)),
+        ("post", "/sync", post(syncing::sync_now)),
+        ("get", "/api/v1/sync", get(syncing::status)),
         ("get", "/download/{page}/{file}", get(pages::download)),
         ("get", "/metrics", get(observe::metrics)),
         ("get", "/api/v1/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) })),
@@ -606,13 +608,12 @@ async fn delivery_page(
     viewer: Option<axum::Extension<session::Viewer>>,
     Query(query): Query<AnalysisQuery>,
 ) -> Result<Html<String>, ApiError> {
-    let last_sync = state.last_sync.lock().map(|s| s.clone()).unwrap_or(None);
     let json = report_json(&state, &query).await?;
     let report: serde_json::Value = serde_json::from_str(&json).map_err(anyhow::Error::from)?;
     let mut page = String::from(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>fulcrum · delivery</title><link rel=\"stylesheet\" href=\"/static/fulcrum.css\"></head><body>\n",
     );
-    page.push_str(&pages::chrome(viewer.as_ref().map(|v| &v.0), &query, "/"));
+    page.push_str(&pages::chrome(&state, viewer.as_ref().map(|v| &v.0), &query, "/"));
     // Stored events of a service have no repository: the service names the page.
     let subject = report["repository"]["service"]
         .as_str()
@@ -692,20 +693,6 @@ async fn delivery_page(
     }
     let _ = writeln!(page, "</tbody></table>");
     page.push_str(&pages::downloads("delivery", &query));
-    match last_sync {
-        Some((at, None)) => {
-            let _ = writeln!(page, "<p>Last sync {}</p>", fulcrum_core::time::format_datetime(at));
-        }
-        Some((at, Some(error))) => {
-            let _ = writeln!(
-                page,
-                "<p>Last sync {} failed: {}</p>",
-                fulcrum_core::time::format_datetime(at),
-                escape(&error)
-            );
-        }
-        None => {}
-    }
     page.push_str("</body></html>\n");
     Ok(Html(page))
 }
@@ -746,78 +733,6 @@ pub fn check_listen(address: &SocketAddr, accounts: bool) -> Result<(), UsageErr
              or make an account first (`fulcrum user add NAME --role admin`)"
         )))
     }
-}
-
-/// Syncs the served repositories, then the configured `[[source]]`s (GitHub,
-/// GitLab), into the store every `every`, one sync at a time, in a
-/// background thread: each sync's time and failure go to the observer
-/// (sources under the name `sources`), the last round's end and errors to
-/// `state.last_sync` (shown on the page); a failed round is tried again at
-/// the next. Readers go on meanwhile (WAL). Setting the returned flag stops
-/// the thread after its current round.
-pub fn keep_synced(
-    state: &ServerState,
-    every: std::time::Duration,
-    clock: fn() -> anyhow::Result<i64>,
-    host_clock: crate::http::Clock,
-) -> Arc<std::sync::atomic::AtomicBool> {
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let (context, repos, last, observer, cache, stopped) = (
-        state.context.clone(),
-        state.repos.clone(),
-        state.last_sync.clone(),
-        state.observer.clone(),
-        state.cache.clone(),
-        stop.clone(),
-    );
-    std::thread::spawn(move || {
-        while !stopped.load(std::sync::atomic::Ordering::SeqCst) {
-            std::thread::sleep(every);
-            let mut errors = Vec::new();
-            for path in repos.iter() {
-                let started = std::time::Instant::now();
-                let result = (|| -> anyhow::Result<()> {
-                    let mut store = crate::store::Store::open(&context().db)?;
-                    let (repo, key, name) = app::open_repo(path)?;
-                    crate::sync::sync(&mut store, &repo, &key, &name, clock()?, &crate::sync::SyncOptions::default())?;
-                    Ok(())
-                })();
-                let name =
-                    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-                observer.sync(&name, started.elapsed().as_secs_f64(), result.is_err());
-                cache.invalidate();
-                if let Err(e) = result {
-                    errors.push(format!("{name}: {e:#}"));
-                }
-            }
-            let started = std::time::Instant::now();
-            let sources = (|| -> anyhow::Result<usize> {
-                let context = context();
-                let first = repos.first().map(PathBuf::as_path);
-                let config = crate::config::Config::load(context.config.as_deref(), first, &Default::default())?;
-                if config.sources.is_empty() {
-                    return Ok(0);
-                }
-                let mut store = crate::store::Store::open(&context.db)?;
-                let _lock = store.lock_for_sync()?;
-                let mut progress = crate::progress::Progress::new("sources");
-                let sync = crate::github::SyncContext { config: &config, clock: host_clock, now: clock()? };
-                Ok(crate::github::sync_all(&mut store, &sync, &mut progress)?.len())
-            })();
-            if !matches!(sources, Ok(0)) {
-                observer.sync("sources", started.elapsed().as_secs_f64(), sources.is_err());
-                cache.invalidate();
-            }
-            if let Err(e) = sources {
-                errors.push(format!("sources: {e:#}"));
-            }
-            if let Ok(mut last) = last.lock() {
-                let error = (!errors.is_empty()).then(|| errors.join("; "));
-                *last = Some((clock().unwrap_or(0), error));
-            }
-        }
-    });
-    stop
 }
 
 /// Serves `state` on `address` until SIGTERM or Ctrl-C, finishing the

@@ -29,9 +29,11 @@ fn query_string(query: &AnalysisQuery) -> String {
     if pairs.is_empty() { String::new() } else { format!("?{}", pairs.join("&")) }
 }
 
-/// The banner, the navigation (what the role may see) and the filters.
-pub fn chrome(viewer: Option<&Viewer>, query: &AnalysisQuery, current: &str) -> String {
+/// The banner, the sync panel, the navigation (what the role may see) and
+/// the filters.
+pub fn chrome(state: &ServerState, viewer: Option<&Viewer>, query: &AnalysisQuery, current: &str) -> String {
     let mut out = banner(viewer);
+    out.push_str(&super::syncing::panel(state, viewer));
     let member = viewer.is_none_or(|v| v.role >= Role::Member);
     let q = query_string(query);
     out.push_str("<nav>");
@@ -295,7 +297,7 @@ pub async fn flow_page(
 ) -> Result<Response, ApiError> {
     // The page without its banner (which names the viewer) is kept with the analyses.
     let core = state.cache.get(format!("flow page {query:?}"), flow_core(&state, &query)).await?;
-    let mut body = chrome(viewer.as_ref().map(|v| &v.0), &query, "/flow");
+    let mut body = chrome(&state, viewer.as_ref().map(|v| &v.0), &query, "/flow");
     body.push_str(&core);
     Ok(html("fulcrum · flow", body))
 }
@@ -461,7 +463,7 @@ pub async fn knowledge_page(
 ) -> Result<Response, ApiError> {
     // The page without its banner (which names the viewer) is kept with the analyses.
     let core = state.cache.get(format!("knowledge page {query:?}"), knowledge_core(&state, &query)).await?;
-    let mut body = chrome(viewer.as_ref().map(|v| &v.0), &query, "/knowledge");
+    let mut body = chrome(&state, viewer.as_ref().map(|v| &v.0), &query, "/knowledge");
     body.push_str(&core);
     Ok(html("fulcrum · knowledge", body))
 }
@@ -601,7 +603,7 @@ pub async fn deployments_page(
 ) -> Result<Response, ApiError> {
     // The page without its banner (which names the viewer) is kept with the analyses.
     let core = state.cache.get(format!("deployments page {query:?}"), deployments_core(&state, &query)).await?;
-    let mut body = chrome(viewer.as_ref().map(|v| &v.0), &query, "/deployments");
+    let mut body = chrome(&state, viewer.as_ref().map(|v| &v.0), &query, "/deployments");
     body.push_str(&core);
     Ok(html("fulcrum · deployments", body))
 }

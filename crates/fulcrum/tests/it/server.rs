@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -21,7 +21,7 @@ fn state(db: &Path, repos: &[&Path]) -> fulcrum::server::ServerState {
             now: utc(&format!("{NOW} 00:00")),
         }),
         repos: Arc::new(repos.iter().map(|p| p.to_path_buf()).collect()),
-        last_sync: Arc::new(Mutex::new(None)),
+        syncs: Default::default(),
         secrets: Arc::new(fulcrum::hooks::Secrets::default()),
         failures: Default::default(),
         beyond_loopback: false,
@@ -973,18 +973,87 @@ fn the_server_keeps_host_sources_synced_in_the_background() {
         now,
         fulcrum::http::Clock::Fixed(utc(&format!("{NOW} 00:00"))),
     );
-    let mut done = None;
-    for _ in 0..500 {
-        if let Some(last) = state.last_sync.lock().unwrap().clone() {
-            done = Some(last);
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let done = wait_for_round(&state, None);
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    let (_, error) = done.expect("a background round finished within 10 s");
-    assert_eq!(error, None);
+    assert_eq!(done.expect("a background round finished within 10 s").error, None);
     assert_eq!(count(&db, "pull_requests"), 49, "the recorded pull requests are stored");
     let (_, _, metrics) = get(&state, "/metrics");
     assert!(metrics.contains("fulcrum_sync_failures_total{repository=\"sources\"} 0"), "{metrics}");
+}
+
+/// Waits (10 s at most) for a background round that ends after `after`.
+fn wait_for_round(
+    state: &fulcrum::server::ServerState,
+    after: Option<&fulcrum::server::syncing::Round>,
+) -> Option<fulcrum::server::syncing::Round> {
+    for _ in 0..500 {
+        let status = state.syncs.status();
+        if let Some(last) = status.last
+            && Some(&last) != after
+            && status.running.is_none()
+        {
+            return Some(last);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    None
+}
+
+/// "Sync now" on a page: the background sync runs a round at once (not
+/// at its hourly time), the page shows it, a failed round shows its error
+/// and is tried again sooner (backing off); a request from another site
+/// is refused.
+#[test]
+fn sync_now_runs_a_round_and_the_page_shows_how_it_went() {
+    let scratch = Scratch::new("server_sync_now");
+    let (repo, db) = (scratch.copy_repo("delivery"), scratch.db());
+    sync(&repo, &db);
+    let before = count(&db, "commits");
+    git(&repo, "2025-03-01T10:00", &["commit", "--allow-empty", "-m", "a change after the last sync"]);
+    let state = state(&db, &[&repo]);
+    let now = || Ok(utc(&format!("{NOW} 00:00")));
+    let stop = fulcrum::server::keep_synced(
+        &state,
+        std::time::Duration::from_secs(3600),
+        now,
+        fulcrum::http::Clock::Fixed(utc(&format!("{NOW} 00:00"))),
+    );
+    let (_, _, page) = get(&state, "/flow");
+    assert!(page.contains("<form method=\"post\" action=\"/sync\"><button>Sync now</button></form>"), "{page}");
+    assert!(!page.contains("data-sync="), "no round yet: {page}");
+
+    // Another site cannot start one (single-user mode has no CSRF token).
+    let (status, _, body) = call(&state, "POST", "/sync", &[("sec-fetch-site", "cross-site")], "");
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(state.syncs.status().last.is_none() && !state.syncs.status().requested);
+
+    // The button: a round now, and back to the page it was on.
+    let (status, headers, _) =
+        call(&state, "POST", "/sync", &[("referer", "http://127.0.0.1:7878/flow?since=90d")], "");
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], "/flow?since=90d");
+    let first = wait_for_round(&state, None).expect("the asked-for round ran within 10 s, not in an hour");
+    assert_eq!(first.error, None);
+    assert_eq!(count(&db, "commits"), before + 1, "the new commit is stored");
+    let status: serde_json::Value = serde_json::from_str(&get(&state, "/api/v1/sync").2).unwrap();
+    assert_eq!(status["failures_in_a_row"], 0, "{status}");
+    assert_eq!(status["next_at"], utc(&format!("{NOW} 00:00")) + 3600, "the interval after a good round: {status}");
+    let (_, _, page) = get(&state, "/");
+    assert!(page.contains("data-sync=\"ok\""), "{page}");
+
+    // A failing round: its error on the page, and the next one sooner.
+    std::fs::rename(&repo, scratch.path("moved")).unwrap();
+    assert!(state.syncs.request());
+    let failed = wait_for_round(&state, Some(&first)).expect("the second round ran");
+    let error = failed.error.expect("the repository is gone");
+    assert!(error.starts_with("delivery: "), "the repository is named: {error}");
+    let status: serde_json::Value = serde_json::from_str(&get(&state, "/api/v1/sync").2).unwrap();
+    assert_eq!(status["failures_in_a_row"], 1, "{status}");
+    assert_eq!(status["next_at"], utc(&format!("{NOW} 00:00")) + 60, "backing off from a minute: {status}");
+    // The pages need the repository back; the failure stays shown until the next round.
+    std::fs::rename(scratch.path("moved"), &repo).unwrap();
+    let (_, _, page) = get(&state, "/knowledge");
+    assert!(page.contains("data-sync=\"failed\" role=\"alert\">Last sync"), "{page}");
+    assert!(page.contains("(1 in a row): delivery: "), "{page}");
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
 }

@@ -67,6 +67,14 @@ struct File {
     flow: FlowFile,
     #[serde(default)]
     source: Vec<SourceFile>,
+    #[serde(default)]
+    sync: SyncFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SyncFile {
+    interval: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -414,6 +422,9 @@ pub struct Config {
     pub knowledge_include: Vec<String>,
     /// `hotspots.window`: default `--since` of `hotspots`.
     pub hotspots_window: String,
+    /// `sync.interval`: minutes between the team server's background
+    /// syncs (default 15; 0: only at start and when asked).
+    pub sync_interval: u64,
     /// `hotspots.min_shared`: commits two files must share to be coupled.
     pub min_shared: usize,
     /// `hotspots.max_changeset`: commits touching more files are left out of coupling.
@@ -728,6 +739,7 @@ impl Config {
             knowledge_exclude,
             knowledge_include,
             hotspots_window,
+            sync_interval: file.sync.interval.unwrap_or(15),
             min_shared,
             max_changeset: file.hotspots.max_changeset.unwrap_or(50).max(2),
             hotspots_limit: file.hotspots.limit.unwrap_or(20).max(1),
@@ -796,5 +808,15 @@ mod tests {
         {
             assert!(!config.is_bot(name, email), "{name} <{email}> is a person");
         }
+    }
+
+    #[test]
+    fn the_sync_interval_defaults_to_fifteen_minutes() {
+        let config = Config::resolve(File::default(), "defaults".into(), &Overrides::default()).unwrap();
+        assert_eq!(config.sync_interval, 15);
+        let file: File = toml::from_str("[sync]\ninterval = 0\n").unwrap();
+        let config = Config::resolve(file, "file".into(), &Overrides::default()).unwrap();
+        assert_eq!(config.sync_interval, 0);
+        assert!(toml::from_str::<File>("[sync]\nevery = 5\n").is_err(), "unknown keys are refused");
     }
 }

@@ -141,9 +141,10 @@ struct ServeArgs {
     /// The address to listen on (loopback only until accounts exist).
     #[arg(long, default_value = "127.0.0.1:7878", value_name = "ADDR")]
     listen: std::net::SocketAddr,
-    /// Minutes between background syncs of the repositories; 0: sync only at start.
-    #[arg(long, default_value_t = 15, value_name = "MINUTES")]
-    sync_every: u64,
+    /// Minutes between background syncs of the repositories and sources
+    /// [default: `sync.interval`, else 15]; 0: only at start and on "Sync now".
+    #[arg(long, value_name = "MINUTES")]
+    sync_every: Option<u64>,
 }
 
 #[derive(Args, Debug)]
@@ -510,15 +511,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 cache: Default::default(),
                 writer: Default::default(),
             };
-            if args.sync_every > 0 {
-                // Runs as long as the server does.
-                let _runs = fulcrum::server::keep_synced(
-                    &state,
-                    std::time::Duration::from_secs(args.sync_every * 60),
-                    self::now,
-                    clock(now),
-                );
-            }
+            // Runs as long as the server does; with `--sync-every 0` only "Sync now" starts a round.
+            let interval = match args.sync_every {
+                Some(minutes) => minutes,
+                None => {
+                    fulcrum::config::Config::load(
+                        cli.global.config.as_deref(),
+                        state.repos.first().map(PathBuf::as_path),
+                        &Default::default(),
+                    )?
+                    .sync_interval
+                }
+            };
+            let every = match interval {
+                0 => std::time::Duration::MAX,
+                minutes => std::time::Duration::from_secs(minutes.saturating_mul(60)),
+            };
+            let _runs = fulcrum::server::keep_synced(&state, every, self::now, clock(now));
             fulcrum::server::serve(state, args.listen, accounts, |address| {
                 if accounts {
                     eprintln!("fulcrum serves http://{address}/ (accounts: sign in at /login)");

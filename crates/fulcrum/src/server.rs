@@ -410,6 +410,8 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<ServerState>)> 
     vec![
         ("get", "/", get(delivery_page)),
         ("get", "/healthz", get(|| async { "ok\n" })),
+        // Browsers ask for it on their own: no icon, and no login redirect.
+        ("get", "/favicon.ico", get(|| async { StatusCode::NO_CONTENT })),
         ("get", "/static/fulcrum.css", get(|| async { ([(header::CONTENT_TYPE, "text/css")], STYLESHEET) })),
         ("get", "/login", get(session::login_get)),
         ("post", "/login", post(session::login_post)),

@@ -33,9 +33,9 @@ fn query_string(query: &AnalysisQuery) -> String {
 /// the filters.
 pub fn chrome(state: &ServerState, viewer: Option<&Viewer>, query: &AnalysisQuery, current: &str) -> String {
     let mut out = banner(viewer);
-    out.push_str(&super::syncing::panel(state, viewer));
-    let member = viewer.is_none_or(|v| v.role >= Role::Member);
     let q = query_string(query);
+    out.push_str(&super::syncing::panel(state, viewer, &format!("{current}{q}")));
+    let member = viewer.is_none_or(|v| v.role >= Role::Member);
     out.push_str("<nav>");
     for (path, name, all) in [
         ("/", "Delivery", true),

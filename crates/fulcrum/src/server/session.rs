@@ -62,7 +62,9 @@ enum Need {
 
 fn need(path: &str) -> Need {
     match path {
-        "/healthz" | "/login" | "/static/fulcrum.css" | "/api/v1/openapi.json" | "/api/v1/events" => Need::Nothing,
+        "/healthz" | "/login" | "/favicon.ico" | "/static/fulcrum.css" | "/api/v1/openapi.json" | "/api/v1/events" => {
+            Need::Nothing
+        }
         p if p.starts_with("/api/v1/webhooks/") || p.starts_with("/api/rest/plugins/webhook/") => Need::Nothing,
         "/" | "/deployments" | "/api/v1/report" | "/logout" | "/account" | "/account/password" => {
             Need::Account(Role::Viewer)
@@ -189,9 +191,15 @@ fn login_page(csrf: &str, message: Option<&str>) -> String {
     page("fulcrum · sign in", &body)
 }
 
-/// A login form with a fresh CSRF token bound to a cookie.
+/// A login form with a CSRF token bound to a cookie: the token of the
+/// browser's login cookie when it has one (a second login page, in
+/// another tab or fetched by the browser on its own, must not make the
+/// first one's form expire), else a fresh one.
 fn login_form(headers: &HeaderMap, status: StatusCode, message: Option<&str>) -> Result<Response, ApiError> {
-    let csrf = accounts::random_token()?;
+    let csrf = match cookie(headers, LOGIN_COOKIE) {
+        Some(token) if token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()) => token.to_owned(),
+        _ => accounts::random_token()?,
+    };
     let cookie =
         format!("{LOGIN_COOKIE}={csrf}; HttpOnly; SameSite=Strict; Path=/login; Max-Age=3600{}", secure(headers));
     let mut response = (status, Html(login_page(&csrf, message))).into_response();

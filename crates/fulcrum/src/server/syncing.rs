@@ -99,10 +99,11 @@ impl Syncer {
     /// Waits `delay`, or less when a round is asked for or `stop` is set
     /// (checked at least every 100 ms).
     fn wait(&self, delay: Duration, stop: &AtomicBool) {
-        let until = std::time::Instant::now() + delay;
+        // No schedule (`--sync-every 0`): only when asked.
+        let until = std::time::Instant::now().checked_add(delay);
         let Ok(mut status) = self.status.lock() else { return };
         while !status.requested && !stop.load(Ordering::SeqCst) {
-            let left = until.saturating_duration_since(std::time::Instant::now());
+            let left = until.map_or(Duration::MAX, |u| u.saturating_duration_since(std::time::Instant::now()));
             if left.is_zero() {
                 break;
             }
@@ -127,8 +128,9 @@ pub fn next_delay(every: Duration, failures: u32) -> Duration {
 
 /// Keeps the served repositories and the `[[source]]`s synced: a round
 /// every `every` (sooner after a failure, see [`next_delay`], or when
-/// asked), each recorded for `/metrics` and in `state.syncs`. Returns the
-/// switch that stops it (at the end of the round in progress).
+/// asked; `Duration::MAX` rounds only when asked), each recorded for
+/// `/metrics` and in `state.syncs`. Returns the switch that stops it (at
+/// the end of the round in progress).
 pub fn keep_synced(
     state: &ServerState,
     every: Duration,
@@ -147,7 +149,8 @@ pub fn keep_synced(
     std::thread::spawn(move || {
         loop {
             let delay = next_delay(every, syncs.status().failures_in_a_row);
-            let next_at = clock().ok().map(|now| now + i64::try_from(delay.as_secs()).unwrap_or(i64::MAX / 2));
+            let scheduled = i64::try_from(delay.as_secs()).ok().filter(|s| *s < 100 * 365 * 86_400);
+            let next_at = scheduled.and_then(|s| Some(clock().ok()? + s));
             syncs.update(|s| s.next_at = next_at);
             syncs.wait(delay, &stopped);
             if stopped.load(Ordering::SeqCst) {
@@ -226,7 +229,7 @@ fn run_round(
 /// The sync panel of every page: the round in progress and how far it is,
 /// the last round and its error, and the "Sync now" button. While a round
 /// runs the page asks to be reloaded (`meta refresh`, no script).
-pub fn panel(state: &ServerState, viewer: Option<&Viewer>) -> String {
+pub fn panel(state: &ServerState, viewer: Option<&Viewer>, back: &str) -> String {
     let status = state.syncs.status();
     let time = |t: i64| fulcrum_core::time::format_datetime(t);
     let mut out = String::from("<section class=\"sync\" aria-label=\"sync\">");
@@ -260,8 +263,9 @@ pub fn panel(state: &ServerState, viewer: Option<&Viewer>) -> String {
     if viewer.is_none_or(|v| v.role >= crate::accounts::Role::Member) {
         let csrf = viewer.map(|v| format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", escape(&v.csrf)));
         out.push_str(&format!(
-            "<form method=\"post\" action=\"/sync\">{}<button{}>Sync now</button></form>",
+            "<form method=\"post\" action=\"/sync\">{}<input type=\"hidden\" name=\"back\" value=\"{}\"><button{}>Sync now</button></form>",
             csrf.unwrap_or_default(),
+            escape(back),
             if status.running.is_some() || status.requested { " disabled" } else { "" }
         ));
     }
@@ -274,6 +278,9 @@ pub fn panel(state: &ServerState, viewer: Option<&Viewer>) -> String {
 pub struct SyncForm {
     #[serde(default)]
     csrf: String,
+    /// The page to go back to: a path on this server.
+    #[serde(default)]
+    back: String,
 }
 
 /// `POST /sync`: asks the background sync for a round now, then back to
@@ -295,14 +302,13 @@ pub async fn sync_now(
         _ => {}
     }
     state.syncs.request();
-    // Back to the page the button was on (same origin only).
-    let back = headers
-        .get(axum::http::header::REFERER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|r| r.find("://").and_then(|i| r[i + 3..].find('/').map(|j| r[i + 3 + j..].to_owned())))
-        .filter(|path| path.starts_with('/') && !path.starts_with("//"))
-        .unwrap_or_else(|| "/".to_owned());
-    Redirect::to(&back).into_response()
+    Redirect::to(local(&form.back)).into_response()
+}
+
+/// `back` when it is a path on this server, else `/` (never another site).
+fn local(back: &str) -> &str {
+    let local = back.starts_with('/') && !back.starts_with("//") && !back.contains(['\\', '\r', '\n']);
+    if local { back } else { "/" }
 }
 
 /// A browser says the request comes from another site.
@@ -362,6 +368,29 @@ mod tests {
         syncer.wait(Duration::from_secs(30), &stop);
         assert!(thread.join().unwrap());
         assert!(started.elapsed() < Duration::from_secs(10), "woken, not timed out");
+    }
+
+    #[test]
+    fn the_way_back_stays_on_this_server() {
+        assert_eq!(local("/flow?since=90d"), "/flow?since=90d");
+        for elsewhere in
+            ["https://evil.example/", "//evil.example/", "/\\evil.example", "", "flow", "/a\r\nSet-Cookie: x"]
+        {
+            assert_eq!(local(elsewhere), "/", "{elsewhere:?}");
+        }
+    }
+
+    #[test]
+    fn without_a_schedule_only_a_request_starts_a_round() {
+        let syncer = Arc::new(Syncer::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (waiter, stopper) = (syncer.clone(), stop.clone());
+        let thread = std::thread::spawn(move || waiter.wait(Duration::MAX, &stopper));
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(!thread.is_finished(), "still waiting");
+        assert!(syncer.request());
+        thread.join().unwrap();
+        let _ = stop;
     }
 
     #[test]

@@ -1019,7 +1019,12 @@ fn sync_now_runs_a_round_and_the_page_shows_how_it_went() {
         fulcrum::http::Clock::Fixed(utc(&format!("{NOW} 00:00"))),
     );
     let (_, _, page) = get(&state, "/flow");
-    assert!(page.contains("<form method=\"post\" action=\"/sync\"><button>Sync now</button></form>"), "{page}");
+    assert!(
+        page.contains(
+            "<form method=\"post\" action=\"/sync\"><input type=\"hidden\" name=\"back\" value=\"/flow\"><button>Sync now</button></form>"
+        ),
+        "{page}"
+    );
     assert!(!page.contains("data-sync="), "no round yet: {page}");
 
     // Another site cannot start one (single-user mode has no CSRF token).
@@ -1028,8 +1033,7 @@ fn sync_now_runs_a_round_and_the_page_shows_how_it_went() {
     assert!(state.syncs.status().last.is_none() && !state.syncs.status().requested);
 
     // The button: a round now, and back to the page it was on.
-    let (status, headers, _) =
-        call(&state, "POST", "/sync", &[("referer", "http://127.0.0.1:7878/flow?since=90d")], "");
+    let (status, headers, _) = call(&state, "POST", "/sync", &[], "back=%2Fflow%3Fsince%3D90d");
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers["location"], "/flow?since=90d");
     let first = wait_for_round(&state, None).expect("the asked-for round ran within 10 s, not in an hour");
@@ -1056,4 +1060,131 @@ fn sync_now_runs_a_round_and_the_page_shows_how_it_went() {
     assert!(page.contains("data-sync=\"failed\" role=\"alert\">Last sync"), "{page}");
     assert!(page.contains("(1 in a row): delivery: "), "{page}");
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// People sign in with a real browser (chromium over the DevTools
+/// protocol): a lead fills the login form, sees every page with the
+/// figures of the command line and charts that drew, presses "Sync now"
+/// and signs out; a viewer sees the delivery overview and is refused the
+/// rest. Nothing is logged to the console, no script fails and no
+/// Content-Security-Policy violation is reported.
+#[test]
+fn a_real_browser_signs_in_and_sees_what_each_role_may() {
+    let scratch = Scratch::new("server_browser_login");
+    let (delivery, team, db) = (repo("delivery"), repo("team"), scratch.db());
+    sync(&team, &db);
+    std::fs::write(scratch.path("events.jsonl"), crate::events::EVENTS).unwrap();
+    fulcrum(["import", s(&scratch.path("events.jsonl")), "--db", s(&db)]).ok();
+    user_add(&db, "lee", "lead", "a lead's long password");
+    user_add(&db, "vic", "viewer", "a viewer's long password");
+    let (served, address, _log) = serve_process(&["--repo", s(&delivery), "--repo", s(&team), "--db", s(&db)]);
+    let cli = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--db", s(&db), "--no-sync", "--format", "json"]);
+        fulcrum(all).ok().json()
+    };
+    let base = format!("http://{address}");
+    let mut browser = crate::browser::Browser::start(&scratch);
+    let sign_in = |browser: &mut crate::browser::Browser, name: &str, password: &str| {
+        browser.open(&format!("{base}/flow"));
+        assert_eq!(browser.eval("location.pathname"), "/login", "signed out, a page leads to the login");
+        // JSON string literals are JavaScript string literals.
+        let (name, password) = (serde_json::json!(name), serde_json::json!(password));
+        browser.submit(&format!(
+            "document.querySelector('[name=name]').value = {name};\
+             document.querySelector('[name=password]').value = {password};\
+             document.querySelector('form[action=\"/login\"]').submit()"
+        ));
+        assert_eq!(browser.eval("location.pathname"), "/", "signed in, on to the overview: {}", browser.dom());
+    };
+
+    sign_in(&mut browser, "lee", "a lead's long password");
+    let dom = browser.dom();
+    assert!(dom.contains("Signed in as lee (lead)"), "{dom}");
+    let report = cli(&["report", "--repo", s(&delivery)]);
+    let frequency = &report["dora"]["deployment_frequency"]["value"];
+    assert!(dom.contains(&format!("{:.2}/week", frequency["per_week"].as_f64().unwrap())), "{dom}");
+    let drawn = |browser: &mut crate::browser::Browser, selector: &str| {
+        browser.eval(&format!("document.querySelectorAll({}).length", serde_json::json!(selector))).as_u64().unwrap()
+    };
+    assert!(drawn(&mut browser, "svg rect") > 0, "the weekly charts drew");
+
+    let filters = "service=shop&since=2025-01-01&until=2025-02-01";
+    browser.open(&format!("{base}/flow?{filters}"));
+    let flow = cli(&["flow", "--service", "shop", "--since", "2025-01-01", "--until", "2025-02-01"]);
+    for stage in ["coding", "pickup", "review"] {
+        let median = &flow[stage]["value"]["summary"]["median"];
+        let shown = browser.eval(&format!("document.querySelector('tr[data-stage={stage}]').dataset.median"));
+        assert_eq!(shown.as_str().unwrap(), median.to_string(), "{stage}");
+    }
+    assert!(drawn(&mut browser, "svg[aria-label='median stage time per week'] rect") > 4, "the stages stacked");
+
+    browser.open(&format!("{base}/knowledge?repo=team"));
+    let knowledge = cli(&["knowledge", "--repo", s(&team), "--by-directory"]);
+    let shown = browser.eval("document.querySelector('[data-truck-factor]').dataset.truckFactor");
+    assert_eq!(shown.as_str().unwrap(), knowledge["truck_factor"].to_string());
+    let directories = knowledge["directories"].as_array().unwrap().len() as u64;
+    assert_eq!(drawn(&mut browser, "svg[data-cells] rect"), directories, "a treemap cell per directory");
+
+    browser.open(&format!("{base}/deployments?{filters}"));
+    let deployments = cli(&["report", "--service", "shop", "--since", "2025-01-01", "--until", "2025-02-01"]);
+    let n = deployments["deployments"].as_array().unwrap().len() as u64;
+    assert!(n > 0);
+    assert_eq!(drawn(&mut browser, "svg circle"), n, "a point per deployment");
+
+    // Sync now: back on the same page, the round shown.
+    browser.submit("document.querySelector('form[action=\"/sync\"]').submit()");
+    // The filters in the page's own order.
+    assert_eq!(
+        browser.eval("location.pathname + location.search"),
+        "/deployments?since=2025-01-01&until=2025-02-01&service=shop"
+    );
+    assert!(drawn(&mut browser, "[data-sync]") > 0, "{}", browser.dom());
+
+    browser.submit("document.querySelector('form[action=\"/logout\"]').submit()");
+    assert_eq!(browser.eval("location.pathname"), "/login");
+
+    // A viewer: the overview, no flow in the navigation, the flow page refused.
+    sign_in(&mut browser, "vic", "a viewer's long password");
+    assert_eq!(drawn(&mut browser, "nav a[href^='/flow']"), 0);
+    assert_eq!(drawn(&mut browser, "form[action='/sync']"), 0, "no sync button for a viewer");
+    browser.open(&format!("{base}/flow"));
+    assert!(browser.dom().contains("sees the delivery overview only"));
+
+    // The log is listened to: a message of the test's own is caught.
+    browser.eval("console.error('probe from the test')");
+    browser.eval("1");
+    assert!(browser.logged.iter().any(|l| l.contains("probe from the test")), "{:?}", browser.logged);
+    // A refused page is not an error of the page: the browser logs a failed
+    // load (403) for it, and nothing else.
+    let logged: Vec<&String> = browser
+        .logged
+        .iter()
+        .filter(|l| !l.contains("the server responded with a status of 403") && !l.contains("probe from the test"))
+        .collect();
+    assert!(logged.is_empty(), "the browser logged: {logged:#?}");
+    drop(served);
+}
+
+/// A second login page (another tab, or one the browser fetched on its
+/// own) keeps the first one's form valid; the icon browsers ask for is no
+/// login page.
+#[test]
+fn a_second_login_page_does_not_expire_the_first() {
+    let scratch = Scratch::new("server_login_twice");
+    let db = scratch.db();
+    user_add(&db, "lee", "lead", "a lead's long password");
+    let state = state(&db, &[]);
+    let (_, headers, first) = call(&state, "GET", "/login", &[], "");
+    let (token, _) = set_cookie(&headers, "fulcrum_login").unwrap();
+    assert_eq!(csrf_of(&first), token);
+    let cookie = format!("fulcrum_login={token}");
+    let (_, headers, second) = call(&state, "GET", "/login", &[("cookie", &cookie)], "");
+    assert_eq!(csrf_of(&second), token, "the same token");
+    assert_eq!(set_cookie(&headers, "fulcrum_login").unwrap().0, token);
+    // A cookie that is not one of ours is replaced.
+    let (_, _, third) = call(&state, "GET", "/login", &[("cookie", "fulcrum_login=chosen-by-someone")], "");
+    assert_ne!(csrf_of(&third), "chosen-by-someone");
+    let (status, _, body) = call(&state, "GET", "/favicon.ico", &[], "");
+    assert_eq!((status, body.as_str()), (StatusCode::NO_CONTENT, ""));
 }

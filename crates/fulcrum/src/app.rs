@@ -10,16 +10,16 @@ use std::path::{Path, PathBuf};
 use fulcrum_core::dora::Metric;
 use fulcrum_core::time::{Window, parse_instant};
 
-use crate::analysis::{self, Analysis};
-use crate::check;
+use crate::analyses::analysis::{self, Analysis};
+use crate::analyses::check;
+use crate::analyses::delivery;
+use crate::analyses::flow::{self, FlowAnalysis};
+use crate::analyses::knowledge::{self, HotspotsReport, KnowledgeOptions, KnowledgeReport, KnowledgeSection};
 use crate::config::{self, Config};
-use crate::delivery;
 use crate::error::UsageError;
-use crate::flow::{self, FlowAnalysis};
-use crate::git::{self, GitRepo};
-use crate::knowledge::{self, HotspotsReport, KnowledgeOptions, KnowledgeReport, KnowledgeSection};
+use crate::sources::git::{self, GitRepo};
+use crate::sources::sync::{self, SyncOptions, SyncSummary};
 use crate::store::{self, Store};
-use crate::sync::{self, SyncOptions, SyncSummary};
 
 use anyhow::Context as _;
 

@@ -671,14 +671,17 @@ impl Config {
                     .map_err(|e| value_error(false, &format!("{key}.since"), e.to_string()))?;
             }
             if let Some(base) = &source.base_url {
-                let Some((scheme, host, _)) = crate::http::origin(base) else {
+                let Some((scheme, host, _)) = crate::sources::http::origin(base) else {
                     return Err(value_error(
                         false,
                         &format!("{key}.base_url"),
                         format!("`{base}` is not an http:// or https:// URL (without user:password@)"),
                     ));
                 };
-                if scheme == "http" && !crate::http::is_loopback(&host) && source.allow_insecure_http != Some(true) {
+                if scheme == "http"
+                    && !crate::sources::http::is_loopback(&host)
+                    && source.allow_insecure_http != Some(true)
+                {
                     return Err(value_error(
                         false,
                         &format!("{key}.base_url"),
@@ -713,7 +716,8 @@ impl Config {
             check_rules: {
                 let rules = file.check.fail_if.unwrap_or_default();
                 for rule in &rules {
-                    crate::check::parse(rule).map_err(|e| value_error(false, "check.fail_if", e.to_string()))?;
+                    crate::analyses::check::parse(rule)
+                        .map_err(|e| value_error(false, "check.fail_if", e.to_string()))?;
                 }
                 rules
             },

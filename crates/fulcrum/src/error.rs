@@ -2,7 +2,9 @@
 //! exit codes (2 for input the user can fix, 1 otherwise), the server to
 //! HTTP statuses.
 
-use crate::{analysis, check, config, connector, explain, git, http, import, knowledge, store, trust};
+use crate::analyses::{analysis, check, explain, knowledge};
+use crate::sources::{connector, git, http, import};
+use crate::{config, store, trust};
 
 /// Bad input given by the user in words (a flag, a combination of flags).
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use crate::config::DEFAULT_TAG_PATTERN;
-use crate::git::{GitRepo, RefKind};
+use crate::sources::git::{GitRepo, RefKind};
 
 /// A host repository read from a remote URL.
 #[derive(Debug, Clone, PartialEq, Eq)]

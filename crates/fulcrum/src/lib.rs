@@ -1,30 +1,19 @@
 //! fulcrum as a library: the store, the sources (git, GitHub, GitLab,
-//! events files), the analyses and the renderers, for the front ends (the
-//! `fulcrum` command line and the team server, `fulcrum serve`) to call.
+//! events files, webhooks), the analyses and the renderers, for the front
+//! ends (the `fulcrum` command line and the team server, `fulcrum serve`)
+//! to call. The folders are the architecture: `sources/` bring data in,
+//! `store/` owns all SQL, `analyses/` turn stored data into the core's
+//! inputs and reports, `render/` prints them, `server/` is the second
+//! front end; `app` is what both front ends call.
 
-pub mod accounts;
-pub mod analysis;
+pub mod analyses;
 pub mod app;
-pub mod check;
 pub mod config;
-pub mod connector;
-pub mod delivery;
-pub mod devlake;
 pub mod error;
-pub mod explain;
-pub mod flow;
-pub mod git;
-pub mod github;
-pub mod gitlab;
-pub mod hooks;
-pub mod http;
-pub mod import;
 pub mod init;
-pub mod knowledge;
 pub mod progress;
 pub mod render;
 pub mod server;
+pub mod sources;
 pub mod store;
-pub mod sync;
-pub mod tokens;
 pub mod trust;

@@ -3,9 +3,9 @@
 //! `main` parses flags, builds the effective settings, runs one command and
 //! turns errors into exit codes: 0 ok, 1 failure, 2 bad input or usage.
 
-use fulcrum::{
-    app, check, config, explain, git, github, http, import, init, knowledge, progress, render, store, sync, trust,
-};
+use fulcrum::analyses::{check, explain, knowledge};
+use fulcrum::sources::{git, github, http, import, sync};
+use fulcrum::{app, config, init, progress, render, store, trust};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -504,7 +504,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }),
                 repos: std::sync::Arc::new(repos),
                 syncs: std::sync::Arc::new(syncs),
-                secrets: std::sync::Arc::new(fulcrum::hooks::Secrets::from_env()),
+                secrets: std::sync::Arc::new(fulcrum::sources::hooks::Secrets::from_env()),
                 failures: Default::default(),
                 beyond_loopback: !args.listen.ip().is_loopback(),
                 observer: std::sync::Arc::new(fulcrum::server::observe::Observer::new(true)),
@@ -540,7 +540,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let store = store::Store::open(&context.db)?;
             match args.action {
                 TokenAction::Add { name, scope } => {
-                    let token = fulcrum::tokens::add(&store, &name, &scope, now)?;
+                    let token = fulcrum::server::tokens::add(&store, &name, &scope, now)?;
                     print(&format!("{token}\n"))?;
                     eprintln!("token `{name}` ({}): shown this once; only its hash is stored", scope.join(", "));
                     Ok(())
@@ -582,8 +582,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             match args.action {
                 UserAction::Add { name, role } => {
-                    let role = fulcrum::accounts::Role::parse(&role)?;
-                    fulcrum::accounts::add_user(&store, &name, role, &password()?, now)?;
+                    let role = fulcrum::server::accounts::Role::parse(&role)?;
+                    fulcrum::server::accounts::add_user(&store, &name, role, &password()?, now)?;
                     eprintln!("account `{name}` ({}) made", role.as_str());
                     Ok(())
                 }
@@ -600,7 +600,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     print(&out)
                 }
                 UserAction::Passwd { name } => {
-                    fulcrum::accounts::set_password(&mut store, &name, &password()?, None)?;
+                    fulcrum::server::accounts::set_password(&mut store, &name, &password()?, None)?;
                     eprintln!("password of `{name}` set; its sessions ended");
                     Ok(())
                 }

@@ -7,9 +7,9 @@ use fulcrum_core::dora::{Metric, WeekTrend, count};
 use fulcrum_core::stats::{Average, Summary};
 use fulcrum_core::time::{format_date, format_datetime};
 
-use crate::analysis::Analysis;
-use crate::knowledge::KnowledgeSection;
-use crate::sync::SyncSummary;
+use crate::analyses::analysis::Analysis;
+use crate::analyses::knowledge::KnowledgeSection;
+use crate::sources::sync::SyncSummary;
 
 mod flow;
 
@@ -92,7 +92,7 @@ fn knowledge_lines(k: &KnowledgeSection) -> Vec<String> {
 }
 
 /// A key person on one line (wrapped to the width).
-fn key_person_line(key: &crate::knowledge::KeyPersonRow) -> String {
+fn key_person_line(key: &crate::analyses::knowledge::KeyPersonRow) -> String {
     let text = format!(
         "{} <{}> · {} ({:.1}%) · last commit {}",
         key.person.name,
@@ -105,7 +105,7 @@ fn key_person_line(key: &crate::knowledge::KeyPersonRow) -> String {
 }
 
 /// The active truck factor in one sentence.
-fn active_line(a: &crate::knowledge::ActiveRow) -> String {
+fn active_line(a: &crate::analyses::knowledge::ActiveRow) -> String {
     let gone: Vec<String> = a
         .counted_as_gone
         .iter()
@@ -131,7 +131,7 @@ fn active_line(a: &crate::knowledge::ActiveRow) -> String {
 }
 
 /// What coding agents changed, in one sentence.
-fn agents_line(a: &crate::knowledge::AgentRow) -> String {
+fn agents_line(a: &crate::analyses::knowledge::AgentRow) -> String {
     if a.changes == 0 {
         return "Coding agents: no file change made or co-authored by one".to_owned();
     }
@@ -147,7 +147,7 @@ fn agents_line(a: &crate::knowledge::AgentRow) -> String {
 }
 
 /// Who else a departure counted as gone.
-fn inactive_note(d: &crate::knowledge::DepartureRow) -> String {
+fn inactive_note(d: &crate::analyses::knowledge::DepartureRow) -> String {
     let names: Vec<&str> = d.inactive_counted_as_gone.iter().map(|p| p.name.as_str()).collect();
     format!(
         "counting as gone too, with no commit within knowledge.inactive_after: {} ({} already without an active \
@@ -344,7 +344,7 @@ fn rows(a: &Analysis) -> Vec<Row> {
 /// ` · ▲ 12% on the previous 90 days (3h 10m)` when a value has data now
 /// and then; empty otherwise (and for a metric without data now, whose
 /// value text is its reason).
-fn versus(v: &crate::analysis::Versus, days: i64, show: &dyn Fn(f64) -> String) -> String {
+fn versus(v: &crate::analyses::analysis::Versus, days: i64, show: &dyn Fn(f64) -> String) -> String {
     let Some(before) = v.previous else { return String::new() };
     let change = match v.change {
         Some(c) if c.abs() < 0.005 => "= ".to_owned(),
@@ -656,8 +656,8 @@ const COUPLING_LEGEND: &str = "  degree = shared commits ÷ the average of the t
                                ever change together, a hidden dependency worth a look";
 
 /// Renders the knowledge report.
-pub fn knowledge(k: &crate::knowledge::KnowledgeReport, format: Format) -> String {
-    let person = |p: &crate::knowledge::PersonRow| format!("{} <{}>", p.name, p.email);
+pub fn knowledge(k: &crate::analyses::knowledge::KnowledgeReport, format: Format) -> String {
+    let person = |p: &crate::analyses::knowledge::PersonRow| format!("{} <{}>", p.name, p.email);
     let mut out = String::new();
     match format {
         Format::Json => return json(k),
@@ -844,9 +844,10 @@ fn excluded_text(excluded: &[(String, usize)]) -> String {
 }
 
 /// Renders hotspots and change coupling.
-pub fn hotspots(h: &crate::knowledge::HotspotsReport, format: Format) -> String {
+pub fn hotspots(h: &crate::analyses::knowledge::HotspotsReport, format: Format) -> String {
     let mut out = String::new();
-    let name = |p: &Option<crate::knowledge::PersonRow>| p.as_ref().map(|p| p.name.clone()).unwrap_or_default();
+    let name =
+        |p: &Option<crate::analyses::knowledge::PersonRow>| p.as_ref().map(|p| p.name.clone()).unwrap_or_default();
     let window = format!("{} → {}", format_date(h.window.start), format_date(h.window.end - 1));
     match format {
         Format::Json => return json(h),

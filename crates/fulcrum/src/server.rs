@@ -23,11 +23,13 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use serde::Deserialize;
 
+pub mod accounts;
 pub mod cache;
 pub mod observe;
 pub mod pages;
 pub mod session;
 pub mod syncing;
+pub mod tokens;
 
 pub use syncing::keep_synced;
 
@@ -45,7 +47,7 @@ pub struct ServerState {
     /// The background sync: its status, and the bell that asks for a round.
     pub syncs: Arc<syncing::Syncer>,
     /// GitHub's and GitLab's webhook secrets, from the environment.
-    pub secrets: Arc<crate::hooks::Secrets>,
+    pub secrets: Arc<crate::sources::hooks::Secrets>,
     /// Failed logins per account name, for the limit.
     pub failures: session::Failures,
     /// Whether it listens beyond this machine: then single-user mode never
@@ -197,7 +199,7 @@ async fn post_events(
             if let Err(refused) = authorize(store, &presented, "events:write")? {
                 return Ok(Err(refused));
             }
-            let (batch, errors) = crate::import::parse_events(&body, &source);
+            let (batch, errors) = crate::sources::import::parse_events(&body, &source);
             if !errors.is_empty() {
                 let errors: Vec<serde_json::Value> = errors
                     .iter()
@@ -235,7 +237,7 @@ fn no_token() -> Response {
 /// Whether the token may `scope`: 401 when it is unknown or revoked, 403
 /// when it lacks the scope.
 fn authorize(store: &crate::store::Store, token: &str, scope: &str) -> anyhow::Result<Result<(), Response>> {
-    Ok(match crate::tokens::allows(store, token, scope)? {
+    Ok(match crate::server::tokens::allows(store, token, scope)? {
         None => Err(refusal(StatusCode::UNAUTHORIZED, "the token is unknown or revoked")),
         Some((name, false)) => {
             Err(refusal(StatusCode::FORBIDDEN, &format!("the token `{name}` lacks the scope {scope}")))
@@ -291,7 +293,7 @@ async fn devlake_deployment(
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    devlake_store(state, headers, connection, move |source| crate::devlake::deployment(source, &body)).await
+    devlake_store(state, headers, connection, move |source| crate::sources::devlake::deployment(source, &body)).await
 }
 
 /// DevLake's `POST …/connections/:id/issues`.
@@ -303,7 +305,7 @@ async fn devlake_issue(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     devlake_store(state, headers, connection, move |source| {
-        crate::devlake::issue(source, query.service.as_deref(), &body)
+        crate::sources::devlake::issue(source, query.service.as_deref(), &body)
     })
     .await
 }
@@ -349,7 +351,8 @@ async fn github_hook(
     };
     let signature = text("x-hub-signature-256");
     let secrets = state.secrets.clone();
-    hook(state, move |config| crate::hooks::github(&secrets, config, &event, signature.as_deref(), &body)).await
+    hook(state, move |config| crate::sources::hooks::github(&secrets, config, &event, signature.as_deref(), &body))
+        .await
 }
 
 /// `POST /api/v1/webhooks/gitlab`: a delivery with `X-Gitlab-Token`.
@@ -360,7 +363,7 @@ async fn gitlab_hook(
 ) -> Result<Response, ApiError> {
     let token = headers.get("x-gitlab-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let secrets = state.secrets.clone();
-    hook(state, move |config| crate::hooks::gitlab(&secrets, config, token.as_deref(), &body)).await
+    hook(state, move |config| crate::sources::hooks::gitlab(&secrets, config, token.as_deref(), &body)).await
 }
 
 /// Checks and converts a host's delivery with the configuration, and
@@ -368,9 +371,11 @@ async fn gitlab_hook(
 /// store (and why), else the refusal.
 async fn hook(
     state: ServerState,
-    convert: impl FnOnce(&crate::config::Config) -> Result<crate::hooks::Delivery, crate::hooks::Refusal> + Send + 'static,
+    convert: impl FnOnce(&crate::config::Config) -> Result<crate::sources::hooks::Delivery, crate::sources::hooks::Refusal>
+    + Send
+    + 'static,
 ) -> Result<Response, ApiError> {
-    use crate::hooks::Refusal;
+    use crate::sources::hooks::Refusal;
     let cache = state.cache.clone();
     let context = (state.context)();
     let repo = state.repos.first().cloned();
@@ -560,7 +565,8 @@ async fn knowledge_json_now(state: &ServerState, query: &AnalysisQuery) -> Resul
     let leaving =
         query.leaving.iter().flat_map(|l| l.split(',')).map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
     let depth = query.directory_depth().map_err(|e| ApiError(e.into()))?;
-    let options = crate::knowledge::KnowledgeOptions { leaving: leaving.collect(), depth, ..Default::default() };
+    let options =
+        crate::analyses::knowledge::KnowledgeOptions { leaving: leaving.collect(), depth, ..Default::default() };
     let request = app::KnowledgeRequest { repo, sync: None, options };
     blocking(move || Ok(render::knowledge(&app::knowledge(&context, &request)?, render::Format::Json))).await
 }

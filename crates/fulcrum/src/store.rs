@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::git::{CommitRecord, RefKind, RefRecord};
+use crate::sources::git::{CommitRecord, RefKind, RefRecord};
 
 mod accounts;
 mod events;

@@ -8,7 +8,7 @@ use fulcrum_core::flow::{Agreement, CycleEnd, FlowReport, Stage, StageStats};
 use fulcrum_core::time::format_date;
 
 use super::{Format, duration, json, sparkline};
-use crate::flow::FlowAnalysis;
+use crate::analyses::flow::FlowAnalysis;
 
 /// Renders the flow report.
 pub fn flow(a: &FlowAnalysis, format: Format) -> String {

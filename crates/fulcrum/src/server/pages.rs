@@ -16,15 +16,17 @@ use serde_json::Value;
 
 use super::session::{Viewer, banner, page};
 use super::{AnalysisQuery, ApiError, ServerState, escape};
-use crate::accounts::Role;
 use crate::render::duration;
+use crate::server::accounts::Role;
 
 /// The query string of the filters, to carry from page to page.
 fn query_string(query: &AnalysisQuery) -> String {
     let pairs: Vec<String> =
         [("repo", &query.repo), ("since", &query.since), ("until", &query.until), ("service", &query.service)]
             .into_iter()
-            .filter_map(|(key, value)| value.as_ref().map(|v| format!("{key}={}", crate::connector::encode(v))))
+            .filter_map(|(key, value)| {
+                value.as_ref().map(|v| format!("{key}={}", crate::sources::connector::encode(v)))
+            })
             .collect();
     if pairs.is_empty() { String::new() } else { format!("?{}", pairs.join("&")) }
 }

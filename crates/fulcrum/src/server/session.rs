@@ -24,7 +24,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{ApiError, ServerState, blocking, escape, refusal};
-use crate::accounts::{self, Role};
+use crate::server::accounts::{self, Role};
 
 /// The session cookie.
 const SESSION_COOKIE: &str = "fulcrum_session";
@@ -116,13 +116,13 @@ pub async fn guard(State(state): State<ServerState>, mut request: Request, next:
             && let Some(row) = accounts::session(&store, &cookie, context.now)?
         {
             let role = Role::parse(&row.user.role)?;
-            let session = crate::tokens::hash(&cookie);
+            let session = crate::server::tokens::hash(&cookie);
             return Ok(Who::Account(Viewer { name: row.user.name, role, csrf: row.csrf, session }));
         }
         if let Some(token) = bearer
             && api
             && reading
-            && let Some((_, true)) = crate::tokens::allows(&store, &token, "read")?
+            && let Some((_, true)) = crate::server::tokens::allows(&store, &token, "read")?
         {
             return Ok(Who::Token);
         }

@@ -135,7 +135,7 @@ pub fn keep_synced(
     state: &ServerState,
     every: Duration,
     clock: fn() -> anyhow::Result<i64>,
-    host_clock: crate::http::Clock,
+    host_clock: crate::sources::http::Clock,
 ) -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
     let (context, repos, syncs, observer, cache, stopped) = (
@@ -174,7 +174,7 @@ fn run_round(
     observer: &super::observe::Observer,
     cache: &super::cache::Cache,
     clock: fn() -> anyhow::Result<i64>,
-    host_clock: crate::http::Clock,
+    host_clock: crate::sources::http::Clock,
 ) -> Round {
     let started_at = clock().unwrap_or(0);
     let steps = repos.len() + 1;
@@ -192,7 +192,14 @@ fn run_round(
         let result = (|| -> anyhow::Result<()> {
             let mut store = crate::store::Store::open(&context().db)?;
             let (repo, key, repo_name) = app::open_repo(path)?;
-            crate::sync::sync(&mut store, &repo, &key, &repo_name, clock()?, &crate::sync::SyncOptions::default())?;
+            crate::sources::sync::sync(
+                &mut store,
+                &repo,
+                &key,
+                &repo_name,
+                clock()?,
+                &crate::sources::sync::SyncOptions::default(),
+            )?;
             Ok(())
         })();
         observer.sync(&name, started.elapsed().as_secs_f64(), result.is_err());
@@ -213,8 +220,8 @@ fn run_round(
         let mut store = crate::store::Store::open(&context.db)?;
         let _lock = store.lock_for_sync()?;
         let mut progress = crate::progress::Progress::new("sources");
-        let sync = crate::github::SyncContext { config: &config, clock: host_clock, now: clock()? };
-        Ok(crate::github::sync_all(&mut store, &sync, &mut progress)?.len())
+        let sync = crate::sources::github::SyncContext { config: &config, clock: host_clock, now: clock()? };
+        Ok(crate::sources::github::sync_all(&mut store, &sync, &mut progress)?.len())
     })();
     if !matches!(sources, Ok(0)) {
         observer.sync("sources", started.elapsed().as_secs_f64(), sources.is_err());
@@ -260,7 +267,7 @@ pub fn panel(state: &ServerState, viewer: Option<&Viewer>, back: &str) -> String
         out.push_str(&format!("<p>Next sync {}.</p>", time(next)));
     }
     // A viewer (a stakeholder) sees the status but has no button.
-    if viewer.is_none_or(|v| v.role >= crate::accounts::Role::Member) {
+    if viewer.is_none_or(|v| v.role >= crate::server::accounts::Role::Member) {
         let csrf = viewer.map(|v| format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", escape(&v.csrf)));
         out.push_str(&format!(
             "<form method=\"post\" action=\"/sync\">{}<input type=\"hidden\" name=\"back\" value=\"{}\"><button{}>Sync now</button></form>",

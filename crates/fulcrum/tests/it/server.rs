@@ -22,7 +22,7 @@ fn state(db: &Path, repos: &[&Path]) -> fulcrum::server::ServerState {
         }),
         repos: Arc::new(repos.iter().map(|p| p.to_path_buf()).collect()),
         syncs: Default::default(),
-        secrets: Arc::new(fulcrum::hooks::Secrets::default()),
+        secrets: Arc::new(fulcrum::sources::hooks::Secrets::default()),
         failures: Default::default(),
         beyond_loopback: false,
         observer: Arc::new(fulcrum::server::observe::Observer::new(false)),
@@ -351,7 +351,7 @@ fn signed_host_webhooks_store_what_the_sync_would() {
          [[source]]\nkind = \"gitlab\"\nrepo = \"acme/tools/api\"\nservice = \"api\"\n",
     )
     .unwrap();
-    let with = |secrets: fulcrum::hooks::Secrets| {
+    let with = |secrets: fulcrum::sources::hooks::Secrets| {
         let mut state = state(&db, &[]);
         let (db, config) = (db.clone(), config.clone());
         state.context = Arc::new(move || fulcrum::app::Context {
@@ -367,8 +367,8 @@ fn signed_host_webhooks_store_what_the_sync_would() {
     let deployment = br#"{"action":"created","deployment_status":{"state":"success","created_at":"2025-02-03T10:05:00Z"},"deployment":{"id":77,"sha":"a1b2c3","ref":"v1.2.0","environment":"production"},"repository":{"full_name":"acme/shop"}}"#.to_vec();
 
     // Off without a secret.
-    let off = with(fulcrum::hooks::Secrets::default());
-    let signed = fulcrum::hooks::github_signature("s3cret", &deployment);
+    let off = with(fulcrum::sources::hooks::Secrets::default());
+    let signed = fulcrum::sources::hooks::github_signature("s3cret", &deployment);
     let (status, answer) = send(
         &off,
         github,
@@ -378,10 +378,10 @@ fn signed_host_webhooks_store_what_the_sync_would() {
     assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
     assert!(answer.contains("FULCRUM_GITHUB_WEBHOOK_SECRET"), "{answer}");
 
-    let state = with(fulcrum::hooks::Secrets { github: Some("s3cret".into()), gitlab: Some("t0ken".into()) });
+    let state = with(fulcrum::sources::hooks::Secrets { github: Some("s3cret".into()), gitlab: Some("t0ken".into()) });
     // Unsigned, mis-signed, signed over another body: 401, nothing stored.
-    let wrong = fulcrum::hooks::github_signature("guess", &deployment);
-    let other = fulcrum::hooks::github_signature("s3cret", b"{}");
+    let wrong = fulcrum::sources::hooks::github_signature("guess", &deployment);
+    let other = fulcrum::sources::hooks::github_signature("s3cret", b"{}");
     for headers in [
         vec![("x-github-event", "deployment_status")],
         vec![("x-github-event", "deployment_status"), ("x-hub-signature-256", wrong.as_str())],
@@ -429,7 +429,7 @@ fn signed_host_webhooks_store_what_the_sync_would() {
     for (event, body) in
         [("deployment_status", pending), ("pull_request", deployment.clone()), ("ping", b"{}".to_vec())]
     {
-        let signature = fulcrum::hooks::github_signature("s3cret", &body);
+        let signature = fulcrum::sources::hooks::github_signature("s3cret", &body);
         let (status, answer) =
             send(&state, github, &[("x-github-event", event), ("x-hub-signature-256", &signature)], body);
         assert_eq!(status, StatusCode::ACCEPTED, "{event}: {answer}");
@@ -437,13 +437,13 @@ fn signed_host_webhooks_store_what_the_sync_would() {
     }
     // A repository without a [[source]]: 422, named.
     let stranger = String::from_utf8(deployment.clone()).unwrap().replace("acme/shop", "evil/repo").into_bytes();
-    let signature = fulcrum::hooks::github_signature("s3cret", &stranger);
+    let signature = fulcrum::sources::hooks::github_signature("s3cret", &stranger);
     let (status, answer) =
         send(&state, github, &[("x-github-event", "deployment_status"), ("x-hub-signature-256", &signature)], stranger);
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
     assert!(answer.contains("evil/repo"), "{answer}");
     // Signed but not JSON: 400.
-    let signature = fulcrum::hooks::github_signature("s3cret", b"{not json");
+    let signature = fulcrum::sources::hooks::github_signature("s3cret", b"{not json");
     let (status, _) = send(
         &state,
         github,
@@ -453,7 +453,7 @@ fn signed_host_webhooks_store_what_the_sync_would() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     // An issue with the incident label: an incident, closed when closed.
     let issue = br#"{"action":"closed","issue":{"number":12,"title":"checkout down","created_at":"2025-02-03T11:00:00Z","closed_at":"2025-02-03T12:30:00Z","labels":[{"name":"Incident"}]},"repository":{"full_name":"acme/shop"}}"#.to_vec();
-    let signature = fulcrum::hooks::github_signature("s3cret", &issue);
+    let signature = fulcrum::sources::hooks::github_signature("s3cret", &issue);
     let (status, answer) =
         send(&state, github, &[("x-github-event", "issues"), ("x-hub-signature-256", &signature)], issue);
     assert_eq!(status, StatusCode::OK, "{answer}");
@@ -971,7 +971,7 @@ fn the_server_keeps_host_sources_synced_in_the_background() {
         &state,
         std::time::Duration::from_millis(20),
         now,
-        fulcrum::http::Clock::Fixed(utc(&format!("{NOW} 00:00"))),
+        fulcrum::sources::http::Clock::Fixed(utc(&format!("{NOW} 00:00"))),
     );
     let done = wait_for_round(&state, None);
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -1016,7 +1016,7 @@ fn sync_now_runs_a_round_and_the_page_shows_how_it_went() {
         &state,
         std::time::Duration::from_secs(3600),
         now,
-        fulcrum::http::Clock::Fixed(utc(&format!("{NOW} 00:00"))),
+        fulcrum::sources::http::Clock::Fixed(utc(&format!("{NOW} 00:00"))),
     );
     let (_, _, page) = get(&state, "/flow");
     assert!(

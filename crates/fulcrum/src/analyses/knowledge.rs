@@ -10,9 +10,9 @@ use fulcrum_core::knowledge::{self, ChangeKind, FileChange, HistoryCommit};
 use fulcrum_core::time::Window;
 use serde::Serialize;
 
-use crate::analysis::{AnalysisError, resolve_person};
+use crate::analyses::analysis::{AnalysisError, resolve_person};
 use crate::config::Config;
-use crate::git::GitRepo;
+use crate::sources::git::GitRepo;
 use crate::store::{RepoState, Store, StoredCommit};
 
 /// Input errors of knowledge analysis (exit code 2).

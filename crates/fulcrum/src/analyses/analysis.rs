@@ -13,9 +13,9 @@ use fulcrum_core::time::Window;
 use gix::bstr::{BStr, ByteSlice};
 use serde::Serialize;
 
+use crate::analyses::delivery::Events;
 use crate::config::{Config, DeployMode};
-use crate::delivery::Events;
-use crate::git::RefKind;
+use crate::sources::git::RefKind;
 use crate::store::{EventFilter, RepoState, RepoTotals, Store, StoredCommit};
 
 /// Input errors found while analysing (exit code 2).
@@ -348,7 +348,7 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
             Some(PrChange {
                 first_commit_at,
                 merge_commit,
-                merged_at: pr.merged_at? - crate::delivery::MERGE_CLOCK_TOLERANCE,
+                merged_at: pr.merged_at? - crate::analyses::delivery::MERGE_CLOCK_TOLERANCE,
                 bot: config.is_bot(&pr.author, ""),
             })
         })

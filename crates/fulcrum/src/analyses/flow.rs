@@ -9,12 +9,12 @@ use serde::Serialize;
 
 use std::collections::HashMap;
 
-use crate::analysis::{
+use crate::analyses::analysis::{
     AnalysisError, Scope, describe_filter, event_deployments_text, history, interrupted_sync_warning, no_data_reason,
     no_deployments_advice, quiet_window_headline, retell_no_deployments,
 };
+use crate::analyses::delivery::{Events, deployed_at, tolerate_clock};
 use crate::config::Config;
-use crate::delivery::{Events, deployed_at, tolerate_clock};
 use crate::store::Store;
 
 /// The flow report with where its data came from.

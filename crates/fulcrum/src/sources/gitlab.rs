@@ -32,12 +32,12 @@ use fulcrum_core::time::format_datetime;
 use serde_json::Value;
 
 use crate::config::SourceFile;
-use crate::connector::{
+use crate::progress::Progress;
+use crate::sources::connector::{
     Names, PullBatches, Session, SourceSummary, cursor_update, encode, fresh_items, incident, store_pull_requests, time,
 };
-use crate::github::SyncContext;
-use crate::http::{Auth, HttpError};
-use crate::progress::Progress;
+use crate::sources::github::SyncContext;
+use crate::sources::http::{Auth, HttpError};
 use crate::store::{DeploymentEvent, EventBatch, Store};
 
 /// Merge requests per transaction.
@@ -54,7 +54,8 @@ pub fn sync(
     let config = context.config;
     let names = Names::of(source, "gitlab", "https://gitlab.com/api/v4");
     let (repo, name, service) = (names.repo, names.name.clone(), names.service.clone());
-    let client = crate::connector::client(source, &names.base, Auth::PrivateToken, "GITLAB_TOKEN", context.clock)?;
+    let client =
+        crate::sources::connector::client(source, &names.base, Auth::PrivateToken, "GITLAB_TOKEN", context.clock)?;
     let root = format!("{}/projects/{}", names.base, encode(repo));
     client.load_cache(store.http_cache_under(&root)?);
     let mut summary = SourceSummary { source: name.clone(), ..SourceSummary::default() };

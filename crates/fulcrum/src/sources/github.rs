@@ -18,12 +18,12 @@ use fulcrum_core::time::parse_rfc3339;
 use serde_json::Value;
 
 use crate::config::{Config, SourceFile};
-use crate::connector::{
+use crate::progress::Progress;
+use crate::sources::connector::{
     Cursor, Names, PullBatches, Session, SourceError, SourceSummary, cursor_update, encode, fresh_items, incident,
     store_pull_requests, time,
 };
-use crate::http::{Auth, Clock, HttpError};
-use crate::progress::Progress;
+use crate::sources::http::{Auth, Clock, HttpError};
 use crate::store::{DeploymentEvent, EventBatch, Store};
 
 /// Pull requests per transaction.
@@ -51,7 +51,7 @@ pub fn sync(
     let config = context.config;
     let names = Names::of(source, "github", "https://api.github.com");
     let (repo, name, service) = (names.repo, names.name.clone(), names.service.clone());
-    let client = crate::connector::client(source, &names.base, Auth::Bearer, "GITHUB_TOKEN", context.clock)?;
+    let client = crate::sources::connector::client(source, &names.base, Auth::Bearer, "GITHUB_TOKEN", context.clock)?;
     let root = format!("{}/repos/{repo}", names.base);
     client.load_cache(store.http_cache_under(&root)?);
     let mut summary = SourceSummary { source: name.clone(), ..SourceSummary::default() };
@@ -406,7 +406,7 @@ pub fn sync_all(
     for source in &context.config.sources {
         let summary = match source.kind.as_str() {
             "github" => sync(store, source, context, progress),
-            "gitlab" => crate::gitlab::sync(store, source, context, progress),
+            "gitlab" => crate::sources::gitlab::sync(store, source, context, progress),
             other => Err(SourceError(format!("source kind `{other}` is not known; use github or gitlab")).into()),
         }
         .with_context(|| format!("while syncing {} source {}", source.kind, source.repo))?;

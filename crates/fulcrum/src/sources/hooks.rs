@@ -18,7 +18,7 @@ use fulcrum_core::time::parse_rfc3339;
 use serde_json::Value;
 
 use crate::config::{Config, SourceFile};
-use crate::connector::{Names, incident};
+use crate::sources::connector::{Names, incident};
 use crate::store::{DeploymentEvent, EventBatch};
 
 /// The environment variable holding GitHub's webhook secret.
@@ -154,10 +154,10 @@ pub fn github(
     match event {
         "deployment_status" => {
             let (deployment, status) = (&payload["deployment"], &payload["deployment_status"]);
-            if crate::github::final_state(status).is_none() {
+            if crate::sources::github::final_state(status).is_none() {
                 return Ok(Delivery::ignored("the deployment has not finished"));
             }
-            let event = crate::github::deployment_event(&names, deployment, status).ok_or_else(|| {
+            let event = crate::sources::github::deployment_event(&names, deployment, status).ok_or_else(|| {
                 Refusal::Malformed("`deployment` needs `id` and `sha`, `deployment_status` `created_at`".to_owned())
             })?;
             batch.deployments.push(event);
@@ -178,7 +178,7 @@ pub fn github(
                 ));
             }
             let finished_at = time(run, "updated_at")?;
-            let event = crate::github::run_event(&names, run, finished_at)
+            let event = crate::sources::github::run_event(&names, run, finished_at)
                 .ok_or_else(|| Refusal::Malformed("`workflow_run` needs `id` and `head_sha`".to_owned()))?;
             batch.deployments.push(event);
         }

@@ -132,13 +132,13 @@ pub fn authenticate(store: &Store, name: &str, password: &str) -> anyhow::Result
 /// and the CSRF token of its forms.
 pub fn start_session(store: &Store, user: &User, now: i64) -> anyhow::Result<(String, String)> {
     let (cookie, csrf) = (random_token()?, random_token()?);
-    store.add_session(&crate::tokens::hash(&cookie), user.id, &csrf, now, now + SESSION_SECONDS)?;
+    store.add_session(&crate::server::tokens::hash(&cookie), user.id, &csrf, now, now + SESSION_SECONDS)?;
     Ok((cookie, csrf))
 }
 
 /// The live session of the cookie value `cookie`.
 pub fn session(store: &Store, cookie: &str, now: i64) -> anyhow::Result<Option<SessionRow>> {
-    Ok(store.session(&crate::tokens::hash(cookie), now)?)
+    Ok(store.session(&crate::server::tokens::hash(cookie), now)?)
 }
 
 #[cfg(test)]

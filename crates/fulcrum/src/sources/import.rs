@@ -373,7 +373,7 @@ fn parse_lines(lines: Vec<(usize, Vec<u8>)>, source: &str) -> Parsed {
         let item = serde_json::from_str::<Line>(text)
             .map_err(|e| describe(&e))
             .and_then(|l| convert(l, source))
-            .map_err(|message| crate::http::cut(&message, MESSAGE_LIMIT));
+            .map_err(|message| crate::sources::http::cut(&message, MESSAGE_LIMIT));
         match item {
             Ok(Item::PullRequest(pr, label)) => parsed.batch.pull_requests.push((pr, source.to_owned(), None, label)),
             Ok(Item::Deployment(d)) => parsed.batch.deployments.push((d, None)),

@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
-use crate::git::{CommitRecord, GitError, GitRepo};
 use crate::progress::Progress;
+use crate::sources::git::{CommitRecord, GitError, GitRepo};
 use crate::store::{Store, SyncFinish};
 
 /// Knobs of a sync.

@@ -10,8 +10,8 @@ use fulcrum_core::time::parse_rfc3339;
 use serde_json::Value;
 
 use crate::config::SourceFile;
-use crate::http::{Client, HttpError, Token};
 use crate::progress::Progress;
+use crate::sources::http::{Client, HttpError, Token};
 use crate::store::{IncidentEvent, Store, StoreError};
 
 /// What a source sync did.
@@ -368,17 +368,17 @@ pub fn cursor_update<'a>(
 pub fn client(
     source: &SourceFile,
     base: &str,
-    auth: crate::http::Auth,
+    auth: crate::sources::http::Auth,
     default_env: &str,
-    clock: crate::http::Clock,
+    clock: crate::sources::http::Clock,
 ) -> anyhow::Result<Client> {
     let (token, hint) = token(source, default_env)?;
     if token.is_none() {
         eprintln!("warning: {} {}: no token ({hint})", source.kind, source.repo);
     }
-    if let Some((scheme, host, _)) = crate::http::origin(base)
+    if let Some((scheme, host, _)) = crate::sources::http::origin(base)
         && scheme == "http"
-        && !crate::http::is_loopback(&host)
+        && !crate::sources::http::is_loopback(&host)
     {
         eprintln!(
             "warning: {} {}: base_url {base} is plain http (allow_insecure_http = true): the token travels in clear text",
@@ -386,7 +386,7 @@ pub fn client(
         );
     }
     let client = Client::new(base, token, auth, &hint)?;
-    Ok(client.with_max_pages(source.max_pages.unwrap_or(crate::http::DEFAULT_MAX_PAGES)).with_clock(clock))
+    Ok(client.with_max_pages(source.max_pages.unwrap_or(crate::sources::http::DEFAULT_MAX_PAGES)).with_clock(clock))
 }
 
 /// How a connector names its pull requests in batches and cursors.

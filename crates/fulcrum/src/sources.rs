@@ -1,0 +1,13 @@
+//! Where data comes from: a git repository (gix), GitHub and GitLab over
+//! HTTP, events files, and webhooks pushed to the team server. Each source
+//! fetches and converts to store records; none computes a metric.
+
+pub mod connector;
+pub mod devlake;
+pub mod git;
+pub mod github;
+pub mod gitlab;
+pub mod hooks;
+pub mod http;
+pub mod import;
+pub mod sync;

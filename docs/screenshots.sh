@@ -26,7 +26,7 @@ address=$(sed -n 's|^fulcrum serves http://\([^/]*\)/.*|\1|p' "$work/serve.log")
 mkdir -p "$here/docs/screenshots"
 shot() { # name path
   HOME="$work" chromium --headless --no-sandbox --disable-gpu --no-first-run --hide-scrollbars \
-    --user-data-dir="$work/profile" --window-size=1100,1400 \
+    --user-data-dir="$work/profile" --window-size=1100,1800 \
     --screenshot="$here/docs/screenshots/$1.png" "http://$address$2" 2>/dev/null
   echo "docs/screenshots/$1.png"
 }

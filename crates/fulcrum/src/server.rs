@@ -24,6 +24,7 @@ use axum::routing::{MethodRouter, get, post};
 use serde::Deserialize;
 
 pub mod accounts;
+pub mod admin;
 pub mod cache;
 pub mod observe;
 pub mod pages;
@@ -427,6 +428,9 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<ServerState>)> 
         ("get", "/flow", get(pages::flow_page)),
         ("get", "/knowledge", get(pages::knowledge_page)),
         ("post", "/sync", post(syncing::sync_now)),
+        ("get", "/admin", get(admin::admin)),
+        ("post", "/admin/accounts", post(admin::accounts_post)),
+        ("post", "/admin/tokens", post(admin::tokens_post)),
         ("get", "/api/v1/sync", get(syncing::status)),
         ("get", "/download/{page}/{file}", get(pages::download)),
         ("get", "/metrics", get(observe::metrics)),

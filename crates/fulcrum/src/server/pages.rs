@@ -53,6 +53,9 @@ pub fn chrome(state: &ServerState, viewer: Option<&Viewer>, query: &AnalysisQuer
             }
         }
     }
+    if viewer.is_none_or(|v| v.role >= Role::Admin) {
+        out.push_str("<a href=\"/admin\">Admin</a> ");
+    }
     out.push_str("</nav>\n");
     let field = |name: &str, value: &Option<String>, hint: &str| {
         format!(

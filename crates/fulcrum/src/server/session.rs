@@ -69,6 +69,7 @@ fn need(path: &str) -> Need {
         "/" | "/deployments" | "/api/v1/report" | "/logout" | "/account" | "/account/password" => {
             Need::Account(Role::Viewer)
         }
+        p if p == "/admin" || p.starts_with("/admin/") => Need::Account(Role::Admin),
         p if p.starts_with("/download/delivery/") || p.starts_with("/download/deployments/") => {
             Need::Account(Role::Viewer)
         }
@@ -93,6 +94,35 @@ fn refused(api: bool, status: StatusCode, why: &str) -> Response {
         refusal(status, why)
     } else {
         (status, Html(page("fulcrum", &format!("<p>{}</p><p><a href=\"/\">Back</a></p>", escape(why))))).into_response()
+    }
+}
+
+/// A browser says the request comes from another site.
+pub(super) fn cross_site(headers: &HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return !matches!(site, "same-origin" | "none");
+    }
+    match (header("origin"), header("host")) {
+        (Some(origin), Some(host)) => origin.split_once("://").map(|(_, h)| h) != Some(host),
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+/// The refusal of a posted form that may not act (`None`: it may): with
+/// accounts its CSRF token must be the session's; in single-user mode (no
+/// session, no token) a browser must not say the request comes from
+/// another site.
+pub(super) fn form_refusal(viewer: Option<&Viewer>, headers: &HeaderMap, csrf: &str) -> Option<Response> {
+    match viewer {
+        Some(viewer) if !same(&viewer.csrf, csrf) => {
+            Some(refusal(StatusCode::FORBIDDEN, "the form expired; reload the page and try again"))
+        }
+        None if cross_site(headers) => {
+            Some(refusal(StatusCode::FORBIDDEN, "this form is accepted from fulcrum's own pages only"))
+        }
+        _ => None,
     }
 }
 
@@ -398,10 +428,29 @@ mod tests {
         assert_eq!(need("/api/v1/report"), Need::Account(Role::Viewer));
         assert_eq!(need("/api/v1/flow"), Need::Account(Role::Member));
         assert_eq!(need("/download/deployments/deployments.csv"), Need::Account(Role::Viewer));
+        assert_eq!(need("/admin"), Need::Account(Role::Admin));
+        assert_eq!(need("/admin/tokens"), Need::Account(Role::Admin));
+        assert_eq!(need("/administrivia"), Need::Account(Role::Member));
         assert_eq!(need("/download/flow/stale.csv"), Need::Account(Role::Member));
         assert_eq!(need("/download/knowledge/files.json"), Need::Account(Role::Member));
         assert_eq!(need("/api/v1/knowledge"), Need::Account(Role::Member));
         assert_eq!(need("/anything/else"), Need::Account(Role::Member));
+    }
+
+    #[test]
+    fn requests_from_other_sites_are_told_apart() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut map = HeaderMap::new();
+            for (k, v) in pairs {
+                map.insert(*k, v.parse().unwrap());
+            }
+            map
+        };
+        assert!(!cross_site(&headers(&[])), "a script on this machine");
+        assert!(!cross_site(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(!cross_site(&headers(&[("origin", "http://127.0.0.1:7878"), ("host", "127.0.0.1:7878")])));
+        assert!(cross_site(&headers(&[("origin", "https://evil.example"), ("host", "127.0.0.1:7878")])));
     }
 
     #[test]

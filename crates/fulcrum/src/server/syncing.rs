@@ -15,12 +15,12 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Form, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
 use super::session::Viewer;
-use super::{ServerState, escape, refusal};
+use super::{ServerState, escape};
 use crate::app;
 
 /// What the background sync is doing and last did.
@@ -299,14 +299,8 @@ pub async fn sync_now(
     headers: HeaderMap,
     Form(form): Form<SyncForm>,
 ) -> Response {
-    match &viewer {
-        Some(axum::Extension(viewer)) if !super::session::same(&viewer.csrf, &form.csrf) => {
-            return refusal(StatusCode::FORBIDDEN, "the form expired; reload the page and try again");
-        }
-        None if cross_site(&headers) => {
-            return refusal(StatusCode::FORBIDDEN, "a sync is asked for from fulcrum's own pages only");
-        }
-        _ => {}
+    if let Some(refused) = super::session::form_refusal(viewer.as_ref().map(|v| &v.0), &headers, &form.csrf) {
+        return refused;
     }
     state.syncs.request();
     Redirect::to(local(&form.back)).into_response()
@@ -316,19 +310,6 @@ pub async fn sync_now(
 fn local(back: &str) -> &str {
     let local = back.starts_with('/') && !back.starts_with("//") && !back.contains(['\\', '\r', '\n']);
     if local { back } else { "/" }
-}
-
-/// A browser says the request comes from another site.
-fn cross_site(headers: &HeaderMap) -> bool {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(site) = header("sec-fetch-site") {
-        return !matches!(site, "same-origin" | "none");
-    }
-    match (header("origin"), header("host")) {
-        (Some(origin), Some(host)) => origin.split_once("://").map(|(_, h)| h) != Some(host),
-        (Some(_), None) => true,
-        _ => false,
-    }
 }
 
 /// `GET /api/v1/sync`: the status as JSON.
@@ -398,21 +379,5 @@ mod tests {
         assert!(syncer.request());
         thread.join().unwrap();
         let _ = stop;
-    }
-
-    #[test]
-    fn requests_from_other_sites_are_told_apart() {
-        let headers = |pairs: &[(&'static str, &'static str)]| {
-            let mut map = HeaderMap::new();
-            for (k, v) in pairs {
-                map.insert(*k, v.parse().unwrap());
-            }
-            map
-        };
-        assert!(!cross_site(&headers(&[])), "a script on this machine");
-        assert!(!cross_site(&headers(&[("sec-fetch-site", "same-origin")])));
-        assert!(cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
-        assert!(!cross_site(&headers(&[("origin", "http://127.0.0.1:7878"), ("host", "127.0.0.1:7878")])));
-        assert!(cross_site(&headers(&[("origin", "https://evil.example"), ("host", "127.0.0.1:7878")])));
     }
 }

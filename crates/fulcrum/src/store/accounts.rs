@@ -96,6 +96,14 @@ impl Store {
         Ok(changed > 0)
     }
 
+    /// Gives the account `name` the role `role` (its sessions read the role
+    /// at each request, so it applies at once); whether it existed.
+    pub fn set_role(&self, name: &str, role: &str) -> Result<bool, StoreError> {
+        let changed =
+            self.conn.execute("UPDATE users SET role = ?2 WHERE name = ?1", params![name, role]).map_err(self.sql())?;
+        Ok(changed > 0)
+    }
+
     /// Removes the account `name` and its sessions; whether it existed.
     pub fn remove_user(&mut self, name: &str) -> Result<bool, StoreError> {
         let tx =

@@ -1188,3 +1188,93 @@ fn a_second_login_page_does_not_expire_the_first() {
     let (status, _, body) = call(&state, "GET", "/favicon.ico", &[], "");
     assert_eq!((status, body.as_str()), (StatusCode::NO_CONTENT, ""));
 }
+
+/// `/admin`: accounts and tokens from the browser. In single-user mode the
+/// person at this machine makes a token (shown once, working at once,
+/// revocable) and the first account; then only an admin may, with the
+/// session's CSRF token, and never leaving the server without an admin.
+#[test]
+fn admins_manage_accounts_and_tokens_from_the_page() {
+    let scratch = Scratch::new("server_admin");
+    let db = scratch.db();
+    let state = state(&db, &[]);
+    let form = |cookie: &str, path: &str, body: &str| {
+        let headers: Vec<(&str, &str)> = if cookie.is_empty() { vec![] } else { vec![("cookie", cookie)] };
+        call(&state, "POST", path, &headers, body)
+    };
+
+    // Single-user mode: a token for a CI job pushing events.
+    let (status, _, page) = call(&state, "GET", "/admin", &[], "");
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("No accounts: this server is in single-user mode"), "{page}");
+    let (status, _, _) = call(
+        &state,
+        "POST",
+        "/admin/tokens",
+        &[("sec-fetch-site", "cross-site")],
+        "action=add&name=ci&events_write=on",
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN, "another site cannot make a token");
+    let (status, headers, page) = form("", "/admin/tokens", "action=add&name=ci&events_write=on");
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(headers["cache-control"], "no-store");
+    let at = page.find("<code data-token>").expect("the token, shown once") + 17;
+    let token = page[at..].split('<').next().unwrap().to_owned();
+    let (status, _) = post(&state, "/api/v1/events", Some(&token), EVENTS.as_bytes().to_vec());
+    assert_eq!(status, StatusCode::OK, "the new token pushes events");
+    let (_, _, page) = call(&state, "GET", "/admin", &[], "");
+    assert!(!page.contains(&token), "shown once only");
+    assert!(page.contains("<tr data-token-name=\"ci\"><td>ci</td><td>events:write</td>"), "{page}");
+    let (status, _, page) = form("", "/admin/tokens", "action=add&name=nothing");
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("a token needs a scope: read or events:write"), "{page}");
+    let (status, _, _) = form("", "/admin/tokens", "action=revoke&name=ci");
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = post(&state, "/api/v1/events", Some(&token), EVENTS.as_bytes().to_vec());
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a revoked token works no more");
+
+    // The first account switches sign-in on.
+    let (status, _, page) = form("", "/admin/accounts", "action=add&name=ada&role=admin&password=short");
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("a password needs at least 12 characters"), "{page}");
+    let (status, _, page) =
+        form("", "/admin/accounts", "action=add&name=ada&role=admin&password=ada%27s+long+password");
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let (status, _, _) = call(&state, "GET", "/admin", &[], "");
+    assert_eq!(status, StatusCode::SEE_OTHER, "now a sign-in is needed");
+
+    let (ada, _) = login(&state, "ada", "ada's long password", &[]);
+    let (_, _, page) = call(&state, "GET", "/admin", &[("cookie", &ada)], "");
+    let csrf = csrf_of(&page);
+    let (status, _, _) = form(&ada, "/admin/accounts", "action=add&name=mel&role=member&password=mel+s+long+password");
+    assert_eq!(status, StatusCode::FORBIDDEN, "no CSRF token");
+    let (status, _, page) = form(
+        &ada,
+        "/admin/accounts",
+        &format!("csrf={csrf}&action=add&name=mel&role=member&password=mel+s+long+password"),
+    );
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Account `mel` (member) made."), "{page}");
+    for (body, why) in [
+        ("action=role&name=ada&role=lead", "`ada` is the last admin"),
+        ("action=remove&name=ada", "`ada` is the last admin"),
+        ("action=role&name=nobody&role=lead", "no account named `nobody`"),
+        ("action=add&name=mel&role=member&password=another+long+password", "an account named `mel` exists"),
+        ("action=role&name=mel&role=king", "king"),
+    ] {
+        let (status, _, page) = form(&ada, "/admin/accounts", &format!("csrf={csrf}&{body}"));
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {page}");
+        assert!(page.contains(why), "{body}: {page}");
+    }
+    let (mel, _) = login(&state, "mel", "mel s long password", &[]);
+    let (status, _, _) = call(&state, "GET", "/admin", &[("cookie", &mel)], "");
+    assert_eq!(status, StatusCode::FORBIDDEN, "a member is no admin");
+    let (status, _, _) = form(&ada, "/admin/accounts", &format!("csrf={csrf}&action=role&name=mel&role=admin"));
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = call(&state, "GET", "/admin", &[("cookie", &mel)], "");
+    assert_eq!(status, StatusCode::OK, "the new role applies to the open session");
+    let (status, _, page) = form(&ada, "/admin/accounts", &format!("csrf={csrf}&action=remove&name=ada"));
+    assert_eq!(status, StatusCode::OK, "another admin exists now: {page}");
+    let (status, _, _) = call(&state, "GET", "/admin", &[("cookie", &ada)], "");
+    assert_eq!(status, StatusCode::SEE_OTHER, "a removed account's session ended");
+}

@@ -515,3 +515,145 @@ pub fn open_repo(path: &Path) -> anyhow::Result<(GitRepo, String, String)> {
     let (key, name) = repo_key(path)?;
     Ok((repo, key, name))
 }
+
+/// `fulcrum forecast`: what is asked, of which scope.
+#[derive(Debug, Clone)]
+pub struct ForecastRequest {
+    /// The scope, as for `flow`: a repository, or stored events of services.
+    pub flow: FlowRequest,
+    /// `--items N`: when will N be done.
+    pub items: Option<u64>,
+    /// `--deadline DATE` (with `--items`).
+    pub deadline: Option<String>,
+    /// `--by DATE`: how many by then.
+    pub by: Option<String>,
+    /// `--window`: the sampling window, a span before today (`12.weeks`).
+    pub window: String,
+    /// `--trials`.
+    pub trials: usize,
+    /// `--seed`.
+    pub seed: u64,
+    /// `--split`.
+    pub split: f64,
+}
+
+/// A forecast and where its throughput came from.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ForecastOutcome {
+    /// The scope, as `flow` names it.
+    pub scope: String,
+    /// What was counted.
+    pub throughput_of: String,
+    /// The pull requests' sources.
+    pub event_sources: Vec<String>,
+    /// The forecast.
+    #[serde(flatten)]
+    pub forecast: fulcrum_core::forecast::Forecast,
+}
+
+/// The forecast of `request`: daily merged pull requests (bots' left out,
+/// as in `flow`) over the sampling window and the 12 weeks before it (for
+/// the backtests), simulated from today.
+pub fn forecast(context: &Context, request: &ForecastRequest) -> anyhow::Result<ForecastOutcome> {
+    use fulcrum_core::forecast::{ForecastInput, Question};
+    use fulcrum_core::time::{SECONDS_PER_DAY, day_number, format_date};
+    let now = context.now;
+    let today = day_number(now);
+    let day_of = |flag: &str, text: &str| -> anyhow::Result<i64> {
+        let at = parse_instant(text, now).map_err(|e| UsageError(format!("{flag} {text}: {e}")))?;
+        Ok(day_number(at))
+    };
+    let question = match (request.items, &request.by) {
+        (Some(items), None) => Question::When {
+            items,
+            deadline: request.deadline.as_deref().map(|d| day_of("--deadline", d)).transpose()?,
+        },
+        (None, Some(by)) if request.deadline.is_none() => Question::HowMany { day: day_of("--by", by)? },
+        (None, Some(_)) => return Err(UsageError("--deadline goes with --items, not --by".into()).into()),
+        (Some(_), Some(_)) => return Err(UsageError("ask one question: --items N or --by DATE".into()).into()),
+        (None, None) => {
+            return Err(UsageError(
+                "ask a question: --items N (when will N pull requests be merged?) or --by DATE (how many by then?)"
+                    .into(),
+            )
+            .into());
+        }
+    };
+    let window_start = parse_instant(&request.window, now)
+        .map_err(|e| UsageError(format!("--window {}: {e} (a span before today, such as 12.weeks)", request.window)))?;
+    let sample_days = usize::try_from(today - day_number(window_start)).unwrap_or(0);
+    let backtest_days = 7 * *fulcrum_core::forecast::BACKTEST_WEEKS.iter().max().unwrap_or(&0) as usize;
+    let history_days = sample_days + backtest_days;
+    let first = today - history_days as i64;
+    let mut flow_request = request.flow.clone();
+    flow_request.window = WindowRequest {
+        since: Some(format_date(first * SECONDS_PER_DAY)),
+        until: Some(format_date(today * SECONDS_PER_DAY)),
+    };
+    let analysis = flow(context, &flow_request)?;
+    let mut daily = vec![0u32; history_days];
+    for row in &analysis.report.rows {
+        let day = day_number(row.merged_at) - first;
+        if let Some(count) = usize::try_from(day).ok().and_then(|d| daily.get_mut(d)) {
+            *count += 1;
+        }
+    }
+    let input = ForecastInput {
+        daily: &daily,
+        today,
+        sample_days,
+        question,
+        trials: request.trials,
+        seed: request.seed,
+        split: request.split,
+    };
+    let started = std::time::Instant::now();
+    let mut forecast = match fulcrum_core::forecast::forecast(&input) {
+        Ok(forecast) => forecast,
+        Err(fulcrum_core::forecast::ForecastError::NoThroughput) => {
+            let stored = analysis.stored_pull_requests;
+            let advice = if stored == 0 {
+                "no pull requests are stored: import them (`fulcrum import`) or add a [[source]] and sync".to_owned()
+            } else {
+                format!("{stored} pull requests are stored, none merged then: choose a longer --window")
+            };
+            return Err(UsageError(format!(
+                "no pull request was merged in the sampling window ({} – {}) of {}: {advice}",
+                format_date((today - sample_days as i64) * SECONDS_PER_DAY),
+                format_date((today - 1) * SECONDS_PER_DAY),
+                match (&request.flow.services[..], analysis.scope.as_str()) {
+                    ([], "") => "the store".to_owned(),
+                    ([], scope) => scope.to_owned(),
+                    (services, _) => services.join(", "),
+                }
+            ))
+            .into());
+        }
+        Err(e) => return Err(UsageError(e.to_string()).into()),
+    };
+    if std::env::var_os("FULCRUM_TIMINGS").is_some() {
+        eprintln!("forecast: simulation {:.1} ms", started.elapsed().as_secs_f64() * 1000.0);
+    }
+    // History that starts inside the window: its first days are zeros.
+    let sample_start = history_days - sample_days;
+    if let Some(first_merge) = daily.iter().position(|&n| n > 0).filter(|&i| i > sample_start) {
+        let day = first + first_merge as i64;
+        forecast.warnings.insert(
+            0,
+            format!(
+                "the first merge in the history is on {}, {} days into the sampling window: the days before it count                  as days without merges; if the history simply starts there, use --window {}.days",
+                format_date(day * SECONDS_PER_DAY),
+                first_merge - sample_start,
+                history_days - first_merge
+            ),
+        );
+    }
+    // The scope as asked: the services named, else the flow's.
+    let scope = if request.flow.services.is_empty() { analysis.scope } else { request.flow.services.join(", ") };
+    Ok(ForecastOutcome {
+        scope,
+        throughput_of: "pull requests merged per day (bots' left out)".into(),
+        event_sources: analysis.event_sources,
+        forecast,
+    })
+}

@@ -63,6 +63,8 @@ enum Command {
     Import(ImportArgs),
     /// The pull-request value stream: coding, pickup, review and deploy times, bottleneck, WIP, review load.
     Flow(FlowArgs),
+    /// When will N pull requests be merged, or how many by a date: Monte Carlo over the daily throughput.
+    Forecast(ForecastArgs),
     /// Trust a repository's fulcrum.toml to choose token commands, token variables and base URLs.
     Trust(TrustArgs),
     /// What a metric means, how it is computed, the settings that change it and where its data comes from.
@@ -230,6 +232,43 @@ struct FlowArgs {
     /// How deployments are found in git: `tags` or `trunk` (overrides deploy.mode).
     #[arg(long, value_name = "MODE")]
     deploy_mode: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct ForecastArgs {
+    /// When will this many pull requests be merged?
+    #[arg(long, value_name = "N", conflicts_with = "by", required_unless_present = "by")]
+    items: Option<u64>,
+    /// With --items: the date asked for; prints the chance of making it and the date for 85%.
+    #[arg(long, value_name = "DATE", requires = "items")]
+    deadline: Option<String>,
+    /// How many pull requests will be merged by this date (inclusive)?
+    #[arg(long, value_name = "DATE")]
+    by: Option<String>,
+    /// The sampling window: the days before today whose throughput is drawn from.
+    #[arg(long, value_name = "SPAN", default_value = "12.weeks")]
+    window: String,
+    /// Simulations to run.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    trials: usize,
+    /// The random generator's seed (the same seed, the same answer).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    seed: u64,
+    /// Work that grows once started: each item counts as this many (1 to 3).
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
+    split: f64,
+    /// A git repository whose pull requests to count [default: the current directory if it is one, else everything stored].
+    #[arg(long, value_name = "PATH")]
+    repo: Option<PathBuf>,
+    /// Only these services and repositories; repeatable.
+    #[arg(long, value_name = "NAME")]
+    service: Vec<String>,
+    /// Use what is stored without syncing the repository first.
+    #[arg(long)]
+    no_sync: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "terminal")]
+    format: render::Format,
 }
 
 #[derive(Args, Debug)]
@@ -699,6 +738,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64()
             );
             Ok(())
+        }
+        Command::Forecast(args) => {
+            let request = app::ForecastRequest {
+                flow: app::FlowRequest {
+                    repo: args.repo.clone(),
+                    services: args.service.clone(),
+                    window: app::WindowRequest { since: None, until: None },
+                    sync: (!args.no_sync).then(sync::SyncOptions::default),
+                    deploy_mode: None,
+                },
+                items: args.items,
+                deadline: args.deadline.clone(),
+                by: args.by.clone(),
+                window: args.window.clone(),
+                trials: args.trials,
+                seed: args.seed,
+                split: args.split,
+            };
+            let outcome = app::forecast(&context, &request)?;
+            print(&painted(render::forecast(&outcome, args.format), args.format))
         }
         Command::Flow(args) => {
             let request = app::FlowRequest {

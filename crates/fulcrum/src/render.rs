@@ -12,8 +12,10 @@ use crate::analyses::knowledge::KnowledgeSection;
 use crate::sources::sync::SyncSummary;
 
 mod flow;
+mod forecast;
 
 pub use flow::flow;
+pub use forecast::forecast;
 
 /// Output format of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -11,6 +11,7 @@ mod browser;
 mod dora;
 mod edges;
 mod events;
+mod forecast;
 mod formats;
 mod github;
 mod gitlab;

@@ -258,7 +258,7 @@ fn rank(sorted: &[u64], p: u32) -> u64 {
 
 /// Days each simulation needs for `items` (`MAX_DAYS + 1` when it does not
 /// get there), ascending.
-fn simulate_days(sample: &[u32], items: u64, trials: usize, rng: &mut Rng) -> Vec<u64> {
+pub fn simulate_days(sample: &[u32], items: u64, trials: usize, rng: &mut Rng) -> Vec<u64> {
     let mut out: Vec<u64> = (0..trials)
         .map(|_| {
             let (mut done, mut days) = (0u64, 0u32);
@@ -274,7 +274,7 @@ fn simulate_days(sample: &[u32], items: u64, trials: usize, rng: &mut Rng) -> Ve
 }
 
 /// Items each simulation finishes in `days`, ascending.
-fn simulate_items(sample: &[u32], days: u64, trials: usize, rng: &mut Rng) -> Vec<u64> {
+pub fn simulate_items(sample: &[u32], days: u64, trials: usize, rng: &mut Rng) -> Vec<u64> {
     let mut out: Vec<u64> =
         (0..trials).map(|_| (0..days).map(|_| u64::from(sample[rng.below(sample.len())])).sum()).collect();
     out.sort_unstable();

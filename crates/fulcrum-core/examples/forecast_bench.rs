@@ -21,7 +21,10 @@ fn main() {
         best = best.min(started.elapsed().as_secs_f64() * 1000.0);
         assert_eq!(items.len(), 10_000);
     }
-    println!("one simulation, 10,000 trials × 365 days: {best:.2} ms (best of {runs}; x{:.2} of the 50 ms target)", best / 50.0);
+    println!(
+        "one simulation, 10,000 trials × 365 days: {best:.2} ms (best of {runs}; x{:.2} of the 50 ms target)",
+        best / 50.0
+    );
     let input = ForecastInput {
         daily: &daily,
         today: 20_089,

@@ -3,6 +3,7 @@
 //! returns a report for the renderers (and the server's JSON).
 
 pub mod analysis;
+pub mod brief;
 pub mod check;
 pub mod delivery;
 pub mod explain;

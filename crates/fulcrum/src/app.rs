@@ -657,3 +657,98 @@ pub fn forecast(context: &Context, request: &ForecastRequest) -> anyhow::Result<
         forecast,
     })
 }
+
+/// `fulcrum brief`: the scope and window, as for `report`.
+#[derive(Debug, Clone)]
+pub struct BriefRequest {
+    /// A repository (knowledge and hotspots need one), or none: the current
+    /// directory when it is one, else the stored events.
+    pub repo: Option<PathBuf>,
+    /// Without a repository: only these services and repositories.
+    pub services: Vec<String>,
+    /// The window.
+    pub window: WindowRequest,
+    /// Sync the repository first.
+    pub sync: Option<SyncOptions>,
+    /// `--deploy-mode`.
+    pub deploy_mode: Option<String>,
+}
+
+/// The stakeholder brief of `request`, composed from the reports of
+/// `report`, `flow` (this window and the previous one), `knowledge` (the
+/// person it rests on most leaving) and `hotspots`.
+pub fn brief(context: &Context, request: &BriefRequest) -> anyhow::Result<crate::analyses::brief::Brief> {
+    use crate::analyses::brief::{BriefInputs, compose};
+    let repo_path = use_repository(request.repo.as_deref(), &request.services)?;
+    let overrides = config::Overrides { deploy_mode: request.deploy_mode.clone(), ..Default::default() };
+    let config = Config::load(context.config.as_deref(), repo_path.as_deref(), &overrides)?;
+    let window = request.window.resolve(&config.window, context.now)?;
+    let outcome = report(
+        context,
+        &ReportRequest {
+            repos: repo_path.iter().cloned().collect(),
+            services: request.services.clone(),
+            window: request.window.clone(),
+            sync: request.sync.clone(),
+            overrides,
+            knowledge: false,
+        },
+    )?;
+    let flow_of = |window: WindowRequest| {
+        flow(
+            context,
+            &FlowRequest {
+                repo: repo_path.clone(),
+                services: request.services.clone(),
+                window,
+                sync: None,
+                deploy_mode: request.deploy_mode.clone(),
+            },
+        )
+    };
+    let at = |t: i64| fulcrum_core::time::format_datetime(t);
+    let this_flow = flow_of(WindowRequest { since: Some(at(window.start)), until: Some(at(window.end)) })?;
+    let length = window.end - window.start;
+    let previous_flow =
+        flow_of(WindowRequest { since: Some(at(window.start - length)), until: Some(at(window.start)) }).ok();
+    let (knowledge, hotspots) = match &repo_path {
+        Some(repo) => {
+            let whole = self::knowledge(
+                context,
+                &KnowledgeRequest { repo: repo.clone(), sync: None, options: KnowledgeOptions::default() },
+            )?;
+            let leaving: Vec<String> = whole.key_people.iter().take(1).map(|p| p.person.email.clone()).collect();
+            let knowledge = if leaving.is_empty() {
+                whole
+            } else {
+                self::knowledge(
+                    context,
+                    &KnowledgeRequest {
+                        repo: repo.clone(),
+                        sync: None,
+                        options: KnowledgeOptions { leaving, ..KnowledgeOptions::default() },
+                    },
+                )?
+            };
+            let hotspots = hotspots(
+                context,
+                &HotspotsRequest {
+                    repo: repo.clone(),
+                    sync: None,
+                    window: WindowRequest { since: Some(at(window.start)), until: Some(at(window.end)) },
+                },
+            )?;
+            (Some(knowledge), Some(hotspots))
+        }
+        None => (None, None),
+    };
+    Ok(compose(&BriefInputs {
+        report: &outcome.analysis,
+        flow: &this_flow,
+        previous_flow: previous_flow.as_ref(),
+        knowledge: knowledge.as_ref(),
+        hotspots: hotspots.as_ref(),
+        settings: &config.brief,
+        scope: (!request.services.is_empty()).then(|| request.services.join(", ")),
+    }))
+}

@@ -69,6 +69,16 @@ struct File {
     source: Vec<SourceFile>,
     #[serde(default)]
     sync: SyncFile,
+    #[serde(default)]
+    brief: BriefFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BriefFile {
+    hourly_rate: Option<f64>,
+    currency: Option<String>,
+    hours_per_day: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -422,6 +432,8 @@ pub struct Config {
     pub knowledge_include: Vec<String>,
     /// `hotspots.window`: default `--since` of `hotspots`.
     pub hotspots_window: String,
+    /// `[brief]`: hours per engineer-day, the hourly rate and its currency.
+    pub brief: crate::analyses::brief::BriefSettings,
     /// `sync.interval`: minutes between the team server's background
     /// syncs (default 15; 0: only at start and when asked).
     pub sync_interval: u64,
@@ -582,6 +594,20 @@ impl Config {
         if min_shared == 0 {
             return Err(value_error(false, "hotspots.min_shared", "must be at least 1".to_owned()));
         }
+        let hours_per_day = file.brief.hours_per_day.unwrap_or(8.0);
+        if !(hours_per_day > 0.0 && hours_per_day <= 24.0) {
+            return Err(value_error(false, "brief.hours_per_day", "must be more than 0 and at most 24".to_owned()));
+        }
+        if let Some(rate) = file.brief.hourly_rate
+            && !(rate.is_finite() && rate > 0.0)
+        {
+            return Err(value_error(false, "brief.hourly_rate", "must be a positive amount".to_owned()));
+        }
+        let brief = crate::analyses::brief::BriefSettings {
+            hours_per_day,
+            hourly_rate: file.brief.hourly_rate,
+            currency: file.brief.currency.clone().unwrap_or_else(|| "EUR".to_owned()),
+        };
         let knowledge_exclude = file.knowledge.exclude.unwrap_or_default();
         let knowledge_include = file.knowledge.include.unwrap_or_default();
         fulcrum_core::file_filter::FileFilter::new(&knowledge_exclude, &knowledge_include)
@@ -744,6 +770,7 @@ impl Config {
             knowledge_include,
             hotspots_window,
             sync_interval: file.sync.interval.unwrap_or(15),
+            brief,
             min_shared,
             max_changeset: file.hotspots.max_changeset.unwrap_or(50).max(2),
             hotspots_limit: file.hotspots.limit.unwrap_or(20).max(1),

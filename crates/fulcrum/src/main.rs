@@ -63,6 +63,8 @@ enum Command {
     Import(ImportArgs),
     /// The pull-request value stream: coding, pickup, review and deploy times, bottleneck, WIP, review load.
     Flow(FlowArgs),
+    /// A one-page brief for stakeholders: cost, risk, opportunity and wins, each figure with its formula.
+    Brief(BriefArgs),
     /// When will N pull requests be merged, or how many by a date: Monte Carlo over the daily throughput.
     Forecast(ForecastArgs),
     /// Trust a repository's fulcrum.toml to choose token commands, token variables and base URLs.
@@ -232,6 +234,43 @@ struct FlowArgs {
     /// How deployments are found in git: `tags` or `trunk` (overrides deploy.mode).
     #[arg(long, value_name = "MODE")]
     deploy_mode: Option<String>,
+}
+
+/// The brief's formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum BriefFormat {
+    /// For chat and e-mail.
+    Markdown,
+    /// One self-contained file (inline styles and chart, no script).
+    Html,
+    /// The HTML printed by headless Chromium (needs `chromium`); with --output.
+    Pdf,
+    /// Every figure with its formula and source.
+    Json,
+}
+
+#[derive(Args, Debug)]
+struct BriefArgs {
+    #[command(flatten)]
+    window: WindowArgs,
+    /// A git repository (knowledge and hotspots need one) [default: the current directory if it is one, else everything stored].
+    #[arg(long, value_name = "PATH")]
+    repo: Option<PathBuf>,
+    /// Only these services and repositories of the stored events; repeatable.
+    #[arg(long, value_name = "NAME")]
+    service: Vec<String>,
+    /// Use what is stored without syncing the repository first.
+    #[arg(long)]
+    no_sync: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "markdown")]
+    format: BriefFormat,
+    /// How deployments are found in git: `tags` or `trunk` (overrides deploy.mode).
+    #[arg(long, value_name = "MODE")]
+    deploy_mode: Option<String>,
+    /// Write to this file instead of standard output (required for pdf).
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -738,6 +777,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64()
             );
             Ok(())
+        }
+        Command::Brief(args) => {
+            if args.format == BriefFormat::Pdf && args.output.is_none() {
+                return Err(UsageError("--format pdf needs --output FILE.pdf".into()).into());
+            }
+            let request = app::BriefRequest {
+                repo: args.repo.clone(),
+                services: args.service.clone(),
+                window: window_request(&args.window),
+                sync: (!args.no_sync).then(sync::SyncOptions::default),
+                deploy_mode: args.deploy_mode.clone(),
+            };
+            let brief = app::brief(&context, &request)?;
+            let bytes = match args.format {
+                BriefFormat::Markdown => render::brief::markdown(&brief).into_bytes(),
+                BriefFormat::Html => render::brief::html(&brief).into_bytes(),
+                BriefFormat::Pdf => render::brief::pdf(&render::brief::html(&brief))?,
+                BriefFormat::Json => render::to_json(&brief).into_bytes(),
+            };
+            match &args.output {
+                Some(path) => std::fs::write(path, &bytes)
+                    .with_context(|| format!("--output {}: cannot write the brief", path.display())),
+                None => print(&String::from_utf8_lossy(&bytes)),
+            }
         }
         Command::Forecast(args) => {
             let request = app::ForecastRequest {

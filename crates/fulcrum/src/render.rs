@@ -11,6 +11,7 @@ use crate::analyses::analysis::Analysis;
 use crate::analyses::knowledge::KnowledgeSection;
 use crate::sources::sync::SyncSummary;
 
+pub mod brief;
 mod flow;
 mod forecast;
 

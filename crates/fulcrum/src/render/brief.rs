@@ -100,7 +100,7 @@ fn chart(weeks: &[(String, u64)]) -> String {
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:46em;margin:1.5em auto;color:#1d2433;font-size:11pt;line-height:1.4}\
 h1{font-size:1.4em;margin:0 0 .4em}h2{font-size:1.1em;margin:1em 0 .3em;border-bottom:1px solid #ccd}\
 .formula{color:#556;font-size:.85em}ul{padding-left:1.2em;margin:.3em 0}li{margin:.25em 0}code{font-size:.95em}\
-@page{size:A4;margin:14mm}";
+@page{size:A4;margin:12mm}@media print{body{font-size:9.5pt;margin:0 auto}h2{margin:.7em 0 .2em}}";
 
 /// The brief's body: the same for the file and the server's page.
 pub fn html_body(brief: &Brief) -> String {

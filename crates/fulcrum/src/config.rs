@@ -76,6 +76,7 @@ struct File {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BriefFile {
+    post_every_days: Option<u32>,
     hourly_rate: Option<f64>,
     currency: Option<String>,
     hours_per_day: Option<f64>,
@@ -434,6 +435,9 @@ pub struct Config {
     pub hotspots_window: String,
     /// `[brief]`: hours per engineer-day, the hourly rate and its currency.
     pub brief: crate::analyses::brief::BriefSettings,
+    /// `brief.post_every_days`: the server posts the digest (the brief over
+    /// that many days) to `FULCRUM_BRIEF_WEBHOOK` this often (default 7).
+    pub brief_every_days: u32,
     /// `sync.interval`: minutes between the team server's background
     /// syncs (default 15; 0: only at start and when asked).
     pub sync_interval: u64,
@@ -603,6 +607,10 @@ impl Config {
         {
             return Err(value_error(false, "brief.hourly_rate", "must be a positive amount".to_owned()));
         }
+        let brief_every_days = file.brief.post_every_days.unwrap_or(7);
+        if brief_every_days == 0 {
+            return Err(value_error(false, "brief.post_every_days", "must be 1 or more".to_owned()));
+        }
         let brief = crate::analyses::brief::BriefSettings {
             hours_per_day,
             hourly_rate: file.brief.hourly_rate,
@@ -770,6 +778,7 @@ impl Config {
             knowledge_include,
             hotspots_window,
             sync_interval: file.sync.interval.unwrap_or(15),
+            brief_every_days,
             brief,
             min_shared,
             max_changeset: file.hotspots.max_changeset.unwrap_or(50).max(2),

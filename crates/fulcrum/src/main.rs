@@ -590,17 +590,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 writer: Default::default(),
             };
             // Runs as long as the server does; with `--sync-every 0` only "Sync now" starts a round.
-            let interval = match args.sync_every {
-                Some(minutes) => minutes,
-                None => {
-                    fulcrum::config::Config::load(
-                        cli.global.config.as_deref(),
-                        state.repos.first().map(PathBuf::as_path),
-                        &Default::default(),
-                    )?
-                    .sync_interval
-                }
-            };
+            let config = fulcrum::config::Config::load(
+                cli.global.config.as_deref(),
+                state.repos.first().map(PathBuf::as_path),
+                &Default::default(),
+            )?;
+            let interval = args.sync_every.unwrap_or(config.sync_interval);
+            // The digest: the brief posted to a chat webhook named in the environment only.
+            if let Some(webhook) = fulcrum::server::digest::Webhook::from_env()? {
+                let days = config.brief_every_days;
+                eprintln!("fulcrum posts the brief of the last {days} days to {webhook:?} every {days} days");
+                let every = std::time::Duration::from_secs(u64::from(days) * 86_400);
+                let _posts = fulcrum::server::digest::keep_posting(&state, webhook, every, days);
+            }
             let every = match interval {
                 0 => std::time::Duration::MAX,
                 minutes => std::time::Duration::from_secs(minutes.saturating_mul(60)),

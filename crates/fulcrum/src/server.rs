@@ -26,6 +26,7 @@ use serde::Deserialize;
 pub mod accounts;
 pub mod admin;
 pub mod cache;
+pub mod digest;
 pub mod observe;
 pub mod pages;
 pub mod session;
@@ -427,6 +428,7 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<ServerState>)> 
         ("get", "/deployments", get(pages::deployments_page)),
         ("get", "/flow", get(pages::flow_page)),
         ("get", "/knowledge", get(pages::knowledge_page)),
+        ("get", "/brief", get(digest::brief_page)),
         ("post", "/sync", post(syncing::sync_now)),
         ("get", "/admin", get(admin::admin)),
         ("post", "/admin/accounts", post(admin::accounts_post)),
@@ -439,6 +441,7 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<ServerState>)> 
         ("get", "/api/v1/flow", get(flow)),
         ("get", "/api/v1/knowledge", get(knowledge)),
         ("get", "/api/v1/hotspots", get(hotspots)),
+        ("get", "/api/v1/brief", get(digest::api)),
         ("post", "/api/v1/events", post(post_events)),
         ("post", "/api/v1/webhooks/github", post(github_hook)),
         ("post", "/api/v1/webhooks/gitlab", post(gitlab_hook)),
@@ -497,7 +500,7 @@ impl ServerState {
     }
 }
 
-fn window(query: &AnalysisQuery) -> WindowRequest {
+pub(crate) fn window(query: &AnalysisQuery) -> WindowRequest {
     WindowRequest { since: query.since.clone(), until: query.until.clone() }
 }
 
@@ -604,7 +607,7 @@ async fn hotspots(State(state): State<ServerState>, Query(query): Query<Analysis
     Ok(json_text(hotspots_json(&state, &query).await?))
 }
 
-fn json_text(text: String) -> Response {
+pub(crate) fn json_text(text: String) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], text).into_response()
 }
 

@@ -9,14 +9,14 @@
 //! disagree with `report`, `flow` or `knowledge`. It names no person: risk
 //! is "one person", not who.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analyses::analysis::Analysis;
 use crate::analyses::flow::FlowAnalysis;
 use crate::analyses::knowledge::{HotspotsReport, KnowledgeReport};
 
 /// What the brief needs to put money on time.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BriefSettings {
     /// `brief.hours_per_day`: hours in an engineer-day (default 8).
     pub hours_per_day: f64,
@@ -27,7 +27,7 @@ pub struct BriefSettings {
 }
 
 /// Which kind of finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// Time (and money) spent waiting.
@@ -39,7 +39,7 @@ pub enum Kind {
 }
 
 /// One finding: a sentence for people, and how to check it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     /// Cost, risk or opportunity.
     pub kind: Kind,
@@ -60,7 +60,7 @@ pub struct Finding {
 }
 
 /// Something that improved against the previous period.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Win {
     /// What improved.
     pub what: String,
@@ -75,7 +75,7 @@ pub struct Win {
 }
 
 /// One key of the delivery headline.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyLine {
     /// The key's name in words.
     pub name: String,
@@ -86,7 +86,7 @@ pub struct KeyLine {
 }
 
 /// The brief.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Brief {
     /// What it covers: a service, a repository or everything stored.
     pub scope: String,

@@ -42,6 +42,7 @@ pub fn chrome(state: &ServerState, viewer: Option<&Viewer>, query: &AnalysisQuer
     for (path, name, all) in [
         ("/", "Delivery", true),
         ("/deployments", "Deployments", true),
+        ("/brief", "Brief", true),
         ("/flow", "Flow", false),
         ("/knowledge", "Knowledge", false),
     ] {

@@ -66,9 +66,8 @@ fn need(path: &str) -> Need {
             Need::Nothing
         }
         p if p.starts_with("/api/v1/webhooks/") || p.starts_with("/api/rest/plugins/webhook/") => Need::Nothing,
-        "/" | "/deployments" | "/api/v1/report" | "/logout" | "/account" | "/account/password" => {
-            Need::Account(Role::Viewer)
-        }
+        "/" | "/deployments" | "/brief" | "/api/v1/report" | "/api/v1/brief" | "/logout" | "/account"
+        | "/account/password" => Need::Account(Role::Viewer),
         p if p == "/admin" || p.starts_with("/admin/") => Need::Account(Role::Admin),
         p if p.starts_with("/download/delivery/") || p.starts_with("/download/deployments/") => {
             Need::Account(Role::Viewer)
@@ -426,6 +425,8 @@ mod tests {
         assert_eq!(need("/api/v1/webhooks/github"), Need::Nothing);
         assert_eq!(need("/"), Need::Account(Role::Viewer));
         assert_eq!(need("/api/v1/report"), Need::Account(Role::Viewer));
+        assert_eq!(need("/brief"), Need::Account(Role::Viewer));
+        assert_eq!(need("/api/v1/brief"), Need::Account(Role::Viewer));
         assert_eq!(need("/api/v1/flow"), Need::Account(Role::Member));
         assert_eq!(need("/download/deployments/deployments.csv"), Need::Account(Role::Viewer));
         assert_eq!(need("/admin"), Need::Account(Role::Admin));

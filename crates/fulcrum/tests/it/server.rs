@@ -1278,3 +1278,85 @@ fn admins_manage_accounts_and_tokens_from_the_page() {
     let (status, _, _) = call(&state, "GET", "/admin", &[("cookie", &ada)], "");
     assert_eq!(status, StatusCode::SEE_OTHER, "a removed account's session ended");
 }
+
+/// The brief on the server: `/api/v1/brief` is `fulcrum brief --format
+/// json`, `/brief` shows it to a viewer, and the digest is posted as
+/// Slack-compatible JSON to a webhook (a local receiver here).
+#[test]
+fn the_brief_is_served_and_posted_to_a_chat_webhook() {
+    let scratch = Scratch::new("server_brief");
+    let (delivery, db) = (repo("delivery"), scratch.db());
+    sync(&delivery, &db);
+    let state = state(&db, &[&delivery]);
+    let window = "since=2025-01-01&until=2025-03-01";
+    let cli = fulcrum([
+        "brief",
+        "--repo",
+        s(&delivery),
+        "--db",
+        s(&db),
+        "--no-sync",
+        "--since",
+        "2025-01-01",
+        "--until",
+        "2025-03-01",
+        "--format",
+        "json",
+    ])
+    .ok()
+    .stdout;
+    let (status, _, api) = get(&state, &format!("/api/v1/brief?{window}"));
+    assert_eq!(status, StatusCode::OK, "{api}");
+    assert_eq!(api, cli, "the API answers what the command line prints");
+    let (status, _, page) = get(&state, &format!("/brief?{window}"));
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let brief: serde_json::Value = serde_json::from_str(&api).unwrap();
+    for finding in brief["findings"].as_array().unwrap() {
+        let title = finding["title"].as_str().unwrap();
+        let figure = finding["figure"].as_f64().unwrap();
+        assert!(page.contains(&format!("data-finding=\"{title}\" data-figure=\"{figure}\"")), "{title}: {page}");
+    }
+    assert!(!page.contains("<script") && !page.contains("style="), "the server's page keeps its CSP");
+
+    // A receiver on this machine takes one POST and keeps its body.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let received = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        let mut data = Vec::new();
+        let mut buffer = [0u8; 8192];
+        loop {
+            let n = stream.read(&mut buffer).unwrap();
+            data.extend_from_slice(&buffer[..n]);
+            let text = String::from_utf8_lossy(&data);
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap())
+                    })
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").unwrap();
+                    return (head.to_owned(), body[..length].to_owned());
+                }
+            }
+            if n == 0 {
+                panic!("the connection closed early: {text}");
+            }
+        }
+    });
+    let hook = fulcrum::server::digest::Webhook::parse(&format!("http://{address}/services/T0/B0/secret")).unwrap();
+    let stop = fulcrum::server::digest::keep_posting(&state, hook, std::time::Duration::from_millis(50), 90);
+    let (head, body) = received.join().unwrap();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(head.starts_with("POST /services/T0/B0/secret HTTP/1.1"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("content-type: application/json"), "{head}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let text = json["text"].as_str().expect("Slack's {\"text\": …}");
+    assert!(text.starts_with("# Delivery brief: delivery, 2024-12-01 – 2025-03-01"), "{text}");
+    assert!(text.contains("## Wins"), "{text}");
+}

@@ -1,0 +1,195 @@
+//! The brief on the server: `GET /brief` (a page for every role, the
+//! `viewer` stakeholders included), `GET /api/v1/brief` (its JSON, the
+//! same object as `fulcrum brief --format json`), and the digest: the brief
+//! over the last `brief.post_every_days` days posted as Slack-compatible
+//! JSON (`{"text": …}`) to the webhook in `FULCRUM_BRIEF_WEBHOOK`.
+//!
+//! The webhook's address is a credential (whoever has it can post to the
+//! channel): it comes from the server's environment only, never from a
+//! repository's file, it must be `https://` (or `http://` on this machine),
+//! and no log line or error shows more of it than its scheme and host.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Response};
+
+use super::session::{Viewer, page};
+use super::{AnalysisQuery, ApiError, ServerState, blocking};
+use crate::app;
+use crate::error::UsageError;
+use crate::render;
+use crate::sources::http::{is_loopback, origin};
+
+/// The variable the digest's webhook address is read from.
+pub const WEBHOOK_VARIABLE: &str = "FULCRUM_BRIEF_WEBHOOK";
+
+/// A webhook address; it prints as its scheme and host only.
+#[derive(Clone)]
+pub struct Webhook {
+    url: String,
+    shown: String,
+}
+
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl Webhook {
+    /// Checks `url`: `https://`, or `http://` on this machine.
+    pub fn parse(url: &str) -> Result<Webhook, UsageError> {
+        let Some((scheme, host, _)) = origin(url.trim()) else {
+            return Err(UsageError(format!(
+                "{WEBHOOK_VARIABLE} is not an http(s) address without credentials; set it to the webhook's https:// address"
+            )));
+        };
+        if scheme != "https" && !is_loopback(&host) {
+            return Err(UsageError(format!(
+                "{WEBHOOK_VARIABLE} is http://{host}: the digest would travel in clear text; use https://"
+            )));
+        }
+        Ok(Webhook { url: url.trim().to_owned(), shown: format!("{scheme}://{host}") })
+    }
+
+    /// The webhook of the environment, if set.
+    pub fn from_env() -> Result<Option<Webhook>, UsageError> {
+        match std::env::var(WEBHOOK_VARIABLE) {
+            Ok(url) if !url.trim().is_empty() => Webhook::parse(&url).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// Posts `{"text": text}`; an answer other than 2xx is an error that
+    /// names the host only.
+    pub fn post(&self, text: &str) -> anyhow::Result<()> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .user_agent(concat!("fulcrum/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        let body = serde_json::json!({ "text": text }).to_string();
+        let response =
+            agent.post(&self.url).header("Content-Type", "application/json").send(body.as_bytes()).map_err(|e| {
+                anyhow::anyhow!("the brief webhook at {} could not be reached: {}", self.shown, kind(&e))
+            })?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            return Err(anyhow::anyhow!("the brief webhook at {} answered {status}", self.shown));
+        }
+        Ok(())
+    }
+}
+
+/// What went wrong in a request, without the address.
+fn kind(error: &ureq::Error) -> &'static str {
+    match error {
+        ureq::Error::Timeout(_) => "timed out",
+        ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => "no connection",
+        ureq::Error::Tls(_) => "TLS failed",
+        _ => "the request failed",
+    }
+}
+
+/// The brief of the server's first repository (or a service) for `query`.
+fn request(state: &ServerState, query: &AnalysisQuery) -> Result<app::BriefRequest, ApiError> {
+    let repo = match &query.service {
+        Some(_) => None,
+        None => state.repo(query.repo.as_deref())?,
+    };
+    Ok(app::BriefRequest {
+        repo,
+        services: query.service.iter().cloned().collect(),
+        window: super::window(query),
+        sync: None,
+        deploy_mode: None,
+    })
+}
+
+async fn brief_json(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
+    let request = request(state, query)?;
+    let context = (state.context)();
+    let compute = async move { blocking(move || Ok(render::to_json(&app::brief(&context, &request)?))).await };
+    state.cache.get(format!("brief {query:?}"), compute).await
+}
+
+/// `GET /api/v1/brief`.
+pub async fn api(State(state): State<ServerState>, Query(query): Query<AnalysisQuery>) -> Result<Response, ApiError> {
+    Ok(super::json_text(brief_json(&state, &query).await?))
+}
+
+/// `GET /brief`: the brief as a page (the stylesheet of the server; the
+/// chart inline SVG), with a link to its JSON.
+pub async fn brief_page(
+    State(state): State<ServerState>,
+    viewer: Option<axum::Extension<Viewer>>,
+    Query(query): Query<AnalysisQuery>,
+) -> Result<Response, ApiError> {
+    let brief: crate::analyses::brief::Brief =
+        serde_json::from_str(&brief_json(&state, &query).await?).map_err(anyhow::Error::from)?;
+    let mut body = super::pages::chrome(&state, viewer.as_ref().map(|v| &v.0), &query, "/brief");
+    body.push_str(&render::brief::html_body(&brief));
+    Ok(Html(page("fulcrum · brief", &body)).into_response())
+}
+
+/// Posts the digest (the brief over the last `days` days, in Markdown)
+/// every `every`, the first after one interval; a failed post is logged
+/// (host only) and tried at the next. Returns the switch that stops it.
+pub fn keep_posting(state: &ServerState, webhook: Webhook, every: Duration, days: u32) -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (context, repos, stopped) = (state.context.clone(), state.repos.clone(), stop.clone());
+    std::thread::spawn(move || {
+        loop {
+            let until = std::time::Instant::now() + every;
+            while std::time::Instant::now() < until && !stopped.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(20).min(every));
+            }
+            if stopped.load(Ordering::SeqCst) {
+                break;
+            }
+            let request = app::BriefRequest {
+                repo: repos.first().cloned(),
+                services: Vec::new(),
+                window: app::WindowRequest { since: Some(format!("{days}.days")), until: None },
+                sync: None,
+                deploy_mode: None,
+            };
+            let result =
+                app::brief(&context(), &request).and_then(|brief| webhook.post(&render::brief::markdown(&brief)));
+            if let Err(e) = result {
+                eprintln!("{}", serde_json::json!({ "event": "brief digest", "error": format!("{e:#}") }));
+            }
+        }
+    });
+    stop
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_addresses_are_checked_and_never_printed_whole() {
+        let hook = Webhook::parse("https://hooks.example.com/services/T0/B0/secret").unwrap();
+        assert_eq!(format!("{hook:?}"), "https://hooks.example.com");
+        assert!(Webhook::parse("http://127.0.0.1:9/x").is_ok(), "this machine may be plain http");
+        let clear = Webhook::parse("http://hooks.example.com/services/secret").unwrap_err().0;
+        assert!(clear.contains("clear text") && !clear.contains("secret"), "{clear}");
+        assert!(Webhook::parse("ftp://x/secret").unwrap_err().0.contains("not an http(s) address"));
+        assert!(Webhook::parse("https://user:pw@hooks.example.com/").is_err(), "no credentials in the address");
+    }
+
+    #[test]
+    fn a_refused_post_names_the_host_only() {
+        // Nothing listens on port 9 of this machine.
+        let hook = Webhook::parse("http://127.0.0.1:9/services/secret").unwrap();
+        let error = hook.post("hi").unwrap_err().to_string();
+        assert!(error.starts_with("the brief webhook at http://127.0.0.1 could not be reached"), "{error}");
+        assert!(!error.contains("secret"), "{error}");
+    }
+}

@@ -672,6 +672,8 @@ pub struct BriefRequest {
     pub sync: Option<SyncOptions>,
     /// `--deploy-mode`.
     pub deploy_mode: Option<String>,
+    /// `--items N --deadline DATE`: carry the deadline's odds.
+    pub deadline: Option<(u64, String)>,
 }
 
 /// The stakeholder brief of `request`, composed from the reports of
@@ -742,7 +744,7 @@ pub fn brief(context: &Context, request: &BriefRequest) -> anyhow::Result<crate:
         }
         None => (None, None),
     };
-    Ok(compose(&BriefInputs {
+    let mut brief = compose(&BriefInputs {
         report: &outcome.analysis,
         flow: &this_flow,
         previous_flow: previous_flow.as_ref(),
@@ -750,5 +752,28 @@ pub fn brief(context: &Context, request: &BriefRequest) -> anyhow::Result<crate:
         hotspots: hotspots.as_ref(),
         settings: &config.brief,
         scope: (!request.services.is_empty()).then(|| request.services.join(", ")),
-    }))
+    });
+    if let Some((items, deadline)) = &request.deadline {
+        let outcome = forecast(
+            context,
+            &ForecastRequest {
+                flow: FlowRequest {
+                    repo: repo_path.clone(),
+                    services: request.services.clone(),
+                    window: WindowRequest::default(),
+                    sync: None,
+                    deploy_mode: request.deploy_mode.clone(),
+                },
+                items: Some(*items),
+                deadline: Some(deadline.clone()),
+                by: None,
+                window: "12.weeks".into(),
+                trials: 10_000,
+                seed: 1,
+                split: 1.0,
+            },
+        )?;
+        brief.findings.extend(crate::analyses::brief::deadline_finding(&outcome.forecast));
+    }
+    Ok(brief)
 }

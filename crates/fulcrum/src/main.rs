@@ -268,6 +268,12 @@ struct BriefArgs {
     /// How deployments are found in git: `tags` or `trunk` (overrides deploy.mode).
     #[arg(long, value_name = "MODE")]
     deploy_mode: Option<String>,
+    /// With --deadline: the brief carries the chance of merging this many pull requests by then.
+    #[arg(long, value_name = "N", requires = "deadline")]
+    items: Option<u64>,
+    /// With --items: the date asked for.
+    #[arg(long, value_name = "DATE", requires = "items")]
+    deadline: Option<String>,
     /// Write to this file instead of standard output (required for pdf).
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -790,6 +796,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 window: window_request(&args.window),
                 sync: (!args.no_sync).then(sync::SyncOptions::default),
                 deploy_mode: args.deploy_mode.clone(),
+                deadline: args.items.zip(args.deadline.clone()),
             };
             let brief = app::brief(&context, &request)?;
             let bytes = match args.format {

@@ -442,3 +442,29 @@ pub fn compose(inputs: &BriefInputs<'_>) -> Brief {
         caveats,
     }
 }
+
+/// The deadline's odds as a finding, from a forecast with `--deadline`.
+pub fn deadline_finding(forecast: &fulcrum_core::forecast::Forecast) -> Option<Finding> {
+    let deadline = forecast.deadline.as_ref()?;
+    let fulcrum_core::forecast::Question::When { items, .. } = forecast.question else { return None };
+    Some(Finding {
+        kind: Kind::Risk,
+        title: "The date asked for".into(),
+        sentence: format!(
+            "Merging {items} more pull requests by {} has a {:.0}% chance at the pace of the last {} days; \
+             85% needs until {}.",
+            deadline.date,
+            deadline.probability * 100.0,
+            forecast.sample_days,
+            deadline.date_for_85.as_deref().unwrap_or("later than 20 years from now")
+        ),
+        figure: (deadline.probability * 1000.0).round() / 10.0,
+        unit: "% chance".into(),
+        formula: format!(
+            "share of {} simulations, each day drawing the merges of a random day of {} – {}, that reach {items} by then",
+            forecast.trials, forecast.sample_first_day, forecast.sample_last_day
+        ),
+        source: format!("fulcrum forecast --items {items} --deadline {} --format json: deadline", deadline.date),
+        link: "/brief".into(),
+    })
+}

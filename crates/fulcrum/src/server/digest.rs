@@ -108,6 +108,7 @@ fn request(state: &ServerState, query: &AnalysisQuery) -> Result<app::BriefReque
         window: super::window(query),
         sync: None,
         deploy_mode: None,
+        deadline: None,
     })
 }
 
@@ -158,6 +159,7 @@ pub fn keep_posting(state: &ServerState, webhook: Webhook, every: Duration, days
                 window: app::WindowRequest { since: Some(format!("{days}.days")), until: None },
                 sync: None,
                 deploy_mode: None,
+                deadline: None,
             };
             let result =
                 app::brief(&context(), &request).and_then(|brief| webhook.post(&render::brief::markdown(&brief)));

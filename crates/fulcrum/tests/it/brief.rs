@@ -82,6 +82,22 @@ fn the_brief_tells_the_reports_figures_in_plain_words() {
     assert!(brief["caveats"].to_string().contains("Knowledge risk needs a git repository"), "{brief}");
     assert!(!brief.to_string().contains("ann") && !brief.to_string().contains("bob"), "no person is named");
 
+    // A deadline asked for: the forecast's odds, carried as a finding.
+    let mut with_deadline = args.clone();
+    with_deadline.extend(["--items", "2", "--deadline", "2025-03-31"]);
+    let brief = json(&with_deadline, &db);
+    let forecast = json(&["forecast", "--service", "shop", "--items", "2", "--deadline", "2025-03-31"], &db);
+    let odds = finding(&brief, "The date asked for");
+    let probability = forecast["deadline"]["probability"].as_f64().unwrap();
+    assert!(probability > 0.0 && probability < 1.0, "{forecast}");
+    assert_eq!(odds["figure"].as_f64().unwrap(), (probability * 1000.0).round() / 10.0);
+    let sentence = odds["sentence"].as_str().unwrap();
+    assert!(sentence.contains(&format!("by 2025-03-31 has a {:.0}% chance", probability * 100.0)), "{sentence}");
+    assert!(
+        sentence.contains(&format!("85% needs until {}", forecast["deadline"]["date_for_85"].as_str().unwrap())),
+        "{sentence}"
+    );
+
     // Markdown says the same in sentences, with the formulas.
     let mut md_args = args.clone();
     md_args.extend(["--db", s(&db)]);

@@ -15,6 +15,7 @@ pub mod dora;
 pub mod failures;
 pub mod file_filter;
 pub mod flow;
+pub mod focus;
 pub mod forecast;
 pub mod hotspots;
 pub mod incidents;

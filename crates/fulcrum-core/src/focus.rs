@@ -329,9 +329,9 @@ fn costly(people: &[PersonCalendar], options: &FocusOptions) -> Vec<CostlyMeetin
                 })
                 .unwrap_or_default();
             // A move onto another meeting would double-book the person.
-            let clash = changes.iter().any(|(_, _, moved)| {
-                moved.is_some_and(|(s, e)| others.iter().any(|&(a, b)| s < b && a < e))
-            });
+            let clash = changes
+                .iter()
+                .any(|(_, _, moved)| moved.is_some_and(|(s, e)| others.iter().any(|&(a, b)| s < b && a < e)));
             if clash {
                 return None;
             }

@@ -2,6 +2,7 @@
 //! HTTP, events files, and webhooks pushed to the team server. Each source
 //! fetches and converts to store records; none computes a metric.
 
+pub mod calendar;
 pub mod connector;
 pub mod devlake;
 pub mod git;

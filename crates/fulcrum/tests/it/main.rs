@@ -9,6 +9,7 @@
 
 mod brief;
 mod browser;
+mod calendar;
 mod dora;
 mod edges;
 mod events;

@@ -777,3 +777,242 @@ pub fn brief(context: &Context, request: &BriefRequest) -> anyhow::Result<crate:
     }
     Ok(brief)
 }
+
+/// `fulcrum focus`: whose calendars, over which window.
+#[derive(Debug, Clone, Default)]
+pub struct FocusRequest {
+    /// A repository whose `fulcrum.toml` names the people (`--repo`).
+    pub repo: Option<PathBuf>,
+    /// `--person NAME`: these configured people only (default all).
+    pub people: Vec<String>,
+    /// `--calendar FILE_OR_URL`: analyse these as one person's, without configuration.
+    pub calendars: Vec<String>,
+    /// `--email`: that person's addresses.
+    pub emails: Vec<String>,
+    /// `--tz`: their IANA time zone.
+    pub time_zone: Option<String>,
+    /// `--hours 09:00-17:00`.
+    pub working_hours: Option<String>,
+    /// The window (default the last 4 weeks).
+    pub window: WindowRequest,
+}
+
+/// A focus report and what was read for it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FocusOutcome {
+    /// First day of the window.
+    pub since: String,
+    /// Last day of the window.
+    pub until: String,
+    /// The definitions used, in words.
+    pub definitions: Vec<String>,
+    /// Calendars read, events in them, occurrences in the window, meetings counted.
+    pub calendars_read: usize,
+    /// Events read (masters and moved occurrences).
+    pub events: usize,
+    /// Meetings counted (occurrences that block time with two people or more).
+    pub meetings: usize,
+    /// Recurrence rules refused (their first occurrence counted only).
+    pub unsupported_rules: usize,
+    /// The figures.
+    #[serde(flatten)]
+    pub report: fulcrum_core::focus::FocusReport,
+    /// Skipped events, unreadable calendars and other notes, each named.
+    pub warnings: Vec<String>,
+}
+
+/// `09:00-17:00` → seconds after midnight.
+fn working_hours(text: &str) -> Result<(i64, i64), UsageError> {
+    let bad = || UsageError(format!("working hours {text:?}: write them as 09:00-17:00"));
+    let (from, to) = text.split_once('-').ok_or_else(bad)?;
+    let clock = |t: &str| -> Option<i64> {
+        let (h, m) = t.trim().split_once(':')?;
+        let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+        ((0..=24).contains(&h) && (0..60).contains(&m) && h * 60 + m <= 24 * 60).then_some(h * 3600 + m * 60)
+    };
+    let (from, to) = (clock(from).ok_or_else(bad)?, clock(to).ok_or_else(bad)?);
+    if to <= from {
+        return Err(bad());
+    }
+    Ok((from, to))
+}
+
+/// A calendar's text: a file, or a feed (`https://`, or `http://` on this
+/// machine). Its name in messages never shows a feed's path (a secret).
+fn calendar_text(source: &str) -> Result<(String, String), String> {
+    if !source.contains("://") {
+        let text = std::fs::read_to_string(source).map_err(|e| format!("{source}: cannot read the calendar: {e}"))?;
+        return Ok((source.to_owned(), text));
+    }
+    let Some((scheme, host, _)) = crate::sources::http::origin(source) else {
+        return Err("a calendar address is not an http(s) address without credentials".into());
+    };
+    let name = format!("{scheme}://{host}/…");
+    if scheme != "https" && !crate::sources::http::is_loopback(&host) {
+        return Err(format!("{name}: a calendar feed must be https:// (its address is a secret)"));
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .user_agent(concat!("fulcrum/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into();
+    let mut response = agent.get(source).call().map_err(|_| format!("{name}: the calendar feed did not answer"))?;
+    let status = response.status().as_u16();
+    if status != 200 {
+        return Err(format!("{name}: the calendar feed answered {status}"));
+    }
+    let text = response
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024 * 1024)
+        .read_to_string()
+        .map_err(|_| format!("{name}: the calendar feed's answer could not be read (not text, or over 64 MiB)"))?;
+    Ok((name, text))
+}
+
+/// The focus report of `request`.
+pub fn focus(context: &Context, request: &FocusRequest) -> anyhow::Result<FocusOutcome> {
+    use crate::sources::calendar::{self, Zone};
+    use fulcrum_core::focus::{FocusOptions, Meeting, PersonCalendar, WorkingHours, analyze};
+    use fulcrum_core::time::{SECONDS_PER_DAY, day_number, format_date};
+    let config = Config::load(context.config.as_deref(), request.repo.as_deref(), &Default::default())?;
+    let window = WindowRequest {
+        since: Some(request.window.since.clone().unwrap_or_else(|| "28.days".into())),
+        until: request.window.until.clone(),
+    }
+    .resolve("28.days", context.now)?;
+    let mut warnings: Vec<String> = config.ignored.clone();
+    let people: Vec<crate::config::PersonFile> = if !request.calendars.is_empty() {
+        vec![crate::config::PersonFile {
+            name: "you".into(),
+            emails: request.emails.clone(),
+            calendars: request.calendars.clone(),
+            time_zone: request.time_zone.clone(),
+            working_hours: request.working_hours.clone(),
+            working_days: None,
+        }]
+    } else {
+        for name in &request.people {
+            if !config.people.iter().any(|p| &p.name == name) {
+                return Err(UsageError(format!(
+                    "--person {name}: no [[person]] of that name in {}; add one or pass --calendar FILE",
+                    config.source
+                ))
+                .into());
+            }
+        }
+        config
+            .people
+            .iter()
+            .filter(|p| request.people.is_empty() || request.people.contains(&p.name))
+            .cloned()
+            .collect()
+    };
+    if people.is_empty() {
+        return Err(UsageError(
+            "no calendars: pass --calendar FILE_OR_URL, or add [[person]] entries with calendars to fulcrum.toml"
+                .into(),
+        )
+        .into());
+    }
+    let (mut calendars_read, mut events, mut meetings_counted, mut unsupported) = (0, 0, 0, 0);
+    let mut calendars = Vec::new();
+    for person in &people {
+        let zone_name = person.time_zone.clone().unwrap_or_else(|| "UTC".into());
+        let zone = Zone::Iana(calendar::iana(&zone_name).ok_or_else(|| {
+            UsageError(format!(
+                "{}: unknown time zone {zone_name:?}; use an IANA name such as Europe/Berlin",
+                person.name
+            ))
+        })?);
+        let (start, end) = working_hours(person.working_hours.as_deref().unwrap_or("09:00-17:00"))
+            .map_err(|e| UsageError(format!("{}: {}", person.name, e.0)))?;
+        let days = match &person.working_days {
+            None => vec![1, 2, 3, 4, 5],
+            Some(names) => names
+                .iter()
+                .map(|d| {
+                    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+                        .iter()
+                        .position(|n| d.trim().to_ascii_lowercase().starts_with(n))
+                        .map(|i| i as u32 + 1)
+                        .ok_or_else(|| UsageError(format!("{}: working day {d:?} is not mon … sun", person.name)))
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        if person.calendars.is_empty() {
+            warnings.push(format!("{} has no calendar: left out", person.name));
+            continue;
+        }
+        let me: Vec<String> = person.emails.iter().map(|e| e.trim().to_ascii_lowercase()).collect();
+        let mut meetings = Vec::new();
+        for source in &person.calendars {
+            let (name, text) = match calendar_text(source) {
+                Ok(read) => read,
+                Err(why) => {
+                    warnings.push(why);
+                    continue;
+                }
+            };
+            calendars_read += 1;
+            let read =
+                calendar::read(&name, &text, window.start - SECONDS_PER_DAY, window.end + SECONDS_PER_DAY, zone, &me);
+            events += read.events;
+            unsupported += read.unsupported_rules;
+            warnings.extend(read.warnings);
+            for o in read.occurrences {
+                let length = o.end - o.start;
+                let meeting = !o.all_day
+                    && !o.transparent
+                    && o.attendees >= 2
+                    && o.partstat.as_deref() != Some("DECLINED")
+                    && length > 0
+                    && length < 12 * 3600;
+                if meeting {
+                    let offset = zone.offset_at(o.start);
+                    meetings.push(Meeting {
+                        start: o.start + offset,
+                        end: o.end + offset,
+                        series: o.series,
+                        label: o.label,
+                    });
+                }
+            }
+        }
+        meetings_counted += meetings
+            .iter()
+            .filter(|m| {
+                let utc = m.start - zone.offset_at(m.start - zone.offset_at(m.start));
+                utc >= window.start && utc < window.end
+            })
+            .count();
+        calendars.push(PersonCalendar {
+            name: person.name.clone(),
+            hours: WorkingHours { days, start, end },
+            meetings,
+            days_off: Vec::new(),
+        });
+    }
+    let options =
+        FocusOptions { min_focus: 2 * 3600, first_day: day_number(window.start), last_day: day_number(window.end - 1) };
+    let report = analyze(&calendars, &options);
+    Ok(FocusOutcome {
+        since: format_date(window.start),
+        until: format_date(window.end - 1),
+        definitions: vec![
+            "working hours per person in their time zone (default Monday to Friday, 09:00-17:00)".into(),
+            "a meeting: an event not declined, not transparent, with two people or more, shorter than 12 hours, \
+             not all-day, not cancelled; overlapping meetings merge"
+                .into(),
+            "focus: free working time in blocks of 2 hours or more; fragmented: shorter free pieces".into(),
+            "a switch: a meeting followed by working time".into(),
+        ],
+        calendars_read,
+        events,
+        meetings: meetings_counted,
+        unsupported_rules: unsupported,
+        report,
+        warnings,
+    })
+}

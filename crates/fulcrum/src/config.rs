@@ -71,6 +71,29 @@ struct File {
     sync: SyncFile,
     #[serde(default)]
     brief: BriefFile,
+    #[serde(default)]
+    person: Vec<PersonFile>,
+}
+
+/// `[[person]]`: someone whose calendars `fulcrum focus` reads.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PersonFile {
+    /// Their name, as reports show it.
+    pub name: String,
+    /// Their e-mail addresses (to find their own answer to an invitation).
+    #[serde(default)]
+    pub emails: Vec<String>,
+    /// ICS files or feed addresses (a feed's private address is a secret:
+    /// honoured only from a trusted configuration).
+    #[serde(default)]
+    pub calendars: Vec<String>,
+    /// IANA time zone (default UTC).
+    pub time_zone: Option<String>,
+    /// `09:00-17:00` (the default).
+    pub working_hours: Option<String>,
+    /// Days worked: `mon` … `sun` (default Monday to Friday).
+    pub working_days: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -472,6 +495,8 @@ pub struct Config {
     pub check_rules: Vec<String>,
     /// `[[source]]` entries (those an untrusted file may run).
     pub sources: Vec<SourceFile>,
+    /// `[[person]]` entries: calendars for `fulcrum focus`.
+    pub people: Vec<PersonFile>,
     /// What was ignored of the file and why (an untrusted repository file's
     /// `token_command`, `token_env` or `base_url`); printed by commands that sync.
     pub ignored: Vec<String>,
@@ -515,6 +540,23 @@ impl Config {
                 let mut file: File = toml::from_str(&text)
                     .map_err(|e| ConfigError::Parse { path: path.clone(), message: e.to_string().trim().to_owned() })?;
                 let mut ignored = Vec::new();
+                let feeds = |p: &PersonFile| p.calendars.iter().any(|c| c.contains("://"));
+                if !explicit
+                    && file.person.iter().any(feeds)
+                    && crate::trust::check(&path, text.as_bytes()) != crate::trust::Verdict::Trusted
+                {
+                    for person in file.person.iter_mut().filter(|p| feeds(p)) {
+                        ignored.push(format!(
+                            "{}: the calendar feeds of [[person]] {} left out: a feed's address is a secret and this \
+                             repository's configuration is not trusted; review the file, then run `fulcrum trust {}` \
+                             (or pass it with --config)",
+                            path.display(),
+                            person.name,
+                            path.display()
+                        ));
+                        person.calendars.retain(|c| !c.contains("://"));
+                    }
+                }
                 if !explicit && file.source.iter().any(|s| !s.secret_keys().is_empty()) {
                     match crate::trust::check(&path, text.as_bytes()) {
                         crate::trust::Verdict::Trusted => {}
@@ -777,6 +819,7 @@ impl Config {
             knowledge_exclude,
             knowledge_include,
             hotspots_window,
+            people: file.person.clone(),
             sync_interval: file.sync.interval.unwrap_or(15),
             brief_every_days,
             brief,

@@ -65,6 +65,8 @@ enum Command {
     Flow(FlowArgs),
     /// A one-page brief for stakeholders: cost, risk, opportunity and wins, each figure with its formula.
     Brief(BriefArgs),
+    /// Focus time from calendars: meeting, focus and fragmented hours, and the meetings that cost most.
+    Focus(FocusArgs),
     /// When will N pull requests be merged, or how many by a date: Monte Carlo over the daily throughput.
     Forecast(ForecastArgs),
     /// Trust a repository's fulcrum.toml to choose token commands, token variables and base URLs.
@@ -277,6 +279,33 @@ struct BriefArgs {
     /// Write to this file instead of standard output (required for pdf).
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct FocusArgs {
+    #[command(flatten)]
+    window: WindowArgs,
+    /// An ICS file or feed address, analysed as one person's calendar (repeatable; no configuration needed).
+    #[arg(long, value_name = "FILE_OR_URL")]
+    calendar: Vec<String>,
+    /// With --calendar: your e-mail address (to leave out invitations you declined); repeatable.
+    #[arg(long, value_name = "ADDRESS")]
+    email: Vec<String>,
+    /// With --calendar: your IANA time zone.
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    tz: String,
+    /// With --calendar: your working hours.
+    #[arg(long, value_name = "HH:MM-HH:MM", default_value = "09:00-17:00")]
+    hours: String,
+    /// Only these [[person]]s of fulcrum.toml (default all); repeatable.
+    #[arg(long, value_name = "NAME", conflicts_with = "calendar")]
+    person: Vec<String>,
+    /// A repository whose fulcrum.toml names the people.
+    #[arg(long, value_name = "PATH")]
+    repo: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "terminal")]
+    format: render::Format,
 }
 
 #[derive(Args, Debug)]
@@ -810,6 +839,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .with_context(|| format!("--output {}: cannot write the brief", path.display())),
                 None => print(&String::from_utf8_lossy(&bytes)),
             }
+        }
+        Command::Focus(args) => {
+            let request = app::FocusRequest {
+                repo: args.repo.clone(),
+                people: args.person.clone(),
+                calendars: args.calendar.clone(),
+                emails: args.email.clone(),
+                time_zone: Some(args.tz.clone()),
+                working_hours: Some(args.hours.clone()),
+                window: window_request(&args.window),
+            };
+            let outcome = app::focus(&context, &request)?;
+            print(&painted(render::focus(&outcome, args.format), args.format))
         }
         Command::Forecast(args) => {
             let request = app::ForecastRequest {

@@ -13,9 +13,11 @@ use crate::sources::sync::SyncSummary;
 
 pub mod brief;
 mod flow;
+mod focus;
 mod forecast;
 
 pub use flow::flow;
+pub use focus::focus;
 pub use forecast::forecast;
 
 /// Output format of a report.

@@ -264,7 +264,7 @@ fn duration(text: &str) -> Option<i64> {
                 let n: i64 = number.parse().ok()?;
                 number.clear();
                 any = true;
-                total += n * match (unit, in_time) {
+                let unit = match (unit, in_time) {
                     ('W', false) => 7 * 86_400,
                     ('D', false) => 86_400,
                     ('H', true) => 3_600,
@@ -272,10 +272,12 @@ fn duration(text: &str) -> Option<i64> {
                     ('S', true) => 1,
                     _ => return None,
                 };
+                total = total.checked_add(n.checked_mul(unit)?)?;
             }
         }
     }
-    (any && number.is_empty()).then_some(sign * total)
+    // Over ten years is no event's length: a hostile or broken file.
+    (any && number.is_empty() && total <= 10 * 366 * 86_400).then_some(sign * total)
 }
 
 /// An event as read.
@@ -715,6 +717,8 @@ mod tests {
         assert_eq!(duration("-PT15M"), Some(-900));
         assert_eq!(duration("PT"), None);
         assert_eq!(duration("1H"), None);
+        assert_eq!(duration("P999999999999999999W"), None, "no overflow");
+        assert_eq!(duration("P99999W"), None, "no event lasts two thousand years");
     }
 
     const WEEKLY: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:standup-1\r\nSUMMARY:Stand-up\r\n\

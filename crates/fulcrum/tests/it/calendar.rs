@@ -59,3 +59,179 @@ fn libical_recurrence_rules_expand_to_libicals_occurrences() {
     // 120 of libical's 145 comparable rules agree; 25 are refused by shape.
     assert!(agree >= 120, "{agree} agree; refused:\n{}", refused.join("\n"));
 }
+
+use crate::harness::*;
+
+/// A week of a two-person team, written by hand (Europe/Berlin, UTC+1 in
+/// January): Ann has a daily stand-up 09:30–09:45 (recurring, with Bob), a
+/// review Tuesday 11:00–12:00 (with Bob) and a meeting Wednesday she
+/// declined; Bob also has a transparent "focus" block, an all-day offsite
+/// and a one-person "lunch" event, none of them meetings.
+const ANN: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:standup\r\nSUMMARY:Stand-up\r\n\
+DTSTART;TZID=Europe/Berlin:20250106T093000\r\nDTEND;TZID=Europe/Berlin:20250106T094500\r\n\
+RRULE:FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR\r\nORGANIZER:mailto:ann@team.example\r\nATTENDEE:mailto:bob@team.example\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:review\r\nSUMMARY:Secret project review\r\nDTSTART;TZID=Europe/Berlin:20250107T110000\r\n\
+DURATION:PT1H\r\nATTENDEE:mailto:ann@team.example\r\nATTENDEE:mailto:bob@team.example\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:declined\r\nSUMMARY:All hands\r\nDTSTART:20250108T130000Z\r\nDTEND:20250108T150000Z\r\n\
+ATTENDEE;PARTSTAT=DECLINED:mailto:ann@team.example\r\nATTENDEE:mailto:cy@team.example\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+const BOB: &str = "BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:standup\nSUMMARY:Stand-up\n\
+DTSTART;TZID=Europe/Berlin:20250106T093000\nDTEND;TZID=Europe/Berlin:20250106T094500\n\
+RRULE:FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR\nORGANIZER:mailto:ann@team.example\nATTENDEE:mailto:bob@team.example\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:review\nSUMMARY:Secret project review\nDTSTART;TZID=Europe/Berlin:20250107T110000\nDURATION:PT1H\n\
+ATTENDEE:mailto:ann@team.example\nATTENDEE:mailto:bob@team.example\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:block\nSUMMARY:Focus\nTRANSP:TRANSPARENT\nDTSTART:20250109T090000Z\nDTEND:20250109T120000Z\n\
+ATTENDEE:mailto:bob@team.example\nATTENDEE:mailto:x@team.example\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:offsite\nSUMMARY:Offsite\nDTSTART;VALUE=DATE:20250110\nATTENDEE:mailto:bob@team.example\nATTENDEE:mailto:x@team.example\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:lunch\nSUMMARY:Lunch\nDTSTART:20250106T113000Z\nDTEND:20250106T123000Z\nEND:VEVENT\nEND:VCALENDAR\n";
+
+#[test]
+fn a_team_week_of_focus_from_calendars() {
+    let scratch = Scratch::new("focus_team");
+    std::fs::write(scratch.path("ann.ics"), ANN).unwrap();
+    std::fs::write(scratch.path("bob.ics"), BOB).unwrap();
+    let config = scratch.path("people.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[person]]\nname = \"Ann\"\nemails = [\"ann@team.example\"]\ncalendars = [{:?}]\ntime_zone = \"Europe/Berlin\"\n\n\
+             [[person]]\nname = \"Bob\"\nemails = [\"bob@team.example\"]\ncalendars = [{:?}]\ntime_zone = \"Europe/Berlin\"\n\
+             working_hours = \"08:00-16:00\"\n",
+            s(&scratch.path("ann.ics")),
+            s(&scratch.path("bob.ics"))
+        ),
+    )
+    .unwrap();
+    let db = scratch.db();
+    let run = fulcrum([
+        "focus",
+        "--config",
+        s(&config),
+        "--db",
+        s(&db),
+        "--since",
+        "2025-01-06",
+        "--until",
+        "2025-01-13",
+        "--format",
+        "json",
+    ])
+    .ok();
+    let json = run.json();
+    let week = |who: usize| &json["people"][who]["weeks"][0];
+    // Ann (09–17): stand-ups split 9–17 into 0.5 h (fragmented) and 7.25 h
+    // every day; Tuesday the review 11–12 leaves 9:45–11 (1.25 h,
+    // fragmented) and 12–17. Focus: 4 × 7.25 + 5 = 34; fragmented: 5 × 0.5
+    // + 1.25 = 3.75; meetings 5 × 0.25 + 1 = 2.25. The declined all-hands
+    // does not count.
+    assert_eq!(week(0)["week"], "2025-W02");
+    assert_eq!(
+        (week(0)["focus_hours"].as_f64(), week(0)["fragmented_hours"].as_f64(), week(0)["meeting_hours"].as_f64()),
+        (Some(34.0), Some(3.75), Some(2.25))
+    );
+    assert_eq!((week(0)["switches"].as_u64(), week(0)["meeting_free_days"].as_u64()), (Some(6), Some(0)));
+    // Bob (08–16): stand-ups leave 8–9:30 (1.5, fragmented) and 9:45–16
+    // (6.25); Tuesday 9:45–11 (1.25 fragmented) and 12–16 (4). Focus: 4 ×
+    // 6.25 + 4 = 29. Transparent, all-day and one-person events are no meetings.
+    assert_eq!(week(1)["focus_hours"].as_f64(), Some(29.0));
+    assert_eq!(week(1)["fragmented_hours"].as_f64(), Some(5.0 * 1.5 + 1.25));
+    assert_eq!(json["meetings"], 12, "5 + 1 for each: no declined, transparent, all-day or solo event");
+    let team = &json["team"][0];
+    assert_eq!((team["people"].as_u64(), team["median_focus_hours"].as_f64()), (Some(2), Some(29.0)));
+    // The costliest: the stand-up. Without it Ann's days are 8 h of focus,
+    // with it 7.25 (9:00–9:30 is fragmented); Tuesday, beside the review,
+    // 7 → 5. Ann: 4 × 0.75 + 2 = 5 h. Bob (from 8:00): 8 → 6.25, Tuesday
+    // 7 → 4: 4 × 1.75 + 3 = 10 h. 15 h in all. The review: Tuesday 7.25 → 5
+    // for Ann, 6.25 → 4 for Bob: 4.5 h.
+    let costly = json["costly_meetings"].as_array().unwrap();
+    let cost = |i: usize| (costly[i]["label"].as_str().unwrap(), costly[i]["focus_hours_lost"].as_f64().unwrap());
+    assert_eq!((cost(0), cost(1)), (("Stand-up", 15.0), ("Secret project review", 4.5)));
+    assert_eq!((costly[0]["occurrences"].as_u64(), costly[0]["people"].as_u64()), (Some(10), Some(2)));
+    assert!(costly[0]["focus_hours_lost_at_best"].as_f64().unwrap() < 15.0, "a better time exists: {costly:?}");
+    // Nothing of the calendars is stored: no database is even made.
+    assert!(!db.exists() || !std::fs::read(&db).unwrap().windows(6).any(|w| w == b"Secret"), "titles are never stored");
+
+    // The terminal report says the same in words.
+    let text =
+        fulcrum(["focus", "--config", s(&config), "--db", s(&db), "--since", "2025-01-06", "--until", "2025-01-13"])
+            .ok()
+            .stdout;
+    assert!(text.contains("2025-W02  median  29.0 focus h ✓"), "{text}");
+    assert!(text.contains("1. Stand-up (recurring, 10 occurrences, 2 people): 15.0 focus hours lost; at "), "{text}");
+    assert!(text.contains("2. Secret project review (2 occurrences, 2 people): 4.5 focus hours lost"), "{text}");
+}
+
+#[test]
+fn an_exchange_invitation_in_a_windows_time_zone() {
+    let scratch = Scratch::new("focus_o365");
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ics/o365_meeting.ics");
+    let json = fulcrum([
+        "focus",
+        "--calendar",
+        file,
+        "--tz",
+        "Europe/Berlin",
+        "--since",
+        "2020-11-23",
+        "--until",
+        "2020-11-30",
+        "--db",
+        s(&scratch.db()),
+        "--format",
+        "json",
+    ])
+    .ok()
+    .json();
+    // Every second day from Tuesday 11:00 in "W. Europe Standard Time" until
+    // Thursday 10:00 UTC (11:00 in Berlin): Tuesday and Thursday, 30 minutes each.
+    assert_eq!(json["meetings"], 2, "{json}");
+    let week = &json["people"][0]["weeks"][0];
+    assert_eq!((week["meeting_hours"].as_f64(), week["focus_hours"].as_f64()), (Some(1.0), Some(39.0)));
+    assert!(json["warnings"].as_array().unwrap().is_empty(), "{json}");
+}
+
+#[test]
+fn calendars_that_cannot_be_read_are_named_and_the_rest_is_reported() {
+    let scratch = Scratch::new("focus_bad");
+    std::fs::write(scratch.path("ann.ics"), ANN).unwrap();
+    std::fs::write(scratch.path("page.ics"), "<!doctype html><p>Sign in</p>").unwrap();
+    let db = scratch.db();
+    let args = |extra: &[&str]| {
+        let mut all = vec!["focus", "--db", s(&db), "--since", "2025-01-06", "--until", "2025-01-13"];
+        all.extend_from_slice(extra);
+        all.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let ann = scratch.path("ann.ics");
+    let page = scratch.path("page.ics");
+    let missing = scratch.path("missing.ics");
+    let json = fulcrum(args(&[
+        "--calendar",
+        s(&ann),
+        "--calendar",
+        s(&page),
+        "--calendar",
+        s(&missing),
+        "--tz",
+        "Europe/Berlin",
+        "--email",
+        "ann@team.example",
+        "--format",
+        "json",
+    ]))
+    .ok()
+    .json();
+    let warnings = json["warnings"].to_string();
+    assert!(warnings.contains("page.ics: not an iCalendar file"), "{warnings}");
+    assert!(warnings.contains("missing.ics: cannot read the calendar"), "{warnings}");
+    assert_eq!(json["calendars_read"], 2);
+    assert_eq!(json["people"][0]["weeks"][0]["focus_hours"].as_f64(), Some(34.0));
+    fulcrum(args(&["--calendar", s(&ann), "--tz", "Mars/Olympus"])).bad_input(&["unknown time zone \"Mars/Olympus\""]);
+    fulcrum(args(&["--calendar", s(&ann), "--hours", "17:00-09:00"])).bad_input(&["write them as 09:00-17:00"]);
+    fulcrum(args(&[])).bad_input(&["no calendars: pass --calendar"]);
+    fulcrum(args(&["--calendar", "http://calendar.example/private/secret-token/basic.ics"]))
+        .ok()
+        .stdout
+        .contains("http://calendar.example/…: a calendar feed must be https://")
+        .then_some(())
+        .expect("a plain-http feed is refused, its path not shown");
+}

@@ -484,3 +484,109 @@ mod tests {
         assert_eq!((report.people[0].weeks[0].working_days, report.people[0].weeks[0].focus_hours), (4, 32.0));
     }
 }
+
+/// One piece of work for the sustainable-pace figures: who, and when in
+/// their own local seconds (a commit in its author's offset, a meeting in
+/// the person's zone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkAt {
+    /// Who (an identity key; never shown).
+    pub who: String,
+    /// Local seconds.
+    pub at: i64,
+}
+
+/// The team's pace in one ISO week.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PaceWeek {
+    /// `2025-W05`.
+    pub week: String,
+    /// People with work that week.
+    pub people: usize,
+    /// Pieces of work (commits, meetings).
+    pub work: usize,
+    /// Share of it outside working hours on working days; `None` when
+    /// fewer than `min_group` people worked that week (too few to hide who).
+    pub outside_hours_share: Option<f64>,
+    /// Share of it on days off (weekends); `None` as above.
+    pub weekend_share: Option<f64>,
+}
+
+/// Sustainable pace: per ISO week, the share of the team's work done
+/// outside working hours and on days off, shown only for weeks with at
+/// least `min_group` people. `hours_of` gives a person's working week.
+pub fn pace(
+    work: &[WorkAt],
+    hours_of: &dyn Fn(&str) -> WorkingHours,
+    options: &FocusOptions,
+    min_group: usize,
+) -> Vec<PaceWeek> {
+    let mut weeks: BTreeMap<String, (std::collections::BTreeSet<&str>, usize, usize, usize)> = BTreeMap::new();
+    for w in work {
+        let day = w.at.div_euclid(SECONDS_PER_DAY);
+        if day < options.first_day || day > options.last_day {
+            continue;
+        }
+        let hours = hours_of(&w.who);
+        let weekday = (day + 3).rem_euclid(7) as u32 + 1;
+        let second = w.at.rem_euclid(SECONDS_PER_DAY);
+        let entry = weeks.entry(crate::time::iso_week_label(day * SECONDS_PER_DAY)).or_default();
+        entry.0.insert(&w.who);
+        entry.1 += 1;
+        if !hours.days.contains(&weekday) {
+            entry.3 += 1;
+        } else if second < hours.start || second >= hours.end {
+            entry.2 += 1;
+        }
+    }
+    weeks
+        .into_iter()
+        .map(|(week, (people, work, outside, weekend))| {
+            let shown = people.len() >= min_group;
+            PaceWeek {
+                week,
+                people: people.len(),
+                work,
+                outside_hours_share: shown.then(|| outside as f64 / work as f64),
+                weekend_share: shown.then(|| weekend as f64 / work as f64),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod pace_tests {
+    use super::*;
+
+    #[test]
+    fn work_outside_hours_and_on_weekends_per_week_for_groups_large_enough() {
+        const MONDAY: i64 = 20_094; // 2025-01-06
+        let at = |day: i64, hour: i64| day * SECONDS_PER_DAY + hour * 3600;
+        let mut work = Vec::new();
+        // Five people, each two commits on Monday at 10:00 and one at 21:00;
+        // one of them also on Saturday.
+        for p in 0..5 {
+            let who = format!("p{p}");
+            work.push(WorkAt { who: who.clone(), at: at(MONDAY, 10) });
+            work.push(WorkAt { who: who.clone(), at: at(MONDAY, 11) });
+            work.push(WorkAt { who, at: at(MONDAY, 21) });
+        }
+        work.push(WorkAt { who: "p0".into(), at: at(MONDAY + 5, 12) });
+        // The next week: two people only.
+        work.push(WorkAt { who: "p0".into(), at: at(MONDAY + 7, 22) });
+        work.push(WorkAt { who: "p1".into(), at: at(MONDAY + 7, 10) });
+        let options = FocusOptions { min_focus: 7200, first_day: MONDAY, last_day: MONDAY + 13 };
+        let weeks = pace(&work, &|_| WorkingHours::default(), &options, 5);
+        assert_eq!(weeks.len(), 2);
+        // 16 pieces: 5 at 21:00 outside hours, 1 on Saturday.
+        assert_eq!((weeks[0].people, weeks[0].work), (5, 16));
+        assert_eq!(weeks[0].outside_hours_share, Some(5.0 / 16.0));
+        assert_eq!(weeks[0].weekend_share, Some(1.0 / 16.0));
+        // Two people: too few to show without showing who.
+        assert_eq!((weeks[1].people, weeks[1].outside_hours_share, weekends(&weeks[1])), (2, None, None));
+    }
+
+    fn weekends(week: &PaceWeek) -> Option<f64> {
+        week.weekend_share
+    }
+}

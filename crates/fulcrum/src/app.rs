@@ -5,6 +5,7 @@
 //! the process (flags, the clock, the terminal) and print; nothing here
 //! does.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use fulcrum_core::dora::Metric;
@@ -817,6 +818,10 @@ pub struct FocusOutcome {
     /// The figures.
     #[serde(flatten)]
     pub report: fulcrum_core::focus::FocusReport,
+    /// Sustainable pace, with `--repo`: the team's commits (in their
+    /// authors' own offsets) and meetings outside working hours and on days
+    /// off, per week, for weeks of at least `focus.min_group` people.
+    pub pace: Option<Vec<fulcrum_core::focus::PaceWeek>>,
     /// Skipped events, unreadable calendars and other notes, each named.
     pub warnings: Vec<String>,
 }
@@ -909,15 +914,18 @@ pub fn focus(context: &Context, request: &FocusRequest) -> anyhow::Result<FocusO
             .cloned()
             .collect()
     };
-    if people.is_empty() {
+    if people.is_empty() && request.repo.is_none() {
         return Err(UsageError(
-            "no calendars: pass --calendar FILE_OR_URL, or add [[person]] entries with calendars to fulcrum.toml"
+            "no calendars: pass --calendar FILE_OR_URL, or add [[person]] entries with calendars to fulcrum.toml \
+             (or --repo PATH for the pace of its commits alone)"
                 .into(),
         )
         .into());
     }
     let (mut calendars_read, mut events, mut meetings_counted, mut unsupported) = (0, 0, 0, 0);
     let mut calendars = Vec::new();
+    let mut work: Vec<fulcrum_core::focus::WorkAt> = Vec::new();
+    let mut hours_by_email: BTreeMap<String, WorkingHours> = BTreeMap::new();
     for person in &people {
         let zone_name = person.time_zone.clone().unwrap_or_else(|| "UTC".into());
         let zone = Zone::Iana(calendar::iana(&zone_name).ok_or_else(|| {
@@ -946,6 +954,10 @@ pub fn focus(context: &Context, request: &FocusRequest) -> anyhow::Result<FocusO
             continue;
         }
         let me: Vec<String> = person.emails.iter().map(|e| e.trim().to_ascii_lowercase()).collect();
+        let who = me.first().cloned().unwrap_or_else(|| person.name.clone());
+        for email in me.iter().chain(std::iter::once(&who)) {
+            hours_by_email.insert(email.clone(), WorkingHours { days: days.clone(), start, end });
+        }
         let mut meetings = Vec::new();
         for source in &person.calendars {
             let (name, text) = match calendar_text(source) {
@@ -980,6 +992,7 @@ pub fn focus(context: &Context, request: &FocusRequest) -> anyhow::Result<FocusO
                 }
             }
         }
+        work.extend(meetings.iter().map(|m| fulcrum_core::focus::WorkAt { who: who.clone(), at: m.start }));
         meetings_counted += meetings
             .iter()
             .filter(|m| {
@@ -997,6 +1010,33 @@ pub fn focus(context: &Context, request: &FocusRequest) -> anyhow::Result<FocusO
     let options =
         FocusOptions { min_focus: 2 * 3600, first_day: day_number(window.start), last_day: day_number(window.end - 1) };
     let report = analyze(&calendars, &options);
+    let pace = match &request.repo {
+        None => None,
+        Some(path) => {
+            let (key, name) = repo_key(path)?;
+            let store = open_store(&context.db, false)?;
+            let Some(state) = store.find_repo(&key)? else {
+                return Err(UsageError(format!(
+                    "{name}: not synced into {}; run `fulcrum sync --repo {}` first",
+                    context.db.display(),
+                    path.display()
+                ))
+                .into());
+            };
+            for commit in store.load_commits(state.id)? {
+                if config.is_bot(&commit.author_name, &commit.author_email) {
+                    continue;
+                }
+                work.push(fulcrum_core::focus::WorkAt {
+                    who: commit.author_email.to_ascii_lowercase(),
+                    at: commit.author_time + i64::from(commit.author_offset) * 60,
+                });
+            }
+            let default = WorkingHours::default();
+            let hours_of = |who: &str| hours_by_email.get(who).cloned().unwrap_or_else(|| default.clone());
+            Some(fulcrum_core::focus::pace(&work, &hours_of, &options, config.min_group))
+        }
+    };
     Ok(FocusOutcome {
         since: format_date(window.start),
         until: format_date(window.end - 1),
@@ -1013,6 +1053,7 @@ pub fn focus(context: &Context, request: &FocusRequest) -> anyhow::Result<FocusO
         meetings: meetings_counted,
         unsupported_rules: unsupported,
         report,
+        pace,
         warnings,
     })
 }

@@ -73,6 +73,14 @@ struct File {
     brief: BriefFile,
     #[serde(default)]
     person: Vec<PersonFile>,
+    #[serde(default)]
+    focus: FocusFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FocusFile {
+    min_group: Option<usize>,
 }
 
 /// `[[person]]`: someone whose calendars `fulcrum focus` reads.
@@ -495,6 +503,9 @@ pub struct Config {
     pub check_rules: Vec<String>,
     /// `[[source]]` entries (those an untrusted file may run).
     pub sources: Vec<SourceFile>,
+    /// `focus.min_group`: team figures about people (the pace) are shown
+    /// only for weeks with at least this many people (default 5, never below 3).
+    pub min_group: usize,
     /// `[[person]]` entries: calendars for `fulcrum focus`.
     pub people: Vec<PersonFile>,
     /// What was ignored of the file and why (an untrusted repository file's
@@ -820,6 +831,7 @@ impl Config {
             knowledge_include,
             hotspots_window,
             people: file.person.clone(),
+            min_group: file.focus.min_group.unwrap_or(5).max(3),
             sync_interval: file.sync.interval.unwrap_or(15),
             brief_every_days,
             brief,

@@ -86,6 +86,27 @@ pub fn focus(outcome: &FocusOutcome, format: Format) -> String {
             m.focus_hours_lost
         );
     }
+    if let Some(pace) = &outcome.pace {
+        let _ = writeln!(out, "\n{}Pace: the team's work outside working hours", if md { "### " } else { "" });
+        for w in pace {
+            match (w.outside_hours_share, w.weekend_share) {
+                (Some(outside), Some(weekend)) => {
+                    let _ = writeln!(
+                        out,
+                        "  {}  {:.0}% outside hours, {:.0}% on days off  ({} commits and meetings, {} people)",
+                        w.week,
+                        outside * 100.0,
+                        weekend * 100.0,
+                        w.work,
+                        w.people
+                    );
+                }
+                _ => {
+                    let _ = writeln!(out, "  {}  not shown: {} people, fewer than focus.min_group", w.week, w.people);
+                }
+            }
+        }
+    }
     let _ = writeln!(out, "\n{}Definitions", if md { "### " } else { "" });
     for d in &outcome.definitions {
         let _ = writeln!(out, "- {d}");

@@ -235,3 +235,64 @@ fn calendars_that_cannot_be_read_are_named_and_the_rest_is_reported() {
         .then_some(())
         .expect("a plain-http feed is refused, its path not shown");
 }
+
+/// The pace of a repository's commits, each in its author's own offset:
+/// the share outside working hours and on days off, for weeks with enough
+/// people to hide who (and a bot's commits left out).
+#[test]
+fn the_pace_of_commits_outside_working_hours() {
+    let scratch = Scratch::new("focus_pace");
+    let repo = scratch.path("pace");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, "2025-01-06T08:00", &["init", "-q", "-b", "main"]);
+    let commit = |who: &str, date: &str, file: &str| {
+        std::fs::write(repo.join(file), date).unwrap();
+        git(&repo, "2025-01-06T08:00", &["add", file]);
+        git(
+            &repo,
+            "2025-01-06T08:00",
+            &["commit", "-q", "-m", file, &format!("--author={who} <{who}@pace.example>"), &format!("--date={date}")],
+        );
+    };
+    // Monday 10:00 in each author's zone; Erin again at 22:30 (+01:00), Ann
+    // on Saturday, and a bot at 03:00.
+    for (who, offset) in [("ann", "+0100"), ("bob", "-0500"), ("cy", "+0900"), ("dee", "+0000"), ("erin", "+0100")] {
+        commit(who, &format!("2025-01-06T10:00:00{offset}"), &format!("{who}.txt"));
+    }
+    commit("erin", "2025-01-06T22:30:00+0100", "late.txt");
+    commit("ann", "2025-01-11T12:00:00+0100", "saturday.txt");
+    commit("renovate[bot]", "2025-01-07T03:00:00+0000", "deps.txt");
+    let db = scratch.db();
+    sync(&repo, &db);
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "focus",
+            "--repo",
+            s(&repo),
+            "--db",
+            s(&db),
+            "--since",
+            "2025-01-06",
+            "--until",
+            "2025-01-13",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        fulcrum(args).ok().json()
+    };
+    let json = run(&[]);
+    let week = &json["pace"][0];
+    assert_eq!(
+        (week["week"].as_str(), week["people"].as_u64(), week["work"].as_u64()),
+        (Some("2025-W02"), Some(5), Some(7))
+    );
+    assert_eq!(week["outside_hours_share"].as_f64(), Some(1.0 / 7.0), "Erin's 22:30");
+    assert_eq!(week["weekend_share"].as_f64(), Some(1.0 / 7.0), "Ann's Saturday");
+    // Six people needed: the week is not shown.
+    let config = scratch.path("strict.toml");
+    std::fs::write(&config, "[focus]\nmin_group = 6\n").unwrap();
+    let json = run(&["--config", s(&config)]);
+    assert!(json["pace"][0]["outside_hours_share"].is_null(), "{json}");
+    assert_eq!(json["pace"][0]["people"], 5);
+}

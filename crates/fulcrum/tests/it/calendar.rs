@@ -296,3 +296,63 @@ fn the_pace_of_commits_outside_working_hours() {
     assert!(json["pace"][0]["outside_hours_share"].is_null(), "{json}");
     assert_eq!(json["pace"][0]["people"], 5);
 }
+
+/// A calendar feed served on this machine: read like a file; a feed that
+/// answers HTML or an error, or does not answer, is named by its host only
+/// (its path is a secret) and the rest is still reported.
+#[test]
+fn calendar_feeds_are_fetched_and_their_failures_named_without_their_path() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        for _ in 0..3 {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut buffer = [0u8; 4096];
+            let n = stream.read(&mut buffer).unwrap();
+            let request = String::from_utf8_lossy(&buffer[..n]).to_string();
+            let (status, body) = if request.starts_with("GET /secret-token/ann.ics") {
+                ("200 OK", ANN.to_owned())
+            } else if request.starts_with("GET /secret-token/login") {
+                ("200 OK", "<!doctype html><title>Sign in</title>".to_owned())
+            } else {
+                ("404 Not Found", "no".to_owned())
+            };
+            let _ = stream.write_all(
+                format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len())
+                    .as_bytes(),
+            );
+        }
+    });
+    let scratch = Scratch::new("focus_feeds");
+    let feed = |path: &str| format!("http://{address}/secret-token/{path}");
+    let json = fulcrum([
+        "focus",
+        "--calendar",
+        &feed("ann.ics"),
+        "--calendar",
+        &feed("login"),
+        "--calendar",
+        &feed("gone.ics"),
+        "--tz",
+        "Europe/Berlin",
+        "--email",
+        "ann@team.example",
+        "--since",
+        "2025-01-06",
+        "--until",
+        "2025-01-13",
+        "--db",
+        s(&scratch.db()),
+        "--format",
+        "json",
+    ])
+    .ok()
+    .json();
+    server.join().unwrap();
+    assert_eq!(json["people"][0]["weeks"][0]["focus_hours"].as_f64(), Some(34.0), "the feed read as the file is");
+    let warnings = json["warnings"].to_string();
+    assert!(warnings.contains("http://127.0.0.1/…: not an iCalendar file"), "{warnings}");
+    assert!(warnings.contains("http://127.0.0.1/…: the calendar feed answered 404"), "{warnings}");
+    assert!(!json.to_string().contains("secret-token"), "a feed's path is never shown: {json}");
+}

@@ -559,6 +559,42 @@ mod pace_tests {
     use super::*;
 
     #[test]
+    fn a_leads_balance_week_by_week() {
+        const MONDAY: i64 = 20_094; // 2025-01-06
+        let at = |day: i64, hour: i64| day * SECONDS_PER_DAY + hour * 3600;
+        let activity = LeadActivity {
+            commits: vec![at(MONDAY, 10), at(MONDAY + 1, 10), at(MONDAY + 9, 10)],
+            pull_requests: vec![at(MONDAY, 11)],
+            reviews: vec![at(MONDAY, 12), at(MONDAY + 2, 12), at(MONDAY + 3, 12), at(MONDAY + 4, 12)],
+            reviewed_merges: vec![(at(MONDAY, 15), true), (at(MONDAY + 1, 15), false), (at(MONDAY + 2, 15), true)],
+        };
+        let options = FocusOptions { min_focus: 7200, first_day: MONDAY, last_day: MONDAY + 13 };
+        let calendar = vec![PersonWeek {
+            week: "2025-W02".into(),
+            working_days: 5,
+            meeting_hours: 12.0,
+            focus_hours: 14.0,
+            fragmented_hours: 14.0,
+            switches: 9,
+            meeting_free_days: 0,
+        }];
+        let weeks = balance(&activity, &calendar, &options);
+        assert_eq!(weeks.len(), 2);
+        // Week 2: 2 commits + 1 pull request against 4 reviews: 3/7 hands-on;
+        // 2 of 3 reviewed merges had the lead as the only reviewer.
+        let w = &weeks[0];
+        assert_eq!((w.commits, w.pull_requests, w.reviews), (2, 1, 4));
+        assert_eq!(w.hands_on_share, Some(3.0 / 7.0));
+        assert_eq!(w.sole_reviewer_share, Some(2.0 / 3.0));
+        assert_eq!((w.meeting_hours, w.focus_hours), (Some(12.0), Some(14.0)));
+        // Week 3: one commit, nothing else known.
+        assert_eq!(
+            (weeks[1].hands_on_share, weeks[1].sole_reviewer_share, weeks[1].meeting_hours),
+            (Some(1.0), None, None)
+        );
+    }
+
+    #[test]
     fn work_outside_hours_and_on_weekends_per_week_for_groups_large_enough() {
         const MONDAY: i64 = 20_094; // 2025-01-06
         let at = |day: i64, hour: i64| day * SECONDS_PER_DAY + hour * 3600;
@@ -589,4 +625,93 @@ mod pace_tests {
     fn weekends(week: &PaceWeek) -> Option<f64> {
         week.weekend_share
     }
+}
+
+/// What a lead did, each item at its UTC time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeadActivity {
+    /// Their commits.
+    pub commits: Vec<i64>,
+    /// Pull requests they opened.
+    pub pull_requests: Vec<i64>,
+    /// Reviews they submitted on others' pull requests.
+    pub reviews: Vec<i64>,
+    /// The team's merged pull requests (merge times) that someone reviewed,
+    /// and whether the lead was the only reviewer.
+    pub reviewed_merges: Vec<(i64, bool)>,
+}
+
+/// A lead's week.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BalanceWeek {
+    /// `2025-W05`.
+    pub week: String,
+    /// Commits.
+    pub commits: usize,
+    /// Pull requests opened.
+    pub pull_requests: usize,
+    /// Reviews given.
+    pub reviews: usize,
+    /// Hands-on share of that activity: `(commits + pull requests) ÷
+    /// (commits + pull requests + reviews)`; `None` without any.
+    pub hands_on_share: Option<f64>,
+    /// Share of the team's reviewed merges that only the lead reviewed: a
+    /// delegation signal; `None` without reviewed merges.
+    pub sole_reviewer_share: Option<f64>,
+    /// Meeting hours (from their calendars), when they have one.
+    pub meeting_hours: Option<f64>,
+    /// Focus hours, likewise.
+    pub focus_hours: Option<f64>,
+}
+
+/// A lead's balance week by week over the window of `options`, their
+/// calendar's weeks (`weeks`) joined in.
+pub fn balance(activity: &LeadActivity, weeks: &[PersonWeek], options: &FocusOptions) -> Vec<BalanceWeek> {
+    let label = |t: i64| {
+        let day = t.div_euclid(SECONDS_PER_DAY);
+        (day >= options.first_day && day <= options.last_day).then(|| crate::time::iso_week_label(t))
+    };
+    let mut out: BTreeMap<String, BalanceWeek> = BTreeMap::new();
+    for day in options.first_day..=options.last_day {
+        let week = crate::time::iso_week_label(day * SECONDS_PER_DAY);
+        out.entry(week.clone()).or_insert(BalanceWeek {
+            week,
+            commits: 0,
+            pull_requests: 0,
+            reviews: 0,
+            hands_on_share: None,
+            sole_reviewer_share: None,
+            meeting_hours: None,
+            focus_hours: None,
+        });
+    }
+    let mut merges: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for (times, field) in [(&activity.commits, 0), (&activity.pull_requests, 1), (&activity.reviews, 2)] {
+        for week in times.iter().filter_map(|&t| label(t)) {
+            if let Some(w) = out.get_mut(&week) {
+                match field {
+                    0 => w.commits += 1,
+                    1 => w.pull_requests += 1,
+                    _ => w.reviews += 1,
+                }
+            }
+        }
+    }
+    for &(t, sole) in &activity.reviewed_merges {
+        if let Some(week) = label(t) {
+            let m = merges.entry(week).or_default();
+            m.0 += 1;
+            m.1 += usize::from(sole);
+        }
+    }
+    for w in out.values_mut() {
+        let hands_on = w.commits + w.pull_requests;
+        let all = hands_on + w.reviews;
+        w.hands_on_share = (all > 0).then(|| hands_on as f64 / all as f64);
+        w.sole_reviewer_share = merges.get(&w.week).filter(|m| m.0 > 0).map(|m| m.1 as f64 / m.0 as f64);
+        if let Some(p) = weeks.iter().find(|p| p.week == w.week) {
+            (w.meeting_hours, w.focus_hours) = (Some(p.meeting_hours), Some(p.focus_hours));
+        }
+    }
+    out.into_values().collect()
 }

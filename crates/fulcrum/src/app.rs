@@ -5,7 +5,7 @@
 //! the process (flags, the clock, the terminal) and print; nothing here
 //! does.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use fulcrum_core::dora::Metric;
@@ -822,8 +822,25 @@ pub struct FocusOutcome {
     /// authors' own offsets) and meetings outside working hours and on days
     /// off, per week, for weeks of at least `focus.min_group` people.
     pub pace: Option<Vec<fulcrum_core::focus::PaceWeek>>,
+    /// With `--repo`: each `[[person]]` marked `lead`, their balance.
+    pub leads: Vec<LeadBalance>,
     /// Skipped events, unreadable calendars and other notes, each named.
     pub warnings: Vec<String>,
+}
+
+/// A lead's balance: hands-on against reviewing, meetings and focus, the
+/// delegation signal, and the knowledge they have not handed on yet.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LeadBalance {
+    /// Who.
+    pub name: String,
+    /// The hands-on share they aim for.
+    pub hands_on_target: Option<f64>,
+    /// Week by week.
+    pub weeks: Vec<fulcrum_core::focus::BalanceWeek>,
+    /// Their share of the files in the truck-factor set: files whose
+    /// knowledge rests on them (`None`: they are not in the set).
+    pub truck_factor_share: Option<f64>,
 }
 
 /// `09:00-17:00` → seconds after midnight.
@@ -896,6 +913,7 @@ pub fn focus(context: &Context, request: &FocusRequest) -> anyhow::Result<FocusO
             time_zone: request.time_zone.clone(),
             working_hours: request.working_hours.clone(),
             working_days: None,
+            ..Default::default()
         }]
     } else {
         for name in &request.people {
@@ -1037,6 +1055,68 @@ pub fn focus(context: &Context, request: &FocusRequest) -> anyhow::Result<FocusO
             Some(fulcrum_core::focus::pace(&work, &hours_of, &options, config.min_group))
         }
     };
+    let mut leads = Vec::new();
+    if let Some(path) = request.repo.as_ref().filter(|_| people.iter().any(|p| p.lead)) {
+        let (key, name) = repo_key(path)?;
+        let store = open_store(&context.db, false)?;
+        let state = store.find_repo(&key)?.ok_or_else(|| UsageError(format!("{name}: not synced")))?;
+        let commits = store.load_commits(state.id)?;
+        let service = config.service.clone().unwrap_or_else(|| name.clone());
+        let prs = store.load_pull_requests(&repo_scope(&key, &name, &service, &config).filter)?;
+        let knowledge = self::knowledge(
+            context,
+            &KnowledgeRequest { repo: path.clone(), sync: None, options: KnowledgeOptions::default() },
+        )?;
+        for person in people.iter().filter(|p| p.lead) {
+            let emails: Vec<String> = person.emails.iter().map(|e| e.trim().to_ascii_lowercase()).collect();
+            let logins: Vec<String> = person.logins.iter().map(|l| l.trim().to_ascii_lowercase()).collect();
+            let mine = |login: &str| logins.contains(&login.to_ascii_lowercase());
+            let mut activity = fulcrum_core::focus::LeadActivity {
+                commits: commits
+                    .iter()
+                    .filter(|c| emails.contains(&c.author_email.to_ascii_lowercase()))
+                    .map(|c| c.author_time)
+                    .collect(),
+                ..Default::default()
+            };
+            for pr in &prs {
+                if mine(&pr.author) {
+                    activity.pull_requests.push(pr.created_at);
+                }
+                let reviewers: BTreeSet<&str> = pr
+                    .activities
+                    .iter()
+                    .filter(|a| a.kind == fulcrum_core::flow::ActivityKind::Review && a.author != pr.author)
+                    .map(|a| a.author.as_str())
+                    .collect();
+                activity.reviews.extend(
+                    pr.activities
+                        .iter()
+                        .filter(|a| {
+                            a.kind == fulcrum_core::flow::ActivityKind::Review && mine(&a.author) && !mine(&pr.author)
+                        })
+                        .map(|a| a.at),
+                );
+                if let Some(merged) = pr.merged_at
+                    && !reviewers.is_empty()
+                    && !config.is_bot(&pr.author, "")
+                {
+                    activity.reviewed_merges.push((merged, reviewers.iter().all(|r| mine(r))));
+                }
+            }
+            let weeks = report.people.iter().find(|p| p.name == person.name).map_or(&[][..], |p| &p.weeks[..]);
+            leads.push(LeadBalance {
+                name: person.name.clone(),
+                hands_on_target: person.hands_on_target,
+                weeks: fulcrum_core::focus::balance(&activity, weeks, &options),
+                truck_factor_share: knowledge
+                    .key_people
+                    .iter()
+                    .find(|k| emails.contains(&k.person.email.to_ascii_lowercase()))
+                    .map(|k| k.share),
+            });
+        }
+    }
     Ok(FocusOutcome {
         since: format_date(window.start),
         until: format_date(window.end - 1),
@@ -1054,6 +1134,7 @@ pub fn focus(context: &Context, request: &FocusRequest) -> anyhow::Result<FocusO
         unsupported_rules: unsupported,
         report,
         pace,
+        leads,
         warnings,
     })
 }

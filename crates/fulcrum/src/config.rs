@@ -102,6 +102,14 @@ pub struct PersonFile {
     pub working_hours: Option<String>,
     /// Days worked: `mon` … `sun` (default Monday to Friday).
     pub working_days: Option<Vec<String>>,
+    /// The team's lead: `fulcrum focus --repo` shows their balance.
+    #[serde(default)]
+    pub lead: bool,
+    /// Their logins on the hosts (pull requests and reviews).
+    #[serde(default)]
+    pub logins: Vec<String>,
+    /// The hands-on share of their activity they aim for (0 to 1, e.g. 0.3).
+    pub hands_on_target: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

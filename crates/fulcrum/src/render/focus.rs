@@ -107,6 +107,34 @@ pub fn focus(outcome: &FocusOutcome, format: Format) -> String {
             }
         }
     }
+    for lead in &outcome.leads {
+        let target = lead.hands_on_target.map_or_else(String::new, |t| format!(" (target {:.0}% hands-on)", t * 100.0));
+        let _ = writeln!(out, "\n{}{}'s balance as lead{target}", if md { "### " } else { "" }, lead.name);
+        for w in &lead.weeks {
+            let share = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{:.0}%", v * 100.0));
+            let hours = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.1} h"));
+            let _ = writeln!(
+                out,
+                "  {}  {} commits, {} pull requests, {} reviews: {} hands-on; sole reviewer of {} of the reviewed merges; meetings {}, focus {}",
+                w.week,
+                w.commits,
+                w.pull_requests,
+                w.reviews,
+                share(w.hands_on_share),
+                share(w.sole_reviewer_share),
+                hours(w.meeting_hours),
+                hours(w.focus_hours)
+            );
+        }
+        if let Some(share) = lead.truck_factor_share {
+            let _ = writeln!(
+                out,
+                "  Knowledge not handed on yet: {:.0}% of the files rest on {}.",
+                share * 100.0,
+                lead.name
+            );
+        }
+    }
     let _ = writeln!(out, "\n{}Definitions", if md { "### " } else { "" });
     for d in &outcome.definitions {
         let _ = writeln!(out, "- {d}");

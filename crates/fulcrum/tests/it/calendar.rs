@@ -295,6 +295,41 @@ fn the_pace_of_commits_outside_working_hours() {
     let json = run(&["--config", s(&config)]);
     assert!(json["pace"][0]["outside_hours_share"].is_null(), "{json}");
     assert_eq!(json["pace"][0]["people"], 5);
+
+    // Ann leads: her balance from her commits, her pull requests and her
+    // reviews. Bob's #1 was reviewed by Ann alone, Cy's #2 by Ann and Dee,
+    // Ann's #3 by Bob.
+    let pr = |n: u32, author: &str, reviewers: &[&str]| {
+        let reviews: Vec<String> = reviewers
+            .iter()
+            .map(|r| format!(r#"{{"author":"{r}","submitted_at":"2025-01-07T1{n}:00:00Z","state":"approved"}}"#))
+            .collect();
+        format!(
+            r#"{{"type":"pull_request","repo":"pace","number":{n},"author":"{author}","created_at":"2025-01-06T09:00:00Z","merged_at":"2025-01-08T10:00:00Z","merge_commit":"m{n}","commits":[],"reviews":[{}]}}"#,
+            reviews.join(",")
+        )
+    };
+    let events = [pr(1, "bob", &["ann"]), pr(2, "cy", &["ann", "dee"]), pr(3, "ann", &["bob"])].join("\n");
+    std::fs::write(scratch.path("prs.jsonl"), events + "\n").unwrap();
+    fulcrum(["import", s(&scratch.path("prs.jsonl")), "--db", s(&db)]).ok();
+    let config = scratch.path("lead.toml");
+    std::fs::write(
+        &config,
+        "[[person]]\nname = \"Ann\"\nemails = [\"ann@pace.example\"]\nlogins = [\"ann\"]\nlead = true\nhands_on_target = 0.3\n",
+    )
+    .unwrap();
+    let json = run(&["--config", s(&config)]);
+    let lead = &json["leads"][0];
+    assert_eq!((lead["name"].as_str(), lead["hands_on_target"].as_f64()), (Some("Ann"), Some(0.3)));
+    let week = &lead["weeks"][0];
+    // Two commits and one pull request against two reviews: 3/5 hands-on;
+    // sole reviewer of one of the three reviewed merges.
+    assert_eq!(
+        (week["commits"].as_u64(), week["pull_requests"].as_u64(), week["reviews"].as_u64()),
+        (Some(2), Some(1), Some(2))
+    );
+    assert_eq!(week["hands_on_share"].as_f64(), Some(0.6));
+    assert_eq!(week["sole_reviewer_share"].as_f64(), Some(1.0 / 3.0));
 }
 
 /// A calendar feed served on this machine: read like a file; a feed that

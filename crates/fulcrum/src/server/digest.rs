@@ -171,6 +171,115 @@ pub fn keep_posting(state: &ServerState, webhook: Webhook, every: Duration, days
     stop
 }
 
+/// The team's focus for a query: `fulcrum focus --format json` of the
+/// server's `[[person]]`s and first repository, without any one person's
+/// figures (`people`, `leads`): the server shows team figures only.
+async fn focus_json(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
+    let repo = state.repo(query.repo.as_deref())?;
+    let context = (state.context)();
+    let window = super::window(query);
+    let compute = async move {
+        blocking(move || {
+            let request = app::FocusRequest { repo, window, ..Default::default() };
+            let outcome = app::focus(&context, &request)?;
+            let mut value = serde_json::to_value(&outcome)?;
+            if let Some(object) = value.as_object_mut() {
+                object.remove("people");
+                object.remove("leads");
+            }
+            Ok(render::to_json(&value))
+        })
+        .await
+    };
+    state.cache.get(format!("focus {query:?}"), compute).await
+}
+
+/// `GET /api/v1/focus`: the team's focus, pace and costliest meetings.
+pub async fn focus_api(
+    State(state): State<ServerState>,
+    Query(query): Query<AnalysisQuery>,
+) -> Result<Response, ApiError> {
+    Ok(super::json_text(focus_json(&state, &query).await?))
+}
+
+/// `GET /focus`: the team's focus week by week, the pace, and the meetings
+/// that cost the most focus (no one person's figures).
+pub async fn focus_page(
+    State(state): State<ServerState>,
+    viewer: Option<axum::Extension<Viewer>>,
+    Query(query): Query<AnalysisQuery>,
+) -> Result<Response, ApiError> {
+    use std::fmt::Write as _;
+    let focus: serde_json::Value =
+        serde_json::from_str(&focus_json(&state, &query).await?).map_err(anyhow::Error::from)?;
+    let escape = super::escape;
+    let mut body = super::pages::chrome(&state, viewer.as_ref().map(|v| &v.0), &query, "/focus");
+    let _ = writeln!(
+        body,
+        "<h1>Focus, {} – {}</h1><p>{} calendars, {} meetings. Team figures only: each person sees their own with <code>fulcrum focus</code>.</p>",
+        escape(focus["since"].as_str().unwrap_or("")),
+        escape(focus["until"].as_str().unwrap_or("")),
+        focus["calendars_read"],
+        focus["meetings"]
+    );
+    let weeks: Vec<&serde_json::Value> = focus["team"].as_array().into_iter().flatten().collect();
+    let bars: Vec<(String, f64)> = weeks
+        .iter()
+        .map(|w| (w["week"].as_str().unwrap_or("").to_owned(), w["median_focus_hours"].as_f64().unwrap_or(0.0)))
+        .collect();
+    body.push_str("<h2>Median focus hours a week (the mark: 20)</h2>");
+    body.push_str(&super::pages::bar_chart("median focus hours per week", &bars));
+    body.push_str("<table><thead><tr><th>Week</th><th>People</th><th>Median focus h</th><th>Under 10 h</th><th>Meeting-free days</th></tr></thead><tbody>");
+    for w in &weeks {
+        let _ = write!(
+            body,
+            "<tr data-week=\"{0}\"><td>{0}</td><td>{1}</td><td>{2:.1}</td><td>{3:.0}%</td><td>{4}</td></tr>",
+            escape(w["week"].as_str().unwrap_or("")),
+            w["people"],
+            w["median_focus_hours"].as_f64().unwrap_or(0.0),
+            w["under_10_share"].as_f64().unwrap_or(0.0) * 100.0,
+            w["meeting_free_days"]
+        );
+    }
+    body.push_str("</tbody></table>\n<h2>The meetings that cost the most focus</h2><table><thead><tr><th>Meeting</th><th>Occurrences</th><th>People</th><th>Focus hours lost</th><th>At its best time</th></tr></thead><tbody>");
+    for m in focus["costly_meetings"].as_array().into_iter().flatten().take(20) {
+        let best = m["best_start"].as_i64().unwrap_or(0);
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1} at {:02}:{:02}</td></tr>",
+            escape(m["label"].as_str().unwrap_or("")),
+            m["occurrences"],
+            m["people"],
+            m["focus_hours_lost"].as_f64().unwrap_or(0.0),
+            m["focus_hours_lost_at_best"].as_f64().unwrap_or(0.0),
+            best / 3600,
+            best % 3600 / 60
+        );
+    }
+    body.push_str("</tbody></table>\n");
+    if let Some(pace) = focus["pace"].as_array() {
+        body.push_str("<h2>Pace: work outside working hours</h2><table><thead><tr><th>Week</th><th>People</th><th>Outside hours</th><th>On days off</th></tr></thead><tbody>");
+        for w in pace {
+            let share = |v: &serde_json::Value| {
+                v.as_f64().map_or_else(|| "not shown (too few people)".to_owned(), |s| format!("{:.0}%", s * 100.0))
+            };
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(w["week"].as_str().unwrap_or("")),
+                w["people"],
+                share(&w["outside_hours_share"]),
+                share(&w["weekend_share"])
+            );
+        }
+        body.push_str("</tbody></table>\n");
+    }
+    for w in focus["warnings"].as_array().into_iter().flatten() {
+        let _ = write!(body, "<p class=\"warning\">{}</p>", escape(w.as_str().unwrap_or("")));
+    }
+    Ok(Html(page("fulcrum · focus", &body)).into_response())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,6 +45,7 @@ pub fn chrome(state: &ServerState, viewer: Option<&Viewer>, query: &AnalysisQuer
         ("/brief", "Brief", true),
         ("/flow", "Flow", false),
         ("/knowledge", "Knowledge", false),
+        ("/focus", "Focus", false),
     ] {
         if all || member {
             if path == current {

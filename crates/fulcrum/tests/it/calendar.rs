@@ -67,7 +67,7 @@ use crate::harness::*;
 /// review Tuesday 11:00–12:00 (with Bob) and a meeting Wednesday she
 /// declined; Bob also has a transparent "focus" block, an all-day offsite
 /// and a one-person "lunch" event, none of them meetings.
-const ANN: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:standup\r\nSUMMARY:Stand-up\r\n\
+pub const ANN: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:standup\r\nSUMMARY:Stand-up\r\n\
 DTSTART;TZID=Europe/Berlin:20250106T093000\r\nDTEND;TZID=Europe/Berlin:20250106T094500\r\n\
 RRULE:FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR\r\nORGANIZER:mailto:ann@team.example\r\nATTENDEE:mailto:bob@team.example\r\nEND:VEVENT\r\n\
 BEGIN:VEVENT\r\nUID:review\r\nSUMMARY:Secret project review\r\nDTSTART;TZID=Europe/Berlin:20250107T110000\r\n\
@@ -75,7 +75,7 @@ DURATION:PT1H\r\nATTENDEE:mailto:ann@team.example\r\nATTENDEE:mailto:bob@team.ex
 BEGIN:VEVENT\r\nUID:declined\r\nSUMMARY:All hands\r\nDTSTART:20250108T130000Z\r\nDTEND:20250108T150000Z\r\n\
 ATTENDEE;PARTSTAT=DECLINED:mailto:ann@team.example\r\nATTENDEE:mailto:cy@team.example\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
 
-const BOB: &str = "BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:standup\nSUMMARY:Stand-up\n\
+pub const BOB: &str = "BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:standup\nSUMMARY:Stand-up\n\
 DTSTART;TZID=Europe/Berlin:20250106T093000\nDTEND;TZID=Europe/Berlin:20250106T094500\n\
 RRULE:FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR\nORGANIZER:mailto:ann@team.example\nATTENDEE:mailto:bob@team.example\nEND:VEVENT\n\
 BEGIN:VEVENT\nUID:review\nSUMMARY:Secret project review\nDTSTART;TZID=Europe/Berlin:20250107T110000\nDURATION:PT1H\n\

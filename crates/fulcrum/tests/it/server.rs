@@ -1360,3 +1360,64 @@ fn the_brief_is_served_and_posted_to_a_chat_webhook() {
     assert!(text.starts_with("# Delivery brief: delivery, 2024-12-01 – 2025-03-01"), "{text}");
     assert!(text.contains("## Wins"), "{text}");
 }
+
+/// `/focus` and `/api/v1/focus`: the team's figures from the server's
+/// `[[person]]` calendars, the same as `fulcrum focus --format json` less
+/// each person's own (which the server never shows).
+#[test]
+fn the_focus_page_shows_team_figures_only() {
+    let scratch = Scratch::new("server_focus");
+    std::fs::write(scratch.path("ann.ics"), crate::calendar::ANN).unwrap();
+    std::fs::write(scratch.path("bob.ics"), crate::calendar::BOB).unwrap();
+    let config = scratch.path("people.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[person]]\nname = \"Ann\"\nemails = [\"ann@team.example\"]\ncalendars = [{:?}]\ntime_zone = \"Europe/Berlin\"\n\n\
+             [[person]]\nname = \"Bob\"\nemails = [\"bob@team.example\"]\ncalendars = [{:?}]\ntime_zone = \"Europe/Berlin\"\n\
+             working_hours = \"08:00-16:00\"\n",
+            s(&scratch.path("ann.ics")),
+            s(&scratch.path("bob.ics"))
+        ),
+    )
+    .unwrap();
+    let db = scratch.db();
+    let mut state = state(&db, &[]);
+    let (db_path, config_path) = (db.clone(), config.clone());
+    state.context = Arc::new(move || fulcrum::app::Context {
+        db: db_path.clone(),
+        config: Some(config_path.clone()),
+        now: utc(&format!("{NOW} 00:00")),
+    });
+    let window = "since=2025-01-06&until=2025-01-13";
+    let (status, _, api) = get(&state, &format!("/api/v1/focus?{window}"));
+    assert_eq!(status, StatusCode::OK, "{api}");
+    let api: serde_json::Value = serde_json::from_str(&api).unwrap();
+    let mut cli = fulcrum([
+        "focus",
+        "--config",
+        s(&config),
+        "--db",
+        s(&db),
+        "--since",
+        "2025-01-06",
+        "--until",
+        "2025-01-13",
+        "--format",
+        "json",
+    ])
+    .ok()
+    .json();
+    let object = cli.as_object_mut().unwrap();
+    assert!(object.remove("people").is_some());
+    object.remove("leads");
+    assert_eq!(api, cli, "the command line's figures, less each person's");
+    let (status, _, page) = get(&state, &format!("/focus?{window}"));
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("<tr data-week=\"2025-W02\"><td>2025-W02</td><td>2</td><td>29.0</td><td>0%</td><td>0</td></tr>"),
+        "{page}"
+    );
+    assert!(page.contains("<td>Stand-up</td><td>10</td><td>2</td><td>15.0</td>"), "{page}");
+    assert!(!page.contains("Ann") && !page.contains("Bob"), "no one person's figures: {page}");
+}

@@ -18,8 +18,10 @@ export FULCRUM_NOW=2025-03-01
 bash "$here/crates/fulcrum/tests/fixtures/make-repos.sh" "$work/repos" >/dev/null
 python3 "$here/bench/gen-events.py" --prs 2000 --deployments 400 --out "$work/events.jsonl"
 "$bin" import "$work/events.jsonl" --db "$work/db.sqlite" 2>/dev/null
+# Calendars of six people for the focus page (bench/gen-calendars.py, 2025).
+python3 "$here/bench/gen-calendars.py" --people 6 --year 2025 --out "$work/calendars" >/dev/null
 "$bin" serve --db "$work/db.sqlite" --repo "$work/repos/delivery" --repo "$work/repos/team" \
-  --listen 127.0.0.1:0 --sync-every 0 2>"$work/serve.log" &
+  --config "$work/calendars/people.toml" --listen 127.0.0.1:0 --sync-every 0 2>"$work/serve.log" &
 server=$!
 for _ in $(seq 100); do grep -q "fulcrum serves" "$work/serve.log" && break; sleep 0.2; done
 address=$(sed -n 's|^fulcrum serves http://\([^/]*\)/.*|\1|p' "$work/serve.log")
@@ -35,3 +37,5 @@ shot delivery "/?$window"
 shot deployments "/deployments?$window"
 shot flow "/flow?$window"
 shot knowledge "/knowledge?repo=team"
+shot brief "/brief?$window"
+shot focus "/focus?since=2025-01-06&until=2025-03-01"

@@ -350,9 +350,13 @@ fn costly(people: &[PersonCalendar], options: &FocusOptions) -> Vec<CostlyMeetin
                 return None;
             }
             // Half-hour shifts within ±4 hours that keep it inside the working day.
+            // Where it is now is always a candidate, even if it sits partly
+            // outside the working day or on another meeting.
             let (best_shift, best_cost) = (-8..=8)
+                .filter(|k| *k != 0)
                 .map(|k| k * 1800)
                 .filter_map(|shift| Some((shift, lost(&occurrences, Some(shift))?)))
+                .chain(std::iter::once((0, cost)))
                 .min_by_key(|&(shift, cost)| (cost, shift.abs(), shift))
                 .unwrap_or((0, cost));
             let first = &people[occurrences[0].0].meetings[occurrences[0].1];
@@ -474,6 +478,16 @@ mod tests {
         assert_eq!((review.best_shift, review.focus_hours_lost_at_best), (1800, 5.0));
         assert_eq!(review.best_start, 12 * H, "move it to 12:00");
         assert_eq!(report.costly_meetings[0].series.as_deref(), Some("review"), "the costliest first");
+    }
+
+    #[test]
+    fn a_move_is_proposed_only_when_it_costs_less_than_staying() {
+        // 08:30–09:30 with a day from 09:00: it costs half an hour of the
+        // day; moving it inside (09:00) would cost a whole hour.
+        let early: Vec<Meeting> = (0..5).map(|d| meeting(MONDAY + d, 8.5, 9.5, Some("early"))).collect();
+        let report = analyze(&[person("ann", early)], &week());
+        let m = &report.costly_meetings[0];
+        assert_eq!((m.focus_hours_lost, m.best_shift, m.focus_hours_lost_at_best), (2.5, 0, 2.5));
     }
 
     #[test]

@@ -355,7 +355,8 @@ pub fn forecast(input: &ForecastInput<'_>) -> Result<Forecast, ForecastError> {
                 })
                 .collect();
             let deadline = deadline.map(|day| {
-                let allowed = (day - today + 1) as u64;
+                // Simulations past the 20-year horizon never count as made.
+                let allowed = ((day - today + 1) as u64).min(u64::from(MAX_DAYS));
                 let made = days.partition_point(|&d| d <= allowed);
                 DeadlineRow {
                     date: date(day),
@@ -380,6 +381,12 @@ pub fn forecast(input: &ForecastInput<'_>) -> Result<Forecast, ForecastError> {
                 )));
             }
             let days = (day - today + 1) as u64;
+            if days > u64::from(MAX_DAYS) {
+                return Err(ForecastError::Question(format!(
+                    "{} is more than 20 years ahead: no pace sampled today says anything about it",
+                    date(day)
+                )));
+            }
             let runs: Vec<Vec<u64>> =
                 seeds.iter().map(|&s| simulate_items(sample, days, input.trials, &mut Rng::new(s))).collect();
             let rows = PERCENTILES
@@ -611,6 +618,13 @@ mod tests {
         let when = |items, deadline| forecast(&input(&daily, Question::When { items, deadline }));
         assert!(matches!(when(0, None), Err(ForecastError::Question(w)) if w.contains("0 items")));
         assert!(matches!(when(5, Some(TODAY - 1)), Err(ForecastError::Question(w)) if w.contains("in the past")));
+        let far = forecast(&input(&daily, Question::HowMany { day: TODAY + 365 * 30 }));
+        assert!(matches!(far, Err(ForecastError::Question(w)) if w.contains("more than 20 years ahead")));
+        // A deadline past the horizon: simulations that never finish are not "made".
+        let slow: Vec<u32> = (0..84).map(|d| u32::from(d == 0)).collect();
+        let odds =
+            forecast(&input(&slow, Question::When { items: 1_000_000, deadline: Some(TODAY + 365 * 30) })).unwrap();
+        assert_eq!(odds.deadline.unwrap().probability, 0.0);
         let past = forecast(&input(&daily, Question::HowMany { day: TODAY - 3 }));
         assert!(matches!(past, Err(ForecastError::Question(w)) if w.contains("2024-12-29 is in the past")));
         let zeros = vec![0; 84];

@@ -775,6 +775,8 @@ pub fn brief(context: &Context, request: &BriefRequest) -> anyhow::Result<crate:
             },
         )?;
         brief.findings.extend(crate::analyses::brief::deadline_finding(&outcome.forecast));
+        // Cost, then risk, then opportunity, as the brief's findings are ordered.
+        brief.findings.sort_by_key(|f| f.kind as u8);
     }
     Ok(brief)
 }
@@ -824,6 +826,10 @@ pub struct FocusOutcome {
     pub pace: Option<Vec<fulcrum_core::focus::PaceWeek>>,
     /// With `--repo`: each `[[person]]` marked `lead`, their balance.
     pub leads: Vec<LeadBalance>,
+    /// `focus.min_group`: the fewest people a figure about people is shown
+    /// for where it could single someone out (the pace here; on the
+    /// server, team weeks and meetings too).
+    pub min_group: usize,
     /// Skipped events, unreadable calendars and other notes, each named.
     pub warnings: Vec<String>,
 }
@@ -863,7 +869,15 @@ fn working_hours(text: &str) -> Result<(i64, i64), UsageError> {
 /// machine). Its name in messages never shows a feed's path (a secret).
 fn calendar_text(source: &str) -> Result<(String, String), String> {
     if !source.contains("://") {
-        let text = std::fs::read_to_string(source).map_err(|e| format!("{source}: cannot read the calendar: {e}"))?;
+        use std::io::Read as _;
+        let file = std::fs::File::open(source).map_err(|e| format!("{source}: cannot read the calendar: {e}"))?;
+        let mut text = String::new();
+        file.take(64 * 1024 * 1024 + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| format!("{source}: cannot read the calendar: {e}"))?;
+        if text.len() > 64 * 1024 * 1024 {
+            return Err(format!("{source}: over 64 MiB, not a calendar to read"));
+        }
         return Ok((source.to_owned(), text));
     }
     let Some((scheme, host, _)) = crate::sources::http::origin(source) else {
@@ -875,6 +889,8 @@ fn calendar_text(source: &str) -> Result<(String, String), String> {
     }
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
+        // A redirect could lead anywhere (an internal host, plain http): not followed.
+        .max_redirects(0)
         .timeout_global(Some(std::time::Duration::from_secs(30)))
         .user_agent(concat!("fulcrum/", env!("CARGO_PKG_VERSION")))
         .build()
@@ -1135,6 +1151,7 @@ pub fn focus(context: &Context, request: &FocusRequest) -> anyhow::Result<FocusO
         report,
         pace,
         leads,
+        min_group: config.min_group,
         warnings,
     })
 }

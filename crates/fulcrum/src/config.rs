@@ -92,8 +92,8 @@ pub struct PersonFile {
     /// Their e-mail addresses (to find their own answer to an invitation).
     #[serde(default)]
     pub emails: Vec<String>,
-    /// ICS files or feed addresses (a feed's private address is a secret:
-    /// honoured only from a trusted configuration).
+    /// ICS files or feed addresses (a feed's private address is a secret,
+    /// a path any file: honoured only from a trusted configuration).
     #[serde(default)]
     pub calendars: Vec<String>,
     /// IANA time zone (default UTC).
@@ -559,21 +559,22 @@ impl Config {
                 let mut file: File = toml::from_str(&text)
                     .map_err(|e| ConfigError::Parse { path: path.clone(), message: e.to_string().trim().to_owned() })?;
                 let mut ignored = Vec::new();
-                let feeds = |p: &PersonFile| p.calendars.iter().any(|c| c.contains("://"));
+                // A calendar is read from where the file says: a feed's address is a
+                // secret, a path any file the user can read. Only a trusted file chooses.
                 if !explicit
-                    && file.person.iter().any(feeds)
+                    && file.person.iter().any(|p| !p.calendars.is_empty())
                     && crate::trust::check(&path, text.as_bytes()) != crate::trust::Verdict::Trusted
                 {
-                    for person in file.person.iter_mut().filter(|p| feeds(p)) {
+                    for person in file.person.iter_mut().filter(|p| !p.calendars.is_empty()) {
                         ignored.push(format!(
-                            "{}: the calendar feeds of [[person]] {} left out: a feed's address is a secret and this \
-                             repository's configuration is not trusted; review the file, then run `fulcrum trust {}` \
+                            "{}: the calendars of [[person]] {} left out: this repository's configuration is not \
+                             trusted to choose files or feeds to read; review the file, then run `fulcrum trust {}` \
                              (or pass it with --config)",
                             path.display(),
                             person.name,
                             path.display()
                         ));
-                        person.calendars.retain(|c| !c.contains("://"));
+                        person.calendars.clear();
                     }
                 }
                 if !explicit && file.source.iter().any(|s| !s.secret_keys().is_empty()) {

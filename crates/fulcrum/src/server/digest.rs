@@ -138,6 +138,12 @@ pub async fn brief_page(
     Ok(Html(page("fulcrum · brief", &body)).into_response())
 }
 
+/// Markdown made safe for Slack's `text`: `&`, `<` and `>` escaped, so a
+/// file named `<!channel>.rs` pings nobody and `<https://x|y>` links nowhere.
+pub fn slack_text(markdown: &str) -> String {
+    markdown.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
 /// Posts the digest (the brief over the last `days` days, in Markdown)
 /// every `every`, the first after one interval; a failed post is logged
 /// (host only) and tried at the next. Returns the switch that stops it.
@@ -173,7 +179,9 @@ pub fn keep_posting(state: &ServerState, webhook: Webhook, every: Duration, days
 
 /// The team's focus for a query: `fulcrum focus --format json` of the
 /// server's `[[person]]`s and first repository, without any one person's
-/// figures (`people`, `leads`): the server shows team figures only.
+/// figures (`people`, `leads`), and without the team weeks and meetings of
+/// fewer than `focus.min_group` people (a "median" of one is one person's
+/// figure; a meeting of one is one person's private title).
 async fn focus_json(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
     let repo = state.repo(query.repo.as_deref())?;
     let context = (state.context)();
@@ -183,9 +191,16 @@ async fn focus_json(state: &ServerState, query: &AnalysisQuery) -> Result<String
             let request = app::FocusRequest { repo, window, ..Default::default() };
             let outcome = app::focus(&context, &request)?;
             let mut value = serde_json::to_value(&outcome)?;
+            let min_group = outcome.min_group as u64;
+            let enough = |v: &serde_json::Value| v["people"].as_u64().unwrap_or(0) >= min_group;
             if let Some(object) = value.as_object_mut() {
                 object.remove("people");
                 object.remove("leads");
+                for key in ["team", "costly_meetings"] {
+                    if let Some(rows) = object.get_mut(key).and_then(serde_json::Value::as_array_mut) {
+                        rows.retain(enough);
+                    }
+                }
             }
             Ok(render::to_json(&value))
         })
@@ -216,11 +231,13 @@ pub async fn focus_page(
     let mut body = super::pages::chrome(&state, viewer.as_ref().map(|v| &v.0), &query, "/focus");
     let _ = writeln!(
         body,
-        "<h1>Focus, {} – {}</h1><p>{} calendars, {} meetings. Team figures only: each person sees their own with <code>fulcrum focus</code>.</p>",
+        "<h1>Focus, {} – {}</h1><p>{} calendars, {} meetings. Team figures only, for weeks and meetings of at least {} people \
+         (<code>focus.min_group</code>): each person sees their own with <code>fulcrum focus</code>.</p>",
         escape(focus["since"].as_str().unwrap_or("")),
         escape(focus["until"].as_str().unwrap_or("")),
         focus["calendars_read"],
-        focus["meetings"]
+        focus["meetings"],
+        focus["min_group"]
     );
     let weeks: Vec<&serde_json::Value> = focus["team"].as_array().into_iter().flatten().collect();
     let bars: Vec<(String, f64)> = weeks
@@ -293,6 +310,11 @@ mod tests {
         assert!(clear.contains("clear text") && !clear.contains("secret"), "{clear}");
         assert!(Webhook::parse("ftp://x/secret").unwrap_err().0.contains("not an http(s) address"));
         assert!(Webhook::parse("https://user:pw@hooks.example.com/").is_err(), "no credentials in the address");
+    }
+
+    #[test]
+    fn chat_text_cannot_ping_or_link() {
+        assert_eq!(slack_text("`<!channel>.rs` & <https://x|y>"), "`&lt;!channel&gt;.rs` &amp; &lt;https://x|y&gt;");
     }
 
     #[test]

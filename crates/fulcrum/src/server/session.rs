@@ -125,6 +125,18 @@ pub(super) fn form_refusal(viewer: Option<&Viewer>, headers: &HeaderMap, csrf: &
     }
 }
 
+/// Whether the request's `Host` names this machine (or there is none, as
+/// from a test client): `localhost`, a loopback address, with any port.
+fn addressed_to_loopback(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST) else { return true };
+    let Ok(host) = host.to_str() else { return false };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    crate::sources::http::is_loopback(name)
+}
+
 /// The guard in front of every route.
 pub async fn guard(State(state): State<ServerState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
@@ -160,6 +172,14 @@ pub async fn guard(State(state): State<ServerState>, mut request: Request, next:
     .await;
     match who {
         Err(error) => error.into_response(),
+        // Single-user mode answers requests addressed to this machine only: a
+        // page on another site whose name was made to point here (DNS
+        // rebinding) sends its own name as the Host.
+        Ok(Who::SingleUser) if !addressed_to_loopback(request.headers()) => refused(
+            api,
+            StatusCode::FORBIDDEN,
+            "single-user mode answers requests to localhost or 127.0.0.1 only; make an account to serve other names",
+        ),
         Ok(Who::SingleUser) => next.run(request).await,
         Ok(Who::Token) if role <= Role::Member => next.run(request).await,
         Ok(Who::Token) => refused(api, StatusCode::FORBIDDEN, "a token cannot do this; sign in"),
@@ -452,6 +472,18 @@ mod tests {
         assert!(cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
         assert!(!cross_site(&headers(&[("origin", "http://127.0.0.1:7878"), ("host", "127.0.0.1:7878")])));
         assert!(cross_site(&headers(&[("origin", "https://evil.example"), ("host", "127.0.0.1:7878")])));
+    }
+
+    #[test]
+    fn only_requests_to_this_machine_pass_in_single_user_mode() {
+        let host = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::HOST, HeaderValue::from_static(value));
+            addressed_to_loopback(&headers)
+        };
+        assert!(host("127.0.0.1:7878") && host("localhost:7878") && host("[::1]:7878") && host("localhost"));
+        assert!(!host("attacker.example:7878") && !host("attacker.example") && !host("10.0.0.5:7878"));
+        assert!(addressed_to_loopback(&HeaderMap::new()), "a client without Host (tests)");
     }
 
     #[test]

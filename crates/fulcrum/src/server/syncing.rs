@@ -308,7 +308,9 @@ pub async fn sync_now(
 
 /// `back` when it is a path on this server, else `/` (never another site).
 fn local(back: &str) -> &str {
-    let local = back.starts_with('/') && !back.starts_with("//") && !back.contains(['\\', '\r', '\n']);
+    // Browsers drop tabs and newlines from addresses (`/\t/evil` is `//evil`): no control character at all.
+    let local =
+        back.starts_with('/') && !back.starts_with("//") && !back.contains('\\') && !back.chars().any(char::is_control);
     if local { back } else { "/" }
 }
 

@@ -34,7 +34,8 @@ pub enum Zone {
 
 impl Zone {
     /// UTC seconds of a wall-clock time in this zone (the earlier of an
-    /// ambiguous time; a time in a gap moves forward by the gap).
+    /// ambiguous time; a time in a daylight-saving gap is read an hour
+    /// later, which is the gap's length in all but a few zones).
     pub fn to_utc(self, local: NaiveDateTime) -> i64 {
         match self {
             Zone::Fixed(offset) => local.and_utc().timestamp() - i64::from(offset),
@@ -141,12 +142,16 @@ const WINDOWS_ZONES: &[(&str, &str)] = &[
 /// The IANA zone of a `TZID`: an IANA name, its IANA suffix, or a Windows name.
 pub fn iana(tzid: &str) -> Option<chrono_tz::Tz> {
     let tzid = tzid.trim().trim_matches('"');
+    // No zone name is long: a hostile one is not looked up.
+    if tzid.len() > 128 {
+        return None;
+    }
     if let Ok(tz) = chrono_tz::Tz::from_str(tzid) {
         return Some(tz);
     }
-    // Vendor prefixes: the longest IANA suffix of the path.
+    // Vendor prefixes: the longest IANA suffix of the path (three parts at most).
     let parts: Vec<&str> = tzid.split('/').filter(|p| !p.is_empty()).collect();
-    for start in 0..parts.len() {
+    for start in parts.len().saturating_sub(3)..parts.len() {
         if let Ok(tz) = chrono_tz::Tz::from_str(&parts[start..].join("/")) {
             return Some(tz);
         }
@@ -336,7 +341,8 @@ pub struct Read {
 }
 
 fn mailto(value: &str) -> String {
-    value.trim().trim_start_matches("mailto:").trim_start_matches("MAILTO:").to_ascii_lowercase()
+    let lower = value.trim().to_ascii_lowercase();
+    lower.strip_prefix("mailto:").unwrap_or(&lower).to_owned()
 }
 
 /// Reads `text` (named `name` in warnings) into the occurrences overlapping
@@ -344,12 +350,13 @@ fn mailto(value: &str) -> String {
 /// person's own addresses (lower case), to find their participation.
 pub fn read(name: &str, text: &str, from: i64, to: i64, local: Zone, me: &[String]) -> Read {
     let mut read = Read::default();
-    if !text.trim_start_matches('\u{feff}').trim_start().to_ascii_uppercase().starts_with("BEGIN:VCALENDAR") {
-        let first = text.trim_start().chars().take(40).collect::<String>();
-        read.warnings.push(format!("{name}: not an iCalendar file (it starts with {first:?})"));
+    let head: String = text.trim_start_matches('\u{feff}').trim_start().chars().take(15).collect();
+    if !head.to_ascii_uppercase().starts_with("BEGIN:VCALENDAR") {
+        // What it holds is not repeated: it may be anything.
+        read.warnings.push(format!("{name}: not an iCalendar file (it does not start with BEGIN:VCALENDAR)"));
         return read;
     }
-    let lines = lines(text);
+    let lines = lines(text.trim_start_matches('\u{feff}'));
     // Time zones the file defines: TZID → a fixed offset (the standard one).
     let mut defined: BTreeMap<String, i32> = BTreeMap::new();
     let mut events: Vec<Event> = Vec::new();
@@ -569,6 +576,13 @@ pub fn read(name: &str, text: &str, from: i64, to: i64, local: Zone, me: &[Strin
         starts.sort_unstable();
         starts.dedup();
         read.occurrences.extend(starts.into_iter().map(occurrence).filter(|o| o.end > from && o.start < to));
+        if read.occurrences.len() > MAX_OCCURRENCES {
+            read.occurrences.truncate(MAX_OCCURRENCES);
+            read.warnings.push(format!(
+                "{name}: more than {MAX_OCCURRENCES} occurrences in the window; the rest of the calendar is not read"
+            ));
+            break;
+        }
     }
     read.occurrences.sort_by(|a, b| a.start.cmp(&b.start).then(a.end.cmp(&b.end)));
     read
@@ -582,7 +596,7 @@ fn utc_offset(text: &str) -> Option<i32> {
         b'-' => (-1, &text[1..]),
         _ => (1, text),
     };
-    if digits.len() < 4 {
+    if digits.len() < 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let hours: i32 = digits[..2].parse().ok()?;
@@ -594,6 +608,12 @@ fn utc_offset(text: &str) -> Option<i32> {
 fn unescape(text: &str) -> String {
     text.replace("\\n", " ").replace("\\N", " ").replace("\\,", ",").replace("\\;", ";").replace("\\\\", "\\")
 }
+
+/// The most steps a rule may take from its start to the window's end.
+const MAX_STEPS: i64 = 200_000;
+
+/// The most occurrences one calendar may give in a window.
+const MAX_OCCURRENCES: usize = 1_000_000;
 
 /// Rule shapes fulcrum refuses rather than risk expanding them wrongly:
 /// where the expanding crate and libical's table of expected occurrences
@@ -638,6 +658,37 @@ pub fn expand(
     if let Some(why) = unsupported(rule, date_only) {
         return Err(why.to_owned());
     }
+    // The crate walks every step from DTSTART: a rule whose steps before
+    // the window's end would be too many is refused, not walked.
+    let parts: BTreeMap<String, String> = rule
+        .split(';')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.trim().to_ascii_uppercase(), v.trim().to_ascii_uppercase()))
+        .collect();
+    let period = match parts.get("FREQ").map(String::as_str) {
+        Some("YEARLY") => 366 * 86_400,
+        Some("MONTHLY") => 28 * 86_400,
+        Some("WEEKLY") => 7 * 86_400,
+        Some("DAILY") => 86_400,
+        Some("HOURLY") => 3_600,
+        Some("MINUTELY") => 60,
+        Some("SECONDLY") => 1,
+        _ => return Err("a rule without a known FREQ is not expanded".into()),
+    };
+    let interval: i64 = parts.get("INTERVAL").and_then(|i| i.parse().ok()).unwrap_or(1).max(1);
+    let start_utc = zone.to_utc(start);
+    // COUNT and UNTIL end the walk sooner.
+    let until = parts
+        .get("UNTIL")
+        .and_then(|u| NaiveDateTime::parse_from_str(u.trim_end_matches('Z'), "%Y%m%dT%H%M%S").ok())
+        .map_or(to, |u| u.and_utc().timestamp().min(to));
+    let mut steps = (until - start_utc).max(0) / (period * interval);
+    if let Some(count) = parts.get("COUNT").and_then(|c| c.parse::<i64>().ok()) {
+        steps = steps.min(count);
+    }
+    if steps > MAX_STEPS {
+        return Err(format!("it would take more than {MAX_STEPS} steps from its start to the window"));
+    }
     // A fixed offset has no DST: expand in UTC.
     let (tz, local) = match zone {
         Zone::Iana(tz) => (rrule::Tz::Tz(tz), start),
@@ -657,6 +708,9 @@ pub fn expand(
         utc.with_timezone(&tz)
     };
     let result = set.after(at(from)).before(at(to)).all(u16::MAX);
+    if result.limited {
+        return Err(format!("more than {} occurrences in the window", u16::MAX));
+    }
     Ok(result.dates.iter().map(|d| d.timestamp()).filter(|&t| t >= from && t < to).collect())
 }
 
@@ -781,10 +835,38 @@ DTSTART;TZID=Nowhere/Special:20250303T100000\nEND:VEVENT\nEND:VCALENDAR\n";
         assert!(warnings.contains("bad.ics:17: unknown time zone \"Nowhere/Special\""), "{warnings}");
         let html = read_html();
         assert!(html.warnings[0].contains("not an iCalendar file"), "{:?}", html.warnings);
+        assert!(!html.warnings[0].contains("doctype"), "what a non-calendar holds is not repeated");
     }
 
     fn read_html() -> Read {
         read("https://cal.example", "<!doctype html><html>", 0, 1, BERLIN, &[])
+    }
+
+    #[test]
+    fn hostile_calendars_cost_little_and_crash_nothing() {
+        let window = (utc("2025-03-01 00:00"), utc("2025-04-01 00:00"));
+        let calendar = |body: &str| format!("\u{feff}BEGIN:VCALENDAR\r\n{body}END:VCALENDAR\r\n");
+        // Every second since year 1: refused, not walked.
+        let fast =
+            calendar("BEGIN:VEVENT\r\nUID:a\r\nDTSTART:00010101T000000Z\r\nRRULE:FREQ=SECONDLY\r\nEND:VEVENT\r\n");
+        let got = super::read("fast.ics", &fast, window.0, window.1, BERLIN, &[]);
+        assert!(got.warnings[0].contains("more than 200000 steps"), "{:?}", got.warnings);
+        // Daily since year 1: too many steps.
+        let old = calendar("BEGIN:VEVENT\r\nUID:b\r\nDTSTART:00010101T100000Z\r\nRRULE:FREQ=HOURLY\r\nEND:VEVENT\r\n");
+        let got = super::read("old.ics", &old, window.0, window.1, BERLIN, &[]);
+        assert!(got.warnings[0].contains("more than 200000 steps"), "{:?}", got.warnings);
+        // A non-ASCII offset, a huge zone name, a MAILTO in capitals, and a BOM.
+        let odd = calendar(&format!(
+            "BEGIN:VTIMEZONE\r\nTZID:X\r\nBEGIN:STANDARD\r\nTZOFFSETTO:+0é0\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n\
+             BEGIN:VEVENT\r\nUID:c\r\nDTSTART;TZID={}:20250303T100000\r\nEND:VEVENT\r\n\
+             BEGIN:VEVENT\r\nUID:d\r\nDTSTART:20250303T100000Z\r\nDURATION:PT1H\r\nATTENDEE;PARTSTAT=DECLINED:MailTo:Me@X.example\r\nEND:VEVENT\r\n",
+            "a/".repeat(100_000)
+        ));
+        let got = super::read("odd.ics", &odd, window.0, window.1, BERLIN, &["me@x.example".to_owned()]);
+        assert_eq!(got.events, 2, "the byte-order mark does not hide the calendar");
+        assert_eq!(got.occurrences.len(), 1);
+        assert_eq!(got.occurrences[0].partstat.as_deref(), Some("DECLINED"));
+        assert!(got.warnings.iter().any(|w| w.contains("unknown time zone")), "{:?}", got.warnings);
     }
 
     #[test]

@@ -391,3 +391,25 @@ fn calendar_feeds_are_fetched_and_their_failures_named_without_their_path() {
     assert!(warnings.contains("http://127.0.0.1/…: the calendar feed answered 404"), "{warnings}");
     assert!(!json.to_string().contains("secret-token"), "a feed's path is never shown: {json}");
 }
+
+/// A cloned repository's fulcrum.toml cannot choose files or feeds for
+/// `fulcrum focus` to read: its `[[person]]` calendars are left out, with
+/// a warning, until the file is trusted.
+#[test]
+fn a_cloned_repository_cannot_choose_calendars_to_read() {
+    let scratch = Scratch::new("focus_untrusted");
+    let repo = scratch.copy_repo("team");
+    std::fs::write(
+        repo.join("fulcrum.toml"),
+        "[[person]]\nname = \"x\"\ncalendars = [\"/etc/passwd\", \"https://cal.example/secret\"]\n",
+    )
+    .unwrap();
+    let db = scratch.db();
+    sync(&repo, &db);
+    let json =
+        fulcrum(["focus", "--repo", s(&repo), "--db", s(&db), "--since", "2025-01-06", "--format", "json"]).ok().json();
+    let warnings = json["warnings"].to_string();
+    assert!(warnings.contains("the calendars of [[person]] x left out"), "{warnings}");
+    assert!(warnings.contains("x has no calendar"), "{warnings}");
+    assert_eq!(json["calendars_read"], 0, "nothing was read: {json}");
+}

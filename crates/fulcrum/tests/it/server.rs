@@ -1363,32 +1363,38 @@ fn the_brief_is_served_and_posted_to_a_chat_webhook() {
 
 /// `/focus` and `/api/v1/focus`: the team's figures from the server's
 /// `[[person]]` calendars, the same as `fulcrum focus --format json` less
-/// each person's own (which the server never shows).
+/// each person's own, and less the weeks and meetings of fewer than
+/// `focus.min_group` people.
 #[test]
 fn the_focus_page_shows_team_figures_only() {
     let scratch = Scratch::new("server_focus");
     std::fs::write(scratch.path("ann.ics"), crate::calendar::ANN).unwrap();
     std::fs::write(scratch.path("bob.ics"), crate::calendar::BOB).unwrap();
-    let config = scratch.path("people.toml");
-    std::fs::write(
-        &config,
+    // Cy has the stand-up only: three people share it, two the review.
+    let standup_only =
+        crate::calendar::BOB.split("BEGIN:VEVENT\nUID:review").next().unwrap().to_owned() + "END:VCALENDAR\n";
+    std::fs::write(scratch.path("cy.ics"), standup_only).unwrap();
+    let person = |name: &str, file: &str| {
         format!(
-            "[[person]]\nname = \"Ann\"\nemails = [\"ann@team.example\"]\ncalendars = [{:?}]\ntime_zone = \"Europe/Berlin\"\n\n\
-             [[person]]\nname = \"Bob\"\nemails = [\"bob@team.example\"]\ncalendars = [{:?}]\ntime_zone = \"Europe/Berlin\"\n\
-             working_hours = \"08:00-16:00\"\n",
-            s(&scratch.path("ann.ics")),
-            s(&scratch.path("bob.ics"))
-        ),
-    )
-    .unwrap();
+            "[[person]]\nname = \"{name}\"\ncalendars = [{:?}]\ntime_zone = \"Europe/Berlin\"\n",
+            s(&scratch.path(file))
+        )
+    };
+    let config = scratch.path("people.toml");
+    let people = [person("Ann", "ann.ics"), person("Bob", "bob.ics"), person("Cy", "cy.ics")].join("\n");
+    std::fs::write(&config, format!("[focus]\nmin_group = 3\n\n{people}")).unwrap();
     let db = scratch.db();
-    let mut state = state(&db, &[]);
-    let (db_path, config_path) = (db.clone(), config.clone());
-    state.context = Arc::new(move || fulcrum::app::Context {
-        db: db_path.clone(),
-        config: Some(config_path.clone()),
-        now: utc(&format!("{NOW} 00:00")),
-    });
+    let serve = |config: &std::path::Path| {
+        let mut state = state(&db, &[]);
+        let (db_path, config_path) = (db.clone(), config.to_owned());
+        state.context = Arc::new(move || fulcrum::app::Context {
+            db: db_path.clone(),
+            config: Some(config_path.clone()),
+            now: utc(&format!("{NOW} 00:00")),
+        });
+        state
+    };
+    let state = serve(&config);
     let window = "since=2025-01-06&until=2025-01-13";
     let (status, _, api) = get(&state, &format!("/api/v1/focus?{window}"));
     assert_eq!(status, StatusCode::OK, "{api}");
@@ -1411,13 +1417,30 @@ fn the_focus_page_shows_team_figures_only() {
     let object = cli.as_object_mut().unwrap();
     assert!(object.remove("people").is_some());
     object.remove("leads");
-    assert_eq!(api, cli, "the command line's figures, less each person's");
+    // The review (two people) and Ann's all-hands (one: without her
+    // address her answer is not known) are under the threshold.
+    let meetings = object["costly_meetings"].as_array_mut().unwrap();
+    assert_eq!(meetings.iter().map(|m| m["people"].as_u64().unwrap()).collect::<Vec<_>>(), vec![3, 2, 1]);
+    meetings.retain(|m| m["people"] == 3);
+    assert_eq!(api, cli, "the command line's figures, less each person's and the groups too small");
     let (status, _, page) = get(&state, &format!("/focus?{window}"));
     assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("<tr data-week=\"2025-W02\"><td>2025-W02</td><td>3</td>"), "{page}");
+    assert!(page.contains("<td>Stand-up</td><td>15</td><td>3</td>"), "{page}");
     assert!(
-        page.contains("<tr data-week=\"2025-W02\"><td>2025-W02</td><td>2</td><td>29.0</td><td>0%</td><td>0</td></tr>"),
-        "{page}"
+        !page.contains("Secret project review") && !page.contains("All hands"),
+        "small meetings are not shown: {page}"
     );
-    assert!(page.contains("<td>Stand-up</td><td>10</td><td>2</td><td>15.0</td>"), "{page}");
     assert!(!page.contains("Ann") && !page.contains("Bob"), "no one person's figures: {page}");
+
+    // With the default threshold (5), three people are too few for anything.
+    let config = scratch.path("default.toml");
+    std::fs::write(&config, &people).unwrap();
+    let (_, _, api) = get(&serve(&config), &format!("/api/v1/focus?{window}"));
+    let api: serde_json::Value = serde_json::from_str(&api).unwrap();
+    assert_eq!(
+        (api["team"].as_array().unwrap().len(), api["costly_meetings"].as_array().unwrap().len()),
+        (0, 0),
+        "{api}"
+    );
 }

@@ -290,10 +290,14 @@ impl RepoActivity {
     fn fetch(session: &Session<'_>, root: &str) -> anyhow::Result<RepoActivity> {
         let list = "direction=asc&per_page=100&state=all";
         let mut activity = RepoActivity::default();
+        // A listing that shifts while it is paged repeats items at page
+        // boundaries: each comment is taken once, by its id.
+        let mut seen: std::collections::HashSet<(u8, u64)> = std::collections::HashSet::new();
+        let mut first = |kind: u8, item: &Value| item["id"].as_u64().is_none_or(|id| seen.insert((kind, id)));
         session.each_page(&format!("{root}/issues/comments?{list}"), &mut |page| -> anyhow::Result<()> {
-            for c in page {
+            for c in page.iter().filter(|c| first(0, c)) {
                 if let (Some(n), Some(a)) =
-                    (trailing_number(&c["issue_url"]), self::activity(&c, "created_at", ActivityKind::Comment))
+                    (trailing_number(&c["issue_url"]), self::activity(c, "created_at", ActivityKind::Comment))
                 {
                     activity.issue_comments.entry(n).or_default().push(a);
                 }
@@ -301,10 +305,10 @@ impl RepoActivity {
             Ok(())
         })?;
         session.each_page(&format!("{root}/pulls/comments?direction=asc&per_page=100"), &mut |page| {
-            for c in page {
+            for c in page.iter().filter(|c| first(1, c)) {
                 if let (Some(n), Some(a)) = (
                     trailing_number(&c["pull_request_url"]),
-                    self::activity(&c, "created_at", ActivityKind::ReviewComment),
+                    self::activity(c, "created_at", ActivityKind::ReviewComment),
                 ) {
                     activity.review_comments.entry(n).or_default().push(a);
                 }
@@ -340,9 +344,12 @@ fn pull_request(
     let list = "direction=asc&per_page=100&state=all";
     // The list omits sizes; the pull request itself has them.
     let detail = session.get_one(&format!("{root}/pulls/{number}"))?;
+    // Children listed twice (a list that shifted while paged) are taken once.
+    let mut shas = std::collections::HashSet::new();
     let commits = session
         .get_all(&format!("{root}/pulls/{number}/commits?{list}"))?
         .iter()
+        .filter(|c| c["sha"].as_str().is_none_or(|sha| shas.insert(sha.to_owned())))
         .filter_map(|c| {
             Some(PrCommit {
                 sha: c["sha"].as_str()?.to_owned(),
@@ -351,9 +358,11 @@ fn pull_request(
             })
         })
         .collect();
+    let mut review_ids = std::collections::HashSet::new();
     let mut activities: Vec<ReviewActivity> = session
         .get_all(&format!("{root}/pulls/{number}/reviews?{list}"))?
         .iter()
+        .filter(|r| r["id"].as_u64().is_none_or(|id| review_ids.insert(id)))
         .filter(|r| r["state"] != "PENDING")
         .filter_map(|r| activity(r, "submitted_at", ActivityKind::Review))
         .collect();

@@ -498,3 +498,53 @@ fn a_killed_connector_sync_resumes() {
     }
     assert!(interrupted > 0, "no kill landed inside a sync ({whole:?} per sync)");
 }
+
+/// A listing that shifts while it is paged repeats items at a page
+/// boundary, as GitHub's do: each review, commit and comment is stored
+/// once, by its id, so one review does not count twice in the review load.
+#[test]
+fn children_listed_twice_are_stored_once() {
+    let rows = |scratch: &Scratch| -> (i64, i64) {
+        let db = open_db(&scratch.db());
+        let count = |table: &str| db.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap();
+        (count("pr_commits"), count("pr_activities"))
+    };
+    let plain = Scratch::new("github_listed_once");
+    let replay = Replay::start(routes());
+    sync(&plain, &config(&plain, &replay), Some(TOKEN)).ok();
+    let expected = rows(&plain);
+    assert!(expected.0 > 0 && expected.1 > 0, "{expected:?}");
+
+    let doubled = Scratch::new("github_listed_twice");
+    let mut routes = routes();
+    let twice = |items: &Value| {
+        let items = items.as_array().unwrap();
+        // An item repeated right after itself, as when a list shifts by one
+        // between two pages.
+        let mut all = items.clone();
+        all.insert(1, items[0].clone());
+        json!(all)
+    };
+    let mut changed = 0;
+    for r in routes.iter_mut() {
+        let source = if r.path.starts_with(&format!("{REPO}/pulls/41/reviews?")) {
+            Some("pulls/41/reviews.page1.json")
+        } else if r.path.starts_with(&format!("{REPO}/pulls/41/commits?")) {
+            Some("pulls/41/commits.page1.json")
+        } else if r.path.starts_with(&format!("{REPO}/issues/comments?")) {
+            Some("issues/comments.page1.json")
+        } else if r.path.starts_with(&format!("{REPO}/pulls/comments?")) {
+            Some("pulls/comments.page1.json")
+        } else {
+            None
+        };
+        if let Some(file) = source {
+            r.responses = vec![ok(&twice(&fixture(file)))];
+            changed += 1;
+        }
+    }
+    assert_eq!(changed, 4, "the four listings were found");
+    let replay = Replay::start(routes);
+    sync(&doubled, &config(&doubled, &replay), Some(TOKEN)).ok();
+    assert_eq!(rows(&doubled), expected, "(commits, activities) as without the repeats");
+}

@@ -51,8 +51,9 @@ pub fn sync(
     let config = context.config;
     let names = Names::of(source, "github", "https://api.github.com");
     let (repo, name, service) = (names.repo, names.name.clone(), names.service.clone());
-    let client = crate::sources::connector::client(source, &names.base, Auth::Bearer, "GITHUB_TOKEN", context.clock)?;
     let root = format!("{}/repos/{repo}", names.base);
+    let client = crate::sources::connector::client(source, &names.base, Auth::Bearer, "GITHUB_TOKEN", context.clock)?
+        .with_repository_root(root.clone());
     client.load_cache(store.http_cache_under(&root)?);
     let mut summary = SourceSummary { source: name.clone(), ..SourceSummary::default() };
     let session = Session::new(client, progress);

@@ -227,6 +227,11 @@ pub struct Client {
     token_hint: String,
     /// Pages per URL, loaded from the store before and saved after.
     cache: Mutex<HashMap<String, CachedPage>>,
+    /// GitHub's pagination links name a repository by id
+    /// (`/repositories/123/…`): pages reached that way are cached under
+    /// this root (`…/repos/owner/name`) instead, where the next sync's
+    /// cache load finds them.
+    repository_root: Option<String>,
     /// Entries added during this run.
     fresh: Mutex<Vec<(String, CachedPage)>>,
     backoff: Duration,
@@ -280,6 +285,7 @@ impl Client {
             auth,
             token_hint: token_hint.to_owned(),
             cache: Mutex::new(HashMap::new()),
+            repository_root: None,
             fresh: Mutex::new(Vec::new()),
             backoff: Duration::from_millis(backoff_ms),
             max_attempts: 5,
@@ -332,6 +338,28 @@ impl Client {
         })
     }
 
+    /// Caches pages of `{base}/repositories/{id}/…` under `root` (the
+    /// repository this client syncs), as the same pages by name.
+    #[must_use]
+    pub fn with_repository_root(mut self, root: String) -> Client {
+        self.repository_root = Some(root);
+        self
+    }
+
+    /// The key `url`'s page is cached under.
+    fn cache_key(&self, url: &str) -> String {
+        let Some(root) = &self.repository_root else { return url.to_owned() };
+        let Some(at) = url.find("/repositories/") else { return url.to_owned() };
+        let rest = &url[at + "/repositories/".len()..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        match rest[digits..].strip_prefix('/') {
+            Some(tail) if digits > 0 && url[..at].eq_ignore_ascii_case(root.split("/repos/").next().unwrap_or("")) => {
+                format!("{root}/{tail}")
+            }
+            _ => url.to_owned(),
+        }
+    }
+
     /// Seeds the conditional-request cache.
     pub fn load_cache(&self, entries: HashMap<String, CachedPage>) {
         self.cache.lock().expect("cache lock").extend(entries);
@@ -346,7 +374,8 @@ impl Client {
     /// the host asks.
     pub fn get(&self, url: &str, notify: Notify<'_>) -> Result<Page, HttpError> {
         self.check_origin(url)?;
-        let cached = self.cache.lock().expect("cache lock").get(url).cloned();
+        let key = self.cache_key(url);
+        let cached = self.cache.lock().expect("cache lock").get(&key).cloned();
         let mut attempt = 0;
         let (mut waited, mut limited) = (0, 0);
         loop {
@@ -403,8 +432,8 @@ impl Client {
                     let parsed = self.parse(url, body.clone(), &headers, false)?;
                     if let Some(etag) = headers.get("etag").and_then(|v| v.to_str().ok()) {
                         let page = CachedPage { etag: etag.to_owned(), body, next: parsed.next.clone() };
-                        self.cache.lock().expect("cache lock").insert(url.to_owned(), page.clone());
-                        self.fresh.lock().expect("cache lock").push((url.to_owned(), page));
+                        self.cache.lock().expect("cache lock").insert(key.clone(), page.clone());
+                        self.fresh.lock().expect("cache lock").push((key, page));
                     }
                     return Ok(parsed);
                 }
@@ -581,6 +610,24 @@ fn rate_limit_wait(status: u16, headers: &HeaderMap, now: u64) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_named_by_repository_id_are_cached_under_the_name() {
+        let client = Client::new("https://ghe.example.com/api/v3", None, Auth::Bearer, "")
+            .unwrap()
+            .with_repository_root("https://ghe.example.com/api/v3/repos/o/r".into());
+        assert_eq!(
+            client.cache_key("https://ghe.example.com/api/v3/repositories/42/pulls?page=2"),
+            "https://ghe.example.com/api/v3/repos/o/r/pulls?page=2"
+        );
+        for other in [
+            "https://ghe.example.com/api/v3/repos/o/r/pulls?page=2",
+            "https://ghe.example.com/api/v3/repositories/x/pulls",
+            "https://elsewhere.example/repositories/42/pulls",
+        ] {
+            assert_eq!(client.cache_key(other), other);
+        }
+    }
 
     #[test]
     fn link_headers() {

@@ -548,3 +548,44 @@ fn children_listed_twice_are_stored_once() {
     sync(&doubled, &config(&doubled, &replay), Some(TOKEN)).ok();
     assert_eq!(rows(&doubled), expected, "(commits, activities) as without the repeats");
 }
+
+/// GitHub's pagination links name the repository by id
+/// (`/repositories/{id}/…`). Pages reached that way are cached under the
+/// repository's name, so the next sync asks for them conditionally too
+/// (before, every re-sync downloaded pages 2 and later in full).
+#[test]
+fn pages_linked_by_repository_id_are_asked_for_conditionally_again() {
+    let scratch = Scratch::new("github_repository_id_links");
+    let mut routes = routes();
+    let pulls = fixture("pulls.page1.json");
+    let mut pulls = pulls.as_array().unwrap().clone();
+    pulls.sort_by(|a, b| a["updated_at"].as_str().cmp(&b["updated_at"].as_str()));
+    let (first, second) = pulls.split_at(30);
+    routes.retain(|r| !r.path.starts_with(&format!("{REPO}/pulls?")));
+    routes.push(route(
+        format!("{REPO}/pulls?{PULLS}"),
+        vec![
+            ok(&json!(first))
+                .header("ETag", "\"pulls-1\"")
+                .header("Link", &format!("<{{base}}/repositories/9999/pulls?{PULLS}&page=2>; rel=\"next\"")),
+        ],
+    ));
+    routes.push(route(
+        format!("/repositories/9999/pulls?{PULLS}&page=2"),
+        vec![ok(&json!(second)).header("ETag", "\"pulls-2\"")],
+    ));
+    let replay = Replay::start(routes);
+    let config = config(&scratch, &replay);
+    let first_run = sync(&scratch, &config, Some(TOKEN)).ok();
+    assert!(first_run.stderr.contains("49 pull requests"), "{}", first_run.stderr);
+    let before = replay.requests().len();
+    sync(&scratch, &config, Some(TOKEN)).ok();
+    let again: Vec<_> = replay.requests().into_iter().skip(before).collect();
+    let page2: Vec<_> = again.iter().filter(|r| r.path.starts_with("/repositories/9999/pulls")).collect();
+    assert_eq!(page2.len(), 1, "{again:?}");
+    assert!(
+        page2[0].headers.iter().any(|(k, v)| k == "if-none-match" && v == "\"pulls-2\""),
+        "page 2 is asked for with its ETag: {:?}",
+        page2[0].headers
+    );
+}

@@ -887,14 +887,7 @@ fn calendar_text(source: &str) -> Result<(String, String), String> {
     if scheme != "https" && !crate::sources::http::is_loopback(&host) {
         return Err(format!("{name}: a calendar feed must be https:// (its address is a secret)"));
     }
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        // A redirect could lead anywhere (an internal host, plain http): not followed.
-        .max_redirects(0)
-        .timeout_global(Some(std::time::Duration::from_secs(30)))
-        .user_agent(concat!("fulcrum/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into();
+    let agent = crate::sources::http::agent(std::time::Duration::from_secs(30));
     let mut response = agent.get(source).call().map_err(|_| format!("{name}: the calendar feed did not answer"))?;
     let status = response.status().as_u16();
     if status != 200 {
@@ -1016,6 +1009,8 @@ pub fn focus(context: &Context, request: &FocusRequest) -> anyhow::Result<FocusO
                     && length > 0
                     && length < 12 * 3600;
                 if meeting {
+                    // Counted in UTC, in the window (read a day either side).
+                    meetings_counted += usize::from(o.start >= window.start && o.start < window.end);
                     let offset = zone.offset_at(o.start);
                     meetings.push(Meeting {
                         start: o.start + offset,
@@ -1027,13 +1022,6 @@ pub fn focus(context: &Context, request: &FocusRequest) -> anyhow::Result<FocusO
             }
         }
         work.extend(meetings.iter().map(|m| fulcrum_core::focus::WorkAt { who: who.clone(), at: m.start }));
-        meetings_counted += meetings
-            .iter()
-            .filter(|m| {
-                let utc = m.start - zone.offset_at(m.start - zone.offset_at(m.start));
-                utc >= window.start && utc < window.end
-            })
-            .count();
         calendars.push(PersonCalendar {
             name: person.name.clone(),
             hours: WorkingHours { days, start, end },

@@ -613,10 +613,8 @@ pub(crate) fn json_text(text: String) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], text).into_response()
 }
 
-/// Text for HTML.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
+// Text for HTML, as the renderers escape it.
+use crate::render::html_escape as escape;
 
 /// The delivery page: the five keys with their tier, sample and source,
 /// server-rendered (no JavaScript needed).

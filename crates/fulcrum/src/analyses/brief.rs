@@ -148,15 +148,7 @@ fn capitalized(text: &str) -> String {
 
 fn money(amount: f64, currency: &str) -> String {
     let whole = amount.round() as i64;
-    let digits = whole.abs().to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{}{grouped} {currency}", if whole < 0 { "-" } else { "" })
+    format!("{}{} {currency}", if whole < 0 { "-" } else { "" }, crate::render::thousands(whole.unsigned_abs()))
 }
 
 /// The brief of `inputs`.

@@ -55,9 +55,7 @@ pub fn markdown(brief: &Brief) -> String {
     out
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
+use super::html_escape as escape;
 
 /// Inline code in a sentence (`a`) as `<code>`.
 fn inline(text: &str) -> String {

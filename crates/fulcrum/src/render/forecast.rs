@@ -7,19 +7,6 @@ use fulcrum_core::forecast::Question;
 use super::{Format, to_json};
 use crate::app::ForecastOutcome;
 
-/// Thousands with commas: 10000 → "10,000".
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// The forecast in `format`.
 pub fn forecast(outcome: &ForecastOutcome, format: Format) -> String {
     if format == Format::Json {
@@ -73,7 +60,7 @@ pub fn forecast(outcome: &ForecastOutcome, format: Format) -> String {
         f.sample_last_day,
         f.sample_days,
         f.sample_items,
-        thousands(f.trials),
+        super::thousands(f.trials as u64),
         f.seed,
         f.seed_spread.spread,
         if f.seed_spread.spread == 1 { "" } else { "s" },
@@ -103,14 +90,4 @@ pub fn forecast(outcome: &ForecastOutcome, format: Format) -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(super::thousands(10_000), "10,000");
-        assert_eq!(super::thousands(999), "999");
-        assert_eq!(super::thousands(1_234_567), "1,234,567");
-    }
 }

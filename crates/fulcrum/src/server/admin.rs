@@ -132,6 +132,24 @@ fn answer(status: StatusCode, html: String) -> Response {
     response
 }
 
+/// The page after a form: what was done (and a new token, shown once), or
+/// why not with 400; bad input is told on the page, anything else is an
+/// error.
+fn after(
+    store: &Store,
+    viewer: Option<&Viewer>,
+    outcome: anyhow::Result<Result<(String, Option<String>), String>>,
+) -> anyhow::Result<(StatusCode, String)> {
+    let outcome = match outcome {
+        Err(e) if kind(&e) == ErrorKind::Input => Err(format!("{e:#}")),
+        other => other?,
+    };
+    Ok(match outcome {
+        Ok((done, token)) => (StatusCode::OK, admin_page(store, viewer, Some(&done), token.as_deref())?),
+        Err(why) => (StatusCode::BAD_REQUEST, admin_page(store, viewer, Some(&why), None)?),
+    })
+}
+
 /// `GET /admin`.
 pub async fn admin(
     State(state): State<ServerState>,
@@ -210,15 +228,7 @@ pub async fn accounts_post(
             }
             other => Ok(Err(format!("`{other}` is not an action on accounts"))),
         })();
-        // Bad input is told on the page; anything else is an error.
-        let outcome = match outcome {
-            Err(e) if kind(&e) == ErrorKind::Input => Err(format!("{e:#}")),
-            other => other?,
-        };
-        Ok(match outcome {
-            Ok(done) => (StatusCode::OK, admin_page(&store, viewer.as_ref(), Some(&done), None)?),
-            Err(why) => (StatusCode::BAD_REQUEST, admin_page(&store, viewer.as_ref(), Some(&why), None)?),
-        })
+        after(&store, viewer.as_ref(), outcome.map(|done| done.map(|message| (message, None))))
     })
     .await?;
     Ok(answer(status, html))
@@ -273,14 +283,12 @@ pub async fn tokens_post(
             }),
             other => Ok(Err(format!("`{other}` is not an action on tokens"))),
         })();
-        let outcome = match outcome {
-            Err(e) if kind(&e) == ErrorKind::Input => Err(format!("{e:#}").replace("--scope", "scope")),
-            other => other?,
-        };
-        Ok(match outcome {
-            Ok((done, token)) => (StatusCode::OK, admin_page(&store, viewer.as_ref(), Some(&done), token.as_deref())?),
-            Err(why) => (StatusCode::BAD_REQUEST, admin_page(&store, viewer.as_ref(), Some(&why), None)?),
-        })
+        // The command line's words for the form's: `--scope` is the checkboxes.
+        let outcome = outcome.map_err(|e| match kind(&e) {
+            ErrorKind::Input => crate::error::UsageError(format!("{e:#}").replace("--scope", "scope")).into(),
+            ErrorKind::Internal => e,
+        });
+        after(&store, viewer.as_ref(), outcome)
     })
     .await?;
     Ok(answer(status, html))

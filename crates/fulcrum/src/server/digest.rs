@@ -66,13 +66,7 @@ impl Webhook {
     /// Posts `{"text": text}`; an answer other than 2xx is an error that
     /// names the host only.
     pub fn post(&self, text: &str) -> anyhow::Result<()> {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .user_agent(concat!("fulcrum/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let agent = crate::sources::http::agent(Duration::from_secs(30));
         let body = serde_json::json!({ "text": text }).to_string();
         let response =
             agent.post(&self.url).header("Content-Type", "application/json").send(body.as_bytes()).map_err(|e| {

@@ -461,6 +461,13 @@ async fn flow_core(state: &ServerState, query: &AnalysisQuery) -> Result<String,
     Ok(body)
 }
 
+/// `query` as the knowledge page asks it: always with directories (the
+/// treemap), one level deep unless asked for more.
+fn with_directories(query: &AnalysisQuery) -> Result<AnalysisQuery, ApiError> {
+    let depth = query.directory_depth().map_err(|e| ApiError(e.into()))?.unwrap_or(1);
+    Ok(AnalysisQuery { by_directory: None, depth: Some(depth.to_string()), ..query.clone() })
+}
+
 /// `GET /knowledge`: the truck factor, the people it rests on, files held
 /// by one person, and hotspots with change coupling.
 pub async fn knowledge_page(
@@ -476,11 +483,8 @@ pub async fn knowledge_page(
 }
 
 async fn knowledge_core(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
-    // The page always shows directories (the treemap), one level deep unless asked.
-    let mut query = query.clone();
-    let depth = query.directory_depth().map_err(|e| ApiError(e.into()))?.unwrap_or(1);
-    (query.by_directory, query.depth) = (None, Some(depth.to_string()));
-    let query = &query;
+    let query = &with_directories(query)?;
+    let depth = query.depth.as_deref().unwrap_or("1");
     let knowledge: Value =
         serde_json::from_str(&super::knowledge_json(state, query).await?).map_err(anyhow::Error::from)?;
     let hotspots: Value =
@@ -836,13 +840,7 @@ pub async fn download(
     let text = match answer {
         Answer::Report => super::report_json(&state, &query).await?,
         Answer::Flow => super::flow_json(&state, &query).await?,
-        Answer::Knowledge => {
-            // As the page shows it: directories one level deep unless asked.
-            let mut query = query.clone();
-            let depth = query.directory_depth().map_err(|e| ApiError(e.into()))?.unwrap_or(1);
-            (query.by_directory, query.depth) = (None, Some(depth.to_string()));
-            super::knowledge_json(&state, &query).await?
-        }
+        Answer::Knowledge => super::knowledge_json(&state, &with_directories(&query)?).await?,
         Answer::Hotspots => super::hotspots_json(&state, &query).await?,
     };
     let whole: Value = serde_json::from_str(&text).map_err(anyhow::Error::from)?;

@@ -618,12 +618,7 @@ const MAX_OCCURRENCES: usize = 1_000_000;
 /// Rule shapes fulcrum refuses rather than risk expanding them wrongly:
 /// where the expanding crate and libical's table of expected occurrences
 /// disagree (none is a meeting's usual rule).
-fn unsupported(rule: &str, date_only: bool) -> Option<&'static str> {
-    let parts: BTreeMap<String, String> = rule
-        .split(';')
-        .filter_map(|p| p.split_once('='))
-        .map(|(k, v)| (k.trim().to_ascii_uppercase(), v.trim().to_ascii_uppercase()))
-        .collect();
+fn unsupported(parts: &BTreeMap<String, String>, date_only: bool) -> Option<&'static str> {
     let freq = parts.get("FREQ").map(String::as_str).unwrap_or("");
     let interval = parts.get("INTERVAL").map_or("1", String::as_str);
     if parts.contains_key("BYWEEKNO") && (!parts.contains_key("BYDAY") || interval != "1") {
@@ -655,16 +650,16 @@ pub fn expand(
     from: i64,
     to: i64,
 ) -> Result<Vec<i64>, String> {
-    if let Some(why) = unsupported(rule, date_only) {
-        return Err(why.to_owned());
-    }
-    // The crate walks every step from DTSTART: a rule whose steps before
-    // the window's end would be too many is refused, not walked.
     let parts: BTreeMap<String, String> = rule
         .split(';')
         .filter_map(|p| p.split_once('='))
         .map(|(k, v)| (k.trim().to_ascii_uppercase(), v.trim().to_ascii_uppercase()))
         .collect();
+    if let Some(why) = unsupported(&parts, date_only) {
+        return Err(why.to_owned());
+    }
+    // The crate walks every step from DTSTART: a rule whose steps before
+    // the window's end would be too many is refused, not walked.
     let period = match parts.get("FREQ").map(String::as_str) {
         Some("YEARLY") => 366 * 86_400,
         Some("MONTHLY") => 28 * 86_400,

@@ -82,6 +82,20 @@ pub fn origin(url: &str) -> Option<(String, String, u16)> {
     Some((scheme, host.to_ascii_lowercase(), port))
 }
 
+/// An HTTP agent as fulcrum makes every one: no redirect followed (a
+/// redirect could carry a credential elsewhere, or lead to an internal
+/// host or plain http), a status never an error (the caller reads it),
+/// fulcrum's user agent, and at most `timeout` for a whole request.
+pub fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(timeout))
+        .user_agent(concat!("fulcrum/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
+}
+
 /// Whether `host` (from [`origin`]) is a loopback address or `localhost`.
 pub fn is_loopback(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
@@ -268,14 +282,8 @@ impl Client {
             url: base_url.to_owned(),
             reason: "not an http(s) URL without credentials".to_owned(),
         })?;
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            // Redirects are followed by hand, so credentials stay on their host.
-            .max_redirects(0)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .user_agent(concat!("fulcrum/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        // Redirects are followed by hand, so credentials stay on their host.
+        let agent = self::agent(Duration::from_secs(60));
         // Tests shorten the backoff; real runs start at half a second.
         let backoff_ms = std::env::var("FULCRUM_HTTP_BACKOFF_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
         Ok(Client {

@@ -22,6 +22,9 @@ use crate::time;
 /// The percentiles reported.
 pub const PERCENTILES: [u32; 4] = [50, 70, 85, 95];
 
+/// The most simulations one forecast runs (each keeps a number: memory).
+pub const MAX_TRIALS: usize = 1_000_000;
+
 /// How far a simulation may run before it gives up: 20 years of days.
 const MAX_DAYS: u32 = 20 * 366;
 
@@ -312,8 +315,11 @@ pub fn forecast(input: &ForecastInput<'_>) -> Result<Forecast, ForecastError> {
     if !(1.0..=3.0).contains(&input.split) {
         return Err(ForecastError::Question(format!("a split factor of {} is outside 1 to 3", input.split)));
     }
-    if input.trials == 0 {
-        return Err(ForecastError::Question("0 trials: use 1,000 or more (10,000 is the default)".into()));
+    if input.trials == 0 || input.trials > MAX_TRIALS {
+        return Err(ForecastError::Question(format!(
+            "{} trials: use 1,000 to {MAX_TRIALS} (10,000 is the default)",
+            input.trials
+        )));
     }
     let sample = &input.daily[input.daily.len() - input.sample_days..];
     let sample_items: u64 = sample.iter().map(|&n| u64::from(n)).sum();
@@ -634,6 +640,8 @@ mod tests {
         );
         let short = ForecastInput { sample_days: 10, ..input(&daily, Question::When { items: 1, deadline: None }) };
         assert!(matches!(forecast(&short), Err(ForecastError::Window(w)) if w.contains("too short")));
+        let many = ForecastInput { trials: usize::MAX, ..input(&daily, Question::When { items: 1, deadline: None }) };
+        assert!(matches!(forecast(&many), Err(ForecastError::Question(w)) if w.contains("use 1,000 to 1000000")));
         let long = ForecastInput { sample_days: 100, ..input(&daily, Question::When { items: 1, deadline: None }) };
         assert!(matches!(forecast(&long), Err(ForecastError::Window(w)) if w.contains("longer than the history")));
     }

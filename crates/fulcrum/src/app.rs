@@ -583,6 +583,15 @@ pub fn forecast(context: &Context, request: &ForecastRequest) -> anyhow::Result<
     let window_start = parse_instant(&request.window, now)
         .map_err(|e| UsageError(format!("--window {}: {e} (a span before today, such as 12.weeks)", request.window)))?;
     let sample_days = usize::try_from(today - day_number(window_start)).unwrap_or(0);
+    // Ten years of days at most: a pace older than that says nothing, and
+    // the days are held in memory.
+    if sample_days > 3660 {
+        return Err(UsageError(format!(
+            "--window {}: {sample_days} days is longer than 10 years; sample the recent pace (12.weeks is the default)",
+            request.window
+        ))
+        .into());
+    }
     let backtest_days = 7 * *fulcrum_core::forecast::BACKTEST_WEEKS.iter().max().unwrap_or(&0) as usize;
     let history_days = sample_days + backtest_days;
     let first = today - history_days as i64;
@@ -849,6 +858,9 @@ pub struct LeadBalance {
     pub truck_factor_share: Option<f64>,
 }
 
+/// The most meetings of one person's day that `focus` counts.
+const MAX_MEETINGS_A_DAY: usize = 100;
+
 /// `09:00-17:00` → seconds after midnight.
 fn working_hours(text: &str) -> Result<(i64, i64), UsageError> {
     let bad = || UsageError(format!("working hours {text:?}: write them as 09:00-17:00"));
@@ -986,6 +998,9 @@ pub fn focus(context: &Context, request: &FocusRequest) -> anyhow::Result<FocusO
             hours_by_email.insert(email.clone(), WorkingHours { days: days.clone(), start, end });
         }
         let mut meetings = Vec::new();
+        // No real day has over 100 meetings: a hostile calendar could have
+        // millions on one day, and the costliest-meeting search is per day.
+        let mut per_day: BTreeMap<i64, usize> = BTreeMap::new();
         for source in &person.calendars {
             let (name, text) = match calendar_text(source) {
                 Ok(read) => read,
@@ -1008,7 +1023,21 @@ pub fn focus(context: &Context, request: &FocusRequest) -> anyhow::Result<FocusO
                     && o.partstat.as_deref() != Some("DECLINED")
                     && length > 0
                     && length < 12 * 3600;
-                if meeting {
+                let day = (o.start + zone.offset_at(o.start)).div_euclid(SECONDS_PER_DAY);
+                let crowded = meeting && {
+                    let n = per_day.entry(day).or_default();
+                    *n += 1;
+                    *n > MAX_MEETINGS_A_DAY
+                };
+                if crowded {
+                    if per_day[&day] == MAX_MEETINGS_A_DAY + 1 {
+                        warnings.push(format!(
+                            "{}: over {MAX_MEETINGS_A_DAY} meetings on {}; the rest of that day's are not counted",
+                            person.name,
+                            format_date(day * SECONDS_PER_DAY)
+                        ));
+                    }
+                } else if meeting {
                     // Counted in UTC, in the window (read a day either side).
                     meetings_counted += usize::from(o.start >= window.start && o.start < window.end);
                     let offset = zone.offset_at(o.start);

@@ -413,3 +413,38 @@ fn a_cloned_repository_cannot_choose_calendars_to_read() {
     assert!(warnings.contains("x has no calendar"), "{warnings}");
     assert_eq!(json["calendars_read"], 0, "nothing was read: {json}");
 }
+
+/// A calendar with thousands of meetings on one day (no real one has):
+/// the first 100 are counted, the rest said and left out, so the
+/// costliest-meeting search stays small.
+#[test]
+fn a_crowded_day_is_cut_at_a_hundred_meetings() {
+    let scratch = Scratch::new("focus_crowded");
+    let mut ics = String::from("BEGIN:VCALENDAR\r\n");
+    for i in 0..3000 {
+        ics.push_str(&format!(
+            "BEGIN:VEVENT\r\nUID:m{i}\r\nDTSTART:20250107T{:02}{:02}00Z\r\nDURATION:PT5M\r\nATTENDEE:mailto:a@x.example\r\nATTENDEE:mailto:b@x.example\r\nEND:VEVENT\r\n",
+            9 + (i % 480) / 60,
+            i % 60
+        ));
+    }
+    ics.push_str("END:VCALENDAR\r\n");
+    std::fs::write(scratch.path("crowded.ics"), ics).unwrap();
+    let json = fulcrum([
+        "focus",
+        "--calendar",
+        s(&scratch.path("crowded.ics")),
+        "--since",
+        "2025-01-06",
+        "--until",
+        "2025-01-13",
+        "--db",
+        s(&scratch.db()),
+        "--format",
+        "json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(json["meetings"], 100, "{}", json["warnings"]);
+    assert!(json["warnings"].to_string().contains("you: over 100 meetings on 2025-01-07"), "{}", json["warnings"]);
+}

@@ -109,6 +109,8 @@ fn questions_that_cannot_be_answered_exit_2() {
     bad(&["--items", "5", "--window", "10.days"], &["10 days is too short", "2 weeks or more"]);
     bad(&["--items", "5", "--window", "soon"], &["--window soon"]);
     bad(&["--items", "5", "--split", "4"], &["split factor of 4 is outside 1 to 3"]);
+    bad(&["--items", "5", "--window", "100000000.days"], &["longer than 10 years"]);
+    bad(&["--items", "5", "--trials", "100000000000"], &["use 1,000 to 1000000"]);
     forecast(&db, &["--service", "acme/old", "--items", "5"])
         .bad_input(&["no pull request was merged in the sampling window (2024-12-07 – 2025-02-28) of acme/old"]);
     forecast(&db, &["--items", "5", "--by", "2025-04-01"]).bad_input(&["cannot be used with"]);

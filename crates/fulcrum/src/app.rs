@@ -1061,7 +1061,8 @@ pub fn focus(context: &Context, request: &FocusRequest) -> anyhow::Result<FocusO
     let options =
         FocusOptions { min_focus: 2 * 3600, first_day: day_number(window.start), last_day: day_number(window.end - 1) };
     let report = analyze(&calendars, &options);
-    let pace = match &request.repo {
+    // The repository's stored history, read once for the pace and the leads.
+    let history = match &request.repo {
         None => None,
         Some(path) => {
             let (key, name) = repo_key(path)?;
@@ -1074,31 +1075,28 @@ pub fn focus(context: &Context, request: &FocusRequest) -> anyhow::Result<FocusO
                 ))
                 .into());
             };
-            for commit in store.load_commits(state.id)? {
-                if config.is_bot(&commit.author_name, &commit.author_email) {
-                    continue;
-                }
-                work.push(fulcrum_core::focus::WorkAt {
-                    who: commit.author_email.to_ascii_lowercase(),
-                    at: commit.author_time + i64::from(commit.author_offset) * 60,
-                });
-            }
-            let default = WorkingHours::default();
-            let hours_of = |who: &str| hours_by_email.get(who).cloned().unwrap_or_else(|| default.clone());
-            Some(fulcrum_core::focus::pace(&work, &hours_of, &options, config.min_group))
+            let commits = store.load_commits(state.id)?;
+            Some((path, key, name, store, commits))
         }
     };
+    let pace = history.as_ref().map(|(_, _, _, _, commits)| {
+        for commit in commits.iter().filter(|c| !config.is_bot(&c.author_name, &c.author_email)) {
+            work.push(fulcrum_core::focus::WorkAt {
+                who: commit.author_email.to_ascii_lowercase(),
+                at: commit.author_time + i64::from(commit.author_offset) * 60,
+            });
+        }
+        let default = WorkingHours::default();
+        let hours_of = |who: &str| hours_by_email.get(who).cloned().unwrap_or_else(|| default.clone());
+        fulcrum_core::focus::pace(&work, &hours_of, &options, config.min_group)
+    });
     let mut leads = Vec::new();
-    if let Some(path) = request.repo.as_ref().filter(|_| people.iter().any(|p| p.lead)) {
-        let (key, name) = repo_key(path)?;
-        let store = open_store(&context.db, false)?;
-        let state = store.find_repo(&key)?.ok_or_else(|| UsageError(format!("{name}: not synced")))?;
-        let commits = store.load_commits(state.id)?;
+    if let Some((path, key, name, store, commits)) = history.as_ref().filter(|_| people.iter().any(|p| p.lead)) {
         let service = config.service.clone().unwrap_or_else(|| name.clone());
-        let prs = store.load_pull_requests(&repo_scope(&key, &name, &service, &config).filter)?;
+        let prs = store.load_pull_requests(&repo_scope(key, name, &service, &config).filter)?;
         let knowledge = self::knowledge(
             context,
-            &KnowledgeRequest { repo: path.clone(), sync: None, options: KnowledgeOptions::default() },
+            &KnowledgeRequest { repo: (*path).clone(), sync: None, options: KnowledgeOptions::default() },
         )?;
         for person in people.iter().filter(|p| p.lead) {
             let emails: Vec<String> = person.emails.iter().map(|e| e.trim().to_ascii_lowercase()).collect();

@@ -414,7 +414,7 @@ fn map<T>(metric: &Metric<T>, f: impl Fn(&T) -> f64) -> Metric<f64> {
 /// exists (a mistyped `--db`) instead of creating an empty one, and opens
 /// it read-only.
 pub fn open_store(path: &Path, writes: bool) -> anyhow::Result<Store> {
-    if !writes && !path.exists() {
+    if !writes && !store::is_postgres(path) && !path.exists() {
         return Err(UsageError(format!(
             "{}: no database here; run `fulcrum sync` or `fulcrum import` first, or pass --db with the database's path",
             path.display()

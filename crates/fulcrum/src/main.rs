@@ -591,7 +591,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve(args) => {
             // Looked at without making a database: bad input creates nothing.
-            let accounts = context.db.exists() && store::Store::open_read_only(&context.db)?.has_users()?;
+            let accounts = if store::is_postgres(&context.db) {
+                store::Store::open(&context.db)?.has_users()?
+            } else {
+                context.db.exists() && store::Store::open_read_only(&context.db)?.has_users()?
+            };
             fulcrum::server::check_listen(&args.listen, accounts)?;
             let repos: Vec<PathBuf> =
                 if args.repo.repo.is_empty() { vec![PathBuf::from(".")] } else { args.repo.repo.clone() };

@@ -1,10 +1,11 @@
-//! The store: the only module that runs SQL. An embedded SQLite database
-//! with versioned migrations (`store/NNNN_*.sql`).
+//! The store: the only module that runs SQL, on an embedded SQLite database
+//! or on PostgreSQL (`--db postgres://…`), with the same versioned
+//! migrations (`store/NNNN_*.sql`, given PostgreSQL's types by
+//! [`db::postgres_ddl`]).
 //!
-//! SQL is written to run on PostgreSQL too (`?N` numbered parameters, which a
-//! PostgreSQL backend rewrites to `$N`;
-//! `ON CONFLICT`, `RETURNING`, integer epoch seconds), so that a second
-//! backend can sit behind the same methods with the same tests.
+//! SQL is written once, in what both speak (`?N` numbered parameters, which
+//! the PostgreSQL backend rewrites to `$N`; `ON CONFLICT`, `RETURNING`,
+//! integer epoch seconds), and [`db`] binds and reads values for either.
 //!
 //! Writes are transactional: a batch of commits lands with all of its file
 //! changes or not at all, so a sync killed at any point leaves a consistent
@@ -14,11 +15,16 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use std::cell::RefCell;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::sources::git::{CommitRecord, RefKind, RefRecord};
+use db::{Db, DbError, Pg, params};
 
 mod accounts;
+mod db;
 mod events;
 
 pub use accounts::{SessionRow, User};
@@ -49,6 +55,14 @@ pub enum StoreError {
         path: PathBuf,
         /// What SQLite said.
         reason: String,
+    },
+    /// A PostgreSQL database (or schema) without fulcrum's tables, opened to read.
+    #[error(
+        "{path}: no database here (no fulcrum tables); run `fulcrum sync` or `fulcrum import` first, or pass --db with the database's URL"
+    )]
+    Empty {
+        /// The URL, without its password.
+        path: PathBuf,
     },
     /// The schema is newer than this binary knows.
     #[error(
@@ -117,7 +131,18 @@ pub enum StoreError {
         /// The busy timeout.
         seconds: u64,
     },
-    /// Any other SQLite failure.
+    /// The PostgreSQL server cannot be reached, refused the login, or the
+    /// connection was lost.
+    #[error("{path}: {reason}; {advice}")]
+    Connect {
+        /// The database URL, without its password.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+        /// What to do.
+        advice: &'static str,
+    },
+    /// Any other database failure.
     #[error("{path}: database error: {message}")]
     Sql {
         /// The database file.
@@ -144,38 +169,115 @@ fn uri_path(path: &Path) -> String {
 /// How long a writer waits for another one before giving up.
 pub const BUSY_TIMEOUT_SECONDS: u64 = 60;
 
-/// A SQLite failure on `path`, classified: read-only, damaged and busy
-/// databases are the user's to fix (exit code 2); the rest are failures.
-pub(crate) fn sql_error(path: &Path, error: rusqlite::Error) -> StoreError {
+/// A database failure on `path`, classified: read-only, damaged and busy
+/// databases, and PostgreSQL servers that cannot be reached, are the user's
+/// to fix (exit code 2); the rest are failures.
+pub(crate) fn sql_error(path: &Path, error: impl Into<DbError>) -> StoreError {
     use rusqlite::ErrorCode;
     let path = path.to_owned();
-    let code = match &error {
-        rusqlite::Error::SqliteFailure(failure, _) => Some(failure.code),
-        _ => None,
-    };
+    let error = error.into();
     let reason = error.to_string();
+    match &error {
+        DbError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)) => match failure.code {
+            ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied => {
+                StoreError::ReadOnly { path, reason }
+            }
+            ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => StoreError::Corrupt { path, reason },
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+                StoreError::Busy { path, seconds: BUSY_TIMEOUT_SECONDS }
+            }
+            _ => StoreError::Sql { path, message: reason },
+        },
+        DbError::Postgres(e) => postgres_error(path, e, reason),
+        _ => StoreError::Sql { path, message: reason },
+    }
+}
+
+/// A PostgreSQL failure, classified by its SQLSTATE.
+fn postgres_error(path: PathBuf, error: &postgres::Error, reason: String) -> StoreError {
+    let Some(db) = error.as_db_error() else {
+        // No answer from the server: never reached, or the connection dropped.
+        let advice = if error.is_closed() || reason.contains("connection") && !reason.contains("error connecting") {
+            "the connection was lost; run the command again (a sync resumes where it stopped)"
+        } else {
+            "check that PostgreSQL runs and that the URL names its host and port"
+        };
+        return StoreError::Connect { path, reason, advice };
+    };
+    let code = db.code().code();
+    let connect = |advice| StoreError::Connect { path: path.clone(), reason: reason.clone(), advice };
     match code {
-        Some(ErrorCode::ReadOnly) | Some(ErrorCode::CannotOpen) | Some(ErrorCode::PermissionDenied) => {
-            StoreError::ReadOnly { path, reason }
-        }
-        Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => StoreError::Corrupt { path, reason },
-        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => {
-            StoreError::Busy { path, seconds: BUSY_TIMEOUT_SECONDS }
+        "28P01" | "28000" => connect("check the user and password in the URL"),
+        "3D000" => connect("create the database first (`createdb NAME`), or name an existing one in the URL"),
+        "25006" | "42501" => StoreError::ReadOnly { path, reason },
+        "55P03" | "40P01" | "57014" => StoreError::Busy { path, seconds: BUSY_TIMEOUT_SECONDS },
+        _ if code.starts_with("08") || code.starts_with("57P") => {
+            connect("the connection was lost; run the command again (a sync resumes where it stopped)")
         }
         _ => StoreError::Sql { path, message: reason },
     }
 }
 
+/// Whether `--db` names a PostgreSQL database (`postgres://…` or
+/// `postgresql://…`) rather than an SQLite file.
+pub fn is_postgres(location: &Path) -> bool {
+    location.to_str().is_some_and(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+}
+
+/// A database URL as shown in messages: its password replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let mut out = format!("{scheme}://");
+    match authority.rsplit_once('@') {
+        Some((user, host)) => {
+            let name = user.split_once(':').map_or(user, |(name, _)| name);
+            out.push_str(name);
+            if user.contains(':') {
+                out.push_str(":***");
+            }
+            out.push('@');
+            out.push_str(host);
+        }
+        None => out.push_str(authority),
+    }
+    // A password may also come as a query parameter.
+    let mut first = true;
+    for (i, part) in tail.split(['?', '&']).enumerate() {
+        if i > 0 {
+            out.push(if first { '?' } else { '&' });
+            first = false;
+        }
+        if i > 0 && part.to_ascii_lowercase().starts_with("password=") {
+            out.push_str("password=***");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+/// The first lock key (`pg_advisory_lock(key, schema)`) of a PostgreSQL
+/// store's writers; the second is its schema's, so that stores in two
+/// schemas of one database do not wait for each other.
+const WRITE_LOCK: i32 = APPLICATION_ID as i32;
+/// The first lock key of its sync.
+const SYNC_LOCK: i32 = APPLICATION_ID as i32 + 1;
+
 /// A handle on the database.
 pub struct Store {
-    conn: Connection,
+    db: Db,
+    /// The database file, or the URL without its password.
     path: PathBuf,
 }
 
 /// Held while a sync writes; dropped (and released) when it ends or the
-/// process dies.
+/// process dies: a lock file for SQLite, a session-level advisory lock on
+/// a connection of its own for PostgreSQL.
 pub struct SyncLock {
-    _file: File,
+    _file: Option<File>,
+    _postgres: Option<postgres::Client>,
 }
 
 /// What the store remembers of a repository between syncs.
@@ -245,9 +347,12 @@ pub struct RepoTotals {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and brings its
-    /// schema up to date.
+    /// Opens (creating if needed) the database at `path`, an SQLite file or a
+    /// `postgres://` URL, and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if is_postgres(path) {
+            return Store::open_postgres(path, false);
+        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::CreateDir { path: dir.to_owned(), reason: e.to_string() })?;
@@ -255,18 +360,20 @@ impl Store {
         let unreadable = |e: rusqlite::Error| StoreError::Unreadable { path: path.to_owned(), reason: e.to_string() };
         let conn = Connection::open(path).map_err(unreadable)?;
         conn.busy_timeout(std::time::Duration::from_secs(BUSY_TIMEOUT_SECONDS)).map_err(unreadable)?;
+        conn.set_prepared_statement_cache_capacity(64);
 
         conn.pragma_update(None, "foreign_keys", "ON").map_err(unreadable)?;
         // Reports read whole tables: a larger cache and memory-mapped reads
         // avoid a system call per page.
         conn.pragma_update(None, "cache_size", -65_536).map_err(unreadable)?;
         conn.pragma_update(None, "mmap_size", 1_i64 << 30).map_err(unreadable)?;
-        let mut store = Store { conn, path: path.to_owned() };
+        let mut store = Store { db: Db::Sqlite(conn), path: path.to_owned() };
         store.migrate()?;
         // WAL keeps readers going during a sync and survives kill -9
         // consistently. Set only once the file is known to be fulcrum's.
-        store.conn.pragma_update(None, "journal_mode", "WAL").map_err(unreadable)?;
-        store.conn.pragma_update(None, "synchronous", "NORMAL").map_err(unreadable)?;
+        let Db::Sqlite(conn) = &store.db else { unreachable!("opened as SQLite") };
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(unreadable)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(unreadable)?;
         Ok(store)
     }
 
@@ -275,6 +382,9 @@ impl Store {
     /// A database of an older schema is upgraded first (by [`Store::open`]),
     /// which needs write access.
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        if is_postgres(path) {
+            return Store::open_postgres(path, true);
+        }
         use rusqlite::OpenFlags;
         let unreadable = |e: rusqlite::Error| StoreError::Unreadable { path: path.to_owned(), reason: e.to_string() };
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
@@ -320,71 +430,210 @@ impl Store {
         }
         conn.pragma_update(None, "cache_size", -65_536).map_err(unreadable)?;
         conn.pragma_update(None, "mmap_size", 1_i64 << 30).map_err(unreadable)?;
-        Ok(Store { conn, path: path.to_owned() })
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(Store { db: Db::Sqlite(conn), path: path.to_owned() })
     }
 
-    /// The database file.
+    /// Connects to PostgreSQL. A reader of a database with fulcrum's
+    /// current schema migrates nothing; otherwise the schema is brought up to
+    /// date as for SQLite (one migrating process at a time).
+    fn open_postgres(url: &Path, read_only: bool) -> Result<Store, StoreError> {
+        let url = url.to_str().unwrap_or_default();
+        let path = PathBuf::from(redact(url));
+        let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| StoreError::Unreadable {
+            path: path.clone(),
+            reason: format!("not a PostgreSQL URL ({e}); write it as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"),
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        config.application_name("fulcrum");
+        let pg = Pg::connect(config).map_err(|e| sql_error(&path, e))?;
+        let mut store = Store { db: Db::Postgres(Box::new(RefCell::new(pg))), path };
+        // A writer waits for another as long as SQLite's busy timeout.
+        store.db.batch(&format!("SET lock_timeout = '{BUSY_TIMEOUT_SECONDS}s'")).map_err(store.sql())?;
+        if read_only {
+            let version = store.postgres_version()?;
+            match version {
+                None => return Err(StoreError::Empty { path: store.path.clone() }),
+                Some(v) if v == MIGRATIONS.len() as i64 => return Ok(store),
+                Some(_) => {}
+            }
+        }
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The schema version of a PostgreSQL database, `None` without fulcrum's
+    /// `meta` table.
+    fn postgres_version(&self) -> Result<Option<i64>, StoreError> {
+        let has_meta: bool = self
+            .db
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM information_schema.tables
+                                WHERE table_schema = current_schema() AND table_name = 'meta')",
+                params![],
+                |r| r.get(0),
+            )
+            .map_err(self.sql())?;
+        if !has_meta {
+            return Ok(None);
+        }
+        let version = self
+            .db
+            .query_opt("SELECT value FROM meta WHERE key = 'schema_version'", params![], |r| r.get::<String>(0))
+            .map_err(self.sql())?;
+        Ok(Some(version.and_then(|v| v.parse().ok()).unwrap_or(0)))
+    }
+
+    /// The database file, or the PostgreSQL URL without its password.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    /// Whether the store is on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.db.is_postgres()
+    }
+
+    fn sql(&self) -> impl Fn(DbError) -> StoreError + '_ {
         |source| sql_error(&self.path, source)
+    }
+
+    /// Runs `write` in one write transaction: all of it lands or none. One
+    /// writer at a time, on both backends (SQLite's `BEGIN IMMEDIATE`, a
+    /// transaction-level advisory lock on PostgreSQL), so a batch sees the
+    /// rows that earlier batches left and nothing half-written.
+    fn write<T>(&self, write: impl FnOnce(&Db) -> Result<T, DbError>) -> Result<T, StoreError> {
+        let begin = match self.db {
+            Db::Sqlite(_) => "BEGIN IMMEDIATE".to_owned(),
+            Db::Postgres(_) => format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK}, hashtext(current_schema()))"),
+        };
+        self.db.batch(&begin).map_err(self.sql())?;
+        match write(&self.db) {
+            Ok(value) => {
+                self.db.batch("COMMIT").map_err(self.sql())?;
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = self.db.batch("ROLLBACK");
+                Err(sql_error(&self.path, e))
+            }
+        }
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
         let path = self.path.clone();
-        let unreadable = |e: rusqlite::Error| StoreError::Unreadable { path: path.clone(), reason: e.to_string() };
-        let sql = |source| sql_error(&path, source);
-        // One writer at a time: a second process opening a new database waits
-        // here (busy timeout) and then sees the schema the first one made.
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql)?;
-        let application_id: i64 = tx.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(unreadable)?;
-        let has_meta: bool = tx
-            .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'", [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .map_err(unreadable)?
-            > 0;
-        let other_tables: i64 = tx
-            .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name <> 'meta'", [], |r| r.get(0))
-            .map_err(unreadable)?;
         let foreign = |reason: &str| StoreError::Unreadable { path: path.clone(), reason: reason.to_owned() };
-        if application_id != 0 && application_id != APPLICATION_ID {
-            return Err(foreign("another application's SQLite database"));
-        }
-        if !has_meta && other_tables > 0 {
-            return Err(foreign("an SQLite database with tables that are not fulcrum's"));
-        }
-        tx.execute_batch("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            .map_err(unreadable)?;
-        let version: i64 = tx
-            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get::<_, String>(0))
-            .optional()
-            .map_err(unreadable)?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
         let known = MIGRATIONS.len() as i64;
-        if version > known {
-            return Err(StoreError::TooNew { path: path.clone(), found: version, known });
+        let postgres = self.db.is_postgres();
+        // One writer at a time: a second process opening a new database waits
+        // here and then sees the schema the first one made.
+        let outcome = self.write(|db| {
+            let (application_ok, has_meta, other_tables) = if postgres {
+                let count = |condition: &str| -> Result<i64, DbError> {
+                    db.query_row(
+                        &format!(
+                            "SELECT COUNT(*) FROM information_schema.tables
+                             WHERE table_schema = current_schema() AND {condition}"
+                        ),
+                        params![],
+                        |r| r.get(0),
+                    )
+                };
+                let has_meta = count("table_name = 'meta'")? > 0;
+                let application_ok = !has_meta
+                    || db
+                        .query_opt("SELECT value FROM meta WHERE key = 'application'", params![], |r| {
+                            r.get::<String>(0)
+                        })?
+                        .is_some_and(|v| v == "fulcrum");
+                (application_ok, has_meta, count("table_name <> 'meta'")?)
+            } else {
+                let application_id: i64 = db.query_row("PRAGMA application_id", params![], |r| r.get(0))?;
+                let has_meta = db.query_row(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+                    params![],
+                    |r| r.get::<i64>(0),
+                )? > 0;
+                let others = db.query_row(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name <> 'meta'",
+                    params![],
+                    |r| r.get(0),
+                )?;
+                (application_id == 0 || application_id == APPLICATION_ID, has_meta, others)
+            };
+            if !application_ok {
+                return Ok(Err(foreign(if postgres {
+                    "another application's tables (a `meta` table that is not fulcrum's)"
+                } else {
+                    "another application's SQLite database"
+                })));
+            }
+            if !has_meta && other_tables > 0 {
+                return Ok(Err(foreign(if postgres {
+                    "a PostgreSQL schema with tables that are not fulcrum's; name an empty database in the URL"
+                } else {
+                    "an SQLite database with tables that are not fulcrum's"
+                })));
+            }
+            db.batch("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")?;
+            if postgres {
+                db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('application', 'fulcrum') ON CONFLICT (key) DO NOTHING",
+                    params![],
+                )?;
+            }
+            let version: i64 = db
+                .query_opt("SELECT value FROM meta WHERE key = 'schema_version'", params![], |r| r.get::<String>(0))?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if version > known {
+                return Ok(Err(StoreError::TooNew { path: path.clone(), found: version, known }));
+            }
+            for (index, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+                if postgres {
+                    db.batch(&db::postgres_ddl(migration))?;
+                } else {
+                    db.batch(migration)?;
+                }
+                db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    params![(index + 1).to_string()],
+                )?;
+            }
+            if !postgres {
+                db.batch(&format!("PRAGMA application_id = {APPLICATION_ID}"))?;
+            }
+            Ok(Ok(()))
+        });
+        match outcome {
+            // A refusal found inside the transaction: it was committed with
+            // nothing written, which is as good as rolled back.
+            Ok(refused) => refused,
+            Err(StoreError::Sql { message, .. }) => {
+                Err(StoreError::Unreadable { path: self.path.clone(), reason: message })
+            }
+            Err(other) => Err(other),
         }
-        for (index, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            tx.execute_batch(migration).map_err(unreadable)?;
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![(index + 1).to_string()],
-            )
-            .map_err(unreadable)?;
-        }
-        if application_id == 0 {
-            tx.pragma_update(None, "application_id", APPLICATION_ID).map_err(unreadable)?;
-        }
-        tx.commit().map_err(sql)
     }
 
-    /// Takes the exclusive sync lock (a lock file beside the database).
+    /// Takes the exclusive sync lock: a lock file beside an SQLite database;
+    /// a session-level advisory lock on its own connection for PostgreSQL,
+    /// released when the connection closes (also when the process dies).
     pub fn lock_for_sync(&self) -> Result<SyncLock, StoreError> {
+        if let Db::Postgres(pg) = &self.db {
+            let mut client = pg.borrow().config().connect(postgres::NoTls).map_err(self.sql_pg())?;
+            let taken: bool = client
+                .query_one("SELECT pg_try_advisory_lock($1, hashtext(current_schema()))", &[&SYNC_LOCK])
+                .map_err(self.sql_pg())?
+                .get(0);
+            if !taken {
+                return Err(StoreError::Locked { path: self.path.clone() });
+            }
+            return Ok(SyncLock { _file: None, _postgres: Some(client) });
+        }
         let mut lock_path = self.path.clone().into_os_string();
         lock_path.push(".lock");
         let file = File::options()
@@ -394,42 +643,45 @@ impl Store {
             .open(&lock_path)
             .map_err(|e| StoreError::LockFile { path: PathBuf::from(&lock_path), reason: e.to_string() })?;
         match file.try_lock() {
-            Ok(()) => Ok(SyncLock { _file: file }),
+            Ok(()) => Ok(SyncLock { _file: Some(file), _postgres: None }),
             Err(_) => Err(StoreError::Locked { path: self.path.clone() }),
         }
     }
 
+    fn sql_pg(&self) -> impl Fn(postgres::Error) -> StoreError + '_ {
+        |source| sql_error(&self.path, source)
+    }
+
     /// The repository row for `path`, created when new.
     pub fn repo_state(&self, path: &str, name: &str) -> Result<RepoState, StoreError> {
-        self.conn
+        self.db
             .execute(
                 "INSERT INTO repos (path, name) VALUES (?1, ?2) ON CONFLICT (path) DO NOTHING",
                 params![path, name],
             )
             .map_err(self.sql())?;
-        self.find_repo(path)?.ok_or_else(|| sql_error(&self.path, rusqlite::Error::QueryReturnedNoRows))
+        self.find_repo(path)?.ok_or_else(|| sql_error(&self.path, DbError::NoRows))
     }
 
     /// The repository row for `path`, if it was ever synced.
     pub fn find_repo(&self, path: &str) -> Result<Option<RepoState>, StoreError> {
         let row = self
-            .conn
-            .query_row(
+            .db
+            .query_opt(
                 "SELECT id, sync_complete, head_branch, shallow, mailmap, last_sync_at FROM repos WHERE path = ?1",
                 params![path],
                 |r| {
                     Ok(RepoState {
                         id: r.get(0)?,
-                        sync_complete: r.get::<_, i64>(1)? != 0,
+                        sync_complete: r.get(1)?,
                         head_branch: r.get(2)?,
-                        shallow: r.get::<_, i64>(3)? != 0,
+                        shallow: r.get(3)?,
                         mailmap: r.get(4)?,
                         last_sync_at: r.get(5)?,
                         refs: Vec::new(),
                     })
                 },
             )
-            .optional()
             .map_err(self.sql())?;
         let Some(mut state) = row else { return Ok(None) };
         state.refs = self.refs(state.id)?;
@@ -437,29 +689,33 @@ impl Store {
     }
 
     fn refs(&self, repo_id: i64) -> Result<Vec<RefRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT name, kind, commit_sha, tagged_at FROM refs WHERE repo_id = ?1 ORDER BY name")
-            .map_err(self.sql())?;
-        let rows = stmt
-            .query_map(params![repo_id], |r| {
-                let kind: String = r.get(1)?;
-                Ok(RefRecord {
-                    name: r.get(0)?,
-                    kind: RefKind::parse(&kind).unwrap_or(RefKind::Branch),
-                    commit: r.get(2)?,
-                    tagged_at: r.get(3)?,
-                })
-            })
-            .map_err(self.sql())?;
-        rows.collect::<Result<_, _>>().map_err(self.sql())
+        self.db
+            .query_map(
+                "SELECT name, kind, commit_sha, tagged_at FROM refs WHERE repo_id = ?1 ORDER BY name",
+                params![repo_id],
+                |r| {
+                    let kind: String = r.get(1)?;
+                    Ok(RefRecord {
+                        name: r.get(0)?,
+                        kind: RefKind::parse(&kind).unwrap_or(RefKind::Branch),
+                        commit: r.get(2)?,
+                        tagged_at: r.get(3)?,
+                    })
+                },
+            )
+            .map_err(self.sql())
     }
 
     /// The ids of every commit stored for the repository.
     pub fn known_commits(&self, repo_id: i64) -> Result<HashSet<String>, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT sha FROM commits WHERE repo_id = ?1").map_err(self.sql())?;
-        let rows = stmt.query_map(params![repo_id], |r| r.get::<_, String>(0)).map_err(self.sql())?;
-        rows.collect::<Result<_, _>>().map_err(self.sql())
+        let mut known = HashSet::new();
+        self.db
+            .for_each("SELECT sha FROM commits WHERE repo_id = ?1", params![repo_id], |r| {
+                known.insert(r.get(0)?);
+                Ok(())
+            })
+            .map_err(self.sql())?;
+        Ok(known)
     }
 
     /// Parents named by stored commits but not stored themselves: where an
@@ -482,84 +738,73 @@ impl Store {
     fn graph(&self, repo_id: i64) -> Result<Vec<(i64, String, String)>, StoreError> {
         // `repo_id + 0` keeps SQLite from reaching each row through the
         // (repo_id, sha) index: one sequential scan is faster for whole-repo reads.
-        let mut stmt =
-            self.conn.prepare("SELECT id, sha, parents FROM commits WHERE repo_id + 0 = ?1").map_err(self.sql())?;
-        let rows = stmt.query_map(params![repo_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(self.sql())?;
-        rows.collect::<Result<_, _>>().map_err(self.sql())
+        self.db
+            .query_map("SELECT id, sha, parents FROM commits WHERE repo_id + 0 = ?1", params![repo_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(self.sql())
     }
 
     /// Marks a sync as under way (cleared by [`Store::finish_sync`]).
     pub fn begin_sync(&self, repo_id: i64) -> Result<(), StoreError> {
-        self.conn.execute("UPDATE repos SET sync_complete = 0 WHERE id = ?1", params![repo_id]).map_err(self.sql())?;
+        self.db.execute("UPDATE repos SET sync_complete = 0 WHERE id = ?1", params![repo_id]).map_err(self.sql())?;
         Ok(())
     }
 
     /// Stores a batch of commits with their file changes in one transaction.
     /// Commits already stored are left as they are (idempotent).
     pub fn insert_commits(&mut self, repo_id: i64, batch: &[CommitRecord]) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let sql = |source| sql_error(&path, source);
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql)?;
-        {
-            let mut commit = tx
-                .prepare(
+        self.write(|db| {
+            for record in batch {
+                let id: Option<i64> = db.query_opt(
                     "INSERT INTO commits (repo_id, sha, author_name, author_email, author_time, author_offset,
                         committer_name, committer_email, committer_time, committer_offset, subject, reverts,
                         parents, missing_blobs)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                      ON CONFLICT (repo_id, sha) DO NOTHING RETURNING id",
-                )
-                .map_err(sql)?;
-            let mut file = tx
-                .prepare(
-                    "INSERT INTO file_changes (repo_id, commit_id, path, old_path, kind, added, removed)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(sql)?;
-            let mut trailer =
-                tx.prepare("INSERT INTO commit_trailers (commit_id, key, value) VALUES (?1, ?2, ?3)").map_err(sql)?;
-            for record in batch {
-                let id: Option<i64> = commit
-                    .query_row(
-                        params![
-                            repo_id,
-                            record.id,
-                            record.author.name,
-                            record.author.email,
-                            record.author.time,
-                            record.author.offset_minutes,
-                            record.committer.name,
-                            record.committer.email,
-                            record.committer.time,
-                            record.committer.offset_minutes,
-                            record.subject,
-                            record.reverts,
-                            record.parents.join(" "),
-                            record.missing_blobs,
-                        ],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(sql)?;
+                    params![
+                        repo_id,
+                        record.id,
+                        record.author.name,
+                        record.author.email,
+                        record.author.time,
+                        record.author.offset_minutes,
+                        record.committer.name,
+                        record.committer.email,
+                        record.committer.time,
+                        record.committer.offset_minutes,
+                        record.subject,
+                        record.reverts,
+                        record.parents.join(" "),
+                        record.missing_blobs,
+                    ],
+                    |r| r.get(0),
+                )?;
                 let Some(id) = id else { continue };
                 for change in &record.files {
-                    file.execute(params![
-                        repo_id,
-                        id,
-                        change.path,
-                        change.old_path,
-                        change.kind.code(),
-                        change.added,
-                        change.removed
-                    ])
-                    .map_err(sql)?;
+                    db.execute(
+                        "INSERT INTO file_changes (repo_id, commit_id, path, old_path, kind, added, removed)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        params![
+                            repo_id,
+                            id,
+                            change.path,
+                            change.old_path,
+                            change.kind.code(),
+                            change.added,
+                            change.removed
+                        ],
+                    )?;
                 }
                 for (key, value) in &record.trailers {
-                    trailer.execute(params![id, key, value]).map_err(sql)?;
+                    db.execute(
+                        "INSERT INTO commit_trailers (commit_id, key, value) VALUES (?1, ?2, ?3)",
+                        params![id, key, value],
+                    )?;
                 }
             }
-        }
-        tx.commit().map_err(sql)
+            Ok(())
+        })
     }
 
     /// Ends a sync: replaces the refs, records repository facts and, when
@@ -567,30 +812,24 @@ impl Store {
     /// (history was rewritten). Returns the number of commits pruned.
     pub fn finish_sync(&mut self, repo_id: i64, finish: &SyncFinish<'_>) -> Result<usize, StoreError> {
         let unreachable = if finish.prune { self.unreachable_commits(repo_id, finish.refs)? } else { Vec::new() };
-        let path = self.path.clone();
-        let sql = |source| sql_error(&path, source);
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql)?;
-        tx.execute("DELETE FROM refs WHERE repo_id = ?1", params![repo_id]).map_err(sql)?;
-        {
-            let mut insert = tx
-                .prepare("INSERT INTO refs (repo_id, name, kind, commit_sha, tagged_at) VALUES (?1, ?2, ?3, ?4, ?5)")
-                .map_err(sql)?;
+        self.write(|db| {
+            db.execute("DELETE FROM refs WHERE repo_id = ?1", params![repo_id])?;
             for r in finish.refs {
-                insert.execute(params![repo_id, r.name, r.kind.as_str(), r.commit, r.tagged_at]).map_err(sql)?;
+                db.execute(
+                    "INSERT INTO refs (repo_id, name, kind, commit_sha, tagged_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![repo_id, r.name, r.kind.as_str(), r.commit, r.tagged_at],
+                )?;
             }
-            let mut delete = tx.prepare("DELETE FROM commits WHERE id = ?1").map_err(sql)?;
             for id in &unreachable {
-                delete.execute(params![id]).map_err(sql)?;
+                db.execute("DELETE FROM commits WHERE id = ?1", params![id])?;
             }
-        }
-        tx.execute(
-            "UPDATE repos SET sync_complete = 1, head_branch = ?2, shallow = ?3, mailmap = ?4, last_sync_at = ?5
-             WHERE id = ?1",
-            params![repo_id, finish.head_branch, i64::from(finish.shallow), finish.mailmap, finish.now],
-        )
-        .map_err(sql)?;
-        tx.commit().map_err(sql)?;
-        Ok(unreachable.len())
+            db.execute(
+                "UPDATE repos SET sync_complete = 1, head_branch = ?2, shallow = ?3, mailmap = ?4, last_sync_at = ?5
+                 WHERE id = ?1",
+                params![repo_id, finish.head_branch, finish.shallow, finish.mailmap, finish.now],
+            )?;
+            Ok(unreachable.len())
+        })
     }
 
     /// Commit row ids not reachable from `refs` through stored parent links.
@@ -610,69 +849,62 @@ impl Store {
 
     /// Every stored commit of the repository.
     pub fn load_commits(&self, repo_id: i64) -> Result<Vec<StoredCommit>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
+        self.db
+            .query_map(
                 "SELECT sha, parents, author_name, author_email, author_time, author_offset, committer_time, subject,
                         reverts, id
-                 FROM commits WHERE repo_id + 0 = ?1",
+                 FROM commits WHERE repo_id + 0 = ?1 ORDER BY id",
+                params![repo_id],
+                |r| {
+                    let parents: String = r.get(1)?;
+                    Ok(StoredCommit {
+                        sha: r.get(0)?,
+                        parents: parents.split_ascii_whitespace().map(str::to_owned).collect(),
+                        author_name: r.get(2)?,
+                        author_email: r.get(3)?,
+                        author_time: r.get(4)?,
+                        author_offset: r.get(5)?,
+                        committer_time: r.get(6)?,
+                        subject: r.get(7)?,
+                        reverts: r.get(8)?,
+                        row_id: r.get(9)?,
+                    })
+                },
             )
-            .map_err(self.sql())?;
-        let rows = stmt
-            .query_map(params![repo_id], |r| {
-                let parents: String = r.get(1)?;
-                Ok(StoredCommit {
-                    sha: r.get(0)?,
-                    parents: parents.split_ascii_whitespace().map(str::to_owned).collect(),
-                    author_name: r.get(2)?,
-                    author_email: r.get(3)?,
-                    author_time: r.get(4)?,
-                    author_offset: r.get(5)?,
-                    committer_time: r.get(6)?,
-                    subject: r.get(7)?,
-                    reverts: r.get(8)?,
-                    row_id: r.get(9)?,
-                })
-            })
-            .map_err(self.sql())?;
-        rows.collect::<Result<_, _>>().map_err(self.sql())
+            .map_err(self.sql())
     }
 
     /// `Co-authored-by` trailers of the repository's commits: `(commit row
     /// id, value)`, the value as written (`Name <e-mail>`).
     pub fn load_coauthors(&self, repo_id: i64) -> Result<Vec<(i64, String)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
+        self.db
+            .query_map(
                 "SELECT t.commit_id, t.value FROM commit_trailers t JOIN commits c ON c.id = t.commit_id
-                 WHERE c.repo_id = ?1 AND lower(t.key) = 'co-authored-by'",
+                 WHERE c.repo_id = ?1 AND lower(t.key) = 'co-authored-by' ORDER BY t.commit_id",
+                params![repo_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .map_err(self.sql())?;
-        let rows = stmt.query_map(params![repo_id], |r| Ok((r.get(0)?, r.get(1)?))).map_err(self.sql())?;
-        rows.collect::<Result<_, _>>().map_err(self.sql())
+            .map_err(self.sql())
     }
 
     /// Every file change of the repository's commits.
     pub fn load_file_changes(&self, repo_id: i64) -> Result<Vec<StoredChange>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT commit_id, path, old_path, kind FROM file_changes WHERE repo_id + 0 = ?1")
-            .map_err(self.sql())?;
-        let rows = stmt
-            .query_map(params![repo_id], |r| {
-                Ok(StoredChange { commit: r.get(0)?, path: r.get(1)?, old_path: r.get(2)?, kind: r.get(3)? })
-            })
-            .map_err(self.sql())?;
-        rows.collect::<Result<_, _>>().map_err(self.sql())
+        self.db
+            .query_map(
+                "SELECT commit_id, path, old_path, kind FROM file_changes WHERE repo_id + 0 = ?1",
+                params![repo_id],
+                |r| Ok(StoredChange { commit: r.get(0)?, path: r.get(1)?, old_path: r.get(2)?, kind: r.get(3)? }),
+            )
+            .map_err(self.sql())
     }
 
     /// Counts shown in the report header.
     pub fn totals(&self, repo_id: i64) -> Result<RepoTotals, StoreError> {
-        self.conn
+        self.db
             .query_row(
-                "SELECT COUNT(*), COALESCE(SUM(missing_blobs), 0) FROM commits WHERE repo_id = ?1",
+                "SELECT COUNT(*), CAST(COALESCE(SUM(missing_blobs), 0) AS BIGINT) FROM commits WHERE repo_id = ?1",
                 params![repo_id],
-                |r| Ok(RepoTotals { commits: r.get::<_, i64>(0)? as u64, missing_blobs: r.get::<_, i64>(1)? as u64 }),
+                |r| Ok(RepoTotals { commits: r.get::<i64>(0)? as u64, missing_blobs: r.get::<i64>(1)? as u64 }),
             )
             .map_err(self.sql())
     }
@@ -694,7 +926,7 @@ pub struct ApiToken {
 impl Store {
     /// Stores a new token's hash under `name` (unique).
     pub fn add_token(&self, name: &str, scopes: &[String], hash: &str, now: i64) -> Result<(), StoreError> {
-        self.conn
+        self.db
             .execute(
                 "INSERT INTO api_tokens (name, scopes, hash, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![name, scopes.join(" "), hash, now],
@@ -713,29 +945,28 @@ impl Store {
         Ok(self.tokens_matching("hash = ?1", params![hash])?.into_iter().find(|t| t.revoked_at.is_none()))
     }
 
-    fn tokens_matching(&self, condition: &str, values: &[&dyn rusqlite::ToSql]) -> Result<Vec<ApiToken>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT name, scopes, created_at, revoked_at FROM api_tokens WHERE {condition}"))
-            .map_err(self.sql())?;
-        let rows = stmt
-            .query_map(values, |r| {
-                let scopes: String = r.get(1)?;
-                Ok(ApiToken {
-                    name: r.get(0)?,
-                    scopes: scopes.split_whitespace().map(str::to_owned).collect(),
-                    created_at: r.get(2)?,
-                    revoked_at: r.get(3)?,
-                })
-            })
-            .map_err(self.sql())?;
-        rows.collect::<Result<_, _>>().map_err(self.sql())
+    fn tokens_matching(&self, condition: &str, values: &[&dyn db::ToParam]) -> Result<Vec<ApiToken>, StoreError> {
+        self.db
+            .query_map(
+                &format!("SELECT name, scopes, created_at, revoked_at FROM api_tokens WHERE {condition}"),
+                values,
+                |r| {
+                    let scopes: String = r.get(1)?;
+                    Ok(ApiToken {
+                        name: r.get(0)?,
+                        scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+                        created_at: r.get(2)?,
+                        revoked_at: r.get(3)?,
+                    })
+                },
+            )
+            .map_err(self.sql())
     }
 
     /// Revokes the token `name`; whether there was a live one.
     pub fn revoke_token(&self, name: &str, now: i64) -> Result<bool, StoreError> {
         let changed = self
-            .conn
+            .db
             .execute("UPDATE api_tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL", params![name, now])
             .map_err(self.sql())?;
         Ok(changed > 0)

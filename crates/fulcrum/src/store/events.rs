@@ -8,10 +8,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use fulcrum_core::flow::{ActivityKind, PrCommit, PullRequest, ReviewActivity};
-use rusqlite::{OptionalExtension, params};
-
+use super::db::{ToParam, params};
 use super::{Store, StoreError, sql_error};
+use fulcrum_core::flow::{ActivityKind, PrCommit, PullRequest, ReviewActivity};
 
 /// A deployment event as a source reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,18 +73,17 @@ impl Store {
     /// Marks the incident `external_id` of `source` resolved at `at`, unless
     /// it is resolved already; whether it is stored.
     pub fn resolve_incident(&self, source: &str, external_id: &str, at: i64) -> Result<bool, StoreError> {
-        let path = self.path.clone();
-        let sql = |e| sql_error(&path, e);
+        let sql = self.sql();
         let exists: bool = self
-            .conn
+            .db
             .query_row(
                 "SELECT COUNT(*) FROM incidents WHERE source = ?1 AND external_id = ?2",
                 params![source, external_id],
-                |r| r.get::<_, i64>(0),
+                |r| r.get::<i64>(0),
             )
             .map_err(&sql)?
             > 0;
-        self.conn
+        self.db
             .execute(
                 "UPDATE incidents SET resolved_at = ?3 WHERE source = ?1 AND external_id = ?2 AND resolved_at IS NULL",
                 params![source, external_id, at],
@@ -97,15 +95,16 @@ impl Store {
     /// Title and web address of the pull requests `keys` (`(repo, number)`)
     /// that are stored.
     pub fn pr_labels(&self, keys: &[(String, u64)]) -> Result<HashMap<(String, u64), PrLabel>, StoreError> {
-        let path = self.path.clone();
-        let sql = |source| sql_error(&path, source);
-        let mut stmt =
-            self.conn.prepare("SELECT title, url FROM pull_requests WHERE repo = ?1 AND number = ?2").map_err(&sql)?;
+        let sql = self.sql();
         let mut labels = HashMap::new();
         for (repo, number) in keys {
-            let found = stmt
-                .query_row(params![repo, *number as i64], |r| Ok(PrLabel { title: r.get(0)?, url: r.get(1)? }))
-                .optional()
+            let found = self
+                .db
+                .query_opt(
+                    "SELECT title, url FROM pull_requests WHERE repo = ?1 AND number = ?2",
+                    params![repo, *number as i64],
+                    |r| Ok(PrLabel { title: r.get(0)?, url: r.get(1)? }),
+                )
                 .map_err(&sql)?;
             if let Some(found) = found {
                 labels.insert((repo.clone(), *number), found);
@@ -232,17 +231,22 @@ impl Store {
         batch: &EventBatch,
         cursors: &[(&str, &str, &str)],
     ) -> Result<EventCounts, StoreError> {
-        let path = self.path.clone();
-        let sql = |source| sql_error(&path, source);
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql)?;
-        {
+        self.write(|db| {
             // Rows with ids above these are new in this transaction: they have no children to clear.
             let last_pr: i64 =
-                tx.query_row("SELECT COALESCE(MAX(id), 0) FROM pull_requests", [], |r| r.get(0)).map_err(sql)?;
+                db.query_row("SELECT COALESCE(MAX(id), 0) FROM pull_requests", params![], |r| r.get(0))?;
             let last_deployment: i64 =
-                tx.query_row("SELECT COALESCE(MAX(id), 0) FROM deployments", [], |r| r.get(0)).map_err(sql)?;
-            let mut upsert_pr = tx
-                .prepare(
+                db.query_row("SELECT COALESCE(MAX(id), 0) FROM deployments", params![], |r| r.get(0))?;
+            let insert_commits =
+                format!("INSERT INTO pr_commits (pr_id, sha, author, authored_at) VALUES {}", placeholders(4));
+            let insert_activities =
+                format!("INSERT INTO pr_activities (pr_id, author, at, kind) VALUES {}", placeholders(4));
+            let mut commit_rows: Vec<(i64, &PrCommit)> = Vec::new();
+            let mut activity_rows: Vec<(i64, &ReviewActivity)> = Vec::new();
+            // Rows written earlier in this batch: an item listed twice keeps only its last children.
+            let mut written: HashSet<i64> = HashSet::new();
+            for (pr, source, raw, label) in &batch.pull_requests {
+                let id: i64 = db.query_row(
                     "INSERT INTO pull_requests (repo, number, source, author, created_at, ready_at, merged_at,
                          closed_at, merge_commit, draft, additions, deletions, updated_at, raw, size_known, title, url)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
@@ -254,61 +258,34 @@ impl Store {
                          updated_at = excluded.updated_at, raw = excluded.raw, size_known = excluded.size_known,
                          title = excluded.title, url = excluded.url
                      RETURNING id",
-                )
-                .map_err(sql)?;
-            let mut clear_commits = tx.prepare("DELETE FROM pr_commits WHERE pr_id = ?1").map_err(sql)?;
-            let mut clear_activities = tx.prepare("DELETE FROM pr_activities WHERE pr_id = ?1").map_err(sql)?;
-            let mut insert_commit = tx
-                .prepare("INSERT INTO pr_commits (pr_id, sha, author, authored_at) VALUES (?1, ?2, ?3, ?4)")
-                .map_err(sql)?;
-            let mut insert_activity = tx
-                .prepare("INSERT INTO pr_activities (pr_id, author, at, kind) VALUES (?1, ?2, ?3, ?4)")
-                .map_err(sql)?;
-            let mut insert_commits = tx
-                .prepare(&format!(
-                    "INSERT INTO pr_commits (pr_id, sha, author, authored_at) VALUES {}",
-                    placeholders(4)
-                ))
-                .map_err(sql)?;
-            let mut insert_activities = tx
-                .prepare(&format!("INSERT INTO pr_activities (pr_id, author, at, kind) VALUES {}", placeholders(4)))
-                .map_err(sql)?;
-            let mut commit_rows: Vec<(i64, &PrCommit)> = Vec::new();
-            let mut activity_rows: Vec<(i64, &ReviewActivity)> = Vec::new();
-            // Rows written earlier in this batch: an item listed twice keeps only its last children.
-            let mut written: HashSet<i64> = HashSet::new();
-            for (pr, source, raw, label) in &batch.pull_requests {
-                let id: i64 = upsert_pr
-                    .query_row(
-                        params![
-                            pr.repo,
-                            pr.number as i64,
-                            source,
-                            pr.author,
-                            pr.created_at,
-                            pr.ready_at,
-                            pr.merged_at,
-                            pr.closed_at,
-                            pr.merge_commit,
-                            pr.draft,
-                            i64::try_from(pr.additions).unwrap_or(i64::MAX),
-                            i64::try_from(pr.deletions).unwrap_or(i64::MAX),
-                            pr.updated_at,
-                            raw,
-                            !pr.size_unknown,
-                            label.title,
-                            label.url
-                        ],
-                        |r| r.get(0),
-                    )
-                    .map_err(sql)?;
+                    params![
+                        pr.repo,
+                        pr.number as i64,
+                        source,
+                        pr.author,
+                        pr.created_at,
+                        pr.ready_at,
+                        pr.merged_at,
+                        pr.closed_at,
+                        pr.merge_commit,
+                        pr.draft,
+                        i64::try_from(pr.additions).unwrap_or(i64::MAX),
+                        i64::try_from(pr.deletions).unwrap_or(i64::MAX),
+                        pr.updated_at,
+                        raw,
+                        !pr.size_unknown,
+                        label.title,
+                        label.url
+                    ],
+                    |r| r.get(0),
+                )?;
                 if !written.insert(id) {
                     commit_rows.retain(|(pr, _)| *pr != id);
                     activity_rows.retain(|(pr, _)| *pr != id);
                 }
                 if id <= last_pr {
-                    clear_commits.execute(params![id]).map_err(sql)?;
-                    clear_activities.execute(params![id]).map_err(sql)?;
+                    db.execute("DELETE FROM pr_commits WHERE pr_id = ?1", params![id])?;
+                    db.execute("DELETE FROM pr_activities WHERE pr_id = ?1", params![id])?;
                 }
                 for c in &pr.commits {
                     commit_rows.push((id, c));
@@ -320,35 +297,41 @@ impl Store {
             // Children go in many rows per statement: one step per row costs
             // more than the row itself.
             for chunk in commit_rows.chunks(ROWS_PER_INSERT) {
-                let statement = if chunk.len() == ROWS_PER_INSERT { &mut insert_commits } else { &mut insert_commit };
                 if chunk.len() == ROWS_PER_INSERT {
-                    let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(4 * chunk.len());
+                    let mut values: Vec<&dyn ToParam> = Vec::with_capacity(4 * chunk.len());
                     for (id, c) in chunk {
-                        values.extend([id as &dyn rusqlite::ToSql, &c.sha, &c.author, &c.authored_at]);
+                        values.extend([id as &dyn ToParam, &c.sha, &c.author, &c.authored_at]);
                     }
-                    statement.execute(values.as_slice()).map_err(sql)?;
+                    db.execute(&insert_commits, &values)?;
                 } else {
                     for (id, c) in chunk {
-                        statement.execute(params![id, c.sha, c.author, c.authored_at]).map_err(sql)?;
+                        db.execute(
+                            "INSERT INTO pr_commits (pr_id, sha, author, authored_at) VALUES (?1, ?2, ?3, ?4)",
+                            params![id, c.sha, c.author, c.authored_at],
+                        )?;
                     }
                 }
             }
             for chunk in activity_rows.chunks(ROWS_PER_INSERT) {
                 if chunk.len() == ROWS_PER_INSERT {
                     let kinds: Vec<&str> = chunk.iter().map(|(_, a)| kind_name(a.kind)).collect();
-                    let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(4 * chunk.len());
+                    let mut values: Vec<&dyn ToParam> = Vec::with_capacity(4 * chunk.len());
                     for ((id, a), kind) in chunk.iter().zip(&kinds) {
-                        values.extend([id as &dyn rusqlite::ToSql, &a.author, &a.at, kind]);
+                        values.extend([id as &dyn ToParam, &a.author, &a.at, kind]);
                     }
-                    insert_activities.execute(values.as_slice()).map_err(sql)?;
+                    db.execute(&insert_activities, &values)?;
                 } else {
                     for (id, a) in chunk {
-                        insert_activity.execute(params![id, a.author, a.at, kind_name(a.kind)]).map_err(sql)?;
+                        db.execute(
+                            "INSERT INTO pr_activities (pr_id, author, at, kind) VALUES (?1, ?2, ?3, ?4)",
+                            params![id, a.author, a.at, kind_name(a.kind)],
+                        )?;
                     }
                 }
             }
-            let mut upsert_deployment = tx
-                .prepare(
+            let mut written_deployments: HashSet<i64> = HashSet::new();
+            for (d, raw) in &batch.deployments {
+                let id: i64 = db.query_row(
                     "INSERT INTO deployments (source, external_id, repo, service, environment, commit_sha,
                          finished_at, status, name, has_commit_list, raw)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -358,41 +341,33 @@ impl Store {
                          status = excluded.status, name = excluded.name,
                          has_commit_list = excluded.has_commit_list, raw = excluded.raw
                      RETURNING id",
-                )
-                .map_err(sql)?;
-            let mut clear_shipped =
-                tx.prepare("DELETE FROM deployment_commits WHERE deployment_id = ?1").map_err(sql)?;
-            let mut insert_shipped =
-                tx.prepare("INSERT INTO deployment_commits (deployment_id, sha) VALUES (?1, ?2)").map_err(sql)?;
-            let mut written_deployments: HashSet<i64> = HashSet::new();
-            for (d, raw) in &batch.deployments {
-                let id: i64 = upsert_deployment
-                    .query_row(
-                        params![
-                            d.source,
-                            d.external_id,
-                            d.repo,
-                            d.service,
-                            d.environment,
-                            d.commit,
-                            d.finished_at,
-                            d.status,
-                            d.name,
-                            d.commits.is_some(),
-                            raw
-                        ],
-                        |r| r.get(0),
-                    )
-                    .map_err(sql)?;
+                    params![
+                        d.source,
+                        d.external_id,
+                        d.repo,
+                        d.service,
+                        d.environment,
+                        d.commit,
+                        d.finished_at,
+                        d.status,
+                        d.name,
+                        d.commits.is_some(),
+                        raw
+                    ],
+                    |r| r.get(0),
+                )?;
                 if id <= last_deployment || !written_deployments.insert(id) {
-                    clear_shipped.execute(params![id]).map_err(sql)?;
+                    db.execute("DELETE FROM deployment_commits WHERE deployment_id = ?1", params![id])?;
                 }
                 for sha in d.commits.iter().flatten() {
-                    insert_shipped.execute(params![id, sha]).map_err(sql)?;
+                    db.execute(
+                        "INSERT INTO deployment_commits (deployment_id, sha) VALUES (?1, ?2)",
+                        params![id, sha],
+                    )?;
                 }
             }
-            let mut upsert_incident = tx
-                .prepare(
+            for (i, raw) in &batch.incidents {
+                db.execute(
                     "INSERT INTO incidents (source, external_id, service, title, started_at, resolved_at,
                          deployment, commit_sha, pull_request, raw)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -401,11 +376,7 @@ impl Store {
                          resolved_at = excluded.resolved_at, deployment = excluded.deployment,
                          commit_sha = excluded.commit_sha, pull_request = excluded.pull_request,
                          raw = excluded.raw",
-                )
-                .map_err(sql)?;
-            for (i, raw) in &batch.incidents {
-                upsert_incident
-                    .execute(params![
+                    params![
                         i.source,
                         i.external_id,
                         i.service,
@@ -416,19 +387,18 @@ impl Store {
                         i.commit,
                         i.pull_request,
                         raw
-                    ])
-                    .map_err(sql)?;
+                    ],
+                )?;
             }
             for (source, resource, value) in cursors {
-                tx.execute(
+                db.execute(
                     "INSERT INTO source_cursors (source, resource, value) VALUES (?1, ?2, ?3)
                      ON CONFLICT (source, resource) DO UPDATE SET value = excluded.value",
                     params![source, resource, value],
-                )
-                .map_err(sql)?;
+                )?;
             }
-        }
-        tx.commit().map_err(sql)?;
+            Ok(())
+        })?;
         Ok(EventCounts {
             pull_requests: batch.pull_requests.len(),
             deployments: batch.deployments.len(),
@@ -441,86 +411,76 @@ impl Store {
         let sql = self.sql();
         // Activities are the largest table: a second connection reads them
         // on the other core while this one reads pull requests and commits
-        // (WAL lets readers run side by side).
+        // (WAL lets SQLite readers run side by side).
+        let reader = self.db.reader(&self.path).map_err(&sql)?;
         let path = self.path.clone();
         let activities = std::thread::spawn(move || -> Result<Vec<(i64, ReviewActivity)>, StoreError> {
-            let sql = |source| sql_error(&path, source);
-            let conn = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-                .map_err(sql)?;
-            let mut statement = conn.prepare("SELECT pr_id, author, at, kind FROM pr_activities").map_err(sql)?;
-            let mut rows = statement.query([]).map_err(sql)?;
             let mut out = Vec::new();
-            while let Some(row) = rows.next().map_err(sql)? {
-                out.push((
-                    row.get(0).map_err(sql)?,
-                    ReviewActivity {
-                        author: row.get(1).map_err(sql)?,
-                        at: row.get(2).map_err(sql)?,
-                        kind: kind_from_name(row.get_ref(3).map_err(sql)?.as_str().unwrap_or("comment")),
-                    },
-                ));
-            }
+            reader
+                .for_each("SELECT pr_id, author, at, kind FROM pr_activities", params![], |row| {
+                    let kind: String = row.get(3)?;
+                    out.push((
+                        row.get(0)?,
+                        ReviewActivity { author: row.get(1)?, at: row.get(2)?, kind: kind_from_name(&kind) },
+                    ));
+                    Ok(())
+                })
+                .map_err(|e| sql_error(&path, e))?;
             Ok(out)
         });
         let mut prs: Vec<PullRequest> = Vec::new();
         // Row id → position in `prs`; ids are dense, so a vector beats a map.
         let mut index: Vec<u32> = Vec::new();
-        let mut statement = self
-            .conn
-            .prepare(
+        self.db
+            .for_each(
                 "SELECT id, repo, number, source, author, created_at, ready_at, merged_at, closed_at, merge_commit,
                         draft, additions, deletions, updated_at, size_known
                  FROM pull_requests ORDER BY id",
+                params![],
+                |row| {
+                    let repo: String = row.get(1)?;
+                    if !filter.keeps_repo(&repo) {
+                        return Ok(());
+                    }
+                    let row_id: i64 = row.get(0)?;
+                    let number: i64 = row.get(2)?;
+                    let source: String = row.get(3)?;
+                    let kind = source.split(':').next().unwrap_or("import").to_owned();
+                    let slot = usize::try_from(row_id).unwrap_or(0);
+                    if index.len() <= slot {
+                        index.resize(slot + 1, u32::MAX);
+                    }
+                    index[slot] = prs.len() as u32;
+                    prs.push(PullRequest {
+                        id: format!("{kind}:pr:{repo}#{number}"),
+                        repo,
+                        number: number as u64,
+                        author: row.get(4)?,
+                        created_at: row.get(5)?,
+                        ready_at: row.get(6)?,
+                        merged_at: row.get(7)?,
+                        closed_at: row.get(8)?,
+                        merge_commit: row.get(9)?,
+                        draft: row.get(10)?,
+                        additions: row.get::<i64>(11)?.max(0) as u64,
+                        deletions: row.get::<i64>(12)?.max(0) as u64,
+                        size_unknown: !row.get::<bool>(14)?,
+                        commits: Vec::new(),
+                        activities: Vec::new(),
+                        updated_at: row.get(13)?,
+                    });
+                    Ok(())
+                },
             )
             .map_err(&sql)?;
-        let mut rows = statement.query([]).map_err(&sql)?;
-        while let Some(row) = rows.next().map_err(&sql)? {
-            let repo: String = row.get(1).map_err(&sql)?;
-            if !filter.keeps_repo(&repo) {
-                continue;
-            }
-            let row_id: i64 = row.get(0).map_err(&sql)?;
-            let number: i64 = row.get(2).map_err(&sql)?;
-            let source: String = row.get(3).map_err(&sql)?;
-            let kind = source.split(':').next().unwrap_or("import").to_owned();
-            let slot = usize::try_from(row_id).unwrap_or(0);
-            if index.len() <= slot {
-                index.resize(slot + 1, u32::MAX);
-            }
-            index[slot] = prs.len() as u32;
-            prs.push(PullRequest {
-                id: format!("{kind}:pr:{repo}#{number}"),
-                repo,
-                number: number as u64,
-                author: row.get(4).map_err(&sql)?,
-                created_at: row.get(5).map_err(&sql)?,
-                ready_at: row.get(6).map_err(&sql)?,
-                merged_at: row.get(7).map_err(&sql)?,
-                closed_at: row.get(8).map_err(&sql)?,
-                merge_commit: row.get(9).map_err(&sql)?,
-                draft: row.get(10).map_err(&sql)?,
-                additions: row.get::<_, i64>(11).map_err(&sql)?.max(0) as u64,
-                deletions: row.get::<_, i64>(12).map_err(&sql)?.max(0) as u64,
-                size_unknown: !row.get::<_, bool>(14).map_err(&sql)?,
-                commits: Vec::new(),
-                activities: Vec::new(),
-                updated_at: row.get(13).map_err(&sql)?,
-            });
-        }
-        drop(rows);
-        let mut statement =
-            self.conn.prepare("SELECT pr_id, sha, author, authored_at FROM pr_commits").map_err(&sql)?;
-        let mut rows = statement.query([]).map_err(&sql)?;
-        while let Some(row) = rows.next().map_err(&sql)? {
-            if let Some(i) = position(&index, row.get(0).map_err(&sql)?) {
-                prs[i].commits.push(PrCommit {
-                    sha: row.get(1).map_err(&sql)?,
-                    author: row.get(2).map_err(&sql)?,
-                    authored_at: row.get(3).map_err(&sql)?,
-                });
-            }
-        }
-        drop(rows);
+        self.db
+            .for_each("SELECT pr_id, sha, author, authored_at FROM pr_commits", params![], |row| {
+                if let Some(i) = position(&index, row.get(0)?) {
+                    prs[i].commits.push(PrCommit { sha: row.get(1)?, author: row.get(2)?, authored_at: row.get(3)? });
+                }
+                Ok(())
+            })
+            .map_err(&sql)?;
         let activities = activities.join().expect("the activity reader does not panic")?;
         for (row_id, activity) in activities {
             if let Some(i) = position(&index, row_id) {
@@ -536,110 +496,105 @@ impl Store {
         let sql = self.sql();
         let mut deployments = Vec::new();
         let mut index: HashMap<i64, usize> = HashMap::new();
-        let mut statement = self
-            .conn
-            .prepare(
+        self.db
+            .for_each(
                 "SELECT id, source, external_id, repo, service, environment, commit_sha, finished_at, status, name,
                         has_commit_list
                  FROM deployments ORDER BY finished_at, id",
+                params![],
+                |row| {
+                    let repo: Option<String> = row.get(3)?;
+                    let service: String = row.get(4)?;
+                    if !filter.keeps_deployment(repo.as_deref(), &service) {
+                        return Ok(());
+                    }
+                    let listed: bool = row.get(10)?;
+                    index.insert(row.get(0)?, deployments.len());
+                    deployments.push(DeploymentEvent {
+                        source: row.get(1)?,
+                        external_id: row.get(2)?,
+                        repo,
+                        service,
+                        environment: row.get(5)?,
+                        commit: row.get(6)?,
+                        finished_at: row.get(7)?,
+                        status: row.get(8)?,
+                        name: row.get(9)?,
+                        commits: listed.then(Vec::new),
+                    });
+                    Ok(())
+                },
             )
             .map_err(&sql)?;
-        let mut rows = statement.query([]).map_err(&sql)?;
-        while let Some(row) = rows.next().map_err(&sql)? {
-            let repo: Option<String> = row.get(3).map_err(&sql)?;
-            let service: String = row.get(4).map_err(&sql)?;
-            if !filter.keeps_deployment(repo.as_deref(), &service) {
-                continue;
-            }
-            let listed: bool = row.get(10).map_err(&sql)?;
-            index.insert(row.get(0).map_err(&sql)?, deployments.len());
-            deployments.push(DeploymentEvent {
-                source: row.get(1).map_err(&sql)?,
-                external_id: row.get(2).map_err(&sql)?,
-                repo,
-                service,
-                environment: row.get(5).map_err(&sql)?,
-                commit: row.get(6).map_err(&sql)?,
-                finished_at: row.get(7).map_err(&sql)?,
-                status: row.get(8).map_err(&sql)?,
-                name: row.get(9).map_err(&sql)?,
-                commits: listed.then(Vec::new),
-            });
-        }
-        drop(rows);
-        let mut statement = self.conn.prepare("SELECT deployment_id, sha FROM deployment_commits").map_err(&sql)?;
-        let mut rows = statement.query([]).map_err(&sql)?;
-        while let Some(row) = rows.next().map_err(&sql)? {
-            if let Some(&i) = index.get(&row.get::<_, i64>(0).map_err(&sql)?)
-                && let Some(list) = deployments[i].commits.as_mut()
-            {
-                list.push(row.get(1).map_err(&sql)?);
-            }
-        }
+        self.db
+            .for_each("SELECT deployment_id, sha FROM deployment_commits", params![], |row| {
+                if let Some(&i) = index.get(&row.get::<i64>(0)?)
+                    && let Some(list) = deployments[i].commits.as_mut()
+                {
+                    list.push(row.get(1)?);
+                }
+                Ok(())
+            })
+            .map_err(&sql)?;
         Ok(deployments)
     }
 
     /// Stored incidents of the services `filter` keeps.
     pub fn load_incidents(&self, filter: &EventFilter) -> Result<Vec<IncidentEvent>, StoreError> {
-        let sql = self.sql();
-        let mut statement = self
-            .conn
-            .prepare(
+        let mut incidents = Vec::new();
+        self.db
+            .for_each(
                 "SELECT source, external_id, service, title, started_at, resolved_at, deployment, commit_sha,
                         pull_request
                  FROM incidents ORDER BY started_at, id",
+                params![],
+                |row| {
+                    let incident = IncidentEvent {
+                        source: row.get(0)?,
+                        external_id: row.get(1)?,
+                        service: row.get(2)?,
+                        title: row.get(3)?,
+                        started_at: row.get(4)?,
+                        resolved_at: row.get(5)?,
+                        deployment: row.get(6)?,
+                        commit: row.get(7)?,
+                        pull_request: row.get(8)?,
+                    };
+                    if filter.services.is_empty() || filter.services.contains(&incident.service) {
+                        incidents.push(incident);
+                    }
+                    Ok(())
+                },
             )
-            .map_err(&sql)?;
-        let rows = statement
-            .query_map([], |row| {
-                Ok(IncidentEvent {
-                    source: row.get(0)?,
-                    external_id: row.get(1)?,
-                    service: row.get(2)?,
-                    title: row.get(3)?,
-                    started_at: row.get(4)?,
-                    resolved_at: row.get(5)?,
-                    deployment: row.get(6)?,
-                    commit: row.get(7)?,
-                    pull_request: row.get(8)?,
-                })
-            })
-            .map_err(&sql)?;
-        let mut incidents = Vec::new();
-        for incident in rows {
-            let incident = incident.map_err(&sql)?;
-            if filter.services.is_empty() || filter.services.contains(&incident.service) {
-                incidents.push(incident);
-            }
-        }
+            .map_err(self.sql())?;
         Ok(incidents)
     }
 
     /// A sync cursor of a host source (e.g. the newest `updated_at` seen).
     pub fn cursor(&self, source: &str, resource: &str) -> Result<Option<String>, StoreError> {
-        self.conn
-            .query_row(
+        self.db
+            .query_opt(
                 "SELECT value FROM source_cursors WHERE source = ?1 AND resource = ?2",
                 params![source, resource],
                 |r| r.get(0),
             )
-            .optional()
             .map_err(self.sql())
     }
 
     /// Cached pages (ETag, body, next page) of the URLs starting with `prefix`.
     pub fn http_cache_under(&self, prefix: &str) -> Result<HashMap<String, CachedPage>, StoreError> {
-        let sql = self.sql();
-        let mut statement = self
-            .conn
-            .prepare("SELECT url, etag, body, next_url FROM http_cache WHERE substr(url, 1, length(?1)) = ?1")
-            .map_err(&sql)?;
-        let rows = statement
-            .query_map(params![prefix], |r| {
-                Ok((r.get::<_, String>(0)?, CachedPage { etag: r.get(1)?, body: r.get(2)?, next: r.get(3)? }))
-            })
-            .map_err(&sql)?;
-        rows.collect::<Result<_, _>>().map_err(&sql)
+        let mut pages = HashMap::new();
+        self.db
+            .for_each(
+                "SELECT url, etag, body, next_url FROM http_cache WHERE substr(url, 1, length(?1)) = ?1",
+                params![prefix],
+                |r| {
+                    pages.insert(r.get::<String>(0)?, CachedPage { etag: r.get(1)?, body: r.get(2)?, next: r.get(3)? });
+                    Ok(())
+                },
+            )
+            .map_err(self.sql())?;
+        Ok(pages)
     }
 
     /// Remembers pages by URL.
@@ -647,21 +602,16 @@ impl Store {
         if entries.is_empty() {
             return Ok(());
         }
-        let path = self.path.clone();
-        let sql = |source| sql_error(&path, source);
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql)?;
-        {
-            let mut upsert = tx
-                .prepare(
+        self.write(|db| {
+            for (url, page) in entries {
+                db.execute(
                     "INSERT INTO http_cache (url, etag, body, next_url) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT (url) DO UPDATE SET etag = excluded.etag, body = excluded.body,
                          next_url = excluded.next_url",
-                )
-                .map_err(sql)?;
-            for (url, page) in entries {
-                upsert.execute(params![url, page.etag, page.body, page.next]).map_err(sql)?;
+                    params![url, page.etag, page.body, page.next],
+                )?;
             }
-        }
-        tx.commit().map_err(sql)
+            Ok(())
+        })
     }
 }

@@ -153,8 +153,7 @@ fn invalid_lines_are_named_and_the_rest_stored() {
         "line 4: `resolved_at` is before `started_at`",
     ]);
     let conn = open_db(&scratch.db());
-    let count =
-        |table: &str| conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get::<_, i64>(0)).unwrap();
+    let count = |table: &str| conn.count(table);
     assert_eq!((count("deployments"), count("pull_requests"), count("incidents")), (1, 1, 0));
     in_dir(&scratch, &["import", "missing.jsonl"]).bad_input(&["missing.jsonl: cannot read the events file"]);
 }
@@ -164,8 +163,7 @@ fn importing_again_replaces_by_id() {
     let scratch = imported("importing_again_replaces_by_id");
     in_dir(&scratch, &["import", "events.jsonl"]).ok();
     let conn = open_db(&scratch.db());
-    let count =
-        |table: &str| conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get::<_, i64>(0)).unwrap();
+    let count = |table: &str| conn.count(table);
     assert_eq!(
         [count("pull_requests"), count("pr_commits"), count("pr_activities"), count("deployments"), count("incidents")],
         [4, 5, 5, 5, 1]
@@ -202,7 +200,7 @@ fn large_pull_requests_keep_every_commit_and_comment() {
     std::fs::write(scratch.path("big.jsonl"), format!("{line}\n")).unwrap();
     in_dir(&scratch, &["import", "big.jsonl"]).ok();
     let conn = open_db(&scratch.db());
-    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+    let count = |sql: &str| conn.value::<i64>(sql);
     assert_eq!(count("SELECT COUNT(*) FROM pr_commits"), 70);
     assert_eq!(count("SELECT COUNT(DISTINCT sha) FROM pr_commits"), 70);
     assert_eq!(count("SELECT COUNT(*) FROM pr_activities WHERE kind = 'review_comment'"), 130);
@@ -222,10 +220,7 @@ fn an_item_listed_twice_keeps_its_last_version() {
     std::fs::write(scratch.path("twice.jsonl"), text).unwrap();
     in_dir(&scratch, &["import", "twice.jsonl"]).ok();
     let conn = open_db(&scratch.db());
-    let list = |sql: &str| -> Vec<String> {
-        let mut statement = conn.prepare(sql).unwrap();
-        statement.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
-    };
+    let list = |sql: &str| -> Vec<String> { conn.column(sql) };
     assert_eq!(list("SELECT sha FROM pr_commits"), ["new"]);
     assert_eq!(list("SELECT sha FROM deployment_commits"), ["new1"]);
 }

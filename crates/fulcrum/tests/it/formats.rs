@@ -118,7 +118,7 @@ fn the_library_report_is_the_command_line_report() {
     .ok()
     .stdout;
     let context = fulcrum::app::Context {
-        db: db.clone(),
+        db: crate::harness::database(&db).into(),
         config: None,
         now: crate::harness::utc(&format!("{} 00:00", crate::harness::NOW)),
     };

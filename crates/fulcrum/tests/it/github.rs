@@ -242,10 +242,7 @@ fn sync_from_recorded_responses_and_flow_by_hand() {
     // a pull request, so two incidents. Both started in 2018, a year before
     // the only deployment: nothing to link them to, so no failure.
     let conn = open_db(&scratch.db());
-    let incidents: Vec<String> = {
-        let mut stmt = conn.prepare("SELECT external_id FROM incidents ORDER BY external_id").unwrap();
-        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
-    };
+    let incidents: Vec<String> = conn.column("SELECT external_id FROM incidents ORDER BY external_id");
     assert_eq!(incidents, ["#6", "#7"]);
     assert_eq!(dora["change_failure_rate"]["value"]["failed_deployments"], 0);
     assert!(
@@ -254,8 +251,7 @@ fn sync_from_recorded_responses_and_flow_by_hand() {
         report["warnings"]
     );
     // #211 was marked ready for review at 21:31:56 (its recorded event), 26 s after it was opened.
-    let ready: Option<i64> =
-        conn.query_row("SELECT ready_at FROM pull_requests WHERE number = 211", [], |r| r.get(0)).unwrap();
+    let ready: Option<i64> = conn.value("SELECT ready_at FROM pull_requests WHERE number = 211");
     assert_eq!(ready, Some(utc("2022-02-07 21:31") + 56));
 
     // The token is nowhere: not in output, not in anything written.
@@ -266,7 +262,7 @@ fn sync_from_recorded_responses_and_flow_by_hand() {
     assert!(!written.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()), "the token reached the disk");
     // The raw payloads are kept.
     let conn = open_db(&scratch.db());
-    let raw: String = conn.query_row("SELECT raw FROM pull_requests WHERE number = 41", [], |r| r.get(0)).unwrap();
+    let raw: String = conn.value("SELECT raw FROM pull_requests WHERE number = 41");
     assert!(raw.contains("\"merge_commit_sha\""));
 }
 
@@ -283,11 +279,11 @@ fn actions_runs_matching_ci_pattern_are_deployments() {
     // in-progress one are not deployments. Plus the hand-written deployment.
     assert!(synced.stderr.contains("12 deployment events"), "{}", synced.stderr);
     let conn = open_db(&scratch.db());
-    let runs: Vec<(String, String)> = {
-        let mut stmt =
-            conn.prepare("SELECT status, environment FROM deployments WHERE external_id LIKE 'run-%'").unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
-    };
+    let runs: Vec<(String, String)> = conn
+        .rows("SELECT status, environment FROM deployments WHERE external_id LIKE 'run-%'")
+        .into_iter()
+        .map(FromRow::from_row)
+        .collect();
     assert_eq!(runs.len(), 11);
     assert!(runs.iter().all(|(status, environment)| status == "success" && environment == "production"), "{runs:?}");
 }
@@ -309,7 +305,7 @@ fn second_sync_is_conditional_and_incremental() {
     assert!(!again.iter().any(|r| r.path.contains("/statuses")), "{again:?}");
     assert!(run.stderr.contains("0 pull requests"), "{}", run.stderr);
     assert!(run.stderr.contains("unchanged"), "{}", run.stderr);
-    let count: i64 = open_db(&scratch.db()).query_row("SELECT COUNT(*) FROM pull_requests", [], |r| r.get(0)).unwrap();
+    let count: i64 = open_db(&scratch.db()).count("pull_requests");
     assert_eq!(count, 49, "#4 is listed twice by the recording");
 }
 
@@ -391,7 +387,7 @@ fn malformed_pages_and_refused_tokens_keep_what_is_stored() {
     let stderr = sync(&scratch, &config, Some(TOKEN)).stderr;
     assert!(!stderr.contains(TOKEN));
 
-    let count: i64 = open_db(&scratch.db()).query_row("SELECT COUNT(*) FROM deployments", [], |r| r.get(0)).unwrap();
+    let count: i64 = open_db(&scratch.db()).count("deployments");
     assert_eq!(count, 1, "the imported deployment survived");
 }
 
@@ -423,7 +419,7 @@ fn an_interrupted_sync_resumes_from_its_cursor() {
         .env("GITHUB_TOKEN", TOKEN);
     let failed = run(&mut first);
     assert_eq!(failed.code, 1, "{}", failed.stderr);
-    let stored: i64 = open_db(&db).query_row("SELECT COUNT(*) FROM pull_requests", [], |r| r.get(0)).unwrap();
+    let stored: i64 = open_db(&db).count("pull_requests");
     // Batches of 10 within each listed page: page 1 holds 29 distinct pull
     // requests (#4 twice), stored as 10 + 10 + 9; page 2's first batch of 10
     // is stored, its second holds #192 and fails.
@@ -483,16 +479,12 @@ fn a_killed_connector_sync_resumes() {
         std::thread::sleep(whole * tenth / 10);
         let _ = child.kill();
         child.wait().unwrap();
-        let stored: i64 = if db.exists() {
-            rusqlite::Connection::open(&db)
-                .and_then(|c| c.query_row("SELECT COUNT(*) FROM pull_requests", [], |r| r.get(0)))
-                .unwrap_or(0)
-        } else {
-            0
-        };
+        let stored: i64 = try_open_db(&db, true)
+            .and_then(|c| c.try_rows("SELECT COUNT(*) FROM pull_requests"))
+            .map_or(0, |rows| FromCell::from_cell(rows[0][0].clone()));
         interrupted += usize::from(stored < 49);
         run(&mut sync_into(&db)).ok();
-        let count: i64 = open_db(&db).query_row("SELECT COUNT(*) FROM pull_requests", [], |r| r.get(0)).unwrap();
+        let count: i64 = open_db(&db).count("pull_requests");
         assert_eq!(count, 49, "kill at {tenth}/10");
         assert_eq!(flow_of(&db), expected, "kill at {tenth}/10");
     }
@@ -506,8 +498,7 @@ fn a_killed_connector_sync_resumes() {
 fn children_listed_twice_are_stored_once() {
     let rows = |scratch: &Scratch| -> (i64, i64) {
         let db = open_db(&scratch.db());
-        let count = |table: &str| db.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap();
-        (count("pr_commits"), count("pr_activities"))
+        (db.count("pr_commits"), db.count("pr_activities"))
     };
     let plain = Scratch::new("github_listed_once");
     let replay = Replay::start(routes());

@@ -149,6 +149,15 @@ where
     S: AsRef<OsStr>,
 {
     let mut command = Command::new(env!("CARGO_BIN_EXE_fulcrum"));
+    // On PostgreSQL, every `--db PATH` names a schema of its own instead.
+    let mut args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+    if postgres().is_some() {
+        for i in 1..args.len() {
+            if args[i - 1] == "--db" {
+                args[i] = database(Path::new(&args[i])).into();
+            }
+        }
+    }
     // Nothing of the caller's environment (FULCRUM_DB, FULCRUM_TIMING, …) leaks in.
     command
         .args(args)
@@ -159,6 +168,47 @@ where
         .env("HOME", &fixtures().home)
         .stdin(Stdio::null());
     command
+}
+
+/// The PostgreSQL server the suite runs against (`FULCRUM_TEST_POSTGRES`, a
+/// URL such as `postgres://fulcrum@127.0.0.1:5432/postgres`), or `None` for
+/// SQLite. `.ci/run` runs the suite once each way.
+pub fn postgres() -> Option<&'static str> {
+    static URL: OnceLock<Option<String>> = OnceLock::new();
+    URL.get_or_init(|| std::env::var("FULCRUM_TEST_POSTGRES").ok().filter(|u| !u.is_empty())).as_deref()
+}
+
+/// What a test's `--db PATH` becomes: the path itself on SQLite; on
+/// PostgreSQL a URL whose search path is a schema named after the path
+/// (made on first use), so tests stay apart as their files do.
+pub fn database(path: &Path) -> String {
+    let Some(base) = postgres() else { return s(path).to_owned() };
+    static MADE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    // FNV-1a of the path: short, stable, and unique enough for one run.
+    let hash = path
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let schema = format!("t{hash:016x}");
+    let mut made = MADE.lock().unwrap();
+    if !made.contains(&schema) {
+        let mut client = postgres::Client::connect(base, postgres::NoTls).expect("the test PostgreSQL server");
+        client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).unwrap();
+        made.push(schema.clone());
+    }
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}options=-csearch_path%3D{schema}")
+}
+
+/// Whether to skip a test that looks at SQLite itself (its file, its locks,
+/// its errors): on PostgreSQL it is skipped, and says so.
+pub fn skip_on_postgres(test: &str) -> bool {
+    let skip = postgres().is_some();
+    if skip {
+        eprintln!("{test}: about SQLite's file itself; not run on PostgreSQL");
+    }
+    skip
 }
 
 /// Runs the binary to completion.
@@ -245,10 +295,198 @@ pub fn utc(text: &str) -> i64 {
     days * 86_400 + hh * 3600 + mm * 60
 }
 
-/// Opens the database read-only (never while asserting on a writer's
-/// behaviour would it need more).
-pub fn open_db(db: &Path) -> rusqlite::Connection {
-    rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap()
+/// A value read by [`TestDb`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// `NULL`.
+    Null,
+    /// An integer (or a boolean, on PostgreSQL).
+    Int(i64),
+    /// A real number.
+    Real(f64),
+    /// Text.
+    Text(String),
+}
+
+impl std::fmt::Display for Cell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cell::Null => f.write_str("NULL"),
+            Cell::Int(v) => write!(f, "{v}"),
+            Cell::Real(v) => write!(f, "{v}"),
+            Cell::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+/// What a column is read as.
+pub trait FromCell: Sized {
+    /// The value, or a panic naming what was found.
+    fn from_cell(cell: Cell) -> Self;
+}
+impl FromCell for i64 {
+    fn from_cell(cell: Cell) -> Self {
+        match cell {
+            Cell::Int(v) => v,
+            other => panic!("expected an integer, found {other:?}"),
+        }
+    }
+}
+impl FromCell for String {
+    fn from_cell(cell: Cell) -> Self {
+        match cell {
+            Cell::Text(t) => t,
+            other => panic!("expected text, found {other:?}"),
+        }
+    }
+}
+impl<T: FromCell> FromCell for Option<T> {
+    fn from_cell(cell: Cell) -> Self {
+        match cell {
+            Cell::Null => None,
+            other => Some(T::from_cell(other)),
+        }
+    }
+}
+
+/// What a row is read as: a tuple of columns.
+pub trait FromRow: Sized {
+    /// The tuple.
+    fn from_row(row: Vec<Cell>) -> Self;
+}
+macro_rules! from_row {
+    ($($t:ident),+) => {
+        impl<$($t: FromCell),+> FromRow for ($($t,)+) {
+            fn from_row(row: Vec<Cell>) -> Self {
+                let mut cells = row.into_iter();
+                ($($t::from_cell(cells.next().expect("a column per tuple field")),)+)
+            }
+        }
+    };
+}
+from_row!(A);
+from_row!(A, B);
+from_row!(A, B, C);
+from_row!(A, B, C, D);
+from_row!(A, B, C, D, E);
+from_row!(A, B, C, D, E, F);
+from_row!(A, B, C, D, E, F, G);
+
+/// A look into a test's database, on either backend. Queries are written in
+/// SQL both speak, values inlined (tests hold no untrusted text).
+pub enum TestDb {
+    /// The SQLite file.
+    Sqlite(rusqlite::Connection),
+    /// The test's PostgreSQL schema.
+    Postgres(std::cell::RefCell<postgres::Client>),
+}
+
+impl TestDb {
+    /// Every row of `sql`, or the error.
+    pub fn try_rows(&self, sql: &str) -> Result<Vec<Vec<Cell>>, String> {
+        match self {
+            TestDb::Sqlite(conn) => {
+                let mut statement = conn.prepare(sql).map_err(|e| e.to_string())?;
+                let columns = statement.column_count();
+                let rows = statement
+                    .query_map([], |row| {
+                        (0..columns)
+                            .map(|i| {
+                                Ok(match row.get_ref(i)? {
+                                    rusqlite::types::ValueRef::Null => Cell::Null,
+                                    rusqlite::types::ValueRef::Integer(n) => Cell::Int(n),
+                                    rusqlite::types::ValueRef::Real(v) => Cell::Real(v),
+                                    rusqlite::types::ValueRef::Text(t) => {
+                                        Cell::Text(String::from_utf8_lossy(t).into_owned())
+                                    }
+                                    other => Cell::Text(format!("{other:?}")),
+                                })
+                            })
+                            .collect::<Result<Vec<_>, rusqlite::Error>>()
+                    })
+                    .map_err(|e| e.to_string())?;
+                rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
+            }
+            TestDb::Postgres(client) => {
+                use postgres::types::Type;
+                // Each value read as its column's type says.
+                let rows = client.borrow_mut().query(sql, &[]).map_err(|e| e.to_string())?;
+                Ok(rows
+                    .iter()
+                    .map(|row| {
+                        (0..row.len())
+                            .map(|i| match *row.columns()[i].type_() {
+                                Type::INT8 => row.get::<_, Option<i64>>(i).map_or(Cell::Null, Cell::Int),
+                                Type::INT4 => row.get::<_, Option<i32>>(i).map_or(Cell::Null, |v| Cell::Int(v.into())),
+                                Type::BOOL => row.get::<_, Option<bool>>(i).map_or(Cell::Null, |v| Cell::Int(v.into())),
+                                Type::FLOAT8 => row.get::<_, Option<f64>>(i).map_or(Cell::Null, Cell::Real),
+                                _ => row.get::<_, Option<String>>(i).map_or(Cell::Null, Cell::Text),
+                            })
+                            .collect()
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    /// Every row of `sql`.
+    #[track_caller]
+    pub fn rows(&self, sql: &str) -> Vec<Vec<Cell>> {
+        self.try_rows(sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// The first row of `sql` as a tuple.
+    #[track_caller]
+    pub fn row<T: FromRow>(&self, sql: &str) -> T {
+        T::from_row(self.rows(sql).into_iter().next().unwrap_or_else(|| panic!("{sql}: no rows")))
+    }
+
+    /// The first column of every row of `sql`.
+    #[track_caller]
+    pub fn column<T: FromCell>(&self, sql: &str) -> Vec<T> {
+        self.rows(sql).into_iter().map(|row| T::from_cell(row.into_iter().next().unwrap())).collect()
+    }
+
+    /// The one value of `sql`.
+    #[track_caller]
+    pub fn value<T: FromCell>(&self, sql: &str) -> T {
+        self.row::<(T,)>(sql).0
+    }
+
+    /// `SELECT COUNT(*) FROM table`.
+    #[track_caller]
+    pub fn count(&self, table: &str) -> i64 {
+        self.value(&format!("SELECT COUNT(*) FROM {table}"))
+    }
+
+    /// Runs statements that change the database.
+    #[track_caller]
+    pub fn execute(&self, sql: &str) {
+        match self {
+            TestDb::Sqlite(conn) => conn.execute_batch(sql).unwrap_or_else(|e| panic!("{sql}: {e}")),
+            TestDb::Postgres(client) => client.borrow_mut().batch_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}")),
+        }
+    }
+}
+
+/// Opens the test's database (`--db PATH` of its commands) on the backend
+/// the suite runs on: the SQLite file read-only, or its PostgreSQL schema.
+pub fn open_db(db: &Path) -> TestDb {
+    try_open_db(db, false).unwrap_or_else(|e| panic!("{}: {e}", db.display()))
+}
+
+/// [`open_db`], writable when `writes`; an error when there is no database yet.
+pub fn try_open_db(db: &Path, writes: bool) -> Result<TestDb, String> {
+    if postgres().is_some() {
+        let client = postgres::Client::connect(&database(db), postgres::NoTls).map_err(|e| e.to_string())?;
+        return Ok(TestDb::Postgres(std::cell::RefCell::new(client)));
+    }
+    if !db.exists() {
+        return Err("no database".to_owned());
+    }
+    let flags =
+        if writes { rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE } else { rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY };
+    rusqlite::Connection::open_with_flags(db, flags).map(TestDb::Sqlite).map_err(|e| e.to_string())
 }
 
 /// Row counts of the tables a sync writes.
@@ -269,18 +507,16 @@ pub struct Counts {
 /// Row counts of `db`.
 pub fn counts(db: &Path) -> Counts {
     let conn = open_db(db);
-    let count =
-        |table: &str| -> i64 { conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap() };
     Counts {
-        commits: count("commits"),
-        parents: {
-            let mut stmt = conn.prepare("SELECT parents FROM commits").unwrap();
-            let lists = stmt.query_map([], |r| r.get::<_, String>(0)).unwrap();
-            lists.map(|list| list.unwrap().split_ascii_whitespace().count() as i64).sum()
-        },
-        file_changes: count("file_changes"),
-        trailers: count("commit_trailers"),
-        refs: count("refs"),
+        commits: conn.count("commits"),
+        parents: conn
+            .column::<String>("SELECT parents FROM commits")
+            .iter()
+            .map(|list| list.split_ascii_whitespace().count() as i64)
+            .sum(),
+        file_changes: conn.count("file_changes"),
+        trailers: conn.count("commit_trailers"),
+        refs: conn.count("refs"),
     }
 }
 
@@ -300,22 +536,9 @@ pub fn dump(db: &Path) -> Vec<String> {
     ];
     let mut lines = Vec::new();
     for sql in queries {
-        let mut stmt = conn.prepare(sql).unwrap();
-        let columns = stmt.column_count();
-        let rows = stmt
-            .query_map([], |row| {
-                let values: Vec<String> = (0..columns)
-                    .map(|i| match row.get_ref(i).unwrap() {
-                        rusqlite::types::ValueRef::Null => "NULL".to_owned(),
-                        rusqlite::types::ValueRef::Integer(n) => n.to_string(),
-                        rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
-                        other => format!("{other:?}"),
-                    })
-                    .collect();
-                Ok(values.join(" | "))
-            })
-            .unwrap();
-        lines.extend(rows.map(Result::unwrap));
+        for row in conn.rows(sql) {
+            lines.push(row.iter().map(ToString::to_string).collect::<Vec<_>>().join(" | "));
+        }
     }
     lines.sort();
     lines
@@ -326,9 +549,10 @@ pub fn dump(db: &Path) -> Vec<String> {
 pub fn wait_for_stored_commits(db: &Path, already: i64, timeout: Duration) -> bool {
     let started = std::time::Instant::now();
     while started.elapsed() < timeout {
-        if db.exists()
-            && let Ok(conn) = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            && conn.query_row("SELECT COUNT(*) FROM commits", [], |r| r.get::<_, i64>(0)).is_ok_and(|n| n > already)
+        if let Ok(conn) = try_open_db(db, false)
+            && conn
+                .try_rows("SELECT COUNT(*) FROM commits")
+                .is_ok_and(|rows| matches!(rows[0][0], Cell::Int(n) if n > already))
         {
             return true;
         }

@@ -9,7 +9,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::harness::{
-    Scratch, command, fulcrum, git_read, repo, report_json, s, stored_report, wait_for_stored_commits,
+    Scratch, command, database, fulcrum, git_read, open_db, postgres, repo, report_json, s, skip_on_postgres,
+    stored_report, try_open_db, wait_for_stored_commits,
 };
 
 /// A test's scratch directory with a database holding a finished sync of
@@ -159,6 +160,9 @@ fn configuration_file_in_the_repository_root() {
 
 #[test]
 fn database_that_is_not_sqlite() {
+    if skip_on_postgres("database_that_is_not_sqlite") {
+        return;
+    }
     let scratch = Scratch::new("db_not_sqlite");
     let db = scratch.path("garbage.db");
     let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
@@ -175,33 +179,38 @@ fn database_that_is_not_sqlite() {
 fn database_of_another_application() {
     let scratch = Scratch::new("db_foreign");
     let db = scratch.path("notes.db");
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.execute_batch("CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('keep me');").unwrap();
-    drop(conn);
-    let before = std::fs::read(&db).unwrap();
+    if postgres().is_none() {
+        rusqlite::Connection::open(&db).unwrap();
+    }
+    let conn = try_open_db(&db, true).unwrap();
+    conn.execute("CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('keep me');");
+    let before = conn.rows("SELECT * FROM notes");
     fulcrum(["sync", "--repo", s(&repo("delivery")), "--db", s(&db)]).bad_input(&[
-        s(&db),
+        &database(&db),
         "tables that are not fulcrum's",
         "pass --db with another path",
     ]);
-    assert_eq!(std::fs::read(&db).unwrap(), before, "the file is left as it was");
+    assert_eq!(conn.rows("SELECT * FROM notes"), before, "the notes are left as they were");
+    assert!(conn.try_rows("SELECT * FROM meta").is_err(), "nothing of fulcrum's was made");
 }
 
 #[test]
 fn database_from_a_newer_fulcrum() {
     let t = Synced::new("db_too_new");
-    let current: String = rusqlite::Connection::open(&t.db)
-        .unwrap()
-        .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0))
-        .unwrap();
+    let current: String = open_db(&t.db).value("SELECT value FROM meta WHERE key = 'schema_version'");
     let set_version = |version: &str| {
-        let conn = rusqlite::Connection::open(&t.db).unwrap();
-        conn.execute("UPDATE meta SET value = ?1 WHERE key = 'schema_version'", [version]).unwrap();
+        try_open_db(&t.db, true)
+            .unwrap()
+            .execute(&format!("UPDATE meta SET value = '{version}' WHERE key = 'schema_version'"));
     };
     set_version("999");
     let delivery = repo("delivery");
     for args in [&["report", "--repo", s(&delivery)][..], &["sync", "--repo", s(&delivery)]] {
-        t.fulcrum(args).bad_input(&[s(&t.db), "written by a newer fulcrum (schema version 999", "upgrade fulcrum"]);
+        t.fulcrum(args).bad_input(&[
+            &database(&t.db),
+            "written by a newer fulcrum (schema version 999",
+            "upgrade fulcrum",
+        ]);
     }
     // Nothing was touched: back at the real version, the data reports as before.
     set_version(&current);
@@ -222,7 +231,7 @@ fn second_fulcrum_syncing_the_same_database() {
     // Once it stored a batch it holds the lock (taken before any write).
     assert!(wait_for_stored_commits(&t.db, 15, Duration::from_secs(30)), "the slow sync stored nothing");
     t.fulcrum(&["sync", "--repo", s(&repo("delivery"))])
-        .bad_input(&[s(&t.db), "another fulcrum is syncing this database"]);
+        .bad_input(&[&database(&t.db), "another fulcrum is syncing this database"]);
     let slow = slow.wait_with_output().unwrap();
     assert!(slow.status.success(), "{}", String::from_utf8_lossy(&slow.stderr));
     t.assert_intact();

@@ -3,7 +3,7 @@
 //! JSON for the same request; and one real process serving over loopback.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -13,7 +13,7 @@ use tower::ServiceExt;
 use crate::harness::*;
 
 fn state(db: &Path, repos: &[&Path]) -> fulcrum::server::ServerState {
-    let db = db.to_owned();
+    let db = PathBuf::from(database(db));
     fulcrum::server::ServerState {
         context: Arc::new(move || fulcrum::app::Context {
             db: db.clone(),
@@ -201,7 +201,7 @@ fn send(
 }
 
 fn count(db: &Path, table: &str) -> i64 {
-    open_db(db).query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+    open_db(db).count(table)
 }
 
 const EVENTS: &str = "{\"type\":\"deployment\",\"id\":\"d1\",\"name\":\"deploy d1\",\"service\":\"shop\",\"commit\":\"a1\",\"finished_at\":\"2025-02-03T10:00:00Z\",\"commits\":[\"a1\"]}\n\
@@ -221,7 +221,7 @@ fn events_are_pushed_with_a_scoped_token() {
     let writer = token("ci", "events:write");
     let reader = token("dashboard", "read");
     assert!(writer.starts_with("fulcrum_") && writer.len() == 8 + 64, "{writer}");
-    let stored: String = open_db(&db).query_row("SELECT group_concat(hash) FROM api_tokens", [], |r| r.get(0)).unwrap();
+    let stored: String = open_db(&db).column::<String>("SELECT hash FROM api_tokens").join(",");
     assert!(!stored.contains(&writer[8..]), "only the hash is stored");
     let state = state(&db, &[]);
     // Answered (and kept) before any event: a push must not leave it stale.
@@ -353,7 +353,7 @@ fn signed_host_webhooks_store_what_the_sync_would() {
     .unwrap();
     let with = |secrets: fulcrum::sources::hooks::Secrets| {
         let mut state = state(&db, &[]);
-        let (db, config) = (db.clone(), config.clone());
+        let (db, config) = (PathBuf::from(database(&db)), config.clone());
         state.context = Arc::new(move || fulcrum::app::Context {
             db: db.clone(),
             config: Some(config.clone()),
@@ -405,12 +405,7 @@ fn signed_host_webhooks_store_what_the_sync_would() {
     // Twice: replaced by id.
     assert_eq!(send(&state, github, &headers, deployment.clone()).0, StatusCode::OK);
     let row: (String, String, String, String, String, i64, String) = open_db(&db)
-        .query_row(
-            "SELECT source, external_id, service, environment, status, finished_at, commit_sha FROM deployments",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
-        )
-        .unwrap();
+        .row("SELECT source, external_id, service, environment, status, finished_at, commit_sha FROM deployments");
     assert_eq!(
         row,
         (
@@ -457,11 +452,8 @@ fn signed_host_webhooks_store_what_the_sync_would() {
     let (status, answer) =
         send(&state, github, &[("x-github-event", "issues"), ("x-hub-signature-256", &signature)], issue);
     assert_eq!(status, StatusCode::OK, "{answer}");
-    let incident: (String, String, i64, Option<i64>) = open_db(&db)
-        .query_row("SELECT external_id, service, started_at, resolved_at FROM incidents", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
-        .unwrap();
+    let incident: (String, String, i64, Option<i64>) =
+        open_db(&db).row("SELECT external_id, service, started_at, resolved_at FROM incidents");
     assert_eq!(incident, ("#12".into(), "shop".into(), utc("2025-02-03 11:00"), Some(utc("2025-02-03 12:30"))));
 
     // GitLab: the secret token, GitLab's time spelling, the configured service.
@@ -470,13 +462,9 @@ fn signed_host_webhooks_store_what_the_sync_would() {
     assert_eq!(send(&state, gitlab, &[("x-gitlab-token", "t0ke")], finished.clone()).0, StatusCode::UNAUTHORIZED);
     let (status, answer) = send(&state, gitlab, &[("x-gitlab-token", "t0ken")], finished);
     assert_eq!(status, StatusCode::OK, "{answer}");
-    let row: (String, String, String, String, i64) = open_db(&db)
-        .query_row(
-            "SELECT external_id, service, environment, status, finished_at FROM deployments WHERE source = 'gitlab:acme/tools/api'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
-        .unwrap();
+    let row: (String, String, String, String, i64) = open_db(&db).row(
+        "SELECT external_id, service, environment, status, finished_at FROM deployments WHERE source = 'gitlab:acme/tools/api'",
+    );
     assert_eq!(
         row,
         ("deployment-15".into(), "api".into(), "production".into(), "failure".into(), utc("2025-02-04 10:00"))
@@ -960,7 +948,7 @@ fn the_server_keeps_host_sources_synced_in_the_background() {
     text.push_str(&format!("token_command = \"echo {}\"\n", crate::github::TOKEN));
     std::fs::write(&config, text).unwrap();
     let mut state = state(&db, &[]);
-    let (db_path, config_path) = (db.clone(), config.clone());
+    let (db_path, config_path) = (PathBuf::from(database(&db)), config.clone());
     state.context = Arc::new(move || fulcrum::app::Context {
         db: db_path.clone(),
         config: Some(config_path.clone()),
@@ -1386,7 +1374,7 @@ fn the_focus_page_shows_team_figures_only() {
     let db = scratch.db();
     let serve = |config: &std::path::Path| {
         let mut state = state(&db, &[]);
-        let (db_path, config_path) = (db.clone(), config.to_owned());
+        let (db_path, config_path) = (PathBuf::from(database(&db)), config.to_owned());
         state.context = Arc::new(move || fulcrum::app::Context {
             db: db_path.clone(),
             config: Some(config_path.clone()),

@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use crate::harness::{
-    Counts, Scratch, command, counts, dump, git, git_read, open_db, repo, s, stored_report, sync,
-    wait_for_stored_commits,
+    Counts, FromRow, Scratch, TestDb, command, counts, dump, git, git_read, open_db, repo, s, stored_report, sync,
+    try_open_db, wait_for_stored_commits,
 };
 
 const DELIVERY: Counts = Counts { commits: 15, parents: 15, file_changes: 17, trailers: 1, refs: 9 };
@@ -84,11 +84,8 @@ fn sync_killed_midway_resumes_to_the_same_database() {
     assert!(wait_for_stored_commits(&db, 0, Duration::from_secs(30)), "the sync stored nothing");
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let (stored, complete): (i64, i64) = open_db(&db)
-        .query_row("SELECT (SELECT COUNT(*) FROM commits), (SELECT sync_complete FROM repos)", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .unwrap();
+    let (stored, complete): (i64, i64) =
+        open_db(&db).row("SELECT (SELECT COUNT(*) FROM commits), (SELECT sync_complete FROM repos)");
     assert!(stored > 0 && stored < 15 && stored % 2 == 0, "killed after whole batches only: {stored} stored");
     assert_eq!(complete, 0, "the killed sync did not finish");
 
@@ -105,6 +102,18 @@ fn sync_killed_midway_resumes_to_the_same_database() {
 /// path, old_path, kind, added, removed.
 type FileRow = (String, Option<String>, String, Option<i64>, Option<i64>);
 
+/// The stored file changes of commit `sha`.
+fn file_rows(db: &std::path::Path, sha: &str) -> Vec<FileRow> {
+    open_db(db)
+        .rows(&format!(
+            "SELECT f.path, f.old_path, f.kind, f.added, f.removed FROM file_changes f
+             JOIN commits c ON c.id = f.commit_id WHERE c.sha = '{sha}'"
+        ))
+        .into_iter()
+        .map(FromRow::from_row)
+        .collect()
+}
+
 #[test]
 fn rename_is_one_change_of_kind_r() {
     let scratch = Scratch::new("rename");
@@ -116,18 +125,7 @@ fn rename_is_one_change_of_kind_r() {
         git_read(&delivery, &["show", "-M", "--format=", "--name-status", &c5]),
         "R100\tsrc/app.txt\tsrc/main.txt"
     );
-    let conn = open_db(&db);
-    let mut stmt = conn
-        .prepare(
-            "SELECT f.path, f.old_path, f.kind, f.added, f.removed FROM file_changes f
-             JOIN commits c ON c.id = f.commit_id WHERE c.sha = ?1",
-        )
-        .unwrap();
-    let rows: Vec<FileRow> = stmt
-        .query_map([&c5], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let rows: Vec<FileRow> = file_rows(&db, &c5);
     assert_eq!(rows, [("src/main.txt".to_owned(), Some("src/app.txt".to_owned()), "R".to_owned(), Some(0), Some(0))]);
 }
 
@@ -147,25 +145,22 @@ fn file_stats_match_git_log_numstat() {
             expected.push(format!("{sha} {}", line.replace('\t', " ")));
         }
     }
-    let conn = open_db(&db);
-    let mut stmt = conn
-        .prepare(
+    let mut actual: Vec<String> = open_db(&db)
+        .rows(
             "SELECT c.sha, f.path, f.old_path, f.added, f.removed FROM file_changes f
              JOIN commits c ON c.id = f.commit_id",
         )
-        .unwrap();
-    let mut actual: Vec<String> = stmt
-        .query_map([], |r| {
-            let (sha, path, old_path): (String, String, Option<String>) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        .into_iter()
+        .map(|r| {
+            let (sha, path, old_path, added, removed): (String, String, Option<String>, Option<i64>, Option<i64>) =
+                FromRow::from_row(r);
             let count = |n: Option<i64>| n.map_or("-".to_owned(), |n| n.to_string());
             let path = match old_path {
                 Some(old) => git_rename(&old, &path),
                 None => path,
             };
-            Ok(format!("{sha} {} {} {path}", count(r.get(3)?), count(r.get(4)?)))
+            format!("{sha} {} {} {path}", count(added), count(removed))
         })
-        .unwrap()
-        .map(Result::unwrap)
         .collect();
     expected.sort();
     actual.sort();
@@ -202,27 +197,17 @@ fn trailers_and_mailmap_are_stored_raw() {
     let (delivery, db) = (repo("delivery"), scratch.db());
     sync(&delivery, &db);
     let conn = open_db(&db);
-    let trailer: (String, String, String) = conn
-        .query_row(
-            "SELECT c.subject, t.key, t.value FROM commit_trailers t JOIN commits c ON c.id = t.commit_id",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
+    let trailer: (String, String, String) =
+        conn.row("SELECT c.subject, t.key, t.value FROM commit_trailers t JOIN commits c ON c.id = t.commit_id");
     assert_eq!(
         trailer,
         ("Test the widget".to_owned(), "Co-authored-by".to_owned(), "Bob Builder <bob@new.example>".to_owned())
     );
-    let mailmap: String = conn.query_row("SELECT mailmap FROM repos", [], |r| r.get(0)).unwrap();
+    let mailmap: String = conn.value("SELECT mailmap FROM repos");
     assert_eq!(mailmap, "Bob Builder <bob@new.example> <bob@old.example>\n");
     // Identities are stored as written; the .mailmap merges them at analysis.
-    let bobs: Vec<String> = conn
-        .prepare("SELECT DISTINCT author_email FROM commits WHERE author_email LIKE 'bob@%' ORDER BY 1")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let bobs: Vec<String> =
+        conn.column("SELECT DISTINCT author_email FROM commits WHERE author_email LIKE 'bob@%' ORDER BY 1");
     assert_eq!(bobs, ["bob@new.example", "bob@old.example"]);
 }
 
@@ -269,17 +254,7 @@ fn similarity_rename_with_edits_matches_git_and_keeps_authorship() {
     assert_eq!(git_read(&dir, &["show", "-M", "--format=", "--numstat", &head]), "2\t2\tsrc/{engine.rs => core.rs}");
     let db = scratch.db();
     sync(&dir, &db);
-    let conn = open_db(&db);
-    let rows: Vec<FileRow> = conn
-        .prepare(
-            "SELECT f.path, f.old_path, f.kind, f.added, f.removed FROM file_changes f
-             JOIN commits c ON c.id = f.commit_id WHERE c.sha = ?1",
-        )
-        .unwrap()
-        .query_map([&head], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let rows: Vec<FileRow> = file_rows(&db, &head);
     assert_eq!(rows, [("src/core.rs".to_owned(), Some("src/engine.rs".to_owned()), "R".to_owned(), Some(2), Some(2))]);
 
     let knowledge =
@@ -318,16 +293,16 @@ fn sync_killed_at_any_point_leaves_whole_commits_and_resumes() {
         std::thread::sleep(whole * tenth / 10);
         let _ = child.kill();
         child.wait().unwrap();
-        if !db.exists() {
-            continue;
-        }
         // Read-write: a kill before the switch to WAL leaves a hot journal to roll back.
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-        assert_eq!(integrity, "ok", "kill at {tenth}/10");
+        let Ok(conn) = try_open_db(&db, true) else { continue };
+        if let TestDb::Sqlite(_) = conn {
+            let integrity: String = conn.value("PRAGMA integrity_check");
+            assert_eq!(integrity, "ok", "kill at {tenth}/10");
+        }
+        // Before its first batch the schema may not be there yet: nothing stored.
         let stored: Vec<String> = conn
-            .prepare("SELECT sha FROM commits")
-            .map(|mut stmt| stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect())
+            .try_rows("SELECT sha FROM commits")
+            .map(|rows| rows.into_iter().map(|r| r[0].to_string()).collect())
             .unwrap_or_default();
         drop(conn);
         if stored.len() < 15 {

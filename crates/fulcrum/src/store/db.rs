@@ -1,0 +1,499 @@
+//! The two backends under the store: SQLite (rusqlite) and PostgreSQL
+//! (postgres). The store's SQL is written once, in the subset both speak:
+//! `?N` parameters (rewritten to `$N` for PostgreSQL), `ON CONFLICT`,
+//! `RETURNING`, integers for times and flags. Values cross this module as
+//! [`Param`]s and [`Cell`]s, so neither driver's types leak into the store.
+//!
+//! Part of the store: nothing outside `store` sees these types.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+
+use postgres::types::{FromSql, IsNull, ToSql, Type};
+
+/// A value bound to a parameter.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Param<'a> {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(&'a str),
+}
+
+/// What can be bound to a parameter.
+pub(crate) trait ToParam {
+    fn param(&self) -> Param<'_>;
+}
+
+impl ToParam for i64 {
+    fn param(&self) -> Param<'_> {
+        Param::Int(*self)
+    }
+}
+impl ToParam for i32 {
+    fn param(&self) -> Param<'_> {
+        Param::Int(i64::from(*self))
+    }
+}
+impl ToParam for u32 {
+    fn param(&self) -> Param<'_> {
+        Param::Int(i64::from(*self))
+    }
+}
+impl ToParam for bool {
+    fn param(&self) -> Param<'_> {
+        Param::Int(i64::from(*self))
+    }
+}
+impl ToParam for f64 {
+    fn param(&self) -> Param<'_> {
+        Param::Real(*self)
+    }
+}
+impl ToParam for str {
+    fn param(&self) -> Param<'_> {
+        Param::Text(self)
+    }
+}
+impl ToParam for String {
+    fn param(&self) -> Param<'_> {
+        Param::Text(self)
+    }
+}
+impl<T: ToParam + ?Sized> ToParam for &T {
+    fn param(&self) -> Param<'_> {
+        (**self).param()
+    }
+}
+impl<T: ToParam> ToParam for Option<T> {
+    fn param(&self) -> Param<'_> {
+        self.as_ref().map_or(Param::Null, ToParam::param)
+    }
+}
+
+/// `params![a, b, …]`: a slice of parameters, as rusqlite's macro of that name.
+macro_rules! params {
+    () => { &[] as &[&dyn $crate::store::db::ToParam] };
+    ($($value:expr),+ $(,)?) => { &[$(&$value as &dyn $crate::store::db::ToParam),+] as &[&dyn $crate::store::db::ToParam] };
+}
+pub(crate) use params;
+
+impl rusqlite::ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match *self {
+            Param::Null => ValueRef::Null,
+            Param::Int(v) => ValueRef::Integer(v),
+            Param::Real(v) => ValueRef::Real(v),
+            Param::Text(s) => ValueRef::Text(s.as_bytes()),
+        }))
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Sync + Send>;
+
+/// Bound as the type PostgreSQL inferred for the parameter: an integer goes
+/// to a `bigint`, `integer` or `boolean` alike, as SQLite would take it.
+impl ToSql for Param<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, BoxError> {
+        match *self {
+            Param::Null => Ok(IsNull::Yes),
+            Param::Int(v) => match *ty {
+                Type::INT8 => v.to_sql(ty, out),
+                Type::INT4 => i32::try_from(v)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(v)?.to_sql(ty, out),
+                Type::BOOL => (v != 0).to_sql(ty, out),
+                Type::FLOAT8 => (v as f64).to_sql(ty, out),
+                Type::FLOAT4 => (v as f32).to_sql(ty, out),
+                Type::TEXT | Type::VARCHAR | Type::UNKNOWN => v.to_string().as_str().to_sql(&Type::TEXT, out),
+                _ => Err(format!("an integer cannot be bound to a parameter of type {ty}").into()),
+            },
+            Param::Real(v) => match *ty {
+                Type::FLOAT8 => v.to_sql(ty, out),
+                Type::FLOAT4 => (v as f32).to_sql(ty, out),
+                _ => Err(format!("a real number cannot be bound to a parameter of type {ty}").into()),
+            },
+            Param::Text(s) => match *ty {
+                Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => s.to_sql(&Type::TEXT, out),
+                _ => Err(format!("text cannot be bound to a parameter of type {ty}").into()),
+            },
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+/// A value read from a column.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Cell<'a> {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(&'a str),
+}
+
+impl<'a> FromSql<'a> for Cell<'a> {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+        Ok(match *ty {
+            Type::INT8 => Cell::Int(i64::from_sql(ty, raw)?),
+            Type::INT4 => Cell::Int(i64::from(i32::from_sql(ty, raw)?)),
+            Type::INT2 => Cell::Int(i64::from(i16::from_sql(ty, raw)?)),
+            Type::BOOL => Cell::Int(i64::from(bool::from_sql(ty, raw)?)),
+            Type::FLOAT8 => Cell::Real(f64::from_sql(ty, raw)?),
+            Type::FLOAT4 => Cell::Real(f64::from(f32::from_sql(ty, raw)?)),
+            Type::NUMERIC => return Err("a NUMERIC column: CAST it to BIGINT or DOUBLE PRECISION in the query".into()),
+            _ => Cell::Text(<&str>::from_sql(&Type::TEXT, raw)?),
+        })
+    }
+
+    fn from_sql_null(_: &Type) -> Result<Self, BoxError> {
+        Ok(Cell::Null)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+/// What a column can be read as.
+pub(crate) trait FromCell: Sized {
+    fn from_cell(cell: Cell<'_>) -> Result<Self, String>;
+}
+
+impl FromCell for i64 {
+    fn from_cell(cell: Cell<'_>) -> Result<Self, String> {
+        match cell {
+            Cell::Int(v) => Ok(v),
+            Cell::Real(v) if v.fract() == 0.0 && v.abs() < 9.0e15 => Ok(v as i64),
+            other => Err(format!("expected an integer, found {other:?}")),
+        }
+    }
+}
+impl FromCell for i32 {
+    fn from_cell(cell: Cell<'_>) -> Result<Self, String> {
+        let v = i64::from_cell(cell)?;
+        i32::try_from(v).map_err(|_| format!("{v} is out of range"))
+    }
+}
+impl FromCell for bool {
+    fn from_cell(cell: Cell<'_>) -> Result<Self, String> {
+        Ok(i64::from_cell(cell)? != 0)
+    }
+}
+impl FromCell for f64 {
+    fn from_cell(cell: Cell<'_>) -> Result<Self, String> {
+        match cell {
+            Cell::Int(v) => Ok(v as f64),
+            Cell::Real(v) => Ok(v),
+            other => Err(format!("expected a number, found {other:?}")),
+        }
+    }
+}
+impl FromCell for String {
+    fn from_cell(cell: Cell<'_>) -> Result<Self, String> {
+        match cell {
+            Cell::Text(s) => Ok(s.to_owned()),
+            Cell::Int(v) => Ok(v.to_string()),
+            other => Err(format!("expected text, found {other:?}")),
+        }
+    }
+}
+impl<T: FromCell> FromCell for Option<T> {
+    fn from_cell(cell: Cell<'_>) -> Result<Self, String> {
+        match cell {
+            Cell::Null => Ok(None),
+            other => T::from_cell(other).map(Some),
+        }
+    }
+}
+
+/// A failure of either backend.
+#[derive(Debug)]
+pub(crate) enum DbError {
+    Sqlite(rusqlite::Error),
+    Postgres(postgres::Error),
+    /// A query that must return a row returned none.
+    NoRows,
+    /// A column could not be read as asked.
+    Column {
+        index: usize,
+        message: String,
+    },
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DbError::Sqlite(e) => e.fmt(f),
+            DbError::Postgres(e) => match e.as_db_error() {
+                Some(db) => write!(f, "{} ({})", db.message(), db.code().code()),
+                None => e.fmt(f),
+            },
+            DbError::NoRows => f.write_str("the query returned no rows"),
+            DbError::Column { index, message } => write!(f, "column {index}: {message}"),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        DbError::Sqlite(e)
+    }
+}
+impl From<postgres::Error> for DbError {
+    fn from(e: postgres::Error) -> Self {
+        DbError::Postgres(e)
+    }
+}
+
+/// A row being read.
+pub(crate) enum Row<'r, 's> {
+    Sqlite(&'r rusqlite::Row<'s>),
+    Postgres(&'r postgres::Row),
+}
+
+impl Row<'_, '_> {
+    /// Column `index` as `T`.
+    pub(crate) fn get<T: FromCell>(&self, index: usize) -> Result<T, DbError> {
+        let column = |message: String| DbError::Column { index, message };
+        match self {
+            Row::Sqlite(row) => {
+                use rusqlite::types::ValueRef;
+                let cell = match row.get_ref(index)? {
+                    ValueRef::Null => Cell::Null,
+                    ValueRef::Integer(v) => Cell::Int(v),
+                    ValueRef::Real(v) => Cell::Real(v),
+                    ValueRef::Text(t) => Cell::Text(std::str::from_utf8(t).map_err(|e| column(e.to_string()))?),
+                    ValueRef::Blob(_) => return Err(column("a blob where text or a number was expected".to_owned())),
+                };
+                T::from_cell(cell).map_err(column)
+            }
+            Row::Postgres(row) => T::from_cell(row.try_get::<_, Cell<'_>>(index)?).map_err(column),
+        }
+    }
+}
+
+/// A PostgreSQL connection with its prepared statements.
+pub(crate) struct Pg {
+    client: postgres::Client,
+    statements: HashMap<String, postgres::Statement>,
+    /// The connection's settings, for a second connection.
+    config: postgres::Config,
+}
+
+/// A connection to either backend.
+pub(crate) enum Db {
+    Sqlite(rusqlite::Connection),
+    Postgres(Box<RefCell<Pg>>),
+}
+
+/// `?N` → `$N`, outside quoted text.
+pub(crate) fn postgres_sql(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) => {
+                out.push('$');
+                continue;
+            }
+            None => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A migration written for SQLite, in PostgreSQL's types: row ids are
+/// identity columns, integers are 64-bit.
+pub(crate) fn postgres_ddl(sql: &str) -> String {
+    sql.replace("INTEGER PRIMARY KEY", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY")
+        .replace("INTEGER", "BIGINT")
+        .replace("BLOB", "BYTEA")
+        .replace("REAL", "DOUBLE PRECISION")
+}
+
+impl Pg {
+    pub(crate) fn connect(config: postgres::Config) -> Result<Pg, postgres::Error> {
+        let client = config.connect(postgres::NoTls)?;
+        Ok(Pg { client, statements: HashMap::new(), config })
+    }
+
+    /// The connection's settings.
+    pub(crate) fn config(&self) -> &postgres::Config {
+        &self.config
+    }
+
+    fn statement(&mut self, sql: &str) -> Result<postgres::Statement, postgres::Error> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(&postgres_sql(sql))?;
+        self.statements.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+}
+
+fn values<'a>(params: &'a [&'a dyn ToParam]) -> Vec<Param<'a>> {
+    params.iter().map(|p| p.param()).collect()
+}
+
+fn pg_refs<'a>(values: &'a [Param<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    values.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
+}
+
+impl Db {
+    /// Whether this is PostgreSQL.
+    pub(crate) fn is_postgres(&self) -> bool {
+        matches!(self, Db::Postgres(_))
+    }
+
+    /// Runs statements without parameters (DDL, `BEGIN`, …).
+    pub(crate) fn batch(&self, sql: &str) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(conn) => Ok(conn.execute_batch(sql)?),
+            Db::Postgres(pg) => Ok(pg.borrow_mut().client.batch_execute(sql)?),
+        }
+    }
+
+    /// Runs one statement; the number of rows it changed.
+    pub(crate) fn execute(&self, sql: &str, params: &[&dyn ToParam]) -> Result<usize, DbError> {
+        let values = values(params);
+        match self {
+            Db::Sqlite(conn) => Ok(conn.prepare_cached(sql)?.execute(rusqlite::params_from_iter(values.iter()))?),
+            Db::Postgres(pg) => {
+                let mut pg = pg.borrow_mut();
+                let statement = pg.statement(sql)?;
+                Ok(pg.client.execute(&statement, &pg_refs(&values))? as usize)
+            }
+        }
+    }
+
+    /// The first row of a query, if any, read by `read`.
+    pub(crate) fn query_opt<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToParam],
+        read: impl FnOnce(&Row<'_, '_>) -> Result<T, DbError>,
+    ) -> Result<Option<T>, DbError> {
+        let values = values(params);
+        match self {
+            Db::Sqlite(conn) => {
+                let mut statement = conn.prepare_cached(sql)?;
+                let mut rows = statement.query(rusqlite::params_from_iter(values.iter()))?;
+                match rows.next()? {
+                    Some(row) => read(&Row::Sqlite(row)).map(Some),
+                    None => Ok(None),
+                }
+            }
+            Db::Postgres(pg) => {
+                let mut pg = pg.borrow_mut();
+                let statement = pg.statement(sql)?;
+                let rows = pg.client.query(&statement, &pg_refs(&values))?;
+                rows.first().map(|row| read(&Row::Postgres(row))).transpose()
+            }
+        }
+    }
+
+    /// The first row of a query, which must return one.
+    pub(crate) fn query_row<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToParam],
+        read: impl FnOnce(&Row<'_, '_>) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        self.query_opt(sql, params, read)?.ok_or(DbError::NoRows)
+    }
+
+    /// Every row of a query, handed to `each` as it is read (PostgreSQL
+    /// streams them too: a large table is never held twice).
+    pub(crate) fn for_each(
+        &self,
+        sql: &str,
+        params: &[&dyn ToParam],
+        mut each: impl FnMut(&Row<'_, '_>) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
+        let values = values(params);
+        match self {
+            Db::Sqlite(conn) => {
+                let mut statement = conn.prepare_cached(sql)?;
+                let mut rows = statement.query(rusqlite::params_from_iter(values.iter()))?;
+                while let Some(row) = rows.next()? {
+                    each(&Row::Sqlite(row))?;
+                }
+                Ok(())
+            }
+            Db::Postgres(pg) => {
+                use postgres::fallible_iterator::FallibleIterator;
+                let mut pg = pg.borrow_mut();
+                let statement = pg.statement(sql)?;
+                let mut rows = pg.client.query_raw(&statement, pg_refs(&values))?;
+                while let Some(row) = rows.next()? {
+                    each(&Row::Postgres(&row))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Every row of a query, each read by `read`.
+    pub(crate) fn query_map<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToParam],
+        mut read: impl FnMut(&Row<'_, '_>) -> Result<T, DbError>,
+    ) -> Result<Vec<T>, DbError> {
+        let mut out = Vec::new();
+        self.for_each(sql, params, |row| {
+            out.push(read(row)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// A second connection to the same database for reading alongside this
+    /// one (on another thread).
+    pub(crate) fn reader(&self, path: &std::path::Path) -> Result<Db, DbError> {
+        match self {
+            Db::Sqlite(_) => Ok(Db::Sqlite(rusqlite::Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?)),
+            Db::Postgres(pg) => {
+                let config = pg.borrow().config.clone();
+                Ok(Db::Postgres(Box::new(RefCell::new(Pg::connect(config)?))))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_renumbered_outside_quotes() {
+        assert_eq!(
+            postgres_sql("SELECT ?1, '?2', \"a?3\" FROM t WHERE x = ?12"),
+            "SELECT $1, '?2', \"a?3\" FROM t WHERE x = $12"
+        );
+        assert_eq!(postgres_sql("a ? b"), "a ? b");
+    }
+
+    #[test]
+    fn migrations_take_postgres_types() {
+        assert_eq!(
+            postgres_ddl("id INTEGER PRIMARY KEY, n INTEGER NOT NULL, b BLOB, r REAL"),
+            "id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, n BIGINT NOT NULL, b BYTEA, r DOUBLE PRECISION"
+        );
+    }
+}

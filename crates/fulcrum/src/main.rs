@@ -83,6 +83,18 @@ enum Command {
     Token(TokenArgs),
     /// Accounts of the team server: add, list, passwd, remove (passwords are read from standard input).
     User(UserArgs),
+    /// Copy a whole database into an empty one: an SQLite file into PostgreSQL (or back), history and all.
+    Migrate(MigrateArgs),
+}
+
+#[derive(Args, Debug)]
+struct MigrateArgs {
+    /// The database to copy: an SQLite file or a postgres:// URL (left as it is, but for a schema upgrade).
+    #[arg(long, value_name = "DB")]
+    from: PathBuf,
+    /// The database to fill: a postgres:// URL or an SQLite file, holding no fulcrum data yet.
+    #[arg(long, value_name = "DB")]
+    to: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -736,6 +748,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let repo = args.repo.as_deref().unwrap_or(Path::new("."));
             let config = config::Config::load(cli.global.config.as_deref(), Some(repo), &Default::default())?;
             print(&explain::explain(&args.metric, &config)?)
+        }
+        Command::Migrate(args) => {
+            if args.from == args.to {
+                return Err(UsageError(format!(
+                    "--from and --to both name {}; name another target",
+                    args.from.display()
+                ))
+                .into());
+            }
+            let source = app::open_store(&args.from, false)?;
+            let target = store::Store::open(&args.to)?;
+            let started = std::time::Instant::now();
+            let copied = source.copy_into(&target, |table, rows| eprintln!("{table}: {rows} rows"))?;
+            eprintln!(
+                "copied {} rows of {} tables from {} to {} in {:.2} s",
+                copied.rows(),
+                copied.tables.len(),
+                source.path().display(),
+                target.path().display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
         }
         Command::Trust(args) => {
             let trusted = trust::trust(&args.path)?;

@@ -24,10 +24,12 @@ use crate::sources::git::{CommitRecord, RefKind, RefRecord};
 use db::{Db, DbError, Pg, params};
 
 mod accounts;
+mod copy;
 mod db;
 mod events;
 
 pub use accounts::{SessionRow, User};
+pub use copy::{Copied, CopyError};
 pub use events::{CachedPage, DeploymentEvent, EventBatch, EventCounts, EventFilter, IncidentEvent, PrLabel};
 
 /// `PRAGMA application_id` of a fulcrum database ("FULC").

@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod backends;
 mod brief;
 mod browser;
 mod calendar;

@@ -1,0 +1,239 @@
+//! PostgreSQL as a store: the same answers as SQLite for the same data, a
+//! laptop's SQLite database migrated with its history, and the failures a
+//! server adds (unreachable, wrong password, no such database, a
+//! connection lost mid-sync) named with what to do.
+//!
+//! These need a server (`FULCRUM_TEST_POSTGRES`; `scripts/test.sh` starts
+//! one); without it they say so and pass. SQLite's side is reached through
+//! `FULCRUM_DB`, which the harness leaves alone (it maps only `--db`).
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::harness::*;
+
+/// A fresh database of its own on the test server, for tests that need one
+/// (a schema is not enough: connections are told apart by database).
+fn own_database(name: &str) -> String {
+    let base = postgres().unwrap();
+    let mut admin = postgres::Client::connect(base, postgres::NoTls).unwrap();
+    let database = format!("{name}_{}", std::process::id());
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).unwrap();
+    admin.batch_execute(&format!("CREATE DATABASE {database}")).unwrap();
+    with_database(base, &database)
+}
+
+/// `base` with its database replaced by `database`.
+fn with_database(base: &str, database: &str) -> String {
+    let (address, query) = base.split_once('?').map_or((base, None), |(a, q)| (a, Some(q)));
+    let (server, _) = address.rsplit_once('/').unwrap();
+    match query {
+        Some(query) => format!("{server}/{database}?{query}"),
+        None => format!("{server}/{database}"),
+    }
+}
+
+/// `fulcrum ARGS` on the database `url` (or SQLite file), named by FULCRUM_DB.
+fn on(db: &str, args: &[&str]) -> Run {
+    run(command(args).env("FULCRUM_DB", db))
+}
+
+/// The JSON the four analyses print for `repo` on `db`.
+fn answers(db: &str, repo: &Path) -> Vec<serde_json::Value> {
+    let window = ["--since", "2024-01-01", "--until", "2025-03-01"];
+    let mut out = Vec::new();
+    for command in [
+        &["report", "--repo", s(repo), "--no-sync", "--deploy-mode", "trunk"][..],
+        &["flow"],
+        &["knowledge", "--repo", s(repo), "--no-sync"],
+        &["hotspots", "--repo", s(repo), "--no-sync"],
+    ] {
+        let mut args = command.to_vec();
+        if command[0] != "knowledge" {
+            args.extend_from_slice(&window);
+        }
+        args.extend_from_slice(&["--format", "json"]);
+        out.push(on(db, &args).ok().json());
+    }
+    out
+}
+
+/// Git history and events into `db`.
+fn fill(db: &str, scratch: &Scratch, repo: &Path) {
+    on(db, &["sync", "--repo", s(repo)]).ok();
+    std::fs::write(scratch.path("events.jsonl"), crate::events::EVENTS).unwrap();
+    on(db, &["import", s(&scratch.path("events.jsonl"))]).ok();
+}
+
+fn skip(test: &str) -> bool {
+    let skip = postgres().is_none();
+    if skip {
+        eprintln!("{test}: needs FULCRUM_TEST_POSTGRES (scripts/test.sh starts a server); not run");
+    }
+    skip
+}
+
+#[test]
+fn the_same_data_gives_the_same_answers_on_both_backends() {
+    if skip("the_same_data_gives_the_same_answers_on_both_backends") {
+        return;
+    }
+    let scratch = Scratch::new("postgres_same_answers");
+    let team = repo("team");
+    let sqlite = scratch.path("laptop.sqlite");
+    let postgres = database(&scratch.db());
+    fill(s(&sqlite), &scratch, &team);
+    fill(&postgres, &scratch, &team);
+    let (on_sqlite, on_postgres) = (answers(s(&sqlite), &team), answers(&postgres, &team));
+    for (a, b) in on_sqlite.iter().zip(&on_postgres) {
+        assert_eq!(a, b);
+    }
+    // Not vacuous: commits, deployments, pull requests and files were read.
+    assert!(on_sqlite[0]["repository"]["totals"]["commits"].as_u64().unwrap() > 10, "{}", on_sqlite[0]);
+    assert!(!on_sqlite[1]["rows"].as_array().unwrap().is_empty(), "{}", on_sqlite[1]);
+    assert!(!on_sqlite[2]["files"].as_array().unwrap().is_empty(), "{}", on_sqlite[2]);
+}
+
+#[test]
+fn a_laptop_database_migrates_with_its_history() {
+    if skip("a_laptop_database_migrates_with_its_history") {
+        return;
+    }
+    let scratch = Scratch::new("postgres_migrate");
+    let team = repo("team");
+    let sqlite = scratch.path("laptop.sqlite");
+    fill(s(&sqlite), &scratch, &team);
+    on(s(&sqlite), &["token", "add", "ci", "--scope", "events:write"]).ok();
+    let target = database(&scratch.db());
+    let migrated = fulcrum(["migrate", "--from", s(&sqlite), "--to", &target]).ok();
+    assert!(migrated.stderr.contains("commits: "), "{}", migrated.stderr);
+    assert!(migrated.stderr.contains(&format!("to {target}")), "{}", migrated.stderr);
+    assert_eq!(answers(s(&sqlite), &team), answers(&target, &team));
+    let tokens = |db: &str| on(db, &["token", "list"]).ok().stdout;
+    assert_eq!(tokens(s(&sqlite)), tokens(&target));
+    // Twice: refused, nothing changed.
+    fulcrum(["migrate", "--from", s(&sqlite), "--to", &target]).bad_input(&[
+        &target,
+        "already holds data",
+        "migrate into an empty database",
+    ]);
+    assert_eq!(answers(s(&sqlite), &team), answers(&target, &team));
+    // The copy goes on: a sync has nothing new, and new rows take new ids.
+    assert!(on(&target, &["sync", "--repo", s(&team)]).ok().stderr.contains("up to date"));
+    let more = r#"{"type":"deployment","id":"after-migration","service":"shop","commit":"a9","finished_at":"2025-02-20T10:00:00Z"}"#;
+    std::fs::write(scratch.path("more.jsonl"), format!("{more}\n")).unwrap();
+    on(&target, &["import", s(&scratch.path("more.jsonl"))]).ok();
+    assert_eq!(open_db(&scratch.db()).count("deployments"), open_db_at(&sqlite).count("deployments") + 1);
+    // From nothing: refused.
+    fulcrum(["migrate", "--from", s(&scratch.path("missing.sqlite")), "--to", &target])
+        .bad_input(&["no database here"]);
+}
+
+/// The SQLite file itself, whichever backend the suite runs on.
+fn open_db_at(path: &Path) -> TestDb {
+    TestDb::Sqlite(rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap())
+}
+
+#[test]
+fn servers_that_cannot_be_used_are_named_with_what_to_do() {
+    if skip("servers_that_cannot_be_used_are_named_with_what_to_do") {
+        return;
+    }
+    let delivery = repo("delivery");
+    // Nothing listens on port 1.
+    let nowhere = "postgres://fulcrum@127.0.0.1:1/fulcrum";
+    on(nowhere, &["sync", "--repo", s(&delivery)]).bad_input(&[nowhere, "check that PostgreSQL runs"]);
+    // No such database.
+    let missing = with_database(postgres().unwrap(), "no_such_database");
+    on(&missing, &["sync", "--repo", s(&delivery)]).bad_input(&["no_such_database", "createdb"]);
+    // Not a URL it can read.
+    on("postgres://fulcrum@127.0.0.1:notaport/x", &["report", "--repo", s(&delivery)])
+        .bad_input(&["not a PostgreSQL URL", "postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"]);
+    // A wrong password (scripts/test-postgres.sh makes the role `fulcrum_secret`, password `right-password`).
+    let mut admin = postgres::Client::connect(postgres().unwrap(), postgres::NoTls).unwrap();
+    let has_role = admin
+        .query_one("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'fulcrum_secret')", &[])
+        .unwrap()
+        .get::<_, bool>(0);
+    if has_role {
+        let url = postgres().unwrap().replacen("postgres://fulcrum@", "postgres://fulcrum_secret:wrong-password@", 1);
+        let run = on(&url, &["sync", "--repo", s(&delivery)]).bad_input(&["check the user and password"]);
+        assert!(!run.stderr.contains("wrong-password"), "the password is never shown: {}", run.stderr);
+        assert!(run.stderr.contains("fulcrum_secret:***@"), "{}", run.stderr);
+    } else {
+        eprintln!("no role fulcrum_secret on this server: the wrong-password case is not run");
+    }
+}
+
+#[test]
+fn a_connection_lost_mid_sync_resumes_like_a_killed_sync() {
+    if skip("a_connection_lost_mid_sync_resumes_like_a_killed_sync") {
+        return;
+    }
+    let scratch = Scratch::new("postgres_lost");
+    let delivery = scratch.copy_repo("delivery");
+    let reference = database(&scratch.db());
+    on(&reference, &["sync", "--repo", s(&delivery)]).ok();
+    let url = own_database("fulcrum_lost");
+    let database_name = url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
+    let slow = command(["sync", "--repo", s(&delivery), "--batch-size", "2", "--threads", "1"])
+        .env("FULCRUM_DB", &url)
+        .env("FULCRUM_TEST_BATCH_DELAY_MS", "200")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let stored: i64 = admin
+            .query_one(
+                "SELECT CASE WHEN to_regclass('commits') IS NULL THEN 0 ELSE (SELECT COUNT(*) FROM commits) END",
+                &[],
+            )
+            .map(|row| row.get(0))
+            .unwrap_or(0);
+        if stored > 0 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the slow sync stored nothing");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The server drops every connection of the sync (as a restart or a network cut would).
+    admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            &[&database_name],
+        )
+        .unwrap();
+    let output = slow.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("run the command again"), "{stderr}");
+    let stored: i64 = admin.query_one("SELECT COUNT(*) FROM commits", &[]).unwrap().get(0);
+    assert!(stored > 0 && stored < 15 && stored % 2 == 0, "whole batches only: {stored}");
+    // Run again: the same database as one uninterrupted sync.
+    on(&url, &["sync", "--repo", s(&delivery)]).ok();
+    let rows = |db: &str| -> Vec<String> {
+        let mut client = postgres::Client::connect(db, postgres::NoTls).unwrap();
+        let mut rows: Vec<String> = client
+            .query("SELECT sha || ' ' || parents || ' ' || subject FROM commits", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        rows.extend(
+            client
+                .query("SELECT c.sha || ' ' || f.path || ' ' || f.kind FROM file_changes f JOIN commits c ON c.id = f.commit_id", &[])
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<_, String>(0)),
+        );
+        rows.sort();
+        rows
+    };
+    assert_eq!(rows(&url), rows(&reference));
+    assert_eq!(
+        on(&url, &["report", "--repo", s(&delivery), "--no-sync", "--format", "json"]).ok().json()["dora"],
+        on(&reference, &["report", "--repo", s(&delivery), "--no-sync", "--format", "json"]).ok().json()["dora"]
+    );
+}

@@ -9,3 +9,4 @@ pub mod delivery;
 pub mod explain;
 pub mod flow;
 pub mod knowledge;
+pub mod org;

@@ -110,6 +110,46 @@ pub struct ReportRequest {
     pub overrides: config::Overrides,
     /// Include the knowledge summary.
     pub knowledge: bool,
+    /// `--team NAME`: the team's repositories and services instead of
+    /// `repos` and `services`.
+    pub team: Option<String>,
+}
+
+/// What a team's report reads: its repositories (rolled up), the services
+/// of its stored events, or both.
+#[derive(Debug, Clone, Default)]
+struct Reach {
+    repos: Vec<PathBuf>,
+    /// Without repositories: the stored events of these services only.
+    services: Vec<String>,
+    /// With repositories: stored events of these services too.
+    also: Vec<String>,
+}
+
+/// The configuration the organisation's teams are read from: `--config`,
+/// else the current directory's `fulcrum.toml`.
+pub fn organisation_config(context: &Context) -> anyhow::Result<Config> {
+    Ok(Config::load(context.config.as_deref(), Some(Path::new(".")), &Default::default())?)
+}
+
+/// What `--team` (or `--repo`/`--service`) asks to read.
+fn reach(context: &Context, team: Option<&str>, repos: &[PathBuf], services: &[String]) -> anyhow::Result<Reach> {
+    let Some(name) = team else {
+        return Ok(Reach { repos: repos.to_vec(), services: services.to_vec(), also: Vec::new() });
+    };
+    if !repos.is_empty() || !services.is_empty() {
+        return Err(UsageError(
+            "--team chooses the repositories and services from [[team]]; drop --repo and --service".into(),
+        )
+        .into());
+    }
+    let config = organisation_config(context)?;
+    let team = config.team(name)?;
+    Ok(if team.repositories.is_empty() {
+        Reach { repos: Vec::new(), services: team.services.clone(), also: Vec::new() }
+    } else {
+        Reach { repos: team.repositories.clone(), services: Vec::new(), also: team.services.clone() }
+    })
 }
 
 /// What [`report`] produced.
@@ -127,9 +167,21 @@ pub struct ReportOutcome {
 
 /// The delivery report of `request`.
 pub fn report(context: &Context, request: &ReportRequest) -> anyhow::Result<ReportOutcome> {
+    let reach = reach(context, request.team.as_deref(), &request.repos, &request.services)?;
+    report_with(context, request, &reach)
+}
+
+/// The delivery report of what `reach` names; `request.team` only says
+/// that a team chose it (no implied repository, no refusal of
+/// repositories with services).
+fn report_with(context: &Context, request: &ReportRequest, reach: &Reach) -> anyhow::Result<ReportOutcome> {
     let now = context.now;
-    let implied = request.repos.is_empty();
-    let repo_path = use_repository(request.repos.first().map(PathBuf::as_path), &request.services)?;
+    let chosen = request.team.is_some() || !reach.also.is_empty();
+    let implied = reach.repos.is_empty() && !chosen;
+    let repo_path = match chosen {
+        true => reach.repos.first().cloned(),
+        false => use_repository(reach.repos.first().map(PathBuf::as_path), &reach.services)?,
+    };
     let config = Config::load(context.config.as_deref(), repo_path.as_deref(), &request.overrides)?;
     let window = request.window.resolve(&config.window, now)?;
     let syncing = request.sync.as_ref();
@@ -138,7 +190,7 @@ pub fn report(context: &Context, request: &ReportRequest) -> anyhow::Result<Repo
         (Some(path), Some(_)) => Some(open_repo(path)?),
         _ => None,
     };
-    let team = request.repos.iter().skip(1).map(|path| match syncing {
+    let team = reach.repos.iter().skip(1).map(|path| match syncing {
         Some(_) => open_repo(path).map(|o| (Some(o), path.clone())),
         None => Ok((None, path.clone())),
     });
@@ -158,7 +210,7 @@ pub fn report(context: &Context, request: &ReportRequest) -> anyhow::Result<Repo
     }
     let outcome = |analysis| ReportOutcome { analysis, sync: None, team_syncs: Vec::new(), knowledge: None };
     let Some(repo_path) = repo_path else {
-        return Ok(outcome(analysis::analyze(&store, &store_scope(&request.services), &config, window)?));
+        return Ok(outcome(analysis::analyze(&store, &store_scope(&reach.services), &config, window)?));
     };
     let (key, name, summary) = match (opened, syncing) {
         (Some((repo, key, name)), Some(options)) => {
@@ -176,6 +228,11 @@ pub fn report(context: &Context, request: &ReportRequest) -> anyhow::Result<Repo
         scope.filter.repos.push(name.clone());
         scope.filter.services.push(name.clone());
         scope.team.push((key.clone(), name.clone()));
+    }
+    for service in &reach.also {
+        scope.filter.repos.push(service.clone());
+        scope.filter.services.push(service.clone());
+        scope.extra_services.push(service.clone());
     }
     let mut analysis = match analysis::analyze(&store, &scope, &config, window) {
         Ok(mut analysis) => {
@@ -228,12 +285,19 @@ pub struct FlowRequest {
     pub sync: Option<SyncOptions>,
     /// `--deploy-mode`.
     pub deploy_mode: Option<String>,
+    /// `--team NAME`: the team's repositories (rolled up) and services
+    /// instead of `repo` and `services`.
+    pub team: Option<String>,
 }
 
 /// The flow report of `request`.
 pub fn flow(context: &Context, request: &FlowRequest) -> anyhow::Result<FlowAnalysis> {
     let now = context.now;
     let overrides = config::Overrides { deploy_mode: request.deploy_mode.clone(), ..Default::default() };
+    let reach = reach(context, request.team.as_deref(), request.repo.as_slice(), &request.services)?;
+    if request.team.is_some() {
+        return team_flow(context, request, &reach, &overrides);
+    }
     let implied = request.repo.is_none();
     let repo_path = use_repository(request.repo.as_deref(), &request.services)?;
     let config = Config::load(context.config.as_deref(), repo_path.as_deref(), &overrides)?;
@@ -261,6 +325,178 @@ pub fn flow(context: &Context, request: &FlowRequest) -> anyhow::Result<FlowAnal
         }
         result => result,
     }
+}
+
+/// The flow of a team: its repositories rolled up as `report` does, with
+/// the stored events of its services.
+fn team_flow(
+    context: &Context,
+    request: &FlowRequest,
+    reach: &Reach,
+    overrides: &config::Overrides,
+) -> anyhow::Result<FlowAnalysis> {
+    let now = context.now;
+    let config = Config::load(context.config.as_deref(), reach.repos.first().map(PathBuf::as_path), overrides)?;
+    let window = request.window.resolve(&config.window, now)?;
+    let opened = match &request.sync {
+        Some(_) => reach.repos.iter().map(|p| open_repo(p).map(Some)).collect::<anyhow::Result<Vec<_>>>()?,
+        None => reach.repos.iter().map(|_| None).collect(),
+    };
+    let mut store = open_store(&context.db, request.sync.is_some() && !reach.repos.is_empty())?;
+    let mut keys: Vec<(String, String)> = Vec::new();
+    for (path, opened) in reach.repos.iter().zip(opened) {
+        match (opened, &request.sync) {
+            (Some((repo, key, name)), Some(options)) => {
+                sync::sync(&mut store, &repo, &key, &name, now, options)?;
+                keys.push((key, name));
+            }
+            _ => keys.push(repo_key(path)?),
+        }
+    }
+    let Some(((key, name), members)) = keys.split_first() else {
+        return flow::analyze(&store, &store_scope(&reach.services), &config, window, now);
+    };
+    let service = config.service.clone().unwrap_or_else(|| name.clone());
+    let mut scope = repo_scope(key, name, &service, &config);
+    for (key, name) in members {
+        scope.filter.repos.push(name.clone());
+        scope.filter.services.push(name.clone());
+        scope.team.push((key.clone(), name.clone()));
+    }
+    for service in &reach.also {
+        scope.filter.repos.push(service.clone());
+        scope.filter.services.push(service.clone());
+        scope.extra_services.push(service.clone());
+    }
+    flow::analyze(&store, &scope, &config, window, now)
+}
+
+/// `fulcrum org`: every team of the configuration side by side.
+#[derive(Debug, Clone, Default)]
+pub struct OrgRequest {
+    /// The window.
+    pub window: WindowRequest,
+    /// Sync every team's repositories first (each once).
+    pub sync: Option<SyncOptions>,
+    /// How to order the teams.
+    pub sort: crate::analyses::org::OrgSort,
+    /// `--deploy-mode`.
+    pub deploy_mode: Option<String>,
+}
+
+/// The organisation view: for each `[[team]]` its report, its flow and the
+/// truck factor of its repositories, and the same over all teams together.
+/// A team whose figures cannot be measured keeps its row, with the reason.
+pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<crate::analyses::org::OrgView> {
+    use crate::analyses::org::{OrgRow, OrgView, sort};
+    let config = organisation_config(context)?;
+    if config.teams.is_empty() {
+        return Err(UsageError(format!(
+            "{}: no [[team]] entries; add them (a name, repositories and/or services, members) or pass --config with \
+             the organisation's file",
+            config.source
+        ))
+        .into());
+    }
+    let window = request.window.resolve(&config.window, context.now)?;
+    let at = |t: i64| fulcrum_core::time::format_datetime(t);
+    let window_request = WindowRequest { since: Some(at(window.start)), until: Some(at(window.end)) };
+    // Every repository once: opened before the database (bad input creates nothing), synced when asked.
+    let mut repositories: Vec<PathBuf> = Vec::new();
+    for team in &config.teams {
+        for repo in &team.repositories {
+            if !repositories.contains(repo) {
+                repositories.push(repo.clone());
+            }
+        }
+    }
+    if let Some(options) = &request.sync {
+        let opened = repositories.iter().map(|p| open_repo(p)).collect::<anyhow::Result<Vec<_>>>()?;
+        let mut store = open_store(&context.db, true)?;
+        for (repo, key, name) in opened {
+            sync::sync(&mut store, &repo, &key, &name, context.now, options)?;
+        }
+    }
+    let mut truck: std::collections::HashMap<PathBuf, Result<usize, String>> = std::collections::HashMap::new();
+    for repo in &repositories {
+        let result = self::knowledge(
+            context,
+            &KnowledgeRequest { repo: repo.clone(), sync: None, options: KnowledgeOptions::default() },
+        );
+        truck.insert(repo.clone(), result.map(|k| k.truck_factor).map_err(|e| format!("{e:#}")));
+    }
+    let overrides = config::Overrides { deploy_mode: request.deploy_mode.clone(), ..Default::default() };
+    let row_of = |name: &str, reach: &Reach, members: usize| -> OrgRow {
+        let mut row = OrgRow {
+            team: name.to_owned(),
+            repositories: reach.repos.iter().map(|p| repo_key(p).map(|(_, n)| n).unwrap_or_default()).collect(),
+            services: if reach.repos.is_empty() { reach.services.clone() } else { reach.also.clone() },
+            members,
+            ..OrgRow::default()
+        };
+        let report_request =
+            ReportRequest { window: window_request.clone(), overrides: overrides.clone(), ..ReportRequest::default() };
+        match report_with(context, &report_request, reach) {
+            Ok(outcome) => row.set_delivery(&outcome.analysis),
+            Err(e) => row.notes.push(format!("delivery: {e:#}")),
+        }
+        let flow_request = FlowRequest {
+            window: window_request.clone(),
+            deploy_mode: request.deploy_mode.clone(),
+            team: Some(name.to_owned()),
+            ..FlowRequest::default()
+        };
+        match team_flow(context, &flow_request, reach, &overrides) {
+            Ok(flow) => row.set_flow(&flow),
+            Err(e) => row.notes.push(format!("flow: {e:#}")),
+        }
+        for repo in &reach.repos {
+            match &truck[repo] {
+                Ok(n) => {
+                    let name = repo_key(repo).map(|(_, n)| n).unwrap_or_default();
+                    if row.truck_factor.as_ref().is_none_or(|(best, _)| n < best) {
+                        row.truck_factor = Some((*n, name));
+                    }
+                }
+                Err(e) => row.notes.push(format!("knowledge: {e}")),
+            }
+        }
+        row
+    };
+    let reach_of = |team: &config::Team| {
+        if team.repositories.is_empty() {
+            Reach { repos: Vec::new(), services: team.services.clone(), also: Vec::new() }
+        } else {
+            Reach { repos: team.repositories.clone(), services: Vec::new(), also: team.services.clone() }
+        }
+    };
+    let mut teams: Vec<OrgRow> =
+        config.teams.iter().map(|team| row_of(&team.name, &reach_of(team), team.members.len())).collect();
+    sort(&mut teams, request.sort);
+    let mut services: Vec<String> = Vec::new();
+    for team in &config.teams {
+        for service in &team.services {
+            if !services.contains(service) {
+                services.push(service.clone());
+            }
+        }
+    }
+    let whole = if repositories.is_empty() {
+        Reach { repos: Vec::new(), services, also: Vec::new() }
+    } else {
+        Reach { repos: repositories, services: Vec::new(), also: services }
+    };
+    let mut members: Vec<&String> = config.teams.iter().flat_map(|t| &t.members).collect();
+    members.sort();
+    members.dedup();
+    let organisation = row_of("organisation", &whole, members.len());
+    Ok(OrgView {
+        window: (window.start, window.end),
+        sort: request.sort,
+        teams,
+        organisation,
+        config_source: config.source,
+    })
 }
 
 /// Knowledge risk of one repository.
@@ -483,6 +719,7 @@ fn implied_repository_note(name: &str, e: &anyhow::Error) -> String {
 fn store_scope(services: &[String]) -> analysis::Scope<'static> {
     analysis::Scope {
         team: Vec::new(),
+        extra_services: Vec::new(),
         repo_key: None,
         service: "",
         filter: store::EventFilter { repos: services.to_vec(), services: services.to_vec() },
@@ -496,7 +733,13 @@ fn repo_scope<'a>(key: &'a str, name: &str, service: &'a str, config: &Config) -
     repos.push(service.to_owned());
     let mut services = vec![service.to_owned()];
     services.extend(config.sources.iter().filter_map(|s| s.service.clone()));
-    analysis::Scope { repo_key: Some(key), service, filter: store::EventFilter { repos, services }, team: Vec::new() }
+    analysis::Scope {
+        repo_key: Some(key),
+        service,
+        filter: store::EventFilter { repos, services },
+        team: Vec::new(),
+        extra_services: Vec::new(),
+    }
 }
 
 /// The key a repository is stored under (its canonical path) and its name.
@@ -704,6 +947,7 @@ pub fn brief(context: &Context, request: &BriefRequest) -> anyhow::Result<crate:
             sync: request.sync.clone(),
             overrides,
             knowledge: false,
+            team: None,
         },
     )?;
     let flow_of = |window: WindowRequest| {
@@ -715,6 +959,7 @@ pub fn brief(context: &Context, request: &BriefRequest) -> anyhow::Result<crate:
                 window,
                 sync: None,
                 deploy_mode: request.deploy_mode.clone(),
+                team: None,
             },
         )
     };
@@ -773,6 +1018,7 @@ pub fn brief(context: &Context, request: &BriefRequest) -> anyhow::Result<crate:
                     window: WindowRequest::default(),
                     sync: None,
                     deploy_mode: request.deploy_mode.clone(),
+                    team: None,
                 },
                 items: Some(*items),
                 deadline: Some(deadline.clone()),

@@ -75,6 +75,37 @@ struct File {
     person: Vec<PersonFile>,
     #[serde(default)]
     focus: FocusFile,
+    #[serde(default)]
+    team: Vec<TeamFile>,
+}
+
+/// `[[team]]`: a team of the organisation, what it owns and who is in it.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct TeamFile {
+    name: String,
+    #[serde(default)]
+    repositories: Vec<String>,
+    #[serde(default)]
+    services: Vec<String>,
+    #[serde(default)]
+    members: Vec<String>,
+}
+
+/// A team: its git repositories, the services whose deployments,
+/// incidents and pull requests are its own, and its members (names,
+/// e-mails or logins; a person or a repository may be in several teams).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Team {
+    /// Its name (`--team NAME`).
+    pub name: String,
+    /// Its git repositories, relative paths resolved against the
+    /// configuration file's directory.
+    pub repositories: Vec<PathBuf>,
+    /// Services (deployments, incidents; pull requests of repositories so named).
+    pub services: Vec<String>,
+    /// Members' identities.
+    pub members: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -516,6 +547,8 @@ pub struct Config {
     pub min_group: usize,
     /// `[[person]]` entries: calendars for `fulcrum focus`.
     pub people: Vec<PersonFile>,
+    /// `[[team]]` entries, in the file's order.
+    pub teams: Vec<Team>,
     /// What was ignored of the file and why (an untrusted repository file's
     /// `token_command`, `token_env` or `base_url`); printed by commands that sync.
     pub ignored: Vec<String>,
@@ -536,7 +569,57 @@ pub struct Overrides {
     pub average: Option<String>,
 }
 
+/// `[[team]]` entries checked (a name, unique; something to report on) and
+/// their repository paths resolved against the file's directory.
+fn resolve_teams(teams: &[TeamFile], source: &str) -> Result<Vec<Team>, ConfigError> {
+    let error = |key: String, message: String| ConfigError::Value { source_name: source.to_owned(), key, message };
+    let base = Path::new(source).parent().filter(|_| source != "defaults").unwrap_or(Path::new(""));
+    let mut out: Vec<Team> = Vec::new();
+    for team in teams {
+        let name = team.name.trim();
+        if name.is_empty() {
+            return Err(error("team.name".into(), "a [[team]] needs a name".into()));
+        }
+        if out.iter().any(|t| t.name == name) {
+            return Err(error(format!("team.{name}"), "two [[team]] entries have this name; give each its own".into()));
+        }
+        if team.repositories.is_empty() && team.services.is_empty() {
+            return Err(error(
+                format!("team.{name}"),
+                "a team needs `repositories` (git paths) or `services` (stored events) to report on".into(),
+            ));
+        }
+        out.push(Team {
+            name: name.to_owned(),
+            repositories: team
+                .repositories
+                .iter()
+                .map(|r| if Path::new(r).is_absolute() { PathBuf::from(r) } else { base.join(r) })
+                .collect(),
+            services: team.services.clone(),
+            members: team.members.clone(),
+        });
+    }
+    Ok(out)
+}
+
 impl Config {
+    /// The team `name`, or an error naming the teams there are.
+    pub fn team(&self, name: &str) -> Result<&Team, ConfigError> {
+        self.teams.iter().find(|t| t.name == name).ok_or_else(|| ConfigError::Value {
+            source_name: self.source.clone(),
+            key: "team".to_owned(),
+            message: if self.teams.is_empty() {
+                format!("no team `{name}`: this configuration has no [[team]] entries (pass --config with the organisation's file)")
+            } else {
+                format!(
+                    "no team `{name}`; the teams are {}",
+                    self.teams.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+                )
+            },
+        })
+    }
+
     /// Loads `explicit` if given, else `<repo>/fulcrum.toml` if it exists,
     /// else the defaults; then applies `overrides`.
     ///
@@ -839,6 +922,7 @@ impl Config {
             knowledge_exclude,
             knowledge_include,
             hotspots_window,
+            teams: resolve_teams(&file.team, &source)?,
             people: file.person.clone(),
             min_group: file.focus.min_group.unwrap_or(5).max(3),
             sync_interval: file.sync.interval.unwrap_or(15),

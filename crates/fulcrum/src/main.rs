@@ -83,8 +83,28 @@ enum Command {
     Token(TokenArgs),
     /// Accounts of the team server: add, list, passwd, remove (passwords are read from standard input).
     User(UserArgs),
+    /// Every [[team]] side by side: the five keys, the flow bottleneck and the truck factor, with the organisation's total.
+    Org(OrgArgs),
     /// Copy a whole database into an empty one: an SQLite file into PostgreSQL (or back), history and all.
     Migrate(MigrateArgs),
+}
+
+#[derive(Args, Debug)]
+struct OrgArgs {
+    #[command(flatten)]
+    window: WindowArgs,
+    /// Order of the teams: team, deployment_frequency, lead_time, change_failure_rate, recovery_time, rework_rate or truck_factor.
+    #[arg(long, value_name = "COLUMN", default_value = "team")]
+    sort: String,
+    /// Report the stored history without syncing the teams' repositories first.
+    #[arg(long)]
+    no_sync: bool,
+    /// Deployments from tags or trunk (overrides deploy.mode).
+    #[arg(long, value_name = "MODE")]
+    deploy_mode: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = render::Format::Terminal)]
+    format: render::Format,
 }
 
 #[derive(Args, Debug)]
@@ -239,6 +259,9 @@ struct FlowArgs {
     /// Only these services (deployments, incidents) and repositories (pull requests); repeatable.
     #[arg(long, value_name = "NAME")]
     service: Vec<String>,
+    /// A [[team]] of the configuration: its repositories (rolled up) and services instead of --repo and --service.
+    #[arg(long, value_name = "NAME", conflicts_with = "service")]
+    team: Option<String>,
     /// Use what is stored without syncing the repository first.
     #[arg(long)]
     no_sync: bool,
@@ -349,6 +372,9 @@ struct ForecastArgs {
     /// Only these services and repositories; repeatable.
     #[arg(long, value_name = "NAME")]
     service: Vec<String>,
+    /// A [[team]] of the configuration: its repositories (rolled up) and services instead of --repo and --service.
+    #[arg(long, value_name = "NAME", conflicts_with = "service")]
+    team: Option<String>,
     /// Use what is stored without syncing the repository first.
     #[arg(long)]
     no_sync: bool,
@@ -467,6 +493,9 @@ struct ReportArgs {
     /// Without a repository: only these services and repositories of the stored events; repeatable.
     #[arg(long, value_name = "NAME")]
     service: Vec<String>,
+    /// A [[team]] of the configuration: its repositories (rolled up) and services instead of --repo and --service.
+    #[arg(long, value_name = "NAME", conflicts_with = "service")]
+    team: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -749,6 +778,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = config::Config::load(cli.global.config.as_deref(), Some(repo), &Default::default())?;
             print(&explain::explain(&args.metric, &config)?)
         }
+        Command::Org(args) => {
+            let sort = args.sort.parse().map_err(|e: String| UsageError(format!("--sort: {e}")))?;
+            let request = app::OrgRequest {
+                window: window_request(&args.window),
+                sync: (!args.no_sync).then(sync::SyncOptions::default),
+                sort,
+                deploy_mode: args.deploy_mode.clone(),
+            };
+            let view = app::organisation(&context, &request)?;
+            print(&painted(render::org(&view, args.format), args.format))
+        }
         Command::Migrate(args) => {
             if args.from == args.to {
                 return Err(UsageError(format!(
@@ -818,6 +858,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     average: args.average.clone(),
                 },
                 knowledge: !args.no_knowledge,
+                team: args.team.clone(),
             };
             let outcome = app::report(&context, &request)?;
             for (name, summary) in &outcome.team_syncs {
@@ -899,6 +940,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     window: app::WindowRequest { since: None, until: None },
                     sync: (!args.no_sync).then(sync::SyncOptions::default),
                     deploy_mode: None,
+                    team: args.team.clone(),
                 },
                 items: args.items,
                 deadline: args.deadline.clone(),
@@ -918,6 +960,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 window: window_request(&args.window),
                 sync: (!args.no_sync).then(sync::SyncOptions::default),
                 deploy_mode: args.deploy_mode.clone(),
+                team: args.team.clone(),
             };
             let analysis = app::flow(&context, &request)?;
             print(&painted(render::flow(&analysis, args.format), args.format))

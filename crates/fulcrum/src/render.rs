@@ -15,10 +15,12 @@ pub mod brief;
 mod flow;
 mod focus;
 mod forecast;
+mod org;
 
 pub use flow::flow;
 pub use focus::focus;
 pub use forecast::forecast;
+pub use org::org;
 
 /// Thousands with commas: 10000 → "10,000".
 pub fn thousands(n: u64) -> String {

@@ -117,6 +117,13 @@ pub struct AnalysisQuery {
     /// `knowledge --depth`: the directory depth (implies `by_directory`).
     #[serde(default, deserialize_with = "empty_is_none")]
     pub depth: Option<String>,
+    /// `--team`: a `[[team]]` of the configuration (its repositories and
+    /// services instead of `repo` and `service`).
+    #[serde(default, deserialize_with = "empty_is_none")]
+    pub team: Option<String>,
+    /// `org --sort`: the organisation view's order.
+    #[serde(default, deserialize_with = "empty_is_none")]
+    pub sort: Option<String>,
 }
 
 impl AnalysisQuery {
@@ -441,6 +448,8 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<ServerState>)> 
         ("get", "/api/v1/report", get(report)),
         ("get", "/api/v1/flow", get(flow)),
         ("get", "/api/v1/knowledge", get(knowledge)),
+        ("get", "/api/v1/org", get(org)),
+        ("get", "/org", get(pages::org_page)),
         ("get", "/api/v1/hotspots", get(hotspots)),
         ("get", "/api/v1/brief", get(digest::api)),
         ("get", "/api/v1/focus", get(digest::focus_api)),
@@ -517,6 +526,14 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> anyhow::Result<T> + 
 /// The report request of a query: the served repository, or the stored
 /// events of a service; never a sync (the background keeps the store fresh).
 fn report_request(state: &ServerState, query: &AnalysisQuery) -> Result<app::ReportRequest, ApiError> {
+    if query.team.is_some() {
+        return Ok(app::ReportRequest {
+            window: window(query),
+            knowledge: true,
+            team: query.team.clone(),
+            ..Default::default()
+        });
+    }
     let repos = match &query.service {
         Some(_) => Vec::new(),
         None => state.repo(query.repo.as_deref())?.into_iter().collect(),
@@ -552,11 +569,14 @@ async fn flow_json(state: &ServerState, query: &AnalysisQuery) -> Result<String,
 }
 
 async fn flow_json_now(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
-    let request = app::FlowRequest {
-        repo: if query.service.is_some() { None } else { state.repo(query.repo.as_deref())? },
-        services: query.service.iter().cloned().collect(),
-        window: window(query),
-        ..Default::default()
+    let request = match &query.team {
+        Some(team) => app::FlowRequest { window: window(query), team: Some(team.clone()), ..Default::default() },
+        None => app::FlowRequest {
+            repo: if query.service.is_some() { None } else { state.repo(query.repo.as_deref())? },
+            services: query.service.iter().cloned().collect(),
+            window: window(query),
+            ..Default::default()
+        },
     };
     let context = (state.context)();
     blocking(move || Ok(render::flow(&app::flow(&context, &request)?, render::Format::Json))).await
@@ -599,6 +619,25 @@ async fn report(State(state): State<ServerState>, Query(query): Query<AnalysisQu
 
 async fn flow(State(state): State<ServerState>, Query(query): Query<AnalysisQuery>) -> Result<Response, ApiError> {
     Ok(json_text(flow_json(&state, &query).await?))
+}
+
+/// The organisation view's JSON for a query.
+pub(crate) async fn org_json(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
+    state.cache.get(format!("org {query:?}"), org_json_now(state, query)).await
+}
+
+async fn org_json_now(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
+    let sort = match &query.sort {
+        Some(sort) => sort.parse().map_err(|e: String| ApiError(UsageError(format!("sort: {e}")).into()))?,
+        None => Default::default(),
+    };
+    let request = app::OrgRequest { window: window(query), sort, ..Default::default() };
+    let context = (state.context)();
+    blocking(move || Ok(render::org(&app::organisation(&context, &request)?, render::Format::Json))).await
+}
+
+async fn org(State(state): State<ServerState>, Query(query): Query<AnalysisQuery>) -> Result<Response, ApiError> {
+    Ok(json_text(org_json(&state, &query).await?))
 }
 
 async fn knowledge(State(state): State<ServerState>, Query(query): Query<AnalysisQuery>) -> Result<Response, ApiError> {

@@ -146,6 +146,10 @@ pub struct Scope<'a> {
     /// The other repositories of a team roll-up: `(store key, service)`,
     /// their deployments found in git (tags or trunk) under their service.
     pub team: Vec<(String, String)>,
+    /// Services of a team beside its repositories: their stored deployment
+    /// events count beside the repositories' own deployments instead of
+    /// replacing them (the strongest source wins per service).
+    pub extra_services: Vec<String>,
 }
 
 /// The history a report stands on: commits (from git, or standing in from
@@ -187,7 +191,11 @@ pub fn history(store: &Store, scope: &Scope<'_>, events: &Events, config: &Confi
         .ok_or_else(|| AnalysisError::NotSynced { path: key.to_owned(), db: store.path().display().to_string() })?;
     let stored = store.load_commits(state.id)?;
     let commits = to_core_commits(&stored, state.mailmap.as_deref());
-    let (deployments, deployments_source) = if events.deployments.is_empty() {
+    let (beside, own): (Vec<&_>, Vec<&_>) = events
+        .deployments
+        .iter()
+        .partition(|d| d.service != scope.service && scope.extra_services.contains(&d.service));
+    let (mut deployments, mut deployments_source) = if own.is_empty() {
         find_deployments(&state, &commits, key, scope.service, config)?
     } else {
         // An event may name its commit by tag (a release): resolve it through the refs.
@@ -197,11 +205,10 @@ pub fn history(store: &Store, scope: &Scope<'_>, events: &Events, config: &Confi
             .filter(|r| r.kind == RefKind::Tag)
             .map(|r| (r.name.trim_start_matches("refs/tags/"), r.commit.as_str()))
             .collect();
-        let deployments = events
-            .deployments
+        let deployments = own
             .iter()
             .map(|d| {
-                let mut d = d.clone();
+                let mut d = (*d).clone();
                 if let Some(commit) = tags.get(d.commit.as_str()) {
                     d.commit = (*commit).to_owned();
                 }
@@ -210,6 +217,11 @@ pub fn history(store: &Store, scope: &Scope<'_>, events: &Events, config: &Confi
             .collect();
         (deployments, event_deployments_text(events))
     };
+    if !beside.is_empty() {
+        deployments.extend(beside.into_iter().cloned());
+        deployments.sort_by(|a, b| a.finished_at.cmp(&b.finished_at).then_with(|| a.id.cmp(&b.id)));
+        deployments_source.push_str(&format!("; {}: deployment events", scope.extra_services.join(", ")));
+    }
     let mut history =
         History { commits, deployments, deployments_source, git: Some((key.to_owned(), state)), team: Vec::new() };
     // A team roll-up: each other repository's commits and its own deployments

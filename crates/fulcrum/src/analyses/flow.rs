@@ -93,7 +93,20 @@ pub fn analyze(
     } else {
         let history = history(store, scope, &events, config)?;
         let attribution = fulcrum_core::deployments::attribute(&history.commits, &history.deployments);
-        let deployed = deployed_at(&events.prs, &history.commits, &history.deployments, &attribution);
+        let mut deployed = deployed_at(&events.prs, &history.commits, &history.deployments, &attribution);
+        // A team's services beside its repositories: their pull requests are
+        // deployed by the events that list their merge commits.
+        if !scope.extra_services.is_empty() {
+            let shipped = events.shipped_at();
+            for pr in &events.prs {
+                if let Some(merge) = pr.merge_commit.as_deref()
+                    && !deployed.contains_key(merge)
+                    && let Some(&at) = shipped.get(merge)
+                {
+                    deployed.insert(merge, tolerate_clock(at, pr.merged_at));
+                }
+            }
+        }
         if let Some((key, state)) = &history.git
             && !state.sync_complete
         {

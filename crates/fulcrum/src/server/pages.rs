@@ -21,13 +21,16 @@ use crate::server::accounts::Role;
 
 /// The query string of the filters, to carry from page to page.
 fn query_string(query: &AnalysisQuery) -> String {
-    let pairs: Vec<String> =
-        [("repo", &query.repo), ("since", &query.since), ("until", &query.until), ("service", &query.service)]
-            .into_iter()
-            .filter_map(|(key, value)| {
-                value.as_ref().map(|v| format!("{key}={}", crate::sources::connector::encode(v)))
-            })
-            .collect();
+    let pairs: Vec<String> = [
+        ("repo", &query.repo),
+        ("since", &query.since),
+        ("until", &query.until),
+        ("service", &query.service),
+        ("team", &query.team),
+    ]
+    .into_iter()
+    .filter_map(|(key, value)| value.as_ref().map(|v| format!("{key}={}", crate::sources::connector::encode(v))))
+    .collect();
     if pairs.is_empty() { String::new() } else { format!("?{}", pairs.join("&")) }
 }
 
@@ -46,6 +49,7 @@ pub fn chrome(state: &ServerState, viewer: Option<&Viewer>, query: &AnalysisQuer
         ("/flow", "Flow", false),
         ("/knowledge", "Knowledge", false),
         ("/focus", "Focus", false),
+        ("/org", "Organisation", false),
     ] {
         if all || member {
             if path == current {
@@ -65,15 +69,116 @@ pub fn chrome(state: &ServerState, viewer: Option<&Viewer>, query: &AnalysisQuer
             escape(value.as_deref().unwrap_or(""))
         )
     };
+    // The teams of the configuration, when it has any: a team replaces repo and service.
+    let teams = crate::app::organisation_config(&(state.context)()).map(|c| c.teams).unwrap_or_default();
+    let team = if teams.is_empty() {
+        String::new()
+    } else {
+        let mut select = String::from("<label>team <select name=\"team\"><option value=\"\">(none)</option>");
+        for t in &teams {
+            let selected = if query.team.as_deref() == Some(t.name.as_str()) { " selected" } else { "" };
+            let _ = write!(select, "<option{selected}>{}</option>", escape(&t.name));
+        }
+        select.push_str("</select></label> ");
+        select
+    };
     let _ = writeln!(
         out,
-        "<form method=\"get\" action=\"{current}\">{}{}{}{}<button>Show</button></form>",
+        "<form method=\"get\" action=\"{current}\">{}{}{}{}{team}<button>Show</button></form>",
         field("since", &query.since, "90d or 2025-01-31"),
         field("until", &query.until, "now"),
         field("repo", &query.repo, "the first served"),
         field("service", &query.service, "stored events of a service")
     );
     out
+}
+
+/// `GET /org`: every team side by side, sortable by any column (a link
+/// per heading), the organisation's total last. Teams, never people.
+pub async fn org_page(
+    State(state): State<ServerState>,
+    viewer: Option<axum::Extension<Viewer>>,
+    Query(query): Query<AnalysisQuery>,
+) -> Result<Response, ApiError> {
+    let core = state.cache.get(format!("org page {query:?}"), org_core(&state, &query)).await?;
+    let mut body = chrome(&state, viewer.as_ref().map(|v| &v.0), &query, "/org");
+    body.push_str(&core);
+    Ok(html("fulcrum · organisation", body))
+}
+
+async fn org_core(state: &ServerState, query: &AnalysisQuery) -> Result<String, ApiError> {
+    let view: Value = serde_json::from_str(&super::org_json(state, query).await?).map_err(anyhow::Error::from)?;
+    let mut body = String::from("<h1>Organisation</h1>\n<table data-table=\"org\"><thead><tr>");
+    let window = [("since", &query.since), ("until", &query.until)]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("&{k}={}", crate::sources::connector::encode(v))))
+        .collect::<String>();
+    for (key, title) in [
+        ("team", "Team"),
+        ("deployment_frequency", "Deploys / week"),
+        ("lead_time", "Lead time"),
+        ("change_failure_rate", "Failure rate"),
+        ("recovery_time", "Recovery"),
+        ("rework_rate", "Rework"),
+        ("", "Bottleneck"),
+        ("truck_factor", "Truck factor"),
+    ] {
+        if key.is_empty() || view["sort"] == key {
+            let _ = write!(body, "<th>{title}</th>");
+        } else {
+            let _ = write!(body, "<th><a href=\"/org?sort={key}{}\">{title}</a></th>", escape(&window));
+        }
+    }
+    body.push_str("</tr></thead><tbody>\n");
+    let percent = |v: &Value| v.as_f64().map_or_else(|| "–".to_owned(), |v| format!("{:.0}%", v * 100.0));
+    let rows = view["teams"].as_array().cloned().unwrap_or_default();
+    for (i, row) in rows.iter().chain(std::iter::once(&view["organisation"])).enumerate() {
+        let name = row["team"].as_str().unwrap_or("");
+        let team = if i < rows.len() {
+            format!(
+                "<a href=\"/?team={}{}\">{}</a>",
+                crate::sources::connector::encode(name),
+                escape(&window),
+                escape(name)
+            )
+        } else {
+            format!("<strong>{}</strong>", escape(name))
+        };
+        let bottleneck = row["bottleneck"]
+            .as_array()
+            .map_or_else(|| "–".to_owned(), |b| format!("{} {}", b[0].as_str().unwrap_or(""), percent(&b[1])));
+        let truck = row["truck_factor"]
+            .as_array()
+            .map_or_else(|| "–".to_owned(), |t| format!("{} ({})", t[0], t[1].as_str().unwrap_or("")));
+        let _ = writeln!(
+            body,
+            "<tr data-team=\"{}\"><td>{team}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(name),
+            row["deployments_per_week"].as_f64().map_or_else(|| "–".to_owned(), |v| format!("{v:.1}")),
+            seconds(&row["lead_time"]),
+            percent(&row["change_failure_rate"]),
+            seconds(&row["recovery_time"]),
+            percent(&row["rework_rate"]),
+            escape(&bottleneck),
+            escape(&truck),
+        );
+    }
+    body.push_str("</tbody></table>\n");
+    for row in rows.iter().chain(std::iter::once(&view["organisation"])) {
+        for note in row["notes"].as_array().into_iter().flatten() {
+            let _ = writeln!(
+                body,
+                "<p class=\"note\">{}: {}</p>",
+                escape(row["team"].as_str().unwrap_or("")),
+                escape(note.as_str().unwrap_or(""))
+            );
+        }
+    }
+    body.push_str(
+        "<p>Lead time, recovery and the bottleneck are medians; the truck factor is the lowest of a team's \
+         repositories. Teams are compared here; no page ranks people.</p>\n",
+    );
+    Ok(body)
 }
 
 /// A bar chart as SVG: one bar per `(label, value)`, each with its title.

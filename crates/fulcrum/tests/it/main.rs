@@ -22,6 +22,7 @@ mod hardening;
 mod harness;
 mod inputs;
 mod knowledge;
+mod org;
 mod replay;
 mod server;
 mod snapshot;

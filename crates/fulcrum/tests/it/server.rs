@@ -12,7 +12,7 @@ use tower::ServiceExt;
 
 use crate::harness::*;
 
-fn state(db: &Path, repos: &[&Path]) -> fulcrum::server::ServerState {
+pub(crate) fn state(db: &Path, repos: &[&Path]) -> fulcrum::server::ServerState {
     let db = PathBuf::from(database(db));
     fulcrum::server::ServerState {
         context: Arc::new(move || fulcrum::app::Context {
@@ -32,7 +32,7 @@ fn state(db: &Path, repos: &[&Path]) -> fulcrum::server::ServerState {
 }
 
 /// `GET uri`: status, headers' CSP, body.
-fn get(state: &fulcrum::server::ServerState, uri: &str) -> (StatusCode, Option<String>, String) {
+pub(crate) fn get(state: &fulcrum::server::ServerState, uri: &str) -> (StatusCode, Option<String>, String) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let request = Request::builder().uri(uri).body(Body::empty()).unwrap();

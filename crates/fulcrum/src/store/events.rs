@@ -6,7 +6,7 @@
 //! a pull request, `(source, id)` for a deployment or incident), so a second
 //! import or sync of the same item replaces it instead of duplicating it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::db::{ToParam, params};
 use super::{Store, StoreError, sql_error};
@@ -186,18 +186,188 @@ impl EventFilter {
     }
 }
 
-/// Rows per multi-row insert of pull-request children.
-const ROWS_PER_INSERT: usize = 64;
+/// Rows per multi-row statement: one statement per row costs more than the
+/// row itself (a step on SQLite, a round trip on PostgreSQL). 256 rows of
+/// the widest table (17 columns) stay far below both parameter limits.
+const ROWS_PER_STATEMENT: usize = 256;
 
-/// `(?1, ?2, ?3, ?4), (?5, …)`: [`ROWS_PER_INSERT`] rows of `columns` numbered parameters.
-fn placeholders(columns: usize) -> String {
-    (0..ROWS_PER_INSERT)
-        .map(|row| {
-            let cells: Vec<String> = (1..=columns).map(|c| format!("?{}", row * columns + c)).collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+/// `(?1, ?2, ?3), (?4, …)`: `rows` rows of `columns` numbered parameters.
+fn placeholders(rows: usize, columns: usize) -> String {
+    let mut out = String::with_capacity(rows * columns * 6);
+    for row in 0..rows {
+        if row > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 1..=columns {
+            if c > 1 {
+                out.push_str(", ");
+            }
+            out.push('?');
+            out.push_str(&(row * columns + c).to_string());
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// `DELETE FROM table WHERE column IN (?1, …)` for `n` ids.
+fn delete_in(table: &str, column: &str, n: usize) -> String {
+    let list: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
+    format!("DELETE FROM {table} WHERE {column} IN ({})", list.join(", "))
+}
+
+/// Appends rows to `target` (`table (column, …)`): one `COPY` on
+/// PostgreSQL, multi-row inserts on SQLite.
+fn append_rows(
+    db: &super::db::Db,
+    target: &str,
+    values: &[&dyn ToParam],
+    columns: usize,
+) -> Result<(), super::db::DbError> {
+    if values.is_empty() {
+        return Ok(());
+    }
+    if let Some(copied) = db.copy_in(target, columns, values) {
+        return copied;
+    }
+    insert_rows(db, values, columns, |rows| format!("INSERT INTO {target} VALUES {}", placeholders(rows, columns)))
+}
+
+/// Runs `sql(rows)` over `values` (`columns` per row) in statements of
+/// [`ROWS_PER_STATEMENT`] rows; the statement of a full chunk is prepared
+/// once and reused.
+fn insert_rows(
+    db: &super::db::Db,
+    values: &[&dyn ToParam],
+    columns: usize,
+    sql: impl Fn(usize) -> String,
+) -> Result<(), super::db::DbError> {
+    let full = sql(ROWS_PER_STATEMENT);
+    for chunk in values.chunks(ROWS_PER_STATEMENT * columns) {
+        let rows = chunk.len() / columns;
+        if rows == ROWS_PER_STATEMENT {
+            db.execute(&full, chunk)?;
+        } else {
+            db.execute(&sql(rows), chunk)?;
+        }
+    }
+    Ok(())
+}
+
+/// A table upserted by [`upsert_rows`]: its columns (with their types, for
+/// PostgreSQL's staging table), its key, and what each row returns.
+struct Upsert {
+    table: &'static str,
+    columns: &'static [(&'static str, &'static str)],
+    key: &'static str,
+    returning: &'static str,
+}
+
+const PULL_REQUESTS: Upsert = Upsert {
+    table: "pull_requests",
+    columns: &[
+        ("repo", "TEXT"),
+        ("number", "BIGINT"),
+        ("source", "TEXT"),
+        ("author", "TEXT"),
+        ("created_at", "BIGINT"),
+        ("ready_at", "BIGINT"),
+        ("merged_at", "BIGINT"),
+        ("closed_at", "BIGINT"),
+        ("merge_commit", "TEXT"),
+        ("draft", "BIGINT"),
+        ("additions", "BIGINT"),
+        ("deletions", "BIGINT"),
+        ("updated_at", "BIGINT"),
+        ("raw", "TEXT"),
+        ("size_known", "BIGINT"),
+        ("title", "TEXT"),
+        ("url", "TEXT"),
+    ],
+    key: "repo, number",
+    returning: "id, repo, number",
+};
+
+const DEPLOYMENTS: Upsert = Upsert {
+    table: "deployments",
+    columns: &[
+        ("source", "TEXT"),
+        ("external_id", "TEXT"),
+        ("repo", "TEXT"),
+        ("service", "TEXT"),
+        ("environment", "TEXT"),
+        ("commit_sha", "TEXT"),
+        ("finished_at", "BIGINT"),
+        ("status", "TEXT"),
+        ("name", "TEXT"),
+        ("has_commit_list", "BIGINT"),
+        ("raw", "TEXT"),
+    ],
+    key: "source, external_id",
+    returning: "id, source, external_id",
+};
+
+const INCIDENTS: Upsert = Upsert {
+    table: "incidents",
+    columns: &[
+        ("source", "TEXT"),
+        ("external_id", "TEXT"),
+        ("service", "TEXT"),
+        ("title", "TEXT"),
+        ("started_at", "BIGINT"),
+        ("resolved_at", "BIGINT"),
+        ("deployment", "TEXT"),
+        ("commit_sha", "TEXT"),
+        ("pull_request", "TEXT"),
+        ("raw", "TEXT"),
+    ],
+    key: "source, external_id",
+    returning: "id",
+};
+
+/// Inserts or replaces (by `spec.key`) rows of `values`, handing each
+/// returned row to `each`. Rows must be unique by key. SQLite: multi-row
+/// upserts. PostgreSQL: the rows are `COPY`ed into a staging table (emptied
+/// at commit) and upserted from it in one statement.
+fn upsert_rows(
+    db: &super::db::Db,
+    spec: &Upsert,
+    values: &[&dyn ToParam],
+    mut each: impl FnMut(&super::db::Row<'_, '_>) -> Result<(), super::db::DbError>,
+) -> Result<(), super::db::DbError> {
+    if values.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = spec.columns.iter().map(|(name, _)| *name).collect();
+    let list = names.join(", ");
+    let keys: Vec<&str> = spec.key.split(", ").collect();
+    let update: Vec<String> =
+        names.iter().filter(|n| !keys.contains(n)).map(|n| format!("{n} = excluded.{n}")).collect();
+    let tail = format!("ON CONFLICT ({}) DO UPDATE SET {} RETURNING {}", spec.key, update.join(", "), spec.returning);
+    let width = names.len();
+    if db.is_postgres() {
+        let staging = format!("incoming_{}", spec.table);
+        let typed: Vec<String> = spec.columns.iter().map(|(n, t)| format!("{n} {t}")).collect();
+        db.batch(&format!("CREATE TEMP TABLE IF NOT EXISTS {staging} ({}) ON COMMIT DELETE ROWS", typed.join(", ")))?;
+        if let Some(copied) = db.copy_in(&format!("{staging} ({list})"), width, values) {
+            copied?;
+        }
+        return db.for_each(
+            &format!("INSERT INTO {} ({list}) SELECT {list} FROM {staging} {tail}", spec.table),
+            params![],
+            each,
+        );
+    }
+    let statement =
+        |rows: usize| format!("INSERT INTO {} ({list}) VALUES {} {tail}", spec.table, placeholders(rows, width));
+    let full = statement(ROWS_PER_STATEMENT);
+    for chunk in values.chunks(ROWS_PER_STATEMENT * width) {
+        let rows = chunk.len() / width;
+        let sql = if rows == ROWS_PER_STATEMENT { full.clone() } else { statement(rows) };
+        db.for_each(&sql, chunk, &mut each)?;
+    }
+    Ok(())
 }
 
 /// The position stored for a row id, if any.
@@ -206,11 +376,14 @@ fn position(index: &[u32], row_id: i64) -> Option<usize> {
     (i != u32::MAX).then_some(i as usize)
 }
 
-fn kind_name(kind: ActivityKind) -> &'static str {
+/// Activity kinds as stored, by [`kind_index`].
+const KIND_NAMES: [&str; 3] = ["review", "review_comment", "comment"];
+
+fn kind_index(kind: ActivityKind) -> usize {
     match kind {
-        ActivityKind::Review => "review",
-        ActivityKind::ReviewComment => "review_comment",
-        ActivityKind::Comment => "comment",
+        ActivityKind::Review => 0,
+        ActivityKind::ReviewComment => 1,
+        ActivityKind::Comment => 2,
     }
 }
 
@@ -237,159 +410,169 @@ impl Store {
                 db.query_row("SELECT COALESCE(MAX(id), 0) FROM pull_requests", params![], |r| r.get(0))?;
             let last_deployment: i64 =
                 db.query_row("SELECT COALESCE(MAX(id), 0) FROM deployments", params![], |r| r.get(0))?;
-            let insert_commits =
-                format!("INSERT INTO pr_commits (pr_id, sha, author, authored_at) VALUES {}", placeholders(4));
-            let insert_activities =
-                format!("INSERT INTO pr_activities (pr_id, author, at, kind) VALUES {}", placeholders(4));
-            let mut commit_rows: Vec<(i64, &PrCommit)> = Vec::new();
-            let mut activity_rows: Vec<(i64, &ReviewActivity)> = Vec::new();
-            // Rows written earlier in this batch: an item listed twice keeps only its last children.
-            let mut written: HashSet<i64> = HashSet::new();
-            for (pr, source, raw, label) in &batch.pull_requests {
-                let id: i64 = db.query_row(
-                    "INSERT INTO pull_requests (repo, number, source, author, created_at, ready_at, merged_at,
-                         closed_at, merge_commit, draft, additions, deletions, updated_at, raw, size_known, title, url)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
-                     ON CONFLICT (repo, number) DO UPDATE SET source = excluded.source, author = excluded.author,
-                         created_at = excluded.created_at, ready_at = excluded.ready_at,
-                         merged_at = excluded.merged_at, closed_at = excluded.closed_at,
-                         merge_commit = excluded.merge_commit, draft = excluded.draft,
-                         additions = excluded.additions, deletions = excluded.deletions,
-                         updated_at = excluded.updated_at, raw = excluded.raw, size_known = excluded.size_known,
-                         title = excluded.title, url = excluded.url
-                     RETURNING id",
-                    params![
-                        pr.repo,
+            // An item listed twice keeps only its last version (one statement
+            // may not upsert a row twice on PostgreSQL).
+            let mut latest: HashMap<(&str, u64), usize> = HashMap::new();
+            for (i, (pr, ..)) in batch.pull_requests.iter().enumerate() {
+                latest.insert((pr.repo.as_str(), pr.number), i);
+            }
+            let prs: Vec<_> = batch
+                .pull_requests
+                .iter()
+                .enumerate()
+                .filter(|(i, (pr, ..))| latest[&(pr.repo.as_str(), pr.number)] == *i)
+                .map(|(_, item)| item)
+                .collect();
+            // Figures computed from the item, bound by reference below.
+            let numbers: Vec<[i64; 3]> = prs
+                .iter()
+                .map(|(pr, ..)| {
+                    [
                         pr.number as i64,
-                        source,
-                        pr.author,
-                        pr.created_at,
-                        pr.ready_at,
-                        pr.merged_at,
-                        pr.closed_at,
-                        pr.merge_commit,
-                        pr.draft,
                         i64::try_from(pr.additions).unwrap_or(i64::MAX),
                         i64::try_from(pr.deletions).unwrap_or(i64::MAX),
-                        pr.updated_at,
-                        raw,
-                        !pr.size_unknown,
-                        label.title,
-                        label.url
-                    ],
-                    |r| r.get(0),
-                )?;
-                if !written.insert(id) {
-                    commit_rows.retain(|(pr, _)| *pr != id);
-                    activity_rows.retain(|(pr, _)| *pr != id);
-                }
+                    ]
+                })
+                .collect();
+            let known: Vec<bool> = prs.iter().map(|(pr, ..)| !pr.size_unknown).collect();
+            // (repo, number) → row id.
+            let mut ids: HashMap<(String, i64), i64> = HashMap::with_capacity(prs.len());
+            let mut values: Vec<&dyn ToParam> = Vec::with_capacity(17 * prs.len());
+            for (n, (pr, source, raw, label)) in prs.iter().enumerate() {
+                let [number, additions, deletions] = &numbers[n];
+                values.extend([
+                    &pr.repo as &dyn ToParam,
+                    number,
+                    source,
+                    &pr.author,
+                    &pr.created_at,
+                    &pr.ready_at,
+                    &pr.merged_at,
+                    &pr.closed_at,
+                    &pr.merge_commit,
+                    &pr.draft,
+                    additions,
+                    deletions,
+                    &pr.updated_at,
+                    raw,
+                    &known[n],
+                    &label.title,
+                    &label.url,
+                ]);
+            }
+            upsert_rows(db, &PULL_REQUESTS, &values, |r| {
+                ids.insert((r.get(1)?, r.get(2)?), r.get(0)?);
+                Ok(())
+            })?;
+            let id_of = |pr: &PullRequest| {
+                ids.get(&(pr.repo.clone(), pr.number as i64)).copied().ok_or(super::db::DbError::NoRows)
+            };
+            // Pull requests stored before this batch lose their old children.
+            let mut existing: Vec<i64> = Vec::new();
+            for (pr, ..) in &prs {
+                let id = id_of(pr)?;
                 if id <= last_pr {
-                    db.execute("DELETE FROM pr_commits WHERE pr_id = ?1", params![id])?;
-                    db.execute("DELETE FROM pr_activities WHERE pr_id = ?1", params![id])?;
+                    existing.push(id);
                 }
+            }
+            for chunk in existing.chunks(ROWS_PER_STATEMENT) {
+                let values: Vec<&dyn ToParam> = chunk.iter().map(|id| id as &dyn ToParam).collect();
+                db.execute(&delete_in("pr_commits", "pr_id", chunk.len()), &values)?;
+                db.execute(&delete_in("pr_activities", "pr_id", chunk.len()), &values)?;
+            }
+            let pr_ids: Vec<i64> = prs.iter().map(|(pr, ..)| id_of(pr)).collect::<Result<_, _>>()?;
+            let mut values: Vec<&dyn ToParam> = Vec::new();
+            for ((pr, ..), id) in prs.iter().zip(&pr_ids) {
                 for c in &pr.commits {
-                    commit_rows.push((id, c));
+                    values.extend([id as &dyn ToParam, &c.sha, &c.author, &c.authored_at]);
                 }
+            }
+            append_rows(db, "pr_commits (pr_id, sha, author, authored_at)", &values, 4)?;
+            let mut values: Vec<&dyn ToParam> = Vec::new();
+            for ((pr, ..), id) in prs.iter().zip(&pr_ids) {
                 for a in &pr.activities {
-                    activity_rows.push((id, a));
+                    values.extend([id as &dyn ToParam, &a.author, &a.at, &KIND_NAMES[kind_index(a.kind)]]);
                 }
             }
-            // Children go in many rows per statement: one step per row costs
-            // more than the row itself.
-            for chunk in commit_rows.chunks(ROWS_PER_INSERT) {
-                if chunk.len() == ROWS_PER_INSERT {
-                    let mut values: Vec<&dyn ToParam> = Vec::with_capacity(4 * chunk.len());
-                    for (id, c) in chunk {
-                        values.extend([id as &dyn ToParam, &c.sha, &c.author, &c.authored_at]);
-                    }
-                    db.execute(&insert_commits, &values)?;
-                } else {
-                    for (id, c) in chunk {
-                        db.execute(
-                            "INSERT INTO pr_commits (pr_id, sha, author, authored_at) VALUES (?1, ?2, ?3, ?4)",
-                            params![id, c.sha, c.author, c.authored_at],
-                        )?;
-                    }
-                }
+            append_rows(db, "pr_activities (pr_id, author, at, kind)", &values, 4)?;
+            // Deployments: the last version of each, upserted in multi-row statements.
+            let mut latest: HashMap<(&str, &str), usize> = HashMap::new();
+            for (i, (d, _)) in batch.deployments.iter().enumerate() {
+                latest.insert((d.source.as_str(), d.external_id.as_str()), i);
             }
-            for chunk in activity_rows.chunks(ROWS_PER_INSERT) {
-                if chunk.len() == ROWS_PER_INSERT {
-                    let kinds: Vec<&str> = chunk.iter().map(|(_, a)| kind_name(a.kind)).collect();
-                    let mut values: Vec<&dyn ToParam> = Vec::with_capacity(4 * chunk.len());
-                    for ((id, a), kind) in chunk.iter().zip(&kinds) {
-                        values.extend([id as &dyn ToParam, &a.author, &a.at, kind]);
-                    }
-                    db.execute(&insert_activities, &values)?;
-                } else {
-                    for (id, a) in chunk {
-                        db.execute(
-                            "INSERT INTO pr_activities (pr_id, author, at, kind) VALUES (?1, ?2, ?3, ?4)",
-                            params![id, a.author, a.at, kind_name(a.kind)],
-                        )?;
-                    }
-                }
+            let deployments: Vec<_> = batch
+                .deployments
+                .iter()
+                .enumerate()
+                .filter(|(i, (d, _))| latest[&(d.source.as_str(), d.external_id.as_str())] == *i)
+                .map(|(_, item)| item)
+                .collect();
+            let listed: Vec<bool> = deployments.iter().map(|(d, _)| d.commits.is_some()).collect();
+            let mut deployment_ids: HashMap<(String, String), i64> = HashMap::with_capacity(deployments.len());
+            let mut values: Vec<&dyn ToParam> = Vec::with_capacity(11 * deployments.len());
+            for (n, (d, raw)) in deployments.iter().enumerate() {
+                values.extend([
+                    &d.source as &dyn ToParam,
+                    &d.external_id,
+                    &d.repo,
+                    &d.service,
+                    &d.environment,
+                    &d.commit,
+                    &d.finished_at,
+                    &d.status,
+                    &d.name,
+                    &listed[n],
+                    raw,
+                ]);
             }
-            let mut written_deployments: HashSet<i64> = HashSet::new();
-            for (d, raw) in &batch.deployments {
-                let id: i64 = db.query_row(
-                    "INSERT INTO deployments (source, external_id, repo, service, environment, commit_sha,
-                         finished_at, status, name, has_commit_list, raw)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-                     ON CONFLICT (source, external_id) DO UPDATE SET repo = excluded.repo,
-                         service = excluded.service, environment = excluded.environment,
-                         commit_sha = excluded.commit_sha, finished_at = excluded.finished_at,
-                         status = excluded.status, name = excluded.name,
-                         has_commit_list = excluded.has_commit_list, raw = excluded.raw
-                     RETURNING id",
-                    params![
-                        d.source,
-                        d.external_id,
-                        d.repo,
-                        d.service,
-                        d.environment,
-                        d.commit,
-                        d.finished_at,
-                        d.status,
-                        d.name,
-                        d.commits.is_some(),
-                        raw
-                    ],
-                    |r| r.get(0),
-                )?;
-                if id <= last_deployment || !written_deployments.insert(id) {
-                    db.execute("DELETE FROM deployment_commits WHERE deployment_id = ?1", params![id])?;
-                }
+            upsert_rows(db, &DEPLOYMENTS, &values, |r| {
+                deployment_ids.insert((r.get(1)?, r.get(2)?), r.get(0)?);
+                Ok(())
+            })?;
+            let ids: Vec<i64> = deployments
+                .iter()
+                .map(|(d, _)| {
+                    deployment_ids
+                        .get(&(d.source.clone(), d.external_id.clone()))
+                        .copied()
+                        .ok_or(super::db::DbError::NoRows)
+                })
+                .collect::<Result<_, _>>()?;
+            let existing: Vec<i64> = ids.iter().copied().filter(|id| *id <= last_deployment).collect();
+            for chunk in existing.chunks(ROWS_PER_STATEMENT) {
+                let values: Vec<&dyn ToParam> = chunk.iter().map(|id| id as &dyn ToParam).collect();
+                db.execute(&delete_in("deployment_commits", "deployment_id", chunk.len()), &values)?;
+            }
+            let mut values: Vec<&dyn ToParam> = Vec::new();
+            for ((d, _), id) in deployments.iter().zip(&ids) {
                 for sha in d.commits.iter().flatten() {
-                    db.execute(
-                        "INSERT INTO deployment_commits (deployment_id, sha) VALUES (?1, ?2)",
-                        params![id, sha],
-                    )?;
+                    values.extend([id as &dyn ToParam, sha]);
                 }
             }
-            for (i, raw) in &batch.incidents {
-                db.execute(
-                    "INSERT INTO incidents (source, external_id, service, title, started_at, resolved_at,
-                         deployment, commit_sha, pull_request, raw)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                     ON CONFLICT (source, external_id) DO UPDATE SET service = excluded.service,
-                         title = excluded.title, started_at = excluded.started_at,
-                         resolved_at = excluded.resolved_at, deployment = excluded.deployment,
-                         commit_sha = excluded.commit_sha, pull_request = excluded.pull_request,
-                         raw = excluded.raw",
-                    params![
-                        i.source,
-                        i.external_id,
-                        i.service,
-                        i.title,
-                        i.started_at,
-                        i.resolved_at,
-                        i.deployment,
-                        i.commit,
-                        i.pull_request,
-                        raw
-                    ],
-                )?;
+            append_rows(db, "deployment_commits (deployment_id, sha)", &values, 2)?;
+            let mut latest: HashMap<(&str, &str), usize> = HashMap::new();
+            for (n, (i, _)) in batch.incidents.iter().enumerate() {
+                latest.insert((i.source.as_str(), i.external_id.as_str()), n);
             }
+            let mut values: Vec<&dyn ToParam> = Vec::new();
+            for (n, (i, raw)) in batch.incidents.iter().enumerate() {
+                if latest[&(i.source.as_str(), i.external_id.as_str())] != n {
+                    continue;
+                }
+                values.extend([
+                    &i.source as &dyn ToParam,
+                    &i.external_id,
+                    &i.service,
+                    &i.title,
+                    &i.started_at,
+                    &i.resolved_at,
+                    &i.deployment,
+                    &i.commit,
+                    &i.pull_request,
+                    raw,
+                ]);
+            }
+            upsert_rows(db, &INCIDENTS, &values, |_| Ok(()))?;
             for (source, resource, value) in cursors {
                 db.execute(
                     "INSERT INTO source_cursors (source, resource, value) VALUES (?1, ?2, ?3)

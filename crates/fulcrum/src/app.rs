@@ -413,6 +413,8 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
     if let Some(options) = &request.sync {
         let opened = repositories.iter().map(|p| open_repo(p)).collect::<anyhow::Result<Vec<_>>>()?;
         let mut store = open_store(&context.db, true)?;
+        // The SQL views group by team: they see the teams as this run does.
+        store.set_teams(&team_services(&config))?;
         for (repo, key, name) in opened {
             sync::sync(&mut store, &repo, &key, &name, context.now, options)?;
         }
@@ -497,6 +499,27 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
         organisation,
         config_source: config.source,
     })
+}
+
+/// `(team, services)` of the configuration's teams, for the store's
+/// `team_services` (a team's repositories count under their directory names,
+/// the service their deployments take).
+pub fn team_services(config: &Config) -> Vec<(String, Vec<String>)> {
+    config
+        .teams
+        .iter()
+        .map(|team| {
+            let mut services = team.services.clone();
+            for repo in &team.repositories {
+                if let Ok((_, name)) = repo_key(repo)
+                    && !services.contains(&name)
+                {
+                    services.push(name);
+                }
+            }
+            (team.name.clone(), services)
+        })
+        .collect()
 }
 
 /// Knowledge risk of one repository.

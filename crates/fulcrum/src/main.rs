@@ -545,6 +545,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 eprintln!("warning: {ignored}");
             }
             let mut store = store::Store::open(&db_path(cli.global.db.as_deref())?)?;
+            if !config.teams.is_empty() {
+                // The SQL views group by team: they see the teams of this configuration.
+                store.set_teams(&app::team_services(&config))?;
+            }
             if let Some((repo, key, name)) = git_repo {
                 let summary = sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args))?;
                 print_sync_summary(&name, &summary);

@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/0004_pr_title_url.sql"),
     include_str!("store/0005_api_tokens.sql"),
     include_str!("store/0006_accounts.sql"),
+    include_str!("store/0007_views.sql"),
 ];
 
 /// Failures of the store. All name the database file.
@@ -909,6 +910,25 @@ impl Store {
                 |r| Ok(RepoTotals { commits: r.get::<i64>(0)? as u64, missing_blobs: r.get::<i64>(1)? as u64 }),
             )
             .map_err(self.sql())
+    }
+}
+
+impl Store {
+    /// Replaces the stored teams (`team_services`, which the SQL views
+    /// group by) with `teams`: `(team, services)`.
+    pub fn set_teams(&mut self, teams: &[(String, Vec<String>)]) -> Result<(), StoreError> {
+        self.write(|db| {
+            db.execute("DELETE FROM team_services", params![])?;
+            for (team, services) in teams {
+                for service in services {
+                    db.execute(
+                        "INSERT INTO team_services (team, service) VALUES (?1, ?2) ON CONFLICT (team, service) DO NOTHING",
+                        params![team, service],
+                    )?;
+                }
+            }
+            Ok(())
+        })
     }
 }
 

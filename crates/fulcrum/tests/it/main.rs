@@ -26,4 +26,5 @@ mod org;
 mod replay;
 mod server;
 mod snapshot;
+mod sql;
 mod sync;

@@ -54,7 +54,7 @@ enum Command {
     /// The delivery report (DORA): syncs the repository first; without one, reports the stored events.
     Report(ReportArgs),
     /// Sync the repository and every [[source]] of fulcrum.toml into the database (incremental; safe to interrupt).
-    Sync(SyncArgs),
+    Sync(SyncCommandArgs),
     /// Knowledge risk: truck factor, who it rests on, knowledge map, departure impact.
     Knowledge(KnowledgeArgs),
     /// Hotspots (changes × size) and change coupling over the window [default --since: hotspots.window].
@@ -83,10 +83,55 @@ enum Command {
     Token(TokenArgs),
     /// Accounts of the team server: add, list, passwd, remove (passwords are read from standard input).
     User(UserArgs),
+    /// Repositories kept synced by `fulcrum sync --worker`: add DIR (every git repository under it), list.
+    Repos(ReposArgs),
     /// Every [[team]] side by side: the five keys, the flow bottleneck and the truck factor, with the organisation's total.
     Org(OrgArgs),
     /// Copy a whole database into an empty one: an SQLite file into PostgreSQL (or back), history and all.
     Migrate(MigrateArgs),
+}
+
+#[derive(Args, Debug)]
+struct SyncCommandArgs {
+    #[command(flatten)]
+    sync: SyncArgs,
+    /// Work as a sync worker: take jobs (repositories registered with `fulcrum repos add`, [[team]] repositories,
+    /// the [[source]]s) from the database, with any number of other workers on this machine or others.
+    #[arg(long)]
+    worker: bool,
+    /// With --worker: sync every job once, then exit.
+    #[arg(long, requires = "worker")]
+    once: bool,
+    /// With --worker: seconds a claimed job stays this worker's without renewal (renewed every third of it).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, requires = "worker")]
+    lease: u32,
+    /// With --worker: its name in the jobs table [default: HOST:PID].
+    #[arg(long, value_name = "NAME", requires = "worker")]
+    name: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct ReposArgs {
+    #[command(subcommand)]
+    action: ReposAction,
+}
+
+#[derive(Subcommand, Debug)]
+enum ReposAction {
+    /// Register every git repository under a directory as a sync job (for `fulcrum sync --worker`).
+    Add {
+        /// The directory.
+        dir: PathBuf,
+        /// How many directories down to look.
+        #[arg(long, default_value_t = 3)]
+        depth: usize,
+    },
+    /// The registered jobs: when each was last synced, by which worker, and how it ended.
+    List {
+        /// Output format (terminal or json).
+        #[arg(long, value_enum, default_value = "terminal")]
+        format: render::Format,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -527,7 +572,79 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let now = now()?;
     let context = app::Context { db: db_path(cli.global.db.as_deref())?, config: cli.global.config.clone(), now };
     match cli.command {
-        Command::Sync(args) => {
+        Command::Sync(command) if command.worker => {
+            let config = config::Config::load(cli.global.config.as_deref(), None, &Default::default())?;
+            let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
+            let options = fulcrum::sources::worker::WorkerOptions {
+                name: command.name.clone().unwrap_or_else(|| format!("{host}:{}", std::process::id())),
+                lease: i64::from(command.lease.max(3)),
+                once: command.once,
+                interval: config.sync_interval.max(1) as i64 * 60,
+                sync: sync_options(&command.sync),
+                host_clock: clock(now),
+            };
+            let db = db_path(cli.global.db.as_deref())?;
+            let summary =
+                fulcrum::sources::worker::run(&db, &config, &options, now, |job, error, seconds| match error {
+                    None => eprintln!("{}: synced {} {} in {seconds:.2} s", options.name, job.kind, job.target),
+                    Some(e) => {
+                        eprintln!("{}: {} {} failed after {seconds:.2} s: {e}", options.name, job.kind, job.target)
+                    }
+                })?;
+            let failed = summary.runs.iter().filter(|(_, _, e)| e.is_some()).count();
+            eprintln!("{}: {} jobs run, {failed} failed", options.name, summary.runs.len());
+            Ok(())
+        }
+        Command::Repos(args) => match args.action {
+            ReposAction::Add { dir, depth } => {
+                let found = fulcrum::sources::worker::find_repositories(&dir, depth)
+                    .map_err(|e| UsageError(format!("{}: cannot read the directory ({e})", dir.display())))?;
+                if found.is_empty() {
+                    return Err(UsageError(format!(
+                        "{}: no git repository at or under it (looked {depth} directories down; pass --depth to look deeper)",
+                        dir.display()
+                    ))
+                    .into());
+                }
+                let targets: Vec<String> = found.iter().map(|p| p.display().to_string()).collect();
+                let mut store = store::Store::open(&context.db)?;
+                let added = store.add_jobs("repository", &targets)?;
+                for target in &targets {
+                    println!("{target}");
+                }
+                eprintln!(
+                    "{} repositories found, {added} new; `fulcrum sync --worker` keeps them synced",
+                    targets.len()
+                );
+                Ok(())
+            }
+            ReposAction::List { format } => {
+                let jobs = app::open_store(&context.db, false)?.jobs()?;
+                if format == render::Format::Json {
+                    return print(&render::to_json(&jobs));
+                }
+                let mut out = String::new();
+                for job in &jobs {
+                    let when = job.last_finished_at.map_or("never".to_owned(), fulcrum_core::time::format_datetime);
+                    let state = match (&job.worker, &job.last_error) {
+                        (Some(worker), _) => format!("syncing ({worker})"),
+                        (None, Some(error)) => format!("failed: {error}"),
+                        (None, None) if job.runs > 0 => "ok".to_owned(),
+                        _ => "waiting".to_owned(),
+                    };
+                    out.push_str(&format!(
+                        "{:<10} {}  last {when}, {} runs, {state}\n",
+                        job.kind, job.target, job.runs
+                    ));
+                }
+                if jobs.is_empty() {
+                    out.push_str("no jobs: `fulcrum repos add DIR` registers repositories\n");
+                }
+                print(&out)
+            }
+        },
+        Command::Sync(command) => {
+            let args = command.sync;
             let repo_path = args.repo.single("sync")?;
             // Validate the configuration early, so a typo is reported before a long sync.
             let config = config::Config::load(cli.global.config.as_deref(), Some(repo_path), &Default::default())?;
@@ -553,7 +670,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 let summary = sync::sync(&mut store, &repo, &key, &name, now, &sync_options(&args))?;
                 print_sync_summary(&name, &summary);
             }
-            let _lock = store.lock_for_sync()?;
+            let _lock = store.lock_for_sync("sources")?;
             let mut progress = progress::Progress::new("sources");
             let context = github::SyncContext { config: &config, clock: clock(now), now };
             for summary in github::sync_all(&mut store, &context, &mut progress)? {

@@ -12,3 +12,4 @@ pub mod hooks;
 pub mod http;
 pub mod import;
 pub mod sync;
+pub mod worker;

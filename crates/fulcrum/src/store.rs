@@ -27,10 +27,12 @@ mod accounts;
 mod copy;
 mod db;
 mod events;
+mod jobs;
 
 pub use accounts::{SessionRow, User};
 pub use copy::{Copied, CopyError};
 pub use events::{CachedPage, DeploymentEvent, EventBatch, EventCounts, EventFilter, IncidentEvent, PrLabel};
+pub use jobs::Job;
 
 /// `PRAGMA application_id` of a fulcrum database ("FULC").
 const APPLICATION_ID: i64 = 0x4655_4C43;
@@ -44,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/0005_api_tokens.sql"),
     include_str!("store/0006_accounts.sql"),
     include_str!("store/0007_views.sql"),
+    include_str!("store/0008_sync_jobs.sql"),
 ];
 
 /// Failures of the store. All name the database file.
@@ -625,11 +628,18 @@ impl Store {
     /// Takes the exclusive sync lock: a lock file beside an SQLite database;
     /// a session-level advisory lock on its own connection for PostgreSQL,
     /// released when the connection closes (also when the process dies).
-    pub fn lock_for_sync(&self) -> Result<SyncLock, StoreError> {
+    ///
+    /// `scope` names what is synced (a repository's key, `sources`): on
+    /// PostgreSQL syncs of different scopes run side by side (workers on
+    /// several machines), on SQLite one sync at a time per database.
+    pub fn lock_for_sync(&self, scope: &str) -> Result<SyncLock, StoreError> {
         if let Db::Postgres(pg) = &self.db {
             let mut client = pg.borrow().config().connect(postgres::NoTls).map_err(self.sql_pg())?;
             let taken: bool = client
-                .query_one("SELECT pg_try_advisory_lock($1, hashtext(current_schema()))", &[&SYNC_LOCK])
+                .query_one(
+                    "SELECT pg_try_advisory_lock($1, hashtext(current_schema() || ':' || $2))",
+                    &[&SYNC_LOCK, &scope],
+                )
                 .map_err(self.sql_pg())?
                 .get(0);
             if !taken {

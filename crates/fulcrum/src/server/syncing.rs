@@ -218,7 +218,7 @@ fn run_round(
             return Ok(0);
         }
         let mut store = crate::store::Store::open(&context.db)?;
-        let _lock = store.lock_for_sync()?;
+        let _lock = store.lock_for_sync("sources")?;
         let mut progress = crate::progress::Progress::new("sources");
         let sync = crate::sources::github::SyncContext { config: &config, clock: host_clock, now: clock()? };
         Ok(crate::sources::github::sync_all(&mut store, &sync, &mut progress)?.len())

@@ -59,7 +59,7 @@ pub fn sync(
     options: &SyncOptions,
 ) -> anyhow::Result<SyncSummary> {
     let started = Instant::now();
-    let _lock = store.lock_for_sync()?;
+    let _lock = store.lock_for_sync(key)?;
     let state = store.repo_state(key, name)?;
     let refs = repo.refs()?;
     if refs.is_empty() {

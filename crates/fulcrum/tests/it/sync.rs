@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use crate::harness::{
-    Counts, FromRow, Scratch, TestDb, command, counts, dump, git, git_read, open_db, repo, s, stored_report, sync,
-    try_open_db, wait_for_stored_commits,
+    Cell, Counts, FromRow, Scratch, TestDb, command, counts, dump, git, git_read, open_db, repo, s, stored_report,
+    sync, try_open_db, wait_for_stored_commits,
 };
 
 const DELIVERY: Counts = Counts { commits: 15, parents: 15, file_changes: 17, trailers: 1, refs: 9 };
@@ -328,4 +328,90 @@ fn sync_killed_at_any_point_leaves_whole_commits_and_resumes() {
         );
     }
     assert!(interrupted_runs > 0, "no kill landed inside a sync ({whole:?} per sync)");
+}
+
+/// Workers share the registered repositories; one killed with `kill -9`
+/// mid-sync loses nothing: its lease runs out, another worker takes the job
+/// over and resumes it, and the database ends as plain syncs leave it.
+#[test]
+fn workers_share_the_jobs_and_take_over_a_killed_ones() {
+    let scratch = Scratch::new("sync_workers");
+    let root = scratch.path("repos");
+    std::fs::create_dir_all(&root).unwrap();
+    for name in ["alpha", "beta", "gamma"] {
+        let status = std::process::Command::new("cp").arg("-R").arg(repo("delivery")).arg(root.join(name)).status();
+        assert!(status.unwrap().success());
+    }
+    let db = scratch.db();
+    let added = crate::harness::fulcrum(["repos", "add", s(&root), "--db", s(&db)]).ok();
+    assert!(added.stderr.contains("3 repositories found, 3 new"), "{}", added.stderr);
+    let worker = |name: &str, delay: &str| {
+        command([
+            "sync",
+            "--worker",
+            "--once",
+            "--lease",
+            "3",
+            "--name",
+            name,
+            "--batch-size",
+            "2",
+            "--threads",
+            "1",
+            "--db",
+            s(&db),
+        ])
+        .env("FULCRUM_TEST_BATCH_DELAY_MS", delay)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+    };
+    let jobs = || -> Vec<serde_json::Value> {
+        let run = crate::harness::fulcrum(["repos", "list", "--format", "json", "--db", s(&db)]);
+        serde_json::from_str::<serde_json::Value>(&run.stdout)
+            .map(|v| v.as_array().unwrap().clone())
+            .unwrap_or_default()
+    };
+    // The first worker is killed once it has stored part of its first repository.
+    let mut first = worker("first", "300");
+    let started = std::time::Instant::now();
+    let held = loop {
+        let held =
+            jobs().into_iter().find(|j| j["worker"] == "first").map(|j| j["target"].as_str().unwrap().to_owned());
+        let stored = try_open_db(&db, false)
+            .and_then(|c| c.try_rows("SELECT COUNT(*) FROM commits"))
+            .is_ok_and(|rows| matches!(rows[0][0], Cell::Int(n) if n > 0));
+        if let (Some(held), true) = (held, stored) {
+            break held;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the first worker took no job");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    let partial: i64 = open_db(&db).value("SELECT COUNT(*) FROM commits");
+    assert!(partial < 45, "killed mid-sync: {partial} of 45 commits");
+    // Two more workers finish everything, the killed worker's job included once its lease ran out.
+    let (second, third) = (worker("second", "0"), worker("third", "0"));
+    let mut said = String::new();
+    for child in [second, third] {
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{stderr}");
+        said.push_str(&stderr);
+    }
+    assert!(said.contains(&format!("synced repository {held}")), "nobody took over {held}:\n{said}");
+    for job in jobs() {
+        assert_eq!(job["worker"], serde_json::Value::Null, "{job}");
+        assert_eq!(job["last_error"], serde_json::Value::Null, "{job}");
+        assert!(job["runs"].as_i64().unwrap() >= 1, "{job}");
+    }
+    // The same rows as plain, uninterrupted syncs of the three.
+    let plain = scratch.other_db("plain");
+    for name in ["alpha", "beta", "gamma"] {
+        sync(&root.join(name), &plain);
+    }
+    let rows =
+        |db: &std::path::Path| -> Vec<String> { dump(db).into_iter().filter(|l| !l.starts_with("repo | ")).collect() };
+    assert_eq!(rows(&db), rows(&plain));
 }

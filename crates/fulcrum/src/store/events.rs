@@ -186,6 +186,64 @@ impl EventFilter {
     }
 }
 
+impl EventFilter {
+    /// A condition on `column` (a repository slug) that holds for every
+    /// repository [`EventFilter::keeps_repo`] keeps (and perhaps a few more:
+    /// the rows are filtered again in Rust), with its parameters after the
+    /// first `offset`. `None` when the filter keeps every repository.
+    fn repo_condition(&self, column: &str, values: &mut Vec<String>) -> Option<String> {
+        if self.repos.is_empty() {
+            return None;
+        }
+        let mut parts = Vec::new();
+        for entry in &self.repos {
+            let entry = entry.to_lowercase();
+            values.push(entry.clone());
+            parts.push(format!("lower({column}) = ?{}", values.len()));
+            if !entry.contains('/') {
+                let escaped = entry.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                values.push(format!("%/{escaped}"));
+                parts.push(format!("lower({column}) LIKE ?{} ESCAPE '\\'", values.len()));
+            }
+        }
+        Some(format!("({})", parts.join(" OR ")))
+    }
+
+    /// A condition on `column` (a service) for the filter's services.
+    fn service_condition(&self, column: &str, values: &mut Vec<String>) -> Option<String> {
+        if self.services.is_empty() {
+            return None;
+        }
+        let mut parts = Vec::new();
+        for service in &self.services {
+            values.push(service.clone());
+            parts.push(format!("?{}", values.len()));
+        }
+        Some(format!("{column} IN ({})", parts.join(", ")))
+    }
+
+    /// `WHERE …` for pull requests (aliased `p`), with its parameters.
+    fn pull_request_sql(&self) -> (String, Vec<String>) {
+        let mut values = Vec::new();
+        match self.repo_condition("p.repo", &mut values) {
+            Some(condition) => (format!(" WHERE {condition}"), values),
+            None => (String::new(), values),
+        }
+    }
+
+    /// `WHERE …` for deployments (aliased `d`): their service, or their repository.
+    fn deployment_sql(&self) -> (String, Vec<String>) {
+        let mut values = Vec::new();
+        if self.repos.is_empty() && self.services.is_empty() {
+            return (String::new(), values);
+        }
+        let services = self.service_condition("d.service", &mut values);
+        let repos = self.repo_condition("d.repo", &mut values);
+        let parts: Vec<String> = services.into_iter().chain(repos).collect();
+        (format!(" WHERE {}", parts.join(" OR ")), values)
+    }
+}
+
 /// Rows per multi-row statement: one statement per row costs more than the
 /// row itself (a step on SQLite, a round trip on PostgreSQL). 256 rows of
 /// the widest table (17 columns) stay far below both parameter limits.
@@ -595,12 +653,25 @@ impl Store {
         // Activities are the largest table: a second connection reads them
         // on the other core while this one reads pull requests and commits
         // (WAL lets SQLite readers run side by side).
+        // A filter narrows every read in SQL: a team reads its own pull
+        // requests and their children only (and Rust checks each row again).
+        let (condition, values) = filter.pull_request_sql();
+        let children = |columns: &str, table: &str| {
+            if condition.is_empty() {
+                format!("SELECT {columns} FROM {table} c")
+            } else {
+                format!("SELECT {columns} FROM {table} c JOIN pull_requests p ON p.id = c.pr_id{condition}")
+            }
+        };
         let reader = self.db.reader(&self.path).map_err(&sql)?;
         let path = self.path.clone();
+        let activity_sql = children("c.pr_id, c.author, c.at, c.kind", "pr_activities");
+        let activity_values = values.clone();
         let activities = std::thread::spawn(move || -> Result<Vec<(i64, ReviewActivity)>, StoreError> {
             let mut out = Vec::new();
+            let bound: Vec<&dyn ToParam> = activity_values.iter().map(|v| v as &dyn ToParam).collect();
             reader
-                .for_each("SELECT pr_id, author, at, kind FROM pr_activities", params![], |row| {
+                .for_each(&activity_sql, &bound, |row| {
                     let kind: String = row.get(3)?;
                     out.push((
                         row.get(0)?,
@@ -614,12 +685,15 @@ impl Store {
         let mut prs: Vec<PullRequest> = Vec::new();
         // Row id → position in `prs`; ids are dense, so a vector beats a map.
         let mut index: Vec<u32> = Vec::new();
+        let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
         self.db
             .for_each(
-                "SELECT id, repo, number, source, author, created_at, ready_at, merged_at, closed_at, merge_commit,
-                        draft, additions, deletions, updated_at, size_known
-                 FROM pull_requests ORDER BY id",
-                params![],
+                &format!(
+                    "SELECT p.id, p.repo, p.number, p.source, p.author, p.created_at, p.ready_at, p.merged_at,
+                            p.closed_at, p.merge_commit, p.draft, p.additions, p.deletions, p.updated_at, p.size_known
+                     FROM pull_requests p{condition} ORDER BY p.id"
+                ),
+                &bound,
                 |row| {
                     let repo: String = row.get(1)?;
                     if !filter.keeps_repo(&repo) {
@@ -657,7 +731,7 @@ impl Store {
             )
             .map_err(&sql)?;
         self.db
-            .for_each("SELECT pr_id, sha, author, authored_at FROM pr_commits", params![], |row| {
+            .for_each(&children("c.pr_id, c.sha, c.author, c.authored_at", "pr_commits"), &bound, |row| {
                 if let Some(i) = position(&index, row.get(0)?) {
                     prs[i].commits.push(PrCommit { sha: row.get(1)?, author: row.get(2)?, authored_at: row.get(3)? });
                 }
@@ -679,12 +753,16 @@ impl Store {
         let sql = self.sql();
         let mut deployments = Vec::new();
         let mut index: HashMap<i64, usize> = HashMap::new();
+        let (condition, values) = filter.deployment_sql();
+        let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
         self.db
             .for_each(
-                "SELECT id, source, external_id, repo, service, environment, commit_sha, finished_at, status, name,
-                        has_commit_list
-                 FROM deployments ORDER BY finished_at, id",
-                params![],
+                &format!(
+                    "SELECT d.id, d.source, d.external_id, d.repo, d.service, d.environment, d.commit_sha,
+                            d.finished_at, d.status, d.name, d.has_commit_list
+                     FROM deployments d{condition} ORDER BY d.finished_at, d.id"
+                ),
+                &bound,
                 |row| {
                     let repo: Option<String> = row.get(3)?;
                     let service: String = row.get(4)?;
@@ -710,14 +788,25 @@ impl Store {
             )
             .map_err(&sql)?;
         self.db
-            .for_each("SELECT deployment_id, sha FROM deployment_commits", params![], |row| {
-                if let Some(&i) = index.get(&row.get::<i64>(0)?)
-                    && let Some(list) = deployments[i].commits.as_mut()
-                {
-                    list.push(row.get(1)?);
-                }
-                Ok(())
-            })
+            .for_each(
+                &if condition.is_empty() {
+                    "SELECT deployment_id, sha FROM deployment_commits".to_owned()
+                } else {
+                    format!(
+                        "SELECT c.deployment_id, c.sha FROM deployment_commits c
+                         JOIN deployments d ON d.id = c.deployment_id{condition}"
+                    )
+                },
+                &bound,
+                |row| {
+                    if let Some(&i) = index.get(&row.get::<i64>(0)?)
+                        && let Some(list) = deployments[i].commits.as_mut()
+                    {
+                        list.push(row.get(1)?);
+                    }
+                    Ok(())
+                },
+            )
             .map_err(&sql)?;
         Ok(deployments)
     }
@@ -725,12 +814,18 @@ impl Store {
     /// Stored incidents of the services `filter` keeps.
     pub fn load_incidents(&self, filter: &EventFilter) -> Result<Vec<IncidentEvent>, StoreError> {
         let mut incidents = Vec::new();
+        let mut values = Vec::new();
+        let condition =
+            filter.service_condition("service", &mut values).map(|c| format!(" WHERE {c}")).unwrap_or_default();
+        let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
         self.db
             .for_each(
-                "SELECT source, external_id, service, title, started_at, resolved_at, deployment, commit_sha,
-                        pull_request
-                 FROM incidents ORDER BY started_at, id",
-                params![],
+                &format!(
+                    "SELECT source, external_id, service, title, started_at, resolved_at, deployment, commit_sha,
+                            pull_request
+                     FROM incidents{condition} ORDER BY started_at, id"
+                ),
+                &bound,
                 |row| {
                     let incident = IncidentEvent {
                         source: row.get(0)?,

@@ -289,3 +289,47 @@ fn pull_requests_with_deployments_from_git_tags() {
     // Failures still come from git (reverts, hotfixes): no incidents were given.
     assert_eq!(report["dora"]["change_failure_rate"]["value"]["failure_source"], "inferred");
 }
+
+/// Reports narrow the stored events in SQL: nothing of a filter's own is
+/// lost however its names are written (case, `_` and `%`, which SQL's LIKE
+/// would take as wildcards), and nothing of another's is kept.
+#[test]
+fn filters_keep_exactly_their_own_events() {
+    let scratch = Scratch::new("filters_in_sql");
+    let pr = |repo: &str, number: u32| {
+        format!(
+            r#"{{"type":"pull_request","repo":"{repo}","number":{number},"author":"ann","created_at":"2025-01-06T09:00:00Z","merged_at":"2025-01-06T17:00:00Z","merge_commit":"m{number}","commits":[{{"sha":"c{number}","author":"ann","authored_at":"2025-01-06T08:00:00Z"}}]}}"#
+        )
+    };
+    let deployment = |service: &str, number: u32| {
+        format!(
+            r#"{{"type":"deployment","id":"d{number}","repo":"acme/{service}","service":"{service}","commit":"m{number}","finished_at":"2025-01-06T19:00:00Z","commits":["m{number}"]}}"#
+        )
+    };
+    let lines = [
+        pr("acme/my_svc", 1),
+        pr("acme/myXsvc", 2),
+        pr("other/My_Svc", 3),
+        pr("acme/50%", 4),
+        pr("acme/500", 5),
+        deployment("my_svc", 1),
+        deployment("myXsvc", 2),
+        deployment("50%", 4),
+        deployment("500", 5),
+    ];
+    std::fs::write(scratch.path("e.jsonl"), lines.join("\n") + "\n").unwrap();
+    in_dir(&scratch, &["import", "e.jsonl"]).ok();
+    let numbers = |service: &str| -> Vec<u64> {
+        let flow =
+            in_dir(&scratch, &["flow", "--service", service, "--format", "json", "--since", "2025-01-01"]).ok().json();
+        let mut numbers: Vec<u64> =
+            flow["rows"].as_array().unwrap().iter().map(|r| r["number"].as_u64().unwrap()).collect();
+        numbers.sort_unstable();
+        numbers
+    };
+    assert_eq!(numbers("my_svc"), [1, 3], "a name matches any owner, in any case");
+    assert_eq!(numbers("MY_SVC"), [1, 3]);
+    assert_eq!(numbers("acme/my_svc"), [1], "a slug matches itself");
+    assert_eq!(numbers("50%"), [4]);
+    assert_eq!(numbers("myXsvc"), [2]);
+}

@@ -2,8 +2,9 @@
 """Generates a JSON Lines events file for `fulcrum import` benchmarks.
 
     python3 bench/gen-events.py --prs 100000 --deployments 20000 --out events.jsonl
+    python3 bench/gen-events.py --prs 2000000 --deployments 400000 --repos 200 --incidents 20000 --out org.jsonl
 
-Deterministic (fixed seed). Five repositories `acme/svc0..4`, 60 authors,
+Deterministic (fixed seed). Five repositories `acme/svc0..4` (`--repos`), 60 authors,
 two years of history ending 2025-03-01: about 85% of pull requests merged,
 5% closed, 10% open, 10% opened as drafts; 1-6 commits, 0-3 reviews and
 0-5 comments each (some by bots, some by the author). Each successful
@@ -20,7 +21,7 @@ from datetime import datetime, timezone
 
 END = int(datetime(2025, 3, 1, tzinfo=timezone.utc).timestamp())
 START = END - 2 * 365 * 86400
-REPOS = [f"acme/svc{i}" for i in range(5)]
+REPOS = []
 AUTHORS = [f"dev{i}" for i in range(60)]
 BOTS = ["dependabot[bot]", "renovate[bot]", "github-actions[bot]"]
 
@@ -33,8 +34,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prs", type=int, default=100_000)
     parser.add_argument("--deployments", type=int, default=20_000)
+    parser.add_argument("--repos", type=int, default=5)
+    parser.add_argument("--incidents", type=int, default=400)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
+    REPOS.extend(f"acme/svc{i}" for i in range(args.repos))
     rng = random.Random(20261123)
     sha = lambda: "%040x" % rng.getrandbits(160)
     lines = []  # (time, text)
@@ -82,7 +86,7 @@ def main():
     # Deployments: per repository at even intervals, each shipping what merged since the last.
     per_repo = args.deployments // len(REPOS)
     deployments = []
-    incidents_wanted = 400
+    incidents_wanted = args.incidents
     deploy_id = 0
     for repo in REPOS:
         merged = sorted(merged_by_repo[repo])

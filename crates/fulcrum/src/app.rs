@@ -472,9 +472,6 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
             Reach { repos: team.repositories.clone(), services: Vec::new(), also: team.services.clone() }
         }
     };
-    let mut teams: Vec<OrgRow> =
-        config.teams.iter().map(|team| row_of(&team.name, &reach_of(team), team.members.len())).collect();
-    sort(&mut teams, request.sort);
     let mut services: Vec<String> = Vec::new();
     for team in &config.teams {
         for service in &team.services {
@@ -491,7 +488,32 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
     let mut members: Vec<&String> = config.teams.iter().flat_map(|t| &t.members).collect();
     members.sort();
     members.dedup();
-    let organisation = row_of("organisation", &whole, members.len());
+    // The organisation's row (the largest) first, then each team's; rows are
+    // independent, so the cores share them.
+    let mut jobs: Vec<(&str, Reach, usize)> = vec![("organisation", whole, members.len())];
+    jobs.extend(config.teams.iter().map(|team| (team.name.as_str(), reach_of(team), team.members.len())));
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut rows: Vec<(usize, OrgRow)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((name, reach, members)) = jobs.get(i) else { return done };
+                        done.push((i, row_of(name, reach, *members)));
+                    }
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().expect("an organisation row does not panic")).collect()
+    });
+    rows.sort_by_key(|(i, _)| *i);
+    let mut rows = rows.into_iter().map(|(_, row)| row);
+    let organisation = rows.next().expect("the organisation's row");
+    let mut teams: Vec<OrgRow> = rows.collect();
+    sort(&mut teams, request.sort);
     Ok(OrgView {
         window: (window.start, window.end),
         sort: request.sort,

@@ -187,28 +187,6 @@ impl EventFilter {
 }
 
 impl EventFilter {
-    /// A condition on `column` (a repository slug) that holds for every
-    /// repository [`EventFilter::keeps_repo`] keeps (and perhaps a few more:
-    /// the rows are filtered again in Rust), with its parameters after the
-    /// first `offset`. `None` when the filter keeps every repository.
-    fn repo_condition(&self, column: &str, values: &mut Vec<String>) -> Option<String> {
-        if self.repos.is_empty() {
-            return None;
-        }
-        let mut parts = Vec::new();
-        for entry in &self.repos {
-            let entry = entry.to_lowercase();
-            values.push(entry.clone());
-            parts.push(format!("lower({column}) = ?{}", values.len()));
-            if !entry.contains('/') {
-                let escaped = entry.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-                values.push(format!("%/{escaped}"));
-                parts.push(format!("lower({column}) LIKE ?{} ESCAPE '\\'", values.len()));
-            }
-        }
-        Some(format!("({})", parts.join(" OR ")))
-    }
-
     /// A condition on `column` (a service) for the filter's services.
     fn service_condition(&self, column: &str, values: &mut Vec<String>) -> Option<String> {
         if self.services.is_empty() {
@@ -221,26 +199,61 @@ impl EventFilter {
         }
         Some(format!("{column} IN ({})", parts.join(", ")))
     }
+}
+
+/// `column IN (?…)` over `repos` (slugs as stored), `1 = 0` for none.
+fn repo_list(column: &str, repos: &[String], values: &mut Vec<String>) -> String {
+    if repos.is_empty() {
+        return "1 = 0".to_owned();
+    }
+    let mut parts = Vec::new();
+    for repo in repos {
+        values.push(repo.clone());
+        parts.push(format!("?{}", values.len()));
+    }
+    format!("{column} IN ({})", parts.join(", "))
+}
+
+impl Store {
+    /// The stored repository slugs of `table` that `filter` keeps: the
+    /// filter's names (any owner, any case) resolved to exact values once,
+    /// so the reads after it compare by equality (and use the index).
+    fn kept_repos(&self, table: &str, filter: &EventFilter) -> Result<Vec<String>, StoreError> {
+        let mut kept = Vec::new();
+        self.db
+            .for_each(&format!("SELECT DISTINCT repo FROM {table} WHERE repo IS NOT NULL"), params![], |r| {
+                let repo: String = r.get(0)?;
+                if filter.keeps_repo(&repo) {
+                    kept.push(repo);
+                }
+                Ok(())
+            })
+            .map_err(self.sql())?;
+        Ok(kept)
+    }
 
     /// `WHERE …` for pull requests (aliased `p`), with its parameters.
-    fn pull_request_sql(&self) -> (String, Vec<String>) {
+    fn pull_request_sql(&self, filter: &EventFilter) -> Result<(String, Vec<String>), StoreError> {
         let mut values = Vec::new();
-        match self.repo_condition("p.repo", &mut values) {
-            Some(condition) => (format!(" WHERE {condition}"), values),
-            None => (String::new(), values),
+        if filter.repos.is_empty() {
+            return Ok((String::new(), values));
         }
+        let kept = self.kept_repos("pull_requests", filter)?;
+        Ok((format!(" WHERE {}", repo_list("p.repo", &kept, &mut values)), values))
     }
 
     /// `WHERE …` for deployments (aliased `d`): their service, or their repository.
-    fn deployment_sql(&self) -> (String, Vec<String>) {
+    fn deployment_sql(&self, filter: &EventFilter) -> Result<(String, Vec<String>), StoreError> {
         let mut values = Vec::new();
-        if self.repos.is_empty() && self.services.is_empty() {
-            return (String::new(), values);
+        if filter.repos.is_empty() && filter.services.is_empty() {
+            return Ok((String::new(), values));
         }
-        let services = self.service_condition("d.service", &mut values);
-        let repos = self.repo_condition("d.repo", &mut values);
-        let parts: Vec<String> = services.into_iter().chain(repos).collect();
-        (format!(" WHERE {}", parts.join(" OR ")), values)
+        let mut parts: Vec<String> = filter.service_condition("d.service", &mut values).into_iter().collect();
+        if !filter.repos.is_empty() {
+            let kept = self.kept_repos("deployments", filter)?;
+            parts.push(repo_list("d.repo", &kept, &mut values));
+        }
+        Ok((format!(" WHERE {}", parts.join(" OR ")), values))
     }
 }
 
@@ -655,12 +668,15 @@ impl Store {
         // (WAL lets SQLite readers run side by side).
         // A filter narrows every read in SQL: a team reads its own pull
         // requests and their children only (and Rust checks each row again).
-        let (condition, values) = filter.pull_request_sql();
+        let (condition, values) = self.pull_request_sql(filter)?;
         let children = |columns: &str, table: &str| {
             if condition.is_empty() {
                 format!("SELECT {columns} FROM {table} c")
             } else {
-                format!("SELECT {columns} FROM {table} c JOIN pull_requests p ON p.id = c.pr_id{condition}")
+                // The condition is evaluated once per pull request, not once per child.
+                format!(
+                    "SELECT {columns} FROM {table} c WHERE c.pr_id IN (SELECT p.id FROM pull_requests p{condition})"
+                )
             }
         };
         let reader = self.db.reader(&self.path).map_err(&sql)?;
@@ -753,7 +769,7 @@ impl Store {
         let sql = self.sql();
         let mut deployments = Vec::new();
         let mut index: HashMap<i64, usize> = HashMap::new();
-        let (condition, values) = filter.deployment_sql();
+        let (condition, values) = self.deployment_sql(filter)?;
         let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
         self.db
             .for_each(
@@ -794,7 +810,7 @@ impl Store {
                 } else {
                     format!(
                         "SELECT c.deployment_id, c.sha FROM deployment_commits c
-                         JOIN deployments d ON d.id = c.deployment_id{condition}"
+                         WHERE c.deployment_id IN (SELECT d.id FROM deployments d{condition})"
                     )
                 },
                 &bound,

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Benchmark of issue 12: an organisation on SQLite and on PostgreSQL, side
+# by side in one run. Generates REPOS repositories' events in TEAMS teams
+# (PRS pull requests with commits, reviews and comments, DEPLOYMENTS
+# deployments, INCIDENTS incidents; bench/gen-events.py, deterministic),
+# then on each backend: imports them into an empty database, shows the
+# organisation view over all teams for a 90-day window, and one team's
+# report and flow. Prints each figure, its ratio to the issue's target, and
+# the ratio PostgreSQL / SQLite. Targets: import >= 50,000 pull requests/s;
+# organisation view < 2 s; a team's report and flow < 300 ms; peak memory
+# < 1 GiB.
+#
+#   bench/org.sh [PRS] [DEPLOYMENTS] [INCIDENTS] [REPOS] [TEAMS]
+#
+# Defaults: the issue's organisation, 2000000 400000 20000 200 20 (the
+# events file is about 2 GB; generating and importing it takes minutes).
+# PostgreSQL: a throwaway cluster (scripts/test-postgres.sh), or the server
+# named by FULCRUM_BENCH_POSTGRES (a URL whose database may be replaced).
+set -euo pipefail
+prs=${1:-2000000}
+deployments=${2:-400000}
+incidents=${3:-20000}
+repos=${4:-200}
+teams=${5:-20}
+here=$(cd "$(dirname "$0")/.." && pwd)
+cargo build --release -q -p fulcrum --manifest-path "$here/Cargo.toml"
+target=$(cd "$here" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+bin="$target/release/fulcrum"
+[ -x /usr/bin/time ] || { echo "bench/org.sh needs GNU time for peak memory: apt-get install time" >&2; exit 2; }
+work=$(mktemp -d)
+cluster=""
+cleanup() {
+  [ -n "$cluster" ] && "$here/scripts/test-postgres.sh" stop "$cluster"
+  rm -rf "$work" ${cluster:+"$cluster"}
+}
+trap cleanup EXIT
+if [ -n "${FULCRUM_BENCH_POSTGRES:-}" ]; then
+  base=$FULCRUM_BENCH_POSTGRES
+else
+  cluster=$(mktemp -d /tmp/fulcrum-bench-pg.XXXXXX)
+  base=$("$here/scripts/test-postgres.sh" start "$cluster")
+fi
+server=${base%/*}
+psql -qX "$base" -c "DROP DATABASE IF EXISTS fulcrum_org_bench" -c "CREATE DATABASE fulcrum_org_bench" >/dev/null
+
+cd "$work"
+python3 "$here/bench/gen-events.py" --prs "$prs" --deployments "$deployments" --incidents "$incidents" \
+  --repos "$repos" --out "$work/org.jsonl"
+# TEAMS teams, the repositories' services dealt out in turn.
+python3 - "$repos" "$teams" > "$work/org.toml" <<'PY'
+import sys
+repos, teams = int(sys.argv[1]), int(sys.argv[2])
+for t in range(teams):
+    services = ", ".join(f'"svc{r}"' for r in range(t, repos, teams))
+    print(f'[[team]]\nname = "team-{t:02d}"\nservices = [{services}]\nmembers = ["member-{t}-a", "member-{t}-b"]\n')
+PY
+
+# Wall seconds and peak RSS (KiB) of a command.
+measure() {
+  /usr/bin/time -f '%e %M' -o "$work/time.txt" "$@" >"$work/stdout" 2>"$work/stderr" || { cat "$work/stderr" >&2; return 1; }
+  cat "$work/time.txt"
+}
+results="$work/results.txt"
+for backend in sqlite postgres; do
+  if [ "$backend" = sqlite ]; then db="$work/org.db"; else db="$server/fulcrum_org_bench"; fi
+  export FULCRUM_NOW=2025-03-01
+  read -r s kib < <(measure "$bin" --db "$db" import "$work/org.jsonl")
+  echo "$backend import $s $kib" >> "$results"
+  read -r s kib < <(measure "$bin" --db "$db" --config "$work/org.toml" org --no-sync --since 90.days)
+  echo "$backend org $s $kib" >> "$results"
+  [ "$backend" = sqlite ] && cp "$work/stdout" "$work/org-sqlite.txt"
+  read -r s kib < <(measure "$bin" --db "$db" --config "$work/org.toml" report --team team-00 --no-knowledge --since 90.days)
+  echo "$backend report $s $kib" >> "$results"
+  read -r s kib < <(measure "$bin" --db "$db" --config "$work/org.toml" flow --team team-00 --since 90.days)
+  echo "$backend flow $s $kib" >> "$results"
+done
+head -12 "$work/org-sqlite.txt"
+python3 - "$results" "$prs" "$deployments" "$incidents" "$repos" "$teams" <<'PY'
+import sys
+rows = {}
+for line in open(sys.argv[1]):
+    backend, what, s, kib = line.split()
+    rows[(backend, what)] = (float(s), int(kib))
+prs, deps, incs, repos, teams = map(int, sys.argv[2:])
+print(f"\n{prs:,} pull requests, {deps:,} deployments, {incs:,} incidents, {repos} repositories in {teams} teams\n")
+print(f"| figure | SQLite | PostgreSQL | target | ratio SQLite / PostgreSQL to target | PostgreSQL / SQLite |")
+print(f"|---|---|---|---|---|---|")
+s_imp, p_imp = rows[("sqlite", "import")][0], rows[("postgres", "import")][0]
+print(f"| import | {prs / s_imp:,.0f} PRs/s ({s_imp:.1f} s) | {prs / p_imp:,.0f} PRs/s ({p_imp:.1f} s) | ≥ 50,000/s | "
+      f"{prs / s_imp / 50000:.2f}× / {prs / p_imp / 50000:.2f}× | {p_imp / s_imp:.2f}× the time |")
+for what, label, target in [("org", "organisation view, 90 days", 2.0), ("report", "one team's report", 0.3), ("flow", "one team's flow", 0.3)]:
+    s, p = rows[("sqlite", what)][0], rows[("postgres", what)][0]
+    print(f"| {label} | {s:.2f} s | {p:.2f} s | < {target:g} s | {s / target:.2f}× / {p / target:.2f}× | {p / s:.2f}× |")
+peak = lambda b: max(kib for (backend, _), (_, kib) in rows.items() if backend == b) / 1024
+print(f"| peak memory (fulcrum) | {peak('sqlite'):.0f} MiB | {peak('postgres'):.0f} MiB | < 1 GiB | "
+      f"{peak('sqlite') / 1024:.2f}× / {peak('postgres') / 1024:.2f}× | {peak('postgres') / peak('sqlite'):.2f}× |")
+PY

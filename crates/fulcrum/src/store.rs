@@ -454,6 +454,14 @@ impl Store {
             config.connect_timeout(Duration::from_secs(10));
         }
         config.application_name("fulcrum");
+        if config.get_ssl_mode() == postgres::config::SslMode::Require {
+            return Err(StoreError::Connect {
+                path,
+                reason: "sslmode=require asks for TLS, and this fulcrum connects without it".to_owned(),
+                advice: "reach the server over loopback, a Unix socket, a private network or a tunnel (ssh -L, \
+                         stunnel), and drop sslmode=require",
+            });
+        }
         let pg = Pg::connect(config).map_err(|e| sql_error(&path, e))?;
         let mut store = Store { db: Db::Postgres(Box::new(RefCell::new(pg))), path };
         // A writer waits for another as long as SQLite's busy timeout.

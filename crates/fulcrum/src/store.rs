@@ -466,13 +466,12 @@ impl Store {
         let mut store = Store { db: Db::Postgres(Box::new(RefCell::new(pg))), path };
         // A writer waits for another as long as SQLite's busy timeout.
         store.db.batch(&format!("SET lock_timeout = '{BUSY_TIMEOUT_SECONDS}s'")).map_err(store.sql())?;
-        if read_only {
-            let version = store.postgres_version()?;
-            match version {
-                None => return Err(StoreError::Empty { path: store.path.clone() }),
-                Some(v) if v == MIGRATIONS.len() as i64 => return Ok(store),
-                Some(_) => {}
-            }
+        // A schema already up to date is used as it is (the team server opens
+        // a store per request: no write transaction for that).
+        match store.postgres_version()? {
+            None if read_only => return Err(StoreError::Empty { path: store.path.clone() }),
+            Some(v) if v == MIGRATIONS.len() as i64 => return Ok(store),
+            _ => {}
         }
         store.migrate()?;
         Ok(store)

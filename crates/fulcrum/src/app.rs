@@ -224,16 +224,7 @@ fn report_with(context: &Context, request: &ReportRequest, reach: &Reach) -> any
     };
     let service = config.service.clone().unwrap_or_else(|| name.clone());
     let mut scope = repo_scope(&key, &name, &service, &config);
-    for (key, name) in &members {
-        scope.filter.repos.push(name.clone());
-        scope.filter.services.push(name.clone());
-        scope.team.push((key.clone(), name.clone()));
-    }
-    for service in &reach.also {
-        scope.filter.repos.push(service.clone());
-        scope.filter.services.push(service.clone());
-        scope.extra_services.push(service.clone());
-    }
+    roll_up(&mut scope, &members, &reach.also);
     let mut analysis = match analysis::analyze(&store, &scope, &config, window) {
         Ok(mut analysis) => {
             analysis.warnings.extend(request.window.future_note(now));
@@ -358,16 +349,7 @@ fn team_flow(
     };
     let service = config.service.clone().unwrap_or_else(|| name.clone());
     let mut scope = repo_scope(key, name, &service, &config);
-    for (key, name) in members {
-        scope.filter.repos.push(name.clone());
-        scope.filter.services.push(name.clone());
-        scope.team.push((key.clone(), name.clone()));
-    }
-    for service in &reach.also {
-        scope.filter.repos.push(service.clone());
-        scope.filter.services.push(service.clone());
-        scope.extra_services.push(service.clone());
-    }
+    roll_up(&mut scope, members, &reach.also);
     flow::analyze(&store, &scope, &config, window, now)
 }
 
@@ -757,6 +739,22 @@ fn implied_repository_note(name: &str, e: &anyhow::Error) -> String {
         "the current directory ({name}) is a git repository without deployments of its own ({why}): the stored \
          events are reported instead; pass --repo . to report on the repository, or --service NAME to choose events"
     )
+}
+
+/// Adds a team roll-up to a repository's scope: the other repositories
+/// `(store key, name)` with their git deployments, and services whose
+/// stored events count beside them.
+fn roll_up(scope: &mut analysis::Scope<'_>, members: &[(String, String)], also: &[String]) {
+    for (key, name) in members {
+        scope.filter.repos.push(name.clone());
+        scope.filter.services.push(name.clone());
+        scope.team.push((key.clone(), name.clone()));
+    }
+    for service in also {
+        scope.filter.repos.push(service.clone());
+        scope.filter.services.push(service.clone());
+        scope.extra_services.push(service.clone());
+    }
 }
 
 /// Stored events only, narrowed to `services` (deployments and incidents by

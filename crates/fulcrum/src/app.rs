@@ -1359,7 +1359,7 @@ pub fn focus(context: &Context, request: &FocusRequest) -> anyhow::Result<FocusO
             let Some(state) = store.find_repo(&key)? else {
                 return Err(UsageError(format!(
                     "{name}: not synced into {}; run `fulcrum sync --repo {}` first",
-                    context.db.display(),
+                    store.path().display(),
                     path.display()
                 ))
                 .into());

@@ -918,6 +918,7 @@ pub fn forecast(context: &Context, request: &ForecastRequest) -> anyhow::Result<
                 format_date((today - sample_days as i64) * SECONDS_PER_DAY),
                 format_date((today - 1) * SECONDS_PER_DAY),
                 match (&request.flow.services[..], analysis.scope.as_str()) {
+                    _ if request.flow.team.is_some() => format!("team {}", request.flow.team.as_deref().unwrap_or("")),
                     ([], "") => "the store".to_owned(),
                     ([], scope) => scope.to_owned(),
                     (services, _) => services.join(", "),
@@ -945,7 +946,11 @@ pub fn forecast(context: &Context, request: &ForecastRequest) -> anyhow::Result<
         );
     }
     // The scope as asked: the services named, else the flow's.
-    let scope = if request.flow.services.is_empty() { analysis.scope } else { request.flow.services.join(", ") };
+    let scope = match (&request.flow.team, request.flow.services.is_empty()) {
+        (Some(team), _) => format!("team {team}"),
+        (None, true) => analysis.scope,
+        (None, false) => request.flow.services.join(", "),
+    };
     Ok(ForecastOutcome {
         scope,
         throughput_of: "pull requests merged per day (bots' left out)".into(),

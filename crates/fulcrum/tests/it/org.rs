@@ -74,6 +74,24 @@ fn each_team_row_is_its_own_report_and_the_total_adds_up() {
     let by_service = json(&scratch, &config, &["flow", "--service", "shop"]);
     assert_eq!(flow["cycle"], by_service["cycle"]);
     assert_eq!(row(&view, "shop")["bottleneck"][0], flow["bottleneck"]["value"]["stage"]);
+    // A forecast of the team says whose it is.
+    let forecast = fulcrum([
+        "forecast",
+        "--db",
+        s(&db),
+        "--config",
+        s(&config),
+        "--team",
+        "shop",
+        "--items",
+        "5",
+        "--no-sync",
+        "--format",
+        "json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(forecast["scope"], "team shop", "{forecast}");
     // The shop's pull requests are the only ones: the organisation's flow is theirs.
     assert_eq!(view["organisation"]["bottleneck"], row(&view, "shop")["bottleneck"]);
     assert_eq!(view["organisation"]["merged_pull_requests"], row(&view, "shop")["merged_pull_requests"]);

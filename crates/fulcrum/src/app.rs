@@ -975,6 +975,10 @@ pub struct BriefRequest {
     pub deploy_mode: Option<String>,
     /// `--items N --deadline DATE`: carry the deadline's odds.
     pub deadline: Option<(u64, String)>,
+    /// `--team NAME`: the team's repositories and services instead of
+    /// `repo` and `services` (knowledge and hotspots when it has one
+    /// repository).
+    pub team: Option<String>,
 }
 
 /// The stakeholder brief of `request`, composed from the reports of
@@ -982,32 +986,43 @@ pub struct BriefRequest {
 /// person it rests on most leaving) and `hotspots`.
 pub fn brief(context: &Context, request: &BriefRequest) -> anyhow::Result<crate::analyses::brief::Brief> {
     use crate::analyses::brief::{BriefInputs, compose};
-    let repo_path = use_repository(request.repo.as_deref(), &request.services)?;
+    let team = match &request.team {
+        Some(name) => {
+            reach(context, Some(name), request.repo.as_slice(), &request.services)?;
+            Some(organisation_config(context)?.team(name)?.clone())
+        }
+        None => None,
+    };
+    let repo_path = match &team {
+        // Knowledge and hotspots are of one repository.
+        Some(team) => (team.repositories.len() == 1).then(|| team.repositories[0].clone()),
+        None => use_repository(request.repo.as_deref(), &request.services)?,
+    };
     let overrides = config::Overrides { deploy_mode: request.deploy_mode.clone(), ..Default::default() };
     let config = Config::load(context.config.as_deref(), repo_path.as_deref(), &overrides)?;
     let window = request.window.resolve(&config.window, context.now)?;
     let outcome = report(
         context,
         &ReportRequest {
-            repos: repo_path.iter().cloned().collect(),
+            repos: if team.is_some() { Vec::new() } else { repo_path.iter().cloned().collect() },
             services: request.services.clone(),
             window: request.window.clone(),
             sync: request.sync.clone(),
             overrides,
             knowledge: false,
-            team: None,
+            team: request.team.clone(),
         },
     )?;
     let flow_of = |window: WindowRequest| {
         flow(
             context,
             &FlowRequest {
-                repo: repo_path.clone(),
+                repo: if team.is_some() { None } else { repo_path.clone() },
                 services: request.services.clone(),
                 window,
                 sync: None,
                 deploy_mode: request.deploy_mode.clone(),
-                team: None,
+                team: request.team.clone(),
             },
         )
     };
@@ -1054,19 +1069,22 @@ pub fn brief(context: &Context, request: &BriefRequest) -> anyhow::Result<crate:
         knowledge: knowledge.as_ref(),
         hotspots: hotspots.as_ref(),
         settings: &config.brief,
-        scope: (!request.services.is_empty()).then(|| request.services.join(", ")),
+        scope: match &request.team {
+            Some(name) => Some(format!("team {name}")),
+            None => (!request.services.is_empty()).then(|| request.services.join(", ")),
+        },
     });
     if let Some((items, deadline)) = &request.deadline {
         let outcome = forecast(
             context,
             &ForecastRequest {
                 flow: FlowRequest {
-                    repo: repo_path.clone(),
+                    repo: if team.is_some() { None } else { repo_path.clone() },
                     services: request.services.clone(),
                     window: WindowRequest::default(),
                     sync: None,
                     deploy_mode: request.deploy_mode.clone(),
-                    team: None,
+                    team: request.team.clone(),
                 },
                 items: Some(*items),
                 deadline: Some(deadline.clone()),

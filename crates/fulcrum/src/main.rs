@@ -341,6 +341,9 @@ struct BriefArgs {
     /// Only these services and repositories of the stored events; repeatable.
     #[arg(long, value_name = "NAME")]
     service: Vec<String>,
+    /// A [[team]] of the configuration: its repositories (rolled up) and services instead of --repo and --service.
+    #[arg(long, value_name = "NAME", conflicts_with = "service")]
+    team: Option<String>,
     /// Use what is stored without syncing the repository first.
     #[arg(long)]
     no_sync: bool,
@@ -1026,6 +1029,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 sync: (!args.no_sync).then(sync::SyncOptions::default),
                 deploy_mode: args.deploy_mode.clone(),
                 deadline: args.items.zip(args.deadline.clone()),
+                team: args.team.clone(),
             };
             let brief = app::brief(&context, &request)?;
             let bytes = match args.format {

@@ -92,9 +92,9 @@ fn kind(error: &ureq::Error) -> &'static str {
 
 /// The brief of the server's first repository (or a service) for `query`.
 fn request(state: &ServerState, query: &AnalysisQuery) -> Result<app::BriefRequest, ApiError> {
-    let repo = match &query.service {
-        Some(_) => None,
-        None => state.repo(query.repo.as_deref())?,
+    let repo = match (&query.service, &query.team) {
+        (None, None) => state.repo(query.repo.as_deref())?,
+        _ => None,
     };
     Ok(app::BriefRequest {
         repo,
@@ -103,6 +103,7 @@ fn request(state: &ServerState, query: &AnalysisQuery) -> Result<app::BriefReque
         sync: None,
         deploy_mode: None,
         deadline: None,
+        team: query.team.clone(),
     })
 }
 
@@ -160,6 +161,7 @@ pub fn keep_posting(state: &ServerState, webhook: Webhook, every: Duration, days
                 sync: None,
                 deploy_mode: None,
                 deadline: None,
+                team: None,
             };
             let result =
                 app::brief(&context(), &request).and_then(|brief| webhook.post(&render::brief::markdown(&brief)));

@@ -92,6 +92,29 @@ fn each_team_row_is_its_own_report_and_the_total_adds_up() {
     .ok()
     .json();
     assert_eq!(forecast["scope"], "team shop", "{forecast}");
+    // The brief of a team: its figures, and knowledge where it has one repository.
+    let brief = |team: &str| {
+        fulcrum([
+            "brief",
+            "--db",
+            s(&db),
+            "--config",
+            s(&config),
+            "--team",
+            team,
+            "--no-sync",
+            "--since",
+            "2025-01-01",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json()
+    };
+    let (shop, platform) = (brief("shop"), brief("platform"));
+    assert_eq!(shop["scope"], "team shop", "{shop}");
+    assert_eq!(platform["scope"], "team platform");
+    assert!(platform.to_string().contains("truck factor"), "{platform}");
     // The shop's pull requests are the only ones: the organisation's flow is theirs.
     assert_eq!(view["organisation"]["bottleneck"], row(&view, "shop")["bottleneck"]);
     assert_eq!(view["organisation"]["merged_pull_requests"], row(&view, "shop")["merged_pull_requests"]);

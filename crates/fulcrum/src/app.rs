@@ -353,6 +353,37 @@ fn team_flow(
     flow::analyze(&store, &scope, &config, window, now)
 }
 
+/// A team's delivery report and flow from one read of its events: the
+/// scope `report --team` and `flow --team` would build, its events loaded
+/// once for both (the organisation view's rows).
+fn team_figures(
+    context: &Context,
+    reach: &Reach,
+    window: &WindowRequest,
+    overrides: &config::Overrides,
+) -> anyhow::Result<(anyhow::Result<Analysis>, anyhow::Result<FlowAnalysis>)> {
+    let config = Config::load(context.config.as_deref(), reach.repos.first().map(PathBuf::as_path), overrides)?;
+    let window = window.resolve(&config.window, context.now)?;
+    let store = open_store(&context.db, false)?;
+    let keys = reach.repos.iter().map(|p| repo_key(p)).collect::<anyhow::Result<Vec<_>>>()?;
+    let service: String;
+    let scope = match keys.split_first() {
+        None => store_scope(&reach.services),
+        Some(((key, name), members)) => {
+            service = config.service.clone().unwrap_or_else(|| name.clone());
+            let mut scope = repo_scope(key, name, &service, &config);
+            roll_up(&mut scope, members, &reach.also);
+            scope
+        }
+    };
+    let started = std::time::Instant::now();
+    let events = delivery::Events::load(&store, &scope.filter, &config)?;
+    Ok((
+        analysis::analyze_loaded(&store, &scope, &config, window, &events),
+        flow::analyze_loaded(&store, &scope, &config, window, context.now, &events, started),
+    ))
+}
+
 /// `fulcrum org`: every team of the configuration side by side.
 #[derive(Debug, Clone, Default)]
 pub struct OrgRequest {
@@ -418,21 +449,18 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
             members,
             ..OrgRow::default()
         };
-        let report_request =
-            ReportRequest { window: window_request.clone(), overrides: overrides.clone(), ..ReportRequest::default() };
-        match report_with(context, &report_request, reach) {
-            Ok(outcome) => row.set_delivery(&outcome.analysis),
-            Err(e) => row.notes.push(format!("delivery: {e:#}")),
-        }
-        let flow_request = FlowRequest {
-            window: window_request.clone(),
-            deploy_mode: request.deploy_mode.clone(),
-            team: Some(name.to_owned()),
-            ..FlowRequest::default()
-        };
-        match team_flow(context, &flow_request, reach, &overrides) {
-            Ok(flow) => row.set_flow(&flow),
-            Err(e) => row.notes.push(format!("flow: {e:#}")),
+        match team_figures(context, reach, &window_request, &overrides) {
+            Ok((delivery, flow)) => {
+                match delivery {
+                    Ok(analysis) => row.set_delivery(&analysis),
+                    Err(e) => row.notes.push(format!("delivery: {e:#}")),
+                }
+                match flow {
+                    Ok(flow) => row.set_flow(&flow),
+                    Err(e) => row.notes.push(format!("flow: {e:#}")),
+                }
+            }
+            Err(e) => row.notes.push(format!("{e:#}")),
         }
         for repo in &reach.repos {
             match &truck[repo] {

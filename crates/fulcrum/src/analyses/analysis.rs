@@ -248,9 +248,20 @@ pub fn history(store: &Store, scope: &Scope<'_>, events: &Events, config: &Confi
 
 /// Analyses `scope` over `window`.
 pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window) -> anyhow::Result<Analysis> {
+    analyze_loaded(store, scope, config, window, &Events::load(store, &scope.filter, config)?)
+}
+
+/// [`analyze`] with the scope's events already loaded (the organisation
+/// view loads them once for a team's report and flow).
+pub fn analyze_loaded(
+    store: &Store,
+    scope: &Scope<'_>,
+    config: &Config,
+    window: Window,
+    events: &Events,
+) -> anyhow::Result<Analysis> {
     let service = scope.service;
-    let events = Events::load(store, &scope.filter, config)?;
-    let History { commits, deployments, deployments_source, git, team } = history(store, scope, &events, config)?;
+    let History { commits, deployments, deployments_source, git, team } = history(store, scope, events, config)?;
     let mut warnings = Vec::new();
     if events.skipped_deployments > 0 {
         warnings.push(format!(
@@ -433,7 +444,7 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
         report.recovery_time = Metric::NoData { reason };
     }
     if deployments.is_empty()
-        && let Some(advice) = no_deployments_advice(&events, config, git.is_some())
+        && let Some(advice) = no_deployments_advice(events, config, git.is_some())
     {
         let reasons = [
             no_data_reason(&mut report.deployment_frequency),

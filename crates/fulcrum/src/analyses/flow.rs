@@ -65,9 +65,24 @@ pub fn analyze(
     window: Window,
     now: i64,
 ) -> anyhow::Result<FlowAnalysis> {
-    let timing = std::env::var_os("FULCRUM_TIMING").is_some();
     let started = std::time::Instant::now();
     let events = Events::load(store, &scope.filter, config)?;
+    analyze_loaded(store, scope, config, window, now, &events, started)
+}
+
+/// [`analyze`] with the scope's events already loaded (the organisation
+/// view loads them once for a team's report and flow); `started` is when
+/// the loading began, for `FULCRUM_TIMING`.
+pub fn analyze_loaded(
+    store: &Store,
+    scope: &Scope<'_>,
+    config: &Config,
+    window: Window,
+    now: i64,
+    events: &Events,
+    started: std::time::Instant,
+) -> anyhow::Result<FlowAnalysis> {
+    let timing = std::env::var_os("FULCRUM_TIMING").is_some();
     let loaded = started.elapsed();
     let mut unfinished = None;
     // With a repository, deployments ship what the commit graph says; without
@@ -89,9 +104,9 @@ pub fn analyze(
                 Some((merge, tolerate_clock(*shipped.get(merge)?, pr.merged_at)))
             })
             .collect();
-        (events.deployments.clone(), event_deployments_text(&events), None, deployed)
+        (events.deployments.clone(), event_deployments_text(events), None, deployed)
     } else {
-        let history = history(store, scope, &events, config)?;
+        let history = history(store, scope, events, config)?;
         let attribution = fulcrum_core::deployments::attribute(&history.commits, &history.deployments);
         let mut deployed = deployed_at(&events.prs, &history.commits, &history.deployments, &attribution);
         // A team's services beside its repositories: their pull requests are
@@ -152,7 +167,7 @@ pub fn analyze(
         );
     }
     if deployments.is_empty()
-        && let Some(advice) = no_deployments_advice(&events, config, repository.is_some())
+        && let Some(advice) = no_deployments_advice(events, config, repository.is_some())
     {
         let reasons = [
             no_data_reason(&mut report.coding),
@@ -206,7 +221,7 @@ pub fn analyze(
         scope: scope.service.to_owned(),
         repository,
         deployments_source,
-        event_sources: events.sources,
+        event_sources: events.sources.clone(),
         config_source: config.source.clone(),
         headline,
         stored_pull_requests: events.prs.len(),

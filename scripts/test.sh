@@ -2,12 +2,13 @@
 # The whole test suite: every test on SQLite, then the integration suite
 # again on PostgreSQL (a throwaway cluster started here and stopped at the
 # end, also when tests fail; or the server named by FULCRUM_TEST_POSTGRES).
-# Extra arguments go to both cargo runs (e.g. --locked).
+# Both cargo runs use the committed Cargo.lock (--locked); extra arguments go
+# to both.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== tests on SQLite"
-cargo test --workspace "$@"
+cargo test --workspace --locked "$@"
 sqlite=$?
 
 echo "== the integration suite on PostgreSQL"
@@ -22,7 +23,7 @@ if [ -z "${FULCRUM_TEST_POSTGRES:-}" ]; then
   FULCRUM_TEST_POSTGRES=$(scripts/test-postgres.sh start "$cluster") || exit 1
   export FULCRUM_TEST_POSTGRES
 fi
-cargo test -p fulcrum --test it "$@"
+cargo test -p fulcrum --test it --locked "$@"
 postgres=$?
 
 [ "$sqlite" = 0 ] && [ "$postgres" = 0 ]

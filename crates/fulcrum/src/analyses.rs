@@ -8,5 +8,6 @@ pub mod check;
 pub mod delivery;
 pub mod explain;
 pub mod flow;
+pub mod goals;
 pub mod knowledge;
 pub mod org;

@@ -24,6 +24,8 @@ use crate::store::{self, Store};
 
 use anyhow::Context as _;
 
+pub mod goals;
+
 /// What every request runs in.
 #[derive(Debug, Clone)]
 pub struct Context {
@@ -91,6 +93,19 @@ impl WindowRequest {
             )
         })
     }
+}
+
+/// Erases a person from the store (`fulcrum person forget`): `identities`
+/// (account name, e-mails, names, logins) become one pseudonym in the
+/// history, now and in later syncs; their goals, check-ins, survey
+/// invitations and account are deleted.
+pub fn forget_person(context: &Context, identities: &[String]) -> anyhow::Result<store::Forgotten> {
+    let Some(first) = identities.first() else {
+        return Err(UsageError("name the person: their account name, e-mails, names or logins".into()).into());
+    };
+    let digest = crate::trust::sha256_hex(first.to_lowercase().as_bytes());
+    let pseudonym = format!("forgotten-{}", &digest[..8]);
+    Ok(open_store(&context.db, true)?.forget_person(identities, &pseudonym)?)
 }
 
 /// The delivery report.

@@ -89,6 +89,125 @@ enum Command {
     Org(OrgArgs),
     /// Copy a whole database into an empty one: an SQLite file into PostgreSQL (or back), history and all.
     Migrate(MigrateArgs),
+    /// Goals measured by fulcrum's metrics: add (with a SMART check), list, show, record, close.
+    Goal(GoalArgs),
+    /// What is stored about a person: forget erases their identities, goals, check-ins and survey invitations.
+    Person(PersonArgs),
+}
+
+#[derive(Args, Debug)]
+struct GoalArgs {
+    #[command(subcommand)]
+    action: GoalAction,
+}
+
+#[derive(Subcommand, Debug)]
+enum GoalAction {
+    /// Set a goal: its metric's value now is the baseline; the SMART check is shown and kept.
+    Add {
+        /// What the goal is, in words.
+        #[arg(long)]
+        title: String,
+        /// The metric measuring it (lead_time.p75, pickup.p75, deployment_frequency.per_week, truck_factor, ...);
+        /// leave out for a manual goal, updated in check-ins.
+        #[arg(long)]
+        metric: Option<String>,
+        /// Where it is measured: repo:PATH, team:NAME or service:NAME [default: the current directory's repository].
+        #[arg(long)]
+        scope: Option<String>,
+        /// A directory of the repository (truck_factor only).
+        #[arg(long)]
+        directory: Option<String>,
+        /// The target in the metric's unit: 8h, "<= 8h", ">= 5", 10% (the metric's better direction when bare).
+        #[arg(long)]
+        target: Option<String>,
+        /// The due date, YYYY-MM-DD.
+        #[arg(long)]
+        due: String,
+        /// Who owns it: a person's name, or team:NAME [default: the scope's team].
+        #[arg(long)]
+        owner: Option<String>,
+        /// The goal (id) it serves.
+        #[arg(long)]
+        parent: Option<i64>,
+        /// Why it matters (the R of SMART, when there is no parent goal).
+        #[arg(long)]
+        reason: Option<String>,
+        /// private (owner and their lead), team or everyone [default: private for a person, team for a team].
+        #[arg(long)]
+        visibility: Option<String>,
+        /// The trailing window the metric is measured over, in days.
+        #[arg(long = "window", value_name = "DAYS", default_value_t = 28)]
+        window_days: i64,
+        /// Save it even when the scope has no data now or the target is already met.
+        #[arg(long)]
+        anyway: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = render::Format::Terminal)]
+        format: render::Format,
+    },
+    /// The open goals (with --all the closed ones too), with their progress.
+    List {
+        /// Closed goals too.
+        #[arg(long)]
+        all: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = render::Format::Terminal)]
+        format: render::Format,
+    },
+    /// One goal: SMART check, baseline, values, progress and projection.
+    Show {
+        /// The goal's id.
+        id: i64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = render::Format::Terminal)]
+        format: render::Format,
+    },
+    /// Measure every open goal now (done after every sync) and print them.
+    Measure {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = render::Format::Terminal)]
+        format: render::Format,
+    },
+    /// Record today's value of a manual goal (and a note), or a note on a measured one.
+    Record {
+        /// The goal's id.
+        id: i64,
+        /// The value (manual goals only).
+        #[arg(long)]
+        value: Option<f64>,
+        /// A comment.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Close a goal: achieved or missed from its last value, or the outcome you give.
+    Close {
+        /// The goal's id.
+        id: i64,
+        /// How it ended (achieved, missed, dropped, or words).
+        #[arg(long)]
+        outcome: Option<String>,
+    },
+}
+
+#[derive(Args, Debug)]
+struct PersonArgs {
+    #[command(subcommand)]
+    action: PersonAction,
+}
+
+#[derive(Subcommand, Debug)]
+enum PersonAction {
+    /// Erase a person: their names and e-mails in the history become a pseudonym (also in later syncs); their
+    /// goals, check-ins, survey invitations and account are deleted. Anonymous survey answers stay anonymous.
+    Forget {
+        /// Every identity of the person: account name, e-mails, names, host logins.
+        #[arg(required = true)]
+        identities: Vec<String>,
+        /// Do it (without it, only says what would be erased).
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -571,6 +690,75 @@ fn main() -> ExitCode {
     }
 }
 
+fn goal_command(context: &app::Context, action: GoalAction) -> anyhow::Result<()> {
+    use fulcrum::app::goals;
+    let one = |view: &fulcrum::analyses::goals::GoalView, format: render::Format| match format {
+        render::Format::Json => print(&render::to_json(view)),
+        _ => print(&render::goals::show(view)),
+    };
+    match action {
+        GoalAction::Add {
+            title,
+            metric,
+            scope,
+            directory,
+            target,
+            due,
+            owner,
+            parent,
+            reason,
+            visibility,
+            window_days,
+            anyway,
+            format,
+        } => {
+            let request = goals::GoalRequest {
+                owner,
+                title,
+                metric,
+                scope,
+                directory,
+                target,
+                due,
+                parent,
+                reason,
+                visibility,
+                window_days: Some(window_days),
+                created_by: None,
+                anyway,
+            };
+            let view = goals::add(context, &request)?;
+            for warning in &view.warnings {
+                eprintln!("warning: {warning} (kept on the goal)");
+            }
+            one(&view, format)
+        }
+        GoalAction::List { all, format } => {
+            let views = goals::list(context, all)?;
+            match format {
+                render::Format::Json => print(&render::to_json(&views)),
+                _ => print(&render::goals::list(&views)),
+            }
+        }
+        GoalAction::Show { id, format } => one(&goals::show_goal(context, id)?, format),
+        GoalAction::Measure { format } => {
+            let measured = goals::measure_open(context)?;
+            eprintln!("{measured} goals measured");
+            let views = goals::list(context, false)?;
+            match format {
+                render::Format::Json => print(&render::to_json(&views)),
+                _ => print(&render::goals::list(&views)),
+            }
+        }
+        GoalAction::Record { id, value, note } => {
+            print(&render::goals::show(&goals::record(context, id, value, note)?))
+        }
+        GoalAction::Close { id, outcome } => {
+            print(&render::goals::show(&goals::close(context, id, outcome.as_deref())?))
+        }
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     let now = now()?;
     let context = app::Context { db: db_path(cli.global.db.as_deref())?, config: cli.global.config.clone(), now };
@@ -646,6 +834,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 print(&out)
             }
         },
+        Command::Goal(args) => goal_command(&context, args.action),
+        Command::Person(args) => match args.action {
+            PersonAction::Forget { identities, yes } => {
+                let identities: Vec<String> =
+                    identities.iter().map(|i| i.trim().to_owned()).filter(|i| !i.is_empty()).collect();
+                if !yes {
+                    eprintln!(
+                        "would erase {} from {}: pass --yes to do it",
+                        identities.join(", "),
+                        store::redact(&context.db.display().to_string())
+                    );
+                    return Ok(());
+                }
+                let forgotten = app::forget_person(&context, &identities)?;
+                print(&render::to_json(&forgotten))
+            }
+        },
         Command::Sync(command) => {
             let args = command.sync;
             let repo_path = args.repo.single("sync")?;
@@ -675,8 +880,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let _lock = store.lock_for_sync("sources")?;
             let mut progress = progress::Progress::new("sources");
-            let context = github::SyncContext { config: &config, clock: clock(now), now };
-            for summary in github::sync_all(&mut store, &context, &mut progress)? {
+            let sync_context = github::SyncContext { config: &config, clock: clock(now), now };
+            for summary in github::sync_all(&mut store, &sync_context, &mut progress)? {
                 eprintln!(
                     "{}: {} pull requests, {} deployment events, {} incidents ({} requests, {} unchanged)",
                     summary.source,
@@ -700,6 +905,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         fulcrum_core::dora::count(summary.unknown_sizes, "pull request", "pull requests")
                     );
                 }
+            }
+            drop(_lock);
+            drop(store);
+            // Goals are measured after every sync; a goal that cannot be measured records why.
+            let measured = app::goals::measure_open(&context)?;
+            if measured > 0 {
+                eprintln!("{measured} goals measured: `fulcrum goal list`");
             }
             Ok(())
         }

@@ -15,6 +15,7 @@ pub mod brief;
 mod flow;
 mod focus;
 mod forecast;
+pub mod goals;
 mod org;
 
 pub use flow::flow;

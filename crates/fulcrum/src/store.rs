@@ -28,11 +28,15 @@ mod copy;
 mod db;
 mod events;
 mod jobs;
+mod people;
 
 pub use accounts::{SessionRow, User};
 pub use copy::{Copied, CopyError};
 pub use events::{CachedPage, DeploymentEvent, EventBatch, EventCounts, EventFilter, IncidentEvent, PrLabel};
 pub use jobs::Job;
+pub use people::{
+    AnswerRefusal, CheckinRow, Forgotten, GoalRow, GoalValue, ItemRow, NewCheckin, PairRow, Respondent, SurveyRow,
+};
 
 /// `PRAGMA application_id` of a fulcrum database ("FULC").
 const APPLICATION_ID: i64 = 0x4655_4C43;
@@ -47,6 +51,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/0006_accounts.sql"),
     include_str!("store/0007_views.sql"),
     include_str!("store/0008_sync_jobs.sql"),
+    include_str!("store/0009_people.sql"),
 ];
 
 /// Failures of the store. All name the database file.
@@ -774,8 +779,24 @@ impl Store {
     /// Stores a batch of commits with their file changes in one transaction.
     /// Commits already stored are left as they are (idempotent).
     pub fn insert_commits(&mut self, repo_id: i64, batch: &[CommitRecord]) -> Result<(), StoreError> {
+        // People erased with `fulcrum person forget` come in under their pseudonym.
+        let forgotten = self.forgotten()?;
+        let renamed = |name: &str, email: &str| -> Option<(String, String)> {
+            if forgotten.is_empty() {
+                return None;
+            }
+            [name, email].iter().find_map(|who| {
+                forgotten
+                    .get(&crate::trust::sha256_hex(who.to_lowercase().as_bytes()))
+                    .map(|pseudonym| (pseudonym.clone(), format!("{pseudonym}@forgotten.invalid")))
+            })
+        };
         self.write(|db| {
             for record in batch {
+                let author = renamed(&record.author.name, &record.author.email)
+                    .unwrap_or_else(|| (record.author.name.clone(), record.author.email.clone()));
+                let committer = renamed(&record.committer.name, &record.committer.email)
+                    .unwrap_or_else(|| (record.committer.name.clone(), record.committer.email.clone()));
                 let id: Option<i64> = db.query_opt(
                     "INSERT INTO commits (repo_id, sha, author_name, author_email, author_time, author_offset,
                         committer_name, committer_email, committer_time, committer_offset, subject, reverts,
@@ -785,12 +806,12 @@ impl Store {
                     params![
                         repo_id,
                         record.id,
-                        record.author.name,
-                        record.author.email,
+                        author.0,
+                        author.1,
                         record.author.time,
                         record.author.offset_minutes,
-                        record.committer.name,
-                        record.committer.email,
+                        committer.0,
+                        committer.1,
                         record.committer.time,
                         record.committer.offset_minutes,
                         record.subject,

@@ -63,7 +63,7 @@ pub fn list_path() -> Option<PathBuf> {
 }
 
 /// SHA-256 of `content`, in hex.
-fn digest(content: &[u8]) -> String {
+pub(crate) fn sha256_hex(content: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, content).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -84,7 +84,7 @@ fn entries(list: &Path) -> Vec<(String, String)> {
 pub fn check(path: &Path, content: &[u8]) -> Verdict {
     let Some(list) = list_path() else { return Verdict::Unknown };
     let path = canonical(path).display().to_string();
-    let digest = digest(content);
+    let digest = sha256_hex(content);
     let mine: Vec<(String, String)> = entries(&list).into_iter().filter(|(_, p)| *p == path).collect();
     if mine.iter().any(|(d, _)| *d == digest) {
         Verdict::Trusted
@@ -117,7 +117,7 @@ pub fn trust(target: &Path) -> Result<Trusted, TrustError> {
     let shown = path.display().to_string();
     let mut lines: Vec<String> =
         entries(&list).into_iter().filter(|(_, p)| *p != shown).map(|(d, p)| format!("{d} {p}")).collect();
-    lines.push(format!("{} {shown}", digest(content.as_bytes())));
+    lines.push(format!("{} {shown}", sha256_hex(content.as_bytes())));
     let write = |e: std::io::Error| TrustError::Write { path: list.clone(), reason: e.to_string() };
     if let Some(dir) = list.parent() {
         std::fs::create_dir_all(dir).map_err(write)?;
@@ -136,6 +136,6 @@ mod tests {
     #[test]
     fn sha256_of_a_known_text() {
         // FIPS 180-2, appendix B.1.
-        assert_eq!(digest(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

@@ -24,10 +24,34 @@ const TABLES: &[&str] = &[
     "api_tokens",
     "users",
     "sessions",
+    "goals",
+    "goal_values",
+    "checkin_pairs",
+    "checkins",
+    "talking_points",
+    "action_items",
+    "surveys",
+    "survey_answers",
+    "survey_invitees",
+    "forgotten",
 ];
 
 /// Tables whose `id` the target must go on numbering after.
-const IDENTITIES: &[&str] = &["repos", "commits", "pull_requests", "deployments", "incidents", "api_tokens", "users"];
+const IDENTITIES: &[&str] = &[
+    "repos",
+    "commits",
+    "pull_requests",
+    "deployments",
+    "incidents",
+    "api_tokens",
+    "users",
+    "goals",
+    "checkin_pairs",
+    "checkins",
+    "talking_points",
+    "action_items",
+    "surveys",
+];
 
 /// Rows per multi-row insert.
 const ROWS_PER_INSERT: usize = 100;

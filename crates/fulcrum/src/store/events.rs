@@ -139,7 +139,7 @@ pub struct EventCounts {
 /// One batch of items to write in one transaction. `raw` is the payload as
 /// received, kept for replay and debugging (`None` when the source keeps it,
 /// as an event file does).
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct EventBatch {
     /// Pull requests with their source, raw payload, title and web address.
     pub pull_requests: Vec<(PullRequest, String, Option<String>, PrLabel)>,
@@ -147,6 +147,35 @@ pub struct EventBatch {
     pub deployments: Vec<(DeploymentEvent, Option<String>)>,
     /// Incidents with their raw payload.
     pub incidents: Vec<(IncidentEvent, Option<String>)>,
+}
+
+/// `batch` with every forgotten identity (by the SHA-256 of its lower-cased
+/// text) replaced by its pseudonym; a pull request naming one loses its raw
+/// payload.
+fn pseudonymize(batch: &EventBatch, forgotten: &HashMap<String, String>) -> EventBatch {
+    let mut out = batch.clone();
+    let swap = |who: &mut String| -> bool {
+        match forgotten.get(&crate::trust::sha256_hex(who.to_lowercase().as_bytes())) {
+            Some(pseudonym) => {
+                *who = pseudonym.clone();
+                true
+            }
+            None => false,
+        }
+    };
+    for (pr, _, raw, _) in &mut out.pull_requests {
+        let mut named = swap(&mut pr.author);
+        for commit in &mut pr.commits {
+            named |= swap(&mut commit.author);
+        }
+        for activity in &mut pr.activities {
+            named |= swap(&mut activity.author);
+        }
+        if named {
+            *raw = None;
+        }
+    }
+    out
 }
 
 impl EventBatch {
@@ -475,6 +504,16 @@ impl Store {
         batch: &EventBatch,
         cursors: &[(&str, &str, &str)],
     ) -> Result<EventCounts, StoreError> {
+        // People erased with `fulcrum person forget` come in under their
+        // pseudonym, and the raw payload naming them is not kept.
+        let forgotten = self.forgotten()?;
+        let renamed;
+        let batch = if forgotten.is_empty() {
+            batch
+        } else {
+            renamed = pseudonymize(batch, &forgotten);
+            &renamed
+        };
         self.write(|db| {
             // Rows with ids above these are new in this transaction: they have no children to clear.
             let last_pr: i64 =

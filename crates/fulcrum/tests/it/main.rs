@@ -23,6 +23,7 @@ mod harness;
 mod inputs;
 mod knowledge;
 mod org;
+mod people;
 mod replay;
 mod server;
 mod snapshot;

@@ -77,6 +77,14 @@ struct File {
     focus: FocusFile,
     #[serde(default)]
     team: Vec<TeamFile>,
+    #[serde(default)]
+    pulse: PulseFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PulseFile {
+    min_group: Option<usize>,
 }
 
 /// `[[team]]`: a team of the organisation, what it owns and who is in it.
@@ -90,6 +98,8 @@ struct TeamFile {
     services: Vec<String>,
     #[serde(default)]
     members: Vec<String>,
+    #[serde(default)]
+    leads: Vec<String>,
 }
 
 /// A team: its git repositories, the services whose deployments,
@@ -104,8 +114,12 @@ pub struct Team {
     pub repositories: Vec<PathBuf>,
     /// Services (deployments, incidents; pull requests of repositories so named).
     pub services: Vec<String>,
-    /// Members' identities.
+    /// Members' identities (an account of the team server is a member when
+    /// its name is one of them).
     pub members: Vec<String>,
+    /// The accounts that lead the team: they hold its members' check-ins,
+    /// see their private goals and open its pulse surveys.
+    pub leads: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -547,6 +561,10 @@ pub struct Config {
     pub min_group: usize,
     /// `[[person]]` entries: calendars for `fulcrum focus`.
     pub people: Vec<PersonFile>,
+    /// `pulse.min_group`: a survey's results (and the team's learning
+    /// hours) are shown only with at least this many people (default 5,
+    /// never below 3).
+    pub pulse_min_group: usize,
     /// `[[team]]` entries, in the file's order.
     pub teams: Vec<Team>,
     /// What was ignored of the file and why (an untrusted repository file's
@@ -598,6 +616,7 @@ fn resolve_teams(teams: &[TeamFile], source: &str) -> Result<Vec<Team>, ConfigEr
                 .collect(),
             services: team.services.clone(),
             members: team.members.clone(),
+            leads: team.leads.clone(),
         });
     }
     Ok(out)
@@ -925,6 +944,17 @@ impl Config {
             teams: resolve_teams(&file.team, &source)?,
             people: file.person.clone(),
             min_group: file.focus.min_group.unwrap_or(5).max(3),
+            pulse_min_group: match file.pulse.min_group {
+                None => fulcrum_core::pulse::MIN_GROUP_DEFAULT,
+                Some(n) if n >= fulcrum_core::pulse::MIN_GROUP_FLOOR => n,
+                Some(n) => {
+                    return Err(ConfigError::Value {
+                        source_name: source.clone(),
+                        key: "pulse.min_group".into(),
+                        message: format!("{n}: anonymity needs at least 3 people"),
+                    });
+                }
+            },
             sync_interval: file.sync.interval.unwrap_or(15),
             brief_every_days,
             brief,

@@ -29,6 +29,7 @@ pub mod cache;
 pub mod digest;
 pub mod observe;
 pub mod pages;
+pub mod people;
 pub mod session;
 pub mod syncing;
 pub mod tokens;
@@ -453,6 +454,29 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<ServerState>)> 
         ("get", "/api/v1/hotspots", get(hotspots)),
         ("get", "/api/v1/brief", get(digest::api)),
         ("get", "/api/v1/focus", get(digest::focus_api)),
+        ("get", "/goals", get(people::goals_page)),
+        ("post", "/goals", post(people::goals_post)),
+        ("get", "/goals/{id}", get(people::goal_page)),
+        ("post", "/goals/{id}/close", post(people::goal_close)),
+        ("get", "/api/v1/goals", get(people::goals_api)),
+        ("post", "/api/v1/goals", post(people::goals_post_api)),
+        ("get", "/api/v1/goals/{id}", get(people::goal_api)),
+        ("get", "/checkins", get(people::checkins_page)),
+        ("post", "/checkins/pairs", post(people::pair_post)),
+        ("get", "/checkins/{pair}", get(people::checkin_page)),
+        ("post", "/checkins/{pair}", post(people::checkin_post)),
+        ("get", "/api/v1/checkins", get(people::checkins_api)),
+        ("get", "/api/v1/checkins/export", get(people::checkins_export)),
+        ("get", "/api/v1/checkins/{pair}", get(people::checkin_api)),
+        ("post", "/api/v1/checkins/{pair}", post(people::checkin_post_api)),
+        ("get", "/surveys", get(people::surveys_page)),
+        ("post", "/surveys", post(people::surveys_post)),
+        ("get", "/surveys/{id}", get(people::survey_page)),
+        ("post", "/surveys/{id}/answer", post(people::survey_answer)),
+        ("post", "/surveys/{id}/close", post(people::survey_close)),
+        ("get", "/api/v1/surveys", get(people::surveys_api)),
+        ("get", "/pulse/{token}", get(people::pulse_link_page)),
+        ("post", "/pulse/{token}", post(people::pulse_link_post)),
         ("post", "/api/v1/events", post(post_events)),
         ("post", "/api/v1/webhooks/github", post(github_hook)),
         ("post", "/api/v1/webhooks/gitlab", post(gitlab_hook)),

@@ -66,6 +66,8 @@ fn need(path: &str) -> Need {
             Need::Nothing
         }
         p if p.starts_with("/api/v1/webhooks/") || p.starts_with("/api/rest/plugins/webhook/") => Need::Nothing,
+        // A one-time survey link is its own credential.
+        p if p.starts_with("/pulse/") => Need::Nothing,
         "/" | "/deployments" | "/brief" | "/api/v1/report" | "/api/v1/brief" | "/logout" | "/account"
         | "/account/password" => Need::Account(Role::Viewer),
         p if p == "/admin" || p.starts_with("/admin/") => Need::Account(Role::Admin),
@@ -74,6 +76,11 @@ fn need(path: &str) -> Need {
         }
         _ => Need::Account(Role::Member),
     }
+}
+
+/// Routes about people: never answered to a token.
+fn personal(path: &str) -> bool {
+    ["/api/v1/goals", "/api/v1/checkins", "/api/v1/surveys"].iter().any(|p| path.starts_with(p))
 }
 
 fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -181,6 +188,10 @@ pub async fn guard(State(state): State<ServerState>, mut request: Request, next:
             "single-user mode answers requests to localhost or 127.0.0.1 only; make an account to serve other names",
         ),
         Ok(Who::SingleUser) => next.run(request).await,
+        // People's goals, check-ins and surveys are for signed-in people only.
+        Ok(Who::Token) if personal(&path) => {
+            refused(api, StatusCode::FORBIDDEN, "a token cannot read goals, check-ins or surveys; sign in")
+        }
         Ok(Who::Token) if role <= Role::Member => next.run(request).await,
         Ok(Who::Token) => refused(api, StatusCode::FORBIDDEN, "a token cannot do this; sign in"),
         Ok(Who::Nobody) if api => refused(

@@ -230,6 +230,16 @@ fn run_round(
     if let Err(e) = sources {
         errors.push(format!("sources: {e:#}"));
     }
+    // Goals are measured after every round; a goal that cannot be measured records why.
+    let goals = (|| -> anyhow::Result<usize> {
+        let context = app::Context { now: clock()?, ..context() };
+        app::goals::measure_open(&context)
+    })();
+    match goals {
+        Ok(0) => {}
+        Ok(_) => cache.invalidate(),
+        Err(e) => errors.push(format!("goals: {e:#}")),
+    }
     Round { finished_at: clock().unwrap_or(0), error: (!errors.is_empty()).then(|| errors.join("; ")) }
 }
 

@@ -188,3 +188,568 @@ fn forgetting_a_person_erases_them_and_keeps_them_out() {
     let goals = at(&scratch, now, &["goal", "list", "--all", "--format", "json"]).ok().json();
     assert_eq!(goals, serde_json::json!([]));
 }
+
+// ---------------------------------------------------------------- the team server
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+
+use crate::server::{call, csrf_of, login, user_add};
+
+/// The organisation of the server tests: team `shop` (five members, led by
+/// lee) owns the events' service; team `other` has one member.
+const ORG: &str = r#"
+[pulse]
+min_group = 3
+
+[[team]]
+name = "shop"
+services = ["shop"]
+members = ["ann", "bob", "cat", "dan", "eve"]
+leads = ["lee"]
+
+[[team]]
+name = "other"
+services = ["other"]
+members = ["oz"]
+leads = ["olga"]
+"#;
+
+const PASSWORD: &str = "a long enough password";
+
+/// A server on the events of `EVENTS`, at `now`, with the organisation's
+/// configuration and accounts `names` (name, role).
+fn people_server(scratch: &Scratch, now: &str, names: &[(&str, &str)]) -> fulcrum::server::ServerState {
+    std::fs::write(scratch.path("events.jsonl"), EVENTS).unwrap();
+    std::fs::write(scratch.path("org.toml"), ORG).unwrap();
+    at(scratch, now, &["import", "events.jsonl"]).ok();
+    for (name, role) in names {
+        user_add(&scratch.db(), name, role, PASSWORD).ok();
+    }
+    let mut state = crate::server::state(&scratch.db(), &[]);
+    let db = PathBuf::from(database(&scratch.db()));
+    let config = scratch.path("org.toml");
+    let now = utc(now);
+    state.context = Arc::new(move || fulcrum::app::Context { db: db.clone(), config: Some(config.clone()), now });
+    state
+}
+
+/// A signed-in person: their cookie and the CSRF token of their forms.
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+fn session(state: &fulcrum::server::ServerState, name: &str) -> Session {
+    let (cookie, _) = login(state, name, PASSWORD, &[]);
+    let (_, _, page) = call(state, "GET", "/goals", &[("cookie", &cookie)], "");
+    Session { csrf: csrf_of(&page), cookie }
+}
+
+impl Session {
+    fn get(&self, state: &fulcrum::server::ServerState, uri: &str) -> (StatusCode, String) {
+        let (status, _, body) = call(state, "GET", uri, &[("cookie", &self.cookie)], "");
+        (status, body)
+    }
+
+    fn form(&self, state: &fulcrum::server::ServerState, uri: &str, fields: &str) -> (StatusCode, String) {
+        let body = format!("csrf={}&{fields}", self.csrf);
+        let (status, _, body) = call(state, "POST", uri, &[("cookie", &self.cookie)], &body);
+        (status, body)
+    }
+
+    fn json(&self, state: &fulcrum::server::ServerState, uri: &str, body: serde_json::Value) -> (StatusCode, String) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            use tower::ServiceExt;
+            let request = axum::http::Request::builder()
+                .method("POST")
+                .uri(uri)
+                .header("content-type", "application/json")
+                .header("cookie", &self.cookie)
+                .body(axum::body::Body::from(body.to_string()))
+                .unwrap();
+            let response = fulcrum::server::router(state.clone()).oneshot(request).await.unwrap();
+            let status = response.status();
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();
+            (status, String::from_utf8(bytes.to_vec()).unwrap())
+        })
+    }
+}
+
+#[test]
+fn goals_on_the_server_are_seen_by_whom_they_concern() {
+    let scratch = Scratch::new("people_goals");
+    let now = "2025-01-31T00:00:00Z";
+    let state = people_server(
+        &scratch,
+        now,
+        &[("ada", "admin"), ("lee", "lead"), ("olga", "lead"), ("ann", "member"), ("bob", "member")],
+    );
+    let ann = session(&state, "ann");
+    let goal = |scope: &str, due: &str, owner: &str| {
+        serde_json::json!({
+            "title": "Pickup under two hours", "metric": "pickup.p75", "scope": scope, "target": "2h",
+            "due": due, "window_days": 31, "reason": "reviews wait", "owner": owner,
+        })
+    };
+    // Bad input names the field.
+    let (status, body) = ann.json(&state, "/api/v1/goals", goal("service:nothing", "2025-04-01", "ann"));
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["field"], "scope");
+    let (status, body) = ann.json(&state, "/api/v1/goals", goal("service:shop", "2025-01-01", "ann"));
+    assert_eq!(
+        (status, serde_json::from_str::<serde_json::Value>(&body).unwrap()["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "due".into())
+    );
+    let (status, body) = ann.json(
+        &state,
+        "/api/v1/goals",
+        serde_json::json!({"title": "x", "metric": "velocity", "target": "3", "due": "2025-04-01"}),
+    );
+    assert_eq!(
+        (status, serde_json::from_str::<serde_json::Value>(&body).unwrap()["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "metric".into())
+    );
+    // bob may not set ann's goals.
+    let bob = session(&state, "bob");
+    let (status, body) = bob.json(&state, "/api/v1/goals", goal("service:shop", "2025-04-01", "ann"));
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("\"field\":\"owner\""), "{body}");
+
+    let (status, body) = ann.json(&state, "/api/v1/goals", goal("service:shop", "2025-04-01", "ann"));
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((created["visibility"].as_str(), created["baseline"].as_f64()), (Some("private"), Some(3.75 * HOUR)));
+    let id = created["id"].as_i64().unwrap();
+
+    // Private: ann and her lead; not bob, another team's lead, or an admin.
+    let sees = |who: &Session| {
+        let (_, list) = who.get(&state, "/api/v1/goals");
+        let (status, _) = who.get(&state, &format!("/api/v1/goals/{id}"));
+        let (page, _) = who.get(&state, &format!("/goals/{id}"));
+        let listed = list.contains("Pickup under two hours");
+        assert_eq!(listed, status == StatusCode::OK, "the list and the goal agree");
+        assert_eq!(listed, page == StatusCode::OK, "the page and the API agree");
+        listed
+    };
+    let (lee, olga, ada) = (session(&state, "lee"), session(&state, "olga"), session(&state, "ada"));
+    assert!(sees(&ann) && sees(&lee));
+    assert!(!sees(&bob) && !sees(&olga) && !sees(&ada));
+    let (_, page) = ann.get(&state, &format!("/goals/{id}"));
+    assert!(page.contains("data-target") && page.contains("data-points=\"1\""), "the chart with its target line");
+
+    // A team goal of the team: its members see it, others do not.
+    let (status, body) = lee.json(
+        &state,
+        "/api/v1/goals",
+        serde_json::json!({
+            "title": "Faster reviews", "metric": "review.p75", "scope": "team:shop", "target": "1h",
+            "due": "2025-05-01", "window_days": 31, "parent": id,
+        }),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let team_goal: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((team_goal["owner_kind"].as_str(), team_goal["visibility"].as_str()), (Some("team"), Some("team")));
+    assert!(bob.get(&state, "/api/v1/goals").1.contains("Faster reviews"));
+    assert!(!olga.get(&state, "/api/v1/goals").1.contains("Faster reviews"));
+
+    // A token reads the delivery, never people's goals.
+    let made = fulcrum(["token", "add", "script", "--scope", "read", "--db", s(&scratch.db())]).ok();
+    let token = made.stdout.trim().to_owned();
+    let (status, _, body) = call(&state, "GET", "/api/v1/goals", &[("authorization", &format!("Bearer {token}"))], "");
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+}
+
+#[test]
+fn check_ins_are_private_to_the_pair() {
+    let scratch = Scratch::new("people_checkins");
+    let now = "2025-01-31T00:00:00Z";
+    let state = people_server(
+        &scratch,
+        now,
+        &[("ada", "admin"), ("lee", "lead"), ("olga", "lead"), ("ann", "member"), ("bob", "member")],
+    );
+    let (ann, lee, olga, ada, bob) = (
+        session(&state, "ann"),
+        session(&state, "lee"),
+        session(&state, "olga"),
+        session(&state, "ada"),
+        session(&state, "bob"),
+    );
+    // Members do not make pairs; a lead pairs with a member.
+    assert_eq!(bob.form(&state, "/checkins/pairs", "member=ann").0, StatusCode::FORBIDDEN);
+    assert_eq!(lee.form(&state, "/checkins/pairs", "member=nobody").0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(lee.form(&state, "/checkins/pairs", "member=ann&cadence=weekly").0, StatusCode::SEE_OTHER);
+    let (_, pairs) = ann.get(&state, "/api/v1/checkins");
+    let pairs: serde_json::Value = serde_json::from_str(&pairs).unwrap();
+    assert_eq!((pairs[0]["lead"].as_str(), pairs[0]["due"].as_str()), (Some("lee"), Some("2025-02-07")));
+    let pair = pairs[0]["id"].as_i64().unwrap();
+
+    let (status, body) = ann.form(
+        &state,
+        &format!("/checkins/{pair}"),
+        "feeling=4&wins=shipped+the+export&blockers=flaky+CI&help_wanted=&learning_hours=3\
+         &talking_point=career+path%0Aon-call+load&action=fix+CI&action_owner=lee&action_due=2025-02-07",
+    );
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(ann.form(&state, &format!("/checkins/{pair}"), "feeling=9").0, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The pair reads it; an admin, another lead and a teammate get what a missing pair gets.
+    for who in [&ann, &lee] {
+        let (status, body) = who.get(&state, &format!("/api/v1/checkins/{pair}"));
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("shipped the export") && body.contains("on-call load"), "{body}");
+        assert_eq!(who.get(&state, &format!("/checkins/{pair}")).0, StatusCode::OK);
+    }
+    for who in [&ada, &olga, &bob] {
+        for uri in [format!("/api/v1/checkins/{pair}"), format!("/checkins/{pair}")] {
+            let (status, body) = who.get(&state, &uri);
+            assert_eq!(status, StatusCode::NOT_FOUND, "{uri}: {body}");
+            assert!(!body.contains("shipped"));
+        }
+        assert!(!who.get(&state, "/api/v1/checkins").1.contains("shipped"));
+        assert!(!who.get(&state, "/api/v1/checkins/export").1.contains("shipped"));
+        assert_eq!(who.form(&state, &format!("/checkins/{pair}"), "wins=forged").0, StatusCode::NOT_FOUND);
+    }
+    let made = fulcrum(["token", "add", "script", "--scope", "read", "--db", s(&scratch.db())]).ok();
+    let bearer = format!("Bearer {}", made.stdout.trim());
+    let (status, _, _) = call(&state, "GET", &format!("/api/v1/checkins/{pair}"), &[("authorization", &bearer)], "");
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Talking points carry over until ticked off; the member exports hers.
+    let (_, data) = lee.get(&state, &format!("/api/v1/checkins/{pair}"));
+    let data: serde_json::Value = serde_json::from_str(&data).unwrap();
+    let point = data["talking_points"][0]["id"].as_i64().unwrap();
+    let action = data["action_items"][0]["id"].as_i64().unwrap();
+    assert_eq!(data["action_items"][0]["due_at"].as_i64(), Some(utc("2025-02-07 00:00")));
+    let (status, _) =
+        lee.form(&state, &format!("/checkins/{pair}"), &format!("wins=&point_done={point}&action_done={action}"));
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, data) = ann.get(&state, &format!("/api/v1/checkins/{pair}"));
+    let data: serde_json::Value = serde_json::from_str(&data).unwrap();
+    let open: Vec<&str> = data["talking_points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["done"].is_null())
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(open, ["on-call load"]);
+    assert!(!data["action_items"][0]["done"].is_null());
+    let (_, export) = ann.get(&state, "/api/v1/checkins/export");
+    let export: serde_json::Value = serde_json::from_str(&export).unwrap();
+    assert_eq!(export["member"], "ann");
+    assert_eq!(export["pairs"][0]["checkins"].as_array().unwrap().len(), 2);
+    assert!(lee.get(&state, "/api/v1/checkins/export").1.contains("\"pairs\":[]"), "the lead is no member here");
+}
+
+/// The survey's answers as stored, and every column of the answers' table.
+fn stored_answers(db: &Path) -> (String, Vec<String>) {
+    let store = open_db(db);
+    let answers = store.value::<String>("SELECT answers FROM survey_answers WHERE survey_id = 1");
+    let columns = if postgres().is_some() {
+        store.column::<String>("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'survey_answers' ORDER BY ordinal_position")
+    } else {
+        store.column::<String>("SELECT name FROM pragma_table_info('survey_answers') ORDER BY cid")
+    };
+    (answers, columns)
+}
+
+#[test]
+fn the_pulse_is_anonymous_and_cannot_be_differenced() {
+    let scratch = Scratch::new("people_pulse");
+    let now = "2025-01-31T00:00:00Z";
+    let state = people_server(
+        &scratch,
+        now,
+        &[("ada", "admin"), ("lee", "lead"), ("olga", "lead"), ("ann", "member"), ("bob", "member"), ("oz", "member")],
+    );
+    let (ann, lee, olga, bob, oz) = (
+        session(&state, "ann"),
+        session(&state, "lee"),
+        session(&state, "olga"),
+        session(&state, "bob"),
+        session(&state, "oz"),
+    );
+    // Refusals: a member opens nothing; a lead opens their own team's surveys only; too small a team.
+    assert_eq!(ann.form(&state, "/surveys", "team=shop&closes=2025-02-15").0, StatusCode::FORBIDDEN);
+    let (status, body) = olga.form(&state, "/surveys", "team=shop&closes=2025-02-15");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = olga.form(&state, "/surveys", "team=other&closes=2025-02-15");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("fewer than the anonymity threshold of 3"), "{body}");
+    assert!(lee.form(&state, "/surveys", "team=shop&closes=2025-02-15&min_group=2").1.contains("at least 3"));
+
+    let (status, page) = lee.form(&state, "/surveys", "team=shop&title=January+pulse&closes=2025-02-15");
+    assert_eq!(status, StatusCode::CREATED, "{page}");
+    let links: Vec<(String, String)> = page
+        .lines()
+        .filter_map(|l| {
+            let (person, rest) = l.strip_prefix("<li>")?.split_once(": <code>/pulse/")?;
+            Some((person.to_owned(), rest.split('<').next()?.to_owned()))
+        })
+        .collect();
+    assert_eq!(links.iter().map(|l| l.0.as_str()).collect::<Vec<_>>(), ["ann", "bob", "cat", "dan", "eve"]);
+    let link = |name: &str| links.iter().find(|l| l.0 == name).unwrap().1.clone();
+
+    let answer = "q_clarity=4&q_safety=5&q_failure=3&q_focus=2&q_growth=4&q_recognition=3&q_availability=5&q_pressure=4&q_recommend=9&text=secret+words";
+    assert!(ann.get(&state, "/surveys/1").1.contains("Send my answer"));
+    let (status, body) = ann.form(&state, "/surveys/1/answer", answer);
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(ann.form(&state, "/surveys/1/answer", answer).0, StatusCode::CONFLICT, "one answer each");
+    assert_eq!(
+        bob.form(&state, "/surveys/1/answer", "q_clarity=9").0,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "out of scale"
+    );
+    assert_eq!(bob.form(&state, "/surveys/1/answer", "q_clarity=2&q_recommend=6").0, StatusCode::OK);
+    assert_eq!(oz.form(&state, "/surveys/1/answer", answer).0, StatusCode::FORBIDDEN, "not of the team");
+    // One-time links: no account, used once.
+    let (status, _, form) = call(&state, "GET", &format!("/pulse/{}", link("dan")), &[], "");
+    assert_eq!(status, StatusCode::OK, "{form}");
+    assert_eq!(
+        call(&state, "POST", &format!("/pulse/{}", link("dan")), &[], "q_clarity=3&q_recommend=10").0,
+        StatusCode::OK
+    );
+    assert_eq!(call(&state, "POST", &format!("/pulse/{}", link("dan")), &[], "q_clarity=3").0, StatusCode::NOT_FOUND);
+    assert_eq!(call(&state, "GET", &format!("/pulse/{}", link("dan")), &[], "").0, StatusCode::NOT_FOUND);
+    assert_eq!(call(&state, "GET", "/pulse/not-a-link", &[], "").0, StatusCode::NOT_FOUND);
+
+    // Open: no results, however many answered.
+    let (_, surveys) = lee.get(&state, "/api/v1/surveys");
+    let surveys: serde_json::Value = serde_json::from_str(&surveys).unwrap();
+    assert_eq!(
+        (surveys[0]["answered"].as_i64(), surveys[0]["outcome"]["withheld"]["reason"].as_str()),
+        (Some(3), Some("open"))
+    );
+
+    // Stored: no respondent, account, link or time; free text was off, so not kept.
+    let (answers, columns) = stored_answers(&scratch.db());
+    assert_eq!(columns, ["survey_id", "answers"]);
+    for name in ["ann", "bob", "dan", "secret", &link("eve")] {
+        assert!(!answers.contains(name), "{name} in {answers}");
+    }
+    assert!(
+        !open_db(&scratch.db())
+            .column::<String>("SELECT COALESCE(token_hash, '') FROM survey_invitees")
+            .contains(&crate::people::sha(&link("dan")))
+    );
+
+    assert_eq!(ann.form(&state, "/surveys/1/close", "").0, StatusCode::FORBIDDEN);
+    assert_eq!(lee.form(&state, "/surveys/1/close", "").0, StatusCode::SEE_OTHER);
+    assert_eq!(call(&state, "POST", &format!("/pulse/{}", link("eve")), &[], "q_clarity=3").0, StatusCode::CONFLICT);
+    let (_, surveys) = ann.get(&state, "/api/v1/surveys");
+    let surveys: serde_json::Value = serde_json::from_str(&surveys).unwrap();
+    let results = &surveys[0]["outcome"]["results"];
+    assert_eq!(results["respondents"], 3);
+    // clarity 4, 2, 3: mean 3; recommend 9, 6, 10: one detractor, two promoters.
+    assert_eq!(results["questions"][0]["mean"].as_f64(), Some(3.0));
+    assert!((results["questions"][8]["net_score"].as_f64().unwrap() - 100.0 / 3.0).abs() < 1e-9);
+    assert_eq!(results["comments"], serde_json::json!([]));
+    let (_, page) = lee.get(&state, "/surveys/1");
+    assert!(page.contains("data-figures") && page.contains("pickup.median"), "{page}");
+    assert!(olga.get(&state, "/api/v1/surveys").1 == "[]", "another team's lead sees nothing");
+
+    // The same team again with one more person: subtracting would give cat's answers.
+    let (status, page) = lee.form(&state, "/surveys", "team=shop&title=February&closes=2025-02-20");
+    assert_eq!(status, StatusCode::CREATED);
+    for name in ["ann", "bob", "cat", "dan"] {
+        let token = page
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("<li>{name}: <code>/pulse/")))
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_owned();
+        assert_eq!(call(&state, "POST", &format!("/pulse/{token}"), &[], "q_clarity=1").0, StatusCode::OK);
+    }
+    lee.form(&state, "/surveys/2/close", "");
+    let (_, surveys) = lee.get(&state, "/api/v1/surveys");
+    let surveys: serde_json::Value = serde_json::from_str(&surveys).unwrap();
+    assert_eq!(surveys[1]["outcome"]["withheld"], serde_json::json!({"reason": "differencing", "with": 1}));
+    assert!(surveys[1]["outcome"].get("results").is_none());
+    assert!(lee.get(&state, "/surveys/2").1.contains("differ from survey #1 by too few people"));
+}
+
+/// SHA-256 in hex, as the server keeps a link.
+pub fn sha(text: &str) -> String {
+    use std::fmt::Write as _;
+    ring::digest::digest(&ring::digest::SHA256, text.as_bytes()).as_ref().iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+// ---------------------------------------------------------------- respect
+
+const PERSON_KEYS: [&str; 9] = ["name", "email", "author", "person", "login", "reviewer", "member", "owner", "who"];
+const OUTPUT_WORDS: [&str; 8] =
+    ["commit", "line", "addition", "deletion", "pull_request", "prs", "review", "pull request"];
+
+/// Whether `values` (two or more, not all equal) never rise: a ranking.
+fn ranked(values: &[f64]) -> bool {
+    values.len() >= 2 && values.windows(2).all(|w| w[0] >= w[1]) && values.first() != values.last()
+}
+
+fn is_output(key: &str) -> bool {
+    let key = key.to_lowercase();
+    OUTPUT_WORDS.iter().any(|w| key.contains(w))
+}
+
+/// Lists of people ordered by a count of output, anywhere in `value`.
+fn rankings_in_json(value: &serde_json::Value, path: &str, found: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Array(items) => {
+            let objects: Vec<&serde_json::Map<String, serde_json::Value>> =
+                items.iter().filter_map(|i| i.as_object()).collect();
+            if objects.len() == items.len() && objects.len() >= 2 {
+                let names_people = objects.iter().all(|o| PERSON_KEYS.iter().any(|k| o.contains_key(*k)));
+                if names_people {
+                    for key in objects[0].keys().filter(|k| is_output(k)) {
+                        let values: Vec<f64> =
+                            objects.iter().filter_map(|o| o.get(key).and_then(|v| v.as_f64())).collect();
+                        if values.len() == objects.len() && ranked(&values) {
+                            found.push(format!("{path}: people ordered by `{key}`"));
+                        }
+                    }
+                }
+            }
+            for (i, item) in items.iter().enumerate() {
+                rankings_in_json(item, &format!("{path}[{i}]"), found);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (key, item) in map {
+                rankings_in_json(item, &format!("{path}.{key}"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Tables (HTML or CSV rows) with a person column ordered by an output column.
+fn rankings_in_table(header: &[String], rows: &[Vec<String>], what: &str, found: &mut Vec<String>) {
+    let person = header.iter().any(|h| PERSON_KEYS.iter().any(|k| h.to_lowercase().contains(k)));
+    if !person {
+        return;
+    }
+    for (column, name) in header.iter().enumerate().filter(|(_, h)| is_output(h)) {
+        let values: Vec<f64> = rows.iter().filter_map(|r| r.get(column)?.trim().parse().ok()).collect();
+        if values.len() == rows.len() && ranked(&values) {
+            found.push(format!("{what}: people ordered by `{name}`"));
+        }
+    }
+}
+
+fn strip_tags(html: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for c in html.chars() {
+        match c {
+            '<' => inside = true,
+            '>' => inside = false,
+            c if !inside => out.push(c),
+            _ => {}
+        }
+    }
+    out.trim().to_owned()
+}
+
+fn rankings_in_html(page: &str, what: &str, found: &mut Vec<String>) {
+    for table in page.split("<table").skip(1) {
+        let table = table.split("</table>").next().unwrap_or("");
+        let header: Vec<String> = table
+            .split("<th")
+            .skip(1)
+            .map(|c| strip_tags(&format!("<th{}", c.split("</th>").next().unwrap_or(""))))
+            .collect();
+        let rows: Vec<Vec<String>> = table
+            .split("<tr")
+            .skip(1)
+            .filter(|r| r.contains("<td"))
+            .map(|r| {
+                r.split("<td")
+                    .skip(1)
+                    .map(|c| strip_tags(&format!("<td{}", c.split("</td>").next().unwrap_or(""))))
+                    .collect()
+            })
+            .collect();
+        rankings_in_table(&header, &rows, what, found);
+    }
+}
+
+#[test]
+fn no_route_ranks_people_by_output() {
+    // The detector finds what it looks for.
+    let mut found = Vec::new();
+    rankings_in_json(
+        &serde_json::json!({"top": [{"author": "a", "commits": 9}, {"author": "b", "commits": 3}]}),
+        "x",
+        &mut found,
+    );
+    rankings_in_html(
+        "<table><tr><th>Reviewer</th><th>Reviews</th></tr><tr><td>a</td><td>5</td></tr><tr><td>b</td><td>2</td></tr></table>",
+        "y",
+        &mut found,
+    );
+    assert_eq!(found.len(), 2, "{found:?}");
+    found.clear();
+
+    let scratch = Scratch::new("people_respect");
+    let now = "2025-01-31T00:00:00Z";
+    let delivery = scratch.copy_repo("delivery");
+    let state = people_server(&scratch, now, &[("ada", "admin"), ("lee", "lead"), ("ann", "member")]);
+    at(&scratch, now, &["sync", "--repo", s(&delivery)]).ok();
+    let mut state = state;
+    state.repos = Arc::new(vec![delivery.clone()]);
+    let (ada, lee, ann) = (session(&state, "ada"), session(&state, "lee"), session(&state, "ann"));
+    lee.form(&state, "/checkins/pairs", "member=ann");
+    ann.form(&state, "/checkins/1", "wins=w&learning_hours=2");
+    ann.json(&state, "/api/v1/goals", serde_json::json!({"title": "g", "metric": "pickup.p75", "scope": "service:shop", "target": "2h", "due": "2025-04-01", "window_days": 31}));
+    lee.form(&state, "/surveys", "team=shop&closes=2025-02-15");
+
+    let mut visited = 0;
+    for who in [&ada, &lee, &ann] {
+        let mut downloads = Vec::new();
+        for (method, path, _) in fulcrum::server::routes() {
+            if method != "get" || path.contains("{page}") {
+                continue;
+            }
+            let uri = path.replace("{id}", "1").replace("{pair}", "1").replace("{token}", "none");
+            let (status, body) = who.get(&state, &uri);
+            if !status.is_success() {
+                continue;
+            }
+            visited += 1;
+            match serde_json::from_str::<serde_json::Value>(&body) {
+                Ok(json) => rankings_in_json(&json, &uri, &mut found),
+                Err(_) => rankings_in_html(&body, &uri, &mut found),
+            }
+            downloads.extend(
+                body.split("href=\"/download/")
+                    .skip(1)
+                    .filter_map(|l| l.split('"').next())
+                    .map(|l| format!("/download/{}", l.replace("&amp;", "&"))),
+            );
+        }
+        for uri in downloads {
+            let (status, body) = who.get(&state, &uri);
+            assert_eq!(status, StatusCode::OK, "{uri}");
+            visited += 1;
+            match serde_json::from_str::<serde_json::Value>(&body) {
+                Ok(json) => rankings_in_json(&json, &uri, &mut found),
+                Err(_) => {
+                    let mut lines = body.lines().map(|l| l.split(',').map(str::to_owned).collect::<Vec<_>>());
+                    let header = lines.next().unwrap_or_default();
+                    rankings_in_table(&header, &lines.collect::<Vec<_>>(), &uri, &mut found);
+                }
+            }
+        }
+    }
+    assert!(visited > 60, "{visited} answers walked");
+    assert!(found.is_empty(), "rankings of people: {found:#?}");
+}

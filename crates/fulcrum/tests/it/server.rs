@@ -484,7 +484,7 @@ fn signed_host_webhooks_store_what_the_sync_would() {
 }
 
 /// `fulcrum user add NAME --role ROLE` with `password` on standard input.
-fn user_add(db: &Path, name: &str, role: &str, password: &str) -> Run {
+pub(crate) fn user_add(db: &Path, name: &str, role: &str, password: &str) -> Run {
     let mut child = command(["user", "add", name, "--role", role, "--db", s(db)])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -501,7 +501,7 @@ fn user_add(db: &Path, name: &str, role: &str, password: &str) -> Run {
 }
 
 /// One request: status, headers, body.
-fn call(
+pub(crate) fn call(
     state: &fulcrum::server::ServerState,
     method: &str,
     uri: &str,
@@ -528,7 +528,7 @@ fn call(
 }
 
 /// `name=value` of a Set-Cookie header named `name`.
-fn set_cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<(String, String)> {
+pub(crate) fn set_cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<(String, String)> {
     headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
         let (pair, attributes) = v.split_once(';').unwrap_or((v, ""));
         let (key, value) = pair.split_once('=')?;
@@ -537,13 +537,18 @@ fn set_cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<(String, St
 }
 
 /// The value of the hidden `csrf` field of a page.
-fn csrf_of(page: &str) -> String {
+pub(crate) fn csrf_of(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
     page[at..].split('"').next().unwrap().to_owned()
 }
 
 /// Signs in: the session cookie header, and the Set-Cookie attributes.
-fn login(state: &fulcrum::server::ServerState, name: &str, password: &str, extra: &[(&str, &str)]) -> (String, String) {
+pub(crate) fn login(
+    state: &fulcrum::server::ServerState,
+    name: &str,
+    password: &str,
+    extra: &[(&str, &str)],
+) -> (String, String) {
     let (_, headers, page) = call(state, "GET", "/login", &[], "");
     let (token, _) = set_cookie(&headers, "fulcrum_login").expect("the login cookie");
     assert_eq!(csrf_of(&page), token);

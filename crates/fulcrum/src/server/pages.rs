@@ -50,6 +50,9 @@ pub fn chrome(state: &ServerState, viewer: Option<&Viewer>, query: &AnalysisQuer
         ("/knowledge", "Knowledge", false),
         ("/focus", "Focus", false),
         ("/org", "Organisation", false),
+        ("/goals", "Goals", false),
+        ("/checkins", "Check-ins", false),
+        ("/surveys", "Pulse", false),
     ] {
         if all || member {
             if path == current {

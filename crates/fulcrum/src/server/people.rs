@@ -1257,11 +1257,7 @@ type Opened = (i64, Vec<(String, String)>);
 /// Input refused: why, and the field.
 type Refused = (String, &'static str);
 
-fn open_survey(
-    context: &Context,
-    me: &Me,
-    form: &SurveyForm,
-) -> anyhow::Result<Result<Opened, Refused>> {
+fn open_survey(context: &Context, me: &Me, form: &SurveyForm) -> anyhow::Result<Result<Opened, Refused>> {
     let store = app::open_store(&context.db, false)?;
     let relations = Relations::load(context, &store)?;
     drop(store);

@@ -356,6 +356,16 @@ fn goals_on_the_server_are_seen_by_whom_they_concern() {
     assert!(bob.get(&state, "/api/v1/goals").1.contains("Faster reviews"));
     assert!(!olga.get(&state, "/api/v1/goals").1.contains("Faster reviews"));
 
+    // The form sets a manual goal; it then appears in ann's check-in form.
+    let (status, body) = ann.form(&state, "/goals", "title=Finish+the+Rust+course&due=2025-06-01&reason=growth");
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (status, body) = ann.form(&state, "/goals", "title=&due=2025-06-01");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("a goal needs a title"), "{body}");
+    assert_eq!(lee.form(&state, "/checkins/pairs", "member=ann").0, StatusCode::SEE_OTHER);
+    let (_, page) = lee.get(&state, "/checkins/1");
+    assert!(page.contains("Finish the Rust course") && page.contains("Pickup under two hours"), "{page}");
+
     // A token reads the delivery, never people's goals.
     let made = fulcrum(["token", "add", "script", "--scope", "read", "--db", s(&scratch.db())]).ok();
     let token = made.stdout.trim().to_owned();
@@ -379,6 +389,8 @@ fn check_ins_are_private_to_the_pair() {
         session(&state, "ada"),
         session(&state, "bob"),
     );
+    user_add(&scratch.db(), "viv", "viewer", PASSWORD).ok();
+    let (viv_cookie, _) = login(&state, "viv", PASSWORD, &[]);
     // Members do not make pairs; a lead pairs with a member.
     assert_eq!(bob.form(&state, "/checkins/pairs", "member=ann").0, StatusCode::FORBIDDEN);
     assert_eq!(lee.form(&state, "/checkins/pairs", "member=nobody").0, StatusCode::UNPROCESSABLE_ENTITY);
@@ -413,6 +425,11 @@ fn check_ins_are_private_to_the_pair() {
         assert!(!who.get(&state, "/api/v1/checkins").1.contains("shipped"));
         assert!(!who.get(&state, "/api/v1/checkins/export").1.contains("shipped"));
         assert_eq!(who.form(&state, &format!("/checkins/{pair}"), "wins=forged").0, StatusCode::NOT_FOUND);
+    }
+    for uri in [format!("/api/v1/checkins/{pair}"), format!("/checkins/{pair}"), "/api/v1/checkins/export".to_owned()] {
+        let (status, _, body) = call(&state, "GET", &uri, &[("cookie", &viv_cookie)], "");
+        assert_eq!(status, StatusCode::FORBIDDEN, "a viewer: {uri}");
+        assert!(!body.contains("shipped"));
     }
     let made = fulcrum(["token", "add", "script", "--scope", "read", "--db", s(&scratch.db())]).ok();
     let bearer = format!("Bearer {}", made.stdout.trim());
@@ -573,6 +590,30 @@ fn the_pulse_is_anonymous_and_cannot_be_differenced() {
     assert_eq!(surveys[1]["outcome"]["withheld"], serde_json::json!({"reason": "differencing", "with": 1}));
     assert!(surveys[1]["outcome"].get("results").is_none());
     assert!(lee.get(&state, "/surveys/2").1.contains("differ from survey #1 by too few people"));
+
+    // The same three people as the first: nothing to subtract. Free text on: shown, shuffled, among three.
+    let (_, page) = lee.form(&state, "/surveys", "team=shop&title=March&closes=2025-02-25&free_text=on");
+    for name in ["ann", "bob", "dan"] {
+        let token = page
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("<li>{name}: <code>/pulse/")))
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_owned();
+        let body = format!("q_clarity=5&text=note+from+{name}");
+        assert_eq!(call(&state, "POST", &format!("/pulse/{token}"), &[], &body).0, StatusCode::OK);
+    }
+    lee.form(&state, "/surveys/3/close", "");
+    let (_, surveys) = lee.get(&state, "/api/v1/surveys");
+    let surveys: serde_json::Value = serde_json::from_str(&surveys).unwrap();
+    let third = &surveys[2]["outcome"];
+    assert_eq!(third["released"], true, "{third}");
+    assert_eq!(third["results"]["comments"].as_array().unwrap().len(), 3);
+    assert_eq!(third["results"]["questions"][0]["mean"].as_f64(), Some(5.0));
+    let (_, list) = lee.get(&state, "/surveys");
+    assert!(list.contains("clarity 3.0") && list.contains("clarity 5.0"), "the trend across surveys: {list}");
 }
 
 /// SHA-256 in hex, as the server keeps a link.

@@ -179,6 +179,9 @@ enum GoalAction {
         /// A comment.
         #[arg(long)]
         note: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = render::Format::Terminal)]
+        format: render::Format,
     },
     /// Close a goal: achieved or missed from its last value, or the outcome you give.
     Close {
@@ -187,6 +190,9 @@ enum GoalAction {
         /// How it ended (achieved, missed, dropped, or words).
         #[arg(long)]
         outcome: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = render::Format::Terminal)]
+        format: render::Format,
     },
 }
 
@@ -750,12 +756,8 @@ fn goal_command(context: &app::Context, action: GoalAction) -> anyhow::Result<()
                 _ => print(&render::goals::list(&views)),
             }
         }
-        GoalAction::Record { id, value, note } => {
-            print(&render::goals::show(&goals::record(context, id, value, note)?))
-        }
-        GoalAction::Close { id, outcome } => {
-            print(&render::goals::show(&goals::close(context, id, outcome.as_deref())?))
-        }
+        GoalAction::Record { id, value, note, format } => one(&goals::record(context, id, value, note)?, format),
+        GoalAction::Close { id, outcome, format } => one(&goals::close(context, id, outcome.as_deref())?, format),
     }
 }
 

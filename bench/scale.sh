@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Benchmark of issue 17 (scale): generated repositories of N commits
+# (bench/gen-repo.py: a 2,000-file directory, deep paths, small and large
+# changes, merges, release tags) and any real repositories given, each
+# measured side by side in one run:
+#
+#   git log --branches --tags --numstat   the baseline
+#   fulcrum sync (empty database)         wall, ratio to git, peak RSS, peak anonymous memory
+#   fulcrum sync (again, nothing new)
+#   fulcrum report --no-sync --no-knowledge --since 90.days
+#   fulcrum flow --no-sync --since 90.days
+#   fulcrum knowledge --no-sync
+#   fulcrum hotspots --no-sync --since 90.days
+#   database size
+#
+#   bench/scale.sh [SIZES] [REPO ...]
+#
+# SIZES is a comma-separated list of commit counts (default 100000; the
+# issue's table is 100000,600000,1200000). Generated repositories are kept in
+# $FULCRUM_BENCH_CACHE (default ~/.cache/fulcrum-bench) and reused: making
+# one costs about 1.2 ms a commit (git fast-import rewriting the wide tree).
+# REPO arguments (git/git, u-boot clones) are measured in the same table.
+# Targets (issue 17): sync <= 0.5x git log on generated repositories and
+# <= 0.35x on git/git and u-boot; report and flow < 1 s and < 300 MiB at
+# 1.2M commits; knowledge < 2 s; anonymous memory during sync < 1 GiB.
+set -euo pipefail
+sizes=${1:-100000}
+shift || true
+here=$(cd "$(dirname "$0")/.." && pwd)
+cargo build --release -q -p fulcrum --manifest-path "$here/Cargo.toml"
+target=$(cd "$here" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+bin="$target/release/fulcrum"
+cache=${FULCRUM_BENCH_CACHE:-$HOME/.cache/fulcrum-bench}
+mkdir -p "$cache"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Runs a command; prints wall seconds, peak RSS (GNU time) and peak
+# anonymous memory (MiB; RssAnon sampled from /proc every 50 ms, so a run
+# shorter than that shows 0).
+measure() {
+  local start end pid child anon=0 a
+  start=$(date +%s.%N)
+  /usr/bin/time -f '%M' -o "$work/rss" "$@" >/dev/null 2>"$work/stderr" &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    child=$(pgrep -P "$pid" | head -1 || true)
+    if [ -n "$child" ] && [ -r "/proc/$child/status" ]; then
+      a=$(awk '/^RssAnon:/ {print $2}' "/proc/$child/status" 2>/dev/null || true)
+      [ -n "$a" ] && [ "$a" -gt "$anon" ] && anon=$a
+    fi
+    sleep 0.05
+  done
+  wait "$pid" || { cat "$work/stderr" >&2; return 1; }
+  end=$(date +%s.%N)
+  echo "$(echo "$end - $start" | bc) $(( $(tail -1 "$work/rss") / 1024 )) $((anon / 1024))"
+}
+
+repos=()
+IFS=, read -r -a counts <<< "$sizes"
+for n in "${counts[@]}"; do
+  dir="$cache/gen-$n.git"
+  if [ ! -d "$dir" ]; then
+    echo "generating $n commits into $dir (once)" >&2
+    git init -q --bare "$dir.tmp"
+    python3 "$here/bench/gen-repo.py" --commits "$n" | git -C "$dir.tmp" fast-import --quiet
+    git -C "$dir.tmp" symbolic-ref HEAD refs/heads/main
+    mv "$dir.tmp" "$dir"
+  fi
+  repos+=("$dir")
+done
+repos+=("$@")
+
+printf '%-28s %9s %9s %7s %10s %10s %9s %9s %9s %9s %9s %8s\n' \
+  repository commits "git log" sync ratio "sync RSS" "sync anon" again report flow knowledge db
+for repo in "${repos[@]}"; do
+  gitdir=$(git -C "$repo" rev-parse --absolute-git-dir)
+  commits=$(git --git-dir="$gitdir" rev-list --branches --tags | wc -l)
+  rm -f "$work"/db*
+  read -r git_s _ _ < <(measure git --git-dir="$gitdir" log --branches --tags --numstat)
+  read -r sync_s sync_rss sync_anon < <(measure "$bin" sync --repo "$repo" --db "$work/db")
+  read -r again_s _ _ < <(measure "$bin" sync --repo "$repo" --db "$work/db")
+  # The window ends at the repository's last commit, so a generated history reads as recent.
+  last=$(git --git-dir="$gitdir" log -1 --format=%cI --branches --tags)
+  now=$(date -u -d "$last + 1 day" +%Y-%m-%dT%H:%M:%SZ)
+  read -r report_s report_rss _ < <(FULCRUM_NOW=$now measure "$bin" report --no-sync --no-knowledge --repo "$repo" --db "$work/db" --since 90.days)
+  read -r flow_s flow_rss _ < <(FULCRUM_NOW=$now measure "$bin" flow --no-sync --repo "$repo" --db "$work/db" --since 90.days)
+  read -r knowledge_s knowledge_rss _ < <(FULCRUM_NOW=$now measure "$bin" knowledge --no-sync --repo "$repo" --db "$work/db")
+  read -r hotspots_s _ _ < <(FULCRUM_NOW=$now measure "$bin" hotspots --no-sync --repo "$repo" --db "$work/db" --since 90.days)
+  size=$(du -sm "$work" | awk '{print $1}')
+  printf '%-28s %9d %8.2fs %6.2fs %9.2fx %7d MiB %7d MiB %8.2fs %8.2fs %8.2fs %8.2fs %5d MiB\n' \
+    "$(basename "$repo")" "$commits" "$git_s" "$sync_s" "$(echo "$sync_s / $git_s" | bc -l)" "$sync_rss" "$sync_anon" \
+    "$again_s" "$report_s" "$flow_s" "$knowledge_s" "$size"
+  printf '%-28s report peak %d MiB, flow peak %d MiB, knowledge peak %d MiB, hotspots %.2f s\n' \
+    "" "$report_rss" "$flow_rss" "$knowledge_rss" "$hotspots_s"
+done

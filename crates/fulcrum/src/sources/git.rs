@@ -648,11 +648,28 @@ impl<'a> CommitReader<'a> {
         // cached tree bytes: no allocation per entry.
         let mut old_iter = Entries::new(old_data.as_deref(), hash);
         let mut new_iter = Entries::new(new_data.as_deref(), hash);
+        // Entries byte-identical on both sides are unchanged: skip the
+        // shared run at the start, and stop once what is left of both is the
+        // same bytes (the shared run at the end). A one-file change in a
+        // directory of thousands compares two buffers instead of thousands
+        // of entries.
+        let mut tail = 0;
+        if let (Some(o), Some(n)) = (old_data.as_deref(), new_data.as_deref()) {
+            let prefix = common_prefix(o, n);
+            old_iter.skip_within(prefix);
+            new_iter.pos = old_iter.pos;
+            tail = common_suffix(&o[old_iter.pos..], &n[new_iter.pos..]);
+        }
+        let unchanged_rest =
+            |a: &Entries<'_>, b: &Entries<'_>| a.remaining() == b.remaining() && a.remaining() <= tail && tail > 0;
         let corrupt = |id: Option<ObjectId>, e: String| GitError::Corrupt {
             path: self.source.path.clone(),
             id: id.map(|i| i.to_string()).unwrap_or_default(),
             reason: e,
         };
+        if unchanged_rest(&old_iter, &new_iter) {
+            return Ok(());
+        }
         let mut a = old_iter.next().map_err(|e| corrupt(old, e))?;
         let mut b = new_iter.next().map_err(|e| corrupt(new, e))?;
         loop {
@@ -688,6 +705,9 @@ impl<'a> CommitReader<'a> {
                                 self.changes.push(RawChange { path, old: Some(x.id), new: Some(y.id) });
                             }
                         }
+                    }
+                    if unchanged_rest(&old_iter, &new_iter) {
+                        break;
                     }
                     a = old_iter.next().map_err(|e| corrupt(old, e))?;
                     b = new_iter.next().map_err(|e| corrupt(new, e))?;
@@ -879,7 +899,53 @@ impl<'a> CommitReader<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::{count_lines, trim_common_lines};
+    use super::{EntryClass, count_lines, trim_common_lines};
+
+    /// A tree's bytes from (mode, name, id byte) entries.
+    fn tree(entries: &[(&str, &str, u8)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (mode, name, id) in entries {
+            out.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+            out.extend_from_slice(&[*id; 20]);
+        }
+        out
+    }
+
+    #[test]
+    fn tree_entries_are_read_and_shared_runs_skipped() {
+        let hash = gix::hash::Kind::Sha1;
+        let data = tree(&[("100644", "a.txt", 1), ("40000", "dir", 2), ("160000", "module", 3), ("120000", "link", 4)]);
+        let mut entries = super::Entries::new(Some(&data), hash);
+        let mut seen = Vec::new();
+        while let Some(e) = entries.next().unwrap() {
+            seen.push((
+                String::from_utf8_lossy(e.name).into_owned(),
+                e.class == EntryClass::Tree,
+                e.mode,
+                e.id.as_bytes()[0],
+            ));
+        }
+        // The submodule is skipped; modes are kept as written.
+        assert_eq!(
+            seen,
+            [
+                ("a.txt".into(), false, 0o100644, 1),
+                ("dir".into(), true, 0o40000, 2),
+                ("link".into(), false, 0o120000, 4)
+            ]
+        );
+        assert_eq!(entries.remaining(), 0);
+
+        // Skipping stops at the entry the first differing byte falls in.
+        let other =
+            tree(&[("100644", "a.txt", 1), ("40000", "dir", 9), ("160000", "module", 3), ("120000", "link", 4)]);
+        let prefix = super::common_prefix(&data, &other);
+        let mut entries = super::Entries::new(Some(&data), hash);
+        entries.skip_within(prefix);
+        assert_eq!(entries.next().unwrap().unwrap().name, b"dir");
+        assert!(super::Entries::new(Some(b"100644 cut\0short"), hash).next().is_err());
+        assert!(super::Entries::new(Some(b"10x644 a\0"), hash).next().is_err());
+    }
 
     #[test]
     fn trims_whole_shared_lines_only() {
@@ -933,28 +999,70 @@ struct Entry<'a> {
     id: ObjectId,
 }
 
-/// The blob and tree entries of a tree (submodules carry no lines and are skipped).
+/// The blob and tree entries of a tree (submodules carry no lines and are
+/// skipped), read straight from the tree's bytes (`MODE SP NAME NUL ID`),
+/// keeping the position so that byte-identical runs can be skipped.
 struct Entries<'a> {
-    inner: Option<gix::objs::TreeRefIter<'a>>,
+    data: &'a [u8],
+    pos: usize,
+    hash_len: usize,
 }
 
 impl<'a> Entries<'a> {
     fn new(data: Option<&'a [u8]>, hash: gix::hash::Kind) -> Entries<'a> {
-        Entries { inner: data.map(|d| gix::objs::TreeRefIter::from_bytes(d, hash)) }
+        Entries { data: data.unwrap_or_default(), pos: 0, hash_len: hash.len_in_bytes() }
+    }
+
+    /// Bytes not read yet.
+    fn remaining(&self) -> usize {
+        self.data.len() - self.pos
+    }
+
+    /// Where the entry starting at `pos` ends.
+    fn end_of(&self, pos: usize) -> Option<usize> {
+        let nul = self.data[pos..].iter().position(|&b| b == 0)?;
+        let end = pos + nul + 1 + self.hash_len;
+        (end <= self.data.len()).then_some(end)
+    }
+
+    /// Skips the whole entries lying within the first `prefix` bytes.
+    fn skip_within(&mut self, prefix: usize) {
+        while let Some(end) = self.end_of(self.pos) {
+            if end > prefix {
+                break;
+            }
+            self.pos = end;
+        }
     }
 
     fn next(&mut self) -> Result<Option<Entry<'a>>, String> {
-        let Some(inner) = self.inner.as_mut() else { return Ok(None) };
-        for entry in inner.by_ref() {
-            let entry = entry.map_err(|e| e.to_string())?;
-            let class = if entry.mode.is_tree() {
-                EntryClass::Tree
-            } else if entry.mode.is_blob_or_symlink() {
-                EntryClass::Blob
-            } else {
-                continue;
+        while self.pos < self.data.len() {
+            let rest = &self.data[self.pos..];
+            let space = rest.iter().position(|&b| b == b' ').ok_or("a tree entry without a mode")?;
+            let mut mode: u32 = 0;
+            for &digit in &rest[..space] {
+                if !(b'0'..=b'7').contains(&digit) {
+                    return Err("a tree entry with a malformed mode".into());
+                }
+                mode = mode * 8 + u32::from(digit - b'0');
+            }
+            let name_start = space + 1;
+            let nul = rest[name_start..].iter().position(|&b| b == 0).ok_or("a tree entry without a name end")?;
+            let id_start = name_start + nul + 1;
+            let id_end = id_start + self.hash_len;
+            if id_end > rest.len() {
+                return Err("a tree entry cut short".into());
+            }
+            let name = &rest[name_start..name_start + nul];
+            let id = ObjectId::from_bytes_or_panic(&rest[id_start..id_end]);
+            self.pos += id_end;
+            let class = match mode & 0o170000 {
+                0o040000 => EntryClass::Tree,
+                0o100000 | 0o120000 => EntryClass::Blob,
+                // Submodules (gitlinks) carry no lines.
+                _ => continue,
             };
-            return Ok(Some(Entry { name: entry.filename, class, mode: entry.mode.value(), id: entry.oid.to_owned() }));
+            return Ok(Some(Entry { name, class, mode: (mode & 0xffff) as u16, id }));
         }
         Ok(None)
     }

@@ -20,6 +20,7 @@ pub mod forecast;
 pub mod goals;
 pub mod hotspots;
 pub mod incidents;
+pub mod items;
 pub mod knowledge;
 pub mod model;
 pub mod pulse;

@@ -865,6 +865,9 @@ pub struct ForecastRequest {
     pub seed: u64,
     /// `--split`.
     pub split: f64,
+    /// `--count items|prs`: work items done or merged pull requests;
+    /// `None`: items when any are stored for the scope.
+    pub count: Option<String>,
 }
 
 /// A forecast and where its throughput came from.
@@ -930,9 +933,29 @@ pub fn forecast(context: &Context, request: &ForecastRequest) -> anyhow::Result<
         until: Some(format_date(today * SECONDS_PER_DAY)),
     };
     let analysis = flow(context, &flow_request)?;
+    let items_stored = analysis.items.as_ref().is_some_and(|i| i.items > 0);
+    let count_items = match request.count.as_deref().map(str::trim) {
+        None => items_stored,
+        Some("items") if items_stored => true,
+        Some("items") => {
+            return Err(UsageError(
+                "--count items: no work items are stored for this scope; import them (an events file's `item` \
+                 lines) or count pull requests (--count prs)"
+                    .into(),
+            )
+            .into());
+        }
+        Some("prs" | "pull_requests") => false,
+        Some(other) => return Err(UsageError(format!("--count {other}: use items or prs")).into()),
+    };
     let mut daily = vec![0u32; history_days];
-    for row in &analysis.report.rows {
-        let day = day_number(row.merged_at) - first;
+    let done_days: Vec<i64> = if count_items {
+        analysis.items.iter().flat_map(|i| i.rows.iter().map(|r| r.done_at)).collect()
+    } else {
+        analysis.report.rows.iter().map(|row| row.merged_at).collect()
+    };
+    for at in done_days {
+        let day = day_number(at) - first;
         if let Some(count) = usize::try_from(day).ok().and_then(|d| daily.get_mut(d)) {
             *count += 1;
         }
@@ -950,6 +973,15 @@ pub fn forecast(context: &Context, request: &ForecastRequest) -> anyhow::Result<
     let mut forecast = match fulcrum_core::forecast::forecast(&input) {
         Ok(forecast) => forecast,
         Err(fulcrum_core::forecast::ForecastError::NoThroughput) => {
+            if count_items {
+                return Err(UsageError(format!(
+                    "no work item was done in the sampling window ({} – {}): choose a longer --window, or count \
+                     merged pull requests (--count prs)",
+                    format_date((today - sample_days as i64) * SECONDS_PER_DAY),
+                    format_date((today - 1) * SECONDS_PER_DAY),
+                ))
+                .into());
+            }
             let stored = analysis.stored_pull_requests;
             let advice = if stored == 0 {
                 "no pull requests are stored: import them (`fulcrum import`) or add a [[source]] and sync".to_owned()
@@ -996,7 +1028,11 @@ pub fn forecast(context: &Context, request: &ForecastRequest) -> anyhow::Result<
     };
     Ok(ForecastOutcome {
         scope,
-        throughput_of: "pull requests merged per day (bots' left out)".into(),
+        throughput_of: if count_items {
+            "work items done per day".into()
+        } else {
+            "pull requests merged per day (bots' left out)".into()
+        },
         event_sources: analysis.event_sources,
         forecast,
     })
@@ -1132,6 +1168,7 @@ pub fn brief(context: &Context, request: &BriefRequest) -> anyhow::Result<crate:
                 items: Some(*items),
                 deadline: Some(deadline.clone()),
                 by: None,
+                count: Some("prs".into()),
                 window: "12.weeks".into(),
                 trials: 10_000,
                 seed: 1,

@@ -79,7 +79,49 @@ struct File {
     team: Vec<TeamFile>,
     #[serde(default)]
     pulse: PulseFile,
+    #[serde(default)]
+    items: ItemsFile,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ItemsFile {
+    todo: Option<Vec<String>>,
+    in_progress: Option<Vec<String>>,
+    done: Option<Vec<String>>,
+}
+
+/// Status names every tracker uses, in their category (after the
+/// configuration's own `[items]` lists).
+const ITEM_STATUSES: &[(&str, fulcrum_core::items::Category)] = {
+    use fulcrum_core::items::Category::{Done, InProgress, Todo};
+    &[
+        ("to do", Todo),
+        ("todo", Todo),
+        ("open", Todo),
+        ("opened", Todo),
+        ("backlog", Todo),
+        ("new", Todo),
+        ("ready", Todo),
+        ("selected for development", Todo),
+        ("reopened", Todo),
+        ("in progress", InProgress),
+        ("doing", InProgress),
+        ("in development", InProgress),
+        ("in review", InProgress),
+        ("review", InProgress),
+        ("code review", InProgress),
+        ("testing", InProgress),
+        ("qa", InProgress),
+        ("blocked", InProgress),
+        ("done", Done),
+        ("closed", Done),
+        ("resolved", Done),
+        ("released", Done),
+        ("complete", Done),
+        ("completed", Done),
+    ]
+};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -561,6 +603,9 @@ pub struct Config {
     pub min_group: usize,
     /// `[[person]]` entries: calendars for `fulcrum focus`.
     pub people: Vec<PersonFile>,
+    /// Work items' status names and their category: `[items]` first, then
+    /// the names every tracker uses; lower-cased.
+    pub item_statuses: Vec<(String, fulcrum_core::items::Category)>,
     /// `pulse.min_group`: a survey's results (and the team's learning
     /// hours) are shown only with at least this many people (default 5,
     /// never below 3).
@@ -944,6 +989,19 @@ impl Config {
             teams: resolve_teams(&file.team, &source)?,
             people: file.person.clone(),
             min_group: file.focus.min_group.unwrap_or(5).max(3),
+            item_statuses: {
+                use fulcrum_core::items::Category;
+                let mut statuses = Vec::new();
+                for (names, category) in [
+                    (&file.items.todo, Category::Todo),
+                    (&file.items.in_progress, Category::InProgress),
+                    (&file.items.done, Category::Done),
+                ] {
+                    statuses.extend(names.iter().flatten().map(|n| (n.trim().to_lowercase(), category)));
+                }
+                statuses.extend(ITEM_STATUSES.iter().map(|(n, c)| ((*n).to_owned(), *c)));
+                statuses
+            },
             pulse_min_group: match file.pulse.min_group {
                 None => fulcrum_core::pulse::MIN_GROUP_DEFAULT,
                 Some(n) if n >= fulcrum_core::pulse::MIN_GROUP_FLOOR => n,

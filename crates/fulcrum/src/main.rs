@@ -539,6 +539,10 @@ struct ForecastArgs {
     /// Work that grows once started: each item counts as this many (1 to 3).
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
     split: f64,
+    /// What to count: items (work items done, when any are stored) or prs (merged pull requests) [default: items
+    /// when work items are stored, else prs].
+    #[arg(long, value_name = "WHAT")]
+    count: Option<String>,
     /// A git repository whose pull requests to count [default: the current directory if it is one, else everything stored].
     #[arg(long, value_name = "PATH")]
     repo: Option<PathBuf>,
@@ -1221,8 +1225,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 return Err(e.into());
             }
             let stored = summary.stored;
+            let items = if stored.items > 0 { format!(", {} work items", stored.items) } else { String::new() };
             eprintln!(
-                "{}: stored {} pull requests, {} deployments, {} incidents from {} lines in {:.2} s",
+                "{}: stored {} pull requests, {} deployments, {} incidents{items} from {} lines in {:.2} s",
                 args.file.display(),
                 stored.pull_requests,
                 stored.deployments,
@@ -1287,6 +1292,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 window: args.window.clone(),
                 trials: args.trials,
                 seed: args.seed,
+                count: args.count.clone(),
                 split: args.split,
             };
             let outcome = app::forecast(&context, &request)?;

@@ -32,7 +32,9 @@ mod people;
 
 pub use accounts::{SessionRow, User};
 pub use copy::{Copied, CopyError};
-pub use events::{CachedPage, DeploymentEvent, EventBatch, EventCounts, EventFilter, IncidentEvent, PrLabel};
+pub use events::{
+    CachedPage, DeploymentEvent, EventBatch, EventCounts, EventFilter, IncidentEvent, ItemEvent, PrLabel,
+};
 pub use jobs::Job;
 pub use people::{
     AnswerRefusal, CheckinRow, Forgotten, GoalRow, GoalValue, ItemRow, NewCheckin, PairRow, Respondent, SurveyRow,
@@ -52,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/0007_views.sql"),
     include_str!("store/0008_sync_jobs.sql"),
     include_str!("store/0009_people.sql"),
+    include_str!("store/0010_items.sql"),
 ];
 
 /// Failures of the store. All name the database file.

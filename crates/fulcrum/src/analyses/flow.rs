@@ -37,6 +37,10 @@ pub struct FlowAnalysis {
     /// The pull requests the report names (breaches, stale), by id: number,
     /// title, author and link, so a reader can act on them.
     pub named: std::collections::BTreeMap<String, NamedPr>,
+    /// The feature value stream of the work items stored for the scope
+    /// (absent when there are none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<fulcrum_core::items::ItemStream>,
     /// The report.
     #[serde(flatten)]
     pub report: FlowReport,
@@ -216,7 +220,9 @@ pub fn analyze_loaded(
             (pr.id.clone(), named)
         })
         .collect();
+    let items = item_stream(store, scope, config, window, events, &deployed_at, &mut report.warnings)?;
     Ok(FlowAnalysis {
+        items,
         named,
         scope: scope.service.to_owned(),
         repository,
@@ -227,4 +233,67 @@ pub fn analyze_loaded(
         stored_pull_requests: events.prs.len(),
         report,
     })
+}
+
+/// The feature value stream of the scope's work items over `window`, their
+/// statuses put in categories by the configuration; `None` when no item is
+/// stored. Statuses in no category count as in progress, and are named in a
+/// warning.
+fn item_stream(
+    store: &Store,
+    scope: &Scope<'_>,
+    config: &Config,
+    window: Window,
+    events: &Events,
+    deployed_at: &dyn Fn(&str) -> Option<i64>,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<Option<fulcrum_core::items::ItemStream>> {
+    use fulcrum_core::items::{Category, Transition, WorkItem};
+    let stored = store.load_items(&scope.filter)?;
+    if stored.is_empty() {
+        return Ok(None);
+    }
+    let mut unknown: std::collections::BTreeMap<String, usize> = Default::default();
+    let items: Vec<WorkItem> = stored
+        .into_iter()
+        .map(|item| {
+            let transitions = item
+                .transitions
+                .into_iter()
+                .map(|(at, status, category)| {
+                    let named = status.trim().to_lowercase();
+                    let category = category
+                        .as_deref()
+                        .and_then(Category::parse)
+                        .or_else(|| config.item_statuses.iter().find(|(n, _)| *n == named).map(|(_, c)| *c))
+                        .unwrap_or_else(|| {
+                            *unknown.entry(status.clone()).or_default() += 1;
+                            Category::InProgress
+                        });
+                    Transition { at, status, category }
+                })
+                .collect();
+            WorkItem {
+                key: item.external_id,
+                title: item.title,
+                kind: item.kind,
+                created_at: item.created_at,
+                transitions,
+                links: item.links,
+            }
+        })
+        .collect();
+    if !unknown.is_empty() {
+        let names: Vec<String> = unknown.iter().map(|(s, n)| format!("`{s}` ({n})")).collect();
+        warnings.push(format!(
+            "work-item statuses in no category, counted as in progress: {}; map them under [items] (todo, \
+             in_progress, done)",
+            names.join(", ")
+        ));
+    }
+    let titles = store.pr_titles(&scope.filter)?;
+    let pr_titles: Vec<Option<String>> =
+        events.prs.iter().map(|pr| titles.get(&(pr.repo.clone(), pr.number)).cloned()).collect();
+    let links = fulcrum_core::items::link(&items, &events.prs, &pr_titles);
+    Ok(Some(fulcrum_core::items::stream(&items, &links, &events.prs, deployed_at, window, config.average)))
 }

@@ -251,6 +251,28 @@ fn terminal(a: &FlowAnalysis) -> String {
         };
         let _ = writeln!(out, "{text}");
     }
+    if let Some(items) = &a.items {
+        let _ = writeln!(
+            out,
+            "\nwork items: {} done in the window ({} without a pull request), {} in progress, {} stored",
+            items.done, items.without_pull_requests, items.in_progress, items.items
+        );
+        let _ = writeln!(out, "{:<16} {:>10} {:>10} {:>10} {:>6}", "step", "median", "p75", "p90", "items");
+        for (name, cells) in item_cells(items) {
+            match cells {
+                Ok([median, p75, p90, count]) => {
+                    let _ = writeln!(out, "{name:<16} {median:>10} {p75:>10} {p90:>10} {count:>6}");
+                }
+                Err(reason) => {
+                    let _ = writeln!(
+                        out,
+                        "{}",
+                        super::wrap(&reason, super::width(), &format!("{name:<17}"), &" ".repeat(17))
+                    );
+                }
+            }
+        }
+    }
     if !r.warnings.is_empty() {
         let _ = writeln!(out, "\nwarnings:");
         for w in &r.warnings {
@@ -281,6 +303,24 @@ fn markdown(a: &FlowAnalysis) -> String {
     for line in summary_lines(a, r) {
         let _ = writeln!(out, "- {line}");
     }
+    if let Some(items) = &a.items {
+        let _ = writeln!(
+            out,
+            "\n## Work items\n\n{} done in the window ({} without a pull request), {} in progress, {} stored.\n",
+            items.done, items.without_pull_requests, items.in_progress, items.items
+        );
+        let _ = writeln!(out, "| Step | Median | p75 | p90 | Items |\n|---|---|---|---|---|");
+        for (name, cells) in item_cells(items) {
+            match cells {
+                Ok(cells) => {
+                    let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
+                }
+                Err(reason) => {
+                    let _ = writeln!(out, "| {name} | {reason} | | | |");
+                }
+            }
+        }
+    }
     if !r.warnings.is_empty() {
         let _ = writeln!(out, "\n## Warnings\n");
         for w in &r.warnings {
@@ -288,4 +328,31 @@ fn markdown(a: &FlowAnalysis) -> String {
         }
     }
     out
+}
+
+/// The feature value stream's steps in words, with median, p75, p90 and
+/// count, or why there is no value.
+fn item_cells(items: &fulcrum_core::items::ItemStream) -> Vec<(&'static str, Result<[String; 4], String>)> {
+    items
+        .steps
+        .iter()
+        .map(|step| {
+            let name = match step.step {
+                "backlog" => "created→started",
+                "to_first_commit" => "started→commit",
+                "to_ready" => "commit→PR ready",
+                "to_merged" => "ready→merged",
+                "to_deployed" => "merged→deployed",
+                "cycle" => "started→done",
+                _ => "waiting (to do)",
+            };
+            let cells = match &step.summary {
+                Metric::Value(s) => {
+                    Ok([super::duration(s.median), super::duration(s.p75), super::duration(s.p90), s.count.to_string()])
+                }
+                Metric::NoData { reason } => Err(format!("no data: {reason}")),
+            };
+            (name, cells)
+        })
+        .collect()
 }

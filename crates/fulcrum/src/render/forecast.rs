@@ -16,12 +16,17 @@ pub fn forecast(outcome: &ForecastOutcome, format: Format) -> String {
     let f = &outcome.forecast;
     let scope = if outcome.scope.is_empty() { "everything stored".to_owned() } else { outcome.scope.clone() };
     let mut out = String::new();
+    let (what, done) = if outcome.throughput_of.starts_with("work items") {
+        ("work items", "done")
+    } else {
+        ("pull requests", "merged")
+    };
     let heading = match f.question {
         Question::When { items, .. } => {
-            format!("When will {items} pull requests be merged? ({scope}, from {})", f.first_day)
+            format!("When will {items} {what} be {done}? ({scope}, from {})", f.first_day)
         }
         Question::HowMany { day } => format!(
-            "How many pull requests will be merged by {}? ({scope}, from {})",
+            "How many {what} will be {done} by {}? ({scope}, from {})",
             fulcrum_core::time::format_date(day * fulcrum_core::time::SECONDS_PER_DAY),
             f.first_day
         ),
@@ -55,7 +60,7 @@ pub fn forecast(outcome: &ForecastOutcome, format: Format) -> String {
     let unit = if matches!(f.question, Question::When { .. }) { "day" } else { "item" };
     let _ = writeln!(
         out,
-        "Sampled {} – {} ({} days, {} merged), {} trials, seed {}; the 85% answer moves by {} {unit}{} across {} seeds.",
+        "Sampled {} – {} ({} days, {} {done}), {} trials, seed {}; the 85% answer moves by {} {unit}{} across {} seeds.",
         f.sample_first_day,
         f.sample_last_day,
         f.sample_days,

@@ -488,6 +488,48 @@ async fn flow_core(state: &ServerState, query: &AnalysisQuery) -> Result<String,
     }
     body.push_str("</tbody></table>\n");
 
+    if let Some(items) = flow.get("items") {
+        let _ = writeln!(
+            body,
+            "<h2>Work items</h2><p data-items-done=\"{0}\">{0} done in the window ({1} without a pull request), {2} in progress, {3} stored: from created to done, through their pull requests.</p>",
+            items["done"], items["without_pull_requests"], items["in_progress"], items["items"]
+        );
+        body.push_str(
+            "<table><thead><tr><th>Step</th><th>Median</th><th>p75</th><th>p90</th><th>Items</th></tr></thead><tbody>",
+        );
+        for step in items["steps"].as_array().into_iter().flatten() {
+            let name = match step["step"].as_str().unwrap_or("") {
+                "backlog" => "created → started",
+                "to_first_commit" => "started → first commit",
+                "to_ready" => "first commit → pull request ready",
+                "to_merged" => "ready → merged",
+                "to_deployed" => "merged → deployed",
+                "cycle" => "started → done",
+                _ => "waiting (back in to do)",
+            };
+            match step["summary"].get("value") {
+                Some(v) => {
+                    let _ = write!(
+                        body,
+                        "<tr><td>{name}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                        seconds(&v["median"]),
+                        seconds(&v["p75"]),
+                        seconds(&v["p90"]),
+                        v["count"]
+                    );
+                }
+                None => {
+                    let _ = write!(
+                        body,
+                        "<tr><td>{name}</td><td colspan=\"4\">no data: {}</td></tr>",
+                        escape(step["summary"]["no_data"]["reason"].as_str().unwrap_or(""))
+                    );
+                }
+            }
+        }
+        body.push_str("</tbody></table>\n");
+    }
+
     let breaches = flow["breaches"].as_array().cloned().unwrap_or_default();
     let _ = writeln!(body, "<h2>Working-agreement breaches ({})</h2>", breaches.len());
     body.push_str(

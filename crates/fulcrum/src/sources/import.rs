@@ -104,6 +104,40 @@ enum Line {
     Deployment(DeploymentLine),
     Incident(IncidentLine),
     PullRequest(PullRequestLine),
+    Item(ItemLine),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ItemLine {
+    id: String,
+    created_at: Time,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default, alias = "service")]
+    project: Option<String>,
+    #[serde(default)]
+    transitions: Vec<TransitionLine>,
+    #[serde(default)]
+    started_at: Option<Time>,
+    #[serde(default)]
+    done_at: Option<Time>,
+    #[serde(default)]
+    links: Vec<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    points: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransitionLine {
+    at: Time,
+    status: String,
+    #[serde(default)]
+    category: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -211,6 +245,7 @@ enum Item {
     PullRequest(PullRequest, crate::store::PrLabel),
     Deployment(DeploymentEvent),
     Incident(IncidentEvent),
+    Tracked(crate::store::ItemEvent),
 }
 
 fn non_empty(field: &str, value: &str) -> Result<(), String> {
@@ -309,6 +344,56 @@ fn convert(line: Line, source: &str) -> Result<Item, String> {
                 }),
             }))
         }
+        Line::Item(item) => {
+            non_empty("id", &item.id)?;
+            let mut transitions: Vec<(i64, String, Option<String>)> = Vec::new();
+            for t in item.transitions {
+                non_empty("transitions[].status", &t.status)?;
+                let category = match t.category.as_deref() {
+                    None => None,
+                    Some(text) => match fulcrum_core::items::Category::parse(text) {
+                        Some(fulcrum_core::items::Category::Todo) => Some("todo".to_owned()),
+                        Some(fulcrum_core::items::Category::InProgress) => Some("in_progress".to_owned()),
+                        Some(fulcrum_core::items::Category::Done) => Some("done".to_owned()),
+                        None => {
+                            return Err(format!(
+                                "transition category `{text}` of status `{}`; expected todo, in_progress or done",
+                                t.status
+                            ));
+                        }
+                    },
+                };
+                transitions.push((t.at.0, t.status, category));
+            }
+            if !transitions.is_empty() && (item.started_at.is_some() || item.done_at.is_some()) {
+                return Err("give `transitions` or `started_at`/`done_at`, not both".into());
+            }
+            if let Some(started) = item.started_at {
+                transitions.push((started.0, "In Progress".to_owned(), Some("in_progress".to_owned())));
+            }
+            if let Some(done) = item.done_at {
+                if item.started_at.is_some_and(|s| s.0 > done.0) {
+                    return Err("`done_at` is before `started_at`".into());
+                }
+                transitions.push((done.0, "Done".to_owned(), Some("done".to_owned())));
+            }
+            transitions.sort_by_key(|t| t.0);
+            for link in &item.links {
+                if !link.rsplit_once('#').is_some_and(|(repo, n)| !repo.is_empty() && n.parse::<u64>().is_ok()) {
+                    return Err(format!("link `{link}`; expected a pull request, `owner/name#number`"));
+                }
+            }
+            Ok(Item::Tracked(crate::store::ItemEvent {
+                source: source.to_owned(),
+                external_id: item.id,
+                title: item.title,
+                kind: item.kind,
+                project: item.project.filter(|p| !p.trim().is_empty()),
+                created_at: item.created_at.0,
+                transitions,
+                links: item.links,
+            }))
+        }
         Line::Incident(i) => {
             non_empty("id", &i.id)?;
             non_empty("service", &i.service)?;
@@ -378,6 +463,7 @@ fn parse_lines(lines: Vec<(usize, Vec<u8>)>, source: &str) -> Parsed {
             Ok(Item::PullRequest(pr, label)) => parsed.batch.pull_requests.push((pr, source.to_owned(), None, label)),
             Ok(Item::Deployment(d)) => parsed.batch.deployments.push((d, None)),
             Ok(Item::Incident(i)) => parsed.batch.incidents.push((i, None)),
+            Ok(Item::Tracked(i)) => parsed.batch.items.push((i, None)),
             Err(message) => parsed.errors.push((number, message)),
         }
     }
@@ -462,7 +548,10 @@ pub fn import(store: &mut Store, path: &Path, source: &str, progress: &mut Progr
         summary.errors.extend(parsed.errors.into_iter().take(room));
         if !parsed.batch.is_empty() {
             store.write_events(&parsed.batch, &[]).with_context(|| {
-                let kept = summary.stored.pull_requests + summary.stored.deployments + summary.stored.incidents;
+                let kept = summary.stored.pull_requests
+                    + summary.stored.deployments
+                    + summary.stored.incidents
+                    + summary.stored.items;
                 if stored_through == 0 {
                     "nothing of the file was stored".to_owned()
                 } else {
@@ -480,6 +569,9 @@ pub fn import(store: &mut Store, path: &Path, source: &str, progress: &mut Progr
             }
             for (i, _) in &parsed.batch.incidents {
                 summary.stored.incidents += usize::from(seen.insert((2, i.external_id.clone())));
+            }
+            for (i, _) in &parsed.batch.items {
+                summary.stored.items += usize::from(seen.insert((3, i.external_id.clone())));
             }
         }
         stored_through = parsed.last_line;
@@ -505,7 +597,7 @@ impl ImportSummary {
             path: path.display().to_string(),
             invalid: self.invalid,
             lines: if self.invalid == 1 { "line" } else { "lines" },
-            valid: self.stored.pull_requests + self.stored.deployments + self.stored.incidents,
+            valid: self.stored.pull_requests + self.stored.deployments + self.stored.incidents + self.stored.items,
             details: details.join("\n"),
         })
     }

@@ -30,6 +30,18 @@ fn user(r: &Row<'_, '_>) -> Result<User, DbError> {
 }
 
 impl Store {
+    /// Whether the table `name` exists (a database opened read-only may
+    /// predate it).
+    pub fn has_table(&self, name: &str) -> Result<bool, StoreError> {
+        let catalog = if self.is_postgres() {
+            "SELECT EXISTS (SELECT 1 FROM information_schema.tables
+                            WHERE table_schema = current_schema() AND table_name = ?1)"
+        } else {
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)"
+        };
+        self.db.query_row(catalog, params![name], |r| r.get(0)).map_err(self.sql())
+    }
+
     /// Whether any account exists (the server then requires a login).
     /// A database opened read-only may predate accounts (schema 6): none.
     pub fn has_users(&self) -> Result<bool, StoreError> {

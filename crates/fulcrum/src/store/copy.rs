@@ -34,6 +34,8 @@ const TABLES: &[&str] = &[
     "survey_answers",
     "survey_invitees",
     "forgotten",
+    "work_items",
+    "item_transitions",
 ];
 
 /// Tables whose `id` the target must go on numbering after.
@@ -51,6 +53,7 @@ const IDENTITIES: &[&str] = &[
     "talking_points",
     "action_items",
     "surveys",
+    "work_items",
 ];
 
 /// Rows per multi-row insert.

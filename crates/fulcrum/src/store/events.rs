@@ -134,6 +134,35 @@ pub struct EventCounts {
     pub deployments: usize,
     /// Incidents inserted or replaced.
     pub incidents: usize,
+    /// Work items inserted or replaced.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub items: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// A work item as a source gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemEvent {
+    /// Where it came from.
+    pub source: String,
+    /// The tracker's key.
+    pub external_id: String,
+    /// Its title.
+    pub title: Option<String>,
+    /// Story, bug, task, …
+    pub kind: Option<String>,
+    /// Its project or service.
+    pub project: Option<String>,
+    /// Created.
+    pub created_at: i64,
+    /// Status moves: time, status name, category (`todo`, `in_progress`,
+    /// `done`) when the source says.
+    pub transitions: Vec<(i64, String, Option<String>)>,
+    /// Pull requests it names (`owner/name#number`).
+    pub links: Vec<String>,
 }
 
 /// One batch of items to write in one transaction. `raw` is the payload as
@@ -147,6 +176,8 @@ pub struct EventBatch {
     pub deployments: Vec<(DeploymentEvent, Option<String>)>,
     /// Incidents with their raw payload.
     pub incidents: Vec<(IncidentEvent, Option<String>)>,
+    /// Work items with their raw payload.
+    pub items: Vec<(ItemEvent, Option<String>)>,
 }
 
 /// `batch` with every forgotten identity (by the SHA-256 of its lower-cased
@@ -181,7 +212,10 @@ fn pseudonymize(batch: &EventBatch, forgotten: &HashMap<String, String>) -> Even
 impl EventBatch {
     /// Whether there is nothing to write.
     pub fn is_empty(&self) -> bool {
-        self.pull_requests.is_empty() && self.deployments.is_empty() && self.incidents.is_empty()
+        self.pull_requests.is_empty()
+            && self.deployments.is_empty()
+            && self.incidents.is_empty()
+            && self.items.is_empty()
     }
 }
 
@@ -683,6 +717,36 @@ impl Store {
                 ]);
             }
             upsert_rows(db, &INCIDENTS, &values, |_| Ok(()))?;
+            // Work items are few beside pull requests: one upsert each, their moves replaced.
+            for (item, raw) in &batch.items {
+                let links = serde_json::to_string(&item.links).unwrap_or_else(|_| "[]".to_owned());
+                let id: i64 = db.query_row(
+                    "INSERT INTO work_items (source, external_id, title, kind, project, created_at, links, raw)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     ON CONFLICT (source, external_id) DO UPDATE SET title = excluded.title, kind = excluded.kind,
+                        project = excluded.project, created_at = excluded.created_at, links = excluded.links,
+                        raw = excluded.raw
+                     RETURNING id",
+                    params![
+                        item.source,
+                        item.external_id,
+                        item.title,
+                        item.kind,
+                        item.project,
+                        item.created_at,
+                        links,
+                        raw
+                    ],
+                    |r| r.get(0),
+                )?;
+                db.execute("DELETE FROM item_transitions WHERE item_id = ?1", params![id])?;
+                for (at, status, category) in &item.transitions {
+                    db.execute(
+                        "INSERT INTO item_transitions (item_id, at, status, category) VALUES (?1, ?2, ?3, ?4)",
+                        params![id, at, status, category],
+                    )?;
+                }
+            }
             for (source, resource, value) in cursors {
                 db.execute(
                     "INSERT INTO source_cursors (source, resource, value) VALUES (?1, ?2, ?3)
@@ -696,7 +760,80 @@ impl Store {
             pull_requests: batch.pull_requests.len(),
             deployments: batch.deployments.len(),
             incidents: batch.incidents.len(),
+            items: batch.items.len(),
         })
+    }
+
+    /// Stored work items with their moves (time order) that `filter` keeps:
+    /// all without a filter, else those whose project is one of its
+    /// services or repositories. Also whether any is stored at all.
+    pub fn load_items(&self, filter: &EventFilter) -> Result<Vec<ItemEvent>, StoreError> {
+        let sql = self.sql();
+        if !self.has_table("work_items")? {
+            return Ok(Vec::new());
+        }
+        let mut items: Vec<ItemEvent> = Vec::new();
+        let mut index: HashMap<i64, usize> = HashMap::new();
+        self.db
+            .for_each(
+                "SELECT id, source, external_id, title, kind, project, created_at, links FROM work_items ORDER BY id",
+                params![],
+                |row| {
+                    let project: Option<String> = row.get(5)?;
+                    let kept = (filter.repos.is_empty() && filter.services.is_empty())
+                        || project.as_deref().is_some_and(|p| {
+                            filter.services.iter().any(|s| s.eq_ignore_ascii_case(p)) || filter.keeps_repo(p)
+                        });
+                    if !kept {
+                        return Ok(());
+                    }
+                    let links: String = row.get(7)?;
+                    index.insert(row.get(0)?, items.len());
+                    items.push(ItemEvent {
+                        source: row.get(1)?,
+                        external_id: row.get(2)?,
+                        title: row.get(3)?,
+                        kind: row.get(4)?,
+                        project,
+                        created_at: row.get(6)?,
+                        transitions: Vec::new(),
+                        links: serde_json::from_str(&links).unwrap_or_default(),
+                    });
+                    Ok(())
+                },
+            )
+            .map_err(&sql)?;
+        if items.is_empty() {
+            return Ok(items);
+        }
+        self.db
+            .for_each(
+                "SELECT item_id, at, status, category FROM item_transitions ORDER BY item_id, at",
+                params![],
+                |row| {
+                    if let Some(&i) = index.get(&row.get::<i64>(0)?) {
+                        items[i].transitions.push((row.get(1)?, row.get(2)?, row.get(3)?));
+                    }
+                    Ok(())
+                },
+            )
+            .map_err(&sql)?;
+        Ok(items)
+    }
+
+    /// The titles of stored pull requests, by repository and number.
+    pub fn pr_titles(&self, filter: &EventFilter) -> Result<HashMap<(String, u64), String>, StoreError> {
+        let mut titles = HashMap::new();
+        self.db
+            .for_each("SELECT repo, number, title FROM pull_requests WHERE title IS NOT NULL", params![], |row| {
+                let repo: String = row.get(0)?;
+                if filter.keeps_repo(&repo) {
+                    titles.insert((repo, row.get::<i64>(1)? as u64), row.get(2)?);
+                }
+                Ok(())
+            })
+            .map_err(self.sql())?;
+        Ok(titles)
     }
 
     /// Stored pull requests (with commits and activities) that `filter` keeps.

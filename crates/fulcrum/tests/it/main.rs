@@ -21,6 +21,7 @@ mod gitlab;
 mod hardening;
 mod harness;
 mod inputs;
+mod items;
 mod knowledge;
 mod org;
 mod people;

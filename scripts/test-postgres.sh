@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for the test suite.
 #
-#   scripts/test-postgres.sh start DIR   # initdb in DIR, start on a free loopback port,
+#   scripts/test-postgres.sh start DIR   # initdb in DIR, start on a free loopback port (TLS on,
+#                                        # its CA in DIR/ca.pem, when openssl is there),
 #                                        # print the URL (postgres://fulcrum@127.0.0.1:PORT/postgres)
 #   scripts/test-postgres.sh stop DIR    # stop it (the directory is left for the caller to remove)
 #
@@ -24,9 +25,29 @@ case "$action" in
       || { cat "$dir/initdb.log" >&2; exit 1; }
     # One role signs in with a password (scram), for the wrong-password test.
     printf 'host all fulcrum_secret 127.0.0.1/32 scram-sha-256\n%s\n' "$(cat "$dir/data/pg_hba.conf")" >"$dir/data/pg_hba.conf"
+    # TLS: a certificate authority of this run and the server's certificate
+    # for 127.0.0.1 and localhost (the CA is $DIR/ca.pem, for sslrootcert).
+    tls=()
+    if command -v openssl >/dev/null; then
+      (
+        cd "$dir"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=fulcrum test CA" \
+          -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+          -keyout ca.key -out ca.pem 2>/dev/null
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=127.0.0.1" \
+          -keyout server.key -out server.csr 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >server.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext \
+          -out server.crt 2>/dev/null
+        chmod 600 server.key
+        [ "$(id -u)" = 0 ] && chown nobody:nogroup server.key server.crt
+        true
+      )
+      tls=(-c ssl=on -c "ssl_cert_file=$dir/server.crt" -c "ssl_key_file=$dir/server.key")
+    fi
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 ${tls[*]:-}" \
       start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
     "$bin/psql" -qX -h 127.0.0.1 -p "$port" -U fulcrum -d postgres \
       -c "CREATE ROLE fulcrum_secret LOGIN PASSWORD 'right-password'" >/dev/null

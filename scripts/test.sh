@@ -22,6 +22,8 @@ if [ -z "${FULCRUM_TEST_POSTGRES:-}" ]; then
   trap 'scripts/test-postgres.sh stop "$cluster"; rm -rf "$cluster"' EXIT
   FULCRUM_TEST_POSTGRES=$(scripts/test-postgres.sh start "$cluster") || exit 1
   export FULCRUM_TEST_POSTGRES
+  # The TLS test connects with sslmode=require against the cluster's own CA.
+  [ -f "$cluster/ca.pem" ] && export FULCRUM_TEST_POSTGRES_CA="$cluster/ca.pem"
 fi
 cargo test -p fulcrum --test it --locked "$@"
 postgres=$?

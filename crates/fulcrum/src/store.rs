@@ -207,9 +207,112 @@ pub(crate) fn sql_error(path: &Path, error: impl Into<DbError>) -> StoreError {
     }
 }
 
+/// The URL without the TLS parameters fulcrum reads itself, and how to
+/// connect: `sslmode` absent or `disable` in the clear; `require`,
+/// `verify-ca` or `verify-full` over TLS whose certificate is always
+/// verified (name and chain), against `sslrootcert` (a PEM file) when given,
+/// else Mozilla's roots. `prefer` and `allow` (TLS perhaps, unverified) are
+/// refused: say which one is meant.
+fn tls_of(url: &str, path: &Path) -> Result<(String, db::Tls), StoreError> {
+    let refuse = |reason: String, advice: &'static str| StoreError::Connect { path: path.to_owned(), reason, advice };
+    let Some((base, query)) = url.split_once('?') else { return Ok((url.to_owned(), db::Tls::Off)) };
+    let mut kept = Vec::new();
+    let (mut mode, mut root) = (None, None);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("sslmode", value)) => mode = Some(value.to_owned()),
+            Some(("sslrootcert", value)) => root = Some(value.replace("%2F", "/").replace("%2f", "/")),
+            _ => kept.push(pair.to_owned()),
+        }
+    }
+    let tls = match mode.as_deref() {
+        None | Some("disable") => {
+            if root.is_some() {
+                return Err(refuse(
+                    "sslrootcert is given without sslmode=require".into(),
+                    "add sslmode=require to connect over TLS, or drop sslrootcert",
+                ));
+            }
+            None
+        }
+        Some("require" | "verify-ca" | "verify-full") => Some(root),
+        Some(other) => {
+            return Err(refuse(
+                format!("sslmode={other} would fall back to an unverified or clear connection"),
+                "write sslmode=require (TLS, the certificate verified; sslrootcert=PATH for your own CA) or \
+                 sslmode=disable (in the clear, for loopback or a private network)",
+            ));
+        }
+    };
+    let Some(root) = tls else {
+        let url = if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
+        return Ok((url, db::Tls::Off));
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    match &root {
+        Some(file) => {
+            use rustls::pki_types::pem::PemObject as _;
+            let certs: Vec<rustls::pki_types::CertificateDer<'static>> =
+                rustls::pki_types::CertificateDer::pem_file_iter(file)
+                    .and_then(|certs| certs.collect::<Result<_, _>>())
+                    .map_err(|e| {
+                        refuse(
+                            format!("sslrootcert={file}: cannot read it as PEM certificates ({e})"),
+                            "pass the path of the PEM file of the certificate authority that signed the server's certificate",
+                        )
+                    })?;
+            if certs.is_empty() {
+                return Err(refuse(
+                    format!("sslrootcert={file}: no certificate in it"),
+                    "pass the path of the PEM file of the certificate authority that signed the server's certificate",
+                ));
+            }
+            for cert in certs {
+                roots.add(cert).map_err(|e| {
+                    refuse(format!("sslrootcert={file}: {e}"), "pass a valid certificate authority's certificate")
+                })?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| refuse(format!("TLS: {e}"), "report this as a bug"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    kept.push("sslmode=require".to_owned());
+    let url = format!("{base}?{}", kept.join("&"));
+    Ok((url, db::Tls::Rustls(tokio_postgres_rustls::MakeRustlsConnect::new(config))))
+}
+
 /// A PostgreSQL failure, classified by its SQLSTATE.
 fn postgres_error(path: PathBuf, error: &postgres::Error, reason: String) -> StoreError {
     let Some(db) = error.as_db_error() else {
+        if reason.contains("TLS handshake") {
+            // The handshake's own words (an unknown issuer, a name mismatch) are in the causes.
+            let mut causes = Vec::new();
+            let mut source = std::error::Error::source(error);
+            while let Some(cause) = source {
+                causes.push(cause.to_string());
+                source = cause.source();
+            }
+            causes.dedup();
+            let reason = if causes.is_empty() { reason } else { format!("{reason}: {}", causes.join(": ")) };
+            return StoreError::Connect {
+                path,
+                reason,
+                advice: "the server's certificate is not one fulcrum can verify: pass sslrootcert=PATH (the PEM file \
+                         of the authority that signed it) in the URL, and name the host the certificate names",
+            };
+        }
+        if reason.contains("server does not support TLS") {
+            return StoreError::Connect {
+                path,
+                reason,
+                advice: "turn on ssl in the server's postgresql.conf, or drop sslmode=require on a trusted network",
+            };
+        }
         // No answer from the server: never reached, or the connection dropped.
         let advice = if error.is_closed() || reason.contains("connection") && !reason.contains("error connecting") {
             "the connection was lost; run the command again (a sync resumes where it stopped)"
@@ -454,6 +557,7 @@ impl Store {
     fn open_postgres(url: &Path, read_only: bool) -> Result<Store, StoreError> {
         let url = url.to_str().unwrap_or_default();
         let path = PathBuf::from(redact(url));
+        let (url, tls) = tls_of(url, &path)?;
         let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| StoreError::Unreadable {
             path: path.clone(),
             reason: format!("not a PostgreSQL URL ({e}); write it as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"),
@@ -462,15 +566,7 @@ impl Store {
             config.connect_timeout(Duration::from_secs(10));
         }
         config.application_name("fulcrum");
-        if config.get_ssl_mode() == postgres::config::SslMode::Require {
-            return Err(StoreError::Connect {
-                path,
-                reason: "sslmode=require asks for TLS, and this fulcrum connects without it".to_owned(),
-                advice: "reach the server over loopback, a Unix socket, a private network or a tunnel (ssh -L, \
-                         stunnel), and drop sslmode=require",
-            });
-        }
-        let pg = Pg::connect(config).map_err(|e| sql_error(&path, e))?;
+        let pg = Pg::connect(config, tls).map_err(|e| sql_error(&path, e))?;
         let mut store = Store { db: Db::Postgres(Box::new(RefCell::new(pg))), path };
         // A writer waits for another as long as SQLite's busy timeout.
         store.db.batch(&format!("SET lock_timeout = '{BUSY_TIMEOUT_SECONDS}s'")).map_err(store.sql())?;
@@ -649,7 +745,7 @@ impl Store {
     /// several machines), on SQLite one sync at a time per database.
     pub fn lock_for_sync(&self, scope: &str) -> Result<SyncLock, StoreError> {
         if let Db::Postgres(pg) = &self.db {
-            let mut client = pg.borrow().config().connect(postgres::NoTls).map_err(self.sql_pg())?;
+            let mut client = pg.borrow().another().map_err(self.sql_pg())?;
             let taken: bool = client
                 .query_one(
                     "SELECT pg_try_advisory_lock($1, hashtext(current_schema() || ':' || $2))",

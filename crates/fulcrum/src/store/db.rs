@@ -284,6 +284,8 @@ pub(crate) struct Pg {
     statements: HashMap<String, postgres::Statement>,
     /// The connection's settings, for a second connection.
     config: postgres::Config,
+    /// How it is secured, for a second connection.
+    tls: Tls,
 }
 
 /// A connection to either backend.
@@ -327,15 +329,35 @@ pub(crate) fn postgres_ddl(sql: &str) -> String {
         .replace("REAL", "DOUBLE PRECISION")
 }
 
+/// How connections to PostgreSQL are made: in the clear (`sslmode`
+/// absent or `disable`), or over TLS whose certificate is verified.
+#[derive(Clone)]
+pub(crate) enum Tls {
+    /// No TLS.
+    Off,
+    /// TLS with rustls, against the roots given.
+    Rustls(tokio_postgres_rustls::MakeRustlsConnect),
+}
+
+impl Tls {
+    /// A client on `config`'s server, secured as `self` says.
+    pub(crate) fn connect(&self, config: &postgres::Config) -> Result<postgres::Client, postgres::Error> {
+        match self {
+            Tls::Off => config.connect(postgres::NoTls),
+            Tls::Rustls(tls) => config.connect(tls.clone()),
+        }
+    }
+}
+
 impl Pg {
-    pub(crate) fn connect(config: postgres::Config) -> Result<Pg, postgres::Error> {
-        let client = config.connect(postgres::NoTls)?;
-        Ok(Pg { client, statements: HashMap::new(), config })
+    pub(crate) fn connect(config: postgres::Config, tls: Tls) -> Result<Pg, postgres::Error> {
+        let client = tls.connect(&config)?;
+        Ok(Pg { client, statements: HashMap::new(), config, tls })
     }
 
-    /// The connection's settings.
-    pub(crate) fn config(&self) -> &postgres::Config {
-        &self.config
+    /// Another client on the same server, secured the same way.
+    pub(crate) fn another(&self) -> Result<postgres::Client, postgres::Error> {
+        self.tls.connect(&self.config)
     }
 
     fn statement(&mut self, sql: &str) -> Result<postgres::Statement, postgres::Error> {
@@ -511,8 +533,8 @@ impl Db {
                 rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )?)),
             Db::Postgres(pg) => {
-                let config = pg.borrow().config.clone();
-                Ok(Db::Postgres(Box::new(RefCell::new(Pg::connect(config)?))))
+                let (config, tls) = (pg.borrow().config.clone(), pg.borrow().tls.clone());
+                Ok(Db::Postgres(Box::new(RefCell::new(Pg::connect(config, tls)?))))
             }
         }
     }

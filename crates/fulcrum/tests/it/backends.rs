@@ -143,9 +143,10 @@ fn servers_that_cannot_be_used_are_named_with_what_to_do() {
     // Nothing listens on port 1.
     let nowhere = "postgres://fulcrum@127.0.0.1:1/fulcrum";
     on(nowhere, &["sync", "--repo", s(&delivery)]).bad_input(&[nowhere, "check that PostgreSQL runs"]);
-    // TLS asked for, which this build does not speak: said before connecting.
-    let tls = format!("{}?sslmode=require", with_database(postgres().unwrap(), "fulcrum").split('?').next().unwrap());
-    on(&tls, &["sync", "--repo", s(&delivery)]).bad_input(&["sslmode=require", "tunnel"]);
+    // TLS that may fall back to an unverified or clear connection: refused before connecting.
+    let base = postgres().unwrap().split('?').next().unwrap().to_owned();
+    on(&format!("{base}?sslmode=prefer"), &["sync", "--repo", s(&delivery)])
+        .bad_input(&["sslmode=prefer would fall back", "sslmode=require"]);
     // No such database.
     let missing = with_database(postgres().unwrap(), "no_such_database");
     on(&missing, &["sync", "--repo", s(&delivery)]).bad_input(&["no_such_database", "createdb"]);
@@ -239,4 +240,37 @@ fn a_connection_lost_mid_sync_resumes_like_a_killed_sync() {
         on(&url, &["report", "--repo", s(&delivery), "--no-sync", "--format", "json"]).ok().json()["dora"],
         on(&reference, &["report", "--repo", s(&delivery), "--no-sync", "--format", "json"]).ok().json()["dora"]
     );
+}
+
+/// TLS to PostgreSQL: with `sslmode=require` the certificate is verified
+/// against `sslrootcert` (the test cluster's own authority) or Mozilla's
+/// roots, and a certificate fulcrum cannot verify is refused with what to do.
+#[test]
+fn tls_to_postgresql_verifies_the_server() {
+    if skip("tls_to_postgresql_verifies_the_server") {
+        return;
+    }
+    let Ok(ca) = std::env::var("FULCRUM_TEST_POSTGRES_CA") else {
+        eprintln!(
+            "tls_to_postgresql_verifies_the_server: needs FULCRUM_TEST_POSTGRES_CA (scripts/test.sh sets it); not run"
+        );
+        return;
+    };
+    let scratch = Scratch::new("backends_tls");
+    std::fs::write(scratch.path("events.jsonl"), crate::events::EVENTS).unwrap();
+    let events = scratch.path("events.jsonl");
+    // A schema of its own (`database` makes it), reached over TLS.
+    let plain = database(&scratch.db());
+    let secured = format!("{plain}&sslmode=require&sslrootcert={ca}");
+    on(&secured, &["import", s(&events)]).ok();
+    let flow = on(&secured, &["flow", "--since", "2025-01-01", "--format", "json"]).ok().json();
+    assert_eq!(flow["stored_pull_requests"], 4);
+    // The same server in the clear gives the same answer.
+    assert_eq!(on(&plain, &["flow", "--since", "2025-01-01", "--format", "json"]).ok().json(), flow);
+    // Without the authority: Mozilla's roots do not know it.
+    on(&format!("{plain}&sslmode=require"), &["flow"]).bad_input(&["UnknownIssuer", "sslrootcert=PATH"]);
+    // Not a certificate file.
+    on(&format!("{plain}&sslmode=require&sslrootcert={}", s(&events)), &["flow"]).bad_input(&["sslrootcert=", "PEM"]);
+    // The authority alone, without sslmode: a mistake, said so.
+    on(&format!("{plain}&sslrootcert={ca}"), &["flow"]).bad_input(&["without sslmode=require"]);
 }

@@ -136,22 +136,41 @@ fn names(text: &str, key: &str) -> bool {
     false
 }
 
+/// Whether `text` mentions `#number` (not `#12` inside `#123`).
+fn mentions_number(text: &str, number: &str) -> bool {
+    let wanted = format!("#{number}");
+    text.match_indices(&wanted).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + wanted.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '/') && !after.is_some_and(|c| c.is_ascii_digit())
+    })
+}
+
 /// The pull requests (indexes into `prs`) each item is linked to: those it
-/// names in `links`, and those whose title (from `titles`, by index) names
-/// its key.
-pub fn link(items: &[WorkItem], prs: &[PullRequest], titles: &[Option<String>]) -> Vec<Vec<usize>> {
+/// names in `links`; those whose text (title and description, from
+/// `texts`, by index) names its key (`SHOP-12`); and, for an issue keyed
+/// `owner/name#12`, those of the same repository whose text says `#12`
+/// (`fixes #12`).
+pub fn link(items: &[WorkItem], prs: &[PullRequest], texts: &[Option<String>]) -> Vec<Vec<usize>> {
     items
         .iter()
         .map(|item| {
+            let issue = item.key.rsplit_once('#').filter(|(repo, n)| !repo.is_empty() && n.parse::<u64>().is_ok());
             let mut linked: Vec<usize> = prs
                 .iter()
                 .enumerate()
                 .filter(|(i, pr)| {
+                    let text = texts.get(*i).and_then(Option::as_deref);
                     item.links.iter().any(|l| {
                         l.rsplit_once('#').is_some_and(|(repo, n)| {
                             repo.eq_ignore_ascii_case(&pr.repo) && n.parse::<u64>().ok() == Some(pr.number)
                         })
-                    }) || titles.get(*i).and_then(Option::as_deref).is_some_and(|t| names(t, &item.key))
+                    }) || match issue {
+                        Some((repo, number)) => {
+                            repo.eq_ignore_ascii_case(&pr.repo) && text.is_some_and(|t| mentions_number(t, number))
+                        }
+                        None => text.is_some_and(|t| names(t, &item.key)),
+                    }
                 })
                 .map(|(i, _)| i)
                 .collect();
@@ -403,6 +422,10 @@ mod tests {
         let titles =
             vec![Some("SHOP-123: not this one".to_owned()), Some("[shop-12] one-click checkout".to_owned()), None];
         assert_eq!(link(&items, &prs, &titles), vec![vec![1], vec![2]]);
+        // An issue of the repository: a description saying `#4` links it, `#45` does not.
+        let issue = WorkItem { key: "acme/shop#4".into(), ..items[0].clone() };
+        let texts = vec![Some("Fixes #4.".to_owned()), Some("see #45 and other/repo#4".to_owned()), None];
+        assert_eq!(link(&[issue], &prs, &texts), vec![vec![0]]);
     }
 
     #[test]

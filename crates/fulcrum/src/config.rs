@@ -106,6 +106,7 @@ const ITEM_STATUSES: &[(&str, fulcrum_core::items::Category)] = {
         ("selected for development", Todo),
         ("reopened", Todo),
         ("in progress", InProgress),
+        ("assigned", InProgress),
         ("doing", InProgress),
         ("in development", InProgress),
         ("in review", InProgress),
@@ -263,6 +264,11 @@ pub struct SourceFile {
     /// Allow a plain `http://` base_url on a host other than this machine (the token then travels
     /// in clear text; a warning is printed on every sync) [default: false].
     pub allow_insecure_http: Option<bool>,
+    /// GitHub: the repository's issues as work items, their status moves
+    /// from issue events (opened, assigned, labels mapped by `[items]`,
+    /// closed, reopened) [default: false].
+    #[serde(default)]
+    pub issues: Option<bool>,
 }
 
 /// Keys of a `[[source]]` that choose where credentials go or run a

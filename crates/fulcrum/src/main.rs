@@ -888,8 +888,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let mut progress = progress::Progress::new("sources");
             let sync_context = github::SyncContext { config: &config, clock: clock(now), now };
             for summary in github::sync_all(&mut store, &sync_context, &mut progress)? {
+                let items = if summary.items > 0 { format!(", {} work items", summary.items) } else { String::new() };
                 eprintln!(
-                    "{}: {} pull requests, {} deployment events, {} incidents ({} requests, {} unchanged)",
+                    "{}: {} pull requests, {} deployment events, {} incidents{items} ({} requests, {} unchanged)",
                     summary.source,
                     summary.pull_requests,
                     summary.deployments,

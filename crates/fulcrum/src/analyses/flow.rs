@@ -291,9 +291,9 @@ fn item_stream(
             names.join(", ")
         ));
     }
-    let titles = store.pr_titles(&scope.filter)?;
-    let pr_titles: Vec<Option<String>> =
-        events.prs.iter().map(|pr| titles.get(&(pr.repo.clone(), pr.number)).cloned()).collect();
-    let links = fulcrum_core::items::link(&items, &events.prs, &pr_titles);
+    let texts = store.pr_texts(&scope.filter)?;
+    let pr_texts: Vec<Option<String>> =
+        events.prs.iter().map(|pr| texts.get(&(pr.repo.clone(), pr.number)).cloned()).collect();
+    let links = fulcrum_core::items::link(&items, &events.prs, &pr_texts);
     Ok(Some(fulcrum_core::items::stream(&items, &links, &events.prs, deployed_at, window, config.average)))
 }

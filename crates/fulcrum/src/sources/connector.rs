@@ -25,6 +25,8 @@ pub struct SourceSummary {
     pub deployments: usize,
     /// Incidents stored.
     pub incidents: usize,
+    /// Work items (issues) stored.
+    pub items: usize,
     /// Requests answered 304 (served from the cache, no rate limit spent).
     pub not_modified: usize,
     /// Requests made.

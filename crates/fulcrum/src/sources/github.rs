@@ -216,6 +216,35 @@ pub fn sync(
             Ok(())
         })?;
     }
+    // Work items: the repository's issues with their status moves.
+    if source.issues == Some(true) {
+        session.stage(format!("{name}: issues"));
+        if activity.is_none() {
+            activity = Some(RepoActivity::fetch(&session, &root)?);
+        }
+        let events = &activity.as_ref().expect("loaded above").issue_events;
+        let mut listed = std::collections::HashSet::new();
+        session.each_page(&format!("{root}/issues?{list}"), &mut |page| -> anyhow::Result<()> {
+            let mut batch = EventBatch::default();
+            for issue in page {
+                let Some(number) = issue["number"].as_u64() else {
+                    skipped += 1;
+                    continue;
+                };
+                if issue.get("pull_request").is_some() || !listed.insert(number) {
+                    continue;
+                }
+                let empty = Vec::new();
+                match work_item(&name, repo, &service, config, number, &issue, events.get(&number).unwrap_or(&empty)) {
+                    Some(item) => batch.items.push((item, Some(issue.to_string()))),
+                    None => skipped += 1,
+                }
+            }
+            summary.items += batch.items.len();
+            store.write_events(&batch, &[])?;
+            Ok(())
+        })?;
+    }
     let runs_reached = newest_run.map(fulcrum_core::time::format_datetime);
     let deployments_reached = newest_deployment.map(fulcrum_core::time::format_datetime);
     let mut cursors = cursor_update(&name, "runs", runs_reached.as_deref());
@@ -285,6 +314,8 @@ struct RepoActivity {
     issue_comments: HashMap<u64, Vec<ReviewActivity>>,
     review_comments: HashMap<u64, Vec<ReviewActivity>>,
     ready: HashMap<u64, i64>,
+    /// Issues' state events (time, event, label), for work items.
+    issue_events: HashMap<u64, Vec<(i64, String, Option<String>)>>,
 }
 
 impl RepoActivity {
@@ -316,6 +347,7 @@ impl RepoActivity {
             }
             anyhow::Ok(())
         })?;
+        let mut events_seen = std::collections::HashSet::new();
         session.each_page(&format!("{root}/issues/events?{list}"), &mut |page| {
             for e in page {
                 if e["event"] == "ready_for_review"
@@ -323,6 +355,14 @@ impl RepoActivity {
                 {
                     let entry = activity.ready.entry(n).or_insert(at);
                     *entry = (*entry).max(at);
+                }
+                let kind = e["event"].as_str().unwrap_or("");
+                if matches!(kind, "assigned" | "labeled" | "closed" | "reopened")
+                    && e["id"].as_u64().is_none_or(|id| events_seen.insert(id))
+                    && let (Some(n), Some(at)) = (e["issue"]["number"].as_u64(), time(&e, "created_at"))
+                {
+                    let label = e["label"]["name"].as_str().map(str::to_owned);
+                    activity.issue_events.entry(n).or_default().push((at, kind.to_owned(), label));
                 }
             }
             anyhow::Ok(())
@@ -339,7 +379,7 @@ fn pull_request(
     session: &Session<'_>,
     repo_activity: &RepoActivity,
 ) -> Result<PullRequest, HttpError> {
-    let RepoActivity { issue_comments, review_comments, ready } = repo_activity;
+    let RepoActivity { issue_comments, review_comments, ready, .. } = repo_activity;
     // Listed items without a number were left out before.
     let number = item["number"].as_u64().unwrap_or_default();
     let list = "direction=asc&per_page=100&state=all";
@@ -423,4 +463,62 @@ pub fn sync_all(
         summaries.push(summary);
     }
     Ok(summaries)
+}
+
+/// An issue as a work item, `owner/name#number`: open (to do) when created,
+/// then its events in time order: assigned (in progress), a label that
+/// `[items]` or the usual names put in a category, closed (done), reopened
+/// (to do); a closed issue whose closing event was not listed is done at
+/// its `closed_at`.
+fn work_item(
+    source: &str,
+    repo: &str,
+    service: &str,
+    config: &crate::config::Config,
+    number: u64,
+    issue: &Value,
+    events: &[(i64, String, Option<String>)],
+) -> Option<crate::store::ItemEvent> {
+    use fulcrum_core::items::Category;
+    let created_at = time(issue, "created_at")?;
+    let name = |c: Category| match c {
+        Category::Todo => "todo",
+        Category::InProgress => "in_progress",
+        Category::Done => "done",
+    };
+    let mut transitions: Vec<(i64, String, Option<String>)> = vec![(created_at, "open".into(), Some("todo".into()))];
+    let mut ordered: Vec<&(i64, String, Option<String>)> = events.iter().collect();
+    ordered.sort_by_key(|e| e.0);
+    for (at, kind, label) in ordered {
+        let moved = match (kind.as_str(), label) {
+            ("assigned", _) => Some(("assigned".to_owned(), Category::InProgress)),
+            ("closed", _) => Some(("closed".to_owned(), Category::Done)),
+            ("reopened", _) => Some(("reopened".to_owned(), Category::Todo)),
+            ("labeled", Some(label)) => {
+                let wanted = label.trim().to_lowercase();
+                config.item_statuses.iter().find(|(n, _)| *n == wanted).map(|(_, c)| (label.clone(), *c))
+            }
+            _ => None,
+        };
+        if let Some((status, category)) = moved {
+            transitions.push((*at, status, Some(name(category).to_owned())));
+        }
+    }
+    if issue["state"] == "closed"
+        && !transitions.iter().any(|t| t.2.as_deref() == Some("done"))
+        && let Some(closed) = time(issue, "closed_at")
+    {
+        transitions.push((closed, "closed".into(), Some("done".into())));
+    }
+    transitions.sort_by_key(|t| t.0);
+    Some(crate::store::ItemEvent {
+        source: source.to_owned(),
+        external_id: format!("{repo}#{number}"),
+        title: issue["title"].as_str().map(str::to_owned),
+        kind: issue["labels"][0]["name"].as_str().map(str::to_owned),
+        project: Some(service.to_owned()),
+        created_at,
+        transitions,
+        links: Vec::new(),
+    })
 }

@@ -821,19 +821,34 @@ impl Store {
         Ok(items)
     }
 
-    /// The titles of stored pull requests, by repository and number.
-    pub fn pr_titles(&self, filter: &EventFilter) -> Result<HashMap<(String, u64), String>, StoreError> {
-        let mut titles = HashMap::new();
+    /// The text of stored pull requests, by repository and number: the
+    /// title, and the description a host's payload carries (GitHub's `body`,
+    /// GitLab's `description`), for linking work items.
+    pub fn pr_texts(&self, filter: &EventFilter) -> Result<HashMap<(String, u64), String>, StoreError> {
+        let mut texts = HashMap::new();
         self.db
-            .for_each("SELECT repo, number, title FROM pull_requests WHERE title IS NOT NULL", params![], |row| {
-                let repo: String = row.get(0)?;
-                if filter.keeps_repo(&repo) {
-                    titles.insert((repo, row.get::<i64>(1)? as u64), row.get(2)?);
-                }
-                Ok(())
-            })
+            .for_each(
+                "SELECT repo, number, title, raw FROM pull_requests WHERE title IS NOT NULL OR raw IS NOT NULL",
+                params![],
+                |row| {
+                    let repo: String = row.get(0)?;
+                    if !filter.keeps_repo(&repo) {
+                        return Ok(());
+                    }
+                    let mut text: String = row.get::<Option<String>>(2)?.unwrap_or_default();
+                    if let Some(raw) = row.get::<Option<String>>(3)?
+                        && let Ok(payload) = serde_json::from_str::<serde_json::Value>(&raw)
+                        && let Some(body) = payload["body"].as_str().or(payload["description"].as_str())
+                    {
+                        text.push('\n');
+                        text.push_str(body);
+                    }
+                    texts.insert((repo, row.get::<i64>(1)? as u64), text);
+                    Ok(())
+                },
+            )
             .map_err(self.sql())?;
-        Ok(titles)
+        Ok(texts)
     }
 
     /// Stored pull requests (with commits and activities) that `filter` keeps.

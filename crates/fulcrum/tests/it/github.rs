@@ -580,3 +580,30 @@ fn pages_linked_by_repository_id_are_asked_for_conditionally_again() {
         page2[0].headers
     );
 }
+
+/// `issues = true`: the recorded issues become work items (open when
+/// created, done when closed, none of them with recorded events), and an
+/// issue is linked to the pull request whose description says `Fix #22`.
+#[test]
+fn issues_are_work_items_linked_by_their_pull_requests() {
+    let scratch = Scratch::new("github_issues");
+    let replay = Replay::start(routes());
+    let config = config(&scratch, &replay);
+    let text = std::fs::read_to_string(&config).unwrap() + "issues = true\n";
+    std::fs::write(&config, text).unwrap();
+    let run = sync(&scratch, &config, Some(TOKEN)).ok();
+    assert!(run.stderr.contains(", 26 work items ("), "{}", run.stderr);
+    let flow = flow_json(&scratch, &config);
+    let items = &flow["items"];
+    assert_eq!((items["items"].as_u64(), items["done"].as_u64()), (Some(26), Some(26)));
+    let rows = items["rows"].as_array().unwrap();
+    let issue = rows.iter().find(|r| r["key"] == "panjf2000/ants#22").unwrap();
+    assert_eq!(issue["pull_requests"], json!(["panjf2000/ants#23"]), "{issue}");
+    // Opened 2019-01-21 10:06:56, closed 2019-01-22 05:41:34 when #23 merged.
+    assert_eq!(issue["backlog"], 70_478);
+    assert_eq!(issue["merged_at"].as_i64(), issue["done_at"].as_i64());
+    // Again: the items are replaced, not added.
+    sync(&scratch, &config, Some(TOKEN)).ok();
+    assert_eq!(open_db(&scratch.db()).count("work_items"), 26);
+    assert_eq!(flow_json(&scratch, &config)["items"], *items);
+}

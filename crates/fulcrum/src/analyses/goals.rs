@@ -185,13 +185,15 @@ pub fn resolve(json: &serde_json::Value, path: &[&str]) -> Result<f64, String> {
     }
 }
 
-/// A goal as shown: its stored fields, the SMART check made when it was
-/// set, its values and its progress.
+/// A goal as shown: its stored fields, its due date, the SMART check made
+/// when it was set, its values and its progress.
 #[derive(Debug, Clone, Serialize)]
 pub struct GoalView {
-    /// The goal as stored (less the SMART text, parsed below).
+    /// The goal as stored (its SMART text is parsed into `smart`).
     #[serde(flatten)]
-    pub goal: GoalFields,
+    pub goal: GoalRow,
+    /// The due date.
+    pub due: String,
     /// The SMART check made when it was set.
     pub smart: Vec<serde_json::Value>,
     /// The letters that failed, in words: kept on the goal as warnings.
@@ -202,49 +204,6 @@ pub struct GoalView {
     pub values: Vec<GoalValue>,
     /// Progress from the baseline to the target, when there is a value.
     pub progress: Option<Progress>,
-}
-
-/// The stored fields of a goal, as the API shows them.
-#[derive(Debug, Clone, Serialize)]
-pub struct GoalFields {
-    /// Its id.
-    pub id: i64,
-    /// `person` or `team`.
-    pub owner_kind: String,
-    /// The owner.
-    pub owner: String,
-    /// The title.
-    pub title: String,
-    /// The metric, or `None` for a manual goal.
-    pub metric: Option<String>,
-    /// The scope.
-    pub scope: Option<String>,
-    /// A directory of the repository.
-    pub directory: Option<String>,
-    /// The target, base unit.
-    pub target: Option<f64>,
-    /// `at_most` or `at_least`.
-    pub direction: Option<String>,
-    /// The trailing window, days.
-    pub window_days: i64,
-    /// Due (UTC seconds).
-    pub due_at: i64,
-    /// The due date.
-    pub due: String,
-    /// The goal it serves.
-    pub parent_id: Option<i64>,
-    /// Why it matters.
-    pub reason: Option<String>,
-    /// `private`, `team` or `everyone`.
-    pub visibility: String,
-    /// When it was set.
-    pub created_at: i64,
-    /// The value over the window before it was set.
-    pub baseline: Option<f64>,
-    /// When it was closed.
-    pub closed_at: Option<i64>,
-    /// How it ended.
-    pub outcome: Option<String>,
 }
 
 /// Parses a stored direction.
@@ -292,27 +251,8 @@ pub fn view(goal: &GoalRow, values: Vec<GoalValue>, now: i64) -> GoalView {
         _ => None,
     };
     GoalView {
-        goal: GoalFields {
-            id: goal.id,
-            owner_kind: goal.owner_kind.clone(),
-            owner: goal.owner.clone(),
-            title: goal.title.clone(),
-            metric: goal.metric.clone(),
-            scope: goal.scope.clone(),
-            directory: goal.directory.clone(),
-            target: goal.target,
-            direction: goal.direction.clone(),
-            window_days: goal.window_days,
-            due_at: goal.due_at,
-            due: fulcrum_core::time::format_date(goal.due_at),
-            parent_id: goal.parent_id,
-            reason: goal.reason.clone(),
-            visibility: goal.visibility.clone(),
-            created_at: goal.created_at,
-            baseline: goal.baseline,
-            closed_at: goal.closed_at,
-            outcome: goal.outcome.clone(),
-        },
+        goal: goal.clone(),
+        due: fulcrum_core::time::format_date(goal.due_at),
         smart,
         warnings,
         target_shown,

@@ -57,7 +57,7 @@ pub fn list(views: &[GoalView]) -> String {
             v.goal.title,
             v.goal.owner_kind,
             v.goal.owner,
-            v.goal.due,
+            v.due,
             progress_words(v)
         ));
     }
@@ -79,9 +79,9 @@ pub fn show(view: &GoalView) -> String {
         out.push_str(&format!("  measured by {m} in {scope}{directory}, {over}\n"));
     }
     if let Some(target) = &view.target_shown {
-        out.push_str(&format!("  target      {target} by {}\n", g.due));
+        out.push_str(&format!("  target      {target} by {}\n", view.due));
     } else {
-        out.push_str(&format!("  due         {}\n", g.due));
+        out.push_str(&format!("  due         {}\n", view.due));
     }
     if let Some(parent) = g.parent_id {
         out.push_str(&format!("  serves      goal #{parent}\n"));

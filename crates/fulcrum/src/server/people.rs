@@ -162,10 +162,15 @@ fn input_error(error: anyhow::Error) -> Response {
         crate::error::ErrorKind::Input => {
             let message = format!("{error:#}");
             let field = field_of(&message);
-            (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "error": message, "field": field }))).into_response()
+            unprocessable(message, field)
         }
         crate::error::ErrorKind::Internal => ApiError::from(error).into_response(),
     }
+}
+
+/// A 422 naming the field at fault.
+fn unprocessable(message: impl Into<String>, field: &str) -> Response {
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "error": message.into(), "field": field }))).into_response()
 }
 
 fn not_found(what: &str) -> Response {
@@ -334,8 +339,7 @@ pub async fn goals_post_api(
     let input: GoalInput = match serde_json::from_value(body) {
         Ok(input) => input,
         Err(e) => {
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"error": e.to_string(), "field": "request"})))
-                .into_response());
+            return Ok(unprocessable(e.to_string(), "request"));
         }
     };
     let context = (state.context)();
@@ -413,7 +417,7 @@ fn goals_body(context: &Context, me: &Me, message: Option<&str>) -> anyhow::Resu
             escape(&g.goal.owner),
             escape(g.goal.metric.as_deref().unwrap_or("manual")),
             escape(g.target_shown.as_deref().unwrap_or("")),
-            escape(&g.goal.due),
+            escape(&g.due),
             g.progress.as_ref().map(|p| format!("{:.0}%", p.share * 100.0)).unwrap_or_default(),
             escape(g.goal.outcome.as_deref().unwrap_or(&status_cell(g)))
         );
@@ -785,6 +789,23 @@ fn write_checkin(context: &Context, me: &Me, pair: &PairRow, input: CheckinInput
     Ok(app::open_store(&context.db, true)?.add_checkin(pair.id, &checkin)?)
 }
 
+/// Writes a check-in of pair `id` from posted `fields`: `None` when `me`
+/// is not of the pair, else the check-in's id or the field at fault.
+fn checkin_from(
+    context: &Context,
+    me: &Me,
+    id: i64,
+    fields: &[(String, String)],
+) -> anyhow::Result<Option<Result<i64, Refused>>> {
+    let store = app::open_store(&context.db, false)?;
+    let Some(pair) = my_pair(&store, me, id)? else { return Ok(None) };
+    drop(store);
+    Ok(Some(match checkin_input(fields, context.now) {
+        Ok(input) => Ok(write_checkin(context, me, &pair, input)?),
+        Err(refused) => Err(refused),
+    }))
+}
+
 fn form_csrf(fields: &[(String, String)]) -> &str {
     fields.iter().find(|(k, _)| k == "csrf").map_or("", |(_, v)| v.as_str())
 }
@@ -802,21 +823,10 @@ pub async fn checkin_post(
         return Ok(refused);
     }
     let context = (state.context)();
-    let outcome = blocking(move || {
-        let store = app::open_store(&context.db, false)?;
-        let Some(pair) = my_pair(&store, &me, id)? else { return Ok(None) };
-        drop(store);
-        Ok(Some(match checkin_input(&fields, context.now) {
-            Ok(input) => Ok(write_checkin(&context, &me, &pair, input)?),
-            Err(refused) => Err(refused),
-        }))
-    })
-    .await?;
+    let outcome = blocking(move || checkin_from(&context, &me, id, &fields)).await?;
     Ok(match outcome {
         None => not_found("check-in pair"),
-        Some(Err((message, field))) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"error": message, "field": field}))).into_response()
-        }
+        Some(Err((message, field))) => unprocessable(message, field),
         Some(Ok(_)) => Redirect::to(&format!("/checkins/{id}")).into_response(),
     })
 }
@@ -845,21 +855,10 @@ pub async fn checkin_post_api(
         }
     }
     let context = (state.context)();
-    let outcome = blocking(move || {
-        let store = app::open_store(&context.db, false)?;
-        let Some(pair) = my_pair(&store, &me, id)? else { return Ok(None) };
-        drop(store);
-        Ok(Some(match checkin_input(&fields, context.now) {
-            Ok(input) => Ok(write_checkin(&context, &me, &pair, input)?),
-            Err(refused) => Err(refused),
-        }))
-    })
-    .await?;
+    let outcome = blocking(move || checkin_from(&context, &me, id, &fields)).await?;
     Ok(match outcome {
         None => not_found("check-in pair"),
-        Some(Err((message, field))) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"error": message, "field": field}))).into_response()
-        }
+        Some(Err((message, field))) => unprocessable(message, field),
         Some(Ok(checkin)) => (StatusCode::CREATED, Json(json!({"id": checkin}))).into_response(),
     })
 }
@@ -896,7 +895,7 @@ pub async fn pair_post(
                 "a lead pairs with their own members; an admin may name the lead",
             ));
         }
-        (None, "") => return Ok(refusal(StatusCode::UNPROCESSABLE_ENTITY, "name the lead")),
+        (None, "") => return Ok(unprocessable("name the lead", "lead")),
         (None, lead) => lead.to_owned(),
     };
     if let Me::Account(v) = &me
@@ -908,20 +907,12 @@ pub async fn pair_post(
         "" | "weekly" | "7" => 7,
         "biweekly" | "every two weeks" | "14" => 14,
         other => {
-            return Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Json(json!({"error": format!("cadence {other}: weekly or biweekly"), "field": "cadence"})),
-            )
-                .into_response());
+            return Ok(unprocessable(format!("cadence {other}: weekly or biweekly"), "cadence"));
         }
     };
     let member = form.member.trim().to_owned();
     if member.is_empty() || member == lead {
-        return Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({"error": "name the member (not the lead)", "field": "member"})),
-        )
-            .into_response());
+        return Ok(unprocessable("name the member (not the lead)", "member"));
     }
     let context = (state.context)();
     let made = blocking(move || {
@@ -934,7 +925,7 @@ pub async fn pair_post(
     })
     .await?;
     Ok(match made {
-        Err(why) => (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"error": why, "field": "member"}))).into_response(),
+        Err(why) => unprocessable(why, "member"),
         Ok(_) => Redirect::to("/checkins").into_response(),
     })
 }
@@ -1346,9 +1337,7 @@ pub async fn surveys_post(
     let me2 = me.clone();
     let outcome = blocking(move || open_survey(&context, &me2, &form)).await?;
     Ok(match outcome {
-        Err((message, field)) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"error": message, "field": field}))).into_response()
-        }
+        Err((message, field)) => unprocessable(message, field),
         Ok((id, links)) => {
             let mut body = banner(me.viewer());
             body.push_str(&nav("/surveys"));

@@ -47,7 +47,8 @@ pub struct GoalRow {
     pub created_by: Option<String>,
     /// The value over the window before it was set.
     pub baseline: Option<f64>,
-    /// The SMART check made when it was set (JSON).
+    /// The SMART check made when it was set (JSON; shown parsed).
+    #[serde(skip)]
     pub smart: String,
     /// When it was closed.
     pub closed_at: Option<i64>,

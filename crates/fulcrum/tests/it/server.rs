@@ -936,6 +936,38 @@ fn a_real_browser_shows_every_page_with_the_api_figures() {
     assert!(dom.contains(&format!("data-truck-factor=\"{}\"", knowledge["truck_factor"])), "{dom}");
     assert!(dom.matches("<rect").count() >= 1, "the hotspots chart drew: {dom}");
 
+    // The people pages: a goal set from the command line, with its chart.
+    let goal = cli(&[
+        "goal",
+        "add",
+        "--title",
+        "Pickup under two hours",
+        "--metric",
+        "pickup.p75",
+        "--scope",
+        "service:shop",
+        "--target",
+        "2h",
+        "--due",
+        "2025-06-01",
+        "--owner",
+        "ann",
+        "--window",
+        "90",
+        "--reason",
+        "reviews wait",
+    ]);
+    let url = format!("http://{address}/goals/{}", goal["id"]);
+    let (dom, log) = chromium(&scratch, &url);
+    quiet(&log, &url);
+    assert!(dom.contains("Pickup under two hours") && dom.contains("data-target"), "{dom}");
+    for page in ["/goals", "/checkins", "/surveys"] {
+        let url = format!("http://{address}{page}");
+        let (dom, log) = chromium(&scratch, &url);
+        quiet(&log, &url);
+        assert!(dom.contains("<form"), "{url}: {dom}");
+    }
+
     drop(served);
 }
 

@@ -453,16 +453,90 @@ pub fn sync_all(
     progress: &mut Progress,
 ) -> anyhow::Result<Vec<SourceSummary>> {
     let mut summaries = Vec::new();
-    for source in &context.config.sources {
-        let summary = match source.kind.as_str() {
-            "github" => sync(store, source, context, progress),
-            "gitlab" => crate::sources::gitlab::sync(store, source, context, progress),
-            other => Err(SourceError(format!("source kind `{other}` is not known; use github or gitlab")).into()),
+    for listed in &context.config.sources {
+        // `owner/*` (GitHub) and `group/*` (GitLab): every repository of the
+        // organisation, user or group, each a source of its own.
+        let expanded = match listed.repo.strip_suffix("/*") {
+            Some(owner) => repositories_of(listed, owner, context, progress)
+                .with_context(|| format!("while listing the repositories of {} {}", listed.kind, listed.repo))?
+                .into_iter()
+                .map(|repo| SourceFile { repo, service: None, ..listed.clone() })
+                .collect(),
+            None => vec![listed.clone()],
+        };
+        for source in &expanded {
+            let summary = match source.kind.as_str() {
+                "github" => sync(store, source, context, progress),
+                "gitlab" => crate::sources::gitlab::sync(store, source, context, progress),
+                other => Err(SourceError(format!("source kind `{other}` is not known; use github or gitlab")).into()),
+            }
+            .with_context(|| format!("while syncing {} source {}", source.kind, source.repo))?;
+            summaries.push(summary);
         }
-        .with_context(|| format!("while syncing {} source {}", source.kind, source.repo))?;
-        summaries.push(summary);
     }
     Ok(summaries)
+}
+
+/// The repositories of a GitHub organisation or user (`owner/*`), or of a
+/// GitLab group and its subgroups (`group/*`): archived ones left out,
+/// forks too on GitHub. Their names, sorted.
+pub fn repositories_of(
+    source: &SourceFile,
+    owner: &str,
+    context: &SyncContext<'_>,
+    progress: &mut Progress,
+) -> anyhow::Result<Vec<String>> {
+    let gitlab = source.kind == "gitlab";
+    let (default_base, auth, env) = if gitlab {
+        ("https://gitlab.com/api/v4", Auth::PrivateToken, "GITLAB_TOKEN")
+    } else {
+        ("https://api.github.com", Auth::Bearer, "GITHUB_TOKEN")
+    };
+    let base = source.base_url.as_deref().unwrap_or(default_base).trim_end_matches('/').to_owned();
+    let client = crate::sources::connector::client(source, &base, auth, env, context.clock)?;
+    let session = Session::new(client, progress);
+    session.stage(format!("{}: listing the repositories of {owner}", source.kind));
+    let mut names = Vec::new();
+    let mut take = |page: Vec<Value>| -> anyhow::Result<()> {
+        for repo in page {
+            let archived = repo["archived"].as_bool().unwrap_or(false);
+            let fork = !gitlab && repo["fork"].as_bool().unwrap_or(false);
+            let name = if gitlab { repo["path_with_namespace"].as_str() } else { repo["full_name"].as_str() };
+            if let (Some(name), false, false) = (name, archived, fork) {
+                names.push(name.to_owned());
+            }
+        }
+        Ok(())
+    };
+    if gitlab {
+        let group = encode(owner.trim_matches('/'));
+        session.each_page(
+            &format!("{base}/groups/{group}/projects?include_subgroups=true&archived=false&per_page=100"),
+            &mut take,
+        )?;
+    } else {
+        let owner = owner.trim_matches('/');
+        match session.each_page(&format!("{base}/orgs/{owner}/repos?type=all&per_page=100"), &mut take) {
+            // Not an organisation: a user.
+            Err(e) if matches!(e.downcast_ref::<HttpError>(), Some(HttpError::NotFound { .. })) => {
+                session.each_page(&format!("{base}/users/{owner}/repos?type=owner&per_page=100"), &mut take)?;
+            }
+            other => other?,
+        }
+    }
+    let mut summary = SourceSummary::default();
+    session.finish(&mut summary);
+    names.sort();
+    names.dedup();
+    if names.is_empty() {
+        return Err(SourceError(format!(
+            "{} {owner}/*: no repository listed (none, all archived, or the token cannot see them); name the \
+             repositories one by one, or check the token's access",
+            source.kind
+        ))
+        .into());
+    }
+    Ok(names)
 }
 
 /// An issue as a work item, `owner/name#number`: open (to do) when created,

@@ -110,16 +110,28 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The configured source of `kind` for repository `repo` (`owner/name`).
-fn source<'c>(config: &'c Config, kind: &str, repo: &str) -> Result<&'c SourceFile, Refusal> {
-    config.sources.iter().find(|s| s.kind == kind && s.repo.trim_matches('/').eq_ignore_ascii_case(repo)).ok_or_else(
-        || {
+/// The configured source of `kind` for repository `repo` (`owner/name`):
+/// its own `[[source]]`, else an `owner/*` one (as that repository).
+fn source(config: &Config, kind: &str, repo: &str) -> Result<SourceFile, Refusal> {
+    let named = config.sources.iter().find(|s| s.kind == kind && s.repo.trim_matches('/').eq_ignore_ascii_case(repo));
+    if let Some(source) = named {
+        return Ok(source.clone());
+    }
+    let owner = |s: &SourceFile| s.repo.strip_suffix("/*").map(|o| o.trim_matches('/').to_lowercase());
+    let lower = repo.to_lowercase();
+    config
+        .sources
+        .iter()
+        .find(|s| {
+            s.kind == kind && owner(s).is_some_and(|o| lower.strip_prefix(&o).is_some_and(|r| r.starts_with('/')))
+        })
+        .map(|s| SourceFile { repo: repo.to_owned(), service: None, ..s.clone() })
+        .ok_or_else(|| {
             Refusal::UnknownRepository(format!(
-                "no [[source]] with kind = \"{kind}\" and repo = \"{repo}\" in the configuration; add one so its \
-                 events have a service"
+                "no [[source]] with kind = \"{kind}\" and repo = \"{repo}\" (or its owner's `/*`) in the \
+                 configuration; add one so its events have a service"
             ))
-        },
-    )
+        })
 }
 
 fn parse(body: &[u8]) -> Result<Value, Refusal> {
@@ -149,7 +161,7 @@ pub fn github(
         .as_str()
         .ok_or_else(|| Refusal::Malformed("`repository.full_name` is missing".to_owned()))?;
     let source = source(config, "github", repo)?;
-    let names = Names::of(source, "github", "https://api.github.com");
+    let names = Names::of(&source, "github", "https://api.github.com");
     let mut batch = EventBatch::default();
     match event {
         "deployment_status" => {
@@ -216,7 +228,7 @@ pub fn gitlab(secrets: &Secrets, config: &Config, token: Option<&str>, body: &[u
         .as_str()
         .ok_or_else(|| Refusal::Malformed("`project.path_with_namespace` is missing".to_owned()))?;
     let source = source(config, "gitlab", repo)?;
-    let names = Names::of(source, "gitlab", "https://gitlab.com/api/v4");
+    let names = Names::of(&source, "gitlab", "https://gitlab.com/api/v4");
     let mut batch = EventBatch::default();
     match payload["object_kind"].as_str().unwrap_or("") {
         "deployment" => {
@@ -334,6 +346,26 @@ mod tests {
             github_signature("Jefe", b"what do ya want for nothing?")
                 .ends_with("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
         );
+    }
+
+    #[test]
+    fn a_delivery_finds_its_repository_or_its_owner_wildcard() {
+        let dir = std::env::temp_dir().join(format!("fulcrum-hooks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("fulcrum.toml");
+        std::fs::write(
+            &file,
+            "[[source]]\nkind = \"github\"\nrepo = \"acme/shop\"\nservice = \"checkout\"\n\n\
+             [[source]]\nkind = \"github\"\nrepo = \"acme/*\"\nservice = \"ignored\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), None, &Default::default()).unwrap();
+        assert_eq!(source(&config, "github", "acme/shop").unwrap().service.as_deref(), Some("checkout"));
+        let other = source(&config, "github", "Acme/Web").unwrap();
+        assert_eq!((other.repo.as_str(), other.service), ("Acme/Web", None), "each repository its own service");
+        assert!(source(&config, "github", "acmecorp/web").is_err(), "an owner is matched whole");
+        assert!(source(&config, "gitlab", "acme/web").is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

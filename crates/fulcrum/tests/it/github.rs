@@ -607,3 +607,33 @@ fn issues_are_work_items_linked_by_their_pull_requests() {
     assert_eq!(open_db(&scratch.db()).count("work_items"), 26);
     assert_eq!(flow_json(&scratch, &config)["items"], *items);
 }
+
+/// `repo = "panjf2000/*"`: the organisation's repositories are listed
+/// (archived ones and forks left out) and each is synced as its own source;
+/// an owner that is no organisation is listed as a user.
+#[test]
+fn an_organisation_is_listed_and_each_repository_synced() {
+    let scratch = Scratch::new("github_org");
+    let mut routes = routes();
+    let listing = json!([
+        {"full_name": "panjf2000/ants", "archived": false, "fork": false},
+        {"full_name": "panjf2000/old-thing", "archived": true, "fork": false},
+        {"full_name": "panjf2000/forked", "archived": false, "fork": true},
+    ]);
+    routes.push(route("/orgs/panjf2000/repos?type=all&per_page=100".to_owned(), vec![ok(&listing)]));
+    routes.push(route("/users/nobody-here/repos?type=owner&per_page=100".to_owned(), vec![ok(&json!([]))]));
+    let replay = Replay::start(routes);
+    let config = config(&scratch, &replay);
+    let text = std::fs::read_to_string(&config).unwrap().replace("repo = \"panjf2000/ants\"", "repo = \"panjf2000/*\"");
+    std::fs::write(&config, &text).unwrap();
+    let run = sync(&scratch, &config, Some(TOKEN)).ok();
+    assert!(run.stderr.contains("github:panjf2000/ants: 49 pull requests"), "{}", run.stderr);
+    let asked: Vec<String> = replay.requests().into_iter().map(|r| r.path).collect();
+    assert!(asked.iter().any(|p| p.starts_with("/orgs/panjf2000/repos")), "{asked:?}");
+    assert!(!asked.iter().any(|p| p.contains("old-thing") || p.contains("forked")), "{asked:?}");
+    assert_eq!(open_db(&scratch.db()).count("pull_requests"), 49);
+
+    // No organisation of that name: the user's repositories, here none: said so.
+    std::fs::write(&config, text.replace("panjf2000/*", "nobody-here/*")).unwrap();
+    sync(&scratch, &config, Some(TOKEN)).bad_input(&["nobody-here/*", "no repository listed"]);
+}

@@ -214,3 +214,25 @@ fn merge_requests_deployments_and_incidents() {
     assert!(again.iter().any(|p| p.contains("updated_after=2025-01-09T10%3A00%3A00Z")), "{again:?}");
     assert!(again.iter().any(|p| p.contains("updated_after=2025-01-08T16%3A31%3A00Z")), "{again:?}");
 }
+
+/// `repo = "acme/*"`: the group's projects (and its subgroups'), archived
+/// ones left out, each synced as its own source.
+#[test]
+fn a_group_is_listed_and_each_project_synced() {
+    let scratch = Scratch::new("gitlab_group");
+    let mut routes = routes();
+    routes.push(Route {
+        path: "/api/v4/groups/acme/projects?include_subgroups=true&archived=false&per_page=100".to_owned(),
+        responses: ok(json!([
+            {"id": 1, "path_with_namespace": "acme/shop", "archived": false},
+            {"id": 2, "path_with_namespace": "acme/attic", "archived": true},
+        ])),
+    });
+    let replay = Replay::start(routes);
+    let config = setup(&scratch, &replay);
+    let text = std::fs::read_to_string(&config).unwrap().replace("repo = \"acme/shop\"", "repo = \"acme/*\"");
+    std::fs::write(&config, text).unwrap();
+    let synced = fulcrum_in(&scratch, &config, &["sync"]).ok();
+    assert!(synced.stderr.contains("gitlab:acme/shop: 3 pull requests, 4 deployment events"), "{}", synced.stderr);
+    assert!(!replay.requests().iter().any(|r| r.path.contains("attic")), "archived projects are left out");
+}

@@ -78,9 +78,93 @@ struct File {
     #[serde(default)]
     team: Vec<TeamFile>,
     #[serde(default)]
+    repository: Vec<RepositoryFile>,
+    #[serde(default)]
     pulse: PulseFile,
     #[serde(default)]
     items: ItemsFile,
+}
+
+/// `[[repository]]`: a git repository to keep synced, by path or by a
+/// clone URL fulcrum clones and fetches into its data directory.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct RepositoryFile {
+    path: Option<String>,
+    url: Option<String>,
+}
+
+/// A repository fulcrum clones (bare) into its data directory and fetches.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Mirror {
+    /// Where it is cloned from.
+    pub url: String,
+    /// The bare clone's directory.
+    pub path: PathBuf,
+}
+
+/// fulcrum's data directory: `$XDG_DATA_HOME/fulcrum`, else
+/// `~/.local/share/fulcrum`.
+pub fn data_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .map(|d| d.join("fulcrum"))
+}
+
+/// Whether `text` is a clone URL fulcrum accepts: `https://`, `ssh://`,
+/// `git@host:path` or `file:///path` (no `ext::` or other transports, which
+/// run commands).
+pub fn is_clone_url(text: &str) -> bool {
+    let t = text.trim();
+    t.starts_with("https://")
+        || t.starts_with("ssh://")
+        || t.starts_with("file:///")
+        || t.split_once(':').is_some_and(|(user_host, path)| {
+            user_host.contains('@')
+                && !user_host.contains('/')
+                && !path.starts_with("//")
+                && !path.is_empty()
+                && !t.contains("::")
+        })
+}
+
+/// Whether `text` is meant as a URL (so a refused one is an error, not a path).
+fn looks_like_url(text: &str) -> bool {
+    text.contains("://") || text.contains("::") || (text.contains('@') && text.contains(':'))
+}
+
+/// The bare clone of `url` in the data directory: `repos/HOST/PATH.git`,
+/// with any credentials left out of the name.
+pub fn mirror_path(url: &str) -> Option<PathBuf> {
+    let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let without_user = without_scheme.rsplit_once('@').map_or(without_scheme, |(_, rest)| rest);
+    let cleaned: String = without_user
+        .trim_end_matches('/')
+        .trim_end_matches(".git")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/') { c } else { '_' })
+        .collect();
+    let parts: Vec<&str> = cleaned.split('/').filter(|p| !p.is_empty() && *p != "." && *p != "..").collect();
+    if parts.is_empty() {
+        return None;
+    }
+    Some(data_dir()?.join("repos").join(format!("{}.git", parts.join("/"))))
+}
+
+/// A URL as shown: its password or token replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((user, host)) if !host.contains('@') => {
+                let name = user.split(':').next().unwrap_or("");
+                format!("{scheme}://{name}:***@{host}")
+            }
+            _ => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -618,6 +702,12 @@ pub struct Config {
     pub pulse_min_group: usize,
     /// `[[team]]` entries, in the file's order.
     pub teams: Vec<Team>,
+    /// `[[repository]]` paths (and clones' directories): repositories the
+    /// sync workers keep synced.
+    pub repositories: Vec<PathBuf>,
+    /// Repositories cloned from a URL (`[[repository]] url`, or a URL in a
+    /// `[[team]]`'s repositories).
+    pub mirrors: Vec<Mirror>,
     /// What was ignored of the file and why (an untrusted repository file's
     /// `token_command`, `token_env` or `base_url`); printed by commands that sync.
     pub ignored: Vec<String>,
@@ -663,12 +753,86 @@ fn resolve_teams(teams: &[TeamFile], source: &str) -> Result<Vec<Team>, ConfigEr
             repositories: team
                 .repositories
                 .iter()
-                .map(|r| if Path::new(r).is_absolute() { PathBuf::from(r) } else { base.join(r) })
-                .collect(),
+                .map(|r| {
+                    if looks_like_url(r) {
+                        mirror_path(r).ok_or_else(|| {
+                            error(format!("team.{name}.repositories"), format!("`{r}`: no directory to clone it into"))
+                        })
+                    } else if Path::new(r).is_absolute() {
+                        Ok(PathBuf::from(r))
+                    } else {
+                        Ok(base.join(r))
+                    }
+                })
+                .collect::<Result<_, _>>()?,
             services: team.services.clone(),
             members: team.members.clone(),
             leads: team.leads.clone(),
         });
+    }
+    Ok(out)
+}
+
+/// `[[repository]]` entries as paths (clones: their directory).
+fn resolve_repositories(entries: &[RepositoryFile], source: &str) -> Result<Vec<PathBuf>, ConfigError> {
+    let base = Path::new(source).parent().filter(|_| source != "defaults").unwrap_or(Path::new(""));
+    let mut out = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let key = format!("repository[{i}]");
+        let error = |message: String| ConfigError::Value { source_name: source.to_owned(), key: key.clone(), message };
+        let path = match (&entry.path, &entry.url) {
+            (Some(path), None) if !path.trim().is_empty() => {
+                if Path::new(path).is_absolute() {
+                    PathBuf::from(path)
+                } else {
+                    base.join(path)
+                }
+            }
+            (None, Some(url)) => {
+                mirror_path(url).ok_or_else(|| error(format!("`{url}`: no directory to clone it into")))?
+            }
+            _ => return Err(error("give a `path` (a local repository) or a `url` (to clone), one of the two".into())),
+        };
+        out.push(path);
+    }
+    Ok(out)
+}
+
+/// The clones a configuration asks for: `[[repository]] url`s and URLs
+/// among `[[team]]` repositories; each URL checked.
+fn mirrors_of(entries: &[RepositoryFile], teams: &[TeamFile], source: &str) -> Result<Vec<Mirror>, ConfigError> {
+    let mut urls: Vec<(String, String)> = entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| Some((format!("repository[{i}].url"), e.url.clone()?)))
+        .collect();
+    for team in teams {
+        for r in team.repositories.iter().filter(|r| looks_like_url(r)) {
+            urls.push((format!("team.{}.repositories", team.name.trim()), r.clone()));
+        }
+    }
+    let mut out: Vec<Mirror> = Vec::new();
+    for (key, url) in urls {
+        let url = url.trim().to_owned();
+        if !is_clone_url(&url) {
+            return Err(ConfigError::Value {
+                source_name: source.to_owned(),
+                key,
+                message: format!(
+                    "`{}`: not a clone URL fulcrum uses; write https://HOST/PATH, ssh://HOST/PATH, git@HOST:PATH or \
+                     file:///PATH",
+                    redact_url(&url)
+                ),
+            });
+        }
+        let path = mirror_path(&url).ok_or_else(|| ConfigError::Value {
+            source_name: source.to_owned(),
+            key: key.clone(),
+            message: format!("`{}`: no data directory to clone it into (set HOME or XDG_DATA_HOME)", redact_url(&url)),
+        })?;
+        if !out.iter().any(|m| m.url == url) {
+            out.push(Mirror { url, path });
+        }
     }
     Ok(out)
 }
@@ -728,6 +892,23 @@ impl Config {
                             path.display()
                         ));
                         person.calendars.clear();
+                    }
+                }
+                // A URL to clone from makes fulcrum fetch from anywhere: only a trusted file chooses.
+                let clones = file.repository.iter().any(|r| r.url.is_some())
+                    || file.team.iter().any(|t| t.repositories.iter().any(|r| looks_like_url(r)));
+                if !explicit && clones && crate::trust::check(&path, text.as_bytes()) != crate::trust::Verdict::Trusted
+                {
+                    ignored.push(format!(
+                        "{}: clone URLs left out ([[repository]] url, URLs in [[team]] repositories): this \
+                         repository's configuration is not trusted to choose what to fetch; review the file, then run \
+                         `fulcrum trust {}` (or pass it with --config)",
+                        path.display(),
+                        path.display()
+                    ));
+                    file.repository.retain(|r| r.url.is_none());
+                    for team in &mut file.team {
+                        team.repositories.retain(|r| !looks_like_url(r));
                     }
                 }
                 if !explicit && file.source.iter().any(|s| !s.secret_keys().is_empty()) {
@@ -993,6 +1174,8 @@ impl Config {
             knowledge_include,
             hotspots_window,
             teams: resolve_teams(&file.team, &source)?,
+            repositories: resolve_repositories(&file.repository, &source)?,
+            mirrors: mirrors_of(&file.repository, &file.team, &source)?,
             people: file.person.clone(),
             min_group: file.focus.min_group.unwrap_or(5).max(3),
             item_statuses: {

@@ -243,7 +243,8 @@ struct ReposArgs {
 
 #[derive(Subcommand, Debug)]
 enum ReposAction {
-    /// Register every git repository under a directory as a sync job (for `fulcrum sync --worker`).
+    /// Register every git repository under a directory as a sync job (for `fulcrum sync --worker`), or a clone URL
+    /// (https://, ssh://, git@host:path, file:///) that the workers clone into the data directory and fetch.
     Add {
         /// The directory.
         dir: PathBuf,
@@ -794,6 +795,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Repos(args) => match args.action {
             ReposAction::Add { dir, depth } => {
+                let text = dir.to_string_lossy().into_owned();
+                if config::is_clone_url(&text) {
+                    // A URL: cloned into the data directory and fetched by the workers.
+                    let mut store = store::Store::open(&context.db)?;
+                    let added = store.add_jobs("clone", std::slice::from_ref(&text))?;
+                    println!("{}", config::redact_url(&text));
+                    eprintln!(
+                        "{} clone job; `fulcrum sync --worker` clones it into {} and keeps it synced",
+                        if added > 0 { "a new" } else { "already a" },
+                        config::mirror_path(&text).map(|p| p.display().to_string()).unwrap_or_default()
+                    );
+                    return Ok(());
+                }
                 let found = fulcrum::sources::worker::find_repositories(&dir, depth)
                     .map_err(|e| UsageError(format!("{}: cannot read the directory ({e})", dir.display())))?;
                 if found.is_empty() {
@@ -831,7 +845,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     };
                     out.push_str(&format!(
                         "{:<10} {}  last {when}, {} runs, {state}\n",
-                        job.kind, job.target, job.runs
+                        job.kind,
+                        config::redact_url(&job.target),
+                        job.runs
                     ));
                 }
                 if jobs.is_empty() {

@@ -76,16 +76,22 @@ pub fn find_repositories(dir: &Path, depth: usize) -> std::io::Result<Vec<PathBu
     Ok(found)
 }
 
-/// The jobs a configuration names: its `[[team]]` repositories, and one
-/// `sources` job when it has `[[source]]`s.
+/// The jobs a configuration names: its `[[repository]]` entries and
+/// `[[team]]` repositories (a `clone` job for each one cloned from a URL),
+/// and one `sources` job when it has `[[source]]`s.
 pub fn configured_jobs(config: &Config) -> Vec<(&'static str, String)> {
     let mut jobs: Vec<(&'static str, String)> = Vec::new();
-    for team in &config.teams {
-        for repo in &team.repositories {
-            let path = repo.canonicalize().unwrap_or_else(|_| repo.clone()).display().to_string();
-            if !jobs.iter().any(|(_, p)| *p == path) {
-                jobs.push(("repository", path));
-            }
+    for mirror in &config.mirrors {
+        jobs.push(("clone", mirror.url.clone()));
+    }
+    let repositories = config.repositories.iter().chain(config.teams.iter().flat_map(|t| t.repositories.iter()));
+    for repo in repositories {
+        if config.mirrors.iter().any(|m| m.path == *repo) {
+            continue;
+        }
+        let path = repo.canonicalize().unwrap_or_else(|_| repo.clone()).display().to_string();
+        if !jobs.iter().any(|(_, p)| *p == path) {
+            jobs.push(("repository", path));
         }
     }
     if !config.sources.is_empty() {
@@ -107,7 +113,7 @@ pub fn run(
     let mut summary = WorkerSummary::default();
     let started = wall();
     let mut store = Store::open(db)?;
-    for kind in ["repository", "sources"] {
+    for kind in ["clone", "repository", "sources"] {
         let wanted: Vec<String> =
             configured_jobs(config).into_iter().filter(|(k, _)| *k == kind).map(|(_, t)| t).collect();
         store.add_jobs(kind, &wanted)?;
@@ -175,6 +181,31 @@ fn run_job(store: &mut Store, config: &Config, job: &Job, options: &WorkerOption
                 }
             }
         }
+        "clone" => {
+            let url = job.target.as_str();
+            let path = config
+                .mirrors
+                .iter()
+                .find(|m| m.url == url)
+                .map(|m| m.path.clone())
+                .or_else(|| crate::config::mirror_path(url))
+                .ok_or_else(|| {
+                    anyhow::anyhow!("{}: no data directory to clone into", crate::config::redact_url(url))
+                })?;
+            clone_or_fetch(url, &path)?;
+            let (repo, key, name) = crate::app::open_repo(&path)?;
+            loop {
+                match sync::sync(store, &repo, &key, &name, now, &options.sync) {
+                    Err(e)
+                        if e.chain()
+                            .any(|c| matches!(c.downcast_ref(), Some(crate::store::StoreError::Locked { .. }))) =>
+                    {
+                        std::thread::sleep(Duration::from_millis(200));
+                    }
+                    result => return result.map(|_| ()),
+                }
+            }
+        }
         "sources" => {
             let _lock = store.lock_for_sync("sources")?;
             let mut progress = Progress::new("sources");
@@ -184,4 +215,79 @@ fn run_job(store: &mut Store, config: &Config, job: &Job, options: &WorkerOption
         }
         other => anyhow::bail!("unknown job kind `{other}`"),
     }
+}
+
+/// A clone or a fetch that failed: git's words, the URL's credentials hidden.
+#[derive(Debug, thiserror::Error)]
+#[error("{url}: {action} failed: {reason}")]
+pub struct MirrorError {
+    /// The URL, redacted.
+    pub url: String,
+    /// `git clone` or `git fetch`.
+    pub action: &'static str,
+    /// What git said (its last lines).
+    pub reason: String,
+}
+
+/// Clones `url` (bare) into `path`, or fetches it there when it is cloned
+/// already: branches and tags, pruned. Runs the system's `git` with no
+/// prompt and only the https, ssh and file transports; a clone lands
+/// whole or not at all (it is made beside `path` and renamed).
+pub fn clone_or_fetch(url: &str, path: &Path) -> Result<(), MirrorError> {
+    let shown = crate::config::redact_url(url);
+    let git = |args: &[&std::ffi::OsStr], action: &'static str| -> Result<(), MirrorError> {
+        let output = std::process::Command::new("git")
+            .args(args)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_ALLOW_PROTOCOL", "https:ssh:file")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| MirrorError {
+                url: shown.clone(),
+                action,
+                reason: format!("cannot run git ({e}); install git"),
+            })?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let said = String::from_utf8_lossy(&output.stderr);
+        let reason: Vec<&str> = said.lines().filter(|l| !l.trim().is_empty()).rev().take(3).collect();
+        let reason = reason.into_iter().rev().collect::<Vec<_>>().join(" / ").replace(url, &shown);
+        Err(MirrorError { url: shown.clone(), action, reason })
+    };
+    let os = |s: &str| std::ffi::OsStr::new(s).to_owned();
+    if path.join("HEAD").exists() {
+        let git_dir = path.as_os_str().to_owned();
+        let args = [
+            os("--git-dir"),
+            git_dir,
+            os("fetch"),
+            os("--quiet"),
+            os("--prune"),
+            os("--no-write-fetch-head"),
+            os("--"),
+            os(url),
+            os("+refs/heads/*:refs/heads/*"),
+            os("+refs/tags/*:refs/tags/*"),
+        ];
+        let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        return git(&refs, "git fetch");
+    }
+    let parent = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| MirrorError {
+        url: shown.clone(),
+        action: "git clone",
+        reason: format!("cannot make {} ({e})", parent.display()),
+    })?;
+    let partial = path.with_extension("git.partial");
+    let _ = std::fs::remove_dir_all(&partial);
+    let args = [os("clone"), os("--bare"), os("--quiet"), os("--"), os(url), partial.as_os_str().to_owned()];
+    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    git(&refs, "git clone")?;
+    std::fs::rename(&partial, path).map_err(|e| MirrorError {
+        url: shown.clone(),
+        action: "git clone",
+        reason: format!("cannot move the clone to {} ({e})", path.display()),
+    })
 }

@@ -6,10 +6,11 @@
 //! carries none, the 13 others change one file each); 1 trailer
 //! (Co-authored-by on f2); 9 refs (main, feature, 7 tags).
 
+use std::path::Path;
 use std::time::Duration;
 
 use crate::harness::{
-    Cell, Counts, FromRow, Scratch, TestDb, command, counts, dump, git, git_read, open_db, repo, s, stored_report,
+    Cell, Counts, FromRow, Scratch, TestDb, command, counts, dump, git, git_read, open_db, repo, run, s, stored_report,
     sync, try_open_db, wait_for_stored_commits,
 };
 
@@ -414,4 +415,50 @@ fn workers_share_the_jobs_and_take_over_a_killed_ones() {
     let rows =
         |db: &std::path::Path| -> Vec<String> { dump(db).into_iter().filter(|l| !l.starts_with("repo | ")).collect() };
     assert_eq!(rows(&db), rows(&plain));
+}
+
+/// `[[repository]] url`: a sync worker clones the repository (bare) into
+/// the data directory, fetches it on later rounds and syncs it; a URL that
+/// would run a command is refused, and a repository's own file may not
+/// choose what to clone.
+#[test]
+fn clone_urls_are_cloned_fetched_and_synced_by_workers() {
+    let scratch = Scratch::new("worker_clone");
+    let origin = scratch.copy_repo("delivery");
+    let data = scratch.path("data");
+    let config = scratch.path("org.toml");
+    std::fs::write(&config, format!("[[repository]]\nurl = \"file://{}\"\n", origin.display())).unwrap();
+    let db = scratch.db();
+    let worker = || {
+        run(command(["--db", s(&db), "--config", s(&config), "sync", "--worker", "--once"]).env("XDG_DATA_HOME", &data))
+    };
+    let first = worker().ok();
+    assert!(first.stderr.contains("synced clone file://"), "{}", first.stderr);
+    let mirror =
+        data.join("fulcrum/repos").join(format!("{}.git", origin.display().to_string().trim_start_matches('/')));
+    assert!(mirror.join("HEAD").exists(), "a bare clone at {}", mirror.display());
+    let commits = |db: &Path| open_db(db).count("commits");
+    let before = commits(&db);
+    assert_eq!(before.to_string(), git_read(&origin, &["rev-list", "--count", "--all"]));
+
+    // A new commit upstream: the next round fetches and syncs it.
+    std::fs::write(origin.join("NEWS.md"), "news\n").unwrap();
+    git(&origin, "2025-01-20 09:00", &["add", "NEWS.md"]);
+    git(&origin, "2025-01-20 09:00", &["commit", "-q", "-m", "Add news"]);
+    // `--once` runs the jobs not finished since it started (times in whole seconds).
+    std::thread::sleep(Duration::from_millis(1100));
+    let second = worker().ok();
+    assert_eq!(commits(&db), before + 1, "{}", second.stderr);
+    let listed = run(&mut command(["--db", s(&db), "repos", "list"])).ok().stdout;
+    assert!(listed.contains("clone") && listed.contains("2 runs, ok"), "{listed}");
+
+    // A transport that runs a command is no clone URL.
+    std::fs::write(&config, "[[repository]]\nurl = \"ext::sh -c touch% /tmp/fulcrum-pwned\"\n").unwrap();
+    worker().bad_input(&["repository[0].url", "not a clone URL"]);
+    assert!(!Path::new("/tmp/fulcrum-pwned").exists());
+
+    // A repository's own fulcrum.toml does not choose what to clone.
+    std::fs::write(origin.join("fulcrum.toml"), "[[repository]]\nurl = \"https://example.com/evil.git\"\n").unwrap();
+    let synced = run(command(["--db", s(&db), "sync", "--repo", s(&origin)]).env("XDG_DATA_HOME", &data)).ok();
+    assert!(synced.stderr.contains("clone URLs left out"), "{}", synced.stderr);
 }

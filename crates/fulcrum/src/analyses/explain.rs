@@ -157,6 +157,28 @@ const ENTRIES: &[Entry] = &[
         sources: "pull requests",
         settings: &[("flow.stale_days", "idle days before stale")],
     },
+    Entry {
+        names: &["work-items", "feature-value-stream", "items"],
+        meaning: "How long an idea waits and travels, from the tracker to production: the value stream a \
+                  stakeholder sees, not only the pull request's part of it.",
+        formula: "per work item done in the window: created → started (first move into progress) → first commit \
+                  of its pull requests → first pull request ready → last merge → its deployment → done (last move \
+                  into done); time back in to-do after starting is waiting. Median, p75, p90 per step; negative \
+                  spans left out.",
+        sources: "work items (events-file `item` lines, GitHub issues with `issues = true`), linked to pull \
+                  requests by explicit links, keys in titles and descriptions, and `#N` for issues",
+        settings: &[("items.todo, items.in_progress, items.done", "which status names are in which category")],
+    },
+    Entry {
+        names: &["goal-progress", "goals", "goal"],
+        meaning: "Whether a goal set on one of these metrics will be met by its date.",
+        formula: "baseline = the metric when the goal was set; share = (now − baseline) ÷ (target − baseline); \
+                  on track when the value or the least-squares projection of every recorded value to the due \
+                  date meets the target, at risk when the projection covers half of what is left, else off track. \
+                  Values are recorded after every sync.",
+        sources: "the report, flow or knowledge analysis the commands run, over the goal's trailing window",
+        settings: &[],
+    },
 ];
 
 /// Failures of `fulcrum explain` (exit code 2).

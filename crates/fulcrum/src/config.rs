@@ -348,9 +348,9 @@ pub struct SourceFile {
     /// Allow a plain `http://` base_url on a host other than this machine (the token then travels
     /// in clear text; a warning is printed on every sync) [default: false].
     pub allow_insecure_http: Option<bool>,
-    /// GitHub: the repository's issues as work items, their status moves
-    /// from issue events (opened, assigned, labels mapped by `[items]`,
-    /// closed, reopened) [default: false].
+    /// The repository's issues as work items, their status moves from
+    /// issue events (opened, assigned, labels mapped by `[items]`, closed,
+    /// reopened) [default: false].
     #[serde(default)]
     pub issues: Option<bool>,
 }

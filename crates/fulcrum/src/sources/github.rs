@@ -539,12 +539,12 @@ pub fn repositories_of(
     Ok(names)
 }
 
-/// An issue as a work item, `owner/name#number`: open (to do) when created,
+/// An issue (GitHub's or GitLab's) as a work item, `owner/name#number`: open (to do) when created,
 /// then its events in time order: assigned (in progress), a label that
 /// `[items]` or the usual names put in a category, closed (done), reopened
 /// (to do); a closed issue whose closing event was not listed is done at
 /// its `closed_at`.
-fn work_item(
+pub(crate) fn work_item(
     source: &str,
     repo: &str,
     service: &str,
@@ -589,7 +589,8 @@ fn work_item(
         source: source.to_owned(),
         external_id: format!("{repo}#{number}"),
         title: issue["title"].as_str().map(str::to_owned),
-        kind: issue["labels"][0]["name"].as_str().map(str::to_owned),
+        // GitHub's labels are objects, GitLab's names.
+        kind: issue["labels"][0]["name"].as_str().or(issue["labels"][0].as_str()).map(str::to_owned),
         project: Some(service.to_owned()),
         created_at,
         transitions,

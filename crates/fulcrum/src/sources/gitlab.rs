@@ -227,6 +227,48 @@ pub fn sync(
             },
         )?;
     }
+    // Work items: the project's issues with their state and label events,
+    // fetched for the issues updated since the last sync only.
+    if source.issues == Some(true) {
+        session.stage(format!("{name}: issues"));
+        let after = since(store, "issues")?;
+        let position = names.cursor(store, "issues", source, context.now)?;
+        let mut reached = position;
+        let mut seen = std::collections::HashMap::new();
+        session.each_page(
+            &format!("{root}/issues?state=all&order_by=updated_at&sort=asc&per_page=100{after}"),
+            &mut |page| -> anyhow::Result<()> {
+                let mut batch = EventBatch::default();
+                for issue in fresh_items(page, "iid", position, &mut seen, &mut skipped) {
+                    let Some(iid) = issue["iid"].as_u64() else { continue };
+                    let mut events: Vec<(i64, String, Option<String>)> = Vec::new();
+                    for e in session.get_all(&format!("{root}/issues/{iid}/resource_state_events?per_page=100"))? {
+                        if let (Some(at), Some(state @ ("closed" | "reopened"))) =
+                            (time(&e, "created_at"), e["state"].as_str())
+                        {
+                            events.push((at, state.to_owned(), None));
+                        }
+                    }
+                    for e in session.get_all(&format!("{root}/issues/{iid}/resource_label_events?per_page=100"))? {
+                        if let (Some(at), "add", Some(label)) =
+                            (time(&e, "created_at"), e["action"].as_str().unwrap_or(""), e["label"]["name"].as_str())
+                        {
+                            events.push((at, "labeled".to_owned(), Some(label.to_owned())));
+                        }
+                    }
+                    match crate::sources::github::work_item(&name, repo, &service, config, iid, &issue, &events) {
+                        Some(item) => batch.items.push((item, Some(issue.to_string()))),
+                        None => skipped += 1,
+                    }
+                    reached = reached.max(crate::sources::connector::Cursor::of(&issue, "iid"));
+                }
+                summary.items += batch.items.len();
+                let text = reached.map(|c| c.format());
+                store.write_events(&batch, &cursor_update(&name, "issues", text.as_deref()))?;
+                Ok(())
+            },
+        )?;
+    }
     store.cache_http(&session.client.take_fresh_cache())?;
     summary.skipped = skipped;
     session.finish(&mut summary);

@@ -236,3 +236,51 @@ fn a_group_is_listed_and_each_project_synced() {
     assert!(synced.stderr.contains("gitlab:acme/shop: 3 pull requests, 4 deployment events"), "{}", synced.stderr);
     assert!(!replay.requests().iter().any(|r| r.path.contains("attic")), "archived projects are left out");
 }
+
+/// `issues = true`: the project's issues as work items, moved by their
+/// state and label events (a label `[items]` puts in progress); the next
+/// sync lists only issues updated since, and fetches no event again.
+#[test]
+fn issues_are_work_items_moved_by_their_events() {
+    let scratch = Scratch::new("gitlab_issues");
+    let mut routes = routes();
+    let issue = json!({
+        "id": 70, "iid": 7, "project_id": 7, "title": "Checkout is slow", "state": "closed",
+        "created_at": "2025-01-02T09:00:00.000Z", "updated_at": "2025-01-07T10:00:00.000Z",
+        "closed_at": "2025-01-07T10:00:00.000Z", "labels": ["performance"]
+    });
+    let list = "/issues?state=all&order_by=updated_at&sort=asc&per_page=100";
+    routes.push(route(list, ok(json!([issue]))));
+    routes.push(route(&format!("{list}&updated_after=2025-01-07T10%3A00%3A00Z"), ok(json!([]))));
+    routes.push(route(
+        "/issues/7/resource_state_events?per_page=100",
+        ok(json!([{"id": 1, "state": "closed", "created_at": "2025-01-07T10:00:00.000Z"}])),
+    ));
+    routes.push(route(
+        "/issues/7/resource_label_events?per_page=100",
+        ok(json!([
+            {"id": 1, "action": "add", "label": {"name": "performance"}, "created_at": "2025-01-02T09:00:00.000Z"},
+            {"id": 2, "action": "add", "label": {"name": "Doing"}, "created_at": "2025-01-06T08:00:00.000Z"}
+        ])),
+    ));
+    let replay = Replay::start(routes);
+    let config = setup(&scratch, &replay);
+    let text = std::fs::read_to_string(&config).unwrap() + "issues = true\n\n[items]\nin_progress = [\"Doing\"]\n";
+    std::fs::write(&config, text).unwrap();
+    let synced = fulcrum_in(&scratch, &config, &["sync"]).ok();
+    assert!(synced.stderr.contains(", 1 work items ("), "{}", synced.stderr);
+    let window = ["flow", "--format", "json", "--since", "2025-01-01", "--until", "2025-02-01"];
+    let flow = fulcrum_in(&scratch, &config, &window).ok().json();
+    let row = &flow["items"]["rows"][0];
+    assert_eq!(row["key"], "acme/shop#7");
+    // Created 2nd 09:00, Doing 6th 08:00 (in progress), closed 7th 10:00; `performance` is no status.
+    assert_eq!((row["backlog"].as_i64(), row["cycle"].as_i64()), (Some(95 * 3600), Some(26 * 3600)));
+    let before = replay.requests().len();
+    fulcrum_in(&scratch, &config, &["sync"]).ok();
+    let again: Vec<String> = replay.requests().into_iter().skip(before).map(|r| r.path).collect();
+    assert!(
+        again.iter().any(|p| p.contains("/issues?") && p.contains("updated_after=2025-01-07T10%3A00%3A00Z")),
+        "{again:?}"
+    );
+    assert!(!again.iter().any(|p| p.contains("resource_")), "no event fetched again: {again:?}");
+}

@@ -691,6 +691,8 @@ struct CheckinInput {
     help_wanted: String,
     learning_hours: Option<f64>,
     goal_comments: Vec<(i64, String)>,
+    /// New values of manual goals (`goal_value_ID`).
+    goal_values: Vec<(i64, f64)>,
     talking_points: Vec<String>,
     points_done: Vec<i64>,
     action: Option<(String, String, Option<i64>)>,
@@ -724,6 +726,13 @@ fn checkin_input(fields: &[(String, String)], now: i64) -> Result<CheckinInput, 
             "action" => action_text = value.to_owned(),
             "action_owner" => action_owner = value.to_owned(),
             "action_due" => action_due = value.to_owned(),
+            k if k.starts_with("goal_value_") && !value.is_empty() => {
+                let Ok(id) = k["goal_value_".len()..].parse::<i64>() else { continue };
+                match value.parse::<f64>() {
+                    Ok(v) if v.is_finite() => input.goal_values.push((id, v)),
+                    _ => return Err((format!("{k} {value}: a number"), "goal_value")),
+                }
+            }
             k if k.starts_with("goal_") && !value.is_empty() => {
                 if let Ok(id) = k["goal_".len()..].parse::<i64>() {
                     input.goal_comments.push((id, value.to_owned()));
@@ -750,18 +759,24 @@ fn checkin_input(fields: &[(String, String)], now: i64) -> Result<CheckinInput, 
 }
 
 /// Writes a check-in of `pair` by `me`: the member's goals filled in from
-/// their latest values, with the comments given.
+/// their latest values, with the comments given. A manual goal's new value
+/// joins its history (without the comment: a goal may be seen by more
+/// people than the pair, its comment stays in the check-in).
 fn write_checkin(context: &Context, me: &Me, pair: &PairRow, input: CheckinInput) -> anyhow::Result<i64> {
+    let mine = |g: &GoalView| g.goal.owner_kind == "person" && g.goal.owner == pair.member;
+    for (id, value) in &input.goal_values {
+        if let Some(goal) = goals::list(context, false)?.iter().find(|g| g.goal.id == *id && mine(g))
+            && goal.goal.metric.is_none()
+        {
+            goals::record(context, *id, Some(*value), None)?;
+        }
+    }
     let goals = goals::list(context, false)?;
     let progress: Vec<serde_json::Value> = goals
         .iter()
-        .filter(|g| g.goal.owner_kind == "person" && g.goal.owner == pair.member)
+        .filter(|g| mine(g))
         .map(|g| {
             let comment = input.goal_comments.iter().find(|(id, _)| *id == g.goal.id).map(|(_, c)| c.clone());
-            if let Some(comment) = &comment {
-                // The comment joins the goal's history too.
-                let _ = goals::record(context, g.goal.id, None, Some(comment.clone()));
-            }
             json!({
                 "goal": g.goal.id, "title": g.goal.title,
                 "value": g.progress.as_ref().map(|p| p.current),
@@ -1064,6 +1079,13 @@ pub async fn checkin_page(
                 escape(&crate::render::goals::progress_words(g)),
                 g.goal.id
             );
+            if g.goal.metric.is_none() {
+                let _ = write!(
+                    form,
+                    "<label>its value now <input name=\"goal_value_{}\" inputmode=\"decimal\"></label>",
+                    g.goal.id
+                );
+            }
         }
         form.push_str(
             "<label>Wins <textarea name=\"wins\"></textarea></label><label>Blockers <textarea name=\"blockers\"></textarea></label>\

@@ -436,6 +436,26 @@ fn check_ins_are_private_to_the_pair() {
     let (status, _, _) = call(&state, "GET", &format!("/api/v1/checkins/{pair}"), &[("authorization", &bearer)], "");
     assert_eq!(status, StatusCode::FORBIDDEN);
 
+    // A check-in's comment on a goal stays in the check-in; a manual goal's new value joins the goal.
+    let (status, body) = ann.json(
+        &state,
+        "/api/v1/goals",
+        serde_json::json!({
+            "title": "Rust course", "due": "2025-06-01", "target": "12", "visibility": "team", "reason": "growth",
+        }),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let goal: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let id = goal["id"].as_i64().unwrap();
+    let (status, _) =
+        ann.form(&state, &format!("/checkins/{pair}"), &format!("goal_{id}=secret+comment&goal_value_{id}=3"));
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, seen) = bob.get(&state, "/api/v1/goals");
+    assert!(seen.contains("Rust course") && !seen.contains("secret comment"), "{seen}");
+    let seen: serde_json::Value = serde_json::from_str(&seen).unwrap();
+    assert_eq!(seen[0]["values"][0]["value"].as_f64(), Some(3.0));
+    assert!(ann.get(&state, &format!("/api/v1/checkins/{pair}")).1.contains("secret comment"));
+
     // Talking points carry over until ticked off; the member exports hers.
     let (_, data) = lee.get(&state, &format!("/api/v1/checkins/{pair}"));
     let data: serde_json::Value = serde_json::from_str(&data).unwrap();
@@ -459,7 +479,7 @@ fn check_ins_are_private_to_the_pair() {
     let (_, export) = ann.get(&state, "/api/v1/checkins/export");
     let export: serde_json::Value = serde_json::from_str(&export).unwrap();
     assert_eq!(export["member"], "ann");
-    assert_eq!(export["pairs"][0]["checkins"].as_array().unwrap().len(), 2);
+    assert_eq!(export["pairs"][0]["checkins"].as_array().unwrap().len(), 3);
     assert!(lee.get(&state, "/api/v1/checkins/export").1.contains("\"pairs\":[]"), "the lead is no member here");
 }
 

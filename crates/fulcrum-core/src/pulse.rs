@@ -129,7 +129,7 @@ pub struct Results {
 }
 
 /// Why a survey's results are not shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "reason")]
 pub enum Withheld {
     /// Fewer than `min_group` answered.
@@ -217,6 +217,11 @@ pub struct Respondents {
     pub answers: usize,
     /// Whether it is closed.
     pub closed: bool,
+    /// Its own threshold (at least the configuration's).
+    pub min_group: usize,
+    /// The verdict given when it was first decided, kept: a released survey
+    /// stays released and a withheld one withheld, whatever changes later.
+    pub decided: Option<Result<(), Withheld>>,
 }
 
 /// Which surveys may show results, in `surveys`' order (oldest closed
@@ -225,18 +230,27 @@ pub struct Respondents {
 /// no one or by at least `min_group` people. Once released, a survey stays
 /// released: a later one that would difference with it is withheld.
 pub fn release(surveys: &[Respondents], min_group: usize) -> Vec<(i64, Result<(), Withheld>)> {
-    let min_group = min_group.max(MIN_GROUP_FLOOR);
+    let floor = min_group.max(MIN_GROUP_FLOOR);
     let mut released: Vec<&Respondents> = Vec::new();
     surveys
         .iter()
         .map(|survey| {
+            if let Some(decided) = &survey.decided {
+                if decided.is_ok() {
+                    released.push(survey);
+                }
+                return (survey.id, decided.clone());
+            }
+            let min_group = survey.min_group.max(floor);
             let verdict = if !survey.closed {
                 Err(Withheld::Open)
             } else if survey.answers < min_group {
                 Err(Withheld::TooFew { min_group })
             } else if let Some(other) = released.iter().find(|r| {
+                // The stricter of the two surveys' thresholds.
+                let threshold = min_group.max(r.min_group);
                 let differ = r.people.symmetric_difference(&survey.people).count();
-                differ > 0 && differ < min_group
+                differ > 0 && differ < threshold
             }) {
                 Err(Withheld::Differencing { with: other.id })
             } else {
@@ -319,8 +333,14 @@ mod tests {
     #[test]
     fn surveys_that_would_single_out_a_few_people_are_not_both_released() {
         let people = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<BTreeSet<_>>();
-        let survey =
-            |id, names: &[&str], closed| Respondents { id, people: people(names), answers: names.len(), closed };
+        let survey = |id, names: &[&str], closed| Respondents {
+            id,
+            people: people(names),
+            answers: names.len(),
+            closed,
+            min_group: 5,
+            decided: None,
+        };
         let surveys = [
             survey(1, &["a", "b", "c", "d", "e"], true),
             // The same people again: nothing to subtract.
@@ -344,6 +364,28 @@ mod tests {
                 (6, Err(Withheld::Open)),
             ]
         );
+    }
+
+    #[test]
+    fn decided_verdicts_stay_and_the_stricter_threshold_applies() {
+        let people = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<BTreeSet<_>>();
+        let names: Vec<String> = (0..12).map(|i| format!("p{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let first = Respondents {
+            id: 1,
+            people: people(&names[..5]),
+            answers: 5,
+            closed: true,
+            min_group: 5,
+            decided: Some(Err(Withheld::Open)),
+        };
+        // Decided withheld: a later survey is not compared with it.
+        let second = Respondents { id: 2, people: people(&names[..6]), decided: None, ..first.clone() };
+        assert_eq!(release(&[first.clone(), second.clone()], 5)[1].1, Ok(()));
+        // A survey asking for 8 is differenced with one differing by 6 < 8.
+        let strict = Respondents { id: 3, people: people(&names[..11]), answers: 11, min_group: 8, ..second.clone() };
+        let verdicts = release(&[second, strict], 5);
+        assert_eq!(verdicts[1].1, Err(Withheld::Differencing { with: 2 }));
     }
 
     #[test]

@@ -300,6 +300,12 @@ fn set_goal(state: &ServerState, context: &Context, me: &Me, input: &GoalInput) 
             .map(|v| v.parse::<i64>().map_err(|_| UsageError(format!("--{flag} {v}: a whole number")).into()))
             .transpose()
     };
+    // A parent goal the caller may not see is no goal at all to them.
+    if let Some(parent) = number(&input.parent, "parent")?
+        && find_goal(context, me, parent)?.is_none()
+    {
+        return Err(UsageError(format!("--parent {parent}: no such goal")).into());
+    }
     let scope = blank(&input.scope)
         .or_else(|| blank(&input.metric).and(state.repos.first().map(|repo| format!("repo:{}", repo.display()))));
     let request = goals::GoalRequest {
@@ -324,8 +330,15 @@ fn set_goal(state: &ServerState, context: &Context, me: &Me, input: &GoalInput) 
 pub async fn goals_post_api(
     State(state): State<ServerState>,
     viewer: Option<axum::Extension<Viewer>>,
+    headers: HeaderMap,
     Json(body): Json<serde_json::Value>,
 ) -> Result<Response, ApiError> {
+    if super::session::cross_site(&headers) {
+        return Ok(refusal(
+            StatusCode::FORBIDDEN,
+            "this request is accepted from fulcrum's own pages and scripts only",
+        ));
+    }
     let me = Me::from(viewer);
     // Numbers and booleans are taken as the form takes them: as text.
     let mut body = body;
@@ -850,9 +863,16 @@ pub async fn checkin_post(
 pub async fn checkin_post_api(
     State(state): State<ServerState>,
     viewer: Option<axum::Extension<Viewer>>,
+    headers: HeaderMap,
     Path(id): Path<i64>,
     Json(body): Json<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<Response, ApiError> {
+    if super::session::cross_site(&headers) {
+        return Ok(refusal(
+            StatusCode::FORBIDDEN,
+            "this request is accepted from fulcrum's own pages and scripts only",
+        ));
+    }
     let me = Me::from(viewer);
     let mut fields = Vec::new();
     for (key, value) in body {
@@ -936,6 +956,15 @@ pub async fn pair_post(
         if !known.is_empty() && (!known.contains(&member) || !known.contains(&lead)) {
             return Ok(Err(format!("{member} and {lead} both need accounts")));
         }
+        // A pair follows the organisation: the lead leads a [[team]] the
+        // member is in (so a pair never grants anyone more than the teams do).
+        let config = app::organisation_config(&context)?;
+        let leads = config.teams.iter().any(|t| t.leads.contains(&lead) && t.members.contains(&member));
+        if !known.is_empty() && !leads {
+            return Ok(Err(format!(
+                "{lead} leads no [[team]] that {member} is in: add {lead} to that team's `leads` in the configuration"
+            )));
+        }
         Ok(Ok(store.add_pair(&member, &lead, cadence, context.now)?))
     })
     .await?;
@@ -946,9 +975,16 @@ pub async fn pair_post(
 }
 
 /// Learning hours of `team`'s members per month: a month is shown only
-/// when at least `min_group` people reported hours in it.
-pub fn learning_trend(store: &Store, members: &[String], min_group: usize) -> anyhow::Result<Vec<serde_json::Value>> {
-    let rows = store.learning_hours(members)?;
+/// when at least `min_group` people reported hours in it. The check-ins of
+/// `viewer`'s own pairs are left out: they read those already, and could
+/// subtract them from the total.
+pub fn learning_trend(
+    store: &Store,
+    members: &[String],
+    min_group: usize,
+    viewer: Option<&str>,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    let rows = store.learning_hours(members, viewer)?;
     let mut months: std::collections::BTreeMap<String, (f64, BTreeSet<String>)> = Default::default();
     for (member, at, hours) in rows {
         let month = fulcrum_core::time::format_date(at)[..7].to_owned();
@@ -1018,7 +1054,7 @@ pub async fn checkins_page(
                 if !leads {
                     continue;
                 }
-                let trend = learning_trend(&store, &team.members, relations.config.pulse_min_group)?;
+                let trend = learning_trend(&store, &team.members, relations.config.pulse_min_group, me.name())?;
                 let _ = writeln!(body, "<h2>Learning hours · {}</h2><ul data-learning=\"{}\">", escape(&team.name), escape(&team.name));
                 for month in &trend {
                     let _ = writeln!(
@@ -1166,14 +1202,32 @@ fn releases(
     for s in ordered {
         let people: BTreeSet<String> =
             store.survey_invitees(s.id)?.into_iter().filter(|(_, answered)| *answered).map(|(p, _)| p).collect();
+        // A decision once made stays: `Ok` as `{"released":true}`, else why withheld.
+        let decided = s.verdict.as_deref().and_then(|v| {
+            let value: serde_json::Value = serde_json::from_str(v).ok()?;
+            if value["released"] == true { Some(Ok(())) } else { serde_json::from_value(value).ok().map(Err) }
+        });
         respondents.push(Respondents {
             id: s.id,
             people,
             answers: store.survey_answers(s.id)?.len(),
             closed: survey_closed(s, now),
+            min_group: usize::try_from(s.min_group).unwrap_or(usize::MAX),
+            decided,
         });
     }
-    Ok(pulse::release(&respondents, min_group))
+    let verdicts = pulse::release(&respondents, min_group);
+    // Keep the decisions on closed surveys made now.
+    for (survey, verdict) in respondents.iter().zip(&verdicts) {
+        if survey.closed && survey.decided.is_none() {
+            let text = match &verdict.1 {
+                Ok(()) => serde_json::json!({"released": true}).to_string(),
+                Err(withheld) => serde_json::to_string(withheld)?,
+            };
+            store.set_survey_verdict(survey.id, &text)?;
+        }
+    }
+    Ok(verdicts)
 }
 
 fn questions_of(s: &SurveyRow) -> Vec<Question> {
@@ -1209,7 +1263,9 @@ fn survey_json(
     Ok(json!({
         "id": s.id, "team": s.team, "title": s.title, "period": s.period, "opened_by": s.opened_by,
         "closes": fulcrum_core::time::format_date(s.closes_at), "closed": survey_closed(s, now),
-        "min_group": s.min_group, "free_text": s.free_text, "invited": s.invited, "answered": s.answered,
+        "min_group": s.min_group, "free_text": s.free_text, "invited": s.invited,
+        // Counted only once closed: a count moving while it is open times each answer.
+        "answered": survey_closed(s, now).then_some(s.answered),
         "questions": questions, "outcome": results,
     }))
 }
@@ -1222,7 +1278,8 @@ fn ring_random() -> anyhow::Result<[u8; 8]> {
 }
 
 fn surveys_for(context: &Context, me: &Me) -> anyhow::Result<Vec<serde_json::Value>> {
-    let store = app::open_store(&context.db, false)?;
+    // Writable: the release decision of a survey that closed is kept the first time it is seen.
+    let store = app::open_store(&context.db, true)?;
     let relations = Relations::load(context, &store)?;
     let surveys = store.surveys()?;
     let verdicts = releases(&store, &surveys, context.now, relations.config.pulse_min_group)?;
@@ -1312,11 +1369,19 @@ fn open_survey(context: &Context, me: &Me, form: &SurveyForm) -> anyhow::Result<
         Ok(t) if form.closes.trim().len() == 10 && t > context.now => t,
         _ => return Ok(Err((format!("closes {}: a future date, YYYY-MM-DD", form.closes.trim()), "closes"))),
     };
+    // One-time links only for invitees without an account (who answer on
+    // the survey's page): a link is held by whoever hands it out.
+    let accounts: BTreeSet<String> =
+        app::open_store(&context.db, false)?.users()?.into_iter().map(|u| u.name).collect();
     let mut links = Vec::new();
     let mut rows = Vec::new();
     for person in &invitees {
+        if accounts.contains(person) {
+            rows.push((person.clone(), None));
+            continue;
+        }
         let token = super::accounts::random_token()?;
-        rows.push((person.clone(), crate::server::tokens::hash(&token)));
+        rows.push((person.clone(), Some(crate::server::tokens::hash(&token))));
         links.push((person.clone(), token));
     }
     let survey = SurveyRow {
@@ -1333,6 +1398,7 @@ fn open_survey(context: &Context, me: &Me, form: &SurveyForm) -> anyhow::Result<
         questions: serde_json::to_string(&pulse::builtin())?,
         invited: 0,
         answered: 0,
+        verdict: None,
     };
     let id = app::open_store(&context.db, true)?.add_survey(&survey, &rows)?;
     Ok(Ok((id, links)))
@@ -1411,6 +1477,14 @@ fn store_answer(
     let Some(s) = store.surveys()?.into_iter().find(|s| s.id == survey) else {
         return Ok(Err((StatusCode::NOT_FOUND, "no such survey".into())));
     };
+    // Who may answer first: nothing about a survey is told to someone not invited to it.
+    let invited = match who {
+        Respondent::Person(person) => store.survey_invitees(survey)?.iter().any(|(p, _)| p == person),
+        Respondent::Link(_) => true,
+    };
+    if !invited {
+        return Ok(Err((StatusCode::NOT_FOUND, "no such survey".into())));
+    }
     let answers = match answers_from(fields, &questions_of(&s), s.free_text) {
         Ok(a) => a,
         Err(why) => return Ok(Err((StatusCode::UNPROCESSABLE_ENTITY, why))),
@@ -1639,15 +1713,19 @@ pub async fn survey_page(
         let json = surveys_for(&context, &me)?.into_iter().find(|v| v["id"] == id).unwrap_or_default();
         let mut body = banner(me.viewer());
         body.push_str(&nav("/surveys"));
+        let closed = survey_closed(&s, context.now);
         let _ = writeln!(
             body,
-            "<h1>{} · {}</h1><p>{} of {} answered · closes {}{}</p>",
+            "<h1>{} · {}</h1><p>{} · closes {}{}</p>",
             escape(&s.title),
             escape(&s.team),
-            s.answered,
-            s.invited,
+            if closed {
+                format!("{} of {} answered", s.answered, s.invited)
+            } else {
+                format!("{} invited; how many answered is shown when it closes", s.invited)
+            },
             fulcrum_core::time::format_date(s.closes_at),
-            if survey_closed(&s, context.now) { " · closed" } else { "" }
+            if closed { " · closed" } else { "" }
         );
         if json["you"]["invited"] == true && json["you"]["answered"] == false && !survey_closed(&s, context.now) {
             body.push_str(&survey_form(&s, &format!("/surveys/{id}/answer"), &csrf_field(&me)));
@@ -1730,13 +1808,15 @@ pub async fn surveys_page(
             };
             let _ = write!(
                 body,
-                "<tr data-survey=\"{0}\"><td><a href=\"/surveys/{0}\">{1}</a></td><td>{2}</td><td>{3}</td><td>{4} of {5}</td><td>{6}</td></tr>",
+                "<tr data-survey=\"{0}\"><td><a href=\"/surveys/{0}\">{1}</a></td><td>{2}</td><td>{3}</td><td>{4}</td><td>{5}</td></tr>",
                 s["id"],
                 escape(s["title"].as_str().unwrap_or("")),
                 escape(s["team"].as_str().unwrap_or("")),
                 escape(s["period"].as_str().unwrap_or("")),
-                s["answered"],
-                s["invited"],
+                match s["answered"].as_i64() {
+                    Some(n) => format!("{n} of {}", s["invited"]),
+                    None => format!("open, {} invited", s["invited"]),
+                },
                 escape(&results)
             );
         }

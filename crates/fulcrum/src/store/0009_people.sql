@@ -99,7 +99,9 @@ CREATE TABLE surveys (
     -- JSON: the questions.
     questions TEXT NOT NULL,
     -- How many were invited.
-    invited INTEGER NOT NULL
+    invited INTEGER NOT NULL,
+    -- Once closed, whether its results are shown (JSON), decided once and kept.
+    verdict TEXT
 );
 
 -- Every answer of a survey in one row: a JSON array whose order is

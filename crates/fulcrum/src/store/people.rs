@@ -213,6 +213,8 @@ pub struct SurveyRow {
     pub invited: i64,
     /// How many answered.
     pub answered: i64,
+    /// The release decision made once it closed (JSON), kept.
+    pub verdict: Option<String>,
 }
 
 /// Why an answer was not taken.
@@ -462,23 +464,32 @@ impl Store {
             .map_err(self.sql())
     }
 
-    /// Learning hours of the check-ins of `members` (member, held at, hours).
-    pub fn learning_hours(&self, members: &[String]) -> Result<Vec<(String, i64, f64)>, StoreError> {
-        let mut rows = self
+    /// Learning hours of the check-ins of `members` whose lead is not
+    /// `except` (member, held at, hours).
+    pub fn learning_hours(
+        &self,
+        members: &[String],
+        except: Option<&str>,
+    ) -> Result<Vec<(String, i64, f64)>, StoreError> {
+        let rows: Vec<(String, String, i64, f64)> = self
             .db
             .query_map(
-                "SELECT p.member, c.held_at, c.learning_hours FROM checkins c
+                "SELECT p.member, p.lead, c.held_at, c.learning_hours FROM checkins c
                  JOIN checkin_pairs p ON p.id = c.pair_id WHERE c.learning_hours IS NOT NULL ORDER BY c.held_at",
                 params![],
-                |r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?, r.get::<f64>(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .map_err(self.sql())?;
-        rows.retain(|(member, _, _)| members.contains(member));
-        Ok(rows)
+        Ok(rows
+            .into_iter()
+            .filter(|(member, lead, _, _)| members.contains(member) && Some(lead.as_str()) != except)
+            .map(|(member, _, at, hours)| (member, at, hours))
+            .collect())
     }
 
-    /// Opens a survey inviting `invitees` (person, SHA-256 of their one-time link); its id.
-    pub fn add_survey(&mut self, s: &SurveyRow, invitees: &[(String, String)]) -> Result<i64, StoreError> {
+    /// Opens a survey inviting `invitees` (person, SHA-256 of their one-time
+    /// link when they have one); its id.
+    pub fn add_survey(&mut self, s: &SurveyRow, invitees: &[(String, Option<String>)]) -> Result<i64, StoreError> {
         self.write(|db| {
             let id: i64 = db.query_row(
                 "INSERT INTO surveys (team, title, opened_by, period, opened_at, closes_at, min_group, free_text,
@@ -515,7 +526,8 @@ impl Store {
             .query_map(
                 "SELECT s.id, s.team, s.title, s.opened_by, s.period, s.opened_at, s.closes_at, s.closed_at,
                         s.min_group, s.free_text, s.questions, s.invited,
-                        (SELECT COUNT(*) FROM survey_invitees i WHERE i.survey_id = s.id AND i.answered = 1)
+                        (SELECT COUNT(*) FROM survey_invitees i WHERE i.survey_id = s.id AND i.answered = 1),
+                        s.verdict
                  FROM surveys s ORDER BY s.id",
                 params![],
                 |r| {
@@ -533,6 +545,7 @@ impl Store {
                         questions: r.get(10)?,
                         invited: r.get(11)?,
                         answered: r.get(12)?,
+                        verdict: r.get(13)?,
                     })
                 },
             )
@@ -622,6 +635,10 @@ impl Store {
         });
         if sqlite {
             self.db.batch("PRAGMA secure_delete = OFF").map_err(self.sql())?;
+            // The write-ahead log holds the pages as they were: fold it into the
+            // database and empty it, so no earlier order of answers stays beside
+            // the invitation written with it. (Busy readers may delay it: best effort.)
+            let _ = self.db.batch("PRAGMA wal_checkpoint(TRUNCATE)");
         }
         outcome
     }
@@ -635,13 +652,26 @@ impl Store {
         Ok(stored.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default())
     }
 
-    /// Closes survey `id`; whether it was open.
+    /// Closes survey `id` before its date; whether it was still open (one
+    /// past its date closed then, and keeps that time).
     pub fn close_survey(&self, id: i64, now: i64) -> Result<bool, StoreError> {
         let changed = self
             .db
-            .execute("UPDATE surveys SET closed_at = ?2 WHERE id = ?1 AND closed_at IS NULL", params![id, now])
+            .execute(
+                "UPDATE surveys SET closed_at = ?2 WHERE id = ?1 AND closed_at IS NULL AND closes_at > ?2",
+                params![id, now],
+            )
             .map_err(self.sql())?;
         Ok(changed > 0)
+    }
+
+    /// Keeps the release decision of a closed survey; a decision made
+    /// already is not replaced.
+    pub fn set_survey_verdict(&self, id: i64, verdict: &str) -> Result<(), StoreError> {
+        self.db
+            .execute("UPDATE surveys SET verdict = ?2 WHERE id = ?1 AND verdict IS NULL", params![id, verdict])
+            .map_err(self.sql())?;
+        Ok(())
     }
 
     /// Erases a person: `identities` (account name, e-mails, names, logins)
@@ -698,6 +728,8 @@ impl Store {
                 out.checkin_pairs +=
                     db.execute("DELETE FROM checkin_pairs WHERE member = ?1 OR lead = ?1", params![who])?;
                 out.survey_invitations += db.execute("DELETE FROM survey_invitees WHERE person = ?1", params![who])?;
+                db.execute("UPDATE goals SET created_by = NULL WHERE created_by = ?1", params![who])?;
+                db.execute("UPDATE surveys SET opened_by = ?2 WHERE opened_by = ?1", params![who, pseudonym])?;
                 db.execute("DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE name = ?1)", params![who])?;
                 out.accounts += db.execute("DELETE FROM users WHERE name = ?1", params![who])?;
             }

@@ -353,6 +353,16 @@ pub struct SourceFile {
     /// reopened) [default: false].
     #[serde(default)]
     pub issues: Option<bool>,
+    /// Jira: the JQL choosing the items [default: `project = REPO`].
+    #[serde(default)]
+    pub jql: Option<String>,
+    /// Jira Cloud: the account's e-mail, sent with the API token (basic
+    /// authentication); without it the token is a bearer token (Data Center).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Jira: `cloud` or `datacenter` [default: cloud for *.atlassian.net].
+    #[serde(default)]
+    pub api: Option<String>,
 }
 
 /// Keys of a `[[source]]` that choose where credentials go or run a
@@ -1082,14 +1092,36 @@ impl Config {
         let review_target = file.flow.review_target.as_deref().map(|t| span("flow.review_target", t)).transpose()?;
         for (i, source) in file.source.iter().enumerate() {
             let key = format!("source[{i}]");
-            if !matches!(source.kind.as_str(), "github" | "gitlab") {
+            if !matches!(source.kind.as_str(), "github" | "gitlab" | "jira") {
                 return Err(value_error(
                     false,
                     &format!("{key}.kind"),
-                    format!("`{}`: use `github` or `gitlab`", source.kind),
+                    format!("`{}`: use `github`, `gitlab` or `jira`", source.kind),
                 ));
             }
-            if source.repo.split('/').filter(|p| !p.is_empty()).count() < 2 {
+            if source.kind == "jira" {
+                let project = source.repo.trim();
+                if project.is_empty() || project.contains(char::is_whitespace) || project.contains('/') {
+                    return Err(value_error(
+                        false,
+                        &format!("{key}.repo"),
+                        format!("`{}`: a Jira source's repo is its project key (`SHOP`)", source.repo),
+                    ));
+                }
+                if source.base_url.is_none() {
+                    return Err(value_error(
+                        false,
+                        &format!("{key}.base_url"),
+                        "a Jira source needs the site's address (https://acme.atlassian.net, or the Data Center URL)"
+                            .to_owned(),
+                    ));
+                }
+                if let Some(api) = &source.api
+                    && !matches!(api.as_str(), "cloud" | "datacenter")
+                {
+                    return Err(value_error(false, &format!("{key}.api"), format!("`{api}`: use cloud or datacenter")));
+                }
+            } else if source.repo.split('/').filter(|p| !p.is_empty()).count() < 2 {
                 return Err(value_error(
                     false,
                     &format!("{key}.repo"),

@@ -11,5 +11,6 @@ pub mod gitlab;
 pub mod hooks;
 pub mod http;
 pub mod import;
+pub mod jira;
 pub mod sync;
 pub mod worker;

@@ -468,7 +468,10 @@ pub fn sync_all(
             let summary = match source.kind.as_str() {
                 "github" => sync(store, source, context, progress),
                 "gitlab" => crate::sources::gitlab::sync(store, source, context, progress),
-                other => Err(SourceError(format!("source kind `{other}` is not known; use github or gitlab")).into()),
+                "jira" => crate::sources::jira::sync(store, source, context, progress),
+                other => {
+                    Err(SourceError(format!("source kind `{other}` is not known; use github, gitlab or jira")).into())
+                }
             }
             .with_context(|| format!("while syncing {} source {}", source.kind, source.repo))?;
             summaries.push(summary);

@@ -120,6 +120,28 @@ pub enum Auth {
     Bearer,
     /// `PRIVATE-TOKEN: <token>` (GitLab).
     PrivateToken,
+    /// `Authorization: Basic base64(USER:token)` (Jira Cloud: an e-mail and
+    /// an API token), the user set with [`Client::with_user`].
+    Basic,
+}
+
+/// Standard base64 of `bytes`, with padding.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(chunk.get(1).copied().unwrap_or(0)) << 8)
+            | u32::from(chunk.get(2).copied().unwrap_or(0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// Failures talking to a host. None carries the token.
@@ -238,6 +260,8 @@ pub struct Client {
     origin: (String, String, u16),
     token: Option<Token>,
     auth: Auth,
+    /// The user of [`Auth::Basic`].
+    user: Option<String>,
     token_hint: String,
     /// Pages per URL, loaded from the store before and saved after.
     cache: Mutex<HashMap<String, CachedPage>>,
@@ -291,6 +315,7 @@ impl Client {
             origin,
             token,
             auth,
+            user: None,
             token_hint: token_hint.to_owned(),
             cache: Mutex::new(HashMap::new()),
             repository_root: None,
@@ -301,6 +326,12 @@ impl Client {
             max_pages: DEFAULT_MAX_PAGES,
             clock: Clock::System,
         })
+    }
+
+    /// The user of [`Auth::Basic`].
+    pub fn with_user(mut self, user: Option<String>) -> Client {
+        self.user = user;
+        self
     }
 
     /// Sets the most pages one listing may have.
@@ -477,6 +508,13 @@ impl Client {
                     request = match self.auth {
                         Auth::Bearer => request.header("Authorization", &format!("Bearer {}", token.0)),
                         Auth::PrivateToken => request.header("PRIVATE-TOKEN", &token.0),
+                        Auth::Basic => {
+                            let user = self.user.as_deref().unwrap_or("");
+                            request.header(
+                                "Authorization",
+                                &format!("Basic {}", base64(format!("{user}:{}", token.0).as_bytes())),
+                            )
+                        }
                     };
                 }
                 if let Some(etag) = etag {
@@ -613,6 +651,24 @@ fn rate_limit_wait(status: u16, headers: &HeaderMap, now: u64) -> Option<u64> {
     let reset = number("x-ratelimit-reset").or_else(|| number("ratelimit-reset"));
     // One second of slack: the reset instant is rounded down.
     Some(reset.map(|r| r.saturating_sub(now) + 1).unwrap_or(60))
+}
+
+#[cfg(test)]
+mod base64_tests {
+    #[test]
+    fn base64_of_rfc4648_vectors() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(super::base64(plain.as_bytes()), encoded);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ mod hardening;
 mod harness;
 mod inputs;
 mod items;
+mod jira;
 mod knowledge;
 mod org;
 mod people;

@@ -1,0 +1,214 @@
+//! Jira (Cloud and Data Center) as a source of work items: the issues a
+//! JQL chooses (default `project = KEY`), with their status changes from
+//! the changelog, least recently updated first, a page at a time, each page
+//! written with the `updated` it reached (the next sync asks for what was
+//! updated since, a day early: JQL dates are in the account's time zone).
+//!
+//! Cloud (`*.atlassian.net`, or `api = "cloud"`): `GET /rest/api/3/search/jql`
+//! paged by `nextPageToken`, basic authentication with `user` (an e-mail)
+//! and an API token. Data Center: `GET /rest/api/2/search` paged by
+//! `startAt`, a personal access token as a bearer token.
+
+use serde_json::Value;
+
+use crate::config::SourceFile;
+use crate::progress::Progress;
+use crate::sources::connector::{Session, SourceError, SourceSummary, cursor_update, encode};
+use crate::sources::github::SyncContext;
+use crate::sources::http::Auth;
+use crate::store::{EventBatch, ItemEvent, Store};
+
+/// The fields asked for.
+const FIELDS: &str = "summary,created,updated,issuetype,status";
+
+/// A Jira time (`2025-01-02T09:00:00.000+0000`, the offset without a colon).
+fn jira_time(value: &Value) -> Option<i64> {
+    let text = value.as_str()?;
+    let fixed = match text.len().checked_sub(5).map(|i| text.split_at(i)) {
+        Some((head, offset))
+            if (offset.starts_with('+') || offset.starts_with('-'))
+                && offset[1..].bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            format!("{head}{}:{}", &offset[..3], &offset[3..])
+        }
+        _ => text.to_owned(),
+    };
+    fulcrum_core::time::parse_rfc3339(&fixed)
+}
+
+/// A JQL date: `yyyy/MM/dd HH:mm`.
+fn jql_date(at: i64) -> String {
+    let text = fulcrum_core::time::format_datetime(at);
+    format!("{} {}", text[..10].replace('-', "/"), &text[11..16])
+}
+
+/// The category of a status category key (`new`, `indeterminate`, `done`).
+fn category(key: &str) -> Option<String> {
+    match key {
+        "new" => Some("todo".into()),
+        "indeterminate" => Some("in_progress".into()),
+        "done" => Some("done".into()),
+        _ => None,
+    }
+}
+
+/// An issue as a work item: its status when created (the first change's
+/// `from`, else today's), then each status change. Only the current
+/// status's category is known from the issue itself; the others are put in
+/// categories by `[items]` and the usual names when read.
+pub fn work_item(source: &str, service: &str, issue: &Value) -> Option<ItemEvent> {
+    let key = issue["key"].as_str()?;
+    let fields = &issue["fields"];
+    let created_at = jira_time(&fields["created"])?;
+    let current = fields["status"]["name"].as_str().unwrap_or("");
+    let current_category = fields["status"]["statusCategory"]["key"].as_str().and_then(category);
+    let category_of = |status: &str| if status == current { current_category.clone() } else { None };
+    let mut changes: Vec<(i64, String, String)> = Vec::new();
+    for history in issue["changelog"]["histories"].as_array().into_iter().flatten() {
+        let Some(at) = jira_time(&history["created"]) else { continue };
+        for item in history["items"].as_array().into_iter().flatten() {
+            if item["field"] == "status" {
+                let from = item["fromString"].as_str().unwrap_or("").to_owned();
+                let to = item["toString"].as_str().unwrap_or("").to_owned();
+                changes.push((at, from, to));
+            }
+        }
+    }
+    changes.sort_by_key(|c| c.0);
+    let first = changes.first().map_or(current.to_owned(), |c| c.1.clone());
+    let mut transitions = vec![(created_at, first.clone(), category_of(&first))];
+    transitions.extend(changes.into_iter().map(|(at, _, to)| {
+        let category = category_of(&to);
+        (at, to, category)
+    }));
+    transitions.retain(|t| !t.1.is_empty());
+    Some(ItemEvent {
+        source: source.to_owned(),
+        external_id: key.to_owned(),
+        title: fields["summary"].as_str().map(str::to_owned),
+        kind: fields["issuetype"]["name"].as_str().map(str::to_owned),
+        project: Some(service.to_owned()),
+        created_at,
+        transitions,
+        links: Vec::new(),
+    })
+}
+
+/// Syncs one Jira source's items into the store.
+pub fn sync(
+    store: &mut Store,
+    source: &SourceFile,
+    context: &SyncContext<'_>,
+    progress: &mut Progress,
+) -> anyhow::Result<SourceSummary> {
+    let base = source.base_url.as_deref().unwrap_or_default().trim_end_matches('/').to_owned();
+    let project = source.repo.trim();
+    let name = format!("jira:{project}");
+    let service = source.service.clone().unwrap_or_else(|| project.to_owned());
+    let cloud = match source.api.as_deref() {
+        Some(api) => api == "cloud",
+        None => crate::sources::http::origin(&base).is_some_and(|(_, host, _)| host.ends_with(".atlassian.net")),
+    };
+    let auth = if source.user.is_some() { Auth::Basic } else { Auth::Bearer };
+    let client = crate::sources::connector::client(source, &base, auth, "JIRA_TOKEN", context.clock)?
+        .with_user(source.user.clone());
+    let session = Session::new(client, progress);
+    session.stage(format!("{name}: issues"));
+    let mut summary = SourceSummary { source: name.clone(), ..SourceSummary::default() };
+    let cursor = store.cursor(&name, "issues")?.and_then(|c| fulcrum_core::time::parse_rfc3339(&c));
+    let chosen = source.jql.clone().unwrap_or_else(|| format!("project = {project}"));
+    let jql = match cursor {
+        Some(at) => format!("({chosen}) AND updated >= \"{}\" ORDER BY updated ASC", jql_date(at - 86_400)),
+        None => format!("({chosen}) ORDER BY updated ASC"),
+    };
+    let max_pages = source.max_pages.unwrap_or(crate::sources::http::DEFAULT_MAX_PAGES);
+    let (mut start_at, mut token, mut newest, mut pages) = (0_usize, None::<String>, cursor, 0_usize);
+    loop {
+        pages += 1;
+        if pages > max_pages {
+            return Err(SourceError(format!(
+                "{name}: more than {max_pages} pages of issues; narrow the jql or raise max_pages"
+            ))
+            .into());
+        }
+        let url = if cloud {
+            let next = token.as_deref().map(|t| format!("&nextPageToken={}", encode(t))).unwrap_or_default();
+            format!(
+                "{base}/rest/api/3/search/jql?jql={}&fields={FIELDS}&expand=changelog&maxResults=100{next}",
+                encode(&jql)
+            )
+        } else {
+            format!(
+                "{base}/rest/api/2/search?jql={}&fields={FIELDS}&expand=changelog&maxResults=100&startAt={start_at}",
+                encode(&jql)
+            )
+        };
+        let page = session.get_one(&url)?;
+        let issues = page["issues"].as_array().cloned().unwrap_or_default();
+        let mut batch = EventBatch::default();
+        for issue in &issues {
+            match work_item(&name, &service, issue) {
+                Some(item) => {
+                    newest = newest.max(jira_time(&issue["fields"]["updated"]));
+                    batch.items.push((item, Some(issue.to_string())));
+                }
+                None => summary.skipped += 1,
+            }
+        }
+        summary.items += batch.items.len();
+        let reached = newest.map(fulcrum_core::time::format_datetime);
+        store.write_events(&batch, &cursor_update(&name, "issues", reached.as_deref()))?;
+        if cloud {
+            match page["nextPageToken"].as_str() {
+                Some(next) if page["isLast"] != true && !issues.is_empty() => token = Some(next.to_owned()),
+                _ => break,
+            }
+        } else {
+            start_at += issues.len();
+            let total = page["total"].as_u64().unwrap_or(0) as usize;
+            if issues.is_empty() || start_at >= total {
+                break;
+            }
+        }
+    }
+    session.finish(&mut summary);
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jira_times_and_jql_dates() {
+        assert_eq!(
+            jira_time(&Value::from("2025-01-02T10:00:00.000+0100")),
+            fulcrum_core::time::parse_rfc3339("2025-01-02T09:00:00Z")
+        );
+        assert_eq!(jql_date(fulcrum_core::time::parse_rfc3339("2025-01-02T09:05:00Z").unwrap()), "2025/01/02 09:05");
+    }
+
+    #[test]
+    fn status_changes_become_moves_with_the_current_category() {
+        let issue = serde_json::json!({
+            "key": "SHOP-1",
+            "fields": {
+                "summary": "One-click checkout", "created": "2025-01-02T09:00:00.000+0000",
+                "issuetype": {"name": "Story"},
+                "status": {"name": "Shipped", "statusCategory": {"key": "done"}}
+            },
+            "changelog": {"histories": [
+                {"created": "2025-01-07T10:00:00.000+0000", "items": [{"field": "status", "fromString": "In Progress", "toString": "Shipped"}]},
+                {"created": "2025-01-06T07:00:00.000+0000", "items": [
+                    {"field": "assignee", "fromString": null, "toString": "Ann"},
+                    {"field": "status", "fromString": "To Do", "toString": "In Progress"}
+                ]}
+            ]}
+        });
+        let item = work_item("jira:SHOP", "shop", &issue).unwrap();
+        let moves: Vec<(&str, Option<&str>)> =
+            item.transitions.iter().map(|t| (t.1.as_str(), t.2.as_deref())).collect();
+        assert_eq!(moves, [("To Do", None), ("In Progress", None), ("Shipped", Some("done"))]);
+        assert_eq!(item.kind.as_deref(), Some("Story"));
+    }
+}

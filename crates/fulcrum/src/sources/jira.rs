@@ -160,6 +160,12 @@ pub fn sync(
         store.write_events(&batch, &cursor_update(&name, "issues", reached.as_deref()))?;
         if cloud {
             match page["nextPageToken"].as_str() {
+                // The same token again would ask for the same page for ever.
+                Some(next) if token.as_deref() == Some(next) => {
+                    return Err(
+                        SourceError(format!("{name}: the site gave the same next page token twice; stopped")).into()
+                    );
+                }
                 Some(next) if page["isLast"] != true && !issues.is_empty() => token = Some(next.to_owned()),
                 _ => break,
             }

@@ -117,7 +117,7 @@ impl WorkItem {
 
 /// Whether `key` appears in `text` as a whole word (not inside a longer key:
 /// `SHOP-12` is not in `SHOP-123`).
-fn names(text: &str, key: &str) -> bool {
+pub fn names(text: &str, key: &str) -> bool {
     let key_upper = key.to_uppercase();
     let upper = text.to_uppercase();
     let bytes = upper.as_bytes();

@@ -787,6 +787,30 @@ impl Store {
         self.find_repo(path)?.ok_or_else(|| sql_error(&self.path, DbError::NoRows))
     }
 
+    /// The commits of repository `path` (its key) whose subject `keep`s, as
+    /// (sha, subject).
+    pub fn commit_subjects(
+        &self,
+        path: &str,
+        keep: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut out = Vec::new();
+        self.db
+            .for_each(
+                "SELECT c.sha, c.subject FROM commits c JOIN repos r ON r.id = c.repo_id WHERE r.path = ?1",
+                params![path],
+                |row| {
+                    let subject: String = row.get(1)?;
+                    if keep(&subject) {
+                        out.push((row.get(0)?, subject));
+                    }
+                    Ok(())
+                },
+            )
+            .map_err(self.sql())?;
+        Ok(out)
+    }
+
     /// The repository row for `path`, if it was ever synced.
     pub fn find_repo(&self, path: &str) -> Result<Option<RepoState>, StoreError> {
         let row = self

@@ -294,6 +294,34 @@ fn item_stream(
     let texts = store.pr_texts(&scope.filter)?;
     let pr_texts: Vec<Option<String>> =
         events.prs.iter().map(|pr| texts.get(&(pr.repo.clone(), pr.number)).cloned()).collect();
-    let links = fulcrum_core::items::link(&items, &events.prs, &pr_texts);
+    let mut links = fulcrum_core::items::link(&items, &events.prs, &pr_texts);
+    // Keys in commit messages: a pull request carrying (or merged as) a
+    // commit whose subject names an item's key belongs to it.
+    let repositories: Vec<&str> =
+        scope.repo_key.into_iter().chain(scope.team.iter().map(|(key, _)| key.as_str())).collect();
+    if !repositories.is_empty() {
+        let keys: Vec<&str> =
+            items.iter().map(|i| i.key.as_str()).filter(|k| k.contains('-') && !k.contains('#')).collect();
+        let named = |subject: &str| keys.iter().any(|k| fulcrum_core::items::names(subject, k));
+        let mut shas_of: HashMap<&str, std::collections::HashSet<String>> = HashMap::new();
+        for repository in repositories {
+            for (sha, subject) in store.commit_subjects(repository, &named)? {
+                for key in keys.iter().filter(|k| fulcrum_core::items::names(&subject, k)) {
+                    shas_of.entry(key).or_default().insert(sha.clone());
+                }
+            }
+        }
+        for (item, linked) in items.iter().zip(links.iter_mut()) {
+            let Some(shas) = shas_of.get(item.key.as_str()) else { continue };
+            for (i, pr) in events.prs.iter().enumerate() {
+                let carries = pr.commits.iter().any(|c| shas.contains(&c.sha))
+                    || pr.merge_commit.as_ref().is_some_and(|m| shas.contains(m));
+                if carries && !linked.contains(&i) {
+                    linked.push(i);
+                }
+            }
+            linked.sort_unstable();
+        }
+    }
     Ok(Some(fulcrum_core::items::stream(&items, &links, &events.prs, deployed_at, window, config.average)))
 }

@@ -146,3 +146,32 @@ fn bad_item_lines_are_named() {
         assert!(run.stderr.contains(needle), "{needle}: {}", run.stderr);
     }
 }
+
+/// A commit whose message names an item's key links the item to the pull
+/// request carrying it, with no key in the pull request's title.
+#[test]
+fn keys_in_commit_messages_link_items_to_their_pull_requests() {
+    let scratch = Scratch::new("items_commits");
+    let repo = scratch.copy_repo("delivery");
+    std::fs::write(repo.join("gift.txt"), "cards\n").unwrap();
+    git(&repo, "2025-01-20 09:00", &["add", "gift.txt"]);
+    git(&repo, "2025-01-20 09:00", &["commit", "-q", "-m", "SHOP-9: gift cards"]);
+    let sha = git_read(&repo, &["rev-parse", "HEAD"]);
+    let lines = format!(
+        "{{\"type\":\"pull_request\",\"repo\":\"acme/delivery\",\"number\":9,\"author\":\"ann\",\"title\":\"Gift cards\",\
+         \"created_at\":\"2025-01-20T10:00:00Z\",\"merged_at\":\"2025-01-20T12:00:00Z\",\"merge_commit\":\"{sha}\",\
+         \"commits\":[{{\"sha\":\"{sha}\",\"author\":\"ann\",\"authored_at\":\"2025-01-20T09:00:00Z\"}}]}}\n\
+         {{\"type\":\"item\",\"id\":\"SHOP-9\",\"project\":\"delivery\",\"created_at\":\"2025-01-15T09:00:00Z\",\
+         \"started_at\":\"2025-01-19T09:00:00Z\",\"done_at\":\"2025-01-21T09:00:00Z\"}}\n"
+    );
+    std::fs::write(scratch.path("events.jsonl"), lines).unwrap();
+    std::fs::write(scratch.path("fulcrum.toml"), "").unwrap();
+    run_in(&scratch, &["sync", "--repo", s(&repo)]).ok();
+    run_in(&scratch, &["import", "events.jsonl"]).ok();
+    let window = ["--since", "2025-01-01", "--until", "2025-02-01", "--format", "json"];
+    let flow = run_in(&scratch, &[&["flow", "--repo", s(&repo), "--no-sync"][..], &window].concat()).ok().json();
+    let row = &flow["items"]["rows"][0];
+    assert_eq!(row["pull_requests"], serde_json::json!(["acme/delivery#9"]), "{}", flow["items"]);
+    // First commit 20th 09:00, a day after the item started.
+    assert_eq!(row["to_first_commit"].as_i64(), Some(24 * 3600));
+}

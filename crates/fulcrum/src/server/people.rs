@@ -777,11 +777,12 @@ fn checkin_input(fields: &[(String, String)], now: i64) -> Result<CheckinInput, 
 /// people than the pair, its comment stays in the check-in).
 fn write_checkin(context: &Context, me: &Me, pair: &PairRow, input: CheckinInput) -> anyhow::Result<i64> {
     let mine = |g: &GoalView| g.goal.owner_kind == "person" && g.goal.owner == pair.member;
-    for (id, value) in &input.goal_values {
-        if let Some(goal) = goals::list(context, false)?.iter().find(|g| g.goal.id == *id && mine(g))
-            && goal.goal.metric.is_none()
-        {
-            goals::record(context, *id, Some(*value), None)?;
+    if !input.goal_values.is_empty() {
+        let open = goals::list(context, false)?;
+        for (id, value) in &input.goal_values {
+            if open.iter().any(|g| g.goal.id == *id && mine(g) && g.goal.metric.is_none()) {
+                goals::record(context, *id, Some(*value), None)?;
+            }
         }
     }
     let goals = goals::list(context, false)?;

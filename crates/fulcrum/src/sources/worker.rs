@@ -163,24 +163,24 @@ pub fn run(
     }
 }
 
+/// Syncs the repository at `path`. On SQLite one sync runs at a time per
+/// database: wait for it (the lease is renewed meanwhile); PostgreSQL locks
+/// per repository.
+fn sync_waiting(store: &mut Store, path: &Path, options: &WorkerOptions, now: i64) -> anyhow::Result<()> {
+    let (repo, key, name) = crate::app::open_repo(path)?;
+    loop {
+        match sync::sync(store, &repo, &key, &name, now, &options.sync) {
+            Err(e) if e.chain().any(|c| matches!(c.downcast_ref(), Some(crate::store::StoreError::Locked { .. }))) => {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            result => return result.map(|_| ()),
+        }
+    }
+}
+
 fn run_job(store: &mut Store, config: &Config, job: &Job, options: &WorkerOptions, now: i64) -> anyhow::Result<()> {
     match job.kind.as_str() {
-        "repository" => {
-            let (repo, key, name) = crate::app::open_repo(Path::new(&job.target))?;
-            // On SQLite one sync runs at a time per database: wait for it (the
-            // lease is renewed meanwhile); PostgreSQL locks per repository.
-            loop {
-                match sync::sync(store, &repo, &key, &name, now, &options.sync) {
-                    Err(e)
-                        if e.chain()
-                            .any(|c| matches!(c.downcast_ref(), Some(crate::store::StoreError::Locked { .. }))) =>
-                    {
-                        std::thread::sleep(Duration::from_millis(200));
-                    }
-                    result => return result.map(|_| ()),
-                }
-            }
-        }
+        "repository" => sync_waiting(store, Path::new(&job.target), options, now),
         "clone" => {
             let url = job.target.as_str();
             let path = config
@@ -193,18 +193,7 @@ fn run_job(store: &mut Store, config: &Config, job: &Job, options: &WorkerOption
                     anyhow::anyhow!("{}: no data directory to clone into", crate::config::redact_url(url))
                 })?;
             clone_or_fetch(url, &path)?;
-            let (repo, key, name) = crate::app::open_repo(&path)?;
-            loop {
-                match sync::sync(store, &repo, &key, &name, now, &options.sync) {
-                    Err(e)
-                        if e.chain()
-                            .any(|c| matches!(c.downcast_ref(), Some(crate::store::StoreError::Locked { .. }))) =>
-                    {
-                        std::thread::sleep(Duration::from_millis(200));
-                    }
-                    result => return result.map(|_| ()),
-                }
-            }
+            sync_waiting(store, &path, options, now)
         }
         "sources" => {
             let _lock = store.lock_for_sync("sources")?;

@@ -324,9 +324,11 @@ struct FlowFile {
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct SourceFile {
-    /// `github` or `gitlab`.
+    /// `github`, `gitlab`, `bitbucket`, `jira`, `pagerduty` or `opsgenie`.
     pub kind: String,
-    /// `owner/name` on GitHub, `group/project` on GitLab.
+    /// `owner/name` on GitHub, `group/project` on GitLab,
+    /// `workspace/repository` on Bitbucket, a project key on Jira, a
+    /// service id on PagerDuty and Opsgenie.
     pub repo: String,
     /// API base URL [default: https://api.github.com, https://gitlab.com/api/v4].
     pub base_url: Option<String>,
@@ -1092,41 +1094,57 @@ impl Config {
         let review_target = file.flow.review_target.as_deref().map(|t| span("flow.review_target", t)).transpose()?;
         for (i, source) in file.source.iter().enumerate() {
             let key = format!("source[{i}]");
-            if !matches!(source.kind.as_str(), "github" | "gitlab" | "jira") {
-                return Err(value_error(
-                    false,
-                    &format!("{key}.kind"),
-                    format!("`{}`: use `github`, `gitlab` or `jira`", source.kind),
-                ));
+            let repo_error =
+                |what: &str| value_error(false, &format!("{key}.repo"), format!("`{}`: {what}", source.repo));
+            let parts = source.repo.split('/').filter(|p| !p.is_empty()).count();
+            let blank = source.repo.trim().is_empty() || source.repo.contains(char::is_whitespace);
+            if source.repo.ends_with("/*") && !matches!(source.kind.as_str(), "github" | "gitlab") {
+                return Err(repo_error("`/*` (every repository of an owner) works for github and gitlab sources only"));
             }
-            if source.kind == "jira" {
-                let project = source.repo.trim();
-                if project.is_empty() || project.contains(char::is_whitespace) || project.contains('/') {
-                    return Err(value_error(
-                        false,
-                        &format!("{key}.repo"),
-                        format!("`{}`: a Jira source's repo is its project key (`SHOP`)", source.repo),
+            match source.kind.as_str() {
+                "github" | "gitlab" | "bitbucket" if parts < 2 => {
+                    return Err(repo_error(
+                        "expected `owner/name` (GitHub), `group/project` (GitLab) or `workspace/repository` (Bitbucket)",
                     ));
                 }
-                if source.base_url.is_none() {
-                    return Err(value_error(
-                        false,
-                        &format!("{key}.base_url"),
-                        "a Jira source needs the site's address (https://acme.atlassian.net, or the Data Center URL)"
-                            .to_owned(),
+                "github" | "gitlab" | "bitbucket" => {}
+                "jira" => {
+                    if blank || source.repo.contains('/') {
+                        return Err(repo_error("a Jira source's repo is its project key (`SHOP`)"));
+                    }
+                    if source.base_url.is_none() {
+                        return Err(value_error(
+                            false,
+                            &format!("{key}.base_url"),
+                            "a Jira source needs the site's address (https://acme.atlassian.net, or the Data Center \
+                             URL)"
+                                .to_owned(),
+                        ));
+                    }
+                    if let Some(api) = &source.api
+                        && !matches!(api.as_str(), "cloud" | "datacenter")
+                    {
+                        return Err(value_error(
+                            false,
+                            &format!("{key}.api"),
+                            format!("`{api}`: use cloud or datacenter"),
+                        ));
+                    }
+                }
+                "pagerduty" | "opsgenie" if blank || source.repo.contains('/') => {
+                    return Err(repo_error(
+                        "a PagerDuty or Opsgenie source's repo is the id of the service whose incidents count \
+                         (`PIKL83L`, or an Opsgenie service's UUID)",
                     ));
                 }
-                if let Some(api) = &source.api
-                    && !matches!(api.as_str(), "cloud" | "datacenter")
-                {
-                    return Err(value_error(false, &format!("{key}.api"), format!("`{api}`: use cloud or datacenter")));
+                "pagerduty" | "opsgenie" => {}
+                other => {
+                    return Err(value_error(
+                        false,
+                        &format!("{key}.kind"),
+                        format!("`{other}`: use `github`, `gitlab`, `bitbucket`, `jira`, `pagerduty` or `opsgenie`"),
+                    ));
                 }
-            } else if source.repo.split('/').filter(|p| !p.is_empty()).count() < 2 {
-                return Err(value_error(
-                    false,
-                    &format!("{key}.repo"),
-                    format!("`{}`: expected `owner/name` (GitHub) or `group/project` (GitLab)", source.repo),
-                ));
             }
             if let Some(since) = &source.since {
                 fulcrum_core::time::parse_instant(since, 0)

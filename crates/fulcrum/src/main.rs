@@ -916,7 +916,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 if summary.skipped > 0 {
                     eprintln!(
-                        "warning: {}: {} left out: no number or no creation time",
+                        "warning: {}: {} left out: no id, or no time to place it by",
                         summary.source,
                         fulcrum_core::dora::count(summary.skipped, "listed item", "listed items")
                     );

@@ -1,7 +1,9 @@
-//! Where data comes from: a git repository (gix), GitHub and GitLab over
-//! HTTP, events files, and webhooks pushed to the team server. Each source
-//! fetches and converts to store records; none computes a metric.
+//! Where data comes from: a git repository (gix); GitHub, GitLab,
+//! Bitbucket, Jira, PagerDuty and Opsgenie over HTTP; events files; and
+//! webhooks pushed to the team server. Each source fetches and converts to
+//! store records; none computes a metric.
 
+pub mod bitbucket;
 pub mod calendar;
 pub mod connector;
 pub mod devlake;
@@ -12,5 +14,6 @@ pub mod hooks;
 pub mod http;
 pub mod import;
 pub mod jira;
+pub mod oncall;
 pub mod sync;
 pub mod worker;

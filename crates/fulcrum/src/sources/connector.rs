@@ -118,6 +118,24 @@ impl<'p> Session<'p> {
         Ok(items)
     }
 
+    /// Every item of every page from `url` on, for hosts that put the items
+    /// in `values` and the next page in the body (Bitbucket).
+    pub fn get_all_linked(
+        &self,
+        url: &str,
+        next_in_body: &dyn Fn(&Value, &str) -> Option<String>,
+    ) -> Result<Vec<Value>, HttpError> {
+        let mut items = Vec::new();
+        self.each_page_linked(url, next_in_body, &mut |mut body: Value| -> Result<(), HttpError> {
+            match body.get_mut("values").map(Value::take) {
+                Some(Value::Array(values)) => items.extend(values),
+                _ => items.extend(into_items(body)),
+            }
+            Ok(())
+        })?;
+        Ok(items)
+    }
+
     /// Calls `each` with the items of every page from `url` on, one page in
     /// memory at a time.
     pub fn each_page<E: From<HttpError>>(
@@ -125,13 +143,25 @@ impl<'p> Session<'p> {
         url: &str,
         each: &mut dyn FnMut(Vec<Value>) -> Result<(), E>,
     ) -> Result<(), E> {
+        self.each_page_linked(url, &|_, _| None, &mut |body| each(into_items(body)))
+    }
+
+    /// Calls `each` with the body of every page from `url` on, the next
+    /// page from the `Link` header or, failing that, `next_in_body(body,
+    /// url)` (see [`Client::each_page_linked`]).
+    pub fn each_page_linked<E: From<HttpError>>(
+        &self,
+        url: &str,
+        next_in_body: &dyn Fn(&Value, &str) -> Option<String>,
+        each: &mut dyn FnMut(Value) -> Result<(), E>,
+    ) -> Result<(), E> {
         let notify = |message: &str| self.notify(message);
-        self.client.each_page(url, &notify, &mut |page| {
+        self.client.each_page_linked(url, &notify, next_in_body, &mut |page| {
             self.requests.fetch_add(1, Ordering::Relaxed);
             if page.not_modified {
                 self.not_modified.fetch_add(1, Ordering::Relaxed);
             }
-            each(into_items(page.body))
+            each(page.body)
         })?;
         Ok(())
     }

@@ -469,9 +469,10 @@ pub fn sync_all(
                 "github" => sync(store, source, context, progress),
                 "gitlab" => crate::sources::gitlab::sync(store, source, context, progress),
                 "jira" => crate::sources::jira::sync(store, source, context, progress),
-                other => {
-                    Err(SourceError(format!("source kind `{other}` is not known; use github, gitlab or jira")).into())
-                }
+                "bitbucket" => crate::sources::bitbucket::sync(store, source, context, progress),
+                "pagerduty" => crate::sources::oncall::sync_pagerduty(store, source, context, progress),
+                "opsgenie" => crate::sources::oncall::sync_opsgenie(store, source, context, progress),
+                other => Err(SourceError(format!("source kind `{other}` is not known")).into()),
             }
             .with_context(|| format!("while syncing {} source {}", source.kind, source.repo))?;
             summaries.push(summary);

@@ -123,6 +123,11 @@ pub enum Auth {
     /// `Authorization: Basic base64(USER:token)` (Jira Cloud: an e-mail and
     /// an API token), the user set with [`Client::with_user`].
     Basic,
+    /// `Authorization: <prefix><token>` (PagerDuty's `Token token=`,
+    /// Opsgenie's `GenieKey `).
+    Prefixed(&'static str),
+    /// The token alone in a header of its own (CircleCI's `Circle-Token`).
+    Header(&'static str),
 }
 
 /// Standard base64 of `bytes`, with padding.
@@ -515,6 +520,8 @@ impl Client {
                                 &format!("Basic {}", base64(format!("{user}:{}", token.0).as_bytes())),
                             )
                         }
+                        Auth::Prefixed(prefix) => request.header("Authorization", &format!("{prefix}{}", token.0)),
+                        Auth::Header(name) => request.header(name, &token.0),
                     };
                 }
                 if let Some(etag) = etag {
@@ -544,6 +551,20 @@ impl Client {
         notify: Notify<'_>,
         each: &mut dyn FnMut(Page) -> Result<(), E>,
     ) -> Result<usize, E> {
+        self.each_page_linked(url, notify, &|_, _| None, each)
+    }
+
+    /// [`Client::each_page`] for hosts that put the next page in the body
+    /// (`next`, `paging.next`, `more` and `offset`): `next_in_body(body,
+    /// url)` gives it when the `Link` header does not. A link in the body
+    /// to another host is refused as a `Link` header's would be.
+    pub fn each_page_linked<E: From<HttpError>>(
+        &self,
+        url: &str,
+        notify: Notify<'_>,
+        next_in_body: &dyn Fn(&serde_json::Value, &str) -> Option<String>,
+        each: &mut dyn FnMut(Page) -> Result<(), E>,
+    ) -> Result<usize, E> {
         let mut seen = std::collections::HashSet::new();
         let mut next = Some(url.to_owned());
         let mut pages = 0;
@@ -556,8 +577,15 @@ impl Client {
                 let why = format!("has more than max_pages = {} pages", self.max_pages);
                 return Err(HttpError::Unbounded { url: url.to_owned(), why, pages }.into());
             }
-            let page = self.get(&page_url, notify)?;
+            let mut page = self.get(&page_url, notify)?;
             pages += 1;
+            if page.next.is_none()
+                && let Some(link) = next_in_body(&page.body, &page_url)
+            {
+                let link = resolve(&page_url, &link).unwrap_or(link);
+                self.check_origin(&link)?;
+                page.next = Some(link);
+            }
             next = page.next.clone();
             each(page)?;
         }

@@ -457,7 +457,7 @@ fn items_without_a_number_are_skipped_and_sizes_can_be_unknown() {
     ]));
     let config = github_config(&scratch.dir, &replay.url(), "");
     let run = sync_with(&scratch.dir, &scratch.db(), &config).ok();
-    assert!(run.stderr.contains("1 listed item left out: no number or no creation time"), "{}", run.stderr);
+    assert!(run.stderr.contains("1 listed item left out: no id, or no time to place it by"), "{}", run.stderr);
     assert!(run.stderr.contains("no size for 1 pull request"), "{}", run.stderr);
     let numbers: Vec<i64> = open_db(&scratch.db()).column("SELECT number FROM pull_requests");
     assert_eq!(numbers, [3], "no pull request #0");

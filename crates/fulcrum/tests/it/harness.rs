@@ -281,18 +281,20 @@ pub fn git_read(dir: &Path, args: &[&str]) -> String {
     git(dir, "2025-01-01 00:00", args)
 }
 
-/// Seconds since the epoch of a UTC time "YYYY-MM-DD HH:MM" (proleptic
-/// Gregorian; Howard Hinnant's `days_from_civil`).
+/// Seconds since the epoch of a UTC time "YYYY-MM-DD HH:MM", or with
+/// seconds "YYYY-MM-DDTHH:MM:SS" (proleptic Gregorian; Howard Hinnant's
+/// `days_from_civil`).
 pub fn utc(text: &str) -> i64 {
     let number = |range: std::ops::Range<usize>| text[range].parse::<i64>().unwrap();
     let (y, m, d, hh, mm) = (number(0..4), number(5..7), number(8..10), number(11..13), number(14..16));
+    let ss = if text.len() >= 19 && &text[16..17] == ":" { number(17..19) } else { 0 };
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
     let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    days * 86_400 + hh * 3600 + mm * 60
+    days * 86_400 + hh * 3600 + mm * 60 + ss
 }
 
 /// A value read by [`TestDb`].

@@ -20,6 +20,7 @@ mod github;
 mod gitlab;
 mod hardening;
 mod harness;
+mod hosts;
 mod inputs;
 mod items;
 mod jira;

@@ -324,10 +324,11 @@ struct FlowFile {
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct SourceFile {
-    /// `github`, `gitlab`, `bitbucket`, `jira`, `pagerduty` or `opsgenie`.
+    /// `github`, `gitlab`, `bitbucket`, `azure`, `jira`, `pagerduty` or `opsgenie`.
     pub kind: String,
     /// `owner/name` on GitHub, `group/project` on GitLab,
-    /// `workspace/repository` on Bitbucket, a project key on Jira, a
+    /// `workspace/repository` on Bitbucket, `organization/project/repository`
+    /// on Azure DevOps, a project key on Jira, a
     /// service id on PagerDuty and Opsgenie.
     pub repo: String,
     /// API base URL [default: https://api.github.com, https://gitlab.com/api/v4].
@@ -1131,6 +1132,10 @@ impl Config {
                         ));
                     }
                 }
+                "azure" if parts != 3 || blank => {
+                    return Err(repo_error("expected `organization/project/repository` (Azure DevOps)"));
+                }
+                "azure" => {}
                 "pagerduty" | "opsgenie" if blank || source.repo.contains('/') => {
                     return Err(repo_error(
                         "a PagerDuty or Opsgenie source's repo is the id of the service whose incidents count \
@@ -1142,7 +1147,10 @@ impl Config {
                     return Err(value_error(
                         false,
                         &format!("{key}.kind"),
-                        format!("`{other}`: use `github`, `gitlab`, `bitbucket`, `jira`, `pagerduty` or `opsgenie`"),
+                        format!(
+                            "`{other}`: use `github`, `gitlab`, `bitbucket`, `azure`, `jira`, `pagerduty` or \
+                             `opsgenie`"
+                        ),
                     ));
                 }
             }

@@ -609,7 +609,11 @@ impl Client {
     fn parse(&self, url: &str, raw: String, headers: &HeaderMap, not_modified: bool) -> Result<Page, HttpError> {
         let body = serde_json::from_str(&raw)
             .map_err(|e| HttpError::Malformed { url: url.to_owned(), reason: self.redact(&e.to_string()) })?;
-        let next = headers.get("link").and_then(|v| v.to_str().ok()).and_then(next_link);
+        let next = headers.get("link").and_then(|v| v.to_str().ok()).and_then(next_link).or_else(|| {
+            // Azure DevOps: a continuation token for the same request.
+            let token = headers.get("x-ms-continuationtoken").and_then(|v| v.to_str().ok())?.trim();
+            (!token.is_empty()).then(|| with_query(url, "continuationToken", token))
+        });
         if let Some(next) = &next {
             self.check_origin(next)?;
         }
@@ -646,6 +650,17 @@ fn resolve(base: &str, location: &str) -> Option<String> {
         return Some(format!("{scheme}://{authority}{location}"));
     }
     None
+}
+
+/// `url` with the query parameter `key` set to `value` (percent-encoded),
+/// replacing any earlier value.
+fn with_query(url: &str, key: &str, value: &str) -> String {
+    let (head, query) = url.split_once('?').unwrap_or((url, ""));
+    let prefix = format!("{key}=");
+    let mut kept: Vec<String> =
+        query.split('&').filter(|p| !p.is_empty() && !p.starts_with(&prefix)).map(str::to_owned).collect();
+    kept.push(format!("{prefix}{}", crate::sources::connector::encode(value)));
+    format!("{head}?{}", kept.join("&"))
 }
 
 /// The `rel="next"` target of a `Link` header.

@@ -428,3 +428,101 @@ fn bitbucket_pipelines_stand_in_when_no_deployment_is_recorded() {
     assert!(replay.requests().iter().all(|r| r.headers.iter().any(|(k, v)| k == "authorization" && v == basic)));
     assert_eq!(replay.unexpected_404s(&[]), Vec::<String>::new());
 }
+
+const AZ: &str = "/johndoe/test-project/_apis";
+
+#[test]
+fn azure_devops_pull_requests_votes_and_builds_that_deploy() {
+    let scratch = Scratch::new("hosts_azure");
+    let pr = raw_rows("azuredevops_go/_raw_azuredevops_go_api_pull_requests.csv").remove(0).0;
+    let commits: Vec<Value> =
+        raw_rows("azuredevops_go/_raw_azuredevops_go_api_pull_request_commits.csv").into_iter().map(|r| r.0).collect();
+    let builds: Vec<Value> =
+        raw_rows("azuredevops_go/_raw_azuredevops_go_api_builds.csv").into_iter().map(|r| r.0).collect();
+    let records = raw_rows("azuredevops_go/_raw_azuredevops_go_api_timeline_records.csv");
+    let deploy_job = records.iter().find(|r| r.0["name"] == "deploy production").unwrap().0.clone();
+    let repository = pr["repository"].clone();
+    let repo_id = repository["id"].as_str().unwrap().to_owned();
+    // Threads, written in the shape of the API reference: JohnDoe's vote
+    // and an inline comment.
+    let threads = json!({"count": 2, "value": [
+        {"id": 1, "properties": {"CodeReviewThreadType": {"$type": "System.String", "$value": "VoteUpdate"},
+                                 "CodeReviewVoteResult": {"$type": "System.Int32", "$value": "10"}},
+         "comments": [{"id": 1, "author": {"displayName": "JohnDoe", "uniqueName": "john.doe@merico.dev"},
+                       "publishedDate": "2023-02-07T05:00:00Z", "commentType": "system", "content": "JohnDoe voted 10"}]},
+        {"id": 2, "threadContext": {"filePath": "/main.java"}, "isDeleted": false,
+         "comments": [{"id": 1, "author": {"displayName": "Ann", "uniqueName": "ann@merico.dev"},
+                       "publishedDate": "2023-02-07T04:55:00Z", "commentType": "text", "content": "why?"}]}
+    ]});
+    let list = format!(
+        "{AZ}/build/builds?repositoryId={repo_id}&repositoryType=TfsGit&statusFilter=completed&queryOrder=finishTimeDescending&%24top=100"
+    );
+    let replay = Replay::start(vec![
+        route(
+            &format!(
+                "{AZ}/git/repositories/test-repo2/pullrequests?searchCriteria.status=all&%24top=100&%24skip=0&api-version=7.1"
+            ),
+            vec![ok(json!({"value": [pr], "count": 1}))],
+        ),
+        route(
+            &format!("{AZ}/git/repositories/test-repo2/pullRequests/1/commits?api-version=7.1"),
+            vec![Reply::json(500, "{}"), ok(json!({"value": commits, "count": 1}))],
+        ),
+        route(&format!("{AZ}/git/repositories/test-repo2/pullRequests/1/threads?api-version=7.1"), vec![ok(threads)]),
+        route(&format!("{AZ}/git/repositories/test-repo2?api-version=7.1"), vec![ok(repository)]),
+        // Two pages, the second reached by the continuation token.
+        route(
+            &format!("{list}&api-version=7.1"),
+            vec![ok(json!({"value": builds[..4], "count": 4})).header("x-ms-continuationtoken", "page two")],
+        ),
+        route(
+            &format!("{list}&api-version=7.1&continuationToken=page%20two"),
+            vec![ok(json!({"value": builds[4..], "count": 3}))],
+        ),
+        // label_regex_test (14) deploys in a job of its timeline; 15 does not.
+        route(&format!("{AZ}/build/builds/14/timeline?api-version=7.1"), vec![ok(json!({"records": [deploy_job]}))]),
+        route(&format!("{AZ}/build/builds/15/timeline?api-version=7.1"), vec![ok(json!({"records": []}))]),
+    ]);
+    let config = config(
+        &scratch,
+        &format!(
+            "[[source]]\nkind = \"azure\"\nrepo = \"johndoe/test-project/test-repo2\"\nbase_url = \"{}\"\n",
+            replay.url()
+        ),
+    );
+    let synced = run(command(["--db", s(&scratch.db()), "--config", s(&config), "sync"])
+        .current_dir(&scratch.dir)
+        .env("AZURE_DEVOPS_TOKEN", "az-test-token-42")
+        .env("FULCRUM_HTTP_BACKOFF_MS", "1"))
+    .ok();
+    assert!(
+        synced.stderr.contains("azure:johndoe/test-project/test-repo2: 1 pull requests, 3 deployment events"),
+        "{}",
+        synced.stderr
+    );
+    assert_eq!(replay.unexpected_404s(&[]), Vec::<String>::new());
+    assert!(replay.requests().iter().any(|r| r.path.ends_with("continuationToken=page%20two")));
+    // A personal access token: basic authentication with an empty user.
+    let basic = "Basic OmF6LXRlc3QtdG9rZW4tNDI=";
+    assert!(replay.requests().iter().all(|r| r.headers.iter().any(|(k, v)| k == "authorization" && v == basic)));
+    let db = open_db(&scratch.db());
+    assert_eq!(db.column::<String>("SELECT kind FROM pr_activities ORDER BY at"), ["review_comment", "review"]);
+    assert_eq!(db.column::<String>("SELECT sha FROM pr_commits"), ["85ede91717145a1e6e2bdab4cab689ac8f2fa3a2"]);
+    let deployed: Vec<(String, i64)> = db
+        .rows("SELECT external_id, finished_at FROM deployments WHERE service = 'test-repo2' ORDER BY external_id")
+        .into_iter()
+        .map(|r| {
+            let mut r = r.into_iter();
+            (String::from_cell(r.next().unwrap()), i64::from_cell(r.next().unwrap()))
+        })
+        .collect();
+    assert_eq!(
+        deployed,
+        [
+            ("build-12".to_owned(), utc("2023-02-25T06:23:04Z")),
+            ("build-13".to_owned(), utc("2023-02-25T06:23:04Z")),
+            // At the deploying job's finish.
+            ("build-14".to_owned(), utc("2023-02-25T06:22:43Z")),
+        ]
+    );
+}

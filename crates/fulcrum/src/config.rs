@@ -324,11 +324,13 @@ struct FlowFile {
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct SourceFile {
-    /// `github`, `gitlab`, `bitbucket`, `azure`, `jira`, `pagerduty` or `opsgenie`.
+    /// `github`, `gitlab`, `bitbucket`, `azure`, `jenkins`, `circleci`,
+    /// `jira`, `pagerduty` or `opsgenie`.
     pub kind: String,
     /// `owner/name` on GitHub, `group/project` on GitLab,
     /// `workspace/repository` on Bitbucket, `organization/project/repository`
-    /// on Azure DevOps, a project key on Jira, a
+    /// on Azure DevOps, a job path on Jenkins, a project slug on CircleCI,
+    /// a project key on Jira, a
     /// service id on PagerDuty and Opsgenie.
     pub repo: String,
     /// API base URL [default: https://api.github.com, https://gitlab.com/api/v4].
@@ -1132,6 +1134,21 @@ impl Config {
                         ));
                     }
                 }
+                "circleci" if parts != 3 || blank => {
+                    return Err(repo_error("expected the project slug `gh/organization/repository` (CircleCI)"));
+                }
+                "circleci" => {}
+                "jenkins" if blank => {
+                    return Err(repo_error("expected the job's path, folders included (`team/deploy`)"));
+                }
+                "jenkins" if source.base_url.is_none() => {
+                    return Err(value_error(
+                        false,
+                        &format!("{key}.base_url"),
+                        "a Jenkins source needs the server's address (https://ci.example.com)".to_owned(),
+                    ));
+                }
+                "jenkins" => {}
                 "azure" if parts != 3 || blank => {
                     return Err(repo_error("expected `organization/project/repository` (Azure DevOps)"));
                 }
@@ -1148,8 +1165,8 @@ impl Config {
                         false,
                         &format!("{key}.kind"),
                         format!(
-                            "`{other}`: use `github`, `gitlab`, `bitbucket`, `azure`, `jira`, `pagerduty` or \
-                             `opsgenie`"
+                            "`{other}`: use `github`, `gitlab`, `bitbucket`, `azure`, `jenkins`, `circleci`, `jira`, \
+                             `pagerduty` or `opsgenie`"
                         ),
                     ));
                 }

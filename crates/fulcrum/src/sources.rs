@@ -1,11 +1,12 @@
 //! Where data comes from: a git repository (gix); GitHub, GitLab,
-//! Bitbucket, Azure DevOps, Jira, PagerDuty and Opsgenie over HTTP; events
-//! files; and webhooks pushed to the team server. Each source fetches and
-//! converts to store records; none computes a metric.
+//! Bitbucket, Azure DevOps, Jenkins, CircleCI, Jira, PagerDuty and Opsgenie
+//! over HTTP; events files; and webhooks pushed to the team server. Each
+//! source fetches and converts to store records; none computes a metric.
 
 pub mod azure;
 pub mod bitbucket;
 pub mod calendar;
+pub mod ci;
 pub mod connector;
 pub mod devlake;
 pub mod git;

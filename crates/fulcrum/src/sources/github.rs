@@ -471,6 +471,8 @@ pub fn sync_all(
                 "jira" => crate::sources::jira::sync(store, source, context, progress),
                 "bitbucket" => crate::sources::bitbucket::sync(store, source, context, progress),
                 "azure" => crate::sources::azure::sync(store, source, context, progress),
+                "jenkins" => crate::sources::ci::sync_jenkins(store, source, context, progress),
+                "circleci" => crate::sources::ci::sync_circleci(store, source, context, progress),
                 "pagerduty" => crate::sources::oncall::sync_pagerduty(store, source, context, progress),
                 "opsgenie" => crate::sources::oncall::sync_opsgenie(store, source, context, progress),
                 other => Err(SourceError(format!("source kind `{other}` is not known")).into()),

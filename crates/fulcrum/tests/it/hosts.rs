@@ -526,3 +526,170 @@ fn azure_devops_pull_requests_votes_and_builds_that_deploy() {
         ]
     );
 }
+
+/// Percent-encoding as the connectors write it (all but `A-Za-z0-9-_.~`).
+fn encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn jenkins_tree() -> String {
+    encoded(
+        "allBuilds[number,timestamp,duration,result,building,fullDisplayName,_class,actions[lastBuiltRevision[SHA1]]]{0,100}",
+    )
+}
+
+#[test]
+fn jenkins_builds_of_a_deploying_job_and_stages_of_a_pipeline() {
+    let scratch = Scratch::new("hosts_jenkins");
+    let rows = raw_rows("jenkins/_raw_jenkins_api_builds.csv");
+    let of_job = |job: &str| -> Vec<Value> {
+        let mut builds: Vec<Value> = rows
+            .iter()
+            .filter(|r| serde_json::from_str::<Value>(&r.2).unwrap()["Name"] == job)
+            .map(|r| r.0.clone())
+            .collect();
+        builds.sort_by_key(|b| std::cmp::Reverse(b["number"].as_u64()));
+        builds
+    };
+    let stages: Vec<Value> = raw_rows("jenkins/_raw_jenkins_api_stages.csv")
+        .into_iter()
+        .filter(|r| r.1.ends_with("/job/pipeline-test2/1/wfapi/describe"))
+        .map(|r| r.0)
+        .collect();
+    assert!(!stages.is_empty());
+    let deep = "/job/Test-jenkins-dir/job/test-jenkins-sub-dir/job/test-sub-sub-dir/job/devlake";
+    let replay = Replay::start(vec![
+        route(&format!("{deep}/api/json?tree={}", jenkins_tree()), vec![ok(json!({"allBuilds": of_job("devlake")}))]),
+        route(
+            &format!("/job/pipeline-test2/api/json?tree={}", jenkins_tree()),
+            vec![ok(json!({"allBuilds": of_job("pipeline-test2")}))],
+        ),
+        route(
+            "/job/pipeline-test2/1/wfapi/describe",
+            vec![ok(json!({"id": "1", "name": "#1", "status": "SUCCESS", "stages": stages}))],
+        ),
+    ]);
+    let config = config(
+        &scratch,
+        &format!(
+            "[deploy]\nci_pattern = \"(?i)^(devlake|hello)$\"\n\
+             [[source]]\nkind = \"jenkins\"\nrepo = \"Test-jenkins-dir/test-jenkins-sub-dir/test-sub-sub-dir/devlake\"\n\
+             base_url = \"{0}\"\nuser = \"merico\"\nservice = \"lake\"\n\
+             [[source]]\nkind = \"jenkins\"\nrepo = \"pipeline-test2\"\nbase_url = \"{0}\"\nuser = \"merico\"\n",
+            replay.url()
+        ),
+    );
+    let sync = || {
+        run(command(["--db", s(&scratch.db()), "--config", s(&config), "sync"])
+            .current_dir(&scratch.dir)
+            .env("JENKINS_TOKEN", "jk-test-token-42"))
+        .ok()
+    };
+    let synced = sync();
+    // Of 13 builds, the three the git plugin recorded a revision for; 6
+    // finished builds without one are counted. Three say they are still
+    // building (27, 10001, 10002: read again next time) and NOT_BUILT is no
+    // build.
+    assert!(synced.stderr.contains("devlake: 0 pull requests, 3 deployment events"), "{}", synced.stderr);
+    assert!(synced.stderr.contains("6 listed items left out"), "{}", synced.stderr);
+    // The pipeline's stage "Hello" deploys, but its build names no commit.
+    assert!(
+        synced.stderr.contains("jenkins:pipeline-test2: 0 pull requests, 0 deployment events"),
+        "{}",
+        synced.stderr
+    );
+    assert!(replay.requests().iter().any(|r| r.path == "/job/pipeline-test2/1/wfapi/describe"));
+    assert_eq!(replay.unexpected_404s(&[]), Vec::<String>::new());
+    let basic = "Basic bWVyaWNvOmprLXRlc3QtdG9rZW4tNDI=";
+    assert!(replay.requests().iter().all(|r| r.headers.iter().any(|(k, v)| k == "authorization" && v == basic)));
+    let db = open_db(&scratch.db());
+    let deployed: Vec<(String, i64)> = db
+        .rows("SELECT external_id, finished_at FROM deployments WHERE service = 'lake' ORDER BY finished_at")
+        .into_iter()
+        .map(|r| {
+            let mut r = r.into_iter();
+            (String::from_cell(r.next().unwrap()), i64::from_cell(r.next().unwrap()))
+        })
+        .collect();
+    // Started at `timestamp` (ms), finished `duration` ms later.
+    assert_eq!(
+        deployed,
+        [
+            ("build-11".to_owned(), (1_650_017_416_514 + 14_820) / 1000),
+            ("build-21".to_owned(), (1_650_022_548_450 + 2_121) / 1000),
+            ("build-31".to_owned(), (1_650_024_049_161 + 1_587) / 1000),
+        ]
+    );
+    // A re-sync reads down to the oldest build still running (one page).
+    let before = replay.requests().len();
+    sync();
+    assert_eq!(replay.requests().len() - before, 2, "one listing request per job");
+}
+
+#[test]
+fn circleci_workflows_and_jobs_that_deploy() {
+    let scratch = Scratch::new("hosts_circleci");
+    let pipelines: Vec<Value> = raw_rows("circleci/_raw_circleci_api_pipelines.csv").into_iter().map(|r| r.0).collect();
+    let workflows: Vec<Value> = raw_rows("circleci/_raw_circleci_api_workflows.csv").into_iter().map(|r| r.0).collect();
+    let jobs = raw_rows("circleci/_raw_circleci_api_jobs.csv");
+    let slug = "/project/gh/coldgust/coldgust.github.io/pipeline";
+    let mut routes = vec![
+        route(slug, vec![ok(json!({"items": pipelines[..5], "next_page_token": "AARLwwV"}))]),
+        route(
+            &format!("{slug}?page-token=AARLwwV"),
+            vec![ok(json!({"items": pipelines[5..], "next_page_token": null}))],
+        ),
+    ];
+    for pipeline in &pipelines {
+        let id = pipeline["id"].as_str().unwrap();
+        let own: Vec<&Value> = workflows.iter().filter(|w| w["pipeline_id"] == id).collect();
+        routes
+            .push(route(&format!("/pipeline/{id}/workflow"), vec![ok(json!({"items": own, "next_page_token": null}))]));
+    }
+    for workflow in &workflows {
+        let id = workflow["id"].as_str().unwrap();
+        let own: Vec<&Value> =
+            jobs.iter().filter(|j| j.1.contains(&format!("/workflow/{id}/job"))).map(|j| &j.0).collect();
+        routes.push(route(&format!("/workflow/{id}/job"), vec![ok(json!({"items": own, "next_page_token": null}))]));
+    }
+    let replay = Replay::start(routes);
+    let config = config(
+        &scratch,
+        &format!(
+            "[deploy]\nci_pattern = \"(?i)^(say-hello|workflow)$\"\n\
+             [[source]]\nkind = \"circleci\"\nrepo = \"gh/coldgust/coldgust.github.io\"\nbase_url = \"{}\"\n",
+            replay.url()
+        ),
+    );
+    let synced = run(command(["--db", s(&scratch.db()), "--config", s(&config), "sync"])
+        .current_dir(&scratch.dir)
+        .env("CIRCLECI_TOKEN", "cc-test-token-42"))
+    .ok();
+    // Six workflows named `workflow`, and three `say-hello-workflow`s whose
+    // `say-hello` job deploys.
+    assert!(synced.stderr.contains("0 pull requests, 9 deployment events"), "{}", synced.stderr);
+    assert_eq!(replay.unexpected_404s(&[]), Vec::<String>::new());
+    assert!(
+        replay.requests().iter().all(|r| r.headers.iter().any(|(k, v)| k == "circle-token" && v == "cc-test-token-42"))
+    );
+    let db = open_db(&scratch.db());
+    assert_eq!(
+        db.value::<i64>("SELECT COUNT(*) FROM deployments WHERE service = 'coldgust.github.io' AND status = 'success'"),
+        4
+    );
+    // Pipeline 9 (49874a6a…) deployed at its workflow's stop.
+    assert_eq!(
+        db.value::<i64>(
+            "SELECT finished_at FROM deployments WHERE commit_sha = '49874a6ac988e2b3434501d4a4554c54583e6820'"
+        ),
+        utc("2023-03-25T18:13:38Z")
+    );
+}

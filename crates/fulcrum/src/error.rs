@@ -37,6 +37,7 @@ pub fn kind(e: &anyhow::Error) -> ErrorKind {
             || c.is::<check::RuleError>()
             || c.downcast_ref::<http::HttpError>().is_some_and(http::HttpError::is_input_error)
             || c.is::<store::CopyError>()
+            || c.downcast_ref::<crate::sources::github::SourcesFailed>().is_some_and(|f| f.input)
             || c.downcast_ref::<store::StoreError>().is_some_and(|s| !matches!(s, store::StoreError::Sql { .. }))
     });
     if input { ErrorKind::Input } else { ErrorKind::Internal }

@@ -903,7 +903,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let _lock = store.lock_for_sync("sources")?;
             let mut progress = progress::Progress::new("sources");
             let sync_context = github::SyncContext { config: &config, clock: clock(now), now };
-            for summary in github::sync_all(&mut store, &sync_context, &mut progress)? {
+            let (summaries, failed) = match github::sync_all(&mut store, &sync_context, &mut progress) {
+                Ok(summaries) => (summaries, None),
+                Err(e) => match e.downcast::<github::SourcesFailed>() {
+                    Ok(mut failed) => (std::mem::take(&mut failed.summaries), Some(failed)),
+                    Err(e) => return Err(e),
+                },
+            };
+            for summary in summaries {
                 let items = if summary.items > 0 { format!(", {} work items", summary.items) } else { String::new() };
                 eprintln!(
                     "{}: {} pull requests, {} deployment events, {} incidents{items} ({} requests, {} unchanged)",
@@ -921,6 +928,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         fulcrum_core::dora::count(summary.skipped, "listed item", "listed items")
                     );
                 }
+                for warning in &summary.warnings {
+                    eprintln!("warning: {}: {warning}", summary.source);
+                }
                 if summary.unknown_sizes > 0 {
                     eprintln!(
                         "warning: {}: the host gave no size for {} (in no size bucket)",
@@ -936,7 +946,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if measured > 0 {
                 eprintln!("{measured} goals measured: `fulcrum goal list`");
             }
-            Ok(())
+            match failed {
+                Some(failed) => Err(failed.into()),
+                None => Ok(()),
+            }
         }
         Command::Check(args) => {
             let request = app::CheckRequest {

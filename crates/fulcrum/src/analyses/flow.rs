@@ -92,7 +92,8 @@ pub fn analyze_loaded(
     // With a repository, deployments ship what the commit graph says; without
     // one, what they list (or their own commit).
     let (deployments, deployments_source, repository, deployed) = if scope.repo_key.is_none() {
-        if events.is_empty() {
+        // Work items alone (a Jira source) still have a value stream.
+        if events.is_empty() && store.load_items(&scope.filter)?.is_empty() {
             return Err(AnalysisError::NoData {
                 db: store.path().display().to_string(),
                 filter: describe_filter(&scope.filter),

@@ -36,6 +36,10 @@ pub struct SourceSummary {
     pub skipped: usize,
     /// Pull requests whose size the host did not give.
     pub unknown_sizes: usize,
+    /// What was odd in the data, naming the item (a changelog going back
+    /// in time); the item was still stored as well as it could be.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Bad source settings (exit code 2).

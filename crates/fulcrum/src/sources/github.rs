@@ -446,26 +446,61 @@ fn trailing_number(url: &Value) -> Option<u64> {
     url.as_str()?.rsplit('/').next()?.parse().ok()
 }
 
-/// Syncs every `[[source]]` of the configuration.
+/// Some sources failed while the others synced: what each failed with,
+/// and the summaries of those that synced.
+#[derive(Debug)]
+pub struct SourcesFailed {
+    /// The sources that synced.
+    pub summaries: Vec<SourceSummary>,
+    /// Each failure, with its source named (`{:#}` of the error).
+    pub failures: Vec<String>,
+    /// Every failure is the user's to fix (exit code 2).
+    pub input: bool,
+    /// Sources attempted.
+    pub total: usize,
+}
+
+impl std::fmt::Display for SourcesFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} of {} sources failed (the others synced):", self.failures.len(), self.total)?;
+        for failure in &self.failures {
+            write!(f, "\n  - {failure}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SourcesFailed {}
+
+/// Syncs every `[[source]]` of the configuration. A source that fails does
+/// not stop the others: they all sync, then the failures are returned
+/// together ([`SourcesFailed`]).
 pub fn sync_all(
     store: &mut Store,
     context: &SyncContext<'_>,
     progress: &mut Progress,
 ) -> anyhow::Result<Vec<SourceSummary>> {
     let mut summaries = Vec::new();
+    let mut failures: Vec<anyhow::Error> = Vec::new();
     for listed in &context.config.sources {
         // `owner/*` (GitHub) and `group/*` (GitLab): every repository of the
         // organisation, user or group, each a source of its own.
         let expanded = match listed.repo.strip_suffix("/*") {
-            Some(owner) => repositories_of(listed, owner, context, progress)
-                .with_context(|| format!("while listing the repositories of {} {}", listed.kind, listed.repo))?
-                .into_iter()
-                .map(|repo| SourceFile { repo, service: None, ..listed.clone() })
-                .collect(),
+            Some(owner) => match repositories_of(listed, owner, context, progress)
+                .with_context(|| format!("while listing the repositories of {} {}", listed.kind, listed.repo))
+            {
+                Ok(repos) => {
+                    repos.into_iter().map(|repo| SourceFile { repo, service: None, ..listed.clone() }).collect()
+                }
+                Err(e) => {
+                    failures.push(e);
+                    continue;
+                }
+            },
             None => vec![listed.clone()],
         };
         for source in &expanded {
-            let summary = match source.kind.as_str() {
+            let synced = match source.kind.as_str() {
                 "github" => sync(store, source, context, progress),
                 "gitlab" => crate::sources::gitlab::sync(store, source, context, progress),
                 "jira" => crate::sources::jira::sync(store, source, context, progress),
@@ -477,11 +512,27 @@ pub fn sync_all(
                 "opsgenie" => crate::sources::oncall::sync_opsgenie(store, source, context, progress),
                 other => Err(SourceError(format!("source kind `{other}` is not known")).into()),
             }
-            .with_context(|| format!("while syncing {} source {}", source.kind, source.repo))?;
-            summaries.push(summary);
+            .with_context(|| format!("while syncing {} source {}", source.kind, source.repo));
+            match synced {
+                Ok(summary) => summaries.push(summary),
+                Err(e) => {
+                    progress.finish();
+                    failures.push(e);
+                }
+            }
         }
     }
-    Ok(summaries)
+    if failures.is_empty() {
+        return Ok(summaries);
+    }
+    // One failure alone keeps its own error (and its kind).
+    if failures.len() == 1 && summaries.is_empty() {
+        return Err(failures.remove(0));
+    }
+    let input = failures.iter().all(|e| crate::error::kind(e) == crate::error::ErrorKind::Input);
+    let total = summaries.len() + failures.len();
+    let failures = failures.iter().map(|e| format!("{e:#}")).collect();
+    Err(SourcesFailed { summaries, failures, input, total }.into())
 }
 
 /// The repositories of a GitHub organisation or user (`owner/*`), or of a

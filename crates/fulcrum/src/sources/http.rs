@@ -240,6 +240,8 @@ impl HttpError {
     /// Whether the user can fix it (exit code 2).
     pub fn is_input_error(&self) -> bool {
         matches!(self, HttpError::Unauthorized { .. } | HttpError::NotFound { .. } | HttpError::Unbounded { .. })
+            // The host refused what was asked (a JQL naming an unknown field, a bad filter).
+            || matches!(self, HttpError::Status { status: 400, .. })
     }
 }
 
@@ -491,9 +493,8 @@ impl Client {
                 _ => {
                     let message = serde_json::from_str::<serde_json::Value>(&body)
                         .ok()
-                        .and_then(|v| {
-                            v.get("message").and_then(|m| m.as_str()).map(|m| format!(": {}", cut(m, ECHO_LIMIT)))
-                        })
+                        .and_then(|v| host_message(&v))
+                        .map(|m| format!(": {}", cut(&m, ECHO_LIMIT)))
                         .unwrap_or_default();
                     return Err(HttpError::Status { url: url.to_owned(), status, message });
                 }
@@ -650,6 +651,24 @@ fn resolve(base: &str, location: &str) -> Option<String> {
         return Some(format!("{scheme}://{authority}{location}"));
     }
     None
+}
+
+/// What a host says went wrong, from the shapes hosts use: `message`
+/// (GitHub, GitLab, Opsgenie), `errorMessages` and `errors` (Jira),
+/// `error.message` (PagerDuty, Bitbucket), `error` as text.
+fn host_message(body: &serde_json::Value) -> Option<String> {
+    if let Some(message) = body["message"].as_str() {
+        return Some(message.to_owned());
+    }
+    let mut said: Vec<String> =
+        body["errorMessages"].as_array().into_iter().flatten().filter_map(|m| m.as_str()).map(str::to_owned).collect();
+    if let Some(errors) = body["errors"].as_object() {
+        said.extend(errors.iter().filter_map(|(field, m)| Some(format!("{field}: {}", m.as_str()?))));
+    }
+    if !said.is_empty() {
+        return Some(said.join("; "));
+    }
+    body["error"]["message"].as_str().or_else(|| body["error"].as_str()).map(str::to_owned)
 }
 
 /// `url` with the query parameter `key` set to `value` (percent-encoded),

@@ -52,33 +52,76 @@ fn category(key: &str) -> Option<String> {
     }
 }
 
+/// The site's statuses: id → category (`todo`, `in_progress`, `done`), from
+/// `/rest/api/N/status`. A status's name is localised and may be renamed;
+/// its id and category are not.
+pub type Statuses = std::collections::HashMap<String, String>;
+
+/// The statuses of a `/status` answer.
+pub fn statuses(listed: &[Value]) -> Statuses {
+    listed
+        .iter()
+        .filter_map(|s| Some((s["id"].as_str()?.to_owned(), category(s["statusCategory"]["key"].as_str()?)?)))
+        .collect()
+}
+
 /// An issue as a work item: its status when created (the first change's
-/// `from`, else today's), then each status change. Only the current
-/// status's category is known from the issue itself; the others are put in
-/// categories by `[items]` and the usual names when read.
-pub fn work_item(source: &str, service: &str, issue: &Value) -> Option<ItemEvent> {
+/// `from`, else today's), then each status change, each status put in its
+/// category by its id (`statuses`), else, for the current status, by the
+/// issue's own `statusCategory`; the others by `[items]` and the usual
+/// names when read. `histories` are the issue's changelog entries (the
+/// embedded page, completed by the caller when Jira cut it). Moves dated
+/// before the issue was created are left out and said in `warnings`.
+pub fn work_item(
+    source: &str,
+    service: &str,
+    issue: &Value,
+    histories: &[Value],
+    statuses: &Statuses,
+    warnings: &mut Vec<String>,
+) -> Option<ItemEvent> {
     let key = issue["key"].as_str()?;
     let fields = &issue["fields"];
     let created_at = jira_time(&fields["created"])?;
     let current = fields["status"]["name"].as_str().unwrap_or("");
-    let current_category = fields["status"]["statusCategory"]["key"].as_str().and_then(category);
-    let category_of = |status: &str| if status == current { current_category.clone() } else { None };
-    let mut changes: Vec<(i64, String, String)> = Vec::new();
-    for history in issue["changelog"]["histories"].as_array().into_iter().flatten() {
+    let current_id = fields["status"]["id"].as_str();
+    let current_category = current_id
+        .and_then(|id| statuses.get(id).cloned())
+        .or_else(|| fields["status"]["statusCategory"]["key"].as_str().and_then(category));
+    let category_of = |id: Option<&str>, name: &str| -> Option<String> {
+        id.and_then(|id| statuses.get(id).cloned())
+            .or_else(|| (name == current).then(|| current_category.clone()).flatten())
+    };
+    // (time, (from id, from name), (to id, to name))
+    type Side = (Option<String>, String);
+    let mut changes: Vec<(i64, Side, Side)> = Vec::new();
+    let mut early = 0;
+    for history in histories {
         let Some(at) = jira_time(&history["created"]) else { continue };
         for item in history["items"].as_array().into_iter().flatten() {
             if item["field"] == "status" {
-                let from = item["fromString"].as_str().unwrap_or("").to_owned();
-                let to = item["toString"].as_str().unwrap_or("").to_owned();
-                changes.push((at, from, to));
+                if at < created_at {
+                    early += 1;
+                    continue;
+                }
+                let side = |id: &str, name: &str| {
+                    (item[id].as_str().map(str::to_owned), item[name].as_str().unwrap_or("").to_owned())
+                };
+                changes.push((at, side("from", "fromString"), side("to", "toString")));
             }
         }
     }
+    if early > 0 {
+        warnings.push(format!(
+            "{key}: {early} status changes dated before the issue was created ({}); left out",
+            fulcrum_core::time::format_datetime(created_at)
+        ));
+    }
     changes.sort_by_key(|c| c.0);
-    let first = changes.first().map_or(current.to_owned(), |c| c.1.clone());
-    let mut transitions = vec![(created_at, first.clone(), category_of(&first))];
-    transitions.extend(changes.into_iter().map(|(at, _, to)| {
-        let category = category_of(&to);
+    let first = changes.first().map_or((current_id.map(str::to_owned), current.to_owned()), |c| c.1.clone());
+    let mut transitions = vec![(created_at, first.1.clone(), category_of(first.0.as_deref(), &first.1))];
+    transitions.extend(changes.into_iter().map(|(at, _, (id, to))| {
+        let category = category_of(id.as_deref(), &to);
         (at, to, category)
     }));
     transitions.retain(|t| !t.1.is_empty());
@@ -92,6 +135,44 @@ pub fn work_item(source: &str, service: &str, issue: &Value) -> Option<ItemEvent
         transitions,
         links: Vec::new(),
     })
+}
+
+/// The whole changelog of `issue`: the page embedded in the search
+/// answer, completed from `/rest/api/3/issue/{key}/changelog` when Jira
+/// cut it (it embeds at most 100 entries; Data Center embeds all).
+fn changelog(
+    session: &Session<'_>,
+    base: &str,
+    cloud: bool,
+    issue: &Value,
+) -> Result<Vec<Value>, crate::sources::http::HttpError> {
+    let log = &issue["changelog"];
+    let mut histories = log["histories"].as_array().cloned().unwrap_or_default();
+    let total = log["total"].as_u64().unwrap_or(0) as usize;
+    let Some(key) = issue["key"].as_str().filter(|_| cloud && histories.len() < total) else {
+        return Ok(histories);
+    };
+    let mut seen: std::collections::HashSet<String> =
+        histories.iter().filter_map(|h| h["id"].as_str().map(str::to_owned)).collect();
+    let mut start = 0;
+    loop {
+        let page = session
+            .get_one(&format!("{base}/rest/api/3/issue/{}/changelog?startAt={start}&maxResults=100", encode(key)))?;
+        let values = page["values"].as_array().cloned().unwrap_or_default();
+        if values.is_empty() {
+            return Ok(histories);
+        }
+        start += values.len();
+        for history in values {
+            // The embedded page and the full listing overlap.
+            if history["id"].as_str().is_none_or(|id| seen.insert(id.to_owned())) {
+                histories.push(history);
+            }
+        }
+        if page["isLast"] != false || start >= page["total"].as_u64().unwrap_or(0) as usize {
+            return Ok(histories);
+        }
+    }
 }
 
 /// Syncs one Jira source's items into the store.
@@ -121,6 +202,8 @@ pub fn sync(
         Some(at) => format!("({chosen}) AND updated >= \"{}\" ORDER BY updated ASC", jql_date(at - 86_400)),
         None => format!("({chosen}) ORDER BY updated ASC"),
     };
+    let version = if cloud { 3 } else { 2 };
+    let statuses = statuses(&session.get_all(&format!("{base}/rest/api/{version}/status"))?);
     let max_pages = source.max_pages.unwrap_or(crate::sources::http::DEFAULT_MAX_PAGES);
     let (mut start_at, mut token, mut newest, mut pages) = (0_usize, None::<String>, cursor, 0_usize);
     loop {
@@ -147,7 +230,8 @@ pub fn sync(
         let issues = page["issues"].as_array().cloned().unwrap_or_default();
         let mut batch = EventBatch::default();
         for issue in &issues {
-            match work_item(&name, &service, issue) {
+            let histories = changelog(&session, &base, cloud, issue)?;
+            match work_item(&name, &service, issue, &histories, &statuses, &mut summary.warnings) {
                 Some(item) => {
                     newest = newest.max(jira_time(&issue["fields"]["updated"]));
                     batch.items.push((item, Some(issue.to_string())));
@@ -211,7 +295,10 @@ mod tests {
                 ]}
             ]}
         });
-        let item = work_item("jira:SHOP", "shop", &issue).unwrap();
+        let histories = issue["changelog"]["histories"].as_array().unwrap().clone();
+        let mut warnings = Vec::new();
+        let item = work_item("jira:SHOP", "shop", &issue, &histories, &Statuses::new(), &mut warnings).unwrap();
+        assert!(warnings.is_empty());
         let moves: Vec<(&str, Option<&str>)> =
             item.transitions.iter().map(|t| (t.1.as_str(), t.2.as_deref())).collect();
         assert_eq!(moves, [("To Do", None), ("In Progress", None), ("Shipped", Some("done"))]);

@@ -86,12 +86,20 @@ impl rusqlite::ToSql for Param<'_> {
             Param::Null => ValueRef::Null,
             Param::Int(v) => ValueRef::Integer(v),
             Param::Real(v) => ValueRef::Real(v),
+            Param::Text(s) if s.contains('\0') => return Ok(ToSqlOutput::from(without_nul(s))),
             Param::Text(s) => ValueRef::Text(s.as_bytes()),
         }))
     }
 }
 
 type BoxError = Box<dyn std::error::Error + Sync + Send>;
+
+/// Text with its NUL characters as U+FFFD: PostgreSQL's text cannot hold
+/// NUL (hosts send it: a Jira summary ending in one), and both backends
+/// store the same.
+fn without_nul(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
+}
 
 /// Bound as the type PostgreSQL inferred for the parameter: an integer goes
 /// to a `bigint`, `integer` or `boolean` alike, as SQLite would take it.
@@ -115,6 +123,9 @@ impl ToSql for Param<'_> {
                 _ => Err(format!("a real number cannot be bound to a parameter of type {ty}").into()),
             },
             Param::Text(s) => match *ty {
+                Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN if s.contains('\0') => {
+                    without_nul(s).as_str().to_sql(&Type::TEXT, out)
+                }
                 Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => s.to_sql(&Type::TEXT, out),
                 _ => Err(format!("text cannot be bound to a parameter of type {ty}").into()),
             },
@@ -507,6 +518,7 @@ impl Db {
                             '\t' => text.push_str("\\t"),
                             '\n' => text.push_str("\\n"),
                             '\r' => text.push_str("\\r"),
+                            '\0' => text.push('\u{FFFD}'),
                             c => text.push(c),
                         }
                     }

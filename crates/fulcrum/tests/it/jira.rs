@@ -77,6 +77,7 @@ fn data_center_issues_are_work_items_and_the_next_sync_asks_for_updates_only() {
     let (one, two) = issues();
     let search = "/rest/api/2/search";
     let replay = Replay::start(vec![
+        route("/rest/api/2/status".to_owned(), json!([])),
         route(
             format!("{search}?{FIRST}&{FIELDS}&startAt=0"),
             json!({"startAt": 0, "maxResults": 1, "total": 2, "issues": [one]}),
@@ -116,8 +117,8 @@ fn data_center_issues_are_work_items_and_the_next_sync_asks_for_updates_only() {
     let before = replay.requests().len();
     fulcrum_in(&scratch, &config, &["sync"]).ok();
     let again: Vec<String> = replay.requests().into_iter().skip(before).map(|r| r.path).collect();
-    assert_eq!(again.len(), 1, "one request for the updates since: {again:?}");
-    assert!(again[0].contains(AGAIN), "{again:?}");
+    assert_eq!(again.len(), 2, "the statuses, and one request for the updates since: {again:?}");
+    assert!(again[1].contains(AGAIN), "{again:?}");
     assert_eq!(replay.unexpected_404s(&[]), Vec::<String>::new());
 }
 
@@ -127,6 +128,7 @@ fn cloud_pages_by_token_with_an_email_and_an_api_token() {
     let (one, two) = issues();
     let search = "/rest/api/3/search/jql";
     let replay = Replay::start(vec![
+        route("/rest/api/3/status".to_owned(), json!([])),
         route(
             format!("{search}?{FIRST}&{FIELDS}"),
             json!({"issues": [one], "nextPageToken": "page-2", "isLast": false}),
@@ -155,4 +157,126 @@ fn a_jira_source_needs_its_site_and_a_project_key() {
     )
     .unwrap();
     fulcrum_in(&scratch, &config, &["sync"]).bad_input(&["source[0].repo", "project key"]);
+}
+
+/// The recorded issues of board 8 (project EE, statuses and types named in
+/// Chinese), from Apache DevLake's e2e raw tables (Apache-2.0,
+/// `tests/fixtures/devlake-raw`), served as Jira Cloud's search would.
+#[test]
+fn recorded_issues_with_localised_statuses_and_a_changelog_jira_cut() {
+    let scratch = Scratch::new("jira_recorded");
+    let rows = crate::hosts::raw_rows("jira/_raw_jira_api_issues.csv");
+    let mut issues: Vec<Value> =
+        rows.into_iter().filter(|r| r.0["key"].as_str().is_some_and(|k| k.starts_with("EE-"))).map(|r| r.0).collect();
+    assert_eq!(issues.len(), 30);
+    let statuses: Vec<Value> =
+        crate::hosts::raw_rows("jira/_raw_jira_api_status.csv").into_iter().map(|r| r.0).collect();
+    // EE-1's changelog cut to its 10 oldest entries, as Jira cuts a long
+    // one; the rest is read from the issue's changelog.
+    let full: Vec<Value> = issues[0]["changelog"]["histories"].as_array().unwrap().clone();
+    let mut oldest = full.clone();
+    oldest.sort_by(|a, b| a["created"].as_str().cmp(&b["created"].as_str()));
+    issues[0]["changelog"] = json!({"startAt": 0, "maxResults": 10, "total": full.len(), "histories": oldest[..10]});
+    // A move dated before EE-2 was created (a clock gone wrong).
+    issues[1]["changelog"]["histories"].as_array_mut().unwrap().push(json!({
+        "id": "1", "created": "2019-01-01T00:00:00.000+0800",
+        "items": [{"field": "status", "fromString": "Open", "toString": "Closed", "from": "1", "to": "6"}]
+    }));
+    let query = "jql=%28project%20%3D%20EE%29%20ORDER%20BY%20updated%20ASC&fields=summary,created,updated,issuetype,status&expand=changelog&maxResults=100";
+    let replay = Replay::start(vec![
+        route("/rest/api/3/status".to_owned(), Value::Array(statuses)),
+        route(format!("/rest/api/3/search/jql?{query}"), json!({"issues": issues[..20], "nextPageToken": "t2"})),
+        route(
+            format!("/rest/api/3/search/jql?{query}&nextPageToken=t2"),
+            json!({"issues": issues[20..], "isLast": true}),
+        ),
+        route(
+            "/rest/api/3/issue/EE-1/changelog?startAt=0&maxResults=100".to_owned(),
+            json!({"startAt": 0, "maxResults": 100, "total": full.len(), "isLast": true, "values": full}),
+        ),
+    ]);
+    // Inbox and Ready for Dev are no longer statuses of the site: the team
+    // says where they belong.
+    let toml = format!(
+        "[items]\ntodo = [\"Inbox\", \"Ready for Dev\"]\n\
+         [[source]]\nkind = \"jira\"\nrepo = \"EE\"\nbase_url = \"{}\"\napi = \"cloud\"\nuser = \"ann@example.com\"\n",
+        replay.url()
+    );
+    let config = scratch.path("fulcrum.toml");
+    std::fs::write(&config, toml).unwrap();
+    let synced = fulcrum_in(&scratch, &config, &["sync"]).ok();
+    assert!(
+        synced.stderr.contains("jira:EE: 0 pull requests, 0 deployment events, 0 incidents, 30 work items"),
+        "{}",
+        synced.stderr
+    );
+    assert!(
+        synced
+            .stderr
+            .contains("EE-2: 1 status changes dated before the issue was created (2020-06-12T00:15:36Z); left out"),
+        "{}",
+        synced.stderr
+    );
+    assert_eq!(replay.unexpected_404s(&[]), Vec::<String>::new());
+    // EE-4's summary ends in a NUL, which PostgreSQL's text cannot hold:
+    // stored as U+FFFD on both backends.
+    let title: String =
+        crate::harness::open_db(&scratch.db()).value("SELECT title FROM work_items WHERE external_id = 'EE-4'");
+    assert!(title.ends_with('\u{FFFD}') && !title.contains('\0'), "{title:?}");
+    let flow =
+        fulcrum_in(&scratch, &config, &["flow", "--since", "2020-06-01", "--until", "2020-08-01", "--format", "json"])
+            .ok()
+            .json();
+    let rows = flow["items"]["rows"].as_array().unwrap_or_else(|| panic!("{flow:#}"));
+    let one = rows.iter().find(|r| r["key"] == "EE-1").unwrap_or_else(|| panic!("{:#}", flow["items"]));
+    // Created 00:13:13Z; In Development (status 3, in progress) 03:38:39Z;
+    // back to Open (to do) 06:22:49Z; Closed (done) on the 19th 06:31:18Z;
+    // 已完成 (done) in 2021 keeps it done since the 19th.
+    assert_eq!(one["backlog"].as_i64(), Some(3 * 3600 + 25 * 60 + 26));
+    assert_eq!(one["cycle"].as_i64(), Some(7 * 86_400 + 2 * 3600 + 52 * 60 + 39));
+    assert_eq!(one["waiting"].as_i64(), Some(7 * 86_400 + 8 * 60 + 29));
+    assert_eq!(one["done_at"].as_i64(), Some(crate::harness::utc("2020-06-19T06:31:18Z")));
+    // Every issue ends in 已完成, a done status by its id: all 30 done.
+    assert_eq!(flow["items"]["done"].as_u64(), Some(30), "{}", flow["items"]);
+}
+
+#[test]
+fn a_jql_naming_an_unknown_field_fails_its_source_and_the_others_sync() {
+    let scratch = Scratch::new("jira_bad_jql");
+    let query = "jql=%28project%20%3D%20EE%20AND%20foo%20%3D%201%29%20ORDER%20BY%20updated%20ASC&fields=summary,created,updated,issuetype,status&expand=changelog&maxResults=100";
+    let incidents: Vec<Value> =
+        crate::hosts::raw_rows("pagerduty/_raw_pagerduty_incidents.csv").into_iter().map(|r| r.0).collect();
+    let replay = Replay::start(vec![
+        route("/rest/api/3/status".to_owned(), json!([])),
+        Route {
+            path: format!("/rest/api/3/search/jql?{query}"),
+            responses: vec![Reply::json(
+                400,
+                r#"{"errorMessages":["Field 'foo' does not exist or you do not have permission to view it."],"errors":{}}"#,
+            )],
+        },
+        route(
+            "/incidents?service_ids%5B%5D=PIKL83L&date_range=all&sort_by=created_at%3Adesc&include%5B%5D=log_entries&limit=100&offset=0".to_owned(),
+            json!({"incidents": incidents, "limit": 100, "offset": 0, "more": false}),
+        ),
+    ]);
+    let toml = format!(
+        "[[source]]\nkind = \"jira\"\nrepo = \"EE\"\nbase_url = \"{0}\"\napi = \"cloud\"\njql = \"project = EE AND foo = 1\"\n\
+         [[source]]\nkind = \"pagerduty\"\nrepo = \"PIKL83L\"\nbase_url = \"{0}\"\n",
+        replay.url()
+    );
+    let config = scratch.path("fulcrum.toml");
+    std::fs::write(&config, toml).unwrap();
+    // Exit 2 (the JQL is the user's to fix) after the other source synced.
+    let failed = fulcrum_in(&scratch, &config, &["sync"]);
+    assert_eq!(failed.code, 2, "{}", failed.stderr);
+    for needle in ["1 of 2 sources failed", "while syncing jira source EE", "HTTP 400: Field 'foo' does not exist"] {
+        assert!(failed.stderr.contains(needle), "{needle:?} in {}", failed.stderr);
+    }
+    assert!(
+        failed.stderr.contains("pagerduty:PIKL83L: 0 pull requests, 0 deployment events, 3 incidents"),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(crate::harness::open_db(&scratch.db()).count("incidents"), 3);
 }

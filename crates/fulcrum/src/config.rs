@@ -366,6 +366,8 @@ pub struct SourceFile {
     #[serde(default)]
     pub user: Option<String>,
     /// Jira: `cloud` or `datacenter` [default: cloud for *.atlassian.net].
+    /// GitHub: `graphql` reads pull requests through the GraphQL API (about
+    /// one request per 50 pull requests) [default: `rest`].
     #[serde(default)]
     pub api: Option<String>,
 }
@@ -1110,7 +1112,22 @@ impl Config {
                         "expected `owner/name` (GitHub), `group/project` (GitLab) or `workspace/repository` (Bitbucket)",
                     ));
                 }
-                "github" | "gitlab" | "bitbucket" => {}
+                "github" | "gitlab" | "bitbucket" => {
+                    let allowed: &[&str] = if source.kind == "github" { &["rest", "graphql"] } else { &[] };
+                    if let Some(api) = &source.api
+                        && !allowed.contains(&api.as_str())
+                    {
+                        return Err(value_error(
+                            false,
+                            &format!("{key}.api"),
+                            if allowed.is_empty() {
+                                format!("`{api}`: api is for github (rest, graphql) and jira sources")
+                            } else {
+                                format!("`{api}`: use rest or graphql")
+                            },
+                        ));
+                    }
+                }
                 "jira" => {
                     if blank || source.repo.contains('/') {
                         return Err(repo_error("a Jira source's repo is its project key (`SHOP`)"));

@@ -12,6 +12,7 @@ pub mod devlake;
 pub mod git;
 pub mod github;
 pub mod gitlab;
+pub mod graphql;
 pub mod hooks;
 pub mod http;
 pub mod import;

@@ -170,6 +170,19 @@ impl<'p> Session<'p> {
         Ok(())
     }
 
+    /// POSTs the JSON `body` and returns the answer (a GraphQL query).
+    pub fn post(&self, url: &str, body: &Value) -> Result<Value, HttpError> {
+        let notify = |message: &str| self.notify(message);
+        let page = self.client.post(url, &body.to_string(), &notify)?;
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        Ok(page.body)
+    }
+
+    /// Shows `message` beside the stage on the progress line (empty: clears it).
+    pub fn note(&self, message: &str) {
+        self.notify(message);
+    }
+
     /// One object (`url` answers a single JSON object).
     pub fn get_one(&self, url: &str) -> Result<Value, HttpError> {
         Ok(self.get_all(url)?.into_iter().next().unwrap_or(Value::Null))

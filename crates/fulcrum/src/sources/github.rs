@@ -75,19 +75,23 @@ pub fn sync(
         batch: BATCH,
     };
     let mut skipped = 0;
-    session.each_page(&format!("{root}/pulls?sort=updated&{list}"), &mut |page| -> anyhow::Result<()> {
-        let pulls = fresh_items(page, "number", cursor, &mut seen, &mut skipped);
-        if pulls.is_empty() {
-            return Ok(());
-        }
-        if activity.is_none() {
-            session.stage(format!("{name}: comments and events"));
-            activity = Some(RepoActivity::fetch(&session, &root)?);
-        }
-        let activity = activity.as_ref().expect("loaded above");
-        let fetch = |item: &Value| pull_request(item, &root, repo, &session, activity);
-        store_pull_requests(store, &session, &batches, &pulls, &mut reached, &mut summary, &fetch)
-    })?;
+    if source.api.as_deref() == Some("graphql") {
+        crate::sources::graphql::sync_pull_requests(store, &session, &names, source, context, &mut summary)?;
+    } else {
+        session.each_page(&format!("{root}/pulls?sort=updated&{list}"), &mut |page| -> anyhow::Result<()> {
+            let pulls = fresh_items(page, "number", cursor, &mut seen, &mut skipped);
+            if pulls.is_empty() {
+                return Ok(());
+            }
+            if activity.is_none() {
+                session.stage(format!("{name}: comments and events"));
+                activity = Some(RepoActivity::fetch(&session, &root)?);
+            }
+            let activity = activity.as_ref().expect("loaded above");
+            let fetch = |item: &Value| pull_request(item, &root, repo, &session, activity);
+            store_pull_requests(store, &session, &batches, &pulls, &mut reached, &mut summary, &fetch)
+        })?;
+    }
 
     // Deployments with their statuses. A deployment's `updated_at` moves
     // when a status is added: statuses are fetched again only for

@@ -353,6 +353,12 @@ impl Client {
         self
     }
 
+    /// Epoch seconds now, by the client's clock (rate-limit resets are
+    /// measured against it).
+    pub fn clock_now(&self) -> i64 {
+        self.now(0) as i64
+    }
+
     /// Epoch seconds now, by the client's clock.
     fn now(&self, slept: u64) -> u64 {
         match self.clock {
@@ -419,14 +425,25 @@ impl Client {
     /// GETs `url` (on the configured host) as JSON, retrying and waiting as
     /// the host asks.
     pub fn get(&self, url: &str, notify: Notify<'_>) -> Result<Page, HttpError> {
+        self.send(url, None, notify)
+    }
+
+    /// POSTs the JSON `body` to `url` (on the configured host) and reads the
+    /// JSON answer, retrying and waiting as [`Client::get`] does (GraphQL:
+    /// each query is a POST). Answers are not cached.
+    pub fn post(&self, url: &str, body: &str, notify: Notify<'_>) -> Result<Page, HttpError> {
+        self.send(url, Some(body), notify)
+    }
+
+    fn send(&self, url: &str, post: Option<&str>, notify: Notify<'_>) -> Result<Page, HttpError> {
         self.check_origin(url)?;
         let key = self.cache_key(url);
-        let cached = self.cache.lock().expect("cache lock").get(&key).cloned();
+        let cached = if post.is_some() { None } else { self.cache.lock().expect("cache lock").get(&key).cloned() };
         let mut attempt = 0;
         let (mut waited, mut limited) = (0, 0);
         loop {
             attempt += 1;
-            let mut response = match self.call(url, cached.as_ref().map(|c| c.etag.as_str())) {
+            let mut response = match self.call(url, cached.as_ref().map(|c| c.etag.as_str()), post) {
                 Ok(response) => response,
                 Err(e) => {
                     let reason = self.redact(&e.to_string());
@@ -476,7 +493,7 @@ impl Client {
             match status {
                 200..=299 => {
                     let parsed = self.parse(url, body.clone(), &headers, false)?;
-                    if let Some(etag) = headers.get("etag").and_then(|v| v.to_str().ok()) {
+                    if let Some(etag) = headers.get("etag").and_then(|v| v.to_str().ok()).filter(|_| post.is_none()) {
                         let page = CachedPage { etag: etag.to_owned(), body, next: parsed.next.clone() };
                         self.cache.lock().expect("cache lock").insert(key.clone(), page.clone());
                         self.fresh.lock().expect("cache lock").push((key, page));
@@ -502,28 +519,45 @@ impl Client {
         }
     }
 
+    /// The header carrying the credentials, when there is a token.
+    fn credentials(&self) -> Option<(&'static str, String)> {
+        let token = self.token.as_ref()?;
+        Some(match self.auth {
+            Auth::Bearer => ("Authorization", format!("Bearer {}", token.0)),
+            Auth::PrivateToken => ("PRIVATE-TOKEN", token.0.clone()),
+            Auth::Basic => {
+                let user = self.user.as_deref().unwrap_or("");
+                ("Authorization", format!("Basic {}", base64(format!("{user}:{}", token.0).as_bytes())))
+            }
+            Auth::Prefixed(prefix) => ("Authorization", format!("{prefix}{}", token.0)),
+            Auth::Header(name) => (name, token.0.clone()),
+        })
+    }
+
     /// One request, following redirects by hand: on the configured host
-    /// with the credentials, elsewhere with none.
-    fn call(&self, url: &str, etag: Option<&str>) -> Result<ureq::http::Response<ureq::Body>, CallError> {
+    /// with the credentials, elsewhere with none. A POST (`post` is its
+    /// body) goes to the configured host only and follows no redirect.
+    fn call(
+        &self,
+        url: &str,
+        etag: Option<&str>,
+        post: Option<&str>,
+    ) -> Result<ureq::http::Response<ureq::Body>, CallError> {
+        if let Some(body) = post {
+            let mut request =
+                self.agent.post(url).header("Accept", "application/json").header("Content-Type", "application/json");
+            if let Some((name, value)) = self.credentials() {
+                request = request.header(name, &value);
+            }
+            return request.send(body).map_err(CallError::Http);
+        }
         let mut target = url.to_owned();
         for _ in 0..=MAX_REDIRECTS {
             let home = origin(&target).as_ref() == Some(&self.origin);
             let mut request = self.agent.get(&target).header("Accept", "application/json");
             if home {
-                if let Some(token) = &self.token {
-                    request = match self.auth {
-                        Auth::Bearer => request.header("Authorization", &format!("Bearer {}", token.0)),
-                        Auth::PrivateToken => request.header("PRIVATE-TOKEN", &token.0),
-                        Auth::Basic => {
-                            let user = self.user.as_deref().unwrap_or("");
-                            request.header(
-                                "Authorization",
-                                &format!("Basic {}", base64(format!("{user}:{}", token.0).as_bytes())),
-                            )
-                        }
-                        Auth::Prefixed(prefix) => request.header("Authorization", &format!("{prefix}{}", token.0)),
-                        Auth::Header(name) => request.header(name, &token.0),
-                    };
+                if let Some((name, value)) = self.credentials() {
+                    request = request.header(name, &value);
                 }
                 if let Some(etag) = etag {
                     request = request.header("If-None-Match", etag);

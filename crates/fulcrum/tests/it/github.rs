@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use crate::harness::*;
-use crate::replay::{Replay, Reply, Route, github_fixture_routes};
+use crate::replay::{Recorded, Replay, Reply, Route, github_fixture_routes};
 
 pub const TOKEN: &str = "ghp_fulcrumTestToken0123456789";
 const REPO: &str = "/repos/panjf2000/ants";
@@ -636,4 +636,186 @@ fn an_organisation_is_listed_and_each_repository_synced() {
     // No organisation of that name: the user's repositories, here none: said so.
     std::fs::write(&config, text.replace("panjf2000/*", "nobody-here/*")).unwrap();
     sync(&scratch, &config, Some(TOKEN)).bad_input(&["nobody-here/*", "no repository listed"]);
+}
+
+/// The recorded pull requests as GitHub's GraphQL API gives them: each
+/// REST pull request with its commits, reviews (their line comments
+/// attached by `pull_request_review_id`; the comments of reviews the
+/// recorder did not fetch under a pending review, which counts no review),
+/// comments and last ready-for-review event, sizes as `routes()` gives.
+fn graphql_nodes() -> Vec<Value> {
+    let mut pulls = fixture("pulls.page1.json").as_array().unwrap().clone();
+    pulls.sort_by(|a, b| a["updated_at"].as_str().cmp(&b["updated_at"].as_str()));
+    let list = |path: &str| -> Vec<Value> {
+        let file = fixture_dir().join("repos/panjf2000/ants").join(path);
+        if file.exists() {
+            serde_json::from_str::<Value>(&std::fs::read_to_string(file).unwrap()).unwrap().as_array().unwrap().clone()
+        } else {
+            Vec::new()
+        }
+    };
+    let line_comments = list("pulls/comments.page1.json");
+    let issue_comments = list("issues/comments.page1.json");
+    let events = list("issues/events.page1.json");
+    let who = |user: &Value| if user.is_null() { Value::Null } else { json!({"login": user["login"]}) };
+    let number_of = |url: &Value| url.as_str().and_then(|u| u.rsplit('/').next()).and_then(|n| n.parse::<u64>().ok());
+    pulls
+        .iter()
+        .map(|pr| {
+            let n = pr["number"].as_u64().unwrap();
+            let commits: Vec<Value> = list(&format!("pulls/{n}/commits.page1.json"))
+                .iter()
+                .map(|c| json!({"commit": {
+                    "oid": c["sha"], "authoredDate": c["commit"]["author"]["date"],
+                    "author": {"name": c["commit"]["author"]["name"], "user": who(&c["author"])}
+                }}))
+                .collect();
+            let mine: Vec<&Value> =
+                line_comments.iter().filter(|c| number_of(&c["pull_request_url"]) == Some(n)).collect();
+            let comment = |c: &Value| json!({"id": format!("RC{}", c["id"]), "createdAt": c["created_at"], "author": who(&c["user"])});
+            let mut attached = std::collections::HashSet::new();
+            let mut reviews: Vec<Value> = list(&format!("pulls/{n}/reviews.page1.json"))
+                .iter()
+                .map(|r| {
+                    let own: Vec<Value> = mine
+                        .iter()
+                        .filter(|c| c["pull_request_review_id"] == r["id"])
+                        .map(|c| {
+                            attached.insert(c["id"].as_u64());
+                            comment(c)
+                        })
+                        .collect();
+                    json!({"id": format!("R{}", r["id"]), "state": r["state"], "submittedAt": r["submitted_at"],
+                           "author": who(&r["user"]), "comments": {"nodes": own}})
+                })
+                .collect();
+            let loose: Vec<Value> = mine.iter().filter(|c| !attached.contains(&c["id"].as_u64())).map(|c| comment(c)).collect();
+            if !loose.is_empty() {
+                reviews.push(json!({"id": format!("PENDING{n}"), "state": "PENDING", "submittedAt": null,
+                                    "author": null, "comments": {"nodes": loose}}));
+            }
+            let comments: Vec<Value> = issue_comments
+                .iter()
+                .filter(|c| number_of(&c["issue_url"]) == Some(n))
+                .map(|c| json!({"id": format!("IC{}", c["id"]), "createdAt": c["created_at"], "author": who(&c["user"])}))
+                .collect();
+            let ready: Vec<Value> = events
+                .iter()
+                .filter(|e| e["event"] == "ready_for_review" && e["issue"]["number"].as_u64() == Some(n))
+                .map(|e| json!({"createdAt": e["created_at"]}))
+                .collect();
+            let done = json!({"hasNextPage": false, "endCursor": null});
+            json!({
+                "id": format!("PR_{n}"), "number": n, "title": pr["title"], "url": pr["html_url"],
+                "createdAt": pr["created_at"], "updatedAt": pr["updated_at"], "mergedAt": pr["merged_at"],
+                "closedAt": pr["closed_at"], "isDraft": pr["draft"].as_bool().unwrap_or(false),
+                "additions": n * 10, "deletions": 5, "author": who(&pr["user"]),
+                "mergeCommit": if pr["merged_at"].is_null() { Value::Null } else { json!({"oid": pr["merge_commit_sha"]}) },
+                "commits": {"pageInfo": done, "nodes": commits},
+                "reviews": {"pageInfo": done, "nodes": reviews},
+                "comments": {"pageInfo": done, "nodes": comments},
+                "timelineItems": {"nodes": ready.last().cloned().into_iter().collect::<Vec<_>>()}
+            })
+        })
+        .collect()
+}
+
+/// The requests a sync says it made (`github:…: … (N requests, …)`).
+fn requests_made(stderr: &str) -> usize {
+    let line = stderr.lines().find(|l| l.starts_with("github:panjf2000/ants:")).unwrap();
+    line.rsplit_once('(').unwrap().1.split(' ').next().unwrap().parse().unwrap()
+}
+
+fn graphql_key(operation: &str, variables: Value) -> String {
+    format!("/graphql {operation} {variables}")
+}
+
+#[test]
+fn graphql_gives_what_rest_gives_at_a_fraction_of_the_requests() {
+    // REST first, for the reference.
+    let rest = Scratch::new("github_graphql_rest");
+    let replay = Replay::start(routes());
+    let config_rest = config(&rest, &replay);
+    let synced = sync(&rest, &config_rest, Some(TOKEN)).ok();
+    let rest_requests = requests_made(&synced.stderr);
+
+    let scratch = Scratch::new("github_graphql");
+    let mut nodes = graphql_nodes();
+    assert_eq!(nodes.len(), 50);
+    // One pull request's commits overflow the first answer: the rest comes
+    // from a follow-up query on its node.
+    let (i, overflowing) =
+        nodes.iter().enumerate().find(|(_, n)| n["commits"]["nodes"].as_array().unwrap().len() >= 3).unwrap();
+    let id = overflowing["id"].as_str().unwrap().to_owned();
+    let rest_of: Vec<Value> = overflowing["commits"]["nodes"].as_array().unwrap()[1..].to_vec();
+    nodes[i]["commits"]["nodes"].as_array_mut().unwrap().truncate(1);
+    nodes[i]["commits"]["pageInfo"] = json!({"hasNextPage": true, "endCursor": "k1"});
+    let rate = |remaining: u64| json!({"cost": 1, "remaining": remaining, "resetAt": "2019-01-01T00:00:00Z"});
+    let vars = |after: Value, direction: &str| json!({"owner": "panjf2000", "name": "ants", "after": after, "direction": direction});
+    let page = |nodes: &[Value], next: Option<&str>| {
+        let info = json!({"hasNextPage": next.is_some(), "endCursor": next});
+        json!({"data": {"rateLimit": rate(4990), "repository": {"pullRequests": {"pageInfo": info, "nodes": nodes}}}})
+    };
+    let mut newest_first = nodes.clone();
+    newest_first.reverse();
+    let mut routes: Vec<Route> =
+        routes().into_iter().filter(|r| !r.path.starts_with(&format!("{REPO}/pulls"))).collect();
+    routes.extend([
+        route(graphql_key("PullRequests", vars(Value::Null, "ASC")), vec![ok(&page(&nodes[..30], Some("c30")))]),
+        route(
+            graphql_key("PullRequests", vars(json!("c30"), "ASC")),
+            vec![
+                // The primary limit, said in the body as GitHub does.
+                ok(&json!({"data": null, "errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded"}]})),
+                ok(&page(&nodes[30..], None)),
+            ],
+        ),
+        route(
+            graphql_key("PullRequestCommits", json!({"id": id, "after": "k1"})),
+            vec![ok(&json!({"data": {"rateLimit": rate(4989), "node": {"commits": {
+                "pageInfo": {"hasNextPage": false, "endCursor": "k2"}, "nodes": rest_of}}}}))],
+        ),
+        // The re-sync: newest first, stopping at the newest already stored.
+        route(
+            graphql_key("PullRequests", vars(Value::Null, "DESC")),
+            vec![ok(&page(&newest_first[..30], Some("d30")))],
+        ),
+    ]);
+    let replay = Replay::start(routes);
+    let config = config(&scratch, &replay);
+    let text =
+        std::fs::read_to_string(&config).unwrap().replace("concurrency = 3", "concurrency = 3\napi = \"graphql\"");
+    std::fs::write(&config, text).unwrap();
+    let synced = sync(&scratch, &config, Some(TOKEN)).ok();
+    assert_eq!(replay.unexpected_404s(&[]), Vec::<String>::new());
+    let requests = replay.requests();
+    let queries = requests.iter().filter(|r| r.method == "POST").count();
+    // Two pages, the rate-limited retry and one follow-up.
+    assert_eq!(queries, 4, "{:?}", requests.iter().map(|r| &r.path).collect::<Vec<_>>());
+    assert!(
+        requests.iter().all(|r| r.headers.iter().any(|(k, v)| k == "authorization" && v == &format!("Bearer {TOKEN}")))
+    );
+    let graphql_requests = requests_made(&synced.stderr);
+    eprintln!("50 pull requests: REST {rest_requests} requests, GraphQL {graphql_requests} ({queries} queries)");
+    assert!(graphql_requests * 3 < rest_requests, "REST {rest_requests}, GraphQL {graphql_requests}");
+
+    // The same pull requests, commits, reviews, comments and stages.
+    let without_path = |mut flow: Value| {
+        flow.as_object_mut().unwrap().remove("config_source");
+        flow
+    };
+    let (graphql_flow, rest_flow) =
+        (without_path(flow_json(&scratch, &config)), without_path(flow_json(&rest, &config_rest)));
+    if graphql_flow != rest_flow {
+        std::fs::write(scratch.path("graphql.json"), serde_json::to_string_pretty(&graphql_flow).unwrap()).unwrap();
+        std::fs::write(scratch.path("rest.json"), serde_json::to_string_pretty(&rest_flow).unwrap()).unwrap();
+        panic!("flow differs: diff {} {}", s(&scratch.path("rest.json")), s(&scratch.path("graphql.json")));
+    }
+
+    // A re-sync with nothing new: one query.
+    let before = replay.requests().len();
+    sync(&scratch, &config, Some(TOKEN)).ok();
+    let again: Vec<Recorded> = replay.requests().into_iter().skip(before).filter(|r| r.method == "POST").collect();
+    assert_eq!(again.len(), 1, "{:?}", again.iter().map(|r| &r.path).collect::<Vec<_>>());
+    assert!(again[0].path.contains("\"DESC\""));
 }

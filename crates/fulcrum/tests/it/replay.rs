@@ -1,9 +1,11 @@
 //! A local HTTP/1.1 server replaying recorded API responses, for testing the
-//! real HTTP client of the connectors. Standard library only.
+//! real HTTP client of the connectors. Standard library (and serde_json to
+//! read GraphQL queries).
 //!
-//! Routes match the request's path and query exactly, else with the query
-//! parameters as an unordered set, else with `page=1` added (a first page
-//! asked for without a page number). The Nth request to a route gets its
+//! Routes match the request's path and query exactly (a POSTed GraphQL
+//! query: the path, its operation name and its variables), else with the
+//! query parameters as an unordered set, else with `page=1` added (a first
+//! page asked for without a page number). The Nth request to a route gets its
 //! Nth reply, the last one repeating. A reply with an `ETag` answers 304 to
 //! a request carrying that ETag in `If-None-Match`. `{base}` in headers and
 //! bodies becomes the server's URL. Every request is recorded.
@@ -171,6 +173,15 @@ fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) {
             return;
         }
         let close = header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        // A GraphQL query (a POST) is matched by its operation and variables:
+        // `/graphql PullRequests {"after":null,…}` (keys sorted).
+        let path = match serde_json::from_slice::<serde_json::Value>(&body) {
+            Ok(query) if method == "POST" => {
+                let operation = query["operationName"].as_str().unwrap_or("").to_owned();
+                format!("{path} {operation} {}", query["variables"])
+            }
+            _ => path,
+        };
         let reply = {
             let mut state = state.lock().unwrap();
             match find(&state.routes, &path) {

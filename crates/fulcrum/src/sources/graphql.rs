@@ -1,0 +1,383 @@
+//! GitHub pull requests through the GraphQL API (`[[source]] api =
+//! "graphql"`): one query returns 50 pull requests with their size, merge
+//! commit, commits, reviews with their line comments, comments and last
+//! ready-for-review event, where REST needs three requests per pull request
+//! and repository-wide listings besides. A nested list longer than one
+//! query holds (over 100 commits or comments, 50 reviews) is completed with
+//! follow-up queries on the pull request's node.
+//!
+//! Order and resumption: the first sync reads oldest update first and
+//! stores, with every page, both the update cursor and GraphQL's page
+//! cursor (`pulls_after`), so a killed first sync resumes where it stopped.
+//! Later syncs read newest update first and stop at the first pull request
+//! not updated since the last sync: a sync that finds nothing new costs one
+//! query.
+//!
+//! Rate limits: every query asks for `rateLimit { cost remaining resetAt }`;
+//! when fewer points remain than two queries cost, the sync waits for the
+//! reset (on the progress line). A `RATE_LIMITED` error waits the same way
+//! and retries; secondary limits (403/429 with `retry-after`) are the HTTP
+//! client's.
+
+use std::collections::HashSet;
+
+use fulcrum_core::flow::{ActivityKind, PrCommit, PullRequest, ReviewActivity};
+use fulcrum_core::time::parse_rfc3339;
+use serde_json::{Value, json};
+
+use crate::config::SourceFile;
+use crate::sources::connector::{Cursor, Names, Session, SourceError, SourceSummary};
+use crate::sources::github::SyncContext;
+use crate::store::{EventBatch, PrLabel, Store};
+
+/// Pull requests per query.
+const PAGE: usize = 50;
+
+/// The fields of a pull request, nested lists included.
+const PR_FIELDS: &str = "id number title url createdAt updatedAt mergedAt closedAt isDraft additions deletions \
+    author { login } mergeCommit { oid } \
+    commits(first: 100) { pageInfo { hasNextPage endCursor } nodes { commit { oid authoredDate author { name user { login } } } } } \
+    reviews(first: 50) { pageInfo { hasNextPage endCursor } nodes { id state submittedAt author { login } \
+      comments(first: 100) { nodes { id createdAt author { login } } } } } \
+    comments(first: 100) { pageInfo { hasNextPage endCursor } nodes { id createdAt author { login } } } \
+    timelineItems(itemTypes: [READY_FOR_REVIEW_EVENT], last: 1) { nodes { ... on ReadyForReviewEvent { createdAt } } }";
+
+/// The rate-limit fields asked for with every query.
+const RATE: &str = "rateLimit { cost remaining resetAt }";
+
+/// The query listing pull requests.
+fn list_query() -> String {
+    format!(
+        "query PullRequests($owner: String!, $name: String!, $after: String, $direction: OrderDirection!) {{ {RATE} \
+         repository(owner: $owner, name: $name) {{ pullRequests(first: {PAGE}, after: $after, \
+         orderBy: {{field: UPDATED_AT, direction: $direction}}) {{ pageInfo {{ hasNextPage endCursor }} \
+         nodes {{ {PR_FIELDS} }} }} }} }}"
+    )
+}
+
+/// The follow-up query of one nested list of a pull request, and its
+/// operation name.
+fn more_query(list: &str) -> (String, String) {
+    let (name, fields) = match list {
+        "commits" => (
+            "PullRequestCommits",
+            "commits(first: 100, after: $after) { pageInfo { hasNextPage endCursor } nodes { commit { oid authoredDate author { name user { login } } } } }",
+        ),
+        "reviews" => (
+            "PullRequestReviews",
+            "reviews(first: 50, after: $after) { pageInfo { hasNextPage endCursor } nodes { id state submittedAt author { login } comments(first: 100) { nodes { id createdAt author { login } } } } }",
+        ),
+        _ => (
+            "PullRequestComments",
+            "comments(first: 100, after: $after) { pageInfo { hasNextPage endCursor } nodes { id createdAt author { login } } }",
+        ),
+    };
+    let query = format!(
+        "query {name}($id: ID!, $after: String) {{ {RATE} node(id: $id) {{ ... on PullRequest {{ {fields} }} }} }}"
+    );
+    (query, name.to_owned())
+}
+
+/// The GraphQL endpoint of a REST base: `https://api.github.com/graphql`,
+/// or GitHub Enterprise's `https://HOST/api/graphql` for `…/api/v3`.
+pub fn endpoint(base: &str) -> String {
+    let base = base.trim_end_matches('/');
+    match base.strip_suffix("/v3") {
+        Some(api) => format!("{api}/graphql"),
+        None => format!("{base}/graphql"),
+    }
+}
+
+fn at(value: &Value, key: &str) -> Option<i64> {
+    value[key].as_str().and_then(parse_rfc3339)
+}
+
+fn login(value: &Value) -> Option<String> {
+    value["author"]["login"].as_str().map(str::to_owned)
+}
+
+/// A pull request node (its nested lists completed) as a pull request.
+pub fn pull_request(repo: &str, node: &Value) -> Option<PullRequest> {
+    let number = node["number"].as_u64()?;
+    let created_at = at(node, "createdAt")?;
+    let mut shas = HashSet::new();
+    let commits = node["commits"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            let commit = &c["commit"];
+            let sha = commit["oid"].as_str()?;
+            shas.insert(sha.to_owned()).then_some(())?;
+            let author = commit["author"]["user"]["login"].as_str().or_else(|| commit["author"]["name"].as_str())?;
+            Some(PrCommit { sha: sha.to_owned(), author: author.to_owned(), authored_at: at(commit, "authoredDate")? })
+        })
+        .collect();
+    let mut ids = HashSet::new();
+    let mut fresh = |item: &Value| item["id"].as_str().is_none_or(|id| ids.insert(id.to_owned()));
+    let mut activities = Vec::new();
+    for review in node["reviews"]["nodes"].as_array().into_iter().flatten() {
+        if !fresh(review) {
+            continue;
+        }
+        if review["state"] != "PENDING"
+            && let (Some(author), Some(when)) = (login(review), at(review, "submittedAt"))
+        {
+            activities.push(ReviewActivity { author, at: when, kind: ActivityKind::Review });
+        }
+        for comment in review["comments"]["nodes"].as_array().into_iter().flatten() {
+            if fresh(comment)
+                && let (Some(author), Some(when)) = (login(comment), at(comment, "createdAt"))
+            {
+                activities.push(ReviewActivity { author, at: when, kind: ActivityKind::ReviewComment });
+            }
+        }
+    }
+    for comment in node["comments"]["nodes"].as_array().into_iter().flatten() {
+        if fresh(comment)
+            && let (Some(author), Some(when)) = (login(comment), at(comment, "createdAt"))
+        {
+            activities.push(ReviewActivity { author, at: when, kind: ActivityKind::Comment });
+        }
+    }
+    let ready_at =
+        node["timelineItems"]["nodes"].as_array().into_iter().flatten().filter_map(|e| at(e, "createdAt")).max();
+    let merged_at = at(node, "mergedAt");
+    let size_unknown = node["additions"].as_u64().is_none() && node["deletions"].as_u64().is_none();
+    Some(PullRequest {
+        id: format!("github:pr:{repo}#{number}"),
+        repo: repo.to_owned(),
+        number,
+        // GitHub's name for a deleted account.
+        author: login(node).unwrap_or_else(|| "ghost".to_owned()),
+        created_at,
+        ready_at,
+        draft: node["isDraft"].as_bool().unwrap_or(false),
+        merged_at,
+        closed_at: at(node, "closedAt"),
+        merge_commit: merged_at.and(node["mergeCommit"]["oid"].as_str().map(str::to_owned)),
+        additions: node["additions"].as_u64().unwrap_or(0),
+        deletions: node["deletions"].as_u64().unwrap_or(0),
+        size_unknown,
+        commits,
+        activities,
+        updated_at: at(node, "updatedAt"),
+    })
+}
+
+/// One GraphQL session: the endpoint, and what the last answer said of the
+/// rate limit.
+struct Graph<'s, 'p> {
+    session: &'s Session<'p>,
+    url: String,
+    source: String,
+    /// A query's cost, the points left and when they come back (epoch
+    /// seconds), as last said.
+    limit: std::cell::Cell<Option<(u64, u64, i64)>>,
+}
+
+impl Graph<'_, '_> {
+    /// Runs `query` and returns its `data`, waiting out rate limits.
+    fn run(&self, name: &str, query: &str, variables: Value) -> anyhow::Result<Value> {
+        let body = json!({"query": query, "operationName": name, "variables": variables});
+        for attempt in 1..=4 {
+            self.wait_if_spent();
+            let answer = self.session.post(&self.url, &body)?;
+            if let Some(rate) = answer["data"]["rateLimit"].as_object() {
+                let reset = rate.get("resetAt").and_then(Value::as_str).and_then(parse_rfc3339).unwrap_or(0);
+                let cost = rate.get("cost").and_then(Value::as_u64).unwrap_or(1);
+                let remaining = rate.get("remaining").and_then(Value::as_u64).unwrap_or(u64::MAX);
+                self.limit.set(Some((cost, remaining, reset)));
+            }
+            let errors: Vec<&Value> = answer["errors"].as_array().map(|e| e.iter().collect()).unwrap_or_default();
+            if errors.is_empty() {
+                return Ok(answer["data"].clone());
+            }
+            let said = errors.iter().filter_map(|e| e["message"].as_str()).collect::<Vec<_>>().join("; ");
+            if errors.iter().any(|e| e["type"] == "RATE_LIMITED") && attempt < 4 {
+                let wait = self.limit.get().map_or(60, |(_, _, reset)| self.until(reset));
+                self.pause(wait);
+                continue;
+            }
+            if errors.iter().any(|e| e["type"] == "NOT_FOUND") {
+                return Err(SourceError(format!(
+                    "{}: not found through GraphQL ({said}); check the repository name and that the token can read it",
+                    self.source
+                ))
+                .into());
+            }
+            anyhow::bail!("{}: the GraphQL API answered with errors: {said}", self.source);
+        }
+        anyhow::bail!("{}: still rate limited after 4 attempts", self.source)
+    }
+
+    /// Waits for the reset when fewer points remain than two queries cost.
+    fn wait_if_spent(&self) {
+        if let Some((cost, remaining, reset)) = self.limit.get()
+            && remaining < cost.saturating_mul(2)
+        {
+            self.pause(self.until(reset));
+            self.limit.set(None);
+        }
+    }
+
+    /// Seconds until `reset` by the client's clock (one of slack: resets
+    /// are rounded down), at most an hour; 0 when it has passed.
+    fn until(&self, reset: i64) -> i64 {
+        let now = self.session.client.clock_now();
+        if reset > now { (reset - now + 1).min(3600) } else { 0 }
+    }
+
+    fn pause(&self, seconds: i64) {
+        if seconds <= 0 {
+            return;
+        }
+        self.session.note(&format!("GraphQL rate limit: waiting {seconds} s"));
+        std::thread::sleep(std::time::Duration::from_secs(seconds as u64));
+        self.session.note("");
+    }
+
+    /// `node` with its nested lists completed by follow-up queries.
+    fn complete(&self, mut node: Value) -> anyhow::Result<Value> {
+        for list in ["commits", "reviews", "comments"] {
+            let mut page_info = node[list]["pageInfo"].clone();
+            let Some(id) = node["id"].as_str().map(str::to_owned) else { continue };
+            let (query, name) = more_query(list);
+            while page_info["hasNextPage"] == true {
+                let after = page_info["endCursor"].clone();
+                let data = self.run(&name, &query, json!({"id": id, "after": after}))?;
+                let more = &data["node"][list];
+                let nodes = more["nodes"].as_array().cloned().unwrap_or_default();
+                if nodes.is_empty() {
+                    break;
+                }
+                if let Some(all) = node[list]["nodes"].as_array_mut() {
+                    all.extend(nodes);
+                }
+                page_info = more["pageInfo"].clone();
+            }
+        }
+        Ok(node)
+    }
+}
+
+/// Syncs the pull requests of one GitHub repository through GraphQL.
+pub fn sync_pull_requests(
+    store: &mut Store,
+    session: &Session<'_>,
+    names: &Names<'_>,
+    source: &SourceFile,
+    context: &SyncContext<'_>,
+    summary: &mut SourceSummary,
+) -> anyhow::Result<()> {
+    let (owner, repo_name) = names.repo.split_once('/').unwrap_or((names.repo, ""));
+    let graph =
+        Graph { session, url: endpoint(&names.base), source: names.name.clone(), limit: std::cell::Cell::new(None) };
+    let stored = store.cursor(&names.name, "pulls")?;
+    let pending = store.cursor(&names.name, "pulls_after")?.filter(|a| !a.is_empty());
+    let cursor = names.cursor(store, "pulls", source, context.now)?;
+    let ascending = pending.is_some() || (stored.is_none() && cursor.is_none());
+    let query = list_query();
+    let mut after = if ascending { pending } else { None };
+    let mut reached = cursor;
+    let mut seen: HashSet<(u64, Option<i64>)> = HashSet::new();
+    loop {
+        session.stage(format!("{}: pull requests ({} stored)", names.name, summary.pull_requests));
+        let variables = json!({
+            "owner": owner, "name": repo_name, "after": after,
+            "direction": if ascending { "ASC" } else { "DESC" },
+        });
+        let data = graph.run("PullRequests", &query, variables)?;
+        let list = &data["repository"]["pullRequests"];
+        if data["repository"].is_null() {
+            return Err(SourceError(format!("{}: the repository was not found through GraphQL", names.name)).into());
+        }
+        let mut batch = EventBatch::default();
+        let mut done = false;
+        for node in list["nodes"].as_array().into_iter().flatten() {
+            let (Some(number), updated) = (node["number"].as_u64(), at(node, "updatedAt")) else {
+                summary.skipped += 1;
+                continue;
+            };
+            let position = updated.map(|at| Cursor { at, number });
+            if !ascending && cursor.is_some_and(|c| position.is_none_or(|p| p <= c)) {
+                done = true;
+                break;
+            }
+            if !seen.insert((number, updated)) {
+                continue;
+            }
+            let node = graph.complete(node.clone())?;
+            let Some(pr) = pull_request(names.repo, &node) else {
+                summary.skipped += 1;
+                continue;
+            };
+            summary.unknown_sizes += usize::from(pr.size_unknown);
+            reached = reached.max(position);
+            let label = PrLabel {
+                title: node["title"].as_str().map(str::to_owned),
+                url: node["url"].as_str().map(str::to_owned),
+            };
+            batch.pull_requests.push((pr, names.name.clone(), Some(node.to_string()), label));
+        }
+        summary.pull_requests += batch.pull_requests.len();
+        let has_next = list["pageInfo"]["hasNextPage"] == true;
+        let end = list["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+        let reached_text = reached.map(|c| c.format());
+        let mut cursors: Vec<(&str, &str, &str)> = Vec::new();
+        if ascending {
+            // Oldest first: what was reached so far is safe to resume from.
+            cursors.extend(reached_text.as_deref().map(|r| (names.name.as_str(), "pulls", r)));
+            let resume = if has_next { end.as_deref().unwrap_or("") } else { "" };
+            cursors.push((names.name.as_str(), "pulls_after", resume));
+        }
+        store.write_events(&batch, &cursors)?;
+        if done || !has_next || end.is_none() {
+            break;
+        }
+        after = end;
+    }
+    if !ascending && let Some(reached) = reached.map(|c| c.format()) {
+        // Newest first: the cursor moves once the list is read down to it.
+        store.write_events(&EventBatch::default(), &[(names.name.as_str(), "pulls", reached.as_str())])?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_of_github_and_enterprise() {
+        assert_eq!(endpoint("https://api.github.com"), "https://api.github.com/graphql");
+        assert_eq!(endpoint("https://ghe.example.com/api/v3/"), "https://ghe.example.com/api/graphql");
+    }
+
+    #[test]
+    fn a_node_becomes_a_pull_request_with_each_activity_once() {
+        let node = json!({
+            "id": "PR_1", "number": 7, "createdAt": "2025-01-06T09:00:00Z", "updatedAt": "2025-01-07T09:00:00Z",
+            "mergedAt": "2025-01-06T17:00:00Z", "closedAt": "2025-01-06T17:00:00Z", "isDraft": false,
+            "additions": 30, "deletions": 10, "author": {"login": "ann"}, "mergeCommit": {"oid": "m1"},
+            "commits": {"nodes": [
+                {"commit": {"oid": "c1", "authoredDate": "2025-01-06T08:00:00Z", "author": {"name": "Ann", "user": {"login": "ann"}}}},
+                {"commit": {"oid": "c1", "authoredDate": "2025-01-06T08:00:00Z", "author": {"name": "Ann", "user": null}}}
+            ]},
+            "reviews": {"nodes": [
+                {"id": "R1", "state": "APPROVED", "submittedAt": "2025-01-06T13:00:00Z", "author": {"login": "bob"},
+                 "comments": {"nodes": [{"id": "C1", "createdAt": "2025-01-06T12:59:00Z", "author": {"login": "bob"}}]}},
+                {"id": "R2", "state": "PENDING", "submittedAt": null, "author": {"login": "eve"}, "comments": {"nodes": []}}
+            ]},
+            "comments": {"nodes": [{"id": "C2", "createdAt": "2025-01-06T10:00:00Z", "author": {"login": "carol"}}]},
+            "timelineItems": {"nodes": [{"createdAt": "2025-01-06T09:30:00Z"}]}
+        });
+        let pr = pull_request("o/r", &node).unwrap();
+        assert_eq!(pr.commits.len(), 1);
+        let kinds: Vec<ActivityKind> = pr.activities.iter().map(|a| a.kind).collect();
+        assert_eq!(kinds, [ActivityKind::Review, ActivityKind::ReviewComment, ActivityKind::Comment]);
+        assert_eq!(pr.ready_at, parse_rfc3339("2025-01-06T09:30:00Z"));
+        assert_eq!(pr.merge_commit.as_deref(), Some("m1"));
+        assert!(!pr.size_unknown);
+    }
+}

@@ -126,14 +126,57 @@ pub fn names(text: &str, key: &str) -> bool {
         let start = from + found;
         let end = start + key_upper.len();
         let before = start.checked_sub(1).map(|i| bytes[i]);
-        let after = bytes.get(end).copied();
         let word = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !word(before) && !word(after) {
+        if !word(before) && ends_key(bytes, end) {
             return true;
         }
         from = start + 1;
     }
     false
+}
+
+/// Whether a key ending at `end` of `bytes` ends there: nothing
+/// alphanumeric follows, and a `-` or `_` after it (a branch name,
+/// `SHOP-12-gift-cards`) is not followed by a digit (`SHOP-12-3`).
+fn ends_key(bytes: &[u8], end: usize) -> bool {
+    match bytes.get(end) {
+        None => true,
+        Some(b) if b.is_ascii_alphanumeric() => false,
+        Some(b'-' | b'_') => !bytes.get(end + 1).is_some_and(u8::is_ascii_digit),
+        Some(_) => true,
+    }
+}
+
+/// Keys shaped like the stored items' (`PREFIX-N` for a prefix some item's
+/// key has) that `texts` name but no stored item has, upper-cased: an item
+/// not synced yet, outside the source's JQL, or a typo.
+pub fn unknown_keys<'a>(texts: impl IntoIterator<Item = &'a str>, keys: &[&str]) -> std::collections::BTreeSet<String> {
+    let known: std::collections::HashSet<String> = keys.iter().map(|k| k.to_uppercase()).collect();
+    let prefixes: std::collections::BTreeSet<String> = known
+        .iter()
+        .filter_map(|k| k.rsplit_once('-'))
+        .filter(|(prefix, number)| !prefix.is_empty() && number.bytes().all(|b| b.is_ascii_digit()))
+        .map(|(prefix, _)| format!("{prefix}-"))
+        .collect();
+    let mut unknown = std::collections::BTreeSet::new();
+    for text in texts {
+        let upper = text.to_uppercase();
+        let bytes = upper.as_bytes();
+        for prefix in &prefixes {
+            for (start, _) in upper.match_indices(prefix.as_str()) {
+                let before = start.checked_sub(1).map(|i| bytes[i]);
+                if before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                    continue;
+                }
+                let digits = bytes[start + prefix.len()..].iter().take_while(|b| b.is_ascii_digit()).count();
+                let end = start + prefix.len() + digits;
+                if digits > 0 && ends_key(bytes, end) && !known.contains(&upper[start..end]) {
+                    unknown.insert(upper[start..end].to_owned());
+                }
+            }
+        }
+    }
+    unknown
 }
 
 /// Whether `text` mentions `#number` (not `#12` inside `#123`).
@@ -370,6 +413,20 @@ mod tests {
             activities: Vec::new(),
             updated_at: None,
         }
+    }
+
+    #[test]
+    fn keys_in_branch_names_and_keys_of_no_item() {
+        assert!(names("feature/SHOP-9-gift-cards", "SHOP-9"));
+        assert!(names("SHOP-9_gift", "shop-9"));
+        assert!(!names("SHOP-9-2", "SHOP-9"));
+        assert!(!names("SHOP-90", "SHOP-9"));
+        assert!(!names("XSHOP-9", "SHOP-9"));
+        let unknown = unknown_keys(
+            ["Fixes SHOP-9 and SHOP-12", "feature/SHOP-13-x", "ABC-1 is another tracker"],
+            &["SHOP-9", "SHOP-10"],
+        );
+        assert_eq!(unknown.into_iter().collect::<Vec<_>>(), ["SHOP-12", "SHOP-13"]);
     }
 
     #[test]

@@ -296,6 +296,21 @@ fn item_stream(
     let pr_texts: Vec<Option<String>> =
         events.prs.iter().map(|pr| texts.get(&(pr.repo.clone(), pr.number)).cloned()).collect();
     let mut links = fulcrum_core::items::link(&items, &events.prs, &pr_texts);
+    let keys: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
+    let unknown = fulcrum_core::items::unknown_keys(pr_texts.iter().flatten().map(String::as_str), &keys);
+    if !unknown.is_empty() {
+        let shown: Vec<&str> = unknown.iter().take(8).map(String::as_str).collect();
+        let more = if unknown.len() > shown.len() {
+            format!(" and {} more", unknown.len() - shown.len())
+        } else {
+            String::new()
+        };
+        warnings.push(format!(
+            "pull requests name {} of no stored work item: {}{more}; sync the tracker, or widen its jql",
+            if unknown.len() == 1 { "a key".to_owned() } else { format!("{} keys", unknown.len()) },
+            shown.join(", ")
+        ));
+    }
     // Keys in commit messages: a pull request carrying (or merged as) a
     // commit whose subject names an item's key belongs to it.
     let repositories: Vec<&str> =

@@ -34,7 +34,7 @@ use crate::store::{EventBatch, PrLabel, Store};
 const PAGE: usize = 50;
 
 /// The fields of a pull request, nested lists included.
-const PR_FIELDS: &str = "id number title url createdAt updatedAt mergedAt closedAt isDraft additions deletions \
+const PR_FIELDS: &str = "id number title body headRefName url createdAt updatedAt mergedAt closedAt isDraft additions deletions \
     author { login } mergeCommit { oid } \
     commits(first: 100) { pageInfo { hasNextPage endCursor } nodes { commit { oid authoredDate author { name user { login } } } } } \
     reviews(first: 50) { pageInfo { hasNextPage endCursor } nodes { id state submittedAt author { login } \

@@ -211,6 +211,12 @@ struct PullRequestLine {
     title: Option<String>,
     #[serde(default)]
     url: Option<String>,
+    /// Its description (work-item keys in it link the item).
+    #[serde(default)]
+    description: Option<String>,
+    /// Its source branch (work-item keys in it link the item).
+    #[serde(default)]
+    branch: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -242,7 +248,7 @@ struct CommentLine {
 
 /// One line's items, checked.
 enum Item {
-    PullRequest(PullRequest, crate::store::PrLabel),
+    PullRequest(PullRequest, crate::store::PrLabel, Option<String>),
     Deployment(DeploymentEvent),
     Incident(IncidentEvent),
     Tracked(crate::store::ItemEvent),
@@ -293,6 +299,9 @@ fn convert(line: Line, source: &str) -> Result<Item, String> {
             }
             let kind = source.split(':').next().unwrap_or(source);
             let label = crate::store::PrLabel { title: pr.title.clone(), url: pr.url.clone() };
+            // What links work items beyond the title, kept as a payload.
+            let raw = (pr.description.is_some() || pr.branch.is_some())
+                .then(|| serde_json::json!({"body": pr.description, "branch": pr.branch}).to_string());
             Ok(Item::PullRequest(
                 PullRequest {
                     id: format!("{kind}:pr:{}#{}", pr.repo, pr.number),
@@ -317,6 +326,7 @@ fn convert(line: Line, source: &str) -> Result<Item, String> {
                     updated_at: pr.updated_at.map(|t| t.0),
                 },
                 label,
+                raw,
             ))
         }
         Line::Deployment(d) => {
@@ -460,7 +470,9 @@ fn parse_lines(lines: Vec<(usize, Vec<u8>)>, source: &str) -> Parsed {
             .and_then(|l| convert(l, source))
             .map_err(|message| crate::sources::http::cut(&message, MESSAGE_LIMIT));
         match item {
-            Ok(Item::PullRequest(pr, label)) => parsed.batch.pull_requests.push((pr, source.to_owned(), None, label)),
+            Ok(Item::PullRequest(pr, label, raw)) => {
+                parsed.batch.pull_requests.push((pr, source.to_owned(), raw, label))
+            }
             Ok(Item::Deployment(d)) => parsed.batch.deployments.push((d, None)),
             Ok(Item::Incident(i)) => parsed.batch.incidents.push((i, None)),
             Ok(Item::Tracked(i)) => parsed.batch.items.push((i, None)),

@@ -822,8 +822,11 @@ impl Store {
     }
 
     /// The text of stored pull requests, by repository and number: the
-    /// title, and the description a host's payload carries (GitHub's `body`,
-    /// GitLab's `description`), for linking work items.
+    /// title, the description a host's payload carries (GitHub's `body`,
+    /// GitLab's, Bitbucket's and Azure DevOps' `description`) and the source
+    /// branch's name (GitHub's `head.ref` or `headRefName`, GitLab's
+    /// `source_branch`, Bitbucket's `source.branch.name`, Azure DevOps'
+    /// `sourceRefName`, an events file's `branch`), for linking work items.
     pub fn pr_texts(&self, filter: &EventFilter) -> Result<HashMap<(String, u64), String>, StoreError> {
         let mut texts = HashMap::new();
         self.db
@@ -838,10 +841,22 @@ impl Store {
                     let mut text: String = row.get::<Option<String>>(2)?.unwrap_or_default();
                     if let Some(raw) = row.get::<Option<String>>(3)?
                         && let Ok(payload) = serde_json::from_str::<serde_json::Value>(&raw)
-                        && let Some(body) = payload["body"].as_str().or(payload["description"].as_str())
                     {
-                        text.push('\n');
-                        text.push_str(body);
+                        let body = payload["body"].as_str().or(payload["description"].as_str());
+                        let branch = [
+                            &payload["head"]["ref"],
+                            &payload["headRefName"],
+                            &payload["source_branch"],
+                            &payload["source"]["branch"]["name"],
+                            &payload["sourceRefName"],
+                            &payload["branch"],
+                        ]
+                        .into_iter()
+                        .find_map(|v| v.as_str());
+                        for part in [body, branch].into_iter().flatten() {
+                            text.push('\n');
+                            text.push_str(part.trim_start_matches("refs/heads/"));
+                        }
                     }
                     texts.insert((repo, row.get::<i64>(1)? as u64), text);
                     Ok(())

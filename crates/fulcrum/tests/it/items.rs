@@ -175,3 +175,20 @@ fn keys_in_commit_messages_link_items_to_their_pull_requests() {
     // First commit 20th 09:00, a day after the item started.
     assert_eq!(row["to_first_commit"].as_i64(), Some(24 * 3600));
 }
+
+#[test]
+fn keys_in_branch_names_link_and_keys_of_no_item_are_named() {
+    let scratch = imported("items_branches");
+    let more = r#"{"type":"pull_request","repo":"acme/shop","number":8,"author":"ann","title":"Gift cards","branch":"feature/SHOP-6-gift-cards","description":"Also fixes SHOP-77.","created_at":"2025-01-14T09:00:00Z","merged_at":"2025-01-14T12:00:00Z","merge_commit":"m8","commits":[{"sha":"c8","author":"ann","authored_at":"2025-01-14T08:00:00Z"}]}
+{"type":"item","id":"SHOP-6","created_at":"2025-01-13T08:00:00Z","started_at":"2025-01-13T09:00:00Z","done_at":"2025-01-15T09:00:00Z"}
+"#;
+    std::fs::write(scratch.path("more.jsonl"), more).unwrap();
+    run_in(&scratch, &["import", "more.jsonl"]).ok();
+    let flow = run_in(&scratch, &["flow", "--since", "2025-01-01", "--until", "2025-02-01", "--format", "json"]).ok().json();
+    let row = flow["items"]["rows"].as_array().unwrap().iter().find(|r| r["key"] == "SHOP-6").unwrap().clone();
+    assert_eq!(row["pull_requests"], serde_json::json!(["acme/shop#8"]), "{row}");
+    // Started 13th 09:00, first commit 14th 08:00.
+    assert_eq!(row["to_first_commit"].as_i64(), Some(23 * 3600));
+    let warnings = flow["warnings"].to_string();
+    assert!(warnings.contains("pull requests name a key of no stored work item: SHOP-77"), "{warnings}");
+}

@@ -366,8 +366,8 @@ pub struct SourceFile {
     #[serde(default)]
     pub user: Option<String>,
     /// Jira: `cloud` or `datacenter` [default: cloud for *.atlassian.net].
-    /// GitHub: `graphql` reads pull requests through the GraphQL API (about
-    /// one request per 50 pull requests) [default: `rest`].
+    /// GitHub and GitLab: `graphql` reads pull (merge) requests through the
+    /// GraphQL API (about one request per 50) [default: `rest`].
     #[serde(default)]
     pub api: Option<String>,
 }
@@ -1113,7 +1113,7 @@ impl Config {
                     ));
                 }
                 "github" | "gitlab" | "bitbucket" => {
-                    let allowed: &[&str] = if source.kind == "github" { &["rest", "graphql"] } else { &[] };
+                    let allowed: &[&str] = if source.kind == "bitbucket" { &[] } else { &["rest", "graphql"] };
                     if let Some(api) = &source.api
                         && !allowed.contains(&api.as_str())
                     {
@@ -1121,7 +1121,7 @@ impl Config {
                             false,
                             &format!("{key}.api"),
                             if allowed.is_empty() {
-                                format!("`{api}`: api is for github (rest, graphql) and jira sources")
+                                format!("`{api}`: api is for github and gitlab (rest, graphql) and jira sources")
                             } else {
                                 format!("`{api}`: use rest or graphql")
                             },

@@ -80,12 +80,16 @@ pub fn sync(
         workers: source.concurrency.unwrap_or(4),
         batch: BATCH,
     };
-    let url = format!("{root}/merge_requests?state=all&order_by=updated_at&sort=asc&per_page=100{after}");
-    session.each_page(&url, &mut |page| -> anyhow::Result<()> {
-        let requests = fresh_items(page, "iid", position, &mut seen, &mut skipped);
-        let fetch = |item: &Value| merge_request(item, &root, repo, &session);
-        store_pull_requests(store, &session, &batches, &requests, &mut reached, &mut summary, &fetch)
-    })?;
+    if source.api.as_deref() == Some("graphql") {
+        crate::sources::graphql::sync_merge_requests(store, &session, &names, source, context, &mut summary)?;
+    } else {
+        let url = format!("{root}/merge_requests?state=all&order_by=updated_at&sort=asc&per_page=100{after}");
+        session.each_page(&url, &mut |page| -> anyhow::Result<()> {
+            let requests = fresh_items(page, "iid", position, &mut seen, &mut skipped);
+            let fetch = |item: &Value| merge_request(item, &root, repo, &session);
+            store_pull_requests(store, &session, &batches, &requests, &mut reached, &mut summary, &fetch)
+        })?;
+    }
 
     // Deployments, oldest update first: each page with the cursor it reached.
     session.stage(format!("{name}: deployments"));

@@ -344,6 +344,217 @@ pub fn sync_pull_requests(
     Ok(())
 }
 
+/// The fields of a GitLab merge request, nested lists included.
+const MR_FIELDS: &str = "iid title webUrl description sourceBranch createdAt updatedAt mergedAt closedAt draft \
+    author { username } mergeCommitSha squashCommitSha diffHeadSha diffStatsSummary { additions deletions } \
+    commits(first: 100) { pageInfo { hasNextPage endCursor } nodes { sha authoredDate authorName } } \
+    notes(first: 100) { pageInfo { hasNextPage endCursor } nodes { id system body createdAt author { username } position { positionType } } } \
+    approvedBy { nodes { username } }";
+
+/// GitLab's GraphQL endpoint for a REST base (`…/api/v4` → `…/api/graphql`).
+pub fn gitlab_endpoint(base: &str) -> String {
+    let base = base.trim_end_matches('/');
+    match base.strip_suffix("/v4") {
+        Some(api) => format!("{api}/graphql"),
+        None => format!("{base}/graphql"),
+    }
+}
+
+/// A GitLab merge request node (its lists completed) as a pull request,
+/// read as the REST connector reads the same merge request: system notes
+/// for ready and approvals, diff notes as review comments, approvals
+/// without a note at the merge (else last update) time, size unknown
+/// without diff statistics.
+pub fn merge_request(repo: &str, node: &Value) -> Option<PullRequest> {
+    let iid: u64 = node["iid"].as_str().and_then(|i| i.parse().ok()).or_else(|| node["iid"].as_u64())?;
+    let created_at = at(node, "createdAt")?;
+    let commits = node["commits"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            Some(PrCommit {
+                sha: c["sha"].as_str()?.to_owned(),
+                author: c["authorName"].as_str()?.to_owned(),
+                authored_at: at(c, "authoredDate")?,
+            })
+        })
+        .collect();
+    let (mut activities, mut ready_at, mut approved_with_note) = (Vec::new(), None::<i64>, HashSet::new());
+    let mut ids = HashSet::new();
+    for note in node["notes"]["nodes"].as_array().into_iter().flatten() {
+        if !note["id"].as_str().is_none_or(|id| ids.insert(id.to_owned())) {
+            continue;
+        }
+        let (Some(who), Some(when)) = (note["author"]["username"].as_str(), at(note, "createdAt")) else { continue };
+        let body = note["body"].as_str().unwrap_or("");
+        if note["system"] == true {
+            if body.starts_with("marked this merge request as **ready**")
+                || body.starts_with("marked this merge request as ready")
+                || body.starts_with("unmarked as a **Work In Progress**")
+            {
+                ready_at = Some(ready_at.map_or(when, |r| r.max(when)));
+            } else if body.starts_with("approved this merge request") {
+                approved_with_note.insert(who.to_owned());
+                activities.push(ReviewActivity { author: who.to_owned(), at: when, kind: ActivityKind::Review });
+            }
+            continue;
+        }
+        let kind = if note["position"].is_object() { ActivityKind::ReviewComment } else { ActivityKind::Comment };
+        activities.push(ReviewActivity { author: who.to_owned(), at: when, kind });
+    }
+    let merged_at = at(node, "mergedAt");
+    let fallback = merged_at.or_else(|| at(node, "updatedAt"));
+    for approver in node["approvedBy"]["nodes"].as_array().into_iter().flatten() {
+        if let (Some(who), Some(when)) = (approver["username"].as_str(), fallback)
+            && !approved_with_note.contains(who)
+        {
+            activities.push(ReviewActivity { author: who.to_owned(), at: when, kind: ActivityKind::Review });
+        }
+    }
+    let stats = &node["diffStatsSummary"];
+    let size_unknown = stats["additions"].as_u64().is_none() && stats["deletions"].as_u64().is_none();
+    let landed = ["mergeCommitSha", "squashCommitSha", "diffHeadSha"].iter().find_map(|k| node[*k].as_str());
+    Some(PullRequest {
+        id: format!("gitlab:pr:{repo}#{iid}"),
+        repo: repo.to_owned(),
+        number: iid,
+        author: node["author"]["username"].as_str().unwrap_or("ghost").to_owned(),
+        created_at,
+        ready_at,
+        draft: node["draft"] == true,
+        merged_at,
+        closed_at: at(node, "closedAt").or(merged_at),
+        merge_commit: merged_at.and(landed.map(str::to_owned)),
+        additions: stats["additions"].as_u64().unwrap_or(0),
+        deletions: stats["deletions"].as_u64().unwrap_or(0),
+        size_unknown,
+        commits,
+        activities,
+        updated_at: at(node, "updatedAt"),
+    })
+}
+
+/// Syncs the merge requests of one GitLab project through GraphQL: least
+/// recently updated first from the cursor (`updatedAfter`), 50 a query,
+/// each page written with the cursor it reached.
+pub fn sync_merge_requests(
+    store: &mut Store,
+    session: &Session<'_>,
+    names: &Names<'_>,
+    source: &SourceFile,
+    context: &SyncContext<'_>,
+    summary: &mut SourceSummary,
+) -> anyhow::Result<()> {
+    let graph = Graph {
+        session,
+        url: gitlab_endpoint(&names.base),
+        source: names.name.clone(),
+        limit: std::cell::Cell::new(None),
+    };
+    let query = format!(
+        "query MergeRequests($project: ID!, $after: String, $updatedAfter: Time) {{ project(fullPath: $project) {{ \
+         mergeRequests(sort: UPDATED_ASC, first: {PAGE}, after: $after, updatedAfter: $updatedAfter) {{ \
+         pageInfo {{ hasNextPage endCursor }} nodes {{ {MR_FIELDS} }} }} }} }}"
+    );
+    let cursor = names.cursor(store, "merge_requests", source, context.now)?;
+    let updated_after = cursor.map(|c| c.time_text());
+    let (mut after, mut reached) = (None::<String>, cursor);
+    let mut seen: HashSet<(u64, Option<i64>)> = HashSet::new();
+    loop {
+        session.stage(format!("{}: merge requests ({} stored)", names.name, summary.pull_requests));
+        let variables = json!({"project": names.repo, "after": after, "updatedAfter": updated_after});
+        let data = graph.run("MergeRequests", &query, variables)?;
+        if data["project"].is_null() {
+            return Err(SourceError(format!(
+                "{}: the project was not found through GraphQL; check the name and that the token can read it",
+                names.name
+            ))
+            .into());
+        }
+        let list = &data["project"]["mergeRequests"];
+        let mut batch = EventBatch::default();
+        for node in list["nodes"].as_array().into_iter().flatten() {
+            let number = node["iid"].as_str().and_then(|i| i.parse::<u64>().ok());
+            let updated = at(node, "updatedAt");
+            let (Some(number), Some(position)) =
+                (number, updated.zip(number).map(|(at, number)| Cursor { at, number }))
+            else {
+                summary.skipped += 1;
+                continue;
+            };
+            // `updatedAfter` is inclusive: the tie at the cursor was stored.
+            if cursor.is_some_and(|c| position <= c) || !seen.insert((number, updated)) {
+                continue;
+            }
+            let node = complete_gitlab(&graph, names.repo, node.clone())?;
+            let Some(pr) = merge_request(names.repo, &node) else {
+                summary.skipped += 1;
+                continue;
+            };
+            summary.unknown_sizes += usize::from(pr.size_unknown);
+            reached = reached.max(Some(position));
+            let label = PrLabel {
+                title: node["title"].as_str().map(str::to_owned),
+                url: node["webUrl"].as_str().map(str::to_owned),
+            };
+            batch.pull_requests.push((pr, names.name.clone(), Some(gitlab_payload(&node)), label));
+        }
+        summary.pull_requests += batch.pull_requests.len();
+        let reached_text = reached.map(|c| c.format());
+        let cursors: Vec<(&str, &str, &str)> =
+            reached_text.as_deref().map(|r| (names.name.as_str(), "merge_requests", r)).into_iter().collect();
+        store.write_events(&batch, &cursors)?;
+        let end = list["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+        if list["pageInfo"]["hasNextPage"] != true || end.is_none() {
+            break;
+        }
+        after = end;
+    }
+    Ok(())
+}
+
+/// The stored payload of a merge request node, with REST's names for what
+/// links work items (`description`, `source_branch`).
+fn gitlab_payload(node: &Value) -> String {
+    let mut payload = node.clone();
+    payload["source_branch"] = node["sourceBranch"].clone();
+    payload.to_string()
+}
+
+/// `node` with its commits and notes completed by follow-up queries.
+fn complete_gitlab(graph: &Graph<'_, '_>, project: &str, mut node: Value) -> anyhow::Result<Value> {
+    let iid = node["iid"].clone();
+    for (list, fields) in [
+        ("commits", "pageInfo { hasNextPage endCursor } nodes { sha authoredDate authorName }"),
+        (
+            "notes",
+            "pageInfo { hasNextPage endCursor } nodes { id system body createdAt author { username } position { positionType } }",
+        ),
+    ] {
+        let name = if list == "commits" { "MergeRequestCommits" } else { "MergeRequestNotes" };
+        let query = format!(
+            "query {name}($project: ID!, $iid: String!, $after: String) {{ project(fullPath: $project) {{ \
+             mergeRequest(iid: $iid) {{ {list}(first: 100, after: $after) {{ {fields} }} }} }} }}"
+        );
+        let mut page_info = node[list]["pageInfo"].clone();
+        while page_info["hasNextPage"] == true {
+            let variables = json!({"project": project, "iid": iid, "after": page_info["endCursor"]});
+            let data = graph.run(name, &query, variables)?;
+            let more = &data["project"]["mergeRequest"][list];
+            let nodes = more["nodes"].as_array().cloned().unwrap_or_default();
+            if nodes.is_empty() {
+                break;
+            }
+            if let Some(all) = node[list]["nodes"].as_array_mut() {
+                all.extend(nodes);
+            }
+            page_info = more["pageInfo"].clone();
+        }
+    }
+    Ok(node)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -284,3 +284,116 @@ fn issues_are_work_items_moved_by_their_events() {
     );
     assert!(!again.iter().any(|p| p.contains("resource_")), "no event fetched again: {again:?}");
 }
+
+/// The merge requests of `routes()` as GitLab's GraphQL API gives them.
+fn graphql_nodes() -> Vec<Value> {
+    let note = |id: u64, author: &str, at: &str, body: &str, system: bool, diff: bool| {
+        json!({"id": format!("gid://gitlab/Note/{id}"), "system": system, "body": body, "createdAt": at,
+               "author": {"username": author}, "position": if diff { json!({"positionType": "text"}) } else { Value::Null }})
+    };
+    let done = json!({"hasNextPage": false, "endCursor": null});
+    let node = |iid: u64, author: &str, created: &str, merged: Option<&str>, updated: &str| {
+        json!({
+            "iid": iid.to_string(), "title": format!("change {iid}"), "webUrl": null, "description": null,
+            "sourceBranch": format!("topic-{iid}"), "createdAt": created, "updatedAt": updated, "mergedAt": merged,
+            "closedAt": null, "draft": false, "author": {"username": author}, "mergeCommitSha": null,
+            "squashCommitSha": null, "diffHeadSha": format!("head{iid}"), "diffStatsSummary": null,
+            "commits": {"pageInfo": done, "nodes": []}, "notes": {"pageInfo": done, "nodes": []},
+            "approvedBy": {"nodes": []}
+        })
+    };
+    let mut one =
+        node(1, "ann", "2025-01-06T09:00:00.000Z", Some("2025-01-06T17:00:00.000Z"), "2025-01-06T18:00:00.000Z");
+    one["squashCommitSha"] = json!("s1");
+    one["diffStatsSummary"] = json!({"additions": 2, "deletions": 1});
+    one["commits"]["nodes"] =
+        json!([{"sha": "c1", "authorName": "ann", "authoredDate": "2025-01-06T08:00:00.000+00:00"}]);
+    one["notes"]["nodes"] = json!([
+        note(1, "renovate-bot", "2025-01-06T10:00:00.000Z", "bump", false, false),
+        note(2, "bob", "2025-01-06T13:00:00.000Z", "nit", false, true),
+        note(3, "bob", "2025-01-06T15:00:00.000Z", "approved this merge request", true, false),
+    ]);
+    one["approvedBy"]["nodes"] = json!([{"username": "bob"}]);
+    let mut two =
+        node(2, "bob", "2025-01-07T09:00:00.000Z", Some("2025-01-08T14:00:00.000Z"), "2025-01-08T15:00:00.000Z");
+    two["mergeCommitSha"] = json!("m2");
+    two["commits"]["nodes"] =
+        json!([{"sha": "c2", "authorName": "bob", "authoredDate": "2025-01-07T08:00:00.000+01:00"}]);
+    // Its notes overflow the first answer: the rest comes from a follow-up.
+    two["notes"] = json!({"pageInfo": {"hasNextPage": true, "endCursor": "n1"}, "nodes": [
+        note(4, "bob", "2025-01-08T09:00:00.000Z", "marked this merge request as **ready**", true, false)
+    ]});
+    two["approvedBy"]["nodes"] = json!([{"username": "dave"}]);
+    let three = node(3, "carol", "2025-01-09T09:00:00.000Z", None, "2025-01-09T10:00:00.000Z");
+    vec![one, two, three]
+}
+
+#[test]
+fn graphql_merge_requests_match_rest_in_fewer_requests() {
+    let rest = Scratch::new("gitlab_graphql_rest");
+    let replay = Replay::start(routes());
+    let rest_config = setup(&rest, &replay);
+    let synced = fulcrum_in(&rest, &rest_config, &["sync"]).ok();
+    let count = |stderr: &str| -> usize {
+        let line = stderr.lines().find(|l| l.starts_with("gitlab:acme/shop:")).unwrap();
+        line.rsplit_once('(').unwrap().1.split(' ').next().unwrap().parse().unwrap()
+    };
+    let rest_requests = count(&synced.stderr);
+
+    let scratch = Scratch::new("gitlab_graphql");
+    let nodes = graphql_nodes();
+    let key = |operation: &str, variables: Value| format!("/api/graphql {operation} {variables}");
+    let page = |nodes: &[Value], next: Option<&str>| {
+        json!({"data": {"project": {"mergeRequests": {
+            "pageInfo": {"hasNextPage": next.is_some(), "endCursor": next}, "nodes": nodes}}}})
+    };
+    let vars = |after: Value, since: Value| json!({"project": "acme/shop", "after": after, "updatedAfter": since});
+    let mut routes: Vec<Route> = routes().into_iter().filter(|r| !r.path.contains("/merge_requests")).collect();
+    routes.extend([
+        Route { path: key("MergeRequests", vars(Value::Null, Value::Null)), responses: ok(page(&nodes[..1], Some("g1"))) },
+        Route { path: key("MergeRequests", vars(json!("g1"), Value::Null)), responses: ok(page(&nodes[1..], None)) },
+        Route {
+            path: key("MergeRequestNotes", json!({"project": "acme/shop", "iid": "2", "after": "n1"})),
+            responses: ok(json!({"data": {"project": {"mergeRequest": {"notes": {
+                "pageInfo": {"hasNextPage": false, "endCursor": "n3"}, "nodes": [
+                    {"id": "gid://gitlab/Note/5", "system": false, "body": "ready!", "createdAt": "2025-01-08T09:30:00.000Z",
+                     "author": {"username": "bob"}, "position": null},
+                    {"id": "gid://gitlab/Note/6", "system": false, "body": "looks good", "createdAt": "2025-01-08T12:00:00.000Z",
+                     "author": {"username": "carol"}, "position": null}
+                ]}}}}})),
+        },
+        // The re-sync: updated since the newest stored, nothing new.
+        Route {
+            path: key("MergeRequests", vars(Value::Null, json!("2025-01-09T10:00:00Z"))),
+            responses: ok(page(&[], None)),
+        },
+    ]);
+    let replay = Replay::start(routes);
+    let config = setup(&scratch, &replay);
+    let text = std::fs::read_to_string(&config).unwrap() + "api = \"graphql\"\n";
+    std::fs::write(&config, text).unwrap();
+    let synced = fulcrum_in(&scratch, &config, &["sync"]).ok();
+    assert_eq!(replay.unexpected_404s(&[]), Vec::<String>::new());
+    let graphql_requests = count(&synced.stderr);
+    let queries = replay.requests().iter().filter(|r| r.method == "POST").count();
+    assert_eq!(queries, 3, "two pages and a follow-up");
+    eprintln!("3 merge requests: REST {rest_requests} requests, GraphQL {graphql_requests} ({queries} queries)");
+    assert!(replay.requests().iter().all(|r| r.headers.iter().any(|(k, v)| k == "private-token" && v == TOKEN)));
+    let flow = |scratch: &Scratch, config: &std::path::Path| {
+        let mut flow = fulcrum_in(
+            scratch,
+            config,
+            &["flow", "--since", "2025-01-01", "--until", "2025-02-01", "--format", "json"],
+        )
+        .ok()
+        .json();
+        flow.as_object_mut().unwrap().remove("config_source");
+        flow
+    };
+    assert_eq!(flow(&scratch, &config), flow(&rest, &rest_config));
+    // Nothing new: one query for the merge requests.
+    let before = replay.requests().len();
+    fulcrum_in(&scratch, &config, &["sync"]).ok();
+    let again = replay.requests().into_iter().skip(before).filter(|r| r.method == "POST").count();
+    assert_eq!(again, 1);
+}

@@ -184,7 +184,8 @@ fn keys_in_branch_names_link_and_keys_of_no_item_are_named() {
 "#;
     std::fs::write(scratch.path("more.jsonl"), more).unwrap();
     run_in(&scratch, &["import", "more.jsonl"]).ok();
-    let flow = run_in(&scratch, &["flow", "--since", "2025-01-01", "--until", "2025-02-01", "--format", "json"]).ok().json();
+    let flow =
+        run_in(&scratch, &["flow", "--since", "2025-01-01", "--until", "2025-02-01", "--format", "json"]).ok().json();
     let row = flow["items"]["rows"].as_array().unwrap().iter().find(|r| r["key"] == "SHOP-6").unwrap().clone();
     assert_eq!(row["pull_requests"], serde_json::json!(["acme/shop#8"]), "{row}");
     // Started 13th 09:00, first commit 14th 08:00.

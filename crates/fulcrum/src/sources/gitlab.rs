@@ -284,9 +284,12 @@ fn merge_request(item: &Value, root: &str, repo: &str, session: &Session<'_>) ->
     // Listed items without an iid were left out before.
     let iid = item["iid"].as_u64().unwrap_or_default();
     let at = format!("{root}/merge_requests/{iid}");
+    // Children listed twice (a list that shifted while paged) are taken once, by id.
+    let mut ids = HashSet::new();
     let commits: Vec<PrCommit> = session
         .get_all(&format!("{at}/commits?per_page=100"))?
         .iter()
+        .filter(|c| c["id"].as_str().is_none_or(|id| ids.insert(id.to_owned())))
         .filter_map(|c| {
             Some(PrCommit {
                 sha: c["id"].as_str()?.to_owned(),
@@ -299,7 +302,11 @@ fn merge_request(item: &Value, root: &str, repo: &str, session: &Session<'_>) ->
     let mut activities = Vec::new();
     let mut ready_at = None;
     let mut approved_with_note = HashSet::new();
+    let mut note_ids = HashSet::new();
     for note in session.get_all(&format!("{at}/notes?sort=asc&order_by=created_at&per_page=100"))? {
+        if !note["id"].as_u64().is_none_or(|id| note_ids.insert(id)) {
+            continue;
+        }
         let (Some(who), Some(when)) = (note["author"]["username"].as_str(), time(&note, "created_at")) else {
             continue;
         };

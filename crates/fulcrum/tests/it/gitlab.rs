@@ -33,7 +33,8 @@ fn mr(iid: u64, author: &str, created: &str, merged: Option<&str>, updated: &str
 }
 
 fn note(author: &str, at: &str, body: &str, system: bool, kind: Option<&str>) -> Value {
-    json!({"id": 1, "body": body, "author": {"username": author}, "created_at": at, "system": system, "type": kind})
+    // Each note's id from its time (unique in these pages).
+    json!({"id": utc(at), "body": body, "author": {"username": author}, "created_at": at, "system": system, "type": kind})
 }
 
 fn routes() -> Vec<Route> {
@@ -76,6 +77,8 @@ fn routes() -> Vec<Route> {
             "/merge_requests/1/notes?sort=asc&order_by=created_at&per_page=100",
             ok(json!([
                 note("renovate-bot", "2025-01-06T10:00:00.000Z", "bump", false, None),
+                note("bob", "2025-01-06T13:00:00.000Z", "nit", false, Some("DiffNote")),
+                // Listed twice, as a list that shifts while paged does: counted once.
                 note("bob", "2025-01-06T13:00:00.000Z", "nit", false, Some("DiffNote")),
                 note("bob", "2025-01-06T15:00:00.000Z", "approved this merge request", true, None),
             ])),
@@ -339,6 +342,8 @@ fn graphql_merge_requests_match_rest_in_fewer_requests() {
         line.rsplit_once('(').unwrap().1.split(' ').next().unwrap().parse().unwrap()
     };
     let rest_requests = count(&synced.stderr);
+    // Bob's diff note, listed twice, is stored once.
+    assert_eq!(open_db(&rest.db()).value::<i64>("SELECT COUNT(*) FROM pr_activities WHERE kind = 'review_comment'"), 1);
 
     let scratch = Scratch::new("gitlab_graphql");
     let nodes = graphql_nodes();

@@ -67,6 +67,10 @@ pub struct WorkItem {
     pub transitions: Vec<Transition>,
     /// Pull requests it names (`owner/name#number`).
     pub links: Vec<String>,
+    /// Its estimate (story points), when the tracker has one.
+    pub points: Option<f64>,
+    /// The last sprint it was in, when the tracker says.
+    pub sprint: Option<String>,
 }
 
 impl WorkItem {
@@ -260,6 +264,10 @@ pub struct ItemRow {
     pub cycle: Option<i64>,
     /// Back in to-do after it started.
     pub waiting: i64,
+    /// Its estimate (story points), when the tracker has one.
+    pub points: Option<f64>,
+    /// The last sprint it was in.
+    pub sprint: Option<String>,
 }
 
 /// A step of the stream over the window's done items.
@@ -282,6 +290,9 @@ pub struct ItemStream {
     pub without_pull_requests: usize,
     /// Items in progress at the end of the window.
     pub in_progress: usize,
+    /// Story points of the items done in the window (`None` when none of
+    /// them has an estimate).
+    pub points_done: Option<f64>,
     /// Each step.
     pub steps: Vec<Step>,
     /// One row per done item, by done time.
@@ -339,6 +350,8 @@ pub fn stream(
             to_deployed: span(merged_at, deployed_at),
             cycle: span(started_at, Some(done_at)),
             waiting: item.waiting(done_at),
+            points: item.points,
+            sprint: item.sprint.clone(),
         });
     }
     rows.sort_by(|a, b| (a.done_at, &a.key).cmp(&(b.done_at, &b.key)));
@@ -373,11 +386,13 @@ pub fn stream(
             moves.last().is_some_and(|t| t.category == Category::InProgress)
         })
         .count();
+    let estimated: Vec<f64> = rows.iter().filter_map(|r| r.points).collect();
     ItemStream {
         items: items.len(),
         done: rows.len(),
         without_pull_requests: rows.iter().filter(|r| r.pull_requests.is_empty()).count(),
         in_progress,
+        points_done: (!estimated.is_empty()).then(|| estimated.iter().sum()),
         steps,
         rows,
     }
@@ -447,6 +462,8 @@ mod tests {
                 (40 * H, Done),
             ]),
             links: Vec::new(),
+            points: None,
+            sprint: None,
         };
         assert_eq!(item.started_at(), Some(10 * H));
         assert_eq!(item.done_at(), Some(40 * H));
@@ -465,6 +482,8 @@ mod tests {
                 created_at: 0,
                 transitions: vec![],
                 links: vec![],
+                points: None,
+                sprint: None,
             },
             WorkItem {
                 key: "X-1".into(),
@@ -473,6 +492,8 @@ mod tests {
                 created_at: 0,
                 transitions: vec![],
                 links: vec!["acme/shop#3".into()],
+                points: None,
+                sprint: None,
             },
         ];
         let prs = vec![pr(1, 0, 0, None), pr(2, 0, 0, None), pr(3, 0, 0, None)];
@@ -496,6 +517,8 @@ mod tests {
             created_at: 0,
             transitions: moves(&[(24 * H, InProgress), (48 * H, Done)]),
             links: vec!["acme/shop#7".into()],
+            points: None,
+            sprint: None,
         };
         let undone = WorkItem {
             key: "SHOP-8".into(),

@@ -55,6 +55,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/0008_sync_jobs.sql"),
     include_str!("store/0009_people.sql"),
     include_str!("store/0010_items.sql"),
+    include_str!("store/0011_item_estimates.sql"),
 ];
 
 /// Failures of the store. All name the database file.

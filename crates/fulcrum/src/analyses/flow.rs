@@ -281,6 +281,8 @@ fn item_stream(
                 created_at: item.created_at,
                 transitions,
                 links: item.links,
+                points: item.points,
+                sprint: item.sprint,
             }
         })
         .collect();

@@ -254,8 +254,12 @@ fn terminal(a: &FlowAnalysis) -> String {
     if let Some(items) = &a.items {
         let _ = writeln!(
             out,
-            "\nwork items: {} done in the window ({} without a pull request), {} in progress, {} stored",
-            items.done, items.without_pull_requests, items.in_progress, items.items
+            "\nwork items: {} done in the window{} ({} without a pull request), {} in progress, {} stored",
+            items.done,
+            points_text(items.points_done),
+            items.without_pull_requests,
+            items.in_progress,
+            items.items
         );
         let _ = writeln!(out, "{:<16} {:>10} {:>10} {:>10} {:>6}", "step", "median", "p75", "p90", "items");
         for (name, cells) in item_cells(items) {
@@ -306,8 +310,12 @@ fn markdown(a: &FlowAnalysis) -> String {
     if let Some(items) = &a.items {
         let _ = writeln!(
             out,
-            "\n## Work items\n\n{} done in the window ({} without a pull request), {} in progress, {} stored.\n",
-            items.done, items.without_pull_requests, items.in_progress, items.items
+            "\n## Work items\n\n{} done in the window{} ({} without a pull request), {} in progress, {} stored.\n",
+            items.done,
+            points_text(items.points_done),
+            items.without_pull_requests,
+            items.in_progress,
+            items.items
         );
         let _ = writeln!(out, "| Step | Median | p75 | p90 | Items |\n|---|---|---|---|---|");
         for (name, cells) in item_cells(items) {
@@ -355,4 +363,11 @@ fn item_cells(items: &fulcrum_core::items::ItemStream) -> Vec<(&'static str, Res
             (name, cells)
         })
         .collect()
+}
+
+/// `, 21 points` when the done items carry estimates.
+fn points_text(points: Option<f64>) -> String {
+    // Points are often halves (0.5, 1.5): one decimal only when there is one.
+    let text = |p: f64| if p.fract() == 0.0 { format!("{p:.0}") } else { format!("{p:.1}") };
+    points.map(|p| format!(", {} points", text(p))).unwrap_or_default()
 }

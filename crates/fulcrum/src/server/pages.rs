@@ -491,8 +491,12 @@ async fn flow_core(state: &ServerState, query: &AnalysisQuery) -> Result<String,
     if let Some(items) = flow.get("items") {
         let _ = writeln!(
             body,
-            "<h2>Work items</h2><p data-items-done=\"{0}\">{0} done in the window ({1} without a pull request), {2} in progress, {3} stored: from created to done, through their pull requests.</p>",
-            items["done"], items["without_pull_requests"], items["in_progress"], items["items"]
+            "<h2>Work items</h2><p data-items-done=\"{0}\">{0} done in the window{4} ({1} without a pull request), {2} in progress, {3} stored: from created to done, through their pull requests.</p>",
+            items["done"],
+            items["without_pull_requests"],
+            items["in_progress"],
+            items["items"],
+            items["points_done"].as_f64().map(|p| format!(", {p} points")).unwrap_or_default()
         );
         body.push_str(
             "<table><thead><tr><th>Step</th><th>Median</th><th>p75</th><th>p90</th><th>Items</th></tr></thead><tbody>",

@@ -657,5 +657,7 @@ pub(crate) fn work_item(
         created_at,
         transitions,
         links: Vec::new(),
+        points: None,
+        sprint: None,
     })
 }

@@ -127,8 +127,9 @@ struct ItemLine {
     #[serde(default)]
     links: Vec<String>,
     #[serde(default)]
-    #[allow(dead_code)]
     points: Option<f64>,
+    #[serde(default)]
+    sprint: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -402,6 +403,11 @@ fn convert(line: Line, source: &str) -> Result<Item, String> {
                 created_at: item.created_at.0,
                 transitions,
                 links: item.links,
+                points: match item.points {
+                    Some(p) if !p.is_finite() || p < 0.0 => return Err(format!("`points` is {p}; expected 0 or more")),
+                    points => points,
+                },
+                sprint: item.sprint.filter(|s| !s.trim().is_empty()),
             }))
         }
         Line::Incident(i) => {

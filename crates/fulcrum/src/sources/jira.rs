@@ -18,8 +18,62 @@ use crate::sources::github::SyncContext;
 use crate::sources::http::Auth;
 use crate::store::{EventBatch, ItemEvent, Store};
 
-/// The fields asked for.
+/// The fields asked for (and the site's story-points and sprint fields,
+/// when it has them).
 const FIELDS: &str = "summary,created,updated,issuetype,status";
+
+/// The ids of the site's story-points field (named `Story Points` or
+/// `Story point estimate`) and sprint field (Jira Software's
+/// `gh-sprint`), from `/rest/api/N/field`.
+#[derive(Debug, Default, Clone)]
+pub struct EstimateFields {
+    /// Story points.
+    pub points: Option<String>,
+    /// Sprint.
+    pub sprint: Option<String>,
+}
+
+impl EstimateFields {
+    /// The fields of a `/field` answer.
+    pub fn of(listed: &[Value]) -> EstimateFields {
+        let id = |f: &Value| f["id"].as_str().map(str::to_owned);
+        let named = |f: &Value, names: &[&str]| {
+            f["name"].as_str().is_some_and(|n| names.iter().any(|w| n.eq_ignore_ascii_case(w)))
+        };
+        EstimateFields {
+            points: listed.iter().find(|f| named(f, &["Story Points", "Story point estimate"])).and_then(id),
+            sprint: listed
+                .iter()
+                .find(|f| f["schema"]["custom"] == "com.pyxis.greenhopper.jira:gh-sprint")
+                .or_else(|| listed.iter().find(|f| named(f, &["Sprint"])))
+                .and_then(id),
+        }
+    }
+
+    /// The `fields` parameter.
+    fn parameter(&self) -> String {
+        let mut fields = FIELDS.to_owned();
+        for id in [&self.points, &self.sprint].into_iter().flatten() {
+            fields.push(',');
+            fields.push_str(id);
+        }
+        fields
+    }
+}
+
+/// The last sprint of a sprint field: Cloud's objects (`name`), or Data
+/// Center's strings (`…[id=1,state=CLOSED,name=Sprint 7,…]`).
+fn last_sprint(value: &Value) -> Option<String> {
+    let last = value.as_array()?.last()?;
+    if let Some(name) = last["name"].as_str() {
+        return Some(name.to_owned());
+    }
+    let text = last.as_str()?;
+    let start = text.find("name=")? + "name=".len();
+    let rest = &text[start..];
+    let end = rest.find(",startDate=").or_else(|| rest.find(',')).unwrap_or(rest.len());
+    Some(rest[..end].trim_end_matches(']').to_owned())
+}
 
 /// A Jira time (`2025-01-02T09:00:00.000+0000`, the offset without a colon).
 fn jira_time(value: &Value) -> Option<i64> {
@@ -78,6 +132,7 @@ pub fn work_item(
     issue: &Value,
     histories: &[Value],
     statuses: &Statuses,
+    estimates: &EstimateFields,
     warnings: &mut Vec<String>,
 ) -> Option<ItemEvent> {
     let key = issue["key"].as_str()?;
@@ -134,6 +189,8 @@ pub fn work_item(
         created_at,
         transitions,
         links: Vec::new(),
+        points: estimates.points.as_ref().and_then(|id| fields[id].as_f64()).filter(|p| p.is_finite() && *p >= 0.0),
+        sprint: estimates.sprint.as_ref().and_then(|id| last_sprint(&fields[id])),
     })
 }
 
@@ -204,6 +261,8 @@ pub fn sync(
     };
     let version = if cloud { 3 } else { 2 };
     let statuses = statuses(&session.get_all(&format!("{base}/rest/api/{version}/status"))?);
+    let estimates = EstimateFields::of(&session.get_all(&format!("{base}/rest/api/{version}/field"))?);
+    let fields = estimates.parameter();
     let max_pages = source.max_pages.unwrap_or(crate::sources::http::DEFAULT_MAX_PAGES);
     let (mut start_at, mut token, mut newest, mut pages) = (0_usize, None::<String>, cursor, 0_usize);
     loop {
@@ -217,12 +276,12 @@ pub fn sync(
         let url = if cloud {
             let next = token.as_deref().map(|t| format!("&nextPageToken={}", encode(t))).unwrap_or_default();
             format!(
-                "{base}/rest/api/3/search/jql?jql={}&fields={FIELDS}&expand=changelog&maxResults=100{next}",
+                "{base}/rest/api/3/search/jql?jql={}&fields={fields}&expand=changelog&maxResults=100{next}",
                 encode(&jql)
             )
         } else {
             format!(
-                "{base}/rest/api/2/search?jql={}&fields={FIELDS}&expand=changelog&maxResults=100&startAt={start_at}",
+                "{base}/rest/api/2/search?jql={}&fields={fields}&expand=changelog&maxResults=100&startAt={start_at}",
                 encode(&jql)
             )
         };
@@ -231,7 +290,7 @@ pub fn sync(
         let mut batch = EventBatch::default();
         for issue in &issues {
             let histories = changelog(&session, &base, cloud, issue)?;
-            match work_item(&name, &service, issue, &histories, &statuses, &mut summary.warnings) {
+            match work_item(&name, &service, issue, &histories, &statuses, &estimates, &mut summary.warnings) {
                 Some(item) => {
                     newest = newest.max(jira_time(&issue["fields"]["updated"]));
                     batch.items.push((item, Some(issue.to_string())));
@@ -270,6 +329,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sprints_of_cloud_and_data_center_and_the_estimate_fields() {
+        let cloud = serde_json::json!([{"id": 6, "name": "EE Sprint 6"}, {"id": 7, "name": "EE Sprint 7"}]);
+        assert_eq!(last_sprint(&cloud).as_deref(), Some("EE Sprint 7"));
+        let dc = serde_json::json!([
+            "com.atlassian.greenhopper.service.sprint.Sprint@1a2b[id=3,rapidViewId=1,state=CLOSED,name=Sprint 3,startDate=2025-01-01T00:00:00.000Z,endDate=<null>]"
+        ]);
+        assert_eq!(last_sprint(&dc).as_deref(), Some("Sprint 3"));
+        let fields = EstimateFields::of(&[
+            serde_json::json!({"id": "customfield_10016", "name": "Story point estimate"}),
+            serde_json::json!({"id": "customfield_10020", "name": "Sprint",
+                               "schema": {"custom": "com.pyxis.greenhopper.jira:gh-sprint"}}),
+        ]);
+        assert_eq!(fields.parameter(), "summary,created,updated,issuetype,status,customfield_10016,customfield_10020");
+    }
+
+    #[test]
     fn jira_times_and_jql_dates() {
         assert_eq!(
             jira_time(&Value::from("2025-01-02T10:00:00.000+0100")),
@@ -297,7 +372,9 @@ mod tests {
         });
         let histories = issue["changelog"]["histories"].as_array().unwrap().clone();
         let mut warnings = Vec::new();
-        let item = work_item("jira:SHOP", "shop", &issue, &histories, &Statuses::new(), &mut warnings).unwrap();
+        let estimates = EstimateFields::default();
+        let item =
+            work_item("jira:SHOP", "shop", &issue, &histories, &Statuses::new(), &estimates, &mut warnings).unwrap();
         assert!(warnings.is_empty());
         let moves: Vec<(&str, Option<&str>)> =
             item.transitions.iter().map(|t| (t.1.as_str(), t.2.as_deref())).collect();

@@ -144,7 +144,7 @@ fn is_zero(n: &usize) -> bool {
 }
 
 /// A work item as a source gives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ItemEvent {
     /// Where it came from.
     pub source: String,
@@ -163,6 +163,10 @@ pub struct ItemEvent {
     pub transitions: Vec<(i64, String, Option<String>)>,
     /// Pull requests it names (`owner/name#number`).
     pub links: Vec<String>,
+    /// Its estimate (story points).
+    pub points: Option<f64>,
+    /// The last sprint it was in.
+    pub sprint: Option<String>,
 }
 
 /// One batch of items to write in one transaction. `raw` is the payload as
@@ -721,11 +725,12 @@ impl Store {
             for (item, raw) in &batch.items {
                 let links = serde_json::to_string(&item.links).unwrap_or_else(|_| "[]".to_owned());
                 let id: i64 = db.query_row(
-                    "INSERT INTO work_items (source, external_id, title, kind, project, created_at, links, raw)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                    "INSERT INTO work_items (source, external_id, title, kind, project, created_at, links, raw,
+                        points, sprint)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                      ON CONFLICT (source, external_id) DO UPDATE SET title = excluded.title, kind = excluded.kind,
                         project = excluded.project, created_at = excluded.created_at, links = excluded.links,
-                        raw = excluded.raw
+                        raw = excluded.raw, points = excluded.points, sprint = excluded.sprint
                      RETURNING id",
                     params![
                         item.source,
@@ -735,7 +740,9 @@ impl Store {
                         item.project,
                         item.created_at,
                         links,
-                        raw
+                        raw,
+                        item.points,
+                        item.sprint
                     ],
                     |r| r.get(0),
                 )?;
@@ -776,7 +783,8 @@ impl Store {
         let mut index: HashMap<i64, usize> = HashMap::new();
         self.db
             .for_each(
-                "SELECT id, source, external_id, title, kind, project, created_at, links FROM work_items ORDER BY id",
+                "SELECT id, source, external_id, title, kind, project, created_at, links, points, sprint FROM work_items \
+                 ORDER BY id",
                 params![],
                 |row| {
                     let project: Option<String> = row.get(5)?;
@@ -798,6 +806,8 @@ impl Store {
                         created_at: row.get(6)?,
                         transitions: Vec::new(),
                         links: serde_json::from_str(&links).unwrap_or_default(),
+                        points: row.get(8)?,
+                        sprint: row.get(9)?,
                     });
                     Ok(())
                 },

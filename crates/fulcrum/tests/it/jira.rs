@@ -78,6 +78,7 @@ fn data_center_issues_are_work_items_and_the_next_sync_asks_for_updates_only() {
     let search = "/rest/api/2/search";
     let replay = Replay::start(vec![
         route("/rest/api/2/status".to_owned(), json!([])),
+        route("/rest/api/2/field".to_owned(), json!([])),
         route(
             format!("{search}?{FIRST}&{FIELDS}&startAt=0"),
             json!({"startAt": 0, "maxResults": 1, "total": 2, "issues": [one]}),
@@ -117,8 +118,8 @@ fn data_center_issues_are_work_items_and_the_next_sync_asks_for_updates_only() {
     let before = replay.requests().len();
     fulcrum_in(&scratch, &config, &["sync"]).ok();
     let again: Vec<String> = replay.requests().into_iter().skip(before).map(|r| r.path).collect();
-    assert_eq!(again.len(), 2, "the statuses, and one request for the updates since: {again:?}");
-    assert!(again[1].contains(AGAIN), "{again:?}");
+    assert_eq!(again.len(), 3, "the statuses, the fields, and one request for the updates since: {again:?}");
+    assert!(again[2].contains(AGAIN), "{again:?}");
     assert_eq!(replay.unexpected_404s(&[]), Vec::<String>::new());
 }
 
@@ -129,6 +130,7 @@ fn cloud_pages_by_token_with_an_email_and_an_api_token() {
     let search = "/rest/api/3/search/jql";
     let replay = Replay::start(vec![
         route("/rest/api/3/status".to_owned(), json!([])),
+        route("/rest/api/3/field".to_owned(), json!([])),
         route(
             format!("{search}?{FIRST}&{FIELDS}"),
             json!({"issues": [one], "nextPageToken": "page-2", "isLast": false}),
@@ -177,14 +179,27 @@ fn recorded_issues_with_localised_statuses_and_a_changelog_jira_cut() {
     let mut oldest = full.clone();
     oldest.sort_by(|a, b| a["created"].as_str().cmp(&b["created"].as_str()));
     issues[0]["changelog"] = json!({"startAt": 0, "maxResults": 10, "total": full.len(), "histories": oldest[..10]});
+    // EE-1 estimated at 3 points (the recording has no estimates).
+    issues[0]["fields"]["customfield_10016"] = json!(3.0);
     // A move dated before EE-2 was created (a clock gone wrong).
     issues[1]["changelog"]["histories"].as_array_mut().unwrap().push(json!({
         "id": "1", "created": "2019-01-01T00:00:00.000+0800",
         "items": [{"field": "status", "fromString": "Open", "toString": "Closed", "from": "1", "to": "6"}]
     }));
-    let query = "jql=%28project%20%3D%20EE%29%20ORDER%20BY%20updated%20ASC&fields=summary,created,updated,issuetype,status&expand=changelog&maxResults=100";
+    let query = "jql=%28project%20%3D%20EE%29%20ORDER%20BY%20updated%20ASC&fields=summary,created,updated,issuetype,status,customfield_10016,customfield_10020&expand=changelog&maxResults=100";
     let replay = Replay::start(vec![
         route("/rest/api/3/status".to_owned(), Value::Array(statuses)),
+        // The site's estimate fields, in the shape of Jira's `/field`.
+        route(
+            "/rest/api/3/field".to_owned(),
+            json!([
+                {"id": "summary", "name": "Summary", "custom": false},
+                {"id": "customfield_10016", "name": "Story point estimate", "custom": true,
+                 "schema": {"type": "number", "custom": "com.pyxis.greenhopper.jira:jsw-story-points"}},
+                {"id": "customfield_10020", "name": "Sprint", "custom": true,
+                 "schema": {"type": "array", "items": "json", "custom": "com.pyxis.greenhopper.jira:gh-sprint"}}
+            ]),
+        ),
         route(format!("/rest/api/3/search/jql?{query}"), json!({"issues": issues[..20], "nextPageToken": "t2"})),
         route(
             format!("/rest/api/3/search/jql?{query}&nextPageToken=t2"),
@@ -236,6 +251,9 @@ fn recorded_issues_with_localised_statuses_and_a_changelog_jira_cut() {
     assert_eq!(one["cycle"].as_i64(), Some(7 * 86_400 + 2 * 3600 + 52 * 60 + 39));
     assert_eq!(one["waiting"].as_i64(), Some(7 * 86_400 + 8 * 60 + 29));
     assert_eq!(one["done_at"].as_i64(), Some(crate::harness::utc("2020-06-19T06:31:18Z")));
+    // Its estimate, and its sprint from the recorded sprint field.
+    assert_eq!((one["points"].as_f64(), one["sprint"].as_str()), (Some(3.0), Some("EE Sprint 7")));
+    assert_eq!(flow["items"]["points_done"].as_f64(), Some(3.0));
     // Every issue ends in 已完成, a done status by its id: all 30 done.
     assert_eq!(flow["items"]["done"].as_u64(), Some(30), "{}", flow["items"]);
 }
@@ -248,6 +266,7 @@ fn a_jql_naming_an_unknown_field_fails_its_source_and_the_others_sync() {
         crate::hosts::raw_rows("pagerduty/_raw_pagerduty_incidents.csv").into_iter().map(|r| r.0).collect();
     let replay = Replay::start(vec![
         route("/rest/api/3/status".to_owned(), json!([])),
+        route("/rest/api/3/field".to_owned(), json!([])),
         Route {
             path: format!("/rest/api/3/search/jql?{query}"),
             responses: vec![Reply::json(

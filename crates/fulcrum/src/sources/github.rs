@@ -75,7 +75,12 @@ pub fn sync(
         batch: BATCH,
     };
     let mut skipped = 0;
-    if source.api.as_deref() == Some("graphql") {
+    // GraphQL answers no one without a token: REST then, as the warning says.
+    let graphql = source.api.as_deref() == Some("graphql") && session.client.has_token();
+    if source.api.as_deref() == Some("graphql") && !graphql {
+        eprintln!("warning: {name}: api = \"graphql\" needs a token; listing through REST instead");
+    }
+    if graphql {
         crate::sources::graphql::sync_pull_requests(store, &session, &names, source, context, &mut summary)?;
     } else {
         session.each_page(&format!("{root}/pulls?sort=updated&{list}"), &mut |page| -> anyhow::Result<()> {

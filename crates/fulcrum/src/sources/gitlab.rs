@@ -80,7 +80,12 @@ pub fn sync(
         workers: source.concurrency.unwrap_or(4),
         batch: BATCH,
     };
-    if source.api.as_deref() == Some("graphql") {
+    // GraphQL answers no one without a token: REST then, as the warning says.
+    let graphql = source.api.as_deref() == Some("graphql") && session.client.has_token();
+    if source.api.as_deref() == Some("graphql") && !graphql {
+        eprintln!("warning: {name}: api = \"graphql\" needs a token; listing through REST instead");
+    }
+    if graphql {
         crate::sources::graphql::sync_merge_requests(store, &session, &names, source, context, &mut summary)?;
     } else {
         let url = format!("{root}/merge_requests?state=all&order_by=updated_at&sort=asc&per_page=100{after}");

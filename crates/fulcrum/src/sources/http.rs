@@ -353,6 +353,11 @@ impl Client {
         self
     }
 
+    /// Whether a token is sent.
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
     /// Epoch seconds now, by the client's clock (rate-limit resets are
     /// measured against it).
     pub fn clock_now(&self) -> i64 {

@@ -819,3 +819,22 @@ fn graphql_gives_what_rest_gives_at_a_fraction_of_the_requests() {
     assert_eq!(again.len(), 1, "{:?}", again.iter().map(|r| &r.path).collect::<Vec<_>>());
     assert!(again[0].path.contains("\"DESC\""));
 }
+
+#[test]
+fn graphql_without_a_token_lists_through_rest() {
+    let scratch = Scratch::new("github_graphql_no_token");
+    let replay = Replay::start(routes());
+    let config = config(&scratch, &replay);
+    let text =
+        std::fs::read_to_string(&config).unwrap().replace("concurrency = 3", "concurrency = 3\napi = \"graphql\"");
+    std::fs::write(&config, text).unwrap();
+    let synced = sync(&scratch, &config, None).ok();
+    assert!(
+        synced.stderr.contains("api = \"graphql\" needs a token; listing through REST instead"),
+        "{}",
+        synced.stderr
+    );
+    assert!(replay.requests().iter().all(|r| r.method == "GET"));
+    // As the REST sync stores them: #4 is listed twice by the recording.
+    assert_eq!(open_db(&scratch.db()).count("pull_requests"), 49);
+}

@@ -2,7 +2,7 @@
 //! deployment"): git's `previous..current` for every deployment at once, in
 //! one pass over the commit graph per service and environment.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use crate::model::{Commit, Deployment};
 
@@ -63,7 +63,8 @@ pub struct DeploymentGroup {
 /// O(commits + parent edges) per group, iteratively (no recursion on long
 /// histories).
 pub fn attribute(commits: &[Commit], deployments: &[Deployment]) -> Attribution {
-    let mut index: HashMap<&str, usize> = HashMap::with_capacity(commits.len());
+    let mut index: crate::model::IdMap<&str, usize> =
+        crate::model::IdMap::with_capacity_and_hasher(commits.len(), Default::default());
     for (i, commit) in commits.iter().enumerate() {
         index.entry(commit.id.as_str()).or_insert(i);
     }

@@ -150,9 +150,15 @@ pub struct Inference {
 /// the very change it reverts, or a hotfix in a group's first deployment, is
 /// not rework: it fixed nothing users had received.
 pub fn infer(commits: &[Commit], attribution: &Attribution, is_hotfix: &dyn Fn(&Commit) -> bool) -> Inference {
-    let mut index: HashMap<&str, usize> = HashMap::with_capacity(commits.len());
-    for (i, commit) in commits.iter().enumerate() {
-        index.entry(commit.id.as_str()).or_insert(i);
+    // Only the reverted commits need finding: index those (few), not the history.
+    let named: std::collections::HashSet<&str> = commits.iter().filter_map(|c| c.reverts.as_deref()).collect();
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(named.len());
+    if !named.is_empty() {
+        for (i, commit) in commits.iter().enumerate() {
+            if named.contains(commit.id.as_str()) {
+                index.entry(commit.id.as_str()).or_insert(i);
+            }
+        }
     }
     let mut rework = vec![false; attribution.shipped.len()];
     let mut candidates = Vec::new();

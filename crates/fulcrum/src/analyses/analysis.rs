@@ -190,7 +190,7 @@ pub fn history(store: &Store, scope: &Scope<'_>, events: &Events, config: &Confi
         .filter(|s| s.last_sync_at.is_some())
         .ok_or_else(|| AnalysisError::NotSynced { path: key.to_owned(), db: store.path().display().to_string() })?;
     let stored = store.load_commits(state.id)?;
-    let commits = to_core_commits(&stored, state.mailmap.as_deref());
+    let commits = to_core_commits(stored, state.mailmap.as_deref());
     let (beside, own): (Vec<&_>, Vec<&_>) = events
         .deployments
         .iter()
@@ -233,7 +233,7 @@ pub fn history(store: &Store, scope: &Scope<'_>, events: &Events, config: &Confi
             .filter(|s| s.last_sync_at.is_some())
             .ok_or_else(|| AnalysisError::NotSynced { path: other.clone(), db: store.path().display().to_string() })?;
         let stored = store.load_commits(state.id)?;
-        let commits = to_core_commits(&stored, state.mailmap.as_deref());
+        let commits = to_core_commits(stored, state.mailmap.as_deref());
         let (deployments, source) = find_deployments(&state, &commits, other, service, config)?;
         history.commits.extend(commits);
         history.deployments.extend(deployments);
@@ -272,7 +272,8 @@ pub fn analyze_loaded(
     let attribution = attribute(&commits, &deployments);
     let hotfix = |c: &Commit| config.hotfix_regex.is_match(&c.subject);
     let inference = if git.is_some() { infer(&commits, &attribution, &hotfix) } else { Default::default() };
-    let index: HashMap<&str, usize> = commits.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
+    let index: fulcrum_core::model::IdMap<&str, usize> =
+        commits.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
     let (failures, rework, failure_source, failures_source) = if !events.incidents.is_empty() {
         let links =
             link(&events.incidents, &deployments, &attribution, &|id| index.get(id).copied(), config.link_window);
@@ -706,36 +707,56 @@ pub fn describe_filter(filter: &EventFilter) -> String {
 }
 
 /// Converts stored commits, merging identities through the `.mailmap`.
-fn to_core_commits(stored: &[StoredCommit], mailmap: Option<&str>) -> Vec<Commit> {
+fn to_core_commits(stored: Vec<StoredCommit>, mailmap: Option<&str>) -> Vec<Commit> {
     let mailmap = mailmap.map(|text| gix::mailmap::Snapshot::from_bytes(text.as_bytes()));
-    let mut resolved: HashMap<(&str, &str), Person> = HashMap::new();
-    // `This reverts commit <sha>` may carry an abbreviated id: resolve unique prefixes.
-    let mut ids: Vec<&str> = stored.iter().map(|c| c.sha.as_str()).collect();
-    ids.sort_unstable();
-    let full_id = |short: &str| -> Option<String> {
-        let start = ids.partition_point(|id| *id < short);
-        let mut matches = ids[start..].iter().take_while(|id| id.starts_with(short));
-        match (matches.next(), matches.next()) {
-            (Some(one), None) => Some((*one).to_owned()),
-            _ => None,
-        }
+    // `This reverts commit <sha>` may carry an abbreviated id: resolve unique
+    // prefixes (the sorted ids are built only when one is abbreviated).
+    let reverts: Vec<Option<String>> = {
+        let abbreviated = stored.iter().any(|c| c.reverts.as_ref().is_some_and(|r| r.len() < 40));
+        let mut ids: Vec<&str> = if abbreviated { stored.iter().map(|c| c.sha.as_str()).collect() } else { Vec::new() };
+        ids.sort_unstable();
+        let full_id = |short: &str| -> Option<String> {
+            let start = ids.partition_point(|id| *id < short);
+            let mut matches = ids[start..].iter().take_while(|id| id.starts_with(short));
+            match (matches.next(), matches.next()) {
+                (Some(one), None) => Some((*one).to_owned()),
+                _ => None,
+            }
+        };
+        stored
+            .iter()
+            .map(|c| {
+                c.reverts
+                    .as_deref()
+                    .map(|r| if r.len() < 40 { full_id(r).unwrap_or_else(|| r.to_owned()) } else { r.to_owned() })
+            })
+            .collect()
     };
+    // Each distinct author resolved once (by name, then e-mail).
+    let mut resolved: HashMap<String, HashMap<String, Person>> = HashMap::new();
+    // The stored strings move into the commits: no copy of the history.
     stored
-        .iter()
-        .map(|c| {
-            let author = resolved
-                .entry((c.author_name.as_str(), c.author_email.as_str()))
-                .or_insert_with(|| resolve_person(mailmap.as_ref(), &c.author_name, &c.author_email))
-                .clone();
+        .into_iter()
+        .zip(reverts)
+        .map(|(c, reverts)| {
+            let known = resolved.get(c.author_name.as_str()).and_then(|m| m.get(c.author_email.as_str()));
+            let author = match known {
+                Some(person) => person.clone(),
+                None => {
+                    let person = resolve_person(mailmap.as_ref(), &c.author_name, &c.author_email);
+                    resolved.entry(c.author_name.clone()).or_default().insert(c.author_email.clone(), person.clone());
+                    person
+                }
+            };
             Commit {
-                id: c.sha.clone(),
-                parents: c.parents.clone(),
+                id: c.sha,
+                parents: c.parents,
                 author,
                 author_time: c.author_time,
                 author_offset_minutes: c.author_offset,
                 committer_time: c.committer_time,
-                subject: c.subject.clone(),
-                reverts: c.reverts.as_deref().map(|r| full_id(r).unwrap_or_else(|| r.to_owned())),
+                subject: c.subject,
+                reverts,
             }
         })
         .collect()

@@ -187,8 +187,10 @@ pub fn sync(
         let fetched = session.fetch_each(&wanted, source.concurrency.unwrap_or(4), &|pr: &Value| {
             let number = pr["pullRequestId"].as_u64().unwrap_or_default();
             let at = format!("{root}/pullRequests/{number}");
-            let commits = values(&session.get_one(&format!("{at}/commits?api-version=7.1"))?);
-            let threads = values(&session.get_one(&format!("{at}/threads?api-version=7.1"))?);
+            // Every page (a continuation token beyond the first).
+            let none = |_: &Value, _: &str| None;
+            let commits = session.get_all_linked(&format!("{at}/commits?api-version=7.1"), &none)?;
+            let threads = session.get_all_linked(&format!("{at}/threads?api-version=7.1"), &none)?;
             Ok::<_, HttpError>((commits, threads))
         })?;
         let mut batch = EventBatch::default();

@@ -168,6 +168,22 @@ pub fn sync_jenkins(
     Ok(summary)
 }
 
+/// Every item of a CircleCI listing, following `next_page_token`.
+fn all_items(session: &Session<'_>, url: &str) -> Result<Vec<Value>, crate::sources::http::HttpError> {
+    let first = url.to_owned();
+    let next = move |body: &Value, _: &str| -> Option<String> {
+        body["next_page_token"].as_str().map(|t| format!("{first}?page-token={}", encode(t)))
+    };
+    let mut items = Vec::new();
+    session.each_page_linked(url, &next, &mut |mut body: Value| -> Result<(), crate::sources::http::HttpError> {
+        if let Some(Value::Array(page)) = body.get_mut("items").map(Value::take) {
+            items.extend(page);
+        }
+        Ok(())
+    })?;
+    Ok(items)
+}
+
 /// Syncs a CircleCI project's workflows.
 pub fn sync_circleci(
     store: &mut Store,
@@ -216,12 +232,17 @@ pub fn sync_circleci(
                 .as_str()
                 .or_else(|| pipeline["trigger_parameters"]["git"]["checkout_sha"].as_str())
                 .map(str::to_owned);
-            let workflows = session.get_all(&format!("{base}/pipeline/{}/workflow", encode(id)))?;
+            let workflows = all_items(&session, &format!("{base}/pipeline/{}/workflow", encode(id)))?;
+            if workflows.is_empty() {
+                // Being set up: its workflows come later.
+                oldest_running = Some(oldest_running.map_or(created, |o| o.min(created)));
+            }
             for workflow in &workflows {
                 let status = match workflow["status"].as_str() {
                     Some("success") => "success",
-                    Some("failed" | "error" | "failing") => "failure",
+                    Some("failed" | "error") => "failure",
                     Some("canceled" | "not_run" | "unauthorized") => "canceled",
+                    // `failing` and `on_hold` still run: read again next time.
                     _ => {
                         // Running or on hold: read again next time.
                         oldest_running = Some(oldest_running.map_or(created, |o| o.min(created)));
@@ -233,7 +254,7 @@ pub fn sync_circleci(
                 let finished_at = if ci.is_match(label) {
                     time(workflow, "stopped_at")
                 } else if status == "success" {
-                    let jobs = session.get_all(&format!("{base}/workflow/{}/job", encode(workflow_id)))?;
+                    let jobs = all_items(&session, &format!("{base}/workflow/{}/job", encode(workflow_id)))?;
                     jobs.iter()
                         .filter(|j| j["status"] == "success" && j["name"].as_str().is_some_and(|n| ci.is_match(n)))
                         .filter_map(|j| time(j, "stopped_at"))

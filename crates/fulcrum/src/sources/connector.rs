@@ -123,7 +123,8 @@ impl<'p> Session<'p> {
     }
 
     /// Every item of every page from `url` on, for hosts that put the items
-    /// in `values` and the next page in the body (Bitbucket).
+    /// in `values` (Bitbucket) or `value` (Azure DevOps) and the next page
+    /// in the body or a continuation header.
     pub fn get_all_linked(
         &self,
         url: &str,
@@ -131,7 +132,8 @@ impl<'p> Session<'p> {
     ) -> Result<Vec<Value>, HttpError> {
         let mut items = Vec::new();
         self.each_page_linked(url, next_in_body, &mut |mut body: Value| -> Result<(), HttpError> {
-            match body.get_mut("values").map(Value::take) {
+            let key = if body.get("values").is_some() { "values" } else { "value" };
+            match body.get_mut(key).map(Value::take) {
                 Some(Value::Array(values)) => items.extend(values),
                 _ => items.extend(into_items(body)),
             }

@@ -165,6 +165,34 @@ pub fn pull_request(repo: &str, node: &Value) -> Option<PullRequest> {
     })
 }
 
+/// The guard of one paged GraphQL list: a page cursor seen twice, or more
+/// than `max_pages` pages, stops the sync (a host answering `hasNextPage`
+/// for ever must not loop or grow a list without end).
+struct Pages {
+    seen: HashSet<String>,
+    max: usize,
+    what: String,
+}
+
+impl Pages {
+    fn new(max: usize, what: String) -> Pages {
+        Pages { seen: HashSet::new(), max, what }
+    }
+
+    /// Admits the page after `cursor`.
+    fn admit(&mut self, cursor: Option<&str>) -> Result<(), crate::sources::http::HttpError> {
+        let cursor = cursor.unwrap_or_default().to_owned();
+        let why = if !self.seen.insert(cursor) {
+            "gave a page cursor twice".to_owned()
+        } else if self.seen.len() > self.max {
+            format!("has more than max_pages = {} pages", self.max)
+        } else {
+            return Ok(());
+        };
+        Err(crate::sources::http::HttpError::Unbounded { url: self.what.clone(), why, pages: self.seen.len() })
+    }
+}
+
 /// One GraphQL session: the endpoint, and what the last answer said of the
 /// rate limit.
 struct Graph<'s, 'p> {
@@ -174,6 +202,8 @@ struct Graph<'s, 'p> {
     /// A query's cost, the points left and when they come back (epoch
     /// seconds), as last said.
     limit: std::cell::Cell<Option<(u64, u64, i64)>>,
+    /// Pages one list may have.
+    max_pages: usize,
 }
 
 impl Graph<'_, '_> {
@@ -243,7 +273,9 @@ impl Graph<'_, '_> {
             let mut page_info = node[list]["pageInfo"].clone();
             let Some(id) = node["id"].as_str().map(str::to_owned) else { continue };
             let (query, name) = more_query(list);
+            let mut pages = Pages::new(self.max_pages, format!("{} {id} {list}", self.url));
             while page_info["hasNextPage"] == true {
+                pages.admit(page_info["endCursor"].as_str())?;
                 let after = page_info["endCursor"].clone();
                 let data = self.run(&name, &query, json!({"id": id, "after": after}))?;
                 let more = &data["node"][list];
@@ -271,8 +303,13 @@ pub fn sync_pull_requests(
     summary: &mut SourceSummary,
 ) -> anyhow::Result<()> {
     let (owner, repo_name) = names.repo.split_once('/').unwrap_or((names.repo, ""));
-    let graph =
-        Graph { session, url: endpoint(&names.base), source: names.name.clone(), limit: std::cell::Cell::new(None) };
+    let graph = Graph {
+        session,
+        url: endpoint(&names.base),
+        source: names.name.clone(),
+        limit: std::cell::Cell::new(None),
+        max_pages: source.max_pages.unwrap_or(crate::sources::http::DEFAULT_MAX_PAGES),
+    };
     let stored = store.cursor(&names.name, "pulls")?;
     let pending = store.cursor(&names.name, "pulls_after")?.filter(|a| !a.is_empty());
     let cursor = names.cursor(store, "pulls", source, context.now)?;
@@ -281,6 +318,9 @@ pub fn sync_pull_requests(
     let mut after = if ascending { pending } else { None };
     let mut reached = cursor;
     let mut seen: HashSet<(u64, Option<i64>)> = HashSet::new();
+    let max_pages = source.max_pages.unwrap_or(crate::sources::http::DEFAULT_MAX_PAGES);
+    let mut pages = Pages::new(max_pages, format!("{} pull requests of {}", graph.url, names.repo));
+    pages.admit(after.as_deref())?;
     loop {
         session.stage(format!("{}: pull requests ({} stored)", names.name, summary.pull_requests));
         let variables = json!({
@@ -335,6 +375,7 @@ pub fn sync_pull_requests(
         if done || !has_next || end.is_none() {
             break;
         }
+        pages.admit(end.as_deref())?;
         after = end;
     }
     if !ascending && let Some(reached) = reached.map(|c| c.format()) {
@@ -451,6 +492,7 @@ pub fn sync_merge_requests(
         url: gitlab_endpoint(&names.base),
         source: names.name.clone(),
         limit: std::cell::Cell::new(None),
+        max_pages: source.max_pages.unwrap_or(crate::sources::http::DEFAULT_MAX_PAGES),
     };
     let query = format!(
         "query MergeRequests($project: ID!, $after: String, $updatedAfter: Time) {{ project(fullPath: $project) {{ \
@@ -461,6 +503,9 @@ pub fn sync_merge_requests(
     let updated_after = cursor.map(|c| c.time_text());
     let (mut after, mut reached) = (None::<String>, cursor);
     let mut seen: HashSet<(u64, Option<i64>)> = HashSet::new();
+    let max_pages = source.max_pages.unwrap_or(crate::sources::http::DEFAULT_MAX_PAGES);
+    let mut pages = Pages::new(max_pages, format!("{} merge requests of {}", graph.url, names.repo));
+    pages.admit(None)?;
     loop {
         session.stage(format!("{}: merge requests ({} stored)", names.name, summary.pull_requests));
         let variables = json!({"project": names.repo, "after": after, "updatedAfter": updated_after});
@@ -509,6 +554,7 @@ pub fn sync_merge_requests(
         if list["pageInfo"]["hasNextPage"] != true || end.is_none() {
             break;
         }
+        pages.admit(end.as_deref())?;
         after = end;
     }
     Ok(())
@@ -538,7 +584,9 @@ fn complete_gitlab(graph: &Graph<'_, '_>, project: &str, mut node: Value) -> any
              mergeRequest(iid: $iid) {{ {list}(first: 100, after: $after) {{ {fields} }} }} }} }}"
         );
         let mut page_info = node[list]["pageInfo"].clone();
+        let mut pages = Pages::new(graph.max_pages, format!("{} !{iid} {list}", graph.url));
         while page_info["hasNextPage"] == true {
+            pages.admit(page_info["endCursor"].as_str())?;
             let variables = json!({"project": project, "iid": iid, "after": page_info["endCursor"]});
             let data = graph.run(name, &query, variables)?;
             let more = &data["project"]["mergeRequest"][list];
@@ -558,6 +606,15 @@ fn complete_gitlab(graph: &Graph<'_, '_>, project: &str, mut node: Value) -> any
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cursor_given_twice_or_too_many_pages_stop_the_list() {
+        let mut pages = Pages::new(3, "list".into());
+        assert!(pages.admit(None).is_ok() && pages.admit(Some("a")).is_ok());
+        assert!(pages.admit(Some("a")).unwrap_err().to_string().contains("gave a page cursor twice"));
+        assert!(pages.admit(Some("b")).is_ok());
+        assert!(pages.admit(Some("c")).unwrap_err().to_string().contains("more than max_pages = 3"));
+    }
 
     #[test]
     fn endpoints_of_github_and_enterprise() {

@@ -78,7 +78,7 @@ fn last_sprint(value: &Value) -> Option<String> {
 /// A Jira time (`2025-01-02T09:00:00.000+0000`, the offset without a colon).
 fn jira_time(value: &Value) -> Option<i64> {
     let text = value.as_str()?;
-    let fixed = match text.len().checked_sub(5).map(|i| text.split_at(i)) {
+    let fixed = match text.len().checked_sub(5).filter(|&i| text.is_char_boundary(i)).map(|i| text.split_at(i)) {
         Some((head, offset))
             if (offset.starts_with('+') || offset.starts_with('-'))
                 && offset[1..].bytes().all(|b| b.is_ascii_digit()) =>
@@ -342,6 +342,11 @@ mod tests {
                                "schema": {"custom": "com.pyxis.greenhopper.jira:gh-sprint"}}),
         ]);
         assert_eq!(fields.parameter(), "summary,created,updated,issuetype,status,customfield_10016,customfield_10020");
+    }
+
+    #[test]
+    fn a_time_ending_in_a_wide_character_is_no_time() {
+        assert_eq!(jira_time(&Value::from("2025-01-02T10:00:00.000+01é0")), None);
     }
 
     #[test]

@@ -41,6 +41,9 @@ enum Host {
 /// Incidents written per transaction.
 const BATCH: usize = 100;
 
+/// Where PagerDuty's classic (offset) pagination ends.
+const PAGERDUTY_MAX_OFFSET: u64 = 10_000;
+
 /// A PagerDuty incident as an incident of `service`.
 pub fn pagerduty_incident(source: &str, service: &str, incident: &Value) -> Option<IncidentEvent> {
     let id = incident["id"].as_str()?;
@@ -99,6 +102,12 @@ fn pagerduty_next(body: &Value, url: &str) -> Option<String> {
     }
     let listed = body["incidents"].as_array().map_or(0, Vec::len) as u64;
     let offset = body["offset"].as_u64().unwrap_or(0) + body["limit"].as_u64().unwrap_or(listed).max(listed);
+    // Classic pagination ends at offset 10,000 (PagerDuty answers 400
+    // beyond): the newest 10,000 incidents are read, and the cursor keeps
+    // later syncs to what is new.
+    if offset >= PAGERDUTY_MAX_OFFSET {
+        return None;
+    }
     let (head, query) = url.split_once('?').unwrap_or((url, ""));
     let kept: Vec<&str> = query.split('&').filter(|p| !p.starts_with("offset=") && !p.is_empty()).collect();
     (listed > 0).then(|| format!("{head}?{}&offset={offset}", kept.join("&")))
@@ -266,6 +275,9 @@ mod tests {
         assert_eq!(pagerduty_next(&json!({"incidents": [{}], "more": false}), url), None);
         // `more` with an empty page would ask for the same page for ever.
         assert_eq!(pagerduty_next(&json!({"incidents": [], "more": true}), url), None);
+        // Classic pagination stops at offset 10,000.
+        let last = json!({"incidents": [{}, {}], "limit": 100, "offset": 9_900, "more": true});
+        assert_eq!(pagerduty_next(&last, url), None);
     }
 
     #[test]

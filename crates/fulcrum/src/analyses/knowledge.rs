@@ -650,6 +650,9 @@ pub fn hotspots(
 fn agent_share(history: &History, filter: &FileFilter, directory: Option<(&str, usize)>) -> AgentRow {
     let (mut changes, mut total) = (0, 0);
     let mut seen = vec![false; history.people.len()];
+    // Each path classified once: a long history changes the same files over
+    // and over (600,000 commits, a few thousand paths).
+    let mut kept: HashMap<&str, bool> = HashMap::new();
     for (commit, &by_agent) in history.commits.iter().zip(&history.by_agent) {
         if history.bots[commit.author] {
             continue;
@@ -657,7 +660,10 @@ fn agent_share(history: &History, filter: &FileFilter, directory: Option<(&str, 
         let counted = commit
             .changes
             .iter()
-            .filter(|c| !matches!(c.kind, ChangeKind::Deleted) && filter.classify(&c.path).is_none())
+            .filter(|c| {
+                !matches!(c.kind, ChangeKind::Deleted)
+                    && *kept.entry(c.path.as_str()).or_insert_with(|| filter.classify(&c.path).is_none())
+            })
             .filter(|c| directory.is_none_or(|(d, depth)| knowledge::directory_of(&c.path, depth) == d))
             .count();
         total += counted;
@@ -707,9 +713,10 @@ fn load_history(
 ) -> anyhow::Result<History> {
     let commits = store.load_commits(state.id)?;
     let target = resolve(state, &commits, key, at.unwrap_or("HEAD"))?;
-    let index: HashMap<&str, usize> = commits.iter().enumerate().map(|(i, c)| (c.sha.as_str(), i)).collect();
+    let index: fulcrum_core::model::IdMap<&str, usize> =
+        commits.iter().enumerate().map(|(i, c)| (c.sha.as_str(), i)).collect();
     let order = topological_ancestors(&commits, &index, index[target.as_str()]);
-    let mut changes_of: HashMap<i64, Vec<FileChange>> = HashMap::new();
+    let mut changes_of: fulcrum_core::model::IdMap<i64, Vec<FileChange>> = Default::default();
     for change in store.load_file_changes(state.id)? {
         let kind = match (change.kind.as_str(), change.old_path) {
             ("A", _) => ChangeKind::Added,
@@ -744,21 +751,32 @@ fn load_history(
     let mut out = Vec::new();
     let mut times = Vec::new();
     let mut by_agent = Vec::new();
+    // Each signature resolved once (`.mailmap`, aliases), not once per commit.
+    let mut author_of: HashMap<(&str, &str), usize> = HashMap::new();
     for i in order {
         let commit = &commits[i];
         if commit.parents.len() > 1 {
             continue;
         }
-        let resolved = resolve_person(mailmap.as_ref(), &commit.author_name, &commit.author_email);
-        let email = canonical_email(None, &config.aliases, &resolved.name, &resolved.email);
-        let identity = if email.is_empty() { format!("name:{}", resolved.name.to_lowercase()) } else { email.clone() };
-        let author = *by_key.entry(identity).or_insert_with(|| {
-            bots.push(config.is_bot(&resolved.name, &email));
-            agents.push(config.is_agent(&resolved.name, &email));
-            last_active.push(i64::MIN);
-            people.push(PersonRow { name: resolved.name.clone(), email: email.clone() });
-            people.len() - 1
-        });
+        let signature = (commit.author_name.as_str(), commit.author_email.as_str());
+        let author = match author_of.get(&signature) {
+            Some(&author) => author,
+            None => {
+                let resolved = resolve_person(mailmap.as_ref(), &commit.author_name, &commit.author_email);
+                let email = canonical_email(None, &config.aliases, &resolved.name, &resolved.email);
+                let identity =
+                    if email.is_empty() { format!("name:{}", resolved.name.to_lowercase()) } else { email.clone() };
+                let author = *by_key.entry(identity).or_insert_with(|| {
+                    bots.push(config.is_bot(&resolved.name, &email));
+                    agents.push(config.is_agent(&resolved.name, &email));
+                    last_active.push(i64::MIN);
+                    people.push(PersonRow { name: resolved.name.clone(), email: email.clone() });
+                    people.len() - 1
+                });
+                author_of.insert(signature, author);
+                author
+            }
+        };
         last_active[author] = last_active[author].max(commit.author_time);
         by_agent.push(agents[author] || agent_coauthored.contains(&commit.row_id));
         let mut changes = changes_of.remove(&commit.row_id).unwrap_or_default();
@@ -833,7 +851,11 @@ fn resolve(state: &RepoState, commits: &[StoredCommit], key: &str, rev: &str) ->
 }
 
 /// Ancestors of `tip` (inclusive), parents before children.
-fn topological_ancestors(commits: &[StoredCommit], index: &HashMap<&str, usize>, tip: usize) -> Vec<usize> {
+fn topological_ancestors(
+    commits: &[StoredCommit],
+    index: &fulcrum_core::model::IdMap<&str, usize>,
+    tip: usize,
+) -> Vec<usize> {
     let mut order = Vec::new();
     let mut state = vec![0u8; commits.len()]; // 0 new, 1 on stack, 2 done
     let mut stack = vec![(tip, 0usize)];

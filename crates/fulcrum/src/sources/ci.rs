@@ -233,8 +233,10 @@ pub fn sync_circleci(
                 .or_else(|| pipeline["trigger_parameters"]["git"]["checkout_sha"].as_str())
                 .map(str::to_owned);
             let workflows = all_items(&session, &format!("{base}/pipeline/{}/workflow", encode(id)))?;
-            if workflows.is_empty() {
-                // Being set up: its workflows come later.
+            // Being set up (within a day, not errored): its workflows come
+            // later. An errored pipeline, or one that never got any, must
+            // not hold the cursor back for ever.
+            if workflows.is_empty() && pipeline["state"] != "errored" && context.now - created < 86_400 {
                 oldest_running = Some(oldest_running.map_or(created, |o| o.min(created)));
             }
             for workflow in &workflows {

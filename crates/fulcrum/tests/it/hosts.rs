@@ -651,8 +651,18 @@ fn circleci_workflows_and_jobs_that_deploy() {
     for pipeline in &pipelines {
         let id = pipeline["id"].as_str().unwrap();
         let own: Vec<&Value> = workflows.iter().filter(|w| w["pipeline_id"] == id).collect();
-        routes
-            .push(route(&format!("/pipeline/{id}/workflow"), vec![ok(json!({"items": own, "next_page_token": null}))]));
+        let answer = ok(json!({"items": own, "next_page_token": null}));
+        // Pipeline 5's workflow is still `failing` at the first sync (no
+        // stop yet), `failed` at the second.
+        let replies = if pipeline["number"] == 5 {
+            let mut running: Vec<Value> = own.iter().map(|w| (*w).clone()).collect();
+            running[0]["status"] = json!("failing");
+            running[0]["stopped_at"] = Value::Null;
+            vec![ok(json!({"items": running, "next_page_token": null})), answer]
+        } else {
+            vec![answer]
+        };
+        routes.push(route(&format!("/pipeline/{id}/workflow"), replies));
     }
     for workflow in &workflows {
         let id = workflow["id"].as_str().unwrap();
@@ -669,13 +679,20 @@ fn circleci_workflows_and_jobs_that_deploy() {
             replay.url()
         ),
     );
-    let synced = run(command(["--db", s(&scratch.db()), "--config", s(&config), "sync"])
-        .current_dir(&scratch.dir)
-        .env("CIRCLECI_TOKEN", "cc-test-token-42"))
-    .ok();
+    let sync = || {
+        run(command(["--db", s(&scratch.db()), "--config", s(&config), "sync"])
+            .current_dir(&scratch.dir)
+            .env("CIRCLECI_TOKEN", "cc-test-token-42"))
+        .ok()
+    };
     // Six workflows named `workflow`, and three `say-hello-workflow`s whose
-    // `say-hello` job deploys.
-    assert!(synced.stderr.contains("0 pull requests, 9 deployment events"), "{}", synced.stderr);
+    // `say-hello` job deploys; pipeline 5's still runs.
+    let synced = sync();
+    assert!(synced.stderr.contains("0 pull requests, 8 deployment events"), "{}", synced.stderr);
+    // The next sync reads back to pipeline 5 and stores its failure.
+    let again = sync();
+    assert!(again.stderr.contains("deployment events"), "{}", again.stderr);
+    assert_eq!(open_db(&scratch.db()).count("deployments"), 9);
     assert_eq!(replay.unexpected_404s(&[]), Vec::<String>::new());
     assert!(
         replay.requests().iter().all(|r| r.headers.iter().any(|(k, v)| k == "circle-token" && v == "cc-test-token-42"))

@@ -270,27 +270,40 @@ impl Graph<'_, '_> {
     /// `node` with its nested lists completed by follow-up queries.
     fn complete(&self, mut node: Value) -> anyhow::Result<Value> {
         for list in ["commits", "reviews", "comments"] {
-            let mut page_info = node[list]["pageInfo"].clone();
             let Some(id) = node["id"].as_str().map(str::to_owned) else { continue };
             let (query, name) = more_query(list);
-            let mut pages = Pages::new(self.max_pages, format!("{} {id} {list}", self.url));
-            while page_info["hasNextPage"] == true {
-                pages.admit(page_info["endCursor"].as_str())?;
-                let after = page_info["endCursor"].clone();
-                let data = self.run(&name, &query, json!({"id": id, "after": after}))?;
-                let more = &data["node"][list];
-                let nodes = more["nodes"].as_array().cloned().unwrap_or_default();
-                if nodes.is_empty() {
-                    break;
-                }
-                if let Some(all) = node[list]["nodes"].as_array_mut() {
-                    all.extend(nodes);
-                }
-                page_info = more["pageInfo"].clone();
-            }
+            let what = format!("{} {id} {list}", self.url);
+            complete_list(&mut node, list, Pages::new(self.max_pages, what), &mut |after| {
+                Ok(self.run(&name, &query, json!({"id": id, "after": after}))?["node"][list].take())
+            })?;
         }
         Ok(node)
     }
+}
+
+/// Appends to `node[list]["nodes"]` the rest of a nested list, asking
+/// `more(after)` for the list's connection after each page cursor, while
+/// its `pageInfo` says there is a next page (guarded by `pages`).
+fn complete_list(
+    node: &mut Value,
+    list: &str,
+    mut pages: Pages,
+    more: &mut dyn FnMut(&Value) -> anyhow::Result<Value>,
+) -> anyhow::Result<()> {
+    let mut page_info = node[list]["pageInfo"].clone();
+    while page_info["hasNextPage"] == true {
+        pages.admit(page_info["endCursor"].as_str())?;
+        let mut connection = more(&page_info["endCursor"])?;
+        let nodes = connection["nodes"].as_array_mut().map(std::mem::take).unwrap_or_default();
+        if nodes.is_empty() {
+            break;
+        }
+        if let Some(all) = node[list]["nodes"].as_array_mut() {
+            all.extend(nodes);
+        }
+        page_info = connection["pageInfo"].take();
+    }
+    Ok(())
 }
 
 /// Syncs the pull requests of one GitHub repository through GraphQL.
@@ -583,22 +596,11 @@ fn complete_gitlab(graph: &Graph<'_, '_>, project: &str, mut node: Value) -> any
             "query {name}($project: ID!, $iid: String!, $after: String) {{ project(fullPath: $project) {{ \
              mergeRequest(iid: $iid) {{ {list}(first: 100, after: $after) {{ {fields} }} }} }} }}"
         );
-        let mut page_info = node[list]["pageInfo"].clone();
-        let mut pages = Pages::new(graph.max_pages, format!("{} !{iid} {list}", graph.url));
-        while page_info["hasNextPage"] == true {
-            pages.admit(page_info["endCursor"].as_str())?;
-            let variables = json!({"project": project, "iid": iid, "after": page_info["endCursor"]});
-            let data = graph.run(name, &query, variables)?;
-            let more = &data["project"]["mergeRequest"][list];
-            let nodes = more["nodes"].as_array().cloned().unwrap_or_default();
-            if nodes.is_empty() {
-                break;
-            }
-            if let Some(all) = node[list]["nodes"].as_array_mut() {
-                all.extend(nodes);
-            }
-            page_info = more["pageInfo"].clone();
-        }
+        let what = format!("{} !{iid} {list}", graph.url);
+        complete_list(&mut node, list, Pages::new(graph.max_pages, what), &mut |after| {
+            let variables = json!({"project": project, "iid": iid, "after": after});
+            Ok(graph.run(name, &query, variables)?["project"]["mergeRequest"][list].take())
+        })?;
     }
     Ok(node)
 }

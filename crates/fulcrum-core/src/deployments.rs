@@ -68,16 +68,74 @@ pub fn attribute(commits: &[Commit], deployments: &[Deployment]) -> Attribution 
     for (i, commit) in commits.iter().enumerate() {
         index.entry(commit.id.as_str()).or_insert(i);
     }
-    // Parent edges as one flat list: the parents of commit `c` are
-    // `parents[parent_start[c]..parent_start[c + 1]]`.
-    let mut parent_start = Vec::with_capacity(commits.len() + 1);
-    let mut parents = Vec::with_capacity(commits.len());
-    parent_start.push(0);
-    for commit in commits {
-        parents.extend(commit.parents.iter().filter_map(|p| index.get(p.as_str())));
-        parent_start.push(parents.len());
+    let graph = CommitGraph::from_parents(
+        commits.iter().map(|c| c.parents.iter().filter_map(|p| index.get(p.as_str()).copied())),
+    );
+    let targets: Vec<Target> = deployments
+        .iter()
+        .map(|d| Target {
+            commit: index.get(d.commit.as_str()).copied(),
+            listed: d.shipped.as_ref().map(|list| list.iter().map(|id| index.get(id.as_str()).copied()).collect()),
+        })
+        .collect();
+    attribute_graph(&graph, deployments, &targets)
+}
+
+/// A commit graph by index: the parents of commit `c` are
+/// `parents[parent_start[c]..parent_start[c + 1]]`, first parent first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommitGraph {
+    parent_start: Vec<usize>,
+    parents: Vec<usize>,
+}
+
+impl CommitGraph {
+    /// The graph of commits `0..n`, each given by its parents' indices
+    /// (parents outside the history left out).
+    pub fn from_parents<I, P>(commits: I) -> CommitGraph
+    where
+        I: IntoIterator<Item = P>,
+        P: IntoIterator<Item = usize>,
+    {
+        let mut graph = CommitGraph { parent_start: vec![0], parents: Vec::new() };
+        for parents in commits {
+            graph.parents.extend(parents);
+            graph.parent_start.push(graph.parents.len());
+        }
+        graph
     }
 
+    /// Number of commits.
+    pub fn len(&self) -> usize {
+        self.parent_start.len() - 1
+    }
+
+    /// No commits.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The parents of commit `c`.
+    pub fn parents(&self, c: usize) -> &[usize] {
+        &self.parents[self.parent_start[c]..self.parent_start[c + 1]]
+    }
+}
+
+/// Where a deployment points in a [`CommitGraph`]: its commit's index
+/// (`None` when the commit is not in the history) and, for a deployment
+/// with an explicit `shipped` list, each listed commit's index.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Target {
+    /// The deployed commit.
+    pub commit: Option<usize>,
+    /// The explicit list (`None` entries: not in the history).
+    pub listed: Option<Vec<Option<usize>>>,
+}
+
+/// [`attribute`] over a graph of indices: `targets[d]` says where
+/// `deployments[d]` points. The same result as [`attribute`] on the commits
+/// the graph was built from.
+pub fn attribute_graph(graph: &CommitGraph, deployments: &[Deployment], targets: &[Target]) -> Attribution {
     let finish_key = |d: usize| (deployments[d].finished_at, deployments[d].id.as_str(), d);
     let mut by_group: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
     for (d, deployment) in deployments.iter().enumerate() {
@@ -93,7 +151,7 @@ pub fn attribute(commits: &[Commit], deployments: &[Deployment]) -> Attribution 
     };
     // `reached[c] == stamp` when a deployment of the current group reached
     // commit c; a fresh stamp per group avoids clearing the array.
-    let mut reached = vec![0u32; commits.len()];
+    let mut reached = vec![0u32; graph.len()];
     let mut stack = Vec::new();
     for (g, ((service, environment), mut members)) in by_group.into_iter().enumerate() {
         members.sort_by_key(|&d| finish_key(d));
@@ -102,15 +160,14 @@ pub fn attribute(commits: &[Commit], deployments: &[Deployment]) -> Attribution 
         for (position, &d) in members.iter().enumerate() {
             result.group_of[d] = g;
             result.position[d] = position;
-            let deployment = &deployments[d];
-            let start = index.get(deployment.commit.as_str()).copied();
+            let start = targets[d].commit;
             let mut walked = Vec::new();
             if let Some(start) = start.filter(|&s| reached[s] != stamp) {
                 reached[start] = stamp;
                 stack.push(start);
                 while let Some(c) = stack.pop() {
                     walked.push(c);
-                    for &p in &parents[parent_start[c]..parent_start[c + 1]] {
+                    for &p in graph.parents(c) {
                         if reached[p] != stamp {
                             reached[p] = stamp;
                             stack.push(p);
@@ -118,12 +175,12 @@ pub fn attribute(commits: &[Commit], deployments: &[Deployment]) -> Attribution 
                     }
                 }
             }
-            let shipped = match &deployment.shipped {
+            let shipped = match &targets[d].listed {
                 Some(list) => {
                     let mut listed = Vec::with_capacity(list.len());
                     for id in list {
-                        match index.get(id.as_str()) {
-                            Some(&c) => {
+                        match *id {
+                            Some(c) => {
                                 reached[c] = stamp;
                                 listed.push(c);
                             }
@@ -155,20 +212,52 @@ pub fn attribute(commits: &[Commit], deployments: &[Deployment]) -> Attribution 
         });
     }
 
-    let mut rank = vec![0; deployments.len()];
     let mut order: Vec<usize> = (0..deployments.len()).collect();
     order.sort_by_key(|&d| finish_key(d));
-    for (r, &d) in order.iter().enumerate() {
-        rank[d] = r;
+    // Sorted by commit, then rank: a counting sort over the commits (the
+    // pairs number about the commits; a comparison sort was a tenth of a
+    // long history's report).
+    let mut start = vec![0usize; graph.len() + 1];
+    for shipped in &result.shipped {
+        for &c in shipped {
+            start[c + 1] += 1;
+        }
     }
-    for (d, shipped) in result.shipped.iter().enumerate() {
-        result.shipping.extend(shipped.iter().map(|&c| (c, d)));
+    for c in 0..graph.len() {
+        start[c + 1] += start[c];
     }
-    result.shipping.sort_unstable_by_key(|&(c, d)| (c, rank[d]));
+    result.shipping = vec![(0, 0); start[graph.len()]];
+    for &d in &order {
+        for &c in &result.shipped[d] {
+            result.shipping[start[c]] = (c, d);
+            start[c] += 1;
+        }
+    }
     result
 }
 
 impl Attribution {
+    /// The attribution seen through part of the history: `keep` lists the
+    /// commit indices kept, ascending, and commit `keep[i]` becomes commit
+    /// `i`. Shipped lists keep their kept commits; groups, baselines and
+    /// unknown counts are those of the whole history. A report reading only
+    /// the commits its window needs attributes the whole graph and then
+    /// keeps those.
+    pub fn restrict(mut self, keep: &[usize]) -> Attribution {
+        debug_assert!(keep.windows(2).all(|w| w[0] < w[1]), "keep is ascending");
+        let mut new_index = vec![u32::MAX; keep.last().map_or(0, |&c| c + 1)];
+        for (i, &c) in keep.iter().enumerate() {
+            new_index[c] = u32::try_from(i).expect("fewer than 2^32 commits");
+        }
+        let map = |c: usize| new_index.get(c).copied().filter(|&i| i != u32::MAX).map(|i| i as usize);
+        for shipped in &mut self.shipped {
+            // Ascending stays ascending: the map keeps the order.
+            *shipped = shipped.iter().filter_map(|&c| map(c)).collect();
+        }
+        self.shipping = self.shipping.iter().filter_map(|&(c, d)| Some((map(c)?, d))).collect();
+        self
+    }
+
     /// The deployments that ship commit `commit`, earliest finish first,
     /// across all groups.
     pub fn deployments_shipping(&self, commit: usize) -> impl Iterator<Item = usize> + '_ {
@@ -247,6 +336,28 @@ mod tests {
         assert_eq!(attribution.previous_in_group(0), Some(2));
         assert_eq!(attribution.previous_in_group(1), None);
         assert_eq!(attribution.first_shipping(2), Some(2)); // c3 → v2
+    }
+
+    #[test]
+    fn restricted_attribution_answers_as_the_whole() {
+        let commits = line(8);
+        let deployments =
+            [deployment("v1", "c2", 3 * DAY), deployment("v2", "c5", 6 * DAY), deployment("v3", "c8", 9 * DAY)];
+        let whole = attribute(&commits, &deployments);
+        // Keep c4, c6 and c8 (indices 3, 5, 7): they become 0, 1, 2.
+        let part = whole.clone().restrict(&[3, 5, 7]);
+        assert_eq!(part.shipped, vec![vec![], vec![0], vec![1, 2]]);
+        assert_eq!(part.is_baseline, whole.is_baseline);
+        assert_eq!(part.groups, whole.groups);
+        for (new, old) in [3, 5, 7].into_iter().enumerate() {
+            assert_eq!(part.first_shipping(new), whole.first_shipping(old));
+            assert_eq!(
+                part.deployments_shipping(new).collect::<Vec<_>>(),
+                whole.deployments_shipping(old).collect::<Vec<_>>()
+            );
+        }
+        assert_eq!(part.previous_in_group(2), Some(1));
+        assert_eq!(whole.clone().restrict(&[]).shipped, vec![Vec::<usize>::new(); 3]);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use fulcrum_core::deployments::attribute;
+use fulcrum_core::deployments::{Attribution, CommitGraph, Target, attribute, attribute_graph};
 use fulcrum_core::dora::{self, DoraOptions, DoraReport, FailureSource, Metric, PrChange, count};
 use fulcrum_core::failures::infer;
 use fulcrum_core::incidents::link;
@@ -155,7 +155,8 @@ pub struct Scope<'a> {
 /// The history a report stands on: commits (from git, or standing in from
 /// events), deployments, and how they were found.
 pub struct History {
-    /// Commits, identities merged.
+    /// Commits, identities merged: every stored commit, or (when the
+    /// history was read for a window) the commits the window needs.
     pub commits: Vec<Commit>,
     /// Deployments of the strongest source present.
     pub deployments: Vec<Deployment>,
@@ -165,10 +166,29 @@ pub struct History {
     pub git: Option<(String, RepoState)>,
     /// The other repositories of a team roll-up, keys and states.
     pub team: Vec<(String, RepoState)>,
+    /// The attribution of `commits` to `deployments`, computed over the
+    /// whole graph, when only part of the commits was read.
+    pub attribution: Option<Attribution>,
 }
 
-/// Finds the history of `scope`: event deployments win over git-derived ones.
-pub fn history(store: &Store, scope: &Scope<'_>, events: &Events, config: &Config) -> anyhow::Result<History> {
+impl History {
+    /// Which commits each deployment shipped.
+    pub fn attribution(&mut self) -> Attribution {
+        self.attribution.take().unwrap_or_else(|| attribute(&self.commits, &self.deployments))
+    }
+}
+
+/// Finds the history of `scope`: event deployments win over git-derived
+/// ones. `from` is the earliest deployment finish the caller reports on:
+/// commits shipped only by deployments before it, and not named by a pull
+/// request or an incident, need not be read (`None`: read every commit).
+pub fn history(
+    store: &Store,
+    scope: &Scope<'_>,
+    events: &Events,
+    config: &Config,
+    from: Option<i64>,
+) -> anyhow::Result<History> {
     let Some(key) = scope.repo_key else {
         if events.is_empty() {
             return Err(AnalysisError::NoData {
@@ -183,47 +203,52 @@ pub fn history(store: &Store, scope: &Scope<'_>, events: &Events, config: &Confi
             deployments_source: event_deployments_text(events),
             git: None,
             team: Vec::new(),
+            attribution: None,
         });
     };
     let state = store
         .find_repo(key)?
         .filter(|s| s.last_sync_at.is_some())
         .ok_or_else(|| AnalysisError::NotSynced { path: key.to_owned(), db: store.path().display().to_string() })?;
-    let stored = store.load_commits(state.id)?;
-    let commits = to_core_commits(stored, state.mailmap.as_deref());
     let (beside, own): (Vec<&_>, Vec<&_>) = events
         .deployments
         .iter()
         .partition(|d| d.service != scope.service && scope.extra_services.contains(&d.service));
+    let windowed = match from {
+        Some(from) if scope.team.is_empty() && std::env::var_os("FULCRUM_FULL_HISTORY").is_none() => {
+            // A patch release fails the release before it: read from there.
+            let from = from - config.patch_window.unwrap_or(0);
+            windowed_history(store, &state, key, scope, events, config, &own, &beside, from)?
+        }
+        _ => None,
+    };
+    if let Some(Windowed { commits, deployments, source, attribution }) = windowed {
+        return Ok(History {
+            commits,
+            deployments,
+            deployments_source: source,
+            git: Some((key.to_owned(), state)),
+            team: Vec::new(),
+            attribution: Some(attribution),
+        });
+    }
+    let stored = store.load_commits(state.id)?;
+    let reverts = full_reverts(&stored);
+    let commits = to_core_commits(stored, reverts, state.mailmap.as_deref());
     let (mut deployments, mut deployments_source) = if own.is_empty() {
         find_deployments(&state, &commits, key, scope.service, config)?
     } else {
-        // An event may name its commit by tag (a release): resolve it through the refs.
-        let tags: HashMap<&str, &str> = state
-            .refs
-            .iter()
-            .filter(|r| r.kind == RefKind::Tag)
-            .map(|r| (r.name.trim_start_matches("refs/tags/"), r.commit.as_str()))
-            .collect();
-        let deployments = own
-            .iter()
-            .map(|d| {
-                let mut d = (*d).clone();
-                if let Some(commit) = tags.get(d.commit.as_str()) {
-                    d.commit = (*commit).to_owned();
-                }
-                d
-            })
-            .collect();
-        (deployments, event_deployments_text(events))
+        (event_deployments(&state, &own), event_deployments_text(events))
     };
-    if !beside.is_empty() {
-        deployments.extend(beside.into_iter().cloned());
-        deployments.sort_by(|a, b| a.finished_at.cmp(&b.finished_at).then_with(|| a.id.cmp(&b.id)));
-        deployments_source.push_str(&format!("; {}: deployment events", scope.extra_services.join(", ")));
-    }
-    let mut history =
-        History { commits, deployments, deployments_source, git: Some((key.to_owned(), state)), team: Vec::new() };
+    add_beside(&mut deployments, &mut deployments_source, beside, scope);
+    let mut history = History {
+        commits,
+        deployments,
+        deployments_source,
+        git: Some((key.to_owned(), state)),
+        team: Vec::new(),
+        attribution: None,
+    };
     // A team roll-up: each other repository's commits and its own deployments
     // (grouped under its service, so one repository's release never ships
     // another's commits).
@@ -233,7 +258,8 @@ pub fn history(store: &Store, scope: &Scope<'_>, events: &Events, config: &Confi
             .filter(|s| s.last_sync_at.is_some())
             .ok_or_else(|| AnalysisError::NotSynced { path: other.clone(), db: store.path().display().to_string() })?;
         let stored = store.load_commits(state.id)?;
-        let commits = to_core_commits(stored, state.mailmap.as_deref());
+        let reverts = full_reverts(&stored);
+        let commits = to_core_commits(stored, reverts, state.mailmap.as_deref());
         let (deployments, source) = find_deployments(&state, &commits, other, service, config)?;
         history.commits.extend(commits);
         history.deployments.extend(deployments);
@@ -244,6 +270,185 @@ pub fn history(store: &Store, scope: &Scope<'_>, events: &Events, config: &Confi
         history.deployments.sort_by(|a, b| a.finished_at.cmp(&b.finished_at).then_with(|| a.id.cmp(&b.id)));
     }
     Ok(history)
+}
+
+/// Event deployments of the repository's own service; an event may name its
+/// commit by tag (a release), resolved through the refs.
+fn event_deployments(state: &RepoState, own: &[&Deployment]) -> Vec<Deployment> {
+    let tags: HashMap<&str, &str> = state
+        .refs
+        .iter()
+        .filter(|r| r.kind == RefKind::Tag)
+        .map(|r| (r.name.trim_start_matches("refs/tags/"), r.commit.as_str()))
+        .collect();
+    own.iter()
+        .map(|d| {
+            let mut d = (*d).clone();
+            if let Some(commit) = tags.get(d.commit.as_str()) {
+                d.commit = (*commit).to_owned();
+            }
+            d
+        })
+        .collect()
+}
+
+/// Adds the deployment events of a team's services beside its repository.
+fn add_beside(deployments: &mut Vec<Deployment>, source: &mut String, beside: Vec<&Deployment>, scope: &Scope<'_>) {
+    if !beside.is_empty() {
+        deployments.extend(beside.into_iter().cloned());
+        deployments.sort_by(|a, b| a.finished_at.cmp(&b.finished_at).then_with(|| a.id.cmp(&b.id)));
+        source.push_str(&format!("; {}: deployment events", scope.extra_services.join(", ")));
+    }
+}
+
+/// What [`windowed_history`] read and found.
+struct Windowed {
+    commits: Vec<Commit>,
+    deployments: Vec<Deployment>,
+    source: String,
+    attribution: Attribution,
+}
+
+/// The history of one repository read for a window: the whole commit graph
+/// by row id (integers only) attributed to every deployment, then in full
+/// only the commits shipped by deployments finishing at or after `from`,
+/// the merge commits of pull requests, the commits incidents name and the
+/// commits those revert, and reverts no deployment ships. `None` when the graph is not complete (a sync
+/// under way, a shallow clone's edge) or in trunk mode: read everything.
+#[allow(clippy::too_many_arguments)]
+fn windowed_history(
+    store: &Store,
+    state: &RepoState,
+    key: &str,
+    scope: &Scope<'_>,
+    events: &Events,
+    config: &Config,
+    own: &[&Deployment],
+    beside: &[&Deployment],
+    from: i64,
+) -> anyhow::Result<Option<Windowed>> {
+    if own.is_empty() && config.deploy_mode != DeployMode::Tags {
+        return Ok(None);
+    }
+    let Some(graph) = store.load_graph(state.id)? else { return Ok(None) };
+    // Every commit id the deployments, pull requests and incidents name.
+    let tags: Vec<&str> = state.refs.iter().filter(|r| r.kind == RefKind::Tag).map(|r| r.commit.as_str()).collect();
+    let (mut deployments, mut source) = if own.is_empty() {
+        let rows = store.commit_rows(state.id, &tags)?;
+        let time = |sha: &str| rows.get(sha).and_then(|&row| graph.index_of(row)).map(|i| graph.committer_times[i]);
+        tag_deployments(state, &time, key, scope.service, config)?
+    } else {
+        (event_deployments(state, own), event_deployments_text(events))
+    };
+    add_beside(&mut deployments, &mut source, beside.to_vec(), scope);
+    let mut named: Vec<&str> = Vec::new();
+    for d in &deployments {
+        named.push(&d.commit);
+        named.extend(d.shipped.iter().flatten().map(String::as_str));
+    }
+    named.extend(events.prs.iter().filter(|pr| pr.merged_at.is_some()).filter_map(|pr| pr.merge_commit.as_deref()));
+    for incident in &events.incidents {
+        named.extend(incident.commit.as_deref());
+        named.extend(incident.pull_request_commit.as_deref());
+    }
+    named.sort_unstable();
+    named.dedup();
+    let rows = store.commit_rows(state.id, &named)?;
+    let index = |sha: &str| rows.get(sha).and_then(|&row| graph.index_of(row));
+
+    let core = CommitGraph::from_parents((0..graph.rows.len()).map(|i| {
+        graph.parents[graph.parent_start[i]..graph.parent_start[i + 1]].iter().filter_map(|&p| graph.index_of(p))
+    }));
+    let targets: Vec<Target> = deployments
+        .iter()
+        .map(|d| Target {
+            commit: index(&d.commit),
+            listed: d.shipped.as_ref().map(|list| list.iter().map(|id| index(id)).collect()),
+        })
+        .collect();
+    let attribution = attribute_graph(&core, &deployments, &targets);
+
+    let mut keep = vec![false; graph.rows.len()];
+    for (d, deployment) in deployments.iter().enumerate() {
+        if deployment.finished_at >= from {
+            for &c in &attribution.shipped[d] {
+                keep[c] = true;
+            }
+        }
+    }
+    // A revert no deployment ships still fails what it reverts.
+    for (c, kept) in keep.iter_mut().enumerate() {
+        if graph.reverts[c] && attribution.first_shipping(c).is_none() {
+            *kept = true;
+        }
+    }
+    for pr in events.prs.iter().filter(|pr| pr.merged_at.is_some()) {
+        if let Some(c) = pr.merge_commit.as_deref().and_then(index) {
+            keep[c] = true;
+        }
+    }
+    for incident in &events.incidents {
+        for c in [incident.commit.as_deref(), incident.pull_request_commit.as_deref()].into_iter().flatten() {
+            if let Some(c) = index(c) {
+                keep[c] = true;
+            }
+        }
+    }
+    let wanted: Vec<i64> = (0..keep.len()).filter(|&c| keep[c]).map(|c| graph.rows[c]).collect();
+    let mut stored = store.load_commits_at(state.id, &wanted)?;
+    // The commits those revert: read too, so a revert finds what it reverts.
+    let mut reverts = Vec::with_capacity(stored.len());
+    for commit in &stored {
+        reverts.push(match commit.reverts.as_deref() {
+            Some(r) if r.len() < 40 => {
+                let ids = store.commits_with_prefix(state.id, r)?;
+                Some(if ids.len() == 1 { ids[0].clone() } else { r.to_owned() })
+            }
+            other => other.map(str::to_owned),
+        });
+    }
+    let reverted: Vec<&str> = reverts.iter().flatten().map(String::as_str).collect();
+    let reverted_rows = store.commit_rows(state.id, &reverted)?;
+    let extra: Vec<i64> = reverted_rows
+        .values()
+        .copied()
+        .filter(|&row| graph.index_of(row).is_some_and(|c| !keep[c]))
+        .collect::<std::collections::BTreeSet<i64>>()
+        .into_iter()
+        .collect();
+    if !extra.is_empty() {
+        for &row in &extra {
+            if let Some(c) = graph.index_of(row) {
+                keep[c] = true;
+            }
+        }
+        let more = store.load_commits_at(state.id, &extra)?;
+        for commit in &more {
+            reverts.push(commit.reverts.clone());
+        }
+        // Reverts of reverted commits are not followed further: a revert
+        // needs its target read, not the target's own target.
+        stored.extend(more);
+        let mut order: Vec<usize> = (0..stored.len()).collect();
+        order.sort_unstable_by_key(|&i| stored[i].row_id);
+        let mut slots: Vec<Option<(StoredCommit, Option<String>)>> =
+            stored.into_iter().zip(reverts).map(Some).collect();
+        let (sorted, sorted_reverts): (Vec<StoredCommit>, Vec<Option<String>>) =
+            order.iter().map(|&i| slots[i].take().expect("each commit once")).unzip();
+        stored = sorted;
+        reverts = sorted_reverts;
+    }
+    let keep: Vec<usize> = (0..keep.len()).filter(|&c| keep[c]).collect();
+    debug_assert_eq!(keep.len(), stored.len());
+    if keep.len() != stored.len() {
+        // A commit deleted between the two reads (a sync pruning): read everything.
+        return Ok(None);
+    }
+    if std::env::var_os("FULCRUM_TIMING").is_some() {
+        eprintln!("history: {} of {} commits read in full", keep.len(), graph.rows.len());
+    }
+    let commits = to_core_commits(stored, reverts, state.mailmap.as_deref());
+    Ok(Some(Windowed { commits, deployments, source, attribution: attribution.restrict(&keep) }))
 }
 
 /// Analyses `scope` over `window`.
@@ -261,7 +466,10 @@ pub fn analyze_loaded(
     events: &Events,
 ) -> anyhow::Result<Analysis> {
     let service = scope.service;
-    let History { commits, deployments, deployments_source, git, team } = history(store, scope, events, config)?;
+    let before = Window { start: window.start - window.duration(), end: window.start };
+    let mut history = history(store, scope, events, config, Some(before.start))?;
+    let attribution = history.attribution();
+    let History { commits, deployments, deployments_source, git, team, .. } = history;
     let mut warnings = Vec::new();
     if events.skipped_deployments > 0 {
         warnings.push(format!(
@@ -269,7 +477,6 @@ pub fn analyze_loaded(
             events.skipped_deployments, config.env_pattern
         ));
     }
-    let attribution = attribute(&commits, &deployments);
     let hotfix = |c: &Commit| config.hotfix_regex.is_match(&c.subject);
     let inference = if git.is_some() { infer(&commits, &attribution, &hotfix) } else { Default::default() };
     let index: fulcrum_core::model::IdMap<&str, usize> =
@@ -307,9 +514,13 @@ pub fn analyze_loaded(
     } else if git.is_some() {
         let mut failures = inference.failures.clone();
         let mut rework = inference.rework.clone();
+        // Counted over the two windows the report compares (a report reads
+        // only the history those need).
+        let shown = |f: &fulcrum_core::failures::Failure| deployments[f.deployment].finished_at >= before.start;
         let by_cause = |failures: &[fulcrum_core::failures::Failure], revert: bool| {
             failures
                 .iter()
+                .filter(|f| shown(f))
                 .filter(|f| {
                     matches!(
                         (f.cause, revert),
@@ -342,7 +553,9 @@ pub fn analyze_loaded(
                     cause: fulcrum_core::failures::FailureCause::PatchRelease { release: fix },
                 });
                 rework[fix] = true;
-                patches += 1;
+                if deployments[failed].finished_at >= before.start {
+                    patches += 1;
+                }
             }
             failures.sort_by_key(|f| f.deployment);
         }
@@ -414,7 +627,6 @@ pub fn analyze_loaded(
         min_recoveries: config.min_recoveries,
     };
     let mut report = dora::compute(&input, window, &options);
-    let before = Window { start: window.start - window.duration(), end: window.start };
     let previous = Previous::of(&report, &dora::compute(&input, before, &options), before);
     // Pull requests are used where a deployment ships one: say where they were not.
     if let (true, Metric::Value(lead)) = (pr_based, &report.lead_time) {
@@ -706,32 +918,36 @@ pub fn describe_filter(filter: &EventFilter) -> String {
     if parts.is_empty() { String::new() } else { format!(" for {}", parts.join(" and ")) }
 }
 
-/// Converts stored commits, merging identities through the `.mailmap`.
-fn to_core_commits(stored: Vec<StoredCommit>, mailmap: Option<&str>) -> Vec<Commit> {
-    let mailmap = mailmap.map(|text| gix::mailmap::Snapshot::from_bytes(text.as_bytes()));
+/// Each stored commit's reverted commit, abbreviated ids resolved when
+/// unique among `stored` (the whole history).
+fn full_reverts(stored: &[StoredCommit]) -> Vec<Option<String>> {
     // `This reverts commit <sha>` may carry an abbreviated id: resolve unique
     // prefixes (the sorted ids are built only when one is abbreviated).
-    let reverts: Vec<Option<String>> = {
-        let abbreviated = stored.iter().any(|c| c.reverts.as_ref().is_some_and(|r| r.len() < 40));
-        let mut ids: Vec<&str> = if abbreviated { stored.iter().map(|c| c.sha.as_str()).collect() } else { Vec::new() };
-        ids.sort_unstable();
-        let full_id = |short: &str| -> Option<String> {
-            let start = ids.partition_point(|id| *id < short);
-            let mut matches = ids[start..].iter().take_while(|id| id.starts_with(short));
-            match (matches.next(), matches.next()) {
-                (Some(one), None) => Some((*one).to_owned()),
-                _ => None,
-            }
-        };
-        stored
-            .iter()
-            .map(|c| {
-                c.reverts
-                    .as_deref()
-                    .map(|r| if r.len() < 40 { full_id(r).unwrap_or_else(|| r.to_owned()) } else { r.to_owned() })
-            })
-            .collect()
+    let abbreviated = stored.iter().any(|c| c.reverts.as_ref().is_some_and(|r| r.len() < 40));
+    let mut ids: Vec<&str> = if abbreviated { stored.iter().map(|c| c.sha.as_str()).collect() } else { Vec::new() };
+    ids.sort_unstable();
+    let full_id = |short: &str| -> Option<String> {
+        let start = ids.partition_point(|id| *id < short);
+        let mut matches = ids[start..].iter().take_while(|id| id.starts_with(short));
+        match (matches.next(), matches.next()) {
+            (Some(one), None) => Some((*one).to_owned()),
+            _ => None,
+        }
     };
+    stored
+        .iter()
+        .map(|c| {
+            c.reverts
+                .as_deref()
+                .map(|r| if r.len() < 40 { full_id(r).unwrap_or_else(|| r.to_owned()) } else { r.to_owned() })
+        })
+        .collect()
+}
+
+/// Converts stored commits, merging identities through the `.mailmap`;
+/// `reverts` are their reverted commits with full ids.
+fn to_core_commits(stored: Vec<StoredCommit>, reverts: Vec<Option<String>>, mailmap: Option<&str>) -> Vec<Commit> {
+    let mailmap = mailmap.map(|text| gix::mailmap::Snapshot::from_bytes(text.as_bytes()));
     // Each distinct author resolved once (by name, then e-mail).
     let mut resolved: HashMap<String, HashMap<String, Person>> = HashMap::new();
     // The stored strings move into the commits: no copy of the history.
@@ -819,66 +1035,8 @@ fn find_deployments(
     let by_id: HashMap<&str, &Commit> = commits.iter().map(|c| (c.id.as_str(), c)).collect();
     match config.deploy_mode {
         DeployMode::Tags => {
-            let tags: Vec<_> = state.refs.iter().filter(|r| r.kind == RefKind::Tag).collect();
-            // One deployment per commit: a second tag on the same commit ships nothing new.
-            let mut earliest: HashMap<&str, Deployment> = HashMap::new();
-            for tag in &tags {
-                let name = tag.name.trim_start_matches("refs/tags/");
-                if !config.tag_regex.is_match(name) {
-                    continue;
-                }
-                let Some(commit) = by_id.get(tag.commit.as_str()) else { continue };
-                let finished_at = tag.tagged_at.unwrap_or(commit.committer_time);
-                let deployment = Deployment {
-                    id: format!("git:tag:{name}"),
-                    name: name.to_owned(),
-                    service: service.to_owned(),
-                    environment: "production".to_owned(),
-                    commit: tag.commit.clone(),
-                    finished_at,
-                    source: DeploymentSource::Tag,
-                    shipped: None,
-                };
-                match earliest.get(tag.commit.as_str()) {
-                    Some(existing) if (existing.finished_at, &existing.name) <= (finished_at, &deployment.name) => {}
-                    _ => {
-                        earliest.insert(tag.commit.as_str(), deployment);
-                    }
-                }
-            }
-            if earliest.is_empty() {
-                let examples: Vec<&str> =
-                    tags.iter().rev().take(5).map(|t| t.name.trim_start_matches("refs/tags/")).collect();
-                return Err(AnalysisError::NoMatchingTags {
-                    path: key.to_owned(),
-                    pattern: config.tag_pattern.clone(),
-                    tags: tags.len(),
-                    examples: if examples.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", e.g. {}", examples.join(", "))
-                    },
-                }
-                .into());
-            }
-            let mut deployments: Vec<Deployment> = earliest.into_values().collect();
-            deployments.sort_by(|a, b| a.finished_at.cmp(&b.finished_at).then_with(|| a.name.cmp(&b.name)));
-            let backports = main_line(&mut deployments, config.release_line);
-            let text = format!(
-                "release tags matching `{}` ({} tags{})",
-                config.tag_pattern,
-                deployments.len(),
-                if backports.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        "; {} of older lines left out as backports, e.g. {} (deploy.release_line)",
-                        backports.len(),
-                        backports.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
-                    )
-                }
-            );
-            Ok((deployments, text))
+            let time = |sha: &str| by_id.get(sha).map(|c| c.committer_time);
+            tag_deployments(state, &time, key, service, config)
         }
         DeployMode::Trunk => {
             let branch = config
@@ -920,4 +1078,71 @@ fn find_deployments(
             Ok((deployments, format!("trunk mode: every first-parent commit of `{short}`")))
         }
     }
+}
+
+/// Release tags matching the pattern as deployments (one per commit, the
+/// earliest tag). `commit_time` gives a stored commit's committer time
+/// (`None`: not stored, the tag is left out).
+fn tag_deployments(
+    state: &RepoState,
+    commit_time: &dyn Fn(&str) -> Option<i64>,
+    key: &str,
+    service: &str,
+    config: &Config,
+) -> anyhow::Result<(Vec<Deployment>, String)> {
+    let tags: Vec<_> = state.refs.iter().filter(|r| r.kind == RefKind::Tag).collect();
+    // One deployment per commit: a second tag on the same commit ships nothing new.
+    let mut earliest: HashMap<&str, Deployment> = HashMap::new();
+    for tag in &tags {
+        let name = tag.name.trim_start_matches("refs/tags/");
+        if !config.tag_regex.is_match(name) {
+            continue;
+        }
+        let Some(committed_at) = commit_time(tag.commit.as_str()) else { continue };
+        let finished_at = tag.tagged_at.unwrap_or(committed_at);
+        let deployment = Deployment {
+            id: format!("git:tag:{name}"),
+            name: name.to_owned(),
+            service: service.to_owned(),
+            environment: "production".to_owned(),
+            commit: tag.commit.clone(),
+            finished_at,
+            source: DeploymentSource::Tag,
+            shipped: None,
+        };
+        match earliest.get(tag.commit.as_str()) {
+            Some(existing) if (existing.finished_at, &existing.name) <= (finished_at, &deployment.name) => {}
+            _ => {
+                earliest.insert(tag.commit.as_str(), deployment);
+            }
+        }
+    }
+    if earliest.is_empty() {
+        let examples: Vec<&str> = tags.iter().rev().take(5).map(|t| t.name.trim_start_matches("refs/tags/")).collect();
+        return Err(AnalysisError::NoMatchingTags {
+            path: key.to_owned(),
+            pattern: config.tag_pattern.clone(),
+            tags: tags.len(),
+            examples: if examples.is_empty() { String::new() } else { format!(", e.g. {}", examples.join(", ")) },
+        }
+        .into());
+    }
+    let mut deployments: Vec<Deployment> = earliest.into_values().collect();
+    deployments.sort_by(|a, b| a.finished_at.cmp(&b.finished_at).then_with(|| a.name.cmp(&b.name)));
+    let backports = main_line(&mut deployments, config.release_line);
+    let text = format!(
+        "release tags matching `{}` ({} tags{})",
+        config.tag_pattern,
+        deployments.len(),
+        if backports.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} of older lines left out as backports, e.g. {} (deploy.release_line)",
+                backports.len(),
+                backports.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+            )
+        }
+    );
+    Ok((deployments, text))
 }

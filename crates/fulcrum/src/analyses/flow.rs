@@ -111,8 +111,8 @@ pub fn analyze_loaded(
             .collect();
         (events.deployments.clone(), event_deployments_text(events), None, deployed)
     } else {
-        let history = history(store, scope, events, config)?;
-        let attribution = fulcrum_core::deployments::attribute(&history.commits, &history.deployments);
+        let mut history = history(store, scope, events, config, Some(window.start))?;
+        let attribution = history.attribution();
         let mut deployed = deployed_at(&events.prs, &history.commits, &history.deployments, &attribution);
         // A team's services beside its repositories: their pull requests are
         // deployed by the events that list their merge commits.

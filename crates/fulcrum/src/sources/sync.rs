@@ -83,6 +83,9 @@ pub fn sync(
         if state.head_branch != head_branch || state.mailmap != mailmap || state.shallow != shallow {
             // Nothing new to read, but HEAD or the .mailmap changed: record them.
             store.finish_sync(state.id, &finish(false))?;
+        } else {
+            // Commits stored before schema 12 get their graph by row id.
+            store.resolve_parent_rows(state.id)?;
         }
         summary.up_to_date = true;
         summary.seconds = started.elapsed().as_secs_f64();

@@ -32,3 +32,4 @@ mod server;
 mod snapshot;
 mod sql;
 mod sync;
+mod windowed;

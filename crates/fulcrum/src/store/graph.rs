@@ -1,0 +1,255 @@
+//! The commit graph by row id (schema 12), and reads of chosen commits: a
+//! report attributes the whole graph from integers, then reads in full only
+//! the commits its window needs.
+//! Part of the store: the only place that runs SQL.
+
+use std::collections::HashMap;
+
+use super::db::{ToParam, params};
+use super::{Store, StoreError, StoredCommit};
+
+/// Parameters per `IN (…)` list.
+const CHUNK: usize = 500;
+
+/// Row ids closer than this are read as one range (and the rows between
+/// them dropped) rather than listed.
+const GAP: i64 = 16;
+
+/// A repository's commits as a graph of row ids.
+#[derive(Debug, Clone, Default)]
+pub struct StoredGraph {
+    /// Row ids, ascending.
+    pub rows: Vec<i64>,
+    /// Committer times, per row.
+    pub committer_times: Vec<i64>,
+    /// Parent row ids of row `i`: `parents[parent_start[i]..parent_start[i + 1]]`.
+    pub parent_start: Vec<usize>,
+    /// Parent row ids, first parent first.
+    pub parents: Vec<i64>,
+    /// Per row: the commit reverts another (`This reverts commit …`).
+    pub reverts: Vec<bool>,
+}
+
+impl StoredGraph {
+    /// Index of a row id.
+    pub fn index_of(&self, row: i64) -> Option<usize> {
+        // Row ids are mostly dense: try the position they would have first.
+        let first = *self.rows.first()?;
+        if let Some(guess) = usize::try_from(row - first).ok().filter(|&g| self.rows.get(g) == Some(&row)) {
+            return Some(guess);
+        }
+        self.rows.binary_search(&row).ok()
+    }
+}
+
+impl Store {
+    /// Resolves, for commits stored since the last call, their parents'
+    /// row ids (`parent_rows`). A commit whose parent is not stored (the
+    /// edge of a shallow clone) stays unresolved, and is tried again at the
+    /// next sync. Returns how many commits remain unresolved.
+    pub(crate) fn resolve_parent_rows(&self, repo_id: i64) -> Result<usize, StoreError> {
+        let todo: Vec<(i64, String)> = self
+            .db
+            .query_map(
+                "SELECT id, parents FROM commits WHERE repo_id = ?1 AND parent_rows IS NULL",
+                params![repo_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(self.sql())?;
+        if todo.is_empty() {
+            return Ok(0);
+        }
+        // Many new commits (a first sync): one read of every id; a few: a
+        // lookup each through the (repo_id, sha) index.
+        let all: Option<HashMap<String, i64>> = if todo.len() > 2_000 {
+            Some(
+                self.db
+                    .query_map("SELECT sha, id FROM commits WHERE repo_id + 0 = ?1", params![repo_id], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .map_err(self.sql())?
+                    .into_iter()
+                    .collect(),
+            )
+        } else {
+            None
+        };
+        let lookup = |sha: &str| -> Result<Option<i64>, StoreError> {
+            match &all {
+                Some(map) => Ok(map.get(sha).copied()),
+                None => self
+                    .db
+                    .query_opt("SELECT id FROM commits WHERE repo_id = ?1 AND sha = ?2", params![repo_id, sha], |r| {
+                        r.get(0)
+                    })
+                    .map_err(self.sql()),
+            }
+        };
+        let mut resolved: Vec<(i64, String)> = Vec::with_capacity(todo.len());
+        let mut unresolved = 0;
+        'commits: for (id, parents) in &todo {
+            let mut rows = String::new();
+            for parent in parents.split_ascii_whitespace() {
+                let Some(row) = lookup(parent)? else {
+                    unresolved += 1;
+                    continue 'commits;
+                };
+                if !rows.is_empty() {
+                    rows.push(' ');
+                }
+                rows.push_str(&row.to_string());
+            }
+            resolved.push((*id, rows));
+        }
+        drop(all);
+        // A hundred commits a statement (one round trip each on PostgreSQL),
+        // in SQL both backends run: `CASE id WHEN … THEN … END`.
+        self.write(|db| {
+            for chunk in resolved.chunks(100) {
+                let mut sql = String::from("UPDATE commits SET parent_rows = CASE id");
+                let mut values: Vec<&dyn ToParam> = Vec::with_capacity(chunk.len() * 2);
+                for (i, (id, rows)) in chunk.iter().enumerate() {
+                    sql.push_str(&format!(" WHEN ?{} THEN ?{}", 2 * i + 1, 2 * i + 2));
+                    values.push(id);
+                    values.push(rows);
+                }
+                let ids = (0..chunk.len()).map(|i| format!("?{}", 2 * i + 1)).collect::<Vec<_>>().join(", ");
+                sql.push_str(&format!(" END WHERE id IN ({ids})"));
+                db.execute(&sql, &values)?;
+            }
+            Ok(())
+        })?;
+        Ok(unresolved)
+    }
+
+    /// The repository's commit graph by row id; `None` while any commit's
+    /// parents are unresolved (a sync under way or interrupted, a shallow
+    /// clone's edge, a database from before schema 12 not synced since).
+    pub fn load_graph(&self, repo_id: i64) -> Result<Option<StoredGraph>, StoreError> {
+        let mut graph = StoredGraph { parent_start: vec![0], ..StoredGraph::default() };
+        let mut complete = true;
+        self.db
+            .for_each(
+                "SELECT id, committer_time, parent_rows, reverts IS NOT NULL FROM commits WHERE repo_id = ?1 ORDER BY id",
+                params![repo_id],
+                |r| {
+                    let parents: Option<String> = r.get(2)?;
+                    let Some(parents) = parents else {
+                        complete = false;
+                        return Ok(());
+                    };
+                    graph.rows.push(r.get(0)?);
+                    graph.committer_times.push(r.get(1)?);
+                    graph.reverts.push(r.get::<i64>(3)? != 0);
+                    graph.parents.extend(parents.split_ascii_whitespace().filter_map(|p| p.parse::<i64>().ok()));
+                    graph.parent_start.push(graph.parents.len());
+                    Ok(())
+                },
+            )
+            .map_err(self.sql())?;
+        Ok(complete.then_some(graph))
+    }
+
+    /// Row ids of the given commit ids (those stored).
+    pub fn commit_rows(&self, repo_id: i64, shas: &[&str]) -> Result<HashMap<String, i64>, StoreError> {
+        let mut found = HashMap::with_capacity(shas.len());
+        for chunk in shas.chunks(CHUNK) {
+            let mut values: Vec<&dyn ToParam> = vec![&repo_id];
+            values.extend(chunk.iter().map(|s| s as &dyn ToParam));
+            let list = (2..=chunk.len() + 1).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+            self.db
+                .for_each(
+                    &format!("SELECT sha, id FROM commits WHERE repo_id = ?1 AND sha IN ({list})"),
+                    &values,
+                    |r| {
+                        found.insert(r.get(0)?, r.get(1)?);
+                        Ok(())
+                    },
+                )
+                .map_err(self.sql())?;
+        }
+        Ok(found)
+    }
+
+    /// Full ids of the repository's commits starting with `prefix` (an
+    /// abbreviated id in a revert message).
+    pub fn commits_with_prefix(&self, repo_id: i64, prefix: &str) -> Result<Vec<String>, StoreError> {
+        // Ids are lower-case hex: the range [prefix, prefix + "g") holds
+        // exactly the ids starting with it, byte-wise; the check after it
+        // guards a collation that orders otherwise.
+        let end = format!("{prefix}g");
+        let ids: Vec<String> = self
+            .db
+            .query_map(
+                "SELECT sha FROM commits WHERE repo_id = ?1 AND sha >= ?2 AND sha < ?3",
+                params![repo_id, prefix, end],
+                |r| r.get(0),
+            )
+            .map_err(self.sql())?;
+        Ok(ids.into_iter().filter(|id| id.starts_with(prefix)).collect())
+    }
+
+    /// The commits with the given row ids (ascending), in row order.
+    pub fn load_commits_at(&self, repo_id: i64, rows: &[i64]) -> Result<Vec<StoredCommit>, StoreError> {
+        const COLUMNS: &str = "SELECT sha, parents, author_name, author_email, author_time, author_offset, \
+                               committer_time, subject, reverts, id FROM commits";
+        let read = |r: &super::db::Row<'_, '_>| -> Result<StoredCommit, super::db::DbError> {
+            let parents: String = r.get(1)?;
+            Ok(StoredCommit {
+                sha: r.get(0)?,
+                parents: parents.split_ascii_whitespace().map(str::to_owned).collect(),
+                author_name: r.get(2)?,
+                author_email: r.get(3)?,
+                author_time: r.get(4)?,
+                author_offset: r.get(5)?,
+                committer_time: r.get(6)?,
+                subject: r.get(7)?,
+                reverts: r.get(8)?,
+                row_id: r.get(9)?,
+            })
+        };
+        // Runs of near ids are read as ranges (the rows between dropped),
+        // the rest listed.
+        let mut out = Vec::with_capacity(rows.len());
+        let mut single = Vec::new();
+        let mut i = 0;
+        while i < rows.len() {
+            let mut j = i;
+            while j + 1 < rows.len() && rows[j + 1] - rows[j] <= GAP {
+                j += 1;
+            }
+            if j - i + 1 >= 32 {
+                let wanted = &rows[i..=j];
+                self.db
+                    .for_each(
+                        &format!("{COLUMNS} WHERE repo_id + 0 = ?1 AND id BETWEEN ?2 AND ?3"),
+                        params![repo_id, rows[i], rows[j]],
+                        |r| {
+                            let row: i64 = r.get(9)?;
+                            if wanted.binary_search(&row).is_ok() {
+                                out.push(read(r)?);
+                            }
+                            Ok(())
+                        },
+                    )
+                    .map_err(self.sql())?;
+            } else {
+                single.extend_from_slice(&rows[i..=j]);
+            }
+            i = j + 1;
+        }
+        for chunk in single.chunks(CHUNK) {
+            let mut values: Vec<&dyn ToParam> = vec![&repo_id];
+            values.extend(chunk.iter().map(|s| s as &dyn ToParam));
+            let list = (2..=chunk.len() + 1).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+            self.db
+                .for_each(&format!("{COLUMNS} WHERE repo_id + 0 = ?1 AND id IN ({list})"), &values, |r| {
+                    out.push(read(r)?);
+                    Ok(())
+                })
+                .map_err(self.sql())?;
+        }
+        out.sort_unstable_by_key(|c| c.row_id);
+        Ok(out)
+    }
+}

@@ -36,6 +36,7 @@ pub use copy::{Copied, CopyError};
 pub use events::{
     CachedPage, DeploymentEvent, EventBatch, EventCounts, EventFilter, IncidentEvent, ItemEvent, PrLabel,
 };
+pub use graph::{StoredAuthors, StoredGraph};
 pub use jobs::Job;
 pub use people::{
     AnswerRefusal, CheckinRow, Forgotten, GoalRow, GoalValue, ItemRow, NewCheckin, PairRow, Respondent, SurveyRow,
@@ -442,19 +443,6 @@ pub struct StoredCommit {
     pub subject: String,
     /// Reverted commit, if any.
     pub reverts: Option<String>,
-}
-
-/// One stored file change.
-#[derive(Debug, Clone)]
-pub struct StoredChange {
-    /// Row id of the commit.
-    pub commit: i64,
-    /// Path after the change.
-    pub path: String,
-    /// Path before a rename.
-    pub old_path: Option<String>,
-    /// `A`, `M`, `D` or `R`.
-    pub kind: String,
 }
 
 /// Totals shown in the report's header.
@@ -1058,13 +1046,23 @@ impl Store {
             .map_err(self.sql())
     }
 
-    /// Every file change of the repository's commits.
-    pub fn load_file_changes(&self, repo_id: i64) -> Result<Vec<StoredChange>, StoreError> {
+    /// Every file change of the repository's commits, handed to `each` as
+    /// it is read (no list of them all): the change's commit row id, its
+    /// path, the path before a rename, and its kind (`A`, `M`, `D`, `R`).
+    pub fn each_file_change(
+        &self,
+        repo_id: i64,
+        mut each: impl FnMut(i64, String, Option<String>, u8),
+    ) -> Result<(), StoreError> {
         self.db
-            .query_map(
+            .for_each(
                 "SELECT commit_id, path, old_path, kind FROM file_changes WHERE repo_id + 0 = ?1",
                 params![repo_id],
-                |r| Ok(StoredChange { commit: r.get(0)?, path: r.get(1)?, old_path: r.get(2)?, kind: r.get(3)? }),
+                |r| {
+                    let kind = r.with_text(3, |k| k.bytes().next().unwrap_or(b'M'))?;
+                    each(r.get(0)?, r.get(1)?, r.get(2)?, kind);
+                    Ok(())
+                },
             )
             .map_err(self.sql())
     }

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use fulcrum_core::deployments::CommitGraph;
 use fulcrum_core::file_filter::FileFilter;
 use fulcrum_core::hotspots::{self, Coupling, Hotspot};
 use fulcrum_core::knowledge::{self, ChangeKind, FileChange, HistoryCommit};
@@ -711,21 +712,27 @@ fn load_history(
     config: &Config,
     at: Option<&str>,
 ) -> anyhow::Result<History> {
-    let commits = store.load_commits(state.id)?;
-    let target = resolve(state, &commits, key, at.unwrap_or("HEAD"))?;
-    let index: fulcrum_core::model::IdMap<&str, usize> =
-        commits.iter().enumerate().map(|(i, c)| (c.sha.as_str(), i)).collect();
-    let order = topological_ancestors(&commits, &index, index[target.as_str()]);
-    let mut changes_of: fulcrum_core::model::IdMap<i64, Vec<FileChange>> = Default::default();
-    for change in store.load_file_changes(state.id)? {
-        let kind = match (change.kind.as_str(), change.old_path) {
-            ("A", _) => ChangeKind::Added,
-            ("D", _) => ChangeKind::Deleted,
-            ("R", Some(from)) => ChangeKind::Renamed { from },
+    let skeleton = Skeleton::load(store, state)?;
+    let target = resolve(state, key, at.unwrap_or("HEAD"), &|prefix| skeleton.with_prefix(store, state.id, prefix))?;
+    let Some(tip) = skeleton.index_of(store, state.id, &target)? else {
+        return Err(
+            KnowledgeError::UnknownRevision { path: key.to_owned(), rev: at.unwrap_or("HEAD").to_owned() }.into()
+        );
+    };
+    let order = topological_ancestors(&skeleton.graph, tip);
+    // Per commit (by index), its changes.
+    let mut changes_of: Vec<Vec<FileChange>> = vec![Vec::new(); skeleton.rows.len()];
+    store.each_file_change(state.id, |commit, path, old_path, kind| {
+        let kind = match (kind, old_path) {
+            (b'A', _) => ChangeKind::Added,
+            (b'D', _) => ChangeKind::Deleted,
+            (b'R', Some(from)) => ChangeKind::Renamed { from },
             _ => ChangeKind::Modified,
         };
-        changes_of.entry(change.commit).or_default().push(FileChange { path: change.path, kind });
-    }
+        if let Ok(i) = skeleton.rows.binary_search(&commit) {
+            changes_of[i].push(FileChange { path, kind });
+        }
+    })?;
     let mailmap = state.mailmap.as_deref().map(|text| gix::mailmap::Snapshot::from_bytes(text.as_bytes()));
     // Commits co-authored by a coding agent (`Co-authored-by: Claude <noreply@anthropic.com>`).
     let mut agent_coauthored: std::collections::HashSet<i64> = std::collections::HashSet::new();
@@ -752,17 +759,17 @@ fn load_history(
     let mut times = Vec::new();
     let mut by_agent = Vec::new();
     // Each signature resolved once (`.mailmap`, aliases), not once per commit.
-    let mut author_of: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut author_of: Vec<Option<usize>> = vec![None; skeleton.signatures.len()];
     for i in order {
-        let commit = &commits[i];
-        if commit.parents.len() > 1 {
+        if skeleton.parent_count[i] > 1 {
             continue;
         }
-        let signature = (commit.author_name.as_str(), commit.author_email.as_str());
-        let author = match author_of.get(&signature) {
-            Some(&author) => author,
+        let signature = skeleton.signature[i] as usize;
+        let author = match author_of[signature] {
+            Some(author) => author,
             None => {
-                let resolved = resolve_person(mailmap.as_ref(), &commit.author_name, &commit.author_email);
+                let (name, email) = &skeleton.signatures[signature];
+                let resolved = resolve_person(mailmap.as_ref(), name, email);
                 let email = canonical_email(None, &config.aliases, &resolved.name, &resolved.email);
                 let identity =
                     if email.is_empty() { format!("name:{}", resolved.name.to_lowercase()) } else { email.clone() };
@@ -773,13 +780,14 @@ fn load_history(
                     people.push(PersonRow { name: resolved.name.clone(), email: email.clone() });
                     people.len() - 1
                 });
-                author_of.insert(signature, author);
+                author_of[signature] = Some(author);
                 author
             }
         };
-        last_active[author] = last_active[author].max(commit.author_time);
-        by_agent.push(agents[author] || agent_coauthored.contains(&commit.row_id));
-        let mut changes = changes_of.remove(&commit.row_id).unwrap_or_default();
+        last_active[author] = last_active[author].max(skeleton.author_times[i]);
+        let row = skeleton.rows[i];
+        by_agent.push(agents[author] || agent_coauthored.contains(&row));
+        let mut changes = std::mem::take(&mut changes_of[i]);
         if bots[author] {
             // Bots are nobody's knowledge: their edits neither count for them
             // nor against others (AC, fragmentation). Their additions,
@@ -787,9 +795,9 @@ fn load_history(
             changes.retain(|c| !matches!(c.kind, ChangeKind::Modified));
         }
         out.push(HistoryCommit { author, changes });
-        times.push(commit.committer_time);
+        times.push(skeleton.committer_times[i]);
     }
-    let commit_time = commits.iter().find(|c| c.sha == target).map_or(0, |c| c.committer_time);
+    let commit_time = skeleton.committer_times[tip];
     Ok(History {
         people,
         bots,
@@ -817,7 +825,12 @@ fn canonical_email(
 }
 
 /// `HEAD`, a ref name (full or short), or a commit id (full or a unique prefix).
-fn resolve(state: &RepoState, commits: &[StoredCommit], key: &str, rev: &str) -> anyhow::Result<String> {
+fn resolve(
+    state: &RepoState,
+    key: &str,
+    rev: &str,
+    with_prefix: &dyn Fn(&str) -> anyhow::Result<Vec<String>>,
+) -> anyhow::Result<String> {
     let unknown = || KnowledgeError::UnknownRevision { path: key.to_owned(), rev: rev.to_owned() };
     if rev == "HEAD" {
         let head =
@@ -837,9 +850,9 @@ fn resolve(state: &RepoState, commits: &[StoredCommit], key: &str, rev: &str) ->
     }
     let prefix = rev.to_lowercase();
     if prefix.len() >= 4 && prefix.chars().all(|c| c.is_ascii_hexdigit()) {
-        let matches: Vec<&StoredCommit> = commits.iter().filter(|c| c.sha.starts_with(&prefix)).collect();
+        let matches = with_prefix(&prefix)?;
         return match matches.as_slice() {
-            [one] => Ok(one.sha.clone()),
+            [one] => Ok(one.clone()),
             [] => Err(unknown().into()),
             many => {
                 Err(KnowledgeError::AmbiguousRevision { path: key.to_owned(), rev: rev.to_owned(), count: many.len() }
@@ -851,22 +864,17 @@ fn resolve(state: &RepoState, commits: &[StoredCommit], key: &str, rev: &str) ->
 }
 
 /// Ancestors of `tip` (inclusive), parents before children.
-fn topological_ancestors(
-    commits: &[StoredCommit],
-    index: &fulcrum_core::model::IdMap<&str, usize>,
-    tip: usize,
-) -> Vec<usize> {
+fn topological_ancestors(graph: &CommitGraph, tip: usize) -> Vec<usize> {
     let mut order = Vec::new();
-    let mut state = vec![0u8; commits.len()]; // 0 new, 1 on stack, 2 done
+    let mut state = vec![0u8; graph.len()]; // 0 new, 1 on stack, 2 done
     let mut stack = vec![(tip, 0usize)];
     state[tip] = 1;
     while let Some((node, next)) = stack.pop() {
-        let parents = &commits[node].parents;
+        let parents = graph.parents(node);
         if next < parents.len() {
             stack.push((node, next + 1));
-            if let Some(&parent) = index.get(parents[next].as_str())
-                && state[parent] == 0
-            {
+            let parent = parents[next];
+            if state[parent] == 0 {
                 state[parent] = 1;
                 stack.push((parent, 0));
             }
@@ -876,4 +884,89 @@ fn topological_ancestors(
         }
     }
     order
+}
+
+/// What knowledge needs of every commit: the graph, who wrote it and when.
+/// Read from the graph by row id and the authors alone when the graph is
+/// complete (and `FULCRUM_FULL_HISTORY` is not set); else from every
+/// stored commit.
+struct Skeleton {
+    rows: Vec<i64>,
+    graph: CommitGraph,
+    /// Parents recorded (a merge has more than one), stored or not.
+    parent_count: Vec<usize>,
+    signatures: Vec<(String, String)>,
+    signature: Vec<u32>,
+    author_times: Vec<i64>,
+    committer_times: Vec<i64>,
+    /// Commit ids, only when read from every stored commit.
+    shas: Option<Vec<String>>,
+}
+
+impl Skeleton {
+    fn load(store: &Store, state: &RepoState) -> anyhow::Result<Skeleton> {
+        let graph = if std::env::var_os("FULCRUM_FULL_HISTORY").is_none() { store.load_graph(state.id)? } else { None };
+        if let Some(graph) = graph {
+            let authors = store.load_authors(state.id)?;
+            if authors.rows == graph.rows {
+                let parents = |i: usize| &graph.parents[graph.parent_start[i]..graph.parent_start[i + 1]];
+                let core = CommitGraph::from_parents(
+                    (0..graph.rows.len()).map(|i| parents(i).iter().filter_map(|&p| graph.index_of(p))),
+                );
+                return Ok(Skeleton {
+                    parent_count: (0..graph.rows.len()).map(|i| parents(i).len()).collect(),
+                    graph: core,
+                    rows: graph.rows,
+                    signatures: authors.signatures,
+                    signature: authors.signature,
+                    author_times: authors.author_times,
+                    committer_times: graph.committer_times,
+                    shas: None,
+                });
+            }
+        }
+        let commits: Vec<StoredCommit> = store.load_commits(state.id)?;
+        let index: fulcrum_core::model::IdMap<&str, usize> =
+            commits.iter().enumerate().map(|(i, c)| (c.sha.as_str(), i)).collect();
+        let graph = CommitGraph::from_parents(
+            commits.iter().map(|c| c.parents.iter().filter_map(|p| index.get(p.as_str()).copied())),
+        );
+        let mut known: HashMap<(&str, &str), u32> = HashMap::new();
+        let mut signatures = Vec::new();
+        let signature = commits
+            .iter()
+            .map(|c| {
+                *known.entry((c.author_name.as_str(), c.author_email.as_str())).or_insert_with(|| {
+                    signatures.push((c.author_name.clone(), c.author_email.clone()));
+                    (signatures.len() - 1) as u32
+                })
+            })
+            .collect();
+        Ok(Skeleton {
+            rows: commits.iter().map(|c| c.row_id).collect(),
+            parent_count: commits.iter().map(|c| c.parents.len()).collect(),
+            graph,
+            signature,
+            signatures,
+            author_times: commits.iter().map(|c| c.author_time).collect(),
+            committer_times: commits.iter().map(|c| c.committer_time).collect(),
+            shas: Some(commits.iter().map(|c| c.sha.clone()).collect()),
+        })
+    }
+
+    /// Ids of stored commits starting with `prefix`.
+    fn with_prefix(&self, store: &Store, repo_id: i64, prefix: &str) -> anyhow::Result<Vec<String>> {
+        Ok(match &self.shas {
+            Some(shas) => shas.iter().filter(|s| s.starts_with(prefix)).cloned().collect(),
+            None => store.commits_with_prefix(repo_id, prefix)?,
+        })
+    }
+
+    /// The index of commit `sha`, if stored.
+    fn index_of(&self, store: &Store, repo_id: i64, sha: &str) -> anyhow::Result<Option<usize>> {
+        Ok(match &self.shas {
+            Some(shas) => shas.iter().position(|s| s == sha),
+            None => store.commit_rows(repo_id, &[sha])?.get(sha).and_then(|row| self.rows.binary_search(row).ok()),
+        })
+    }
 }

@@ -289,6 +289,26 @@ impl Row<'_, '_> {
     }
 }
 
+impl Row<'_, '_> {
+    /// Text column `index`, borrowed (no copy), handed to `read`.
+    pub(crate) fn with_text<R>(&self, index: usize, read: impl FnOnce(&str) -> R) -> Result<R, DbError> {
+        let column = |message: String| DbError::Column { index, message };
+        let text = |cell: Cell<'_>| match cell {
+            Cell::Text(t) => Ok(read(t)),
+            _ => Err(column("not text".to_owned())),
+        };
+        match self {
+            Row::Sqlite(row) => match row.get_ref(index)? {
+                rusqlite::types::ValueRef::Text(t) => {
+                    text(Cell::Text(std::str::from_utf8(t).map_err(|e| column(e.to_string()))?))
+                }
+                _ => Err(column("not text".to_owned())),
+            },
+            Row::Postgres(row) => text(row.try_get::<_, Cell<'_>>(index)?),
+        }
+    }
+}
+
 /// A PostgreSQL connection with its prepared statements.
 pub(crate) struct Pg {
     client: postgres::Client,

@@ -42,7 +42,53 @@ impl StoredGraph {
     }
 }
 
+/// Who wrote each commit, signatures stored once.
+#[derive(Debug, Clone, Default)]
+pub struct StoredAuthors {
+    /// Row ids, ascending.
+    pub rows: Vec<i64>,
+    /// Distinct `(name, e-mail)` as recorded.
+    pub signatures: Vec<(String, String)>,
+    /// Per row: its author's index in `signatures`.
+    pub signature: Vec<u32>,
+    /// Per row: author time, UTC seconds.
+    pub author_times: Vec<i64>,
+}
+
 impl Store {
+    /// Every commit's author, in row order, each distinct signature read
+    /// into memory once.
+    pub fn load_authors(&self, repo_id: i64) -> Result<StoredAuthors, StoreError> {
+        let mut out = StoredAuthors::default();
+        let mut known: HashMap<String, HashMap<String, u32>> = HashMap::new();
+        self.db
+            .for_each(
+                "SELECT id, author_time, author_name, author_email FROM commits WHERE repo_id + 0 = ?1 ORDER BY id",
+                params![repo_id],
+                |r| {
+                    out.rows.push(r.get(0)?);
+                    out.author_times.push(r.get(1)?);
+                    let found = r.with_text(2, |name| {
+                        r.with_text(3, |email| known.get(name).and_then(|m| m.get(email)).copied())
+                    })??;
+                    let index = match found {
+                        Some(index) => index,
+                        None => {
+                            let (name, email): (String, String) = (r.get(2)?, r.get(3)?);
+                            let index = u32::try_from(out.signatures.len()).expect("fewer than 2^32 signatures");
+                            known.entry(name.clone()).or_default().insert(email.clone(), index);
+                            out.signatures.push((name, email));
+                            index
+                        }
+                    };
+                    out.signature.push(index);
+                    Ok(())
+                },
+            )
+            .map_err(self.sql())?;
+        Ok(out)
+    }
+
     /// Resolves, for commits stored since the last call, their parents'
     /// row ids (`parent_rows`). A commit whose parent is not stored (the
     /// edge of a shallow clone) stays unresolved, and is tried again at the

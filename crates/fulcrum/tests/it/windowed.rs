@@ -158,4 +158,14 @@ fn windowed_reads_match_full_reads() {
         }
         assert!(narrowed, "some window reads fewer commits than the history holds");
     }
+    // Knowledge and hotspots read the graph and the authors alone.
+    for args in [
+        vec!["knowledge", "--repo", s(&repo), "--db", s(&db), "--no-sync", "--format", "json"],
+        vec!["knowledge", "--repo", s(&repo), "--db", s(&db), "--no-sync", "--at", "v1.5.0", "--format", "json"],
+        vec!["hotspots", "--repo", s(&repo), "--db", s(&db), "--no-sync", "--since", "2024-02-01", "--format", "json"],
+    ] {
+        let (full, _) = json(&args, true);
+        let (graph, _) = json(&args, false);
+        assert_eq!(graph, full, "{args:?}");
+    }
 }

@@ -2,11 +2,13 @@
 //! from a local repository with gix. It converts and returns; it never writes
 //! to the store (the sync step does).
 //!
-//! Speed comes from three habits (see `shared/docs/BENCHMARKS.md`):
-//! commits are diffed newest-first in contiguous chunks so consecutive diffs
-//! share objects; every thread keeps a small generational cache of the trees
-//! and blobs it read for the *old* side of a diff, which is the *new* side of
-//! the next one; and both cores work, each on its own chunk.
+//! Speed comes from three habits: commits are diffed in contiguous chunks
+//! so consecutive diffs share objects, newest first, or oldest first when
+//! the pack stores each version as a delta against the one before (as `git
+//! fast-import` writes: the base is then resolved in the pack cache); every
+//! thread keeps a small generational cache of the trees and blobs it read for
+//! the side of a diff the next diff reads again; and both cores work, each
+//! on its own chunk.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -455,6 +457,14 @@ impl GitRepo {
         mut sink: impl FnMut(CommitRecord) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         let threads = threads.clamp(1, 16);
+        let oldest_first = match std::env::var("FULCRUM_SYNC_ORDER").as_deref() {
+            Ok("oldest") => true,
+            Ok("newest") => false,
+            _ => self.deltas_point_back(&commits),
+        };
+        if std::env::var_os("FULCRUM_TIMING").is_some() {
+            eprintln!("sync: diffing {} first", if oldest_first { "oldest" } else { "newest" });
+        }
         // Contiguous chunks keep each thread's caches warm; many of them balance the load.
         let chunk = (commits.len() / (threads * 32)).clamp(64, 2048);
         let next_chunk = AtomicUsize::new(0);
@@ -468,12 +478,16 @@ impl GitRepo {
                 let stop = &stop;
                 scope.spawn(move || {
                     let mut reader = CommitReader::new(self);
+                    reader.oldest_first = oldest_first;
                     loop {
                         let start = next_chunk.fetch_add(chunk, Ordering::Relaxed);
                         if start >= commits.len() || stop.load(Ordering::Relaxed) {
                             break;
                         }
-                        for commit in &commits[start..(start + chunk).min(commits.len())] {
+                        let part = &commits[start..(start + chunk).min(commits.len())];
+                        let order: Box<dyn Iterator<Item = &NewCommit>> =
+                            if reader.oldest_first { Box::new(part.iter().rev()) } else { Box::new(part.iter()) };
+                        for commit in order {
                             let record = reader.read(commit);
                             let failed = record.is_err();
                             if tx.send(record).is_err() || failed {
@@ -496,6 +510,75 @@ impl GitRepo {
     }
 }
 
+impl GitRepo {
+    /// Whether the pack stores each version as a delta against the version
+    /// before it (as `git fast-import` writes), so that diffs read oldest
+    /// first find each delta's base resolved in the pack cache; newest first
+    /// resolves the whole chain again for every version. A clone or `git gc`
+    /// makes the newer version the base, and newest first is right.
+    ///
+    /// Decided from the delta chain lengths of the trees on the changed path
+    /// (root and up to three directories down) of up to 64 commits spread
+    /// over `commits` and of their first parents: a child whose chain is
+    /// longer than its parent's votes for oldest first.
+    /// Reading each header walks the chain's headers only, not the data.
+    fn deltas_point_back(&self, commits: &[NewCommit]) -> bool {
+        use gix::odb::Header as _;
+        let repo = self.repo.to_thread_local();
+        let hash = repo.object_hash();
+        let mut buf = Vec::new();
+        let depth = |tree: &ObjectId| -> Option<u32> {
+            match repo.objects.try_header(tree).ok()?? {
+                gix::odb::find::Header::Packed(outcome) => Some(outcome.num_deltas),
+                gix::odb::find::Header::Loose { .. } => Some(0),
+            }
+        };
+        let (mut back, mut forward) = (0, 0);
+        let step = (commits.len() / 64).max(1);
+        for commit in commits.iter().step_by(step).take(64) {
+            let Ok(parsed) = gix::objs::CommitRef::from_bytes(&commit.data, hash) else { continue };
+            let Some(parent) = parsed.parents().next() else { continue };
+            let parent_tree = match repo.objects.try_find(&parent, &mut buf) {
+                Ok(Some(data)) => gix::objs::CommitRefIter::from_bytes(data.data, hash).tree_id().ok(),
+                _ => None,
+            };
+            let (Some(mut parent_tree), mut child_tree) = (parent_tree, parsed.tree()) else { continue };
+            // Down the changed path a few levels: a small root tree is often
+            // stored whole, the wide directory below it as a delta.
+            for _ in 0..4 {
+                if parent_tree == child_tree {
+                    break;
+                }
+                match (depth(&child_tree), depth(&parent_tree)) {
+                    (Some(child), Some(parent)) if child > parent => back += 1,
+                    (Some(child), Some(parent)) if parent > child => forward += 1,
+                    _ => {}
+                }
+                let entries = |id: &ObjectId, buf: &mut Vec<u8>| -> Vec<(Vec<u8>, ObjectId)> {
+                    match repo.objects.try_find(id, buf) {
+                        Ok(Some(data)) => gix::objs::TreeRefIter::from_bytes(data.data, hash)
+                            .filter_map(Result::ok)
+                            .filter(|e| e.mode.is_tree())
+                            .map(|e| (e.filename.to_vec(), e.oid.to_owned()))
+                            .collect(),
+                        _ => Vec::new(),
+                    }
+                };
+                let old = entries(&parent_tree, &mut buf);
+                let new = entries(&child_tree, &mut buf);
+                let Some((next_new, next_old)) = new
+                    .iter()
+                    .find_map(|(name, id)| old.iter().find(|(n, o)| n == name && o != id).map(|(_, o)| (*id, *o)))
+                else {
+                    break;
+                };
+                (child_tree, parent_tree) = (next_new, next_old);
+            }
+        }
+        back > forward
+    }
+}
+
 /// Per-thread state: a repository handle with its own pack cache, object
 /// caches and diff buffers.
 struct CommitReader<'a> {
@@ -506,6 +589,9 @@ struct CommitReader<'a> {
     buf: Vec<u8>,
     changes: Vec<RawChange>,
     diff: imara_diff::Diff,
+    /// Diff each chunk oldest commit first (the commit's version is the
+    /// next diff's parent version: it is the one cached).
+    oldest_first: bool,
 }
 
 /// A changed path before line counting.
@@ -528,6 +614,16 @@ impl<'a> CommitReader<'a> {
             buf: Vec::new(),
             changes: Vec::new(),
             diff: imara_diff::Diff::default(),
+            oldest_first: false,
+        }
+    }
+
+    /// Which side of a diff is kept for the next one.
+    fn cached(&self, side: Side) -> Side {
+        match (self.oldest_first, side) {
+            (true, Side::Old) => Side::New,
+            (true, Side::New) => Side::Old,
+            (_, side) => side,
         }
     }
 
@@ -591,6 +687,7 @@ impl<'a> CommitReader<'a> {
 
     /// Loads a tree through the cache. Missing trees are corruption.
     fn tree(&mut self, id: &ObjectId, side: Side) -> Result<Arc<[u8]>, GitError> {
+        let side = self.cached(side);
         if let Some(data) = self.trees.get(id, side) {
             return Ok(data);
         }
@@ -609,6 +706,7 @@ impl<'a> CommitReader<'a> {
 
     /// Loads a blob through the cache; `None` when it is missing.
     fn blob(&mut self, id: &ObjectId, side: Side) -> Result<Option<Arc<[u8]>>, GitError> {
+        let side = self.cached(side);
         if let Some(data) = self.blobs.get(id, side) {
             return Ok(Some(data));
         }

@@ -462,3 +462,63 @@ fn clone_urls_are_cloned_fetched_and_synced_by_workers() {
     let synced = run(command(["--db", s(&db), "sync", "--repo", s(&origin)]).env("XDG_DATA_HOME", &data)).ok();
     assert!(synced.stderr.contains("clone URLs left out"), "{}", synced.stderr);
 }
+
+/// A pack written by `git fast-import` stores each version as a delta
+/// against the one before; the sync then diffs oldest first (so each base is
+/// in the pack cache) and caches the other side of each diff. Both orders,
+/// and the order found from the pack, store the same rows.
+#[test]
+fn diff_order_follows_the_pack_and_stores_the_same() {
+    let scratch = Scratch::new("diff_order");
+    let imported = scratch.path("imported.git");
+    git(&scratch.path(""), "2025-01-01 00:00", &["init", "-q", "--bare", s(&imported)]);
+    // 60 commits: the first adds 300 files in one directory, each next one
+    // changes a file (a line added) and every tenth renames one.
+    let mut stream = String::new();
+    for n in 0..60u32 {
+        let time = 1_735_000_000 + i64::from(n) * 3600;
+        stream.push_str(&format!(
+            "commit refs/heads/main\ncommitter Dana <dana@fulcrum.example> {time} +0000\ndata 9\nchange {n:02}\n"
+        ));
+        if n == 0 {
+            for f in 0..300 {
+                let body = format!("file {f}\n");
+                stream.push_str(&format!("M 100644 inline src/f{f:03}.txt\ndata {}\n{body}\n", body.len()));
+            }
+        } else if n % 10 == 0 {
+            stream.push_str(&format!("R src/f{:03}.txt src/renamed{n}.txt\n", n + 100));
+        } else {
+            let f = (n * 7) % 300;
+            let body = format!("file {f}\nchanged in {n}\n");
+            stream.push_str(&format!("M 100644 inline src/f{f:03}.txt\ndata {}\n{body}\n", body.len()));
+        }
+    }
+    let mut import = std::process::Command::new("git")
+        .current_dir(&imported)
+        .args(["fast-import", "--quiet"])
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(import.stdin.as_mut().unwrap(), stream.as_bytes()).unwrap();
+    drop(import.stdin.take());
+    assert!(import.wait().unwrap().success());
+    let mut dumps = Vec::new();
+    for order in ["oldest", "newest", ""] {
+        let db = scratch.other_db(&format!("order-{order}"));
+        let mut sync = command(["sync", "--repo", s(&imported), "--db", s(&db), "--threads", "1"]);
+        sync.env("FULCRUM_TIMING", "1");
+        if !order.is_empty() {
+            sync.env("FULCRUM_SYNC_ORDER", order);
+        }
+        let run = run(&mut sync).ok();
+        if order.is_empty() {
+            assert!(run.stderr.contains("sync: diffing oldest first"), "a fast-import pack: {}", run.stderr);
+        }
+        dumps.push(dump(&db));
+    }
+    assert!(dumps[0].iter().any(|l| l.starts_with("file")), "changes stored");
+    assert_eq!(dumps[0], dumps[1]);
+    assert_eq!(dumps[0], dumps[2]);
+}

@@ -200,9 +200,7 @@ impl Store {
     pub fn commit_rows(&self, repo_id: i64, shas: &[&str]) -> Result<HashMap<String, i64>, StoreError> {
         let mut found = HashMap::with_capacity(shas.len());
         for chunk in shas.chunks(CHUNK) {
-            let mut values: Vec<&dyn ToParam> = vec![&repo_id];
-            values.extend(chunk.iter().map(|s| s as &dyn ToParam));
-            let list = (2..=chunk.len() + 1).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+            let (list, values) = in_list(&repo_id, chunk);
             self.db
                 .for_each(
                     &format!("SELECT sha, id FROM commits WHERE repo_id = ?1 AND sha IN ({list})"),
@@ -285,9 +283,7 @@ impl Store {
             i = j + 1;
         }
         for chunk in single.chunks(CHUNK) {
-            let mut values: Vec<&dyn ToParam> = vec![&repo_id];
-            values.extend(chunk.iter().map(|s| s as &dyn ToParam));
-            let list = (2..=chunk.len() + 1).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+            let (list, values) = in_list(&repo_id, chunk);
             self.db
                 .for_each(&format!("{COLUMNS} WHERE repo_id + 0 = ?1 AND id IN ({list})"), &values, |r| {
                     out.push(read(r)?);
@@ -298,4 +294,13 @@ impl Store {
         out.sort_unstable_by_key(|c| c.row_id);
         Ok(out)
     }
+}
+
+/// `?2, ?3, …` for `items` after the repository's id (`?1`), and the
+/// parameters in that order.
+fn in_list<'a, T: ToParam>(repo_id: &'a i64, items: &'a [T]) -> (String, Vec<&'a dyn ToParam>) {
+    let mut values: Vec<&dyn ToParam> = vec![repo_id];
+    values.extend(items.iter().map(|item| item as &dyn ToParam));
+    let list = (2..=items.len() + 1).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+    (list, values)
 }

@@ -99,14 +99,16 @@ for repo in "${repos[@]}"; do
   # The window ends at the repository's last commit, so a generated history reads as recent.
   last=$(git --git-dir="$gitdir" log -1 --format=%cI --branches --tags)
   now=$(date -u -d "$last + 1 day" +%Y-%m-%dT%H:%M:%SZ)
-  read -r report_s report_rss _ < <(FULCRUM_NOW=$now measure "$bin" report --no-sync --no-knowledge --repo "$repo" --db "$work/db" --since 90.days)
-  read -r flow_s flow_rss _ < <(FULCRUM_NOW=$now measure "$bin" flow --no-sync --repo "$repo" --db "$work/db" --since 90.days)
-  read -r knowledge_s knowledge_rss _ < <(FULCRUM_NOW=$now measure "$bin" knowledge --no-sync --repo "$repo" --db "$work/db")
+  read -r report_s report_rss report_anon < <(FULCRUM_NOW=$now measure "$bin" report --no-sync --no-knowledge --repo "$repo" --db "$work/db" --since 90.days)
+  read -r flow_s flow_rss flow_anon < <(FULCRUM_NOW=$now measure "$bin" flow --no-sync --repo "$repo" --db "$work/db" --since 90.days)
+  read -r knowledge_s knowledge_rss knowledge_anon < <(FULCRUM_NOW=$now measure "$bin" knowledge --no-sync --repo "$repo" --db "$work/db")
   read -r hotspots_s _ _ < <(FULCRUM_NOW=$now measure "$bin" hotspots --no-sync --repo "$repo" --db "$work/db" --since 90.days)
   size=$(du -sm "$work" | awk '{print $1}')
   printf '%-28s %9d %8.2fs %6.2fs %9.2fx %7d MiB %7d MiB %8.2fs %8.2fs %8.2fs %8.2fs %5d MiB\n' \
     "$(basename "$repo")" "$commits" "$git_s" "$sync_s" "$(echo "$sync_s / $git_s" | bc -l)" "$sync_rss" "$sync_anon" \
     "$again_s" "$report_s" "$flow_s" "$knowledge_s" "$size"
-  printf '%-28s report peak %d MiB, flow peak %d MiB, knowledge peak %d MiB, hotspots %.2f s\n' \
-    "" "$report_rss" "$flow_rss" "$knowledge_rss" "$hotspots_s"
+  # Peak RSS counts the database pages SQLite maps (shared, reclaimable);
+  # anonymous memory is what the process itself holds.
+  printf '%-28s peak RSS / anonymous: report %d / %d MiB, flow %d / %d MiB, knowledge %d / %d MiB; hotspots %.2f s\n' \
+    "" "$report_rss" "$report_anon" "$flow_rss" "$flow_anon" "$knowledge_rss" "$knowledge_anon" "$hotspots_s"
 done

@@ -420,6 +420,29 @@ pub struct RepoState {
     pub last_sync_at: Option<i64>,
 }
 
+/// The columns [`StoredCommit::read`] reads, in its order.
+const STORED_COMMIT: &str =
+    "sha, parents, author_name, author_email, author_time, author_offset, committer_time, subject, reverts, id";
+
+impl StoredCommit {
+    /// One row of `SELECT {STORED_COMMIT}`.
+    fn read(r: &db::Row<'_, '_>) -> Result<StoredCommit, DbError> {
+        let parents: String = r.get(1)?;
+        Ok(StoredCommit {
+            sha: r.get(0)?,
+            parents: parents.split_ascii_whitespace().map(str::to_owned).collect(),
+            author_name: r.get(2)?,
+            author_email: r.get(3)?,
+            author_time: r.get(4)?,
+            author_offset: r.get(5)?,
+            committer_time: r.get(6)?,
+            subject: r.get(7)?,
+            reverts: r.get(8)?,
+            row_id: r.get(9)?,
+        })
+    }
+}
+
 /// A commit as the report needs it.
 #[derive(Debug, Clone)]
 pub struct StoredCommit {
@@ -1010,25 +1033,9 @@ impl Store {
     pub fn load_commits(&self, repo_id: i64) -> Result<Vec<StoredCommit>, StoreError> {
         self.db
             .query_map(
-                "SELECT sha, parents, author_name, author_email, author_time, author_offset, committer_time, subject,
-                        reverts, id
-                 FROM commits WHERE repo_id + 0 = ?1 ORDER BY id",
+                &format!("SELECT {STORED_COMMIT} FROM commits WHERE repo_id + 0 = ?1 ORDER BY id"),
                 params![repo_id],
-                |r| {
-                    let parents: String = r.get(1)?;
-                    Ok(StoredCommit {
-                        sha: r.get(0)?,
-                        parents: parents.split_ascii_whitespace().map(str::to_owned).collect(),
-                        author_name: r.get(2)?,
-                        author_email: r.get(3)?,
-                        author_time: r.get(4)?,
-                        author_offset: r.get(5)?,
-                        committer_time: r.get(6)?,
-                        subject: r.get(7)?,
-                        reverts: r.get(8)?,
-                        row_id: r.get(9)?,
-                    })
-                },
+                StoredCommit::read,
             )
             .map_err(self.sql())
     }

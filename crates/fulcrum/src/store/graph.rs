@@ -235,23 +235,8 @@ impl Store {
 
     /// The commits with the given row ids (ascending), in row order.
     pub fn load_commits_at(&self, repo_id: i64, rows: &[i64]) -> Result<Vec<StoredCommit>, StoreError> {
-        const COLUMNS: &str = "SELECT sha, parents, author_name, author_email, author_time, author_offset, \
-                               committer_time, subject, reverts, id FROM commits";
-        let read = |r: &super::db::Row<'_, '_>| -> Result<StoredCommit, super::db::DbError> {
-            let parents: String = r.get(1)?;
-            Ok(StoredCommit {
-                sha: r.get(0)?,
-                parents: parents.split_ascii_whitespace().map(str::to_owned).collect(),
-                author_name: r.get(2)?,
-                author_email: r.get(3)?,
-                author_time: r.get(4)?,
-                author_offset: r.get(5)?,
-                committer_time: r.get(6)?,
-                subject: r.get(7)?,
-                reverts: r.get(8)?,
-                row_id: r.get(9)?,
-            })
-        };
+        let columns = format!("SELECT {} FROM commits", super::STORED_COMMIT);
+        let read = StoredCommit::read;
         // Runs of near ids are read as ranges (the rows between dropped),
         // the rest listed.
         let mut out = Vec::with_capacity(rows.len());
@@ -266,7 +251,7 @@ impl Store {
                 let wanted = &rows[i..=j];
                 self.db
                     .for_each(
-                        &format!("{COLUMNS} WHERE repo_id + 0 = ?1 AND id BETWEEN ?2 AND ?3"),
+                        &format!("{columns} WHERE repo_id + 0 = ?1 AND id BETWEEN ?2 AND ?3"),
                         params![repo_id, rows[i], rows[j]],
                         |r| {
                             let row: i64 = r.get(9)?;
@@ -285,7 +270,7 @@ impl Store {
         for chunk in single.chunks(CHUNK) {
             let (list, values) = in_list(&repo_id, chunk);
             self.db
-                .for_each(&format!("{COLUMNS} WHERE repo_id + 0 = ?1 AND id IN ({list})"), &values, |r| {
+                .for_each(&format!("{columns} WHERE repo_id + 0 = ?1 AND id IN ({list})"), &values, |r| {
                     out.push(read(r)?);
                     Ok(())
                 })

@@ -169,6 +169,8 @@ pub struct History {
     /// The attribution of `commits` to `deployments`, computed over the
     /// whole graph, when only part of the commits was read.
     pub attribution: Option<Attribution>,
+    /// The repository's totals, when counted while reading its graph.
+    pub totals: Option<RepoTotals>,
 }
 
 impl History {
@@ -204,6 +206,7 @@ pub fn history(
             git: None,
             team: Vec::new(),
             attribution: None,
+            totals: None,
         });
     };
     let state = store
@@ -222,7 +225,7 @@ pub fn history(
         }
         _ => None,
     };
-    if let Some(Windowed { commits, deployments, source, attribution }) = windowed {
+    if let Some(Windowed { commits, deployments, source, attribution, totals }) = windowed {
         return Ok(History {
             commits,
             deployments,
@@ -230,6 +233,7 @@ pub fn history(
             git: Some((key.to_owned(), state)),
             team: Vec::new(),
             attribution: Some(attribution),
+            totals: Some(totals),
         });
     }
     let stored = store.load_commits(state.id)?;
@@ -248,6 +252,7 @@ pub fn history(
         git: Some((key.to_owned(), state)),
         team: Vec::new(),
         attribution: None,
+        totals: None,
     };
     // A team roll-up: each other repository's commits and its own deployments
     // (grouped under its service, so one repository's release never ships
@@ -307,6 +312,7 @@ struct Windowed {
     deployments: Vec<Deployment>,
     source: String,
     attribution: Attribution,
+    totals: RepoTotals,
 }
 
 /// The history of one repository read for a window: the whole commit graph
@@ -448,7 +454,8 @@ fn windowed_history(
         eprintln!("history: {} of {} commits read in full", keep.len(), graph.rows.len());
     }
     let commits = to_core_commits(stored, reverts, state.mailmap.as_deref());
-    Ok(Some(Windowed { commits, deployments, source, attribution: attribution.restrict(&keep) }))
+    let totals = RepoTotals { commits: graph.rows.len() as u64, missing_blobs: graph.missing_blobs };
+    Ok(Some(Windowed { commits, deployments, source, attribution: attribution.restrict(&keep), totals }))
 }
 
 /// Analyses `scope` over `window`.
@@ -469,7 +476,7 @@ pub fn analyze_loaded(
     let before = Window { start: window.start - window.duration(), end: window.start };
     let mut history = history(store, scope, events, config, Some(before.start))?;
     let attribution = history.attribution();
-    let History { commits, deployments, deployments_source, git, team, .. } = history;
+    let History { commits, deployments, deployments_source, git, team, totals: counted, .. } = history;
     let mut warnings = Vec::new();
     if events.skipped_deployments > 0 {
         warnings.push(format!(
@@ -703,7 +710,10 @@ pub fn analyze_loaded(
     rows.sort_by(|a, b| b.finished_at.cmp(&a.finished_at).then_with(|| a.name.cmp(&b.name)));
     let (path, totals, last_sync_at, shallow) = match &git {
         Some((key, state)) => {
-            let totals = store.totals(state.id)?;
+            let totals = match counted {
+                Some(totals) => totals,
+                None => store.totals(state.id)?,
+            };
             if !state.sync_complete {
                 warnings.push(interrupted_sync_warning(key, totals.commits));
             }

@@ -28,6 +28,9 @@ pub struct StoredGraph {
     pub parents: Vec<i64>,
     /// Per row: the commit reverts another (`This reverts commit …`).
     pub reverts: Vec<bool>,
+    /// File versions that could not be read, over every commit (the
+    /// header's totals, read in the same pass).
+    pub missing_blobs: u64,
 }
 
 impl StoredGraph {
@@ -176,7 +179,8 @@ impl Store {
         let mut complete = true;
         self.db
             .for_each(
-                "SELECT id, committer_time, parent_rows, reverts IS NOT NULL FROM commits WHERE repo_id = ?1 ORDER BY id",
+                "SELECT id, committer_time, parent_rows, reverts IS NOT NULL, missing_blobs FROM commits WHERE repo_id = ?1
+                 ORDER BY id",
                 params![repo_id],
                 |r| {
                     let parents: Option<String> = r.get(2)?;
@@ -187,6 +191,7 @@ impl Store {
                     graph.rows.push(r.get(0)?);
                     graph.committer_times.push(r.get(1)?);
                     graph.reverts.push(r.get::<i64>(3)? != 0);
+                    graph.missing_blobs += r.get::<i64>(4)?.max(0) as u64;
                     graph.parents.extend(parents.split_ascii_whitespace().filter_map(|p| p.parse::<i64>().ok()));
                     graph.parent_start.push(graph.parents.len());
                     Ok(())

@@ -368,18 +368,15 @@ fn team_flow(
     flow::analyze(&store, &scope, &config, window, now)
 }
 
-/// A team's delivery report and flow from one read of its events: the
-/// scope `report --team` and `flow --team` would build, its events loaded
-/// once for both (the organisation view's rows).
-fn team_figures(
+/// Calls `f` with the configuration and the scope `report --team` and
+/// `flow --team` would build for `reach`.
+fn with_team_scope<R>(
     context: &Context,
     reach: &Reach,
-    window: &WindowRequest,
     overrides: &config::Overrides,
-) -> anyhow::Result<(anyhow::Result<Analysis>, anyhow::Result<FlowAnalysis>)> {
+    f: impl FnOnce(&Config, &analysis::Scope<'_>) -> anyhow::Result<R>,
+) -> anyhow::Result<R> {
     let config = Config::load(context.config.as_deref(), reach.repos.first().map(PathBuf::as_path), overrides)?;
-    let window = window.resolve(&config.window, context.now)?;
-    let store = open_store(&context.db, false)?;
     let keys = reach.repos.iter().map(|p| repo_key(p)).collect::<anyhow::Result<Vec<_>>>()?;
     let service: String;
     let scope = match keys.split_first() {
@@ -391,12 +388,46 @@ fn team_figures(
             scope
         }
     };
-    let started = std::time::Instant::now();
-    let events = delivery::Events::load(&store, &scope.filter, &config)?;
-    Ok((
-        analysis::analyze_loaded(&store, &scope, &config, window, &events),
-        flow::analyze_loaded(&store, &scope, &config, window, context.now, &events, started),
-    ))
+    f(&config, &scope)
+}
+
+/// A team's delivery report and flow from its events, selected from the
+/// organisation's (read once for every row; `stored` must keep at least
+/// what the team's filter keeps) or, given by value, the organisation's own.
+fn team_figures(
+    context: &Context,
+    reach: &Reach,
+    window: &WindowRequest,
+    overrides: &config::Overrides,
+    stored: Stored<'_>,
+) -> anyhow::Result<(anyhow::Result<Analysis>, anyhow::Result<FlowAnalysis>)> {
+    with_team_scope(context, reach, overrides, |config, scope| {
+        let window = window.resolve(&config.window, context.now)?;
+        let store = open_store(&context.db, false)?;
+        let started = std::time::Instant::now();
+        let events = match stored {
+            Stored::Shared(stored) => stored.select(&scope.filter, config),
+            Stored::Owned(stored) => stored.into_events(&scope.filter, config),
+        };
+        // The report and the flow of one scope are independent: the
+        // organisation's row (the largest) runs them side by side.
+        let (delivery, flow) = std::thread::scope(|threads| {
+            let flow = threads.spawn(|| -> anyhow::Result<FlowAnalysis> {
+                let store = open_store(&context.db, false)?;
+                flow::analyze_loaded(&store, scope, config, window, context.now, &events, started)
+            });
+            let delivery = analysis::analyze_loaded(&store, scope, config, window, &events);
+            (delivery, flow.join().expect("a flow analysis does not panic"))
+        });
+        Ok((delivery, flow))
+    })
+}
+
+/// The organisation's events for a row: shared (a team selects its own),
+/// or the organisation's row's own, taken whole.
+enum Stored<'a> {
+    Shared(&'a delivery::StoredEvents),
+    Owned(delivery::StoredEvents),
 }
 
 /// `fulcrum org`: every team of the configuration side by side.
@@ -456,7 +487,7 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
         truck.insert(repo.clone(), result.map(|k| k.truck_factor).map_err(|e| format!("{e:#}")));
     }
     let overrides = config::Overrides { deploy_mode: request.deploy_mode.clone(), ..Default::default() };
-    let row_of = |name: &str, reach: &Reach, members: usize| -> OrgRow {
+    let row_of = |name: &str, reach: &Reach, members: usize, stored: Stored<'_>| -> OrgRow {
         let mut row = OrgRow {
             team: name.to_owned(),
             repositories: reach.repos.iter().map(|p| repo_key(p).map(|(_, n)| n).unwrap_or_default()).collect(),
@@ -464,7 +495,7 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
             members,
             ..OrgRow::default()
         };
-        match team_figures(context, reach, &window_request, &overrides) {
+        match team_figures(context, reach, &window_request, &overrides, stored) {
             Ok((delivery, flow)) => {
                 match delivery {
                     Ok(analysis) => row.set_delivery(&analysis),
@@ -513,10 +544,22 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
     let mut members: Vec<&String> = config.teams.iter().flat_map(|t| &t.members).collect();
     members.sort();
     members.dedup();
-    // The organisation's row (the largest) first, then each team's; rows are
-    // independent, so the cores share them.
-    let mut jobs: Vec<(&str, Reach, usize)> = vec![("organisation", whole, members.len())];
-    jobs.extend(config.teams.iter().map(|team| (team.name.as_str(), reach_of(team), team.members.len())));
+    // The events every row needs, read once: each team selects its own
+    // from them (the cores share the teams), then the organisation's row
+    // takes them whole.
+    let jobs: Vec<(&str, Reach, usize)> =
+        config.teams.iter().map(|team| (team.name.as_str(), reach_of(team), team.members.len())).collect();
+    // A row whose scope cannot be built says why in its own row (below).
+    let filter_of = |reach: &Reach| with_team_scope(context, reach, &overrides, |_, scope| Ok(scope.filter.clone()));
+    let whole_filter = filter_of(&whole).ok();
+    let mut filters: Vec<store::EventFilter> = jobs.iter().filter_map(|(_, reach, _)| filter_of(reach).ok()).collect();
+    filters.extend(whole_filter.clone());
+    let union = delivery::StoredEvents::union(&filters);
+    let started = std::time::Instant::now();
+    let stored = delivery::StoredEvents::load(&open_store(&context.db, false)?, &union)?;
+    if std::env::var_os("FULCRUM_TIMING").is_some() {
+        eprintln!("org: events read in {:.3} s", started.elapsed().as_secs_f64());
+    }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut rows: Vec<(usize, OrgRow)> = std::thread::scope(|scope| {
@@ -527,13 +570,14 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some((name, reach, members)) = jobs.get(i) else { return done };
-                        done.push((i, row_of(name, reach, *members)));
+                        done.push((i + 1, row_of(name, reach, *members, Stored::Shared(&stored))));
                     }
                 })
             })
             .collect();
         workers.into_iter().flat_map(|w| w.join().expect("an organisation row does not panic")).collect()
     });
+    rows.push((0, row_of("organisation", &whole, members.len(), Stored::Owned(stored))));
     rows.sort_by_key(|(i, _)| *i);
     let mut rows = rows.into_iter().map(|(_, row)| row);
     let organisation = rows.next().expect("the organisation's row");

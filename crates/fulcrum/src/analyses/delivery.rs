@@ -13,10 +13,10 @@ use std::collections::{HashMap, HashSet};
 use fulcrum_core::deployments::Attribution;
 use fulcrum_core::flow::PullRequest;
 use fulcrum_core::incidents::Incident;
-use fulcrum_core::model::{Commit, Deployment, DeploymentSource, Person};
+use fulcrum_core::model::{Commit, Deployment, DeploymentSource, IdMap, Person};
 
 use crate::config::Config;
-use crate::store::{EventFilter, Store};
+use crate::store::{DeploymentEvent, EventFilter, IncidentEvent, Store};
 
 /// Event data of one report.
 #[derive(Debug, Default)]
@@ -33,14 +33,141 @@ pub struct Events {
     pub sources: Vec<String>,
 }
 
+/// Stored event rows read once, from which several scopes' [`Events`] are
+/// selected in memory (the organisation view reads its events once for the
+/// organisation's row and every team's).
+#[derive(Debug, Default)]
+pub struct StoredEvents {
+    prs: Vec<PullRequest>,
+    deployments: Vec<DeploymentEvent>,
+    incidents: Vec<IncidentEvent>,
+    /// Each pull request's repository, as a position in `repos`: a filter
+    /// decides a few hundred repositories, not millions of rows.
+    pr_repo: Vec<u32>,
+    repos: Vec<String>,
+    /// Each deployment's `(repository, service)`, as a position in `targets`.
+    deployment_target: Vec<u32>,
+    targets: Vec<(Option<String>, String)>,
+}
+
+impl StoredEvents {
+    /// Reads what `filter` keeps.
+    pub fn load(store: &Store, filter: &EventFilter) -> anyhow::Result<StoredEvents> {
+        let prs = store.load_pull_requests(filter)?;
+        let deployments = store.load_deployments(filter)?;
+        let (pr_repo, repos) = positions(prs.iter().map(|pr| &pr.repo));
+        let (deployment_target, targets) = positions(deployments.iter().map(|d| (&d.repo, &d.service)));
+        let repos = repos.into_iter().cloned().collect();
+        let targets = targets.into_iter().map(|(repo, service)| (repo.clone(), service.clone())).collect();
+        Ok(StoredEvents {
+            prs,
+            deployments,
+            incidents: store.load_incidents(filter)?,
+            pr_repo,
+            repos,
+            deployment_target,
+            targets,
+        })
+    }
+
+    /// A filter keeping everything any of `filters` keeps (an empty list in
+    /// a filter means "all", so one of them makes the whole store the union).
+    pub fn union(filters: &[EventFilter]) -> EventFilter {
+        if filters.is_empty() || filters.iter().any(|f| f.repos.is_empty() || f.services.is_empty()) {
+            return EventFilter::default();
+        }
+        let mut union = EventFilter::default();
+        for filter in filters {
+            for repo in &filter.repos {
+                if !union.repos.contains(repo) {
+                    union.repos.push(repo.clone());
+                }
+            }
+            for service in &filter.services {
+                if !union.services.contains(service) {
+                    union.services.push(service.clone());
+                }
+            }
+        }
+        union
+    }
+
+    /// Which rows `filter` keeps, decided as the store decides (the
+    /// `EventFilter::keeps_*` checks).
+    fn kept(&self, filter: &EventFilter) -> (Vec<bool>, Vec<bool>) {
+        let repos: Vec<bool> = self.repos.iter().map(|repo| filter.keeps_repo(repo)).collect();
+        let targets: Vec<bool> =
+            self.targets.iter().map(|(repo, service)| filter.keeps_deployment(repo.as_deref(), service)).collect();
+        (
+            self.pr_repo.iter().map(|&r| repos[r as usize]).collect(),
+            self.deployment_target.iter().map(|&t| targets[t as usize]).collect(),
+        )
+    }
+
+    /// The events `filter` keeps, as the store would have read them (in its
+    /// order). `self` must have been read with a filter keeping at least as
+    /// much (see [`StoredEvents::union`]).
+    pub fn select(&self, filter: &EventFilter, config: &Config) -> Events {
+        let (prs, deployments) = self.kept(filter);
+        Events::build(
+            self.prs.iter().zip(prs).filter(|(_, kept)| *kept).map(|(pr, _)| pr.clone()).collect(),
+            self.deployments.iter().zip(deployments).filter(|(_, kept)| *kept).map(|(d, _)| d.clone()),
+            self.incidents.iter().filter(|i| filter.keeps_incident(&i.service)).cloned(),
+            config,
+        )
+    }
+
+    /// [`StoredEvents::select`] taking the rows instead of copying them.
+    pub fn into_events(self, filter: &EventFilter, config: &Config) -> Events {
+        let (prs, deployments) = self.kept(filter);
+        Events::build(
+            self.prs.into_iter().zip(prs).filter(|(_, kept)| *kept).map(|(pr, _)| pr).collect(),
+            self.deployments.into_iter().zip(deployments).filter(|(_, kept)| *kept).map(|(d, _)| d),
+            self.incidents.into_iter().filter(|i| filter.keeps_incident(&i.service)),
+            config,
+        )
+    }
+}
+
+/// Each item's position among the distinct items, and those (first seen first).
+fn positions<T: std::hash::Hash + Eq + Copy>(items: impl Iterator<Item = T>) -> (Vec<u32>, Vec<T>) {
+    let mut seen: HashMap<T, u32> = HashMap::new();
+    let mut distinct = Vec::new();
+    let at = items
+        .map(|item| {
+            *seen.entry(item).or_insert_with(|| {
+                distinct.push(item);
+                (distinct.len() - 1) as u32
+            })
+        })
+        .collect();
+    (at, distinct)
+}
+
 impl Events {
     /// Loads what `filter` keeps.
     pub fn load(store: &Store, filter: &EventFilter, config: &Config) -> anyhow::Result<Events> {
-        let prs = store.load_pull_requests(filter)?;
+        Ok(Events::build(
+            store.load_pull_requests(filter)?,
+            store.load_deployments(filter)?.into_iter(),
+            store.load_incidents(filter)?.into_iter(),
+            config,
+        ))
+    }
+
+    /// The events of stored rows: deployments kept or left out by
+    /// environment and status, incidents' pull requests resolved to merge
+    /// commits, sources named.
+    fn build(
+        prs: Vec<PullRequest>,
+        stored_deployments: impl Iterator<Item = DeploymentEvent>,
+        stored_incidents: impl Iterator<Item = IncidentEvent>,
+        config: &Config,
+    ) -> Events {
         let mut sources: HashSet<String> = HashSet::new();
         let mut skipped_deployments = 0;
         let mut deployments = Vec::new();
-        for event in store.load_deployments(filter)? {
+        for event in stored_deployments {
             sources.insert(event.source.clone());
             if event.status != "success" || !config.env_regex.is_match(&event.environment) {
                 skipped_deployments += 1;
@@ -57,11 +184,9 @@ impl Events {
                 shipped: event.commits,
             });
         }
-        let merge_commits: HashMap<(&str, u64), &str> =
+        let merge_commits: IdMap<(&str, u64), &str> =
             prs.iter().filter_map(|pr| Some(((pr.repo.as_str(), pr.number), pr.merge_commit.as_deref()?))).collect();
-        let incidents = store
-            .load_incidents(filter)?
-            .into_iter()
+        let incidents = stored_incidents
             .map(|i| {
                 sources.insert(i.source.clone());
                 let pull_request_commit = i.pull_request.as_deref().and_then(|reference| {
@@ -87,17 +212,17 @@ impl Events {
         }
         let mut sources: Vec<String> = sources.into_iter().collect();
         sources.sort();
-        Ok(Events { prs, deployments, skipped_deployments, incidents, sources })
+        Events { prs, deployments, skipped_deployments, incidents, sources }
     }
 
     /// Without a git history: when the first deployment shipping each commit
     /// finished. A deployment ships the commits it lists, else its own
     /// commit; the earliest finish wins (as [`fulcrum_core::deployments::attribute`]
     /// does over commits without parent edges, without building them).
-    pub fn shipped_at(&self) -> HashMap<&str, i64> {
+    pub fn shipped_at(&self) -> IdMap<&str, i64> {
         let mut order: Vec<&Deployment> = self.deployments.iter().collect();
         order.sort_by(|a, b| (a.finished_at, &a.id).cmp(&(b.finished_at, &b.id)));
-        let mut shipped: HashMap<&str, i64> = HashMap::new();
+        let mut shipped: IdMap<&str, i64> = IdMap::default();
         for d in order {
             match &d.shipped {
                 Some(list) => {
@@ -123,11 +248,11 @@ impl Events {
 
     /// Commits standing in for a history when there is no git repository:
     /// every commit named by a pull request or a deployment, without parents.
-    pub fn stand_in_commits(&self) -> Vec<Commit> {
-        let mut seen: HashSet<String> = HashSet::new();
+    pub fn stand_in_commits<'a>(&'a self) -> Vec<Commit> {
+        let mut seen: IdMap<&str, ()> = IdMap::default();
         let mut commits = Vec::new();
-        let mut add = |id: &str, author: &str, at: i64| {
-            if seen.insert(id.to_owned()) {
+        let mut add = |id: &'a str, author: &str, at: i64| {
+            if seen.insert(id, ()).is_none() {
                 commits.push(Commit {
                     id: id.to_owned(),
                     parents: Vec::new(),
@@ -177,8 +302,8 @@ pub fn deployed_at<'a>(
     commits: &[Commit],
     deployments: &[Deployment],
     attribution: &Attribution,
-) -> HashMap<&'a str, i64> {
-    let index: HashMap<&str, usize> = commits.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
+) -> IdMap<&'a str, i64> {
+    let index: IdMap<&str, usize> = commits.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
     prs.iter()
         .filter_map(|pr| {
             let merge = pr.merge_commit.as_deref()?;

@@ -101,7 +101,7 @@ pub fn analyze_loaded(
             .into());
         }
         let shipped = events.shipped_at();
-        let deployed: HashMap<&str, i64> = events
+        let deployed: fulcrum_core::model::IdMap<&str, i64> = events
             .prs
             .iter()
             .filter_map(|pr| {

@@ -236,7 +236,7 @@ pub struct EventFilter {
 impl EventFilter {
     /// An entry `owner/name` matches that slug; an entry without `/` matches
     /// any slug whose last part it is (a git repository's directory name).
-    fn keeps_repo(&self, repo: &str) -> bool {
+    pub fn keeps_repo(&self, repo: &str) -> bool {
         let name = repo.rsplit('/').next().unwrap_or(repo);
         self.repos.is_empty()
             || self
@@ -245,7 +245,9 @@ impl EventFilter {
                 .any(|r| if r.contains('/') { r.eq_ignore_ascii_case(repo) } else { r.eq_ignore_ascii_case(name) })
     }
 
-    fn keeps_deployment(&self, repo: Option<&str>, service: &str) -> bool {
+    /// A deployment of `service` (from `repo`, when known): one of the
+    /// filter's services, or one of its repositories.
+    pub fn keeps_deployment(&self, repo: Option<&str>, service: &str) -> bool {
         if self.repos.is_empty() && self.services.is_empty() {
             return true;
         }
@@ -254,6 +256,11 @@ impl EventFilter {
 }
 
 impl EventFilter {
+    /// An incident of `service`: one of the filter's services (any without).
+    pub fn keeps_incident(&self, service: &str) -> bool {
+        self.services.is_empty() || self.services.iter().any(|s| s == service)
+    }
+
     /// A condition on `column` (a service) for the filter's services.
     fn service_condition(&self, column: &str, values: &mut Vec<String>) -> Option<String> {
         if self.services.is_empty() {
@@ -885,8 +892,25 @@ impl Store {
         // A filter narrows every read in SQL: a team reads its own pull
         // requests and their children only (and Rust checks each row again).
         let (condition, values) = self.pull_request_sql(filter)?;
+        // When the filter keeps most pull requests (an organisation's
+        // teams), reading every child and skipping the few not kept beats
+        // looking each kept one up by index.
+        let most = !condition.is_empty() && {
+            let (mut kept, mut all) = (0i64, 0i64);
+            self.db
+                .for_each("SELECT repo, COUNT(*) FROM pull_requests GROUP BY repo", params![], |r| {
+                    let n: i64 = r.get(1)?;
+                    all += n;
+                    if filter.keeps_repo(&r.get::<String>(0)?) {
+                        kept += n;
+                    }
+                    Ok(())
+                })
+                .map_err(&sql)?;
+            kept * 2 > all
+        };
         let children = |columns: &str, table: &str| {
-            if condition.is_empty() {
+            if condition.is_empty() || most {
                 format!("SELECT {columns} FROM {table} c")
             } else {
                 // The condition is evaluated once per pull request, not once per child.
@@ -898,7 +922,9 @@ impl Store {
         let reader = self.db.reader(&self.path).map_err(&sql)?;
         let path = self.path.clone();
         let activity_sql = children("c.pr_id, c.author, c.at, c.kind", "pr_activities");
-        let activity_values = values.clone();
+        // The children's own parameters: none when they are read whole.
+        let child_values: Vec<String> = if condition.is_empty() || most { Vec::new() } else { values.clone() };
+        let activity_values = child_values.clone();
         let activities = std::thread::spawn(move || -> Result<Vec<(i64, ReviewActivity)>, StoreError> {
             let mut out = Vec::new();
             let bound: Vec<&dyn ToParam> = activity_values.iter().map(|v| v as &dyn ToParam).collect();
@@ -917,7 +943,9 @@ impl Store {
         let mut prs: Vec<PullRequest> = Vec::new();
         // Row id → position in `prs`; ids are dense, so a vector beats a map.
         let mut index: Vec<u32> = Vec::new();
+        let mut kept_repos: HashMap<String, bool> = HashMap::new();
         let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
+        let child_bound: Vec<&dyn ToParam> = child_values.iter().map(|v| v as &dyn ToParam).collect();
         self.db
             .for_each(
                 &format!(
@@ -928,7 +956,12 @@ impl Store {
                 &bound,
                 |row| {
                     let repo: String = row.get(1)?;
-                    if !filter.keeps_repo(&repo) {
+                    // A few hundred repositories against millions of rows: each decided once.
+                    let kept = match kept_repos.get(&repo) {
+                        Some(&kept) => kept,
+                        None => *kept_repos.entry(repo.clone()).or_insert_with(|| filter.keeps_repo(&repo)),
+                    };
+                    if !kept {
                         return Ok(());
                     }
                     let row_id: i64 = row.get(0)?;
@@ -963,7 +996,7 @@ impl Store {
             )
             .map_err(&sql)?;
         self.db
-            .for_each(&children("c.pr_id, c.sha, c.author, c.authored_at", "pr_commits"), &bound, |row| {
+            .for_each(&children("c.pr_id, c.sha, c.author, c.authored_at", "pr_commits"), &child_bound, |row| {
                 if let Some(i) = position(&index, row.get(0)?) {
                     prs[i].commits.push(PrCommit { sha: row.get(1)?, author: row.get(2)?, authored_at: row.get(3)? });
                 }

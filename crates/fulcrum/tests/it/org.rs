@@ -43,6 +43,34 @@ fn row<'a>(view: &'a Value, team: &str) -> &'a Value {
     view["teams"].as_array().unwrap().iter().find(|r| r["team"] == team).unwrap()
 }
 
+/// Every figure of an organisation row against the report and the flow of
+/// the same scope (the view reads its events once and selects each row's
+/// share in memory: the share must be what the scope's own read gives).
+fn assert_row_is(row: &Value, report: &Value, flow: &Value, what: &str) {
+    let dora = &report["dora"];
+    let value = |key: &str, field: &[&str]| {
+        let mut v = &dora[key]["value"];
+        for f in field {
+            v = &v[*f];
+        }
+        v.clone()
+    };
+    assert_eq!(row["deployments"], value("deployment_frequency", &["deployments"]), "{what}: {row}");
+    assert_eq!(row["deployments_per_week"], value("deployment_frequency", &["per_week"]), "{what}");
+    assert_eq!(row["lead_time"], value("lead_time", &["summary", "median"]), "{what}");
+    assert_eq!(row["change_failure_rate"], value("change_failure_rate", &["rate"]), "{what}");
+    assert_eq!(row["recovery_time"], value("recovery_time", &["summary", "median"]), "{what}");
+    assert_eq!(row["rework_rate"], value("rework_rate", &["rate"]), "{what}");
+    let bottleneck = &flow["bottleneck"]["value"];
+    if bottleneck.is_null() {
+        assert!(row["bottleneck"].is_null(), "{what}: {row}");
+    } else {
+        assert_eq!(row["bottleneck"][0], bottleneck["stage"], "{what}");
+        assert_eq!(row["bottleneck"][1], bottleneck["median_share"], "{what}");
+    }
+    assert_eq!(row["merged_pull_requests"], flow["cycle"]["value"]["summary"]["count"], "{what}: {flow}");
+}
+
 #[test]
 fn each_team_row_is_its_own_report_and_the_total_adds_up() {
     let (scratch, config) = organisation("org_rows");
@@ -51,15 +79,28 @@ fn each_team_row_is_its_own_report_and_the_total_adds_up() {
     let mut sum = 0;
     for team in ["delivery-team", "platform", "shop"] {
         let report = json(&scratch, &config, &["report", "--team", team, "--no-knowledge"]);
-        let frequency = &report["dora"]["deployment_frequency"]["value"];
+        let flow = json(&scratch, &config, &["flow", "--team", team]);
         let row = row(&view, team);
-        assert_eq!(row["deployments"], frequency["deployments"], "{team}: {row}");
-        assert_eq!(row["deployments_per_week"], frequency["per_week"], "{team}");
-        assert_eq!(row["lead_time"], report["dora"]["lead_time"]["value"]["summary"]["median"], "{team}");
+        assert_row_is(row, &report, &flow, team);
         sum += row["deployments"].as_u64().unwrap();
     }
     assert!(sum > 0);
     assert_eq!(view["organisation"]["deployments"], sum, "{}", view["organisation"]);
+    // The organisation's row is the report of one team holding everything.
+    let everyone = scratch.path("everyone.toml");
+    std::fs::write(
+        &everyone,
+        format!(
+            "[deploy]\nmode = \"trunk\"\n\n[[team]]\nname = \"everyone\"\nrepositories = [\"{}\", \"{}\"]\n\
+             services = [\"shop\"]\n",
+            s(&repo("delivery")),
+            s(&repo("team"))
+        ),
+    )
+    .unwrap();
+    let report = json(&scratch, &everyone, &["report", "--team", "everyone", "--no-knowledge"]);
+    let flow = json(&scratch, &everyone, &["flow", "--team", "everyone"]);
+    assert_row_is(&view["organisation"], &report, &flow, "organisation");
     // A team of one repository reports as that repository does.
     let platform = json(&scratch, &config, &["report", "--team", "platform", "--no-knowledge"]);
     let plain = json(&scratch, &config, &["report", "--repo", s(&repo("team")), "--no-knowledge"]);

@@ -97,17 +97,31 @@ impl Store {
     pub fn pr_labels(&self, keys: &[(String, u64)]) -> Result<HashMap<(String, u64), PrLabel>, StoreError> {
         let sql = self.sql();
         let mut labels = HashMap::new();
+        // One statement per repository and few hundred numbers, not one per pull request.
+        let mut by_repo: std::collections::BTreeMap<&str, Vec<i64>> = std::collections::BTreeMap::new();
         for (repo, number) in keys {
-            let found = self
-                .db
-                .query_opt(
-                    "SELECT title, url FROM pull_requests WHERE repo = ?1 AND number = ?2",
-                    params![repo, *number as i64],
-                    |r| Ok(PrLabel { title: r.get(0)?, url: r.get(1)? }),
-                )
-                .map_err(&sql)?;
-            if let Some(found) = found {
-                labels.insert((repo.clone(), *number), found);
+            by_repo.entry(repo.as_str()).or_default().push(*number as i64);
+        }
+        for (repo, numbers) in by_repo {
+            for chunk in numbers.chunks(500) {
+                let list: Vec<String> = (0..chunk.len()).map(|i| format!("?{}", i + 2)).collect();
+                let mut values: Vec<&dyn ToParam> = vec![&repo];
+                values.extend(chunk.iter().map(|n| n as &dyn ToParam));
+                self.db
+                    .for_each(
+                        &format!(
+                            "SELECT number, title, url FROM pull_requests WHERE repo = ?1 AND number IN ({})",
+                            list.join(", ")
+                        ),
+                        &values,
+                        |r| {
+                            let number: i64 = r.get(0)?;
+                            labels
+                                .insert((repo.to_owned(), number as u64), PrLabel { title: r.get(1)?, url: r.get(2)? });
+                            Ok(())
+                        },
+                    )
+                    .map_err(&sql)?;
             }
         }
         Ok(labels)

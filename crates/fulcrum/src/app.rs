@@ -427,7 +427,7 @@ fn team_figures(
 /// or the organisation's row's own, taken whole.
 enum Stored<'a> {
     Shared(&'a delivery::StoredEvents),
-    Owned(delivery::StoredEvents),
+    Owned(Box<delivery::StoredEvents>),
 }
 
 /// `fulcrum org`: every team of the configuration side by side.
@@ -550,13 +550,24 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
     let jobs: Vec<(&str, Reach, usize)> =
         config.teams.iter().map(|team| (team.name.as_str(), reach_of(team), team.members.len())).collect();
     // A row whose scope cannot be built says why in its own row (below).
-    let filter_of = |reach: &Reach| with_team_scope(context, reach, &overrides, |_, scope| Ok(scope.filter.clone()));
-    let whole_filter = filter_of(&whole).ok();
-    let mut filters: Vec<store::EventFilter> = jobs.iter().filter_map(|(_, reach, _)| filter_of(reach).ok()).collect();
-    filters.extend(whole_filter.clone());
+    // Pull requests are read as far back as the earliest row's report needs.
+    let store = open_store(&context.db, false)?;
+    let items = store.has_work_items()?;
+    let filter_of = |reach: &Reach| {
+        with_team_scope(context, reach, &overrides, |config, scope| {
+            let window = window_request.resolve(&config.window, context.now)?;
+            let before = window.start - window.duration();
+            Ok((scope.filter.clone(), delivery::reach(scope.repo_key.is_some(), items, before)))
+        })
+    };
+    let rows: Vec<(store::EventFilter, Option<i64>)> =
+        jobs.iter().map(|(_, reach, _)| reach).chain([&whole]).filter_map(|reach| filter_of(reach).ok()).collect();
+    let filters: Vec<store::EventFilter> = rows.iter().map(|(filter, _)| filter.clone()).collect();
+    let since = rows.iter().map(|(_, since)| *since).min().flatten();
     let union = delivery::StoredEvents::union(&filters);
     let started = std::time::Instant::now();
-    let stored = delivery::StoredEvents::load(&open_store(&context.db, false)?, &union)?;
+    let stored = delivery::StoredEvents::load(&store, &union, since)?;
+    drop(store);
     if std::env::var_os("FULCRUM_TIMING").is_some() {
         eprintln!("org: events read in {:.3} s", started.elapsed().as_secs_f64());
     }
@@ -577,7 +588,7 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
             .collect();
         workers.into_iter().flat_map(|w| w.join().expect("an organisation row does not panic")).collect()
     });
-    rows.push((0, row_of("organisation", &whole, members.len(), Stored::Owned(stored))));
+    rows.push((0, row_of("organisation", &whole, members.len(), Stored::Owned(Box::new(stored)))));
     rows.sort_by_key(|(i, _)| *i);
     let mut rows = rows.into_iter().map(|(_, row)| row);
     let organisation = rows.next().expect("the organisation's row");
@@ -806,7 +817,8 @@ fn gives_no_deployments(e: &anyhow::Error) -> bool {
 
 /// Whether the store holds any pull requests, deployments or incidents.
 fn holds_events(store: &Store, config: &Config) -> anyhow::Result<bool> {
-    Ok(!delivery::Events::load(store, &store::EventFilter::default(), config)?.is_empty())
+    // Whether any is stored: pull requests counted, not read.
+    Ok(!delivery::Events::load_since(store, &store::EventFilter::default(), config, Some(i64::MAX))?.is_empty())
 }
 
 /// Said when the current directory was a repository nobody asked for and
@@ -1529,7 +1541,7 @@ pub fn focus(context: &Context, request: &FocusRequest) -> anyhow::Result<FocusO
     let mut leads = Vec::new();
     if let Some((path, key, name, store, commits)) = history.as_ref().filter(|_| people.iter().any(|p| p.lead)) {
         let service = config.service.clone().unwrap_or_else(|| name.clone());
-        let prs = store.load_pull_requests(&repo_scope(key, name, &service, &config).filter)?;
+        let prs = store.load_pull_requests(&repo_scope(key, name, &service, &config).filter, None)?;
         let knowledge = self::knowledge(
             context,
             &KnowledgeRequest { repo: (*path).clone(), sync: None, options: KnowledgeOptions::default() },

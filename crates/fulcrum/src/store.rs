@@ -34,7 +34,8 @@ mod people;
 pub use accounts::{SessionRow, User};
 pub use copy::{Copied, CopyError};
 pub use events::{
-    CachedPage, DeploymentEvent, EventBatch, EventCounts, EventFilter, IncidentEvent, ItemEvent, PrLabel,
+    CachedPage, DeploymentEvent, EventBatch, EventCounts, EventFilter, IncidentEvent, ItemEvent, PrCount, PrLabel,
+    PrReach,
 };
 pub use graph::{StoredAuthors, StoredGraph};
 pub use jobs::Job;
@@ -59,6 +60,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/0010_items.sql"),
     include_str!("store/0011_item_estimates.sql"),
     include_str!("store/0012_commit_graph.sql"),
+    include_str!("store/0013_activity_times.sql"),
 ];
 
 /// Failures of the store. All name the database file.

@@ -460,7 +460,9 @@ fn windowed_history(
 
 /// Analyses `scope` over `window`.
 pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window) -> anyhow::Result<Analysis> {
-    analyze_loaded(store, scope, config, window, &Events::load(store, &scope.filter, config)?)
+    let before = window.start - window.duration();
+    let since = crate::analyses::delivery::reach(scope.repo_key.is_some(), false, before);
+    analyze_loaded(store, scope, config, window, &Events::load_since(store, &scope.filter, config, since)?)
 }
 
 /// [`analyze`] with the scope's events already loaded (the organisation
@@ -597,14 +599,23 @@ pub fn analyze_loaded(
             })
         })
         .collect();
-    let merged_prs = events.prs.iter().filter(|pr| pr.merged_at.is_some()).count();
+    // Over every merged pull request of the scope (a windowed read counts
+    // those it left out in SQL: without git, every recorded merge commit
+    // stands in the history).
+    let merged_prs = events.pr_totals.merged;
     let pr_based = merged_prs > 0;
     // What the header counts is what the body counts: the window's merges.
     let merged_in_window = events.prs.iter().filter(|pr| pr.merged_at.is_some_and(|t| window.contains(t))).count();
-    if pr_based && changes.len() < merged_prs {
+    let unknown = events.pr_totals.merged_without_commit
+        + events
+            .prs
+            .iter()
+            .filter(|pr| pr.merged_at.is_some())
+            .filter(|pr| pr.merge_commit.as_deref().is_some_and(|c| !index.contains_key(c)))
+            .count();
+    if pr_based && unknown > 0 {
         warnings.push(format!(
-            "{} of {merged_prs} merged pull requests have a merge commit unknown to the history and no lead time",
-            merged_prs - changes.len()
+            "{unknown} of {merged_prs} merged pull requests have a merge commit unknown to the history and no lead time"
         ));
     }
     let mut lead_time_source = if pr_based {

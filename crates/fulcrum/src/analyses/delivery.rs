@@ -16,7 +16,7 @@ use fulcrum_core::incidents::Incident;
 use fulcrum_core::model::{Commit, Deployment, DeploymentSource, IdMap, Person};
 
 use crate::config::Config;
-use crate::store::{DeploymentEvent, EventFilter, IncidentEvent, Store};
+use crate::store::{DeploymentEvent, EventFilter, IncidentEvent, PrCount, PrReach, Store};
 
 /// Event data of one report.
 #[derive(Debug, Default)]
@@ -31,6 +31,33 @@ pub struct Events {
     pub incidents: Vec<Incident>,
     /// Where the events came from (`import`, `github:o/r`, …), sorted.
     pub sources: Vec<String>,
+    /// Every pull request of the scope counted, also those a windowed read
+    /// left out.
+    pub pr_totals: PrTotals,
+    /// Pull requests were read only as far as they reach this time (see
+    /// [`reach`]); `None`: all of them.
+    pub prs_since: Option<i64>,
+}
+
+/// What the pull requests of a scope add up to, over all of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PrTotals {
+    /// Pull requests stored.
+    pub stored: usize,
+    /// Of those, merged.
+    pub merged: usize,
+    /// Merged without a recorded merge commit.
+    pub merged_without_commit: usize,
+}
+
+/// How far back a report or flow whose windows start at `start` must read
+/// pull requests: from `start` (what reaches it, see
+/// `Store::load_pull_requests`), or all of them (`None`) when a git
+/// history is analysed (its reads follow every merged pull request),
+/// work items are linked to pull requests (`items`), or
+/// `FULCRUM_FULL_HISTORY` is set.
+pub fn reach(scope_has_repo: bool, items: bool, start: i64) -> Option<i64> {
+    (!scope_has_repo && !items && std::env::var_os("FULCRUM_FULL_HISTORY").is_none()).then_some(start)
 }
 
 /// Stored event rows read once, from which several scopes' [`Events`] are
@@ -48,13 +75,45 @@ pub struct StoredEvents {
     /// Each deployment's `(repository, service)`, as a position in `targets`.
     deployment_target: Vec<u32>,
     targets: Vec<(Option<String>, String)>,
+    /// Every repository's pull requests counted.
+    counts: Vec<PrCount>,
+    /// The merge commits of pull requests incidents name that the read
+    /// left out (a windowed read).
+    named: HashMap<(String, u64), Option<String>>,
+    since: Option<i64>,
 }
 
 impl StoredEvents {
-    /// Reads what `filter` keeps.
-    pub fn load(store: &Store, filter: &EventFilter) -> anyhow::Result<StoredEvents> {
-        let prs = store.load_pull_requests(filter)?;
+    /// Reads what `filter` keeps; pull requests only as far as they reach
+    /// `since` (see [`reach`]).
+    pub fn load(store: &Store, filter: &EventFilter, since: Option<i64>) -> anyhow::Result<StoredEvents> {
         let deployments = store.load_deployments(filter)?;
+        let reach = since.map(|at| {
+            let mut shipped: Vec<&str> = Vec::new();
+            for d in deployments.iter().filter(|d| d.finished_at >= at) {
+                match &d.commits {
+                    Some(list) => shipped.extend(list.iter().map(String::as_str)),
+                    None => shipped.push(&d.commit),
+                }
+            }
+            shipped.sort_unstable();
+            shipped.dedup();
+            PrReach { at, shipped }
+        });
+        let prs = store.load_pull_requests(filter, reach.as_ref())?;
+        drop(reach);
+        let incidents = store.load_incidents(filter)?;
+        let mut named = HashMap::new();
+        if since.is_some() {
+            let read: HashSet<(&str, u64)> = prs.iter().map(|pr| (pr.repo.as_str(), pr.number)).collect();
+            let missing: Vec<(String, u64)> = incidents
+                .iter()
+                .filter_map(|i| pr_reference(i.pull_request.as_deref()?))
+                .filter(|(repo, number)| !read.contains(&(*repo, *number)))
+                .map(|(repo, number)| (repo.to_owned(), number))
+                .collect();
+            named = store.pr_merge_commits(&missing)?;
+        }
         let (pr_repo, repos) = positions(prs.iter().map(|pr| &pr.repo));
         let (deployment_target, targets) = positions(deployments.iter().map(|d| (&d.repo, &d.service)));
         let repos = repos.into_iter().cloned().collect();
@@ -62,11 +121,14 @@ impl StoredEvents {
         Ok(StoredEvents {
             prs,
             deployments,
-            incidents: store.load_incidents(filter)?,
+            incidents,
             pr_repo,
             repos,
             deployment_target,
             targets,
+            counts: store.pr_counts(filter)?,
+            named,
+            since,
         })
     }
 
@@ -110,9 +172,15 @@ impl StoredEvents {
     pub fn select(&self, filter: &EventFilter, config: &Config) -> Events {
         let (prs, deployments) = self.kept(filter);
         Events::build(
-            self.prs.iter().zip(prs).filter(|(_, kept)| *kept).map(|(pr, _)| pr.clone()).collect(),
-            self.deployments.iter().zip(deployments).filter(|(_, kept)| *kept).map(|(d, _)| d.clone()),
-            self.incidents.iter().filter(|i| filter.keeps_incident(&i.service)).cloned(),
+            Rows {
+                prs: self.prs.iter().zip(prs).filter(|(_, kept)| *kept).map(|(pr, _)| pr.clone()).collect(),
+                deployments: self.deployments.iter().zip(deployments).filter(|(_, kept)| *kept).map(|(d, _)| d.clone()),
+                incidents: self.incidents.iter().filter(|i| filter.keeps_incident(&i.service)).cloned(),
+                counts: &self.counts,
+                named: &self.named,
+                since: self.since,
+            },
+            filter,
             config,
         )
     }
@@ -121,12 +189,34 @@ impl StoredEvents {
     pub fn into_events(self, filter: &EventFilter, config: &Config) -> Events {
         let (prs, deployments) = self.kept(filter);
         Events::build(
-            self.prs.into_iter().zip(prs).filter(|(_, kept)| *kept).map(|(pr, _)| pr).collect(),
-            self.deployments.into_iter().zip(deployments).filter(|(_, kept)| *kept).map(|(d, _)| d),
-            self.incidents.into_iter().filter(|i| filter.keeps_incident(&i.service)),
+            Rows {
+                prs: self.prs.into_iter().zip(prs).filter(|(_, kept)| *kept).map(|(pr, _)| pr).collect(),
+                deployments: self.deployments.into_iter().zip(deployments).filter(|(_, kept)| *kept).map(|(d, _)| d),
+                incidents: self.incidents.into_iter().filter(|i| filter.keeps_incident(&i.service)),
+                counts: &self.counts,
+                named: &self.named,
+                since: self.since,
+            },
+            filter,
             config,
         )
     }
+}
+
+/// What [`Events::build`] makes events of.
+struct Rows<'a, D, I> {
+    prs: Vec<PullRequest>,
+    deployments: D,
+    incidents: I,
+    counts: &'a [PrCount],
+    named: &'a HashMap<(String, u64), Option<String>>,
+    since: Option<i64>,
+}
+
+/// `owner/name#12` as `("owner/name", 12)`.
+fn pr_reference(reference: &str) -> Option<(&str, u64)> {
+    let (repo, number) = reference.rsplit_once('#')?;
+    Some((repo, number.parse().ok()?))
 }
 
 /// Each item's position among the distinct items, and those (first seen first).
@@ -145,25 +235,31 @@ fn positions<T: std::hash::Hash + Eq + Copy>(items: impl Iterator<Item = T>) -> 
 }
 
 impl Events {
-    /// Loads what `filter` keeps.
+    /// Loads what `filter` keeps, every pull request.
     pub fn load(store: &Store, filter: &EventFilter, config: &Config) -> anyhow::Result<Events> {
-        Ok(Events::build(
-            store.load_pull_requests(filter)?,
-            store.load_deployments(filter)?.into_iter(),
-            store.load_incidents(filter)?.into_iter(),
-            config,
-        ))
+        Events::load_since(store, filter, config, None)
     }
 
-    /// The events of stored rows: deployments kept or left out by
-    /// environment and status, incidents' pull requests resolved to merge
-    /// commits, sources named.
-    fn build(
-        prs: Vec<PullRequest>,
-        stored_deployments: impl Iterator<Item = DeploymentEvent>,
-        stored_incidents: impl Iterator<Item = IncidentEvent>,
+    /// Loads what `filter` keeps; pull requests only as far as they reach
+    /// `since` (see [`reach`]).
+    pub fn load_since(
+        store: &Store,
+        filter: &EventFilter,
         config: &Config,
-    ) -> Events {
+        since: Option<i64>,
+    ) -> anyhow::Result<Events> {
+        Ok(StoredEvents::load(store, filter, since)?.into_events(filter, config))
+    }
+
+    /// The events of stored rows that `filter` keeps: deployments kept or
+    /// left out by environment and status, incidents' pull requests
+    /// resolved to merge commits, sources named, pull requests counted.
+    fn build<D, I>(rows: Rows<'_, D, I>, filter: &EventFilter, config: &Config) -> Events
+    where
+        D: Iterator<Item = DeploymentEvent>,
+        I: Iterator<Item = IncidentEvent>,
+    {
+        let Rows { prs, deployments: stored_deployments, incidents: stored_incidents, counts, named, since } = rows;
         let mut sources: HashSet<String> = HashSet::new();
         let mut skipped_deployments = 0;
         let mut deployments = Vec::new();
@@ -189,10 +285,15 @@ impl Events {
         let incidents = stored_incidents
             .map(|i| {
                 sources.insert(i.source.clone());
-                let pull_request_commit = i.pull_request.as_deref().and_then(|reference| {
-                    let (repo, number) = reference.rsplit_once('#')?;
-                    merge_commits.get(&(repo, number.parse().ok()?)).map(|c| (*c).to_owned())
-                });
+                let pull_request_commit =
+                    i.pull_request.as_deref().and_then(pr_reference).and_then(|(repo, number)| {
+                        match merge_commits.get(&(repo, number)) {
+                            Some(commit) => Some((*commit).to_owned()),
+                            // Left out by a windowed read: looked up (in the scope only).
+                            None if filter.keeps_repo(repo) => named.get(&(repo.to_owned(), number)).cloned().flatten(),
+                            None => None,
+                        }
+                    });
                 Incident {
                     id: i.external_id,
                     service: i.service,
@@ -204,15 +305,22 @@ impl Events {
                 }
             })
             .collect();
-        // Pull requests carry no source column in the core type: count them by id prefix.
-        for pr in &prs {
-            if let Some((kind, _)) = pr.id.split_once(":pr:") {
-                sources.insert(if kind == "import" { "import".to_owned() } else { format!("{kind}:{}", pr.repo) });
-            }
+        // Pull requests carry no source column in the core type: named by
+        // repository and source from their counts (every one, read or not).
+        let mut pr_totals = PrTotals::default();
+        for count in counts.iter().filter(|c| filter.keeps_repo(&c.repo)) {
+            let kind = count.source.split(':').next().unwrap_or("import");
+            sources.insert(if kind == "import" { "import".to_owned() } else { format!("{kind}:{}", count.repo) });
+            pr_totals.stored += count.stored;
+            pr_totals.merged += count.merged;
+            pr_totals.merged_without_commit += count.merged_without_commit;
         }
         let mut sources: Vec<String> = sources.into_iter().collect();
         sources.sort();
-        Events { prs, deployments, skipped_deployments, incidents, sources }
+        if since.is_some() && std::env::var_os("FULCRUM_TIMING").is_some() {
+            eprintln!("events: {} of {} pull requests read", prs.len(), pr_totals.stored);
+        }
+        Events { prs, deployments, skipped_deployments, incidents, sources, pr_totals, prs_since: since }
     }
 
     /// Without a git history: when the first deployment shipping each commit
@@ -243,7 +351,10 @@ impl Events {
     /// environment or status filter count as stored: the report says why
     /// they do not count).
     pub fn is_empty(&self) -> bool {
-        self.prs.is_empty() && self.deployments.is_empty() && self.skipped_deployments == 0 && self.incidents.is_empty()
+        self.pr_totals.stored == 0
+            && self.deployments.is_empty()
+            && self.skipped_deployments == 0
+            && self.incidents.is_empty()
     }
 
     /// Commits standing in for a history when there is no git repository:
@@ -311,4 +422,44 @@ pub fn deployed_at<'a>(
             Some((merge, tolerate_clock(deployments[d].finished_at, pr.merged_at)))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter(repos: &[&str], services: &[&str]) -> EventFilter {
+        EventFilter {
+            repos: repos.iter().map(|r| (*r).to_owned()).collect(),
+            services: services.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_union_keeps_what_any_filter_keeps() {
+        let a = filter(&["shop", "acme/api"], &["shop"]);
+        let b = filter(&["web"], &["web", "shop"]);
+        let union = StoredEvents::union(&[a.clone(), b.clone()]);
+        assert_eq!(union.repos, ["shop", "acme/api", "web"]);
+        assert_eq!(union.services, ["shop", "web"]);
+        for repo in ["acme/shop", "acme/api", "other/web", "acme/billing"] {
+            let any = a.keeps_repo(repo) || b.keeps_repo(repo);
+            assert!(!any || union.keeps_repo(repo), "{repo}");
+        }
+        for (repo, service) in [(Some("acme/web"), "billing"), (None, "shop"), (Some("x/y"), "web"), (None, "z")] {
+            let any = a.keeps_deployment(repo, service) || b.keeps_deployment(repo, service);
+            assert!(!any || union.keeps_deployment(repo, service), "{repo:?} {service}");
+        }
+        // A filter with an empty list keeps everything of that kind: so does the union.
+        assert_eq!(StoredEvents::union(&[a.clone(), filter(&[], &["web"])]), EventFilter::default());
+        assert_eq!(StoredEvents::union(&[a, filter(&["web"], &[])]), EventFilter::default());
+        assert_eq!(StoredEvents::union(&[]), EventFilter::default());
+    }
+
+    #[test]
+    fn positions_number_distinct_items_in_first_seen_order() {
+        let (at, distinct) = positions(["b", "a", "b", "c", "a"].into_iter());
+        assert_eq!(at, [0, 1, 0, 2, 1]);
+        assert_eq!(distinct, ["b", "a", "c"]);
+    }
 }

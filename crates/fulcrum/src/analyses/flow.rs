@@ -70,7 +70,8 @@ pub fn analyze(
     now: i64,
 ) -> anyhow::Result<FlowAnalysis> {
     let started = std::time::Instant::now();
-    let events = Events::load(store, &scope.filter, config)?;
+    let since = crate::analyses::delivery::reach(scope.repo_key.is_some(), store.has_work_items()?, window.start);
+    let events = Events::load_since(store, &scope.filter, config, since)?;
     analyze_loaded(store, scope, config, window, now, &events, started)
 }
 
@@ -186,17 +187,26 @@ pub fn analyze_loaded(
         }
     }
     report.warnings.extend(unfinished);
-    let headline = if events.prs.is_empty() {
+    let headline = if events.pr_totals.stored == 0 {
         Some(
             "No pull requests stored: import them (`fulcrum import FILE`) or add a GitHub or GitLab [[source]] \
              and run `fulcrum sync`"
                 .to_owned(),
         )
     } else {
-        let merges: Vec<i64> = events.prs.iter().filter_map(|pr| pr.merged_at).collect();
-        let last = events.prs.iter().filter(|pr| pr.merged_at.is_some()).max_by_key(|pr| (pr.merged_at, pr.number));
-        quiet_window_headline(&merges, window, "merged pull request", "merged pull requests").map(|text| match last {
-            Some(pr) => text.replacen("{last}", &format!("{}#{}", pr.repo, pr.number), 1),
+        let read = || events.prs.iter().filter_map(|pr| Some((pr.merged_at?, pr.repo.clone(), pr.number))).collect();
+        // A quiet window of a windowed read: every merge counts (the last
+        // one, and how many a longer window would hold).
+        let merges: Vec<(i64, String, u64)> = match events.prs_since {
+            Some(_) if !events.prs.iter().any(|pr| pr.merged_at.is_some_and(|t| window.contains(t))) => {
+                store.pr_merges(&scope.filter)?
+            }
+            _ => read(),
+        };
+        let times: Vec<i64> = merges.iter().map(|(t, ..)| *t).collect();
+        let last = merges.iter().max_by_key(|(t, _, number)| (*t, *number));
+        quiet_window_headline(&times, window, "merged pull request", "merged pull requests").map(|text| match last {
+            Some((_, repo, number)) => text.replacen("{last}", &format!("{repo}#{number}"), 1),
             None => text,
         })
     };
@@ -231,7 +241,7 @@ pub fn analyze_loaded(
         event_sources: events.sources.clone(),
         config_source: config.source.clone(),
         headline,
-        stored_pull_requests: events.prs.len(),
+        stored_pull_requests: events.pr_totals.stored,
         report,
     })
 }

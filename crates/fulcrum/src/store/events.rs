@@ -95,9 +95,37 @@ impl Store {
     /// Title and web address of the pull requests `keys` (`(repo, number)`)
     /// that are stored.
     pub fn pr_labels(&self, keys: &[(String, u64)]) -> Result<HashMap<(String, u64), PrLabel>, StoreError> {
-        let sql = self.sql();
         let mut labels = HashMap::new();
-        // One statement per repository and few hundred numbers, not one per pull request.
+        self.each_pr_of(keys, "title, url", |repo, number, r| {
+            labels.insert((repo.to_owned(), number), PrLabel { title: r.get(1)?, url: r.get(2)? });
+            Ok(())
+        })?;
+        Ok(labels)
+    }
+
+    /// The merge commits (`None`: not merged, or none recorded) of the pull
+    /// requests `keys` that are stored.
+    pub fn pr_merge_commits(
+        &self,
+        keys: &[(String, u64)],
+    ) -> Result<HashMap<(String, u64), Option<String>>, StoreError> {
+        let mut found = HashMap::new();
+        self.each_pr_of(keys, "merge_commit", |repo, number, r| {
+            found.insert((repo.to_owned(), number), r.get(1)?);
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
+    /// Hands `each` the row (`number, columns…`) of every stored pull
+    /// request of `keys`: one statement per repository and few hundred
+    /// numbers, not one per pull request.
+    fn each_pr_of(
+        &self,
+        keys: &[(String, u64)],
+        columns: &str,
+        mut each: impl FnMut(&str, u64, &super::db::Row<'_, '_>) -> Result<(), super::db::DbError>,
+    ) -> Result<(), StoreError> {
         let mut by_repo: std::collections::BTreeMap<&str, Vec<i64>> = std::collections::BTreeMap::new();
         for (repo, number) in keys {
             by_repo.entry(repo.as_str()).or_default().push(*number as i64);
@@ -110,22 +138,100 @@ impl Store {
                 self.db
                     .for_each(
                         &format!(
-                            "SELECT number, title, url FROM pull_requests WHERE repo = ?1 AND number IN ({})",
+                            "SELECT number, {columns} FROM pull_requests WHERE repo = ?1 AND number IN ({})",
                             list.join(", ")
                         ),
                         &values,
-                        |r| {
-                            let number: i64 = r.get(0)?;
-                            labels
-                                .insert((repo.to_owned(), number as u64), PrLabel { title: r.get(1)?, url: r.get(2)? });
-                            Ok(())
-                        },
+                        |r| each(repo, r.get::<i64>(0)? as u64, r),
                     )
-                    .map_err(&sql)?;
+                    .map_err(self.sql())?;
             }
         }
-        Ok(labels)
+        Ok(())
     }
+
+    /// How many pull requests each repository and source `filter` keeps
+    /// holds (the caller checks each repository again): all, merged,
+    /// merged without a recorded merge commit (what a windowed read of the
+    /// pull requests adds up over all of them).
+    pub fn pr_counts(&self, filter: &EventFilter) -> Result<Vec<PrCount>, StoreError> {
+        let (condition, values) = self.pull_request_sql(filter)?;
+        let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
+        self.db
+            .query_map(
+                &format!(
+                    "SELECT p.repo, p.source, COUNT(*), COUNT(p.merged_at),
+                            SUM(CASE WHEN p.merged_at IS NOT NULL AND p.merge_commit IS NULL THEN 1 ELSE 0 END)
+                     FROM pull_requests p{condition} GROUP BY p.repo, p.source ORDER BY p.repo, p.source"
+                ),
+                &bound,
+                |r| {
+                    let count = |i: usize| -> Result<usize, super::db::DbError> {
+                        Ok(usize::try_from(r.get::<i64>(i)?).unwrap_or(0))
+                    };
+                    Ok(PrCount {
+                        repo: r.get(0)?,
+                        source: r.get(1)?,
+                        stored: count(2)?,
+                        merged: count(3)?,
+                        merged_without_commit: count(4)?,
+                    })
+                },
+            )
+            .map_err(self.sql())
+    }
+
+    /// `(merged_at, repo, number)` of every merged pull request `filter`
+    /// keeps, in storage order.
+    pub fn pr_merges(&self, filter: &EventFilter) -> Result<Vec<(i64, String, u64)>, StoreError> {
+        let (condition, values) = self.pull_request_sql(filter)?;
+        let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
+        let glue = if condition.is_empty() { " WHERE" } else { " AND" };
+        let mut merges = Vec::new();
+        self.db
+            .for_each(
+                &format!(
+                    "SELECT p.merged_at, p.repo, p.number FROM pull_requests p{condition}{glue} p.merged_at IS NOT NULL \
+                     ORDER BY p.id"
+                ),
+                &bound,
+                |r| {
+                    let repo: String = r.get(1)?;
+                    if filter.keeps_repo(&repo) {
+                        merges.push((r.get(0)?, repo, r.get::<i64>(2)? as u64));
+                    }
+                    Ok(())
+                },
+            )
+            .map_err(self.sql())?;
+        Ok(merges)
+    }
+}
+
+/// How far a windowed read of pull requests reaches (see
+/// [`Store::load_pull_requests`]).
+#[derive(Debug, Clone, Default)]
+pub struct PrReach<'a> {
+    /// The earliest time a report of the read looks at.
+    pub at: i64,
+    /// The commits the scope's deployments finishing at or after `at` ship
+    /// (their listed commits, else their own).
+    pub shipped: Vec<&'a str>,
+}
+
+/// The pull requests of one repository and source, counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrCount {
+    /// The repository slug.
+    pub repo: String,
+    /// `import`, `github:owner/repo`, …
+    pub source: String,
+    /// Pull requests stored.
+    pub stored: usize,
+    /// Of those, merged.
+    pub merged: usize,
+    /// Merged without a recorded merge commit.
+    pub merged_without_commit: usize,
 }
 
 /// A page kept for conditional requests.
@@ -238,7 +344,7 @@ impl EventBatch {
 }
 
 /// Which stored items a report reads.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventFilter {
     /// Pull requests of these repositories (slugs) and deployments whose
     /// `repo` is one of them; empty means all.
@@ -308,8 +414,17 @@ impl Store {
     /// so the reads after it compare by equality (and use the index).
     fn kept_repos(&self, table: &str, filter: &EventFilter) -> Result<Vec<String>, StoreError> {
         let mut kept = Vec::new();
+        // The distinct values, one index seek each (a loose index scan),
+        // not a pass over millions of rows.
+        let distinct = format!(
+            "WITH RECURSIVE r(repo) AS (
+                 SELECT MIN(repo) FROM {table}
+                 UNION ALL
+                 SELECT (SELECT MIN(t.repo) FROM {table} t WHERE t.repo > r.repo) FROM r WHERE r.repo IS NOT NULL
+             ) SELECT repo FROM r WHERE repo IS NOT NULL"
+        );
         self.db
-            .for_each(&format!("SELECT DISTINCT repo FROM {table} WHERE repo IS NOT NULL"), params![], |r| {
+            .for_each(&distinct, params![], |r| {
                 let repo: String = r.get(0)?;
                 if filter.keeps_repo(&repo) {
                     kept.push(repo);
@@ -792,6 +907,16 @@ impl Store {
         })
     }
 
+    /// Whether any work item is stored.
+    pub fn has_work_items(&self) -> Result<bool, StoreError> {
+        if !self.has_table("work_items")? {
+            return Ok(false);
+        }
+        self.db
+            .query_row("SELECT EXISTS (SELECT 1 FROM work_items)", params![], |r| r.get::<bool>(0))
+            .map_err(self.sql())
+    }
+
     /// Stored work items with their moves (time order) that `filter` keeps:
     /// all without a filter, else those whose project is one of its
     /// services or repositories. Also whether any is stored at all.
@@ -898,74 +1023,100 @@ impl Store {
     }
 
     /// Stored pull requests (with commits and activities) that `filter` keeps.
-    pub fn load_pull_requests(&self, filter: &EventFilter) -> Result<Vec<PullRequest>, StoreError> {
+    /// With `since`, only those that reach its time: open ones, those
+    /// created, merged, closed or reviewed at or after it, and those whose
+    /// merge commit is one of `since.shipped` (what the scope's deployments
+    /// finishing at or after it ship): a report of windows starting there
+    /// needs no other (see `delivery::Events`).
+    pub fn load_pull_requests(
+        &self,
+        filter: &EventFilter,
+        since: Option<&PrReach<'_>>,
+    ) -> Result<Vec<PullRequest>, StoreError> {
         let sql = self.sql();
-        // Activities are the largest table: a second connection reads them
-        // on the other core while this one reads pull requests and commits
-        // (WAL lets SQLite readers run side by side).
         // A filter narrows every read in SQL: a team reads its own pull
         // requests and their children only (and Rust checks each row again).
         let (condition, values) = self.pull_request_sql(filter)?;
-        // When the filter keeps most pull requests (an organisation's
-        // teams), reading every child and skipping the few not kept beats
-        // looking each kept one up by index.
-        let most = !condition.is_empty() && {
-            let (mut kept, mut all) = (0i64, 0i64);
-            self.db
-                .for_each("SELECT repo, COUNT(*) FROM pull_requests GROUP BY repo", params![], |r| {
-                    let n: i64 = r.get(1)?;
-                    all += n;
-                    if filter.keeps_repo(&r.get::<String>(0)?) {
-                        kept += n;
-                    }
-                    Ok(())
-                })
+        // How many pull requests there are (the highest row id: deletions
+        // are rare, and this only chooses how to read), and how many the
+        // filter keeps (index ranges).
+        let all: i64 = self
+            .db
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM pull_requests", params![], |r| r.get(0))
+            .map_err(&sql)?;
+        let all = usize::try_from(all).unwrap_or(0);
+        let kept = if condition.is_empty() {
+            all
+        } else {
+            let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
+            let n: i64 = self
+                .db
+                .query_row(&format!("SELECT COUNT(*) FROM pull_requests p{condition}"), &bound, |r| r.get(0))
                 .map_err(&sql)?;
-            kept * 2 > all
+            usize::try_from(n).unwrap_or(0)
         };
-        let children = |columns: &str, table: &str| {
-            if condition.is_empty() || most {
-                format!("SELECT {columns} FROM {table} c")
-            } else {
-                // The condition is evaluated once per pull request, not once per child.
-                format!(
-                    "SELECT {columns} FROM {table} c WHERE c.pr_id IN (SELECT p.id FROM pull_requests p{condition})"
-                )
-            }
-        };
-        let reader = self.db.reader(&self.path).map_err(&sql)?;
-        let path = self.path.clone();
-        let activity_sql = children("c.pr_id, c.author, c.at, c.kind", "pr_activities");
-        // The children's own parameters: none when they are read whole.
-        let child_values: Vec<String> = if condition.is_empty() || most { Vec::new() } else { values.clone() };
-        let activity_values = child_values.clone();
-        let activities = std::thread::spawn(move || -> Result<Vec<(i64, ReviewActivity)>, StoreError> {
-            let mut out = Vec::new();
-            let bound: Vec<&dyn ToParam> = activity_values.iter().map(|v| v as &dyn ToParam).collect();
-            reader
-                .for_each(&activity_sql, &bound, |row| {
-                    let kind: String = row.get(3)?;
-                    out.push((
-                        row.get(0)?,
-                        ReviewActivity { author: row.get(1)?, at: row.get(2)?, kind: kind_from_name(&kind) },
-                    ));
-                    Ok(())
-                })
-                .map_err(|e| sql_error(&path, e))?;
-            Ok(out)
-        });
-        let mut prs: Vec<PullRequest> = Vec::new();
+        // When the filter keeps most of them (an organisation's teams),
+        // reading every row in storage order and skipping the few not kept
+        // beats looking each kept one up by index.
+        let (condition, values) = if kept * 2 > all { (String::new(), Vec::new()) } else { (condition, values) };
+        let mut prs: Vec<PullRequest> = Vec::with_capacity(kept);
         // Row id → position in `prs`; ids are dense, so a vector beats a map.
         let mut index: Vec<u32> = Vec::new();
         let mut kept_repos: HashMap<String, bool> = HashMap::new();
         let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
-        let child_bound: Vec<&dyn ToParam> = child_values.iter().map(|v| v as &dyn ToParam).collect();
+        let time = match since {
+            None => String::new(),
+            Some(reach) => {
+                let t = reach.at;
+                let recent = |merged: Option<i64>, closed: Option<i64>, created: i64| {
+                    (merged.is_none() && closed.is_none())
+                        || merged.is_some_and(|m| m >= t)
+                        || closed.is_some_and(|c| c >= t)
+                        || created >= t
+                };
+                // Older pull requests a recent deployment ships: by their
+                // merge commits (indexed), kept by id.
+                let mut shipped: Vec<i64> = Vec::new();
+                for chunk in reach.shipped.chunks(500) {
+                    let list: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
+                    let bound: Vec<&dyn ToParam> = chunk.iter().map(|c| c as &dyn ToParam).collect();
+                    self.db
+                        .for_each(
+                            &format!(
+                                "SELECT p.id, p.repo, p.merged_at, p.closed_at, p.created_at FROM pull_requests p \
+                                 WHERE p.merge_commit IN ({})",
+                                list.join(", ")
+                            ),
+                            &bound,
+                            |r| {
+                                if !recent(r.get(2)?, r.get(3)?, r.get(4)?) && filter.keeps_repo(&r.get::<String>(1)?) {
+                                    shipped.push(r.get(0)?);
+                                }
+                                Ok(())
+                            },
+                        )
+                        .map_err(&sql)?;
+                }
+                shipped.sort_unstable();
+                shipped.dedup();
+                // Integers (the time, row ids read from the store), not
+                // text: formatted into the statement.
+                let ids: Vec<String> = shipped.iter().map(i64::to_string).collect();
+                let shipped = if ids.is_empty() { String::new() } else { format!(" OR p.id IN ({})", ids.join(", ")) };
+                format!(
+                    "{} ((p.merged_at IS NULL AND p.closed_at IS NULL) OR p.merged_at >= {t} OR p.closed_at >= {t} \
+                     OR p.created_at >= {t}{shipped} \
+                     OR EXISTS (SELECT 1 FROM pr_activities a WHERE a.pr_id = p.id AND a.at >= {t}))",
+                    if condition.is_empty() { " WHERE" } else { " AND" },
+                )
+            }
+        };
         self.db
             .for_each(
                 &format!(
                     "SELECT p.id, p.repo, p.number, p.source, p.author, p.created_at, p.ready_at, p.merged_at,
                             p.closed_at, p.merge_commit, p.draft, p.additions, p.deletions, p.updated_at, p.size_known
-                     FROM pull_requests p{condition} ORDER BY p.id"
+                     FROM pull_requests p{condition}{time} ORDER BY p.id"
                 ),
                 &bound,
                 |row| {
@@ -1009,19 +1160,76 @@ impl Store {
                 },
             )
             .map_err(&sql)?;
-        self.db
-            .for_each(&children("c.pr_id, c.sha, c.author, c.authored_at", "pr_commits"), &child_bound, |row| {
-                if let Some(i) = position(&index, row.get(0)?) {
-                    prs[i].commits.push(PrCommit { sha: row.get(1)?, author: row.get(2)?, authored_at: row.get(3)? });
-                }
-                Ok(())
-            })
-            .map_err(&sql)?;
-        let activities = activities.join().expect("the activity reader does not panic")?;
-        for (row_id, activity) in activities {
-            if let Some(i) = position(&index, row_id) {
-                prs[i].activities.push(activity);
+        // The children: of a few pull requests (a team's window) by their
+        // ids; of most (an organisation) every row, skipping those of pull
+        // requests not read; else by the filter's condition, evaluated once
+        // per pull request, not once per child.
+        let ids: Vec<i64> = (0..index.len()).filter(|&id| index[id] != u32::MAX).map(|id| id as i64).collect();
+        let children = |columns: &str, table: &str| -> Vec<(String, Vec<String>)> {
+            if since.is_some() && prs.len() * 4 < all {
+                ids.chunks(500)
+                    .map(|chunk| {
+                        // Row ids read from the store, not text: formatted into the statement.
+                        let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+                        (format!("SELECT {columns} FROM {table} c WHERE c.pr_id IN ({})", list.join(", ")), Vec::new())
+                    })
+                    .collect()
+            } else if condition.is_empty() || since.is_some() {
+                vec![(format!("SELECT {columns} FROM {table} c"), Vec::new())]
+            } else {
+                vec![(
+                    format!(
+                        "SELECT {columns} FROM {table} c WHERE c.pr_id IN (SELECT p.id FROM pull_requests p{condition})"
+                    ),
+                    values.clone(),
+                )]
             }
+        };
+        // Activities are the largest table: a second connection reads them
+        // on the other core while this one reads the commits (WAL lets
+        // SQLite readers run side by side).
+        let reader = self.db.reader(&self.path).map_err(&sql)?;
+        let path = self.path.clone();
+        let activity_statements = children("c.pr_id, c.author, c.at, c.kind", "pr_activities");
+        let commit_statements = children("c.pr_id, c.sha, c.author, c.authored_at", "pr_commits");
+        let index = std::sync::Arc::new(index);
+        let kept_index = std::sync::Arc::clone(&index);
+        let activities = std::thread::spawn(move || -> Result<Vec<(u32, ReviewActivity)>, StoreError> {
+            let mut out = Vec::new();
+            for (statement, values) in &activity_statements {
+                let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
+                reader
+                    .for_each(statement, &bound, |row| {
+                        let Some(i) = position(&kept_index, row.get(0)?) else { return Ok(()) };
+                        let kind: String = row.get(3)?;
+                        out.push((
+                            i as u32,
+                            ReviewActivity { author: row.get(1)?, at: row.get(2)?, kind: kind_from_name(&kind) },
+                        ));
+                        Ok(())
+                    })
+                    .map_err(|e| sql_error(&path, e))?;
+            }
+            Ok(out)
+        });
+        for (statement, values) in &commit_statements {
+            let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
+            self.db
+                .for_each(statement, &bound, |row| {
+                    if let Some(i) = position(&index, row.get(0)?) {
+                        prs[i].commits.push(PrCommit {
+                            sha: row.get(1)?,
+                            author: row.get(2)?,
+                            authored_at: row.get(3)?,
+                        });
+                    }
+                    Ok(())
+                })
+                .map_err(&sql)?;
+        }
+        let activities = activities.join().expect("the activity reader does not panic")?;
+        for (i, activity) in activities {
+            prs[i as usize].activities.push(activity);
         }
         Ok(prs)
     }

@@ -169,3 +169,179 @@ fn windowed_reads_match_full_reads() {
         assert_eq!(graph, full, "{args:?}");
     }
 }
+
+/// Seconds since the epoch of day `n` of 2024 at `hour`.
+fn at(n: i64, hour: i64) -> i64 {
+    1_704_067_200 + n * 86_400 + hour * 3_600
+}
+
+/// A year of three services' events built to reach outside any window:
+/// pull requests merged, closed, open and reviewed after their merge (up
+/// to 100 days later), deployments listing what they ship or only their
+/// own commit, a deployment shipping pull requests merged four months
+/// before it, failures, and incidents naming deployments, commits and old
+/// pull requests.
+fn organisation_events() -> String {
+    let services = ["shop", "api", "web"];
+    let mut lines = Vec::new();
+    // (service, merged day, merge commit) of each merged pull request.
+    let mut merged: Vec<(usize, i64, String)> = Vec::new();
+    for i in 0..360i64 {
+        let service = (i % 3) as usize;
+        let created = i * 300 / 360;
+        let author = if i % 17 == 0 { "renovate[bot]".to_owned() } else { format!("dev{}", i % 5) };
+        let reviewer = format!("dev{}", (i + 1) % 5);
+        let mut pr = serde_json::json!({
+            "type": "pull_request", "repo": format!("acme/{}", services[service]), "number": i + 1,
+            "author": author, "created_at": at(created, 9), "additions": 10 + i % 90, "deletions": i % 40,
+            "commits": [
+                {"sha": format!("c{i}a"), "author": author, "authored_at": at(created - 1, 15)},
+                {"sha": format!("c{i}b"), "author": author, "authored_at": at(created, 8)},
+            ],
+            "reviews": [{"author": reviewer, "submitted_at": at(created + 1, 11), "state": "approved"}],
+            "comments": [{"author": reviewer, "created_at": at(created, 14), "kind": "review"}],
+        });
+        match i % 10 {
+            0 => {}
+            1 => pr["closed_at"] = at(created + 2, 10).into(),
+            _ => {
+                let day = created + 1 + i % 7;
+                pr["merged_at"] = at(day, 16).into();
+                pr["merge_commit"] = format!("m{i}").into();
+                if i % 13 == 0 {
+                    // Reviewed long after its merge: counted where the review falls.
+                    pr["reviews"].as_array_mut().unwrap().push(serde_json::json!(
+                        {"author": format!("dev{}", (i + 2) % 5), "submitted_at": at(day + 100, 10), "state": "commented"}
+                    ));
+                }
+                merged.push((service, day, format!("m{i}")));
+            }
+        }
+        lines.push(pr.to_string());
+    }
+    // Every third day each service deploys what was merged since; pull
+    // requests numbered 5 modulo 23 wait for one deployment 120 days later.
+    let late = |commit: &str| commit[1..].parse::<i64>().unwrap() % 23 == 5;
+    for (service, name) in services.iter().enumerate() {
+        let mut last = -1;
+        for k in 0..110i64 {
+            let day = k * 3;
+            let shipped: Vec<&String> = merged
+                .iter()
+                .filter(|(s, d, c)| *s == service && *d > last && *d <= day && !late(c))
+                .map(|(_, _, c)| c)
+                .collect();
+            last = day;
+            let Some(head) = shipped.last() else { continue };
+            let id = format!("{name}-{k}");
+            let mut deployment = serde_json::json!({
+                "type": "deployment", "id": id, "repo": format!("acme/{name}"), "service": name,
+                "environment": "production", "commit": head, "finished_at": at(day, 18),
+                "status": if k % 11 == 7 { "failure" } else { "success" },
+            });
+            // Some deployments name only their own commit.
+            if k % 4 != 0 {
+                deployment["commits"] = shipped.iter().map(|c| (*c).clone()).collect::<Vec<String>>().into();
+            }
+            lines.push(deployment.to_string());
+        }
+        let waiting: Vec<(i64, &String)> =
+            merged.iter().filter(|(s, _, c)| *s == service && late(c)).map(|(_, d, c)| (*d, c)).collect();
+        for (n, (day, commit)) in waiting.iter().enumerate() {
+            let day = (day + 120).min(330);
+            lines.push(
+                serde_json::json!({
+                    "type": "deployment", "id": format!("{name}-late-{n}"), "repo": format!("acme/{name}"),
+                    "service": name, "environment": "production", "commit": commit, "finished_at": at(day, 20),
+                    "commits": [commit],
+                })
+                .to_string(),
+            );
+        }
+        for k in 0..15i64 {
+            let day = 10 + k * 20 + service as i64;
+            let mut incident = serde_json::json!({
+                "type": "incident", "id": format!("INC-{name}-{k}"), "service": name, "title": "down",
+                "started_at": at(day, 20), "resolved_at": at(day + k % 3, 23),
+            });
+            match k % 4 {
+                0 => incident["deployment"] = format!("{name}-{}", (day / 3).max(1)).into(),
+                // An old pull request, merged months before.
+                1 => incident["pull_request"] = format!("acme/{name}#{}", 3 + service).into(),
+                2 => {
+                    incident["commit"] = merged
+                        .iter()
+                        .find(|(s, d, _)| *s == service && *d >= day - 5)
+                        .map_or(serde_json::Value::Null, |(_, _, c)| c.clone().into())
+                }
+                _ => {}
+            }
+            lines.push(incident.to_string());
+        }
+    }
+    lines.join("\n") + "\n"
+}
+
+#[test]
+fn windowed_event_reads_match_full_reads() {
+    let scratch = Scratch::new("windowed_events");
+    std::fs::write(scratch.path("org.jsonl"), organisation_events()).unwrap();
+    let config = scratch.path("org.toml");
+    std::fs::write(
+        &config,
+        "[[team]]\nname = \"sales\"\nservices = [\"shop\", \"web\"]\n\n[[team]]\nname = \"platform\"\nservices = [\"api\"]\n",
+    )
+    .unwrap();
+    let db = scratch.db();
+    let run_in = |args: &[&str], full: bool| {
+        let mut all = vec!["--db", s(&db), "--config", s(&config)];
+        all.extend_from_slice(args);
+        let mut command = command(&all);
+        command.current_dir(&scratch.dir).env("FULCRUM_TIMING", "1").env("FULCRUM_NOW", "2025-06-01");
+        if full {
+            command.env("FULCRUM_FULL_HISTORY", "1");
+        }
+        let run = run(&mut command).ok();
+        (run.json(), run.stderr)
+    };
+    let mut import = command(["--db", s(&db), "import", s(&scratch.path("org.jsonl"))]);
+    run(import.current_dir(&scratch.dir)).ok();
+    let mut narrowed = false;
+    for (since, until) in [
+        ("2024-02-01", "2024-03-01"),
+        ("2024-04-15", "2024-07-15"),
+        ("2024-06-01", "2024-07-01"),
+        ("2024-09-01", "2024-10-01"),
+        ("2024-10-01", "2024-12-31"),
+        // After every merge: the quiet-window headline counts them all.
+        ("2025-03-01", "2025-04-01"),
+    ] {
+        let window = ["--since", since, "--until", until, "--format", "json"];
+        for scope in [
+            vec!["report", "--no-knowledge"],
+            vec!["report", "--no-knowledge", "--service", "api"],
+            vec!["report", "--no-knowledge", "--team", "sales"],
+            vec!["flow"],
+            vec!["flow", "--service", "shop"],
+            vec!["flow", "--team", "sales"],
+            vec!["org", "--no-sync"],
+        ] {
+            let mut args = scope.clone();
+            args.extend_from_slice(&window);
+            let (mut full, _) = run_in(&args, true);
+            let (mut windowed, stderr) = run_in(&args, false);
+            for value in [&mut full, &mut windowed] {
+                if let Some(object) = value.as_object_mut() {
+                    object.remove("now");
+                }
+            }
+            assert_eq!(windowed, full, "{scope:?} {since}..{until}");
+            if let Some(read) = stderr.lines().find_map(|l| l.strip_prefix("events: ")) {
+                let (part, whole) = read.split_once(" of ").unwrap();
+                let whole: usize = whole.split(' ').next().unwrap().parse().unwrap();
+                narrowed |= part.parse::<usize>().unwrap() < whole;
+            }
+        }
+    }
+    assert!(narrowed, "some window reads fewer pull requests than are stored");
+}

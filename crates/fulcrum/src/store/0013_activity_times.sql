@@ -1,0 +1,10 @@
+-- Schema 13: a pull request's activities with their times in the index, so
+-- a report reading only the pull requests its windows reach finds those
+-- reviewed lately from the index alone (no table row per activity).
+DROP INDEX pr_activities_pr;
+CREATE INDEX pr_activities_pr ON pr_activities (pr_id, at);
+-- A scope's deployments by service or repository (a team's among an
+-- organisation's hundreds of thousands), and the distinct repositories
+-- found one index seek each.
+CREATE INDEX deployments_service ON deployments (service);
+CREATE INDEX deployments_repo ON deployments (repo);

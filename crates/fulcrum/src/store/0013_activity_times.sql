@@ -8,3 +8,9 @@ CREATE INDEX pr_activities_pr ON pr_activities (pr_id, at);
 -- found one index seek each.
 CREATE INDEX deployments_service ON deployments (service);
 CREATE INDEX deployments_repo ON deployments (repo);
+-- What a report counts of every pull request (stored, merged, merged
+-- without a merge commit, per repository and source) from indexes alone,
+-- not from rows that carry each pull request's raw payload.
+CREATE INDEX pull_requests_counts ON pull_requests (repo, source, merged_at);
+CREATE INDEX pull_requests_merged_without_commit ON pull_requests (repo, source)
+    WHERE merged_at IS NOT NULL AND merge_commit IS NULL;

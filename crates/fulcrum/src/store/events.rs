@@ -157,28 +157,44 @@ impl Store {
     pub fn pr_counts(&self, filter: &EventFilter) -> Result<Vec<PrCount>, StoreError> {
         let (condition, values) = self.pull_request_sql(filter)?;
         let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
-        self.db
+        let glue = if condition.is_empty() { " WHERE" } else { " AND" };
+        let mut counts = self
+            .db
             .query_map(
                 &format!(
-                    "SELECT p.repo, p.source, COUNT(*), COUNT(p.merged_at),
-                            SUM(CASE WHEN p.merged_at IS NOT NULL AND p.merge_commit IS NULL THEN 1 ELSE 0 END)
-                     FROM pull_requests p{condition} GROUP BY p.repo, p.source ORDER BY p.repo, p.source"
+                    "SELECT p.repo, p.source, COUNT(*), COUNT(p.merged_at) FROM pull_requests p{condition}
+                     GROUP BY p.repo, p.source ORDER BY p.repo, p.source"
                 ),
                 &bound,
                 |r| {
-                    let count = |i: usize| -> Result<usize, super::db::DbError> {
-                        Ok(usize::try_from(r.get::<i64>(i)?).unwrap_or(0))
-                    };
                     Ok(PrCount {
                         repo: r.get(0)?,
                         source: r.get(1)?,
-                        stored: count(2)?,
-                        merged: count(3)?,
-                        merged_without_commit: count(4)?,
+                        stored: usize::try_from(r.get::<i64>(2)?).unwrap_or(0),
+                        merged: usize::try_from(r.get::<i64>(3)?).unwrap_or(0),
+                        merged_without_commit: 0,
                     })
                 },
             )
-            .map_err(self.sql())
+            .map_err(self.sql())?;
+        // A partial index holds just these.
+        self.db
+            .for_each(
+                &format!(
+                    "SELECT p.repo, p.source, COUNT(*) FROM pull_requests p{condition}{glue} \
+                     p.merged_at IS NOT NULL AND p.merge_commit IS NULL GROUP BY p.repo, p.source"
+                ),
+                &bound,
+                |r| {
+                    let (repo, source): (String, String) = (r.get(0)?, r.get(1)?);
+                    if let Some(count) = counts.iter_mut().find(|c| c.repo == repo && c.source == source) {
+                        count.merged_without_commit = usize::try_from(r.get::<i64>(2)?).unwrap_or(0);
+                    }
+                    Ok(())
+                },
+            )
+            .map_err(self.sql())?;
+        Ok(counts)
     }
 
     /// `(merged_at, repo, number)` of every merged pull request `filter`

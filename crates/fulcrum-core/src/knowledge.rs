@@ -28,26 +28,20 @@ pub const AUTHOR_RELATIVE_DOA: f64 = 0.75;
 /// The truck factor stops once fewer than this share of files has an author.
 pub const TRUCK_FACTOR_COVERAGE: f64 = 0.5;
 
-/// One non-merge commit of the history, as far as knowledge needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryCommit {
-    /// Author, a person index (identities merged, bots removed by the caller).
-    pub author: usize,
-    /// Files it changed, from the diff against its (only) parent.
-    pub changes: Vec<FileChange>,
-}
+/// A path interned in a [`ChangeLog`]: an index into its names.
+pub type PathId = u32;
 
 /// One file changed by a commit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileChange {
     /// Path after the commit (the new name of a rename).
-    pub path: String,
+    pub path: PathId,
     /// What happened to it.
     pub kind: ChangeKind,
 }
 
 /// How a commit changed a file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeKind {
     /// Created.
     Added,
@@ -58,8 +52,82 @@ pub enum ChangeKind {
     /// Moved from `from` (possibly changed too).
     Renamed {
         /// Path before the commit.
-        from: String,
+        from: PathId,
     },
+}
+
+/// The non-merge commits of a history, oldest first (topological order),
+/// as far as knowledge needs them: each one's author (a person index:
+/// identities merged by the caller) and the files it changed, from the diff
+/// against its only parent.
+///
+/// Compact for histories of millions of commits: paths are interned once
+/// (a change is 8 bytes, not a string), and the changes of all commits sit
+/// in one vector, not one allocation per commit.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeLog {
+    names: Vec<Box<str>>,
+    /// Interning map. SipHash (the default): paths come from the
+    /// repository, and a hostile one could choose them to collide under a
+    /// weaker hash.
+    ids: HashMap<Box<str>, PathId>,
+    authors: Vec<u32>,
+    /// Per commit, the end of its changes in `changes`.
+    ends: Vec<u32>,
+    changes: Vec<FileChange>,
+}
+
+impl ChangeLog {
+    /// The id of `name`, interned on first sight.
+    pub fn intern(&mut self, name: &str) -> PathId {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = PathId::try_from(self.names.len()).expect("fewer than 2^32 paths");
+        self.names.push(name.into());
+        self.ids.insert(name.into(), id);
+        id
+    }
+
+    /// The id of `name`, if any change names it.
+    pub fn id(&self, name: &str) -> Option<PathId> {
+        self.ids.get(name).copied()
+    }
+
+    /// The name of path `id`.
+    pub fn name(&self, id: PathId) -> &str {
+        &self.names[id as usize]
+    }
+
+    /// How many paths are interned.
+    pub fn path_count(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Appends a commit by `author` (the next in topological order).
+    pub fn push(&mut self, author: usize, changes: impl IntoIterator<Item = FileChange>) {
+        self.changes.extend(changes);
+        self.authors.push(u32::try_from(author).expect("fewer than 2^32 people"));
+        self.ends.push(u32::try_from(self.changes.len()).expect("fewer than 2^32 changes"));
+    }
+
+    /// Commits.
+    pub fn len(&self) -> usize {
+        self.authors.len()
+    }
+
+    /// Whether there are no commits.
+    pub fn is_empty(&self) -> bool {
+        self.authors.is_empty()
+    }
+
+    /// The commits in order: author and changes.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (usize, &[FileChange])> + '_ {
+        (0..self.len()).map(|i| {
+            let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+            (self.authors[i] as usize, &self.changes[start..self.ends[i] as usize])
+        })
+    }
 }
 
 /// Who knows one file.
@@ -170,62 +238,57 @@ impl Records {
 /// - A commit counts at most once per file, and the creating commit never
 ///   counts as a change (its author gets FA instead).
 ///
-/// Linear in the number of changes: paths map to record slots in one hash
-/// map; strings are cloned only for new paths.
-pub fn authorship(history: &[HistoryCommit], files: &[String]) -> Vec<FileAuthorship> {
-    let mut slot_of: HashMap<String, usize> = HashMap::with_capacity(files.len());
+/// Linear in the number of changes: paths are interned, so a path's
+/// record slot is one array index away.
+pub fn authorship(history: &ChangeLog, files: &[String]) -> Vec<FileAuthorship> {
+    const NONE: usize = usize::MAX;
+    let mut slot_of: Vec<usize> = vec![NONE; history.path_count()];
     let mut records = Records::default();
-    let mut detached: Vec<Option<(String, usize)>> = Vec::new();
-    for (index, commit) in history.iter().enumerate() {
-        let author = commit.author;
+    let mut detached: Vec<usize> = Vec::new();
+    for (index, (author, changes)) in history.iter().enumerate() {
         // Phase 1: detach the sources of deletions and renames.
         detached.clear();
-        for change in &commit.changes {
-            match &change.kind {
+        for change in changes {
+            match change.kind {
                 ChangeKind::Deleted => {
-                    if let Some(slot) = slot_of.remove(change.path.as_str()) {
+                    let slot = std::mem::replace(&mut slot_of[change.path as usize], NONE);
+                    if slot != NONE {
                         records.free.push(slot);
                     }
                 }
-                ChangeKind::Renamed { from } => detached.push(slot_of.remove_entry(from.as_str())),
+                ChangeKind::Renamed { from } => detached.push(std::mem::replace(&mut slot_of[from as usize], NONE)),
                 ChangeKind::Added | ChangeKind::Modified => {}
             }
         }
         // Phase 2: attach destinations, create and count.
-        let mut renames = detached.iter_mut();
-        for change in &commit.changes {
-            let path = change.path.as_str();
-            match &change.kind {
+        let mut renames = detached.iter();
+        for change in changes {
+            let path = change.path as usize;
+            match change.kind {
                 ChangeKind::Deleted => {}
                 ChangeKind::Added => {
                     let slot = records.create(Some(author), index);
-                    match slot_of.get_mut(path) {
-                        Some(old) => records.free.push(std::mem::replace(old, slot)),
-                        None => {
-                            slot_of.insert(change.path.clone(), slot);
-                        }
+                    let old = std::mem::replace(&mut slot_of[path], slot);
+                    if old != NONE {
+                        records.free.push(old);
                     }
                 }
-                ChangeKind::Modified => match slot_of.get(path) {
-                    Some(&slot) => records.records[slot].count(author, index),
-                    None => {
+                ChangeKind::Modified => match slot_of[path] {
+                    NONE => {
                         let slot = records.create(None, NO_COMMIT);
                         records.records[slot].count(author, index);
-                        slot_of.insert(change.path.clone(), slot);
+                        slot_of[path] = slot;
                     }
+                    slot => records.records[slot].count(author, index),
                 },
                 ChangeKind::Renamed { .. } => {
-                    let (key, slot) = match renames.next().and_then(Option::take) {
-                        Some((mut key, slot)) => {
-                            // Reuse the old key's allocation for the new name.
-                            key.clear();
-                            key.push_str(path);
-                            (key, slot)
-                        }
-                        None => (change.path.clone(), records.create(None, NO_COMMIT)),
+                    let slot = match renames.next().copied() {
+                        Some(slot) if slot != NONE => slot,
+                        _ => records.create(None, NO_COMMIT),
                     };
                     records.records[slot].count(author, index);
-                    if let Some(old) = slot_of.insert(key, slot) {
+                    let old = std::mem::replace(&mut slot_of[path], slot);
+                    if old != NONE {
                         records.free.push(old);
                     }
                 }
@@ -234,9 +297,9 @@ pub fn authorship(history: &[HistoryCommit], files: &[String]) -> Vec<FileAuthor
     }
     files
         .iter()
-        .map(|path| match slot_of.get(path.as_str()) {
-            Some(&slot) => file_authorship(path, &records.records[slot]),
-            None => FileAuthorship {
+        .map(|path| match history.id(path).map(|id| slot_of[id as usize]) {
+            Some(slot) if slot != NONE => file_authorship(path, &records.records[slot]),
+            _ => FileAuthorship {
                 path: path.clone(),
                 creator: None,
                 changes: Vec::new(),
@@ -575,20 +638,43 @@ mod tests {
     const B: usize = 1;
     const C: usize = 2;
 
-    fn add(path: &str) -> FileChange {
-        FileChange { path: path.to_string(), kind: ChangeKind::Added }
+    /// A change as the tests write it: kind, path, renamed-from.
+    type Change = (char, String, String);
+
+    fn add(path: &str) -> Change {
+        ('A', path.to_string(), String::new())
     }
-    fn modify(path: &str) -> FileChange {
-        FileChange { path: path.to_string(), kind: ChangeKind::Modified }
+    fn modify(path: &str) -> Change {
+        ('M', path.to_string(), String::new())
     }
-    fn delete(path: &str) -> FileChange {
-        FileChange { path: path.to_string(), kind: ChangeKind::Deleted }
+    fn delete(path: &str) -> Change {
+        ('D', path.to_string(), String::new())
     }
-    fn rename(from: &str, to: &str) -> FileChange {
-        FileChange { path: to.to_string(), kind: ChangeKind::Renamed { from: from.to_string() } }
+    fn rename(from: &str, to: &str) -> Change {
+        ('R', to.to_string(), from.to_string())
     }
-    fn commit(author: usize, changes: Vec<FileChange>) -> HistoryCommit {
-        HistoryCommit { author, changes }
+    fn commit(author: usize, changes: Vec<Change>) -> (usize, Vec<Change>) {
+        (author, changes)
+    }
+    /// The history interned.
+    fn log(history: &[(usize, Vec<Change>)]) -> ChangeLog {
+        let mut log = ChangeLog::default();
+        for (author, changes) in history {
+            let changes: Vec<FileChange> = changes
+                .iter()
+                .map(|(kind, path, from)| {
+                    let kind = match kind {
+                        'A' => ChangeKind::Added,
+                        'M' => ChangeKind::Modified,
+                        'D' => ChangeKind::Deleted,
+                        _ => ChangeKind::Renamed { from: log.intern(from) },
+                    };
+                    FileChange { path: log.intern(path), kind }
+                })
+                .collect();
+            log.push(*author, changes);
+        }
+        log
     }
     fn paths(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
@@ -642,7 +728,7 @@ mod tests {
             commit(B, vec![modify("f.rs")]),
             commit(A, vec![modify("f.rs")]),
         ];
-        let [file] = authorship(&history, &paths(&["f.rs"])).try_into().expect("one file");
+        let [file] = authorship(&log(&history), &paths(&["f.rs"])).try_into().expect("one file");
         assert_eq!(file.creator, Some(A));
         assert_eq!(file.changes, vec![(A, 2), (B, 1)]);
         assert!(close(file.doa[0].1, 4.4965) && close(file.doa[1].1, 3.1043), "{:?}", file.doa);
@@ -653,7 +739,7 @@ mod tests {
     fn worked_check_creator_loses_authorship() {
         let mut history = vec![commit(A, vec![add("f.rs")])];
         history.extend((0..10).map(|_| commit(B, vec![modify("f.rs")])));
-        let [file] = authorship(&history, &paths(&["f.rs"])).try_into().expect("one file");
+        let [file] = authorship(&log(&history), &paths(&["f.rs"])).try_into().expect("one file");
         assert_eq!(file.changes, vec![(B, 10)]);
         assert!(close(file.doa[0].1, 3.6213) && close(file.doa[1].1, 4.933), "{:?}", file.doa);
         assert_eq!(file.authors, vec![B]);
@@ -670,12 +756,12 @@ mod tests {
             commit(B, vec![modify("f")]),
             commit(B, vec![modify("f")]),
         ];
-        let files = authorship(&history, &paths(&["f"]));
+        let files = authorship(&log(&history), &paths(&["f"]));
         assert_eq!(files[0].authors, vec![A, B]);
         // Equal DOA (shallow, three changes each: 3.293 + .492 − .321 ln 4
         // = 3.340 for both): lowest index first.
         let history: Vec<_> = (0..6).map(|i| commit(if i % 2 == 0 { C } else { B }, vec![modify("g")])).collect();
-        let files = authorship(&history, &paths(&["g"]));
+        let files = authorship(&log(&history), &paths(&["g"]));
         assert_eq!(files[0].authors, vec![B, C]);
     }
 
@@ -684,7 +770,7 @@ mod tests {
         // A duplicate entry in the creating commit, and a commit listing a
         // file twice, count once at most.
         let history = vec![commit(A, vec![add("f"), modify("f")]), commit(B, vec![modify("f"), modify("f")])];
-        let files = authorship(&history, &paths(&["f"]));
+        let files = authorship(&log(&history), &paths(&["f"]));
         assert_eq!(files[0].changes, vec![(B, 1)]);
     }
 
@@ -699,7 +785,7 @@ mod tests {
             commit(B, vec![rename("b", "c")]),
             commit(B, vec![rename("c", "b")]),
         ];
-        let files = authorship(&history, &paths(&["a", "b"]));
+        let files = authorship(&log(&history), &paths(&["a", "b"]));
         // "b" is the old "a": A created it, B modified and renamed it twice,
         // C renamed it once.
         assert_eq!(files[1].creator, Some(A));
@@ -720,13 +806,13 @@ mod tests {
             commit(C, vec![add("f")]),
             commit(B, vec![modify("f")]),
         ];
-        let files = authorship(&history, &paths(&["f"]));
+        let files = authorship(&log(&history), &paths(&["f"]));
         assert_eq!(files[0].creator, Some(C));
         assert_eq!(files[0].changes, vec![(B, 1)]);
         assert_eq!(files[0].doa.iter().map(|(p, _)| *p).collect::<Vec<_>>(), vec![B, C]);
         // Deleted and never re-added: not in `files`, no trace.
         let history = vec![commit(A, vec![add("g")]), commit(A, vec![delete("g")])];
-        assert_eq!(authorship(&history, &paths(&["g"]))[0].doa, vec![]);
+        assert_eq!(authorship(&log(&history), &paths(&["g"]))[0].doa, vec![]);
     }
 
     #[test]
@@ -737,7 +823,7 @@ mod tests {
             commit(B, vec![rename("old", "r")]),
             commit(A, vec![add("new")]),
         ];
-        let files = authorship(&history, &paths(&["m", "r", "new", "untouched"]));
+        let files = authorship(&log(&history), &paths(&["m", "r", "new", "untouched"]));
         assert_eq!((files[0].creator, files[0].changes.clone()), (None, vec![(A, 1), (B, 1)]));
         // Both 3.457 − .321 ln 2 = 3.2345 < 3.293: nobody is an author.
         assert!(files[0].authors.is_empty());
@@ -833,7 +919,7 @@ mod tests {
             commit(B, vec![modify("src/a.rs")]),
             commit(B, vec![modify("lib/x.rs")]),
         ];
-        let files = authorship(&history, &paths(&["src/a.rs", "src/b.rs", "lib/x.rs", "build.rs"]));
+        let files = authorship(&log(&history), &paths(&["src/a.rs", "src/b.rs", "lib/x.rs", "build.rs"]));
         // src/a.rs: A 4.391 − .321 ln 4 = 3.946, B 3.785 (0.959): both.
         // lib/x.rs: A 4.391 − .321 ln 2 = 4.1685, B 3.457 (0.829): both.
         assert_eq!(files[0].authors, vec![A, B]);
@@ -913,7 +999,7 @@ mod tests {
     #[test]
     fn zero_files() {
         let history = vec![commit(A, vec![add("README.md")])];
-        let files = authorship(&history, &[]);
+        let files = authorship(&log(&history), &[]);
         assert!(files.is_empty());
         assert!(truck_factor(&files).no_files);
         assert!(by_directory(&files, 1).is_empty());
@@ -938,14 +1024,14 @@ mod tests {
             } else {
                 modify(&path)
             };
-            let back = matches!(change.kind, ChangeKind::Renamed { .. });
+            let back = change.0 == 'R';
             history.push(commit(i % 37, vec![change, modify("d0/shared.rs")]));
             if back {
                 history.push(commit(i % 37, vec![rename(&format!("{path}.tmp"), &path)]));
             }
         }
         let files: Vec<String> = (0..5_000).map(|i| format!("d{}/f{i}.rs", i % 20)).collect();
-        let result = authorship(&history, &files);
+        let result = authorship(&log(&history), &files);
         assert_eq!(result.len(), 5_000);
         assert!(result.iter().all(|f| f.creator.is_some()));
         let tf = truck_factor(&result);

@@ -1061,16 +1061,20 @@ impl Store {
     pub fn each_file_change(
         &self,
         repo_id: i64,
-        mut each: impl FnMut(i64, String, Option<String>, u8),
+        mut each: impl FnMut(i64, &str, Option<&str>, u8),
     ) -> Result<(), StoreError> {
         self.db
             .for_each(
                 "SELECT commit_id, path, old_path, kind FROM file_changes WHERE repo_id + 0 = ?1",
                 params![repo_id],
                 |r| {
+                    let commit = r.get(0)?;
                     let kind = r.with_text(3, |k| k.bytes().next().unwrap_or(b'M'))?;
-                    each(r.get(0)?, r.get(1)?, r.get(2)?, kind);
-                    Ok(())
+                    // The path is borrowed from the row: a history of millions
+                    // of changes names a few thousand paths, interned by the
+                    // caller, so no string is made per row.
+                    let old_path: Option<String> = if kind == b'R' { r.get(2)? } else { None };
+                    r.with_text(1, |path| each(commit, path, old_path.as_deref(), kind))
                 },
             )
             .map_err(self.sql())

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use fulcrum_core::deployments::CommitGraph;
 use fulcrum_core::file_filter::FileFilter;
 use fulcrum_core::hotspots::{self, Coupling, Hotspot};
-use fulcrum_core::knowledge::{self, ChangeKind, FileChange, HistoryCommit};
+use fulcrum_core::knowledge::{self, ChangeKind, ChangeLog, FileChange};
 use fulcrum_core::time::Window;
 use serde::Serialize;
 
@@ -328,7 +328,7 @@ struct History {
     /// Committer time of the analysed commit.
     commit_time: i64,
     /// Commits that are ancestors of the analysed commit, oldest first, merges left out.
-    commits: Vec<HistoryCommit>,
+    commits: ChangeLog,
     /// Commit time of each entry of `commits`.
     times: Vec<i64>,
     /// The analysed commit.
@@ -560,32 +560,40 @@ pub fn hotspots(
     let present: HashMap<&str, &gix::ObjectId> = tree.iter().map(|(p, id)| (p.as_str(), id)).collect();
     // Replay renames so that changes made under an older name count for the
     // file's name at the analysed commit.
-    let mut slot_of: HashMap<String, usize> = HashMap::new();
-    let mut slot_path: Vec<String> = Vec::new();
+    const NONE: usize = usize::MAX;
+    let names = &history.commits;
+    let mut slot_of: Vec<usize> = vec![NONE; names.path_count()];
+    let mut slot_path: Vec<knowledge::PathId> = Vec::new();
     let mut touched: Vec<(usize, usize)> = Vec::new(); // (slot, person) in window
     let mut per_commit: Vec<Vec<usize>> = Vec::new();
-    for (commit, &time) in history.commits.iter().zip(&history.times) {
-        let in_window = window.contains(time) && !history.bots[commit.author];
+    for ((author, changes), &time) in history.commits.iter().zip(&history.times) {
+        let in_window = window.contains(time) && !history.bots[author];
         let mut slots = Vec::new();
-        for change in &commit.changes {
-            let slot = match &change.kind {
-                ChangeKind::Renamed { from } => match slot_of.remove(from) {
-                    Some(slot) => slot,
-                    None => new_slot(&mut slot_path, &change.path),
+        for change in changes {
+            let path = change.path as usize;
+            let mut new_slot = || {
+                slot_path.push(change.path);
+                slot_path.len() - 1
+            };
+            let slot = match change.kind {
+                ChangeKind::Renamed { from } => match std::mem::replace(&mut slot_of[from as usize], NONE) {
+                    NONE => new_slot(),
+                    slot => slot,
                 },
-                ChangeKind::Added => new_slot(&mut slot_path, &change.path),
-                ChangeKind::Modified => {
-                    *slot_of.entry(change.path.clone()).or_insert_with(|| new_slot(&mut slot_path, &change.path))
-                }
+                ChangeKind::Added => new_slot(),
+                ChangeKind::Modified => match slot_of[path] {
+                    NONE => new_slot(),
+                    slot => slot,
+                },
                 ChangeKind::Deleted => {
-                    slot_of.remove(&change.path);
+                    slot_of[path] = NONE;
                     continue;
                 }
             };
-            slot_of.insert(change.path.clone(), slot);
-            slot_path[slot].clone_from(&change.path);
+            slot_of[path] = slot;
+            slot_path[slot] = change.path;
             if in_window {
-                touched.push((slot, commit.author));
+                touched.push((slot, author));
                 slots.push(slot);
             }
         }
@@ -593,20 +601,20 @@ pub fn hotspots(
             per_commit.push(slots);
         }
     }
+    let name = |slot: usize| names.name(slot_path[slot]);
     let keep = |slot: usize| {
-        let path = &slot_path[slot];
-        slot_of.get(path) == Some(&slot) && present.contains_key(path.as_str()) && filter.classify(path).is_none()
+        let path = slot_path[slot];
+        slot_of[path as usize] == slot
+            && present.contains_key(names.name(path))
+            && filter.classify(name(slot)).is_none()
     };
     // A file changed once in the window is no hotspot, however large.
     let mut per_slot: HashMap<usize, usize> = HashMap::new();
     for (slot, _) in &touched {
         *per_slot.entry(*slot).or_default() += 1;
     }
-    let changes: Vec<(String, usize)> = touched
-        .iter()
-        .filter(|(s, _)| keep(*s) && per_slot[s] >= 2)
-        .map(|(s, p)| (slot_path[*s].clone(), *p))
-        .collect();
+    let changes: Vec<(String, usize)> =
+        touched.iter().filter(|(s, _)| keep(*s) && per_slot[s] >= 2).map(|(s, p)| (name(*s).to_owned(), *p)).collect();
     let mut sizes: HashMap<&str, u64> = HashMap::new();
     for (path, _) in &changes {
         if !sizes.contains_key(path.as_str()) {
@@ -619,7 +627,7 @@ pub fn hotspots(
     let ranked = hotspots::hotspots(&changes, &sizes, config.hotspots_limit, &may_author);
     let commits: Vec<Vec<String>> = per_commit
         .iter()
-        .map(|slots| slots.iter().filter(|&&s| keep(s)).map(|&s| slot_path[s].clone()).collect::<Vec<_>>())
+        .map(|slots| slots.iter().filter(|&&s| keep(s)).map(|&s| name(s).to_owned()).collect::<Vec<_>>())
         .filter(|paths| !paths.is_empty())
         .collect();
     let mut coupling = hotspots::coupling(&commits, config.min_shared, config.max_changeset);
@@ -653,24 +661,24 @@ fn agent_share(history: &History, filter: &FileFilter, directory: Option<(&str, 
     let mut seen = vec![false; history.people.len()];
     // Each path classified once: a long history changes the same files over
     // and over (600,000 commits, a few thousand paths).
-    let mut kept: HashMap<&str, bool> = HashMap::new();
-    for (commit, &by_agent) in history.commits.iter().zip(&history.by_agent) {
-        if history.bots[commit.author] {
+    let names = &history.commits;
+    let mut counts: Vec<Option<bool>> = vec![None; names.path_count()];
+    let mut counts_path = |path: knowledge::PathId| {
+        *counts[path as usize].get_or_insert_with(|| {
+            let name = names.name(path);
+            filter.classify(name).is_none()
+                && directory.is_none_or(|(d, depth)| knowledge::directory_of(name, depth) == d)
+        })
+    };
+    for ((author, commit), &by_agent) in history.commits.iter().zip(&history.by_agent) {
+        if history.bots[author] {
             continue;
         }
-        let counted = commit
-            .changes
-            .iter()
-            .filter(|c| {
-                !matches!(c.kind, ChangeKind::Deleted)
-                    && *kept.entry(c.path.as_str()).or_insert_with(|| filter.classify(&c.path).is_none())
-            })
-            .filter(|c| directory.is_none_or(|(d, depth)| knowledge::directory_of(&c.path, depth) == d))
-            .count();
+        let counted = commit.iter().filter(|c| !matches!(c.kind, ChangeKind::Deleted) && counts_path(c.path)).count();
         total += counted;
         if by_agent && counted > 0 {
             changes += counted;
-            seen[commit.author] = true;
+            seen[author] = true;
         }
     }
     let mut agents: Vec<PersonRow> = (0..history.people.len())
@@ -690,11 +698,6 @@ fn agent_share(history: &History, filter: &FileFilter, directory: Option<(&str, 
         share: if total == 0 { 0.0 } else { changes as f64 / total as f64 },
         agents,
     }
-}
-
-fn new_slot(slot_path: &mut Vec<String>, path: &str) -> usize {
-    slot_path.push(path.to_owned());
-    slot_path.len() - 1
 }
 
 fn synced_state(store: &Store, key: &str) -> anyhow::Result<RepoState> {
@@ -720,19 +723,38 @@ fn load_history(
         );
     };
     let order = topological_ancestors(&skeleton.graph, tip);
-    // Per commit (by index), its changes.
-    let mut changes_of: Vec<Vec<FileChange>> = vec![Vec::new(); skeleton.rows.len()];
+    // Every change with its commit's index, paths interned as they are
+    // read; then grouped by commit (a stable sort: the store's order within
+    // a commit is kept, and rows mostly come in commit order already).
+    let mut commits = ChangeLog::default();
+    let mut read: Vec<(u32, FileChange)> = Vec::new();
+    let mut last = 0usize;
     store.each_file_change(state.id, |commit, path, old_path, kind| {
+        let index = if skeleton.rows.get(last) == Some(&commit) {
+            Some(last)
+        } else {
+            skeleton.rows.binary_search(&commit).ok()
+        };
+        let Some(index) = index else { return };
+        last = index;
         let kind = match (kind, old_path) {
             (b'A', _) => ChangeKind::Added,
             (b'D', _) => ChangeKind::Deleted,
-            (b'R', Some(from)) => ChangeKind::Renamed { from },
+            (b'R', Some(from)) => ChangeKind::Renamed { from: commits.intern(from) },
             _ => ChangeKind::Modified,
         };
-        if let Ok(i) = skeleton.rows.binary_search(&commit) {
-            changes_of[i].push(FileChange { path, kind });
-        }
+        read.push((index as u32, FileChange { path: commits.intern(path), kind }));
     })?;
+    read.sort_by_key(|&(index, _)| index);
+    // Where each commit's changes start in `read`.
+    let mut starts = vec![0u32; skeleton.rows.len() + 1];
+    for &(index, _) in &read {
+        starts[index as usize + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    let changes_of = |i: usize| read[starts[i] as usize..starts[i + 1] as usize].iter().map(|&(_, c)| c);
     let mailmap = state.mailmap.as_deref().map(|text| gix::mailmap::Snapshot::from_bytes(text.as_bytes()));
     // Commits co-authored by a coding agent (`Co-authored-by: Claude <noreply@anthropic.com>`).
     let mut agent_coauthored: std::collections::HashSet<i64> = std::collections::HashSet::new();
@@ -755,7 +777,6 @@ fn load_history(
     let mut agents: Vec<bool> = Vec::new();
     let mut last_active: Vec<i64> = Vec::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
-    let mut out = Vec::new();
     let mut times = Vec::new();
     let mut by_agent = Vec::new();
     // Each signature resolved once (`.mailmap`, aliases), not once per commit.
@@ -787,14 +808,11 @@ fn load_history(
         last_active[author] = last_active[author].max(skeleton.author_times[i]);
         let row = skeleton.rows[i];
         by_agent.push(agents[author] || agent_coauthored.contains(&row));
-        let mut changes = std::mem::take(&mut changes_of[i]);
-        if bots[author] {
-            // Bots are nobody's knowledge: their edits neither count for them
-            // nor against others (AC, fragmentation). Their additions,
-            // deletions and renames still shape which file is which.
-            changes.retain(|c| !matches!(c.kind, ChangeKind::Modified));
-        }
-        out.push(HistoryCommit { author, changes });
+        // Bots are nobody's knowledge: their edits neither count for them
+        // nor against others (AC, fragmentation). Their additions,
+        // deletions and renames still shape which file is which.
+        let bot = bots[author];
+        commits.push(author, changes_of(i).filter(|c| !(bot && matches!(c.kind, ChangeKind::Modified))));
         times.push(skeleton.committer_times[i]);
     }
     let commit_time = skeleton.committer_times[tip];
@@ -806,7 +824,7 @@ fn load_history(
         by_agent,
         coauthor_agents,
         commit_time,
-        commits: out,
+        commits,
         times,
         commit: target,
     })

@@ -67,10 +67,10 @@ pub enum ChangeKind {
 #[derive(Debug, Clone, Default)]
 pub struct ChangeLog {
     names: Vec<Box<str>>,
-    /// Interning map. SipHash (the default): paths come from the
-    /// repository, and a hostile one could choose them to collide under a
-    /// weaker hash.
-    ids: HashMap<Box<str>, PathId>,
+    /// Interning map, by the name's bytes. SipHash (the default): paths
+    /// come from the repository, and a hostile one could choose them to
+    /// collide under a weaker hash.
+    ids: HashMap<Box<[u8]>, PathId>,
     authors: Vec<u32>,
     /// Per commit, the end of its changes in `changes`.
     ends: Vec<u32>,
@@ -80,18 +80,25 @@ pub struct ChangeLog {
 impl ChangeLog {
     /// The id of `name`, interned on first sight.
     pub fn intern(&mut self, name: &str) -> PathId {
-        if let Some(&id) = self.ids.get(name) {
+        self.intern_bytes(name.as_bytes())
+    }
+
+    /// The id of the path whose name is `bytes` (as read from a store):
+    /// UTF-8 is checked only when a name is first seen (an invalid one is
+    /// kept with replacement characters).
+    pub fn intern_bytes(&mut self, bytes: &[u8]) -> PathId {
+        if let Some(&id) = self.ids.get(bytes) {
             return id;
         }
         let id = PathId::try_from(self.names.len()).expect("fewer than 2^32 paths");
-        self.names.push(name.into());
-        self.ids.insert(name.into(), id);
+        self.names.push(String::from_utf8_lossy(bytes).into());
+        self.ids.insert(bytes.into(), id);
         id
     }
 
     /// The id of `name`, if any change names it.
     pub fn id(&self, name: &str) -> Option<PathId> {
-        self.ids.get(name).copied()
+        self.ids.get(name.as_bytes()).copied()
     }
 
     /// The name of path `id`.
@@ -169,8 +176,9 @@ pub fn is_author(doa: f64, max_doa: f64) -> bool {
 #[derive(Debug, Clone)]
 struct Record {
     creator: Option<usize>,
-    /// Per person, changes after creation (few people per file: a vector).
-    changes: Vec<(usize, u32)>,
+    /// Per person, changes after creation (few people per file: a vector,
+    /// compact so that a long one is scanned quickly).
+    changes: Vec<(u32, u32)>,
     /// The last commit (index) counted for this record, so a commit counts
     /// at most once per file and the creating commit not at all.
     last_commit: usize,
@@ -185,6 +193,7 @@ impl Record {
             return;
         }
         self.last_commit = commit;
+        let person = person as u32;
         match self.changes.iter_mut().find(|(p, _)| *p == person) {
             Some((_, n)) => *n += 1,
             None => self.changes.push((person, 1)),
@@ -311,7 +320,7 @@ pub fn authorship(history: &ChangeLog, files: &[String]) -> Vec<FileAuthorship> 
 }
 
 fn file_authorship(path: &str, record: &Record) -> FileAuthorship {
-    let mut changes = record.changes.clone();
+    let mut changes: Vec<(usize, u32)> = record.changes.iter().map(|&(p, n)| (p as usize, n)).collect();
     changes.sort_unstable();
     let total: u32 = changes.iter().map(|(_, n)| n).sum();
     let mut people: Vec<(usize, u32)> = changes.clone();
@@ -691,6 +700,23 @@ mod tests {
             doa: Vec::new(),
             authors: authors.to_vec(),
         }
+    }
+
+    #[test]
+    fn paths_are_interned_once_by_their_bytes() {
+        let mut log = ChangeLog::default();
+        let a = log.intern("src/a.rs");
+        assert_eq!(log.intern_bytes(b"src/a.rs"), a);
+        let b = log.intern_bytes(b"src/\xff.rs");
+        assert_ne!(a, b);
+        assert_eq!(log.intern_bytes(b"src/\xff.rs"), b);
+        assert_eq!((log.name(a), log.name(b)), ("src/a.rs", "src/\u{fffd}.rs"));
+        assert_eq!((log.id("src/a.rs"), log.id("src/b.rs"), log.path_count()), (Some(a), None, 2));
+        log.push(0, [FileChange { path: a, kind: ChangeKind::Added }]);
+        log.push(1, []);
+        log.push(0, [FileChange { path: b, kind: ChangeKind::Renamed { from: a } }]);
+        let commits: Vec<(usize, usize)> = log.iter().map(|(author, changes)| (author, changes.len())).collect();
+        assert_eq!(commits, [(0, 1), (1, 0), (0, 1)]);
     }
 
     #[test]

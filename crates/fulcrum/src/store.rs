@@ -624,6 +624,12 @@ impl Store {
         &self.path
     }
 
+    /// A second connection to the same database, for reading on another
+    /// thread alongside this one.
+    pub fn reader(&self) -> Result<Store, StoreError> {
+        Ok(Store { db: self.db.reader(&self.path).map_err(self.sql())?, path: self.path.clone() })
+    }
+
     /// Whether the store is on PostgreSQL.
     pub fn is_postgres(&self) -> bool {
         self.db.is_postgres()
@@ -1057,11 +1063,12 @@ impl Store {
 
     /// Every file change of the repository's commits, handed to `each` as
     /// it is read (no list of them all): the change's commit row id, its
-    /// path, the path before a rename, and its kind (`A`, `M`, `D`, `R`).
+    /// path (UTF-8 as stored, unchecked), the path before a rename, and its
+    /// kind (`A`, `M`, `D`, `R`).
     pub fn each_file_change(
         &self,
         repo_id: i64,
-        mut each: impl FnMut(i64, &str, Option<&str>, u8),
+        mut each: impl FnMut(i64, &[u8], Option<&str>, u8),
     ) -> Result<(), StoreError> {
         self.db
             .for_each(
@@ -1070,11 +1077,12 @@ impl Store {
                 |r| {
                     let commit = r.get(0)?;
                     let kind = r.with_text(3, |k| k.bytes().next().unwrap_or(b'M'))?;
-                    // The path is borrowed from the row: a history of millions
-                    // of changes names a few thousand paths, interned by the
-                    // caller, so no string is made per row.
+                    // The path's bytes are borrowed from the row: a history of
+                    // millions of changes names some thousands of paths,
+                    // interned by the caller, so no string is made or checked
+                    // per row.
                     let old_path: Option<String> = if kind == b'R' { r.get(2)? } else { None };
-                    r.with_text(1, |path| each(commit, path, old_path.as_deref(), kind))
+                    r.with_bytes(1, |path| each(commit, path, old_path.as_deref(), kind))
                 },
             )
             .map_err(self.sql())

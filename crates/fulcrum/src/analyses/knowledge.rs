@@ -321,8 +321,6 @@ struct History {
     agents: Vec<bool>,
     /// Per person: author time of their last commit.
     last_active: Vec<i64>,
-    /// Per entry of `commits`: made or co-authored by a coding agent.
-    by_agent: Vec<bool>,
     /// Agents seen only as co-authors (they are not in `people`).
     coauthor_agents: Vec<PersonRow>,
     /// Committer time of the analysed commit.
@@ -331,6 +329,11 @@ struct History {
     commits: ChangeLog,
     /// Commit time of each entry of `commits`.
     times: Vec<i64>,
+    /// Per path: its changes other than deletions by people other than
+    /// bots, and how many of them were made by or with a coding agent.
+    path_changes: Vec<(u32, u32)>,
+    /// Agents (people) and the paths they changed (not deleted), once each.
+    agent_paths: Vec<(usize, knowledge::PathId)>,
     /// The analysed commit.
     commit: String,
 }
@@ -360,7 +363,11 @@ pub fn knowledge(
             None => Some(path.clone()),
         })
         .collect();
+    let replay = std::time::Instant::now();
     let mut authorship = knowledge::authorship(&history.commits, &files);
+    if std::env::var_os("FULCRUM_TIMING").is_some() {
+        eprintln!("knowledge: replayed in {:.3} s", replay.elapsed().as_secs_f64());
+    }
     // Bots and coding agents take part in the replay (their changes shape
     // the files) but are nobody's knowledge: they are never authors.
     for file in &mut authorship {
@@ -407,7 +414,12 @@ pub fn knowledge(
             orphaned_files: knowledge::departure(&authorship, &inactive).orphaned,
         }
     });
-    let agents = agent_share(&history, &filter, None);
+    // Each path classified once: a long history changes the same files over
+    // and over (1,200,000 commits, some 60,000 paths).
+    let kept: Vec<bool> = (0..history.commits.path_count())
+        .map(|p| history.path_changes[p] != (0, 0) && filter.classify(history.commits.name(p as u32)).is_none())
+        .collect();
+    let agents = agent_share(&history, &kept, None);
     let mut warnings = Vec::new();
     if files.is_empty() {
         warnings.push(format!(
@@ -438,7 +450,7 @@ pub fn knowledge(
         dirs.into_iter()
             .map(|(files_at_risk, d)| DirectoryRow {
                 files_at_risk,
-                agent_share: agent_share(&history, &filter, Some((&d.directory, depth))).share,
+                agent_share: agent_share(&history, &kept, Some((&d.directory, depth))).share,
                 directory: d.directory,
                 files: d.files,
                 truck_factor: d.truck_factor,
@@ -654,31 +666,24 @@ pub fn hotspots(
 }
 
 /// File changes (additions, edits, renames) by or with coding agents, of
-/// files the filter keeps, over all such changes (bots left out); within
-/// `directory` (name, depth) when given.
-fn agent_share(history: &History, filter: &FileFilter, directory: Option<(&str, usize)>) -> AgentRow {
-    let (mut changes, mut total) = (0, 0);
-    let mut seen = vec![false; history.people.len()];
-    // Each path classified once: a long history changes the same files over
-    // and over (600,000 commits, a few thousand paths).
+/// files the filter keeps (`kept`, per path), over all such changes (bots
+/// left out); within `directory` (name, depth) when given.
+fn agent_share(history: &History, kept: &[bool], directory: Option<(&str, usize)>) -> AgentRow {
     let names = &history.commits;
-    let mut counts: Vec<Option<bool>> = vec![None; names.path_count()];
-    let mut counts_path = |path: knowledge::PathId| {
-        *counts[path as usize].get_or_insert_with(|| {
-            let name = names.name(path);
-            filter.classify(name).is_none()
-                && directory.is_none_or(|(d, depth)| knowledge::directory_of(name, depth) == d)
-        })
+    let counts = |path: usize| {
+        kept[path] && directory.is_none_or(|(d, depth)| knowledge::directory_of(names.name(path as u32), depth) == d)
     };
-    for ((author, commit), &by_agent) in history.commits.iter().zip(&history.by_agent) {
-        if history.bots[author] {
-            continue;
+    let (mut changes, mut total) = (0, 0);
+    for (path, &(all, by_agent)) in history.path_changes.iter().enumerate() {
+        if (all, by_agent) != (0, 0) && counts(path) {
+            total += all as usize;
+            changes += by_agent as usize;
         }
-        let counted = commit.iter().filter(|c| !matches!(c.kind, ChangeKind::Deleted) && counts_path(c.path)).count();
-        total += counted;
-        if by_agent && counted > 0 {
-            changes += counted;
-            seen[author] = true;
+    }
+    let mut seen = vec![false; history.people.len()];
+    for &(person, path) in &history.agent_paths {
+        if counts(path as usize) {
+            seen[person] = true;
         }
     }
     let mut agents: Vec<PersonRow> = (0..history.people.len())
@@ -715,7 +720,20 @@ fn load_history(
     config: &Config,
     at: Option<&str>,
 ) -> anyhow::Result<History> {
-    let skeleton = Skeleton::load(store, state)?;
+    let started = std::time::Instant::now();
+    // The graph and authors, and the file changes, are read side by side
+    // on two connections (WAL lets SQLite readers run together); in turn
+    // when a second connection cannot be had.
+    let (skeleton, changes) = match store.reader() {
+        Ok(reader) => std::thread::scope(|scope| {
+            let changes = scope.spawn(move || read_changes(&reader, state.id));
+            let skeleton = Skeleton::load(store, state);
+            (skeleton, changes.join().expect("reading file changes does not panic"))
+        }),
+        Err(_) => (Skeleton::load(store, state), read_changes(store, state.id)),
+    };
+    let (skeleton, (mut commits, changes)) = (skeleton?, changes?);
+    let changes_read = started.elapsed();
     let target = resolve(state, key, at.unwrap_or("HEAD"), &|prefix| skeleton.with_prefix(store, state.id, prefix))?;
     let Some(tip) = skeleton.index_of(store, state.id, &target)? else {
         return Err(
@@ -723,28 +741,23 @@ fn load_history(
         );
     };
     let order = topological_ancestors(&skeleton.graph, tip);
-    // Every change with its commit's index, paths interned as they are
-    // read; then grouped by commit (a stable sort: the store's order within
-    // a commit is kept, and rows mostly come in commit order already).
-    let mut commits = ChangeLog::default();
-    let mut read: Vec<(u32, FileChange)> = Vec::new();
-    let mut last = 0usize;
-    store.each_file_change(state.id, |commit, path, old_path, kind| {
-        let index = if skeleton.rows.get(last) == Some(&commit) {
-            Some(last)
+    // Each change with its commit's index, then grouped by commit (a
+    // stable sort: the store's order within a commit is kept, and rows
+    // mostly come in commit order already).
+    let rows = &skeleton.rows;
+    // Row ids without gaps (one repository synced at a time): the index is
+    // the offset from the first.
+    let dense = rows.last().zip(rows.first()).is_some_and(|(last, first)| last - first + 1 == rows.len() as i64);
+    let index_of = |commit: i64| -> Option<usize> {
+        if dense {
+            let offset = commit.checked_sub(rows[0])?;
+            (0..rows.len() as i64).contains(&offset).then_some(offset as usize)
         } else {
-            skeleton.rows.binary_search(&commit).ok()
-        };
-        let Some(index) = index else { return };
-        last = index;
-        let kind = match (kind, old_path) {
-            (b'A', _) => ChangeKind::Added,
-            (b'D', _) => ChangeKind::Deleted,
-            (b'R', Some(from)) => ChangeKind::Renamed { from: commits.intern(from) },
-            _ => ChangeKind::Modified,
-        };
-        read.push((index as u32, FileChange { path: commits.intern(path), kind }));
-    })?;
+            rows.binary_search(&commit).ok()
+        }
+    };
+    let mut read: Vec<(u32, FileChange)> =
+        changes.into_iter().filter_map(|(commit, change)| Some((index_of(commit)? as u32, change))).collect();
     read.sort_by_key(|&(index, _)| index);
     // Where each commit's changes start in `read`.
     let mut starts = vec![0u32; skeleton.rows.len() + 1];
@@ -777,8 +790,9 @@ fn load_history(
     let mut agents: Vec<bool> = Vec::new();
     let mut last_active: Vec<i64> = Vec::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
-    let mut times = Vec::new();
-    let mut by_agent = Vec::new();
+    let mut times = Vec::with_capacity(order.len());
+    let mut path_changes = vec![(0u32, 0u32); commits.path_count()];
+    let mut agent_paths = Vec::new();
     // Each signature resolved once (`.mailmap`, aliases), not once per commit.
     let mut author_of: Vec<Option<usize>> = vec![None; skeleton.signatures.len()];
     for i in order {
@@ -807,25 +821,47 @@ fn load_history(
         };
         last_active[author] = last_active[author].max(skeleton.author_times[i]);
         let row = skeleton.rows[i];
-        by_agent.push(agents[author] || agent_coauthored.contains(&row));
+        let with_agent = agents[author] || agent_coauthored.contains(&row);
         // Bots are nobody's knowledge: their edits neither count for them
         // nor against others (AC, fragmentation). Their additions,
         // deletions and renames still shape which file is which.
         let bot = bots[author];
+        if !bot {
+            for change in changes_of(i).filter(|c| !matches!(c.kind, ChangeKind::Deleted)) {
+                let counts = &mut path_changes[change.path as usize];
+                counts.0 += 1;
+                counts.1 += u32::from(with_agent);
+                if agents[author] {
+                    agent_paths.push((author, change.path));
+                }
+            }
+        }
         commits.push(author, changes_of(i).filter(|c| !(bot && matches!(c.kind, ChangeKind::Modified))));
         times.push(skeleton.committer_times[i]);
     }
+    agent_paths.sort_unstable();
+    agent_paths.dedup();
     let commit_time = skeleton.committer_times[tip];
+    if std::env::var_os("FULCRUM_TIMING").is_some() {
+        eprintln!(
+            "history: graph, authors and the changes of {} commits ({} paths) read in {:.3} s, ordered in {:.3} s",
+            commits.len(),
+            commits.path_count(),
+            changes_read.as_secs_f64(),
+            (started.elapsed() - changes_read).as_secs_f64()
+        );
+    }
     Ok(History {
         people,
         bots,
         agents,
         last_active,
-        by_agent,
         coauthor_agents,
         commit_time,
         commits,
         times,
+        path_changes,
+        agent_paths,
         commit: target,
     })
 }
@@ -879,6 +915,24 @@ fn resolve(
         };
     }
     Err(unknown().into())
+}
+
+/// Every file change of the repository: its commit's row id and the
+/// change, paths interned into the returned log (which holds no commits
+/// yet).
+fn read_changes(store: &Store, repo_id: i64) -> anyhow::Result<(ChangeLog, Vec<(i64, FileChange)>)> {
+    let mut paths = ChangeLog::default();
+    let mut changes = Vec::new();
+    store.each_file_change(repo_id, |commit, path, old_path, kind| {
+        let kind = match (kind, old_path) {
+            (b'A', _) => ChangeKind::Added,
+            (b'D', _) => ChangeKind::Deleted,
+            (b'R', Some(from)) => ChangeKind::Renamed { from: paths.intern(from) },
+            _ => ChangeKind::Modified,
+        };
+        changes.push((commit, FileChange { path: paths.intern_bytes(path), kind }));
+    })?;
+    Ok((paths, changes))
 }
 
 /// Ancestors of `tip` (inclusive), parents before children.

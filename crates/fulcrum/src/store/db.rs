@@ -290,6 +290,27 @@ impl Row<'_, '_> {
 }
 
 impl Row<'_, '_> {
+    /// Whether column `index` is NULL.
+    pub(crate) fn is_null(&self, index: usize) -> Result<bool, DbError> {
+        Ok(match self {
+            Row::Sqlite(row) => matches!(row.get_ref(index)?, rusqlite::types::ValueRef::Null),
+            Row::Postgres(row) => matches!(row.try_get::<_, Cell<'_>>(index)?, Cell::Null),
+        })
+    }
+
+    /// Text column `index` as bytes, borrowed and not checked as UTF-8,
+    /// handed to `read` (for callers that look most values up and check
+    /// only the new ones).
+    pub(crate) fn with_bytes<R>(&self, index: usize, read: impl FnOnce(&[u8]) -> R) -> Result<R, DbError> {
+        match self {
+            Row::Sqlite(row) => match row.get_ref(index)? {
+                rusqlite::types::ValueRef::Text(t) => Ok(read(t)),
+                _ => Err(DbError::Column { index, message: "not text".to_owned() }),
+            },
+            Row::Postgres(_) => self.with_text(index, |t| read(t.as_bytes())),
+        }
+    }
+
     /// Text column `index`, borrowed (no copy), handed to `read`.
     pub(crate) fn with_text<R>(&self, index: usize, read: impl FnOnce(&str) -> R) -> Result<R, DbError> {
         let column = |message: String| DbError::Column { index, message };

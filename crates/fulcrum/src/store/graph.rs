@@ -183,17 +183,20 @@ impl Store {
                  ORDER BY id",
                 params![repo_id],
                 |r| {
-                    let parents: Option<String> = r.get(2)?;
-                    let Some(parents) = parents else {
+                    // NULL: not resolved yet (the text is read in place, no
+                    // string made per commit).
+                    if r.is_null(2)? {
                         complete = false;
                         return Ok(());
-                    };
+                    }
+                    r.with_text(2, |parents| {
+                        graph.parents.extend(parents.split_ascii_whitespace().filter_map(|p| p.parse::<i64>().ok()))
+                    })?;
+                    graph.parent_start.push(graph.parents.len());
                     graph.rows.push(r.get(0)?);
                     graph.committer_times.push(r.get(1)?);
                     graph.reverts.push(r.get::<i64>(3)? != 0);
                     graph.missing_blobs += r.get::<i64>(4)?.max(0) as u64;
-                    graph.parents.extend(parents.split_ascii_whitespace().filter_map(|p| p.parse::<i64>().ok()));
-                    graph.parent_start.push(graph.parents.len());
                     Ok(())
                 },
             )

@@ -642,10 +642,11 @@ fn bots_do_not_fragment_knowledge() {
 
 /// Coding agents are never authors nor main authors, and their share of
 /// changes is reported: Alice writes a.rs; Claude (an agent, by e-mail)
-/// writes b.rs and edits a.rs; Bob writes c.rs with Claude as co-author.
-/// File changes: 4, of which 3 by or with the agent (75%). b.rs has no
-/// author (only the agent wrote it); a.rs is Alice's (Claude's edit would
-/// have made it an author at 0.829); c.rs is Bob's.
+/// writes b.rs and edits a.rs; Bob writes lib/c.rs with Claude as
+/// co-author. File changes: 4, of which 3 by or with the agent (75%); at
+/// the top level 2 of 3, in lib/ 1 of 1. b.rs has no author (only the
+/// agent wrote it); a.rs is Alice's (Claude's edit would have made it an
+/// author at 0.829); lib/c.rs is Bob's.
 #[test]
 fn coding_agents_are_never_authors_and_their_share_is_reported() {
     let scratch = Scratch::new("knowledge_agents");
@@ -661,7 +662,8 @@ fn coding_agents_are_never_authors_and_their_share_is_reported() {
     write("a.rs", "fn a() {}\nfn b() { todo!() }\n");
     git("2025-01-07 09:00", &["add", "-A"]);
     git("2025-01-07 09:00", &["commit", "-q", "-m", "b", "--author", "Claude <noreply@anthropic.com>"]);
-    write("c.rs", "fn d() {}\n");
+    std::fs::create_dir_all(dir.join("lib")).unwrap();
+    write("lib/c.rs", "fn d() {}\n");
     git("2025-01-08 09:00", &["add", "-A"]);
     let trailer = "Co-authored-by: Claude <noreply@anthropic.com>";
     git("2025-01-08 09:00", &["commit", "-q", "-m", "c", "-m", trailer, "--author", "Bob <bob@x.example>"]);
@@ -682,8 +684,14 @@ fn coding_agents_are_never_authors_and_their_share_is_reported() {
     };
     assert_eq!(authors("a.rs"), ["Alice"]);
     assert_eq!(authors("b.rs"), Vec::<String>::new());
-    assert_eq!(authors("c.rs"), ["Bob"]);
+    assert_eq!(authors("lib/c.rs"), ["Bob"]);
     assert_eq!(report["files_without_author"], 1);
+    let by_directory = knowledge_json(&dir, &db, &["--by-directory", "--depth", "1"]);
+    let share = |directory: &str| {
+        let rows = by_directory["directories"].as_array().unwrap();
+        rows.iter().find(|d| d["directory"] == directory).unwrap()["agent_share"].as_f64().unwrap()
+    };
+    assert_eq!((share("."), share("lib")), (2.0 / 3.0, 1.0));
     // Hotspots never name the agent: a.rs changed twice, its main author Alice.
     let hot = hotspots(&dir, &db, &["--no-sync", "--since", "2025-01-01", "--format", "json"]).ok().json();
     let rows = hot["hotspots"].as_array().unwrap();

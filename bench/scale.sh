@@ -16,7 +16,7 @@
 #   bench/scale.sh [SIZES] [REPO ...]
 #
 # SIZES is a comma-separated list of commit counts (default 100000; the
-# issue's table is 100000,600000,1200000). Generated repositories are kept in
+# issue's table is 100000,600000,1200000; "" for real repositories alone). Generated repositories are kept in
 # $FULCRUM_BENCH_CACHE (default ~/.cache/fulcrum-bench) and reused: making
 # one costs about 1.2 ms a commit (git fast-import rewriting the wide tree)
 # and repacking it (`git repack -a -d -f`, as a clone or gc leaves a
@@ -26,7 +26,7 @@
 # <= 0.35x on git/git and u-boot; report and flow < 1 s and < 300 MiB at
 # 1.2M commits; knowledge < 2 s; anonymous memory during sync < 1 GiB.
 set -euo pipefail
-sizes=${1:-100000}
+sizes=${1-100000}
 shift || true
 here=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release -q -p fulcrum --manifest-path "$here/Cargo.toml"
@@ -91,6 +91,9 @@ printf '%-28s %9s %9s %7s %10s %10s %9s %9s %9s %9s %9s %8s\n' \
   repository commits "git log" sync ratio "sync RSS" "sync anon" again report flow knowledge db
 for repo in "${repos[@]}"; do
   gitdir=$(git -C "$repo" rev-parse --absolute-git-dir)
+  # A bare mirror named .../NAME/repo reads better as NAME.
+  name=$(basename "$repo")
+  case $name in repo | .git) name=$(basename "$(dirname "$repo")") ;; esac
   commits=$(git --git-dir="$gitdir" rev-list --branches --tags | wc -l)
   rm -f "$work"/db*
   read -r git_s _ _ < <(measure git --git-dir="$gitdir" log --branches --tags --numstat)
@@ -105,7 +108,7 @@ for repo in "${repos[@]}"; do
   read -r hotspots_s _ _ < <(FULCRUM_NOW=$now measure "$bin" hotspots --no-sync --repo "$repo" --db "$work/db" --since 90.days)
   size=$(du -sm "$work" | awk '{print $1}')
   printf '%-28s %9d %8.2fs %6.2fs %9.2fx %7d MiB %7d MiB %8.2fs %8.2fs %8.2fs %8.2fs %5d MiB\n' \
-    "$(basename "$repo")" "$commits" "$git_s" "$sync_s" "$(echo "$sync_s / $git_s" | bc -l)" "$sync_rss" "$sync_anon" \
+    "$name" "$commits" "$git_s" "$sync_s" "$(echo "$sync_s / $git_s" | bc -l)" "$sync_rss" "$sync_anon" \
     "$again_s" "$report_s" "$flow_s" "$knowledge_s" "$size"
   # Peak RSS counts the database pages SQLite maps (shared, reclaimable);
   # anonymous memory is what the process itself holds.

@@ -613,12 +613,18 @@ pub struct Departure {
 /// have none. Files without an author to begin with are not counted (they
 /// are orphaned already, see [`TruckFactor::files_without_author`]).
 pub fn departure(files: &[FileAuthorship], leaving: &[usize]) -> Departure {
+    // Who leaves, by person index: a lookup per author, not a scan of
+    // `leaving` (an old project has thousands of inactive people).
+    let mut gone = vec![false; leaving.iter().max().map_or(0, |&p| p + 1)];
+    for &p in leaving {
+        gone[p] = true;
+    }
     let mut per_directory: HashMap<&str, (usize, usize)> = HashMap::new();
     let mut orphaned_files = Vec::new();
     for file in files {
         let entry = per_directory.entry(directory_of(&file.path, 1)).or_default();
         entry.1 += 1;
-        if !file.authors.is_empty() && file.authors.iter().all(|p| leaving.contains(p)) {
+        if !file.authors.is_empty() && file.authors.iter().all(|&p| gone.get(p).copied().unwrap_or(false)) {
             entry.0 += 1;
             orphaned_files.push(file.path.clone());
         }

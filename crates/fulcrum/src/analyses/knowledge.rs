@@ -392,16 +392,26 @@ pub fn knowledge(
             .collect(),
         None => Vec::new(),
     };
+    let mut is_inactive = vec![false; history.people.len()];
+    for &p in &inactive {
+        is_inactive[p] = true;
+    }
+    // Per person, the files they author (one pass, not one per person).
+    let mut authored = vec![0usize; history.people.len()];
+    for file in &authorship {
+        for &p in &file.authors {
+            authored[p] += 1;
+        }
+    }
     let active = config.inactive_after.map(|after| {
         let mut remaining = authorship.clone();
         for file in &mut remaining {
-            file.authors.retain(|p| !inactive.contains(p));
+            file.authors.retain(|&p| !is_inactive[p]);
         }
         let active_tf = knowledge::truck_factor(&remaining);
-        let authored = |p: usize| authorship.iter().filter(|f| f.authors.contains(&p)).count();
         let mut gone: Vec<GoneRow> = inactive
             .iter()
-            .map(|&p| GoneRow { person: person(p), last_active: history.last_active[p], files_authored: authored(p) })
+            .map(|&p| GoneRow { person: person(p), last_active: history.last_active[p], files_authored: authored[p] })
             .filter(|g| g.files_authored > 0)
             .collect();
         gone.sort_by(|a, b| b.files_authored.cmp(&a.files_authored).then(a.last_active.cmp(&b.last_active)));
@@ -501,7 +511,7 @@ pub fn knowledge(
             directories: d.directories,
             inactive_counted_as_gone: inactive
                 .iter()
-                .filter(|p| !leaving.contains(p) && authorship.iter().any(|f| f.authors.contains(p)))
+                .filter(|&&p| !leaving.contains(&p) && authored[p] > 0)
                 .map(|&p| person(p))
                 .collect(),
             orphaned_by_inactivity: knowledge::departure(&authorship, &inactive).orphaned,

@@ -15,6 +15,9 @@ const CHUNK: usize = 500;
 /// them dropped) rather than listed.
 const GAP: i64 = 16;
 
+/// Histories spanning this many row ids or more are read in two halves.
+const SPLIT_GRAPH_FROM: i64 = 100_000;
+
 /// A repository's commits as a graph of row ids.
 #[derive(Debug, Clone, Default)]
 pub struct StoredGraph {
@@ -174,14 +177,59 @@ impl Store {
     /// The repository's commit graph by row id; `None` while any commit's
     /// parents are unresolved (a sync under way or interrupted, a shallow
     /// clone's edge, a database from before schema 12 not synced since).
+    ///
+    /// A long history is read in two halves by row id, side by side on two
+    /// connections (WAL lets SQLite readers run together): the read is most
+    /// of a report's time at a million commits.
     pub fn load_graph(&self, repo_id: i64) -> Result<Option<StoredGraph>, StoreError> {
+        self.load_graph_split(repo_id, SPLIT_GRAPH_FROM)
+    }
+
+    /// [`Store::load_graph`], in two halves when the history spans `split`
+    /// row ids or more.
+    fn load_graph_split(&self, repo_id: i64, split: i64) -> Result<Option<StoredGraph>, StoreError> {
+        let (low, high): (Option<i64>, Option<i64>) = self
+            .db
+            .query_row("SELECT MIN(id), MAX(id) FROM commits WHERE repo_id = ?1", params![repo_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(self.sql())?;
+        if let (Some(low), Some(high)) = (low, high)
+            && high - low >= split
+            && let Ok(reader) = self.reader()
+        {
+            let middle = low + (high - low) / 2;
+            let (first, second) = std::thread::scope(|scope| {
+                let second = scope.spawn(move || reader.load_graph_rows(repo_id, middle, i64::MAX));
+                let first = self.load_graph_rows(repo_id, i64::MIN, middle);
+                (first, second.join().expect("reading the graph does not panic"))
+            });
+            return Ok(match (first?, second?) {
+                (Some(mut first), Some(second)) => {
+                    let offset = first.parents.len();
+                    first.rows.extend(second.rows);
+                    first.committer_times.extend(second.committer_times);
+                    first.parent_start.extend(second.parent_start[1..].iter().map(|start| start + offset));
+                    first.parents.extend(second.parents);
+                    first.reverts.extend(second.reverts);
+                    first.missing_blobs += second.missing_blobs;
+                    Some(first)
+                }
+                _ => None,
+            });
+        }
+        self.load_graph_rows(repo_id, i64::MIN, i64::MAX)
+    }
+
+    /// The graph of the commits with row ids in `from..to`.
+    fn load_graph_rows(&self, repo_id: i64, from: i64, to: i64) -> Result<Option<StoredGraph>, StoreError> {
         let mut graph = StoredGraph { parent_start: vec![0], ..StoredGraph::default() };
         let mut complete = true;
         self.db
             .for_each(
-                "SELECT id, committer_time, parent_rows, reverts IS NOT NULL, missing_blobs FROM commits WHERE repo_id = ?1
-                 ORDER BY id",
-                params![repo_id],
+                "SELECT id, committer_time, parent_rows, reverts IS NOT NULL, missing_blobs FROM commits
+                 WHERE repo_id = ?1 AND id >= ?2 AND id < ?3 ORDER BY id",
+                params![repo_id, from, to],
                 |r| {
                     // NULL: not resolved yet (the text is read in place, no
                     // string made per commit).
@@ -296,4 +344,59 @@ fn in_list<'a, T: ToParam>(repo_id: &'a i64, items: &'a [T]) -> (String, Vec<&'a
     values.extend(items.iter().map(|item| item as &dyn ToParam));
     let list = (2..=items.len() + 1).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
     (list, values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::git::{CommitRecord, Signature};
+
+    /// A graph read in two halves is the graph read whole: offsets of the
+    /// second half's parents shifted, flags and totals joined.
+    #[test]
+    fn graph_read_in_halves_is_the_graph_read_whole() {
+        let dir = std::env::temp_dir().join(format!("fulcrum-graph-halves-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut store = Store::open(&dir.join("db.sqlite")).unwrap();
+        let repo = store.repo_state("/repo", "repo").unwrap();
+        let sha = |i: usize| format!("{i:040x}");
+        let signature = |i: usize| Signature {
+            name: format!("dev{}", i % 3),
+            email: format!("dev{}@x.example", i % 3),
+            time: 1_700_000_000 + i as i64 * 60,
+            offset_minutes: 0,
+        };
+        // A line of 41 commits with a merge every 10th (parent i-1 and i-5),
+        // a revert at 7 and a missing blob at 30.
+        let commits: Vec<CommitRecord> = (0..41)
+            .map(|i| CommitRecord {
+                id: sha(i),
+                parents: match i {
+                    0 => vec![],
+                    i if i % 10 == 0 => vec![sha(i - 1), sha(i - 5)],
+                    i => vec![sha(i - 1)],
+                },
+                author: signature(i),
+                committer: signature(i),
+                subject: format!("commit {i}"),
+                reverts: (i == 7).then(|| sha(3)),
+                trailers: Vec::new(),
+                files: Vec::new(),
+                missing_blobs: u32::from(i == 30),
+            })
+            .collect();
+        store.insert_commits(repo.id, &commits).unwrap();
+        assert_eq!(store.resolve_parent_rows(repo.id).unwrap(), 0);
+        let whole = store.load_graph_split(repo.id, i64::MAX).unwrap().expect("complete");
+        let halves = store.load_graph_split(repo.id, 1).unwrap().expect("complete");
+        assert_eq!(whole.rows.len(), 41);
+        assert_eq!(
+            (&halves.rows, &halves.committer_times, &halves.parent_start, &halves.parents, &halves.reverts),
+            (&whole.rows, &whole.committer_times, &whole.parent_start, &whole.parents, &whole.reverts)
+        );
+        assert_eq!((halves.missing_blobs, whole.missing_blobs), (1, 1));
+        assert_eq!(whole.parents.len(), 40 + 4);
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -66,7 +66,10 @@ impl Store {
     /// into memory once.
     pub fn load_authors(&self, repo_id: i64) -> Result<StoredAuthors, StoreError> {
         let mut out = StoredAuthors::default();
-        let mut known: HashMap<String, HashMap<String, u32>> = HashMap::new();
+        // Keyed by name and e-mail bytes joined with a NUL (which neither
+        // holds): one lookup a commit, no string made or checked unless new.
+        let mut known: HashMap<Box<[u8]>, u32> = HashMap::new();
+        let mut key: Vec<u8> = Vec::new();
         self.db
             .for_each(
                 "SELECT id, author_time, author_name, author_email FROM commits WHERE repo_id + 0 = ?1 ORDER BY id",
@@ -74,15 +77,16 @@ impl Store {
                 |r| {
                     out.rows.push(r.get(0)?);
                     out.author_times.push(r.get(1)?);
-                    let found = r.with_text(2, |name| {
-                        r.with_text(3, |email| known.get(name).and_then(|m| m.get(email)).copied())
-                    })??;
-                    let index = match found {
-                        Some(index) => index,
+                    key.clear();
+                    r.with_bytes(2, |name| key.extend_from_slice(name))?;
+                    key.push(0);
+                    r.with_bytes(3, |email| key.extend_from_slice(email))?;
+                    let index = match known.get(key.as_slice()) {
+                        Some(&index) => index,
                         None => {
                             let (name, email): (String, String) = (r.get(2)?, r.get(3)?);
                             let index = u32::try_from(out.signatures.len()).expect("fewer than 2^32 signatures");
-                            known.entry(name.clone()).or_default().insert(email.clone(), index);
+                            known.insert(key.as_slice().into(), index);
                             out.signatures.push((name, email));
                             index
                         }

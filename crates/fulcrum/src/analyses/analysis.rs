@@ -894,10 +894,11 @@ pub fn quiet_window_headline(times: &[i64], window: Window, one: &str, many: &st
             let since = fulcrum_core::time::format_date(last);
             format!("--since {since} starts at it")
         });
+    let days = (window.end - last) / DAY;
     Some(format!(
-        "No {one} in this window: the last was {{last}} on {} ({} days before the window ends); {suggestion}",
+        "No {one} in this window: the last was {{last}} on {} ({days} day{} before the window ends); {suggestion}",
         fulcrum_core::time::format_date(last),
-        (window.end - last) / DAY
+        if days == 1 { "" } else { "s" }
     ))
 }
 

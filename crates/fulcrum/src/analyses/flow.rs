@@ -204,7 +204,9 @@ pub fn analyze_loaded(
             _ => read(),
         };
         let times: Vec<i64> = merges.iter().map(|(t, ..)| *t).collect();
-        let last = merges.iter().max_by_key(|(t, _, number)| (*t, *number));
+        // The headline names the last merge before the window ends (the
+        // one whose date it gives), not a later one.
+        let last = merges.iter().filter(|(t, ..)| *t < window.end).max_by_key(|(t, _, number)| (*t, *number));
         quiet_window_headline(&times, window, "merged pull request", "merged pull requests").map(|text| match last {
             Some((_, repo, number)) => text.replacen("{last}", &format!("{repo}#{number}"), 1),
             None => text,

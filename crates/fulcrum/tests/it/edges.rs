@@ -364,6 +364,28 @@ fn quiet_windows_lead_with_the_cause() {
         "No merged pull request in this window: the last was acme/shop#3 on 2025-01-09 (50 days before the window \
          ends); --since 2025-01-09 starts at it"
     );
+    // A quiet window with merges after it: the last before it ends (#2,
+    // 2025-01-06) is named, not the latest of all (#3).
+    let flow = fulcrum([
+        "--db",
+        s(&db),
+        "flow",
+        "--service",
+        "acme/shop",
+        "--since",
+        "2025-01-07",
+        "--until",
+        "2025-01-08",
+        "--format",
+        "json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(
+        flow["headline"],
+        "No merged pull request in this window: the last was acme/shop#2 on 2025-01-06 (1 day before the window \
+         ends); --since 2025-01-06 starts at it"
+    );
 }
 
 /// Every key beside its value over the previous window of the same length.

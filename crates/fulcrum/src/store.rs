@@ -1053,8 +1053,12 @@ impl Store {
     pub fn load_coauthors(&self, repo_id: i64) -> Result<Vec<(i64, String)>, StoreError> {
         self.db
             .query_map(
-                "SELECT t.commit_id, t.value FROM commit_trailers t JOIN commits c ON c.id = t.commit_id
-                 WHERE c.repo_id = ?1 AND lower(t.key) = 'co-authored-by' ORDER BY t.commit_id",
+                // Trailers first, each commit looked up by its key (CROSS
+                // JOIN keeps SQLite's join order): the other way round probed
+                // the trailers of every commit of the repository (0.2 s at
+                // 1.2M commits with none).
+                "SELECT t.commit_id, t.value FROM commit_trailers t CROSS JOIN commits c
+                 WHERE c.id = t.commit_id AND c.repo_id = ?1 AND lower(t.key) = 'co-authored-by' ORDER BY t.commit_id",
                 params![repo_id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )

@@ -194,9 +194,13 @@ impl Store {
     fn load_graph_split(&self, repo_id: i64, split: i64) -> Result<Option<StoredGraph>, StoreError> {
         let (low, high): (Option<i64>, Option<i64>) = self
             .db
-            .query_row("SELECT MIN(id), MAX(id) FROM commits WHERE repo_id = ?1", params![repo_id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            // Two subqueries: each is one index seek, where `MIN(id), MAX(id)`
+            // together scan the repository's commits in SQLite.
+            .query_row(
+                "SELECT (SELECT MIN(id) FROM commits WHERE repo_id = ?1), (SELECT MAX(id) FROM commits WHERE repo_id = ?1)",
+                params![repo_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .map_err(self.sql())?;
         if let (Some(low), Some(high)) = (low, high)
             && high - low >= split

@@ -766,8 +766,16 @@ fn load_history(
             rows.binary_search(&commit).ok()
         }
     };
-    let mut read: Vec<(u32, FileChange)> =
-        changes.into_iter().filter_map(|(commit, change)| Some((index_of(commit)? as u32, change))).collect();
+    // In place: the commit's row id becomes its index (no second vector of
+    // millions of changes).
+    let mut read = changes;
+    read.retain_mut(|(commit, _)| match index_of(*commit) {
+        Some(index) => {
+            *commit = index as i64;
+            true
+        }
+        None => false,
+    });
     read.sort_by_key(|&(index, _)| index);
     // Where each commit's changes start in `read`.
     let mut starts = vec![0u32; skeleton.rows.len() + 1];

@@ -66,8 +66,10 @@ impl Store {
     /// into memory once.
     pub fn load_authors(&self, repo_id: i64) -> Result<StoredAuthors, StoreError> {
         let mut out = StoredAuthors::default();
-        // Keyed by name and e-mail bytes joined with a NUL (which neither
-        // holds): one lookup a commit, no string made or checked unless new.
+        // Keyed by the name's length, the name and the e-mail (a length, not
+        // a separator, so that no two signatures can share a key whatever
+        // bytes they hold): one lookup a commit, no string made or checked
+        // unless new.
         let mut known: HashMap<Box<[u8]>, u32> = HashMap::new();
         let mut key: Vec<u8> = Vec::new();
         self.db
@@ -78,8 +80,10 @@ impl Store {
                     out.rows.push(r.get(0)?);
                     out.author_times.push(r.get(1)?);
                     key.clear();
-                    r.with_bytes(2, |name| key.extend_from_slice(name))?;
-                    key.push(0);
+                    r.with_bytes(2, |name| {
+                        key.extend_from_slice(&(name.len() as u64).to_le_bytes());
+                        key.extend_from_slice(name);
+                    })?;
                     r.with_bytes(3, |email| key.extend_from_slice(email))?;
                     let index = match known.get(key.as_slice()) {
                         Some(&index) => index,
@@ -404,6 +408,26 @@ mod tests {
         );
         assert_eq!((halves.missing_blobs, whole.missing_blobs), (1, 1));
         assert_eq!(whole.parents.len(), 40 + 4);
+        // Signatures whose bytes joined with a NUL would be the same stay two
+        // people (the store keeps a NUL as U+FFFD, and the key does not rely
+        // on that).
+        let repo = store.repo_state("/other", "other").unwrap();
+        let tricky = |i: usize, name: &str, email: &str| CommitRecord {
+            id: format!("{:040x}", 1000 + i),
+            parents: vec![],
+            author: Signature { name: name.to_owned(), email: email.to_owned(), ..signature(i) },
+            committer: signature(i),
+            subject: String::new(),
+            reverts: None,
+            trailers: Vec::new(),
+            files: Vec::new(),
+            missing_blobs: 0,
+        };
+        store.insert_commits(repo.id, &[tricky(0, "a\0b", "c"), tricky(1, "a", "b\0c")]).unwrap();
+        let authors = store.load_authors(repo.id).unwrap();
+        let names: Vec<(&str, &str)> = authors.signatures.iter().map(|(n, e)| (n.as_str(), e.as_str())).collect();
+        assert_eq!(names, [("a\u{fffd}b", "c"), ("a", "b\u{fffd}c")]);
+        assert_eq!(authors.signature, [0, 1]);
         drop(store);
         std::fs::remove_dir_all(&dir).unwrap();
     }

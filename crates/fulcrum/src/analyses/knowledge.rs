@@ -626,9 +626,7 @@ pub fn hotspots(
     let name = |slot: usize| names.name(slot_path[slot]);
     let keep = |slot: usize| {
         let path = slot_path[slot];
-        slot_of[path as usize] == slot
-            && present.contains_key(names.name(path))
-            && filter.classify(name(slot)).is_none()
+        slot_of[path as usize] == slot && present.contains_key(name(slot)) && filter.classify(name(slot)).is_none()
     };
     // A file changed once in the window is no hotspot, however large.
     let mut per_slot: HashMap<usize, usize> = HashMap::new();

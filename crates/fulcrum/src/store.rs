@@ -61,6 +61,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/0011_item_estimates.sql"),
     include_str!("store/0012_commit_graph.sql"),
     include_str!("store/0013_activity_times.sql"),
+    include_str!("store/0014_path_ids.sql"),
+    include_str!("store/0015_signature_ids.sql"),
 ];
 
 /// Failures of the store. All name the database file.
@@ -393,6 +395,26 @@ pub struct Store {
     db: Db,
     /// The database file, or the URL without its password.
     path: PathBuf,
+    /// Path and signature ids of the repository last written by
+    /// [`Store::insert_commits`] (a sync writes one repository in many
+    /// batches).
+    known_ids: Option<KnownIds>,
+}
+
+/// A repository's stored paths and author signatures with their ids
+/// (`paths`, `signatures`), as far as known.
+#[derive(Default)]
+struct KnownIds {
+    repo_id: i64,
+    paths: HashMap<String, i64>,
+    signatures: HashMap<(String, String), i64>,
+}
+
+impl KnownIds {
+    fn extend(&mut self, other: KnownIds) {
+        self.paths.extend(other.paths);
+        self.signatures.extend(other.signatures);
+    }
 }
 
 /// Held while a sync writes; dropped (and released) when it ends or the
@@ -500,7 +522,7 @@ impl Store {
         // avoid a system call per page.
         conn.pragma_update(None, "cache_size", -65_536).map_err(unreadable)?;
         conn.pragma_update(None, "mmap_size", 1_i64 << 30).map_err(unreadable)?;
-        let mut store = Store { db: Db::Sqlite(conn), path: path.to_owned() };
+        let mut store = Store { db: Db::Sqlite(conn), path: path.to_owned(), known_ids: None };
         store.migrate()?;
         // WAL keeps readers going during a sync and survives kill -9
         // consistently. Set only once the file is known to be fulcrum's.
@@ -564,7 +586,7 @@ impl Store {
         conn.pragma_update(None, "cache_size", -65_536).map_err(unreadable)?;
         conn.pragma_update(None, "mmap_size", 1_i64 << 30).map_err(unreadable)?;
         conn.set_prepared_statement_cache_capacity(64);
-        Ok(Store { db: Db::Sqlite(conn), path: path.to_owned() })
+        Ok(Store { db: Db::Sqlite(conn), path: path.to_owned(), known_ids: None })
     }
 
     /// Connects to PostgreSQL. A reader of a database with fulcrum's
@@ -583,7 +605,7 @@ impl Store {
         }
         config.application_name("fulcrum");
         let pg = Pg::connect(config, tls).map_err(|e| sql_error(&path, e))?;
-        let mut store = Store { db: Db::Postgres(Box::new(RefCell::new(pg))), path };
+        let mut store = Store { db: Db::Postgres(Box::new(RefCell::new(pg))), path, known_ids: None };
         // A writer waits for another as long as SQLite's busy timeout.
         store.db.batch(&format!("SET lock_timeout = '{BUSY_TIMEOUT_SECONDS}s'")).map_err(store.sql())?;
         // A schema already up to date is used as it is (the team server opens
@@ -627,7 +649,7 @@ impl Store {
     /// A second connection to the same database, for reading on another
     /// thread alongside this one.
     pub fn reader(&self) -> Result<Store, StoreError> {
-        Ok(Store { db: self.db.reader(&self.path).map_err(self.sql())?, path: self.path.clone() })
+        Ok(Store { db: self.db.reader(&self.path).map_err(self.sql())?, path: self.path.clone(), known_ids: None })
     }
 
     /// Whether the store is on PostgreSQL.
@@ -936,17 +958,53 @@ impl Store {
                     .map(|pseudonym| (pseudonym.clone(), format!("{pseudonym}@forgotten.invalid")))
             })
         };
-        self.write(|db| {
+        // The repository's path and signature ids, read once a sync; those
+        // first seen are stored in the batch's transaction and known here
+        // only once that commits (a rolled-back id is never reused).
+        let mut known = match self.known_ids.take() {
+            Some(known) if known.repo_id == repo_id => known,
+            _ => self.known_ids(repo_id)?,
+        };
+        let mut added = KnownIds::default();
+        let written = self.write(|db| {
+            // The sync lock keeps other writers of this repository away: a
+            // path or signature not known here is not stored yet.
+            let mut path_id = |path: &str| -> Result<i64, DbError> {
+                if let Some(&id) = known.paths.get(path).or_else(|| added.paths.get(path)) {
+                    return Ok(id);
+                }
+                let id = db.query_row(
+                    "INSERT INTO paths (repo_id, path) VALUES (?1, ?2) RETURNING id",
+                    params![repo_id, path],
+                    |r| r.get(0),
+                )?;
+                added.paths.insert(path.to_owned(), id);
+                Ok(id)
+            };
+            let mut signatures: HashMap<(String, String), i64> = HashMap::new();
+            let mut signature_id = |signature: &(String, String)| -> Result<i64, DbError> {
+                if let Some(&id) = known.signatures.get(signature).or_else(|| signatures.get(signature)) {
+                    return Ok(id);
+                }
+                let id = db.query_row(
+                    "INSERT INTO signatures (repo_id, name, email) VALUES (?1, ?2, ?3) RETURNING id",
+                    params![repo_id, signature.0, signature.1],
+                    |r| r.get(0),
+                )?;
+                signatures.insert(signature.clone(), id);
+                Ok(id)
+            };
             for record in batch {
                 let author = renamed(&record.author.name, &record.author.email)
                     .unwrap_or_else(|| (record.author.name.clone(), record.author.email.clone()));
                 let committer = renamed(&record.committer.name, &record.committer.email)
                     .unwrap_or_else(|| (record.committer.name.clone(), record.committer.email.clone()));
+                let author_id = signature_id(&author)?;
                 let id: Option<i64> = db.query_opt(
                     "INSERT INTO commits (repo_id, sha, author_name, author_email, author_time, author_offset,
                         committer_name, committer_email, committer_time, committer_offset, subject, reverts,
-                        parents, missing_blobs)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                        parents, missing_blobs, author_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
                      ON CONFLICT (repo_id, sha) DO NOTHING RETURNING id",
                     params![
                         repo_id,
@@ -963,23 +1021,18 @@ impl Store {
                         record.reverts,
                         record.parents.join(" "),
                         record.missing_blobs,
+                        author_id,
                     ],
                     |r| r.get(0),
                 )?;
                 let Some(id) = id else { continue };
                 for change in &record.files {
+                    let path = path_id(&change.path)?;
+                    let old_path = change.old_path.as_deref().map(&mut path_id).transpose()?;
                     db.execute(
-                        "INSERT INTO file_changes (repo_id, commit_id, path, old_path, kind, added, removed)
+                        "INSERT INTO file_changes (repo_id, commit_id, path_id, old_path_id, kind, added, removed)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                        params![
-                            repo_id,
-                            id,
-                            change.path,
-                            change.old_path,
-                            change.kind.code(),
-                            change.added,
-                            change.removed
-                        ],
+                        params![repo_id, id, path, old_path, change.kind.code(), change.added, change.removed],
                     )?;
                 }
                 for (key, value) in &record.trailers {
@@ -989,8 +1042,53 @@ impl Store {
                     )?;
                 }
             }
+            added.signatures = signatures;
             Ok(())
-        })
+        });
+        if written.is_ok() {
+            known.extend(added);
+            self.known_ids = Some(known);
+        }
+        written
+    }
+
+    /// The repository's stored paths and signatures with their ids.
+    fn known_ids(&self, repo_id: i64) -> Result<KnownIds, StoreError> {
+        let mut known = KnownIds { repo_id, ..KnownIds::default() };
+        self.db
+            .for_each("SELECT path, id FROM paths WHERE repo_id = ?1", params![repo_id], |r| {
+                known.paths.insert(r.get(0)?, r.get(1)?);
+                Ok(())
+            })
+            .map_err(self.sql())?;
+        self.db
+            .for_each("SELECT name, email, id FROM signatures WHERE repo_id = ?1", params![repo_id], |r| {
+                known.signatures.insert((r.get(0)?, r.get(1)?), r.get(2)?);
+                Ok(())
+            })
+            .map_err(self.sql())?;
+        Ok(known)
+    }
+
+    /// After a sync that stored `stored` commits, at least half of the
+    /// commits in the database: rewrites an SQLite database in order
+    /// (`VACUUM`). A sync's batches interleave the pages of the commits,
+    /// their changes and their indexes through the file; whole-history
+    /// reads then fault in their neighbours too (at 1.2 million commits a
+    /// report mapped 230 MiB of the file, 46 MiB once compacted) and the
+    /// file keeps the space of what was rewritten. Returns whether it ran;
+    /// PostgreSQL and smaller syncs are left alone.
+    pub fn compact_after_import(&self, stored: usize) -> Result<bool, StoreError> {
+        if self.db.is_postgres() {
+            return Ok(false);
+        }
+        let commits: i64 =
+            self.db.query_row("SELECT COUNT(*) FROM commits", params![], |r| r.get(0)).map_err(self.sql())?;
+        if (stored as i64) * 2 < commits {
+            return Ok(false);
+        }
+        self.db.batch("VACUUM").map_err(self.sql())?;
+        Ok(true)
     }
 
     /// Ends a sync: replaces the refs, records repository facts and, when
@@ -1065,28 +1163,35 @@ impl Store {
             .map_err(self.sql())
     }
 
+    /// Every path of the repository's file changes with its id, in id
+    /// order: `each(id, path)`.
+    pub fn each_path(&self, repo_id: i64, mut each: impl FnMut(i64, &str)) -> Result<(), StoreError> {
+        self.db
+            .for_each("SELECT id, path FROM paths WHERE repo_id = ?1 ORDER BY id", params![repo_id], |r| {
+                let id = r.get(0)?;
+                r.with_text(1, |path| each(id, path))
+            })
+            .map_err(self.sql())
+    }
+
     /// Every file change of the repository's commits, handed to `each` as
     /// it is read (no list of them all): the change's commit row id, its
-    /// path (UTF-8 as stored, unchecked), the path before a rename, and its
-    /// kind (`A`, `M`, `D`, `R`).
+    /// path's id (see [`Store::each_path`]), the id of the path before a
+    /// rename, and its kind (`A`, `M`, `D`, `R`).
     pub fn each_file_change(
         &self,
         repo_id: i64,
-        mut each: impl FnMut(i64, &[u8], Option<&str>, u8),
+        mut each: impl FnMut(i64, i64, Option<i64>, u8),
     ) -> Result<(), StoreError> {
         self.db
             .for_each(
-                "SELECT commit_id, path, old_path, kind FROM file_changes WHERE repo_id + 0 = ?1",
+                "SELECT commit_id, path_id, old_path_id, kind FROM file_changes WHERE repo_id + 0 = ?1",
                 params![repo_id],
                 |r| {
-                    let commit = r.get(0)?;
                     let kind = r.with_text(3, |k| k.bytes().next().unwrap_or(b'M'))?;
-                    // The path's bytes are borrowed from the row: a history of
-                    // millions of changes names some thousands of paths,
-                    // interned by the caller, so no string is made or checked
-                    // per row.
-                    let old_path: Option<String> = if kind == b'R' { r.get(2)? } else { None };
-                    r.with_bytes(1, |path| each(commit, path, old_path.as_deref(), kind))
+                    let old_path = if kind == b'R' { r.get(2)? } else { None };
+                    each(r.get(0)?, r.get(1)?, old_path, kind);
+                    Ok(())
                 },
             )
             .map_err(self.sql())
@@ -1202,4 +1307,158 @@ pub struct SyncFinish<'a> {
     pub now: i64,
     /// Delete commits no longer reachable.
     pub prune: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::git::{ChangeKind, CommitRecord, FileChange, Signature};
+
+    /// `(commit sha, path, path before a rename, kind)` of every change of
+    /// `repo_id`, as the store hands them out (ids turned back into names).
+    fn changes(store: &Store, repo_id: i64) -> Vec<(String, String, Option<String>, char)> {
+        let mut names = HashMap::new();
+        store.each_path(repo_id, |id, path| drop(names.insert(id, path.to_owned()))).unwrap();
+        let shas: HashMap<i64, String> =
+            store.graph(repo_id).unwrap().into_iter().map(|(id, sha, _)| (id, sha)).collect();
+        let mut out = Vec::new();
+        store
+            .each_file_change(repo_id, |commit, path, old, kind| {
+                out.push((shas[&commit].clone(), names[&path].clone(), old.map(|o| names[&o].clone()), kind as char))
+            })
+            .unwrap();
+        out.sort();
+        out
+    }
+
+    /// A database of schema 13 (paths and signatures as text in every row)
+    /// comes out of schemas 14 and 15 with every change, rename, author and
+    /// repository kept, each repository's paths and signatures stored once;
+    /// later syncs reuse the ids, and forgetting a person renames theirs.
+    #[test]
+    fn schemas_14_and_15_store_paths_and_signatures_once_and_keep_every_change() {
+        let dir = std::env::temp_dir().join(format!("fulcrum-path-ids-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)").unwrap();
+            for migration in &MIGRATIONS[..13] {
+                conn.execute_batch(migration).unwrap();
+            }
+            conn.execute_batch(&format!(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', '13');
+                 PRAGMA application_id = {APPLICATION_ID};
+                 INSERT INTO repos (id, path, name) VALUES (1, '/one', 'one'), (2, '/two', 'two');
+                 INSERT INTO commits (id, repo_id, sha, author_name, author_email, author_time, author_offset,
+                     committer_name, committer_email, committer_time, committer_offset, subject, parents)
+                 VALUES (10, 1, 'c1', 'a', 'a@x', 1, 0, 'a', 'a@x', 1, 0, 's', ''),
+                        (11, 1, 'c2', 'a', 'a@x', 2, 0, 'a', 'a@x', 2, 0, 's', 'c1'),
+                        (12, 2, 'd1', 'b', 'b@x', 3, 0, 'b', 'b@x', 3, 0, 's', '');
+                 INSERT INTO file_changes (repo_id, commit_id, path, old_path, kind, added, removed)
+                 VALUES (1, 10, 'src/a.rs', NULL, 'A', 3, 0), (1, 10, 'b.rs', NULL, 'A', 1, 0),
+                        (1, 11, 'src/c.rs', 'src/a.rs', 'R', 0, 0), (1, 11, 'b.rs', NULL, 'M', 2, 1),
+                        (2, 12, 'src/a.rs', NULL, 'A', 5, 0);"
+            ))
+            .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        let owned = |sha: &str, path: &str, old: Option<&str>, kind: char| {
+            (sha.to_owned(), path.to_owned(), old.map(str::to_owned), kind)
+        };
+        assert_eq!(
+            changes(&store, 1),
+            vec![
+                owned("c1", "b.rs", None, 'A'),
+                owned("c1", "src/a.rs", None, 'A'),
+                owned("c2", "b.rs", None, 'M'),
+                owned("c2", "src/c.rs", Some("src/a.rs"), 'R'),
+            ]
+        );
+        assert_eq!(changes(&store, 2), vec![owned("d1", "src/a.rs", None, 'A')]);
+        let paths = |store: &Store| -> i64 {
+            store.db.query_row("SELECT COUNT(*) FROM paths", params![], |r| r.get(0)).unwrap()
+        };
+        assert_eq!(paths(&store), 4, "three paths of one repository, one of the other");
+        // A later sync names a known path by its id and stores a new one once.
+        let signature = Signature { name: "a".into(), email: "a@x".into(), time: 4, offset_minutes: 0 };
+        let change = |path: &str, kind| FileChange {
+            path: path.to_owned(),
+            old_path: None,
+            kind,
+            added: Some(1),
+            removed: Some(0),
+        };
+        let record = |id: &str, files| CommitRecord {
+            id: id.to_owned(),
+            parents: vec!["c2".to_owned()],
+            author: signature.clone(),
+            committer: signature.clone(),
+            subject: String::new(),
+            reverts: None,
+            trailers: Vec::new(),
+            files,
+            missing_blobs: 0,
+        };
+        store
+            .insert_commits(
+                1,
+                &[record("c3", vec![change("b.rs", ChangeKind::Modified), change("new.rs", ChangeKind::Added)])],
+            )
+            .unwrap();
+        store.insert_commits(1, &[record("c4", vec![change("new.rs", ChangeKind::Modified)])]).unwrap();
+        assert_eq!(paths(&store), 5);
+        let after = changes(&store, 1);
+        assert_eq!(after.len(), 7);
+        assert!(after.contains(&owned("c3", "b.rs", None, 'M')) && after.contains(&owned("c4", "new.rs", None, 'M')));
+        // Authors: one signature a repository, each commit naming its own.
+        let authors = |store: &Store, repo_id: i64| -> Vec<(String, String)> {
+            store.resolve_parent_rows(repo_id).unwrap();
+            let (graph, authors) = store.load_graph_with_authors(repo_id).unwrap().expect("complete");
+            assert_eq!(authors.signature.len(), graph.rows.len());
+            authors.signature.iter().map(|&i| authors.signatures[i as usize].clone()).collect()
+        };
+        let pair = |name: &str, email: &str| (name.to_owned(), email.to_owned());
+        assert_eq!(authors(&store, 1), vec![pair("a", "a@x"); 4]);
+        assert_eq!(authors(&store, 2), vec![pair("b", "b@x")]);
+        let count = |store: &Store, table: &str| -> i64 {
+            store.db.query_row(&format!("SELECT COUNT(*) FROM {table}"), params![], |r| r.get(0)).unwrap()
+        };
+        assert_eq!(count(&store, "signatures"), 2);
+        store.forget_person(&["a@x".to_owned()], "forgotten-1").unwrap();
+        assert_eq!(authors(&store, 1), vec![pair("forgotten-1", "forgotten-1@forgotten.invalid"); 4]);
+        let names: i64 = store
+            .db
+            .query_row("SELECT COUNT(*) FROM signatures WHERE name = 'a' OR email = 'a@x'", params![], |r| r.get(0))
+            .unwrap();
+        assert_eq!(names, 0, "the forgotten signature is renamed, not kept");
+        // Their next commit comes in under the pseudonym's signature.
+        store.insert_commits(1, &[record("c5", vec![change("b.rs", ChangeKind::Modified)])]).unwrap();
+        assert_eq!(authors(&store, 1), vec![pair("forgotten-1", "forgotten-1@forgotten.invalid"); 5]);
+        assert_eq!(count(&store, "signatures"), 2, "the renamed row, reused");
+        // Compacting after that import (every commit new): the file keeps
+        // no free page, and everything stored reads back the same.
+        let before = changes(&store, 1);
+        let free =
+            |store: &Store| -> i64 { store.db.query_row("PRAGMA freelist_count", params![], |r| r.get(0)).unwrap() };
+        // Pages a rewrite left free (as schema 14's dropped table does in a
+        // large database).
+        store
+            .db
+            .batch(
+                "CREATE TABLE scratch (x TEXT);
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500)
+                 INSERT INTO scratch SELECT printf('%.1000c', 'x') FROM n;
+                 DROP TABLE scratch;",
+            )
+            .unwrap();
+        assert!(free(&store) > 100, "{}", free(&store));
+        assert!(!store.compact_after_import(1).unwrap(), "one commit of six is no import");
+        assert!(store.compact_after_import(6).unwrap());
+        assert_eq!(free(&store), 0);
+        assert_eq!(changes(&store, 1), before);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use fulcrum_core::deployments::CommitGraph;
 use fulcrum_core::file_filter::FileFilter;
 use fulcrum_core::hotspots::{self, Coupling, Hotspot};
-use fulcrum_core::knowledge::{self, ChangeKind, ChangeLog, FileChange};
+use fulcrum_core::knowledge::{self, ChangeKind, ChangeLog, FileChange, PathId};
 use fulcrum_core::time::Window;
 use serde::Serialize;
 
@@ -734,13 +734,12 @@ fn load_history(
     // when a second connection cannot be had.
     let (skeleton, changes) = match store.reader() {
         Ok(reader) => std::thread::scope(|scope| {
-            let changes = scope.spawn(move || read_changes(&reader, state.id));
-            let skeleton = Skeleton::load(store, state);
-            (skeleton, changes.join().expect("reading file changes does not panic"))
+            let changes = scope.spawn(move || timed(|| read_changes(&reader, state.id)));
+            (timed(|| Skeleton::load(store, state)), changes.join().expect("reading file changes does not panic"))
         }),
-        Err(_) => (Skeleton::load(store, state), read_changes(store, state.id)),
+        Err(_) => (timed(|| Skeleton::load(store, state)), timed(|| read_changes(store, state.id))),
     };
-    let (skeleton, (mut commits, changes)) = (skeleton?, changes?);
+    let ((skeleton, skeleton_read), ((mut commits, changes), changes_alone)) = (skeleton?, changes?);
     let changes_read = started.elapsed();
     let target = resolve(state, key, at.unwrap_or("HEAD"), &|prefix| skeleton.with_prefix(store, state.id, prefix))?;
     let Some(tip) = skeleton.index_of(store, state.id, &target)? else {
@@ -860,10 +859,13 @@ fn load_history(
     let commit_time = skeleton.committer_times[tip];
     if std::env::var_os("FULCRUM_TIMING").is_some() {
         eprintln!(
-            "history: graph, authors and the changes of {} commits ({} paths) read in {:.3} s, ordered in {:.3} s",
+            "history: graph, authors and the changes of {} commits ({} paths) read in {:.3} s \
+             (graph and authors {:.3} s, changes {:.3} s), ordered in {:.3} s",
             commits.len(),
             commits.path_count(),
             changes_read.as_secs_f64(),
+            skeleton_read.as_secs_f64(),
+            changes_alone.as_secs_f64(),
             (started.elapsed() - changes_read).as_secs_f64()
         );
     }
@@ -933,20 +935,47 @@ fn resolve(
     Err(unknown().into())
 }
 
+/// What `read` returns, and how long it took.
+fn timed<T>(read: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<(T, std::time::Duration)> {
+    let started = std::time::Instant::now();
+    read().map(|value| (value, started.elapsed()))
+}
+
 /// Every file change of the repository: its commit's row id and the
 /// change, paths interned into the returned log (which holds no commits
 /// yet).
 fn read_changes(store: &Store, repo_id: i64) -> anyhow::Result<(ChangeLog, Vec<(i64, FileChange)>)> {
     let mut paths = ChangeLog::default();
+    // The store's path ids, ascending, and the log's id of each.
+    let mut stored: Vec<i64> = Vec::new();
+    let mut local: Vec<PathId> = Vec::new();
+    store.each_path(repo_id, |id, path| {
+        stored.push(id);
+        local.push(paths.intern(path));
+    })?;
+    // A repository's paths are mostly numbered without gaps (one sync
+    // writes them): then an id's place is its offset from the first.
+    let dense = stored.last().zip(stored.first()).is_some_and(|(last, first)| last - first + 1 == stored.len() as i64);
+    let path = |id: i64| -> Option<PathId> {
+        let at = if dense {
+            usize::try_from(id.checked_sub(*stored.first()?)?).ok()?
+        } else {
+            stored.binary_search(&id).ok()?
+        };
+        local.get(at).copied()
+    };
     let mut changes = Vec::new();
-    store.each_file_change(repo_id, |commit, path, old_path, kind| {
-        let kind = match (kind, old_path) {
+    store.each_file_change(repo_id, |commit, path_id, old_path, kind| {
+        // Every change names a stored path (a foreign key); one that did not
+        // could not be attributed to a file, and is left out.
+        let Some(id) = path(path_id) else { return };
+        let kind = match (kind, old_path.and_then(path)) {
             (b'A', _) => ChangeKind::Added,
             (b'D', _) => ChangeKind::Deleted,
-            (b'R', Some(from)) => ChangeKind::Renamed { from: paths.intern(from) },
+            (b'R', Some(from)) => ChangeKind::Renamed { from },
             _ => ChangeKind::Modified,
         };
-        changes.push((commit, FileChange { path: paths.intern_bytes(path), kind }));
+        changes.push((commit, FileChange { path: id, kind }));
     })?;
     Ok((paths, changes))
 }
@@ -993,25 +1022,26 @@ struct Skeleton {
 
 impl Skeleton {
     fn load(store: &Store, state: &RepoState) -> anyhow::Result<Skeleton> {
-        let graph = if std::env::var_os("FULCRUM_FULL_HISTORY").is_none() { store.load_graph(state.id)? } else { None };
-        if let Some(graph) = graph {
-            let authors = store.load_authors(state.id)?;
-            if authors.rows == graph.rows {
-                let parents = |i: usize| &graph.parents[graph.parent_start[i]..graph.parent_start[i + 1]];
-                let core = CommitGraph::from_parents(
-                    (0..graph.rows.len()).map(|i| parents(i).iter().filter_map(|&p| graph.index_of(p))),
-                );
-                return Ok(Skeleton {
-                    parent_count: (0..graph.rows.len()).map(|i| parents(i).len()).collect(),
-                    graph: core,
-                    rows: graph.rows,
-                    signatures: authors.signatures,
-                    signature: authors.signature,
-                    author_times: authors.author_times,
-                    committer_times: graph.committer_times,
-                    shas: None,
-                });
-            }
+        let graph = if std::env::var_os("FULCRUM_FULL_HISTORY").is_none() {
+            store.load_graph_with_authors(state.id)?
+        } else {
+            None
+        };
+        if let Some((graph, authors)) = graph {
+            let parents = |i: usize| &graph.parents[graph.parent_start[i]..graph.parent_start[i + 1]];
+            let core = CommitGraph::from_parents(
+                (0..graph.rows.len()).map(|i| parents(i).iter().filter_map(|&p| graph.index_of(p))),
+            );
+            return Ok(Skeleton {
+                parent_count: (0..graph.rows.len()).map(|i| parents(i).len()).collect(),
+                graph: core,
+                rows: graph.rows,
+                signatures: authors.signatures,
+                signature: authors.signature,
+                author_times: authors.author_times,
+                committer_times: graph.committer_times,
+                shas: None,
+            });
         }
         let commits: Vec<StoredCommit> = store.load_commits(state.id)?;
         let index: fulcrum_core::model::IdMap<&str, usize> =

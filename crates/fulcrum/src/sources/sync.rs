@@ -49,6 +49,10 @@ pub struct SyncSummary {
     pub seconds: f64,
 }
 
+/// A sync storing this many commits or more compacts an SQLite database
+/// afterwards (see [`Store::compact_after_import`]).
+const COMPACT_AFTER: usize = 100_000;
+
 /// Syncs `repo` into `store` under `key` (the canonical repository path).
 pub fn sync(
     store: &mut Store,
@@ -144,6 +148,17 @@ pub fn sync(
         || state.refs.iter().any(|old| !refs.iter().any(|new| new.name == old.name && new.commit == old.commit));
     summary.pruned_commits = store.finish_sync(state.id, &finish(prune))?;
     summary.new_commits = stored;
+    if stored >= COMPACT_AFTER {
+        let mut progress = Progress::new("compacting the database");
+        progress.start("compacting the database", None);
+        let compacted = store.compact_after_import(stored);
+        progress.finish();
+        // The history is stored and the sync finished: a database left as
+        // it was is slower to read, not wrong.
+        if let Err(e) = compacted {
+            eprintln!("warning: the database was not compacted after the sync ({e}); it stays as it was");
+        }
+    }
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }

@@ -9,7 +9,9 @@ use super::db::{Cell, Db, DbError, FromCell, Param, ToParam, params};
 /// `meta` is not copied: the target keeps its own, at the same version.
 const TABLES: &[&str] = &[
     "repos",
+    "signatures",
     "commits",
+    "paths",
     "file_changes",
     "commit_trailers",
     "refs",
@@ -42,6 +44,8 @@ const TABLES: &[&str] = &[
 const IDENTITIES: &[&str] = &[
     "repos",
     "commits",
+    "paths",
+    "signatures",
     "pull_requests",
     "deployments",
     "incidents",

@@ -298,19 +298,6 @@ impl Row<'_, '_> {
         })
     }
 
-    /// Text column `index` as bytes, borrowed and not checked as UTF-8,
-    /// handed to `read` (for callers that look most values up and check
-    /// only the new ones).
-    pub(crate) fn with_bytes<R>(&self, index: usize, read: impl FnOnce(&[u8]) -> R) -> Result<R, DbError> {
-        match self {
-            Row::Sqlite(row) => match row.get_ref(index)? {
-                rusqlite::types::ValueRef::Text(t) => Ok(read(t)),
-                _ => Err(DbError::Column { index, message: "not text".to_owned() }),
-            },
-            Row::Postgres(_) => self.with_text(index, |t| read(t.as_bytes())),
-        }
-    }
-
     /// Text column `index`, borrowed (no copy), handed to `read`.
     pub(crate) fn with_text<R>(&self, index: usize, read: impl FnOnce(&str) -> R) -> Result<R, DbError> {
         let column = |message: String| DbError::Column { index, message };

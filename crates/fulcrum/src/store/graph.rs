@@ -34,6 +34,10 @@ pub struct StoredGraph {
     /// File versions that could not be read, over every commit (the
     /// header's totals, read in the same pass).
     pub missing_blobs: u64,
+    /// Per row, when read with the authors: author time, UTC seconds.
+    author_times: Vec<i64>,
+    /// Per row, when read with the authors: the author's `signatures` id.
+    author_ids: Vec<i64>,
 }
 
 impl StoredGraph {
@@ -48,11 +52,9 @@ impl StoredGraph {
     }
 }
 
-/// Who wrote each commit, signatures stored once.
+/// Who wrote each commit of a [`StoredGraph`], signatures stored once.
 #[derive(Debug, Clone, Default)]
 pub struct StoredAuthors {
-    /// Row ids, ascending.
-    pub rows: Vec<i64>,
     /// Distinct `(name, e-mail)` as recorded.
     pub signatures: Vec<(String, String)>,
     /// Per row: its author's index in `signatures`.
@@ -62,45 +64,41 @@ pub struct StoredAuthors {
 }
 
 impl Store {
-    /// Every commit's author, in row order, each distinct signature read
-    /// into memory once.
-    pub fn load_authors(&self, repo_id: i64) -> Result<StoredAuthors, StoreError> {
-        let mut out = StoredAuthors::default();
-        // Keyed by the name's length, the name and the e-mail (a length, not
-        // a separator, so that no two signatures can share a key whatever
-        // bytes they hold): one lookup a commit, no string made or checked
-        // unless new.
-        let mut known: HashMap<Box<[u8]>, u32> = HashMap::new();
-        let mut key: Vec<u8> = Vec::new();
+    /// The graph with every commit's author ([`Store::load_graph`] reading
+    /// two more integers a commit from the same index), each distinct
+    /// signature read once from `signatures` (schema 15); `None` as for the
+    /// graph, or when a commit names no stored signature.
+    pub fn load_graph_with_authors(&self, repo_id: i64) -> Result<Option<(StoredGraph, StoredAuthors)>, StoreError> {
+        let Some(mut graph) = self.load_graph_split(repo_id, SPLIT_GRAPH_FROM, true)? else { return Ok(None) };
+        // Signature ids ascending, and the index of each among the distinct
+        // `(name, e-mail)`: two rows recording the same signature are one.
+        let mut ids: Vec<i64> = Vec::new();
+        let mut index: Vec<u32> = Vec::new();
+        let mut signatures: Vec<(String, String)> = Vec::new();
+        let mut known: HashMap<(String, String), u32> = HashMap::new();
         self.db
-            .for_each(
-                "SELECT id, author_time, author_name, author_email FROM commits WHERE repo_id + 0 = ?1 ORDER BY id",
-                params![repo_id],
-                |r| {
-                    out.rows.push(r.get(0)?);
-                    out.author_times.push(r.get(1)?);
-                    key.clear();
-                    r.with_bytes(2, |name| {
-                        key.extend_from_slice(&(name.len() as u64).to_le_bytes());
-                        key.extend_from_slice(name);
-                    })?;
-                    r.with_bytes(3, |email| key.extend_from_slice(email))?;
-                    let index = match known.get(key.as_slice()) {
-                        Some(&index) => index,
-                        None => {
-                            let (name, email): (String, String) = (r.get(2)?, r.get(3)?);
-                            let index = u32::try_from(out.signatures.len()).expect("fewer than 2^32 signatures");
-                            known.insert(key.as_slice().into(), index);
-                            out.signatures.push((name, email));
-                            index
-                        }
-                    };
-                    out.signature.push(index);
-                    Ok(())
-                },
-            )
+            .for_each("SELECT id, name, email FROM signatures WHERE repo_id = ?1 ORDER BY id", params![repo_id], |r| {
+                let signature: (String, String) = (r.get(1)?, r.get(2)?);
+                let next = u32::try_from(signatures.len()).expect("fewer than 2^32 signatures");
+                let at = *known.entry(signature.clone()).or_insert_with(|| {
+                    signatures.push(signature);
+                    next
+                });
+                ids.push(r.get(0)?);
+                index.push(at);
+                Ok(())
+            })
             .map_err(self.sql())?;
-        Ok(out)
+        let mut signature = Vec::with_capacity(graph.author_ids.len());
+        for id in &graph.author_ids {
+            match ids.binary_search(id) {
+                Ok(at) => signature.push(index[at]),
+                Err(_) => return Ok(None),
+            }
+        }
+        let author_times = std::mem::take(&mut graph.author_times);
+        graph.author_ids = Vec::new();
+        Ok(Some((graph, StoredAuthors { signatures, signature, author_times })))
     }
 
     /// Resolves, for commits stored since the last call, their parents'
@@ -190,12 +188,13 @@ impl Store {
     /// connections (WAL lets SQLite readers run together): the read is most
     /// of a report's time at a million commits.
     pub fn load_graph(&self, repo_id: i64) -> Result<Option<StoredGraph>, StoreError> {
-        self.load_graph_split(repo_id, SPLIT_GRAPH_FROM)
+        self.load_graph_split(repo_id, SPLIT_GRAPH_FROM, false)
     }
 
     /// [`Store::load_graph`], in two halves when the history spans `split`
-    /// row ids or more.
-    fn load_graph_split(&self, repo_id: i64, split: i64) -> Result<Option<StoredGraph>, StoreError> {
+    /// row ids or more; with each commit's author time and signature id
+    /// when `authors` is set.
+    fn load_graph_split(&self, repo_id: i64, split: i64, authors: bool) -> Result<Option<StoredGraph>, StoreError> {
         let (low, high): (Option<i64>, Option<i64>) = self
             .db
             // Two subqueries: each is one index seek, where `MIN(id), MAX(id)`
@@ -212,8 +211,8 @@ impl Store {
         {
             let middle = low + (high - low) / 2;
             let (first, second) = std::thread::scope(|scope| {
-                let second = scope.spawn(move || reader.load_graph_rows(repo_id, middle, i64::MAX));
-                let first = self.load_graph_rows(repo_id, i64::MIN, middle);
+                let second = scope.spawn(move || reader.load_graph_rows(repo_id, middle, i64::MAX, authors));
+                let first = self.load_graph_rows(repo_id, i64::MIN, middle, authors);
                 (first, second.join().expect("reading the graph does not panic"))
             });
             return Ok(match (first?, second?) {
@@ -225,41 +224,55 @@ impl Store {
                     first.parents.extend(second.parents);
                     first.reverts.extend(second.reverts);
                     first.missing_blobs += second.missing_blobs;
+                    first.author_times.extend(second.author_times);
+                    first.author_ids.extend(second.author_ids);
                     Some(first)
                 }
                 _ => None,
             });
         }
-        self.load_graph_rows(repo_id, i64::MIN, i64::MAX)
+        self.load_graph_rows(repo_id, i64::MIN, i64::MAX, authors)
     }
 
     /// The graph of the commits with row ids in `from..to`.
-    fn load_graph_rows(&self, repo_id: i64, from: i64, to: i64) -> Result<Option<StoredGraph>, StoreError> {
+    fn load_graph_rows(
+        &self,
+        repo_id: i64,
+        from: i64,
+        to: i64,
+        authors: bool,
+    ) -> Result<Option<StoredGraph>, StoreError> {
         let mut graph = StoredGraph { parent_start: vec![0], ..StoredGraph::default() };
         let mut complete = true;
+        let sql = if authors {
+            "SELECT id, committer_time, parent_rows, reverts IS NOT NULL, missing_blobs, author_time, author_id
+             FROM commits WHERE repo_id = ?1 AND id >= ?2 AND id < ?3 ORDER BY id"
+        } else {
+            "SELECT id, committer_time, parent_rows, reverts IS NOT NULL, missing_blobs FROM commits
+             WHERE repo_id = ?1 AND id >= ?2 AND id < ?3 ORDER BY id"
+        };
         self.db
-            .for_each(
-                "SELECT id, committer_time, parent_rows, reverts IS NOT NULL, missing_blobs FROM commits
-                 WHERE repo_id = ?1 AND id >= ?2 AND id < ?3 ORDER BY id",
-                params![repo_id, from, to],
-                |r| {
-                    // NULL: not resolved yet (the text is read in place, no
-                    // string made per commit).
-                    if r.is_null(2)? {
-                        complete = false;
-                        return Ok(());
-                    }
-                    r.with_text(2, |parents| {
-                        graph.parents.extend(parents.split_ascii_whitespace().filter_map(|p| p.parse::<i64>().ok()))
-                    })?;
-                    graph.parent_start.push(graph.parents.len());
-                    graph.rows.push(r.get(0)?);
-                    graph.committer_times.push(r.get(1)?);
-                    graph.reverts.push(r.get::<i64>(3)? != 0);
-                    graph.missing_blobs += r.get::<i64>(4)?.max(0) as u64;
-                    Ok(())
-                },
-            )
+            .for_each(sql, params![repo_id, from, to], |r| {
+                // NULL: not resolved yet (the text is read in place, no
+                // string made per commit), or no signature id.
+                if !complete || r.is_null(2)? || (authors && r.is_null(6)?) {
+                    complete = false;
+                    return Ok(());
+                }
+                r.with_text(2, |parents| {
+                    graph.parents.extend(parents.split_ascii_whitespace().filter_map(|p| p.parse::<i64>().ok()))
+                })?;
+                graph.parent_start.push(graph.parents.len());
+                graph.rows.push(r.get(0)?);
+                graph.committer_times.push(r.get(1)?);
+                graph.reverts.push(r.get::<i64>(3)? != 0);
+                graph.missing_blobs += r.get::<i64>(4)?.max(0) as u64;
+                if authors {
+                    graph.author_times.push(r.get(5)?);
+                    graph.author_ids.push(r.get(6)?);
+                }
+                Ok(())
+            })
             .map_err(self.sql())?;
         Ok(complete.then_some(graph))
     }
@@ -399,13 +412,19 @@ mod tests {
             .collect();
         store.insert_commits(repo.id, &commits).unwrap();
         assert_eq!(store.resolve_parent_rows(repo.id).unwrap(), 0);
-        let whole = store.load_graph_split(repo.id, i64::MAX).unwrap().expect("complete");
-        let halves = store.load_graph_split(repo.id, 1).unwrap().expect("complete");
+        let whole = store.load_graph_split(repo.id, i64::MAX, true).unwrap().expect("complete");
+        let halves = store.load_graph_split(repo.id, 1, true).unwrap().expect("complete");
         assert_eq!(whole.rows.len(), 41);
         assert_eq!(
             (&halves.rows, &halves.committer_times, &halves.parent_start, &halves.parents, &halves.reverts),
             (&whole.rows, &whole.committer_times, &whole.parent_start, &whole.parents, &whole.reverts)
         );
+        assert_eq!((&halves.author_times, &halves.author_ids), (&whole.author_times, &whole.author_ids));
+        assert_eq!(whole.author_times, (0..41).map(|i| signature(i).time).collect::<Vec<_>>());
+        // Three signatures, each commit naming its own.
+        let (_, authors) = store.load_graph_with_authors(repo.id).unwrap().expect("complete");
+        assert_eq!(authors.signatures.len(), 3);
+        assert_eq!(authors.signature, (0..41).map(|i| (i % 3) as u32).collect::<Vec<_>>());
         assert_eq!((halves.missing_blobs, whole.missing_blobs), (1, 1));
         assert_eq!(whole.parents.len(), 40 + 4);
         // Signatures whose bytes joined with a NUL would be the same stay two
@@ -424,7 +443,8 @@ mod tests {
             missing_blobs: 0,
         };
         store.insert_commits(repo.id, &[tricky(0, "a\0b", "c"), tricky(1, "a", "b\0c")]).unwrap();
-        let authors = store.load_authors(repo.id).unwrap();
+        store.resolve_parent_rows(repo.id).unwrap();
+        let (_, authors) = store.load_graph_with_authors(repo.id).unwrap().expect("complete");
         let names: Vec<(&str, &str)> = authors.signatures.iter().map(|(n, e)| (n.as_str(), e.as_str())).collect();
         assert_eq!(names, [("a\u{fffd}b", "c"), ("a", "b\u{fffd}c")]);
         assert_eq!(authors.signature, [0, 1]);

@@ -680,6 +680,8 @@ impl Store {
     /// or lead, with every check-in, point and action), survey invitations
     /// and account are deleted. Anonymous answers stay as they are.
     pub fn forget_person(&mut self, identities: &[String], pseudonym: &str) -> Result<Forgotten, StoreError> {
+        // Signatures are renamed below: the ids a sync remembers are read again.
+        self.known_ids = None;
         self.write(|db| {
             let mut out = Forgotten::default();
             let email = format!("{pseudonym}@forgotten.invalid");
@@ -692,6 +694,12 @@ impl Store {
                 out.commits += db.execute(
                     "UPDATE commits SET author_name = ?2, author_email = ?3
                      WHERE LOWER(author_name) = LOWER(?1) OR LOWER(author_email) = LOWER(?1)",
+                    params![who, pseudonym, email],
+                )?;
+                // The same commits' signature (schema 15), renamed in place.
+                db.execute(
+                    "UPDATE signatures SET name = ?2, email = ?3
+                     WHERE LOWER(name) = LOWER(?1) OR LOWER(email) = LOWER(?1)",
                     params![who, pseudonym, email],
                 )?;
                 db.execute(

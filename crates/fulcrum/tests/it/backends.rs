@@ -227,7 +227,11 @@ fn a_connection_lost_mid_sync_resumes_like_a_killed_sync() {
             .collect();
         rows.extend(
             client
-                .query("SELECT c.sha || ' ' || f.path || ' ' || f.kind FROM file_changes f JOIN commits c ON c.id = f.commit_id", &[])
+                .query(
+                    "SELECT c.sha || ' ' || p.path || ' ' || f.kind FROM file_changes f
+                     JOIN commits c ON c.id = f.commit_id JOIN paths p ON p.id = f.path_id",
+                    &[],
+                )
                 .unwrap()
                 .iter()
                 .map(|r| r.get::<_, String>(0)),

@@ -530,8 +530,8 @@ pub fn dump(db: &Path) -> Vec<String> {
         "SELECT 'commit', sha, author_name, author_email, author_time, author_offset, committer_name,
                 committer_email, committer_time, committer_offset, subject, reverts, parents, missing_blobs
          FROM commits",
-        "SELECT 'file', c.sha, f.path, f.old_path, f.kind, f.added, f.removed
-         FROM file_changes f JOIN commits c ON c.id = f.commit_id",
+        "SELECT 'file', c.sha, p.path, o.path, f.kind, f.added, f.removed
+         FROM file_changes f JOIN commits c ON c.id = f.commit_id JOIN paths p ON p.id = f.path_id LEFT JOIN paths o ON o.id = f.old_path_id",
         "SELECT 'trailer', c.sha, t.key, t.value FROM commit_trailers t JOIN commits c ON c.id = t.commit_id",
         "SELECT 'ref', name, kind, commit_sha, tagged_at FROM refs",
         "SELECT 'repo', path, name, head_branch, shallow, mailmap, sync_complete, last_sync_at FROM repos",

@@ -107,8 +107,8 @@ type FileRow = (String, Option<String>, String, Option<i64>, Option<i64>);
 fn file_rows(db: &std::path::Path, sha: &str) -> Vec<FileRow> {
     open_db(db)
         .rows(&format!(
-            "SELECT f.path, f.old_path, f.kind, f.added, f.removed FROM file_changes f
-             JOIN commits c ON c.id = f.commit_id WHERE c.sha = '{sha}'"
+            "SELECT p.path, o.path, f.kind, f.added, f.removed FROM file_changes f
+             JOIN commits c ON c.id = f.commit_id JOIN paths p ON p.id = f.path_id LEFT JOIN paths o ON o.id = f.old_path_id WHERE c.sha = '{sha}'"
         ))
         .into_iter()
         .map(FromRow::from_row)
@@ -148,8 +148,8 @@ fn file_stats_match_git_log_numstat() {
     }
     let mut actual: Vec<String> = open_db(&db)
         .rows(
-            "SELECT c.sha, f.path, f.old_path, f.added, f.removed FROM file_changes f
-             JOIN commits c ON c.id = f.commit_id",
+            "SELECT c.sha, p.path, o.path, f.added, f.removed FROM file_changes f
+             JOIN commits c ON c.id = f.commit_id JOIN paths p ON p.id = f.path_id LEFT JOIN paths o ON o.id = f.old_path_id",
         )
         .into_iter()
         .map(|r| {

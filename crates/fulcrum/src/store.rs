@@ -37,7 +37,7 @@ pub use events::{
     CachedPage, DeploymentEvent, EventBatch, EventCounts, EventFilter, IncidentEvent, ItemEvent, PrCount, PrLabel,
     PrReach,
 };
-pub use graph::{StoredAuthors, StoredGraph};
+pub use graph::{StoredAuthors, StoredGraph, position};
 pub use jobs::Job;
 pub use people::{
     AnswerRefusal, CheckinRow, Forgotten, GoalRow, GoalValue, ItemRow, NewCheckin, PairRow, Respondent, SurveyRow,
@@ -415,6 +415,26 @@ impl KnownIds {
         self.paths.extend(other.paths);
         self.signatures.extend(other.signatures);
     }
+}
+
+/// The id `known` or `added` holds for `key`; else the one `insert`
+/// stores, remembered in `added`.
+fn remembered<K, Q>(
+    known: &HashMap<K, i64>,
+    added: &mut HashMap<K, i64>,
+    key: &Q,
+    insert: impl FnOnce() -> Result<i64, DbError>,
+) -> Result<i64, DbError>
+where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: ToOwned<Owned = K> + std::hash::Hash + Eq + ?Sized,
+{
+    if let Some(&id) = known.get(key).or_else(|| added.get(key)) {
+        return Ok(id);
+    }
+    let id = insert()?;
+    added.insert(key.to_owned(), id);
+    Ok(id)
 }
 
 /// Held while a sync writes; dropped (and released) when it ends or the
@@ -969,30 +989,23 @@ impl Store {
         let written = self.write(|db| {
             // The sync lock keeps other writers of this repository away: a
             // path or signature not known here is not stored yet.
-            let mut path_id = |path: &str| -> Result<i64, DbError> {
-                if let Some(&id) = known.paths.get(path).or_else(|| added.paths.get(path)) {
-                    return Ok(id);
-                }
-                let id = db.query_row(
-                    "INSERT INTO paths (repo_id, path) VALUES (?1, ?2) RETURNING id",
-                    params![repo_id, path],
-                    |r| r.get(0),
-                )?;
-                added.paths.insert(path.to_owned(), id);
-                Ok(id)
+            let mut path_id = |path: &str| {
+                remembered(&known.paths, &mut added.paths, path, || {
+                    db.query_row(
+                        "INSERT INTO paths (repo_id, path) VALUES (?1, ?2) RETURNING id",
+                        params![repo_id, path],
+                        |r| r.get(0),
+                    )
+                })
             };
-            let mut signatures: HashMap<(String, String), i64> = HashMap::new();
-            let mut signature_id = |signature: &(String, String)| -> Result<i64, DbError> {
-                if let Some(&id) = known.signatures.get(signature).or_else(|| signatures.get(signature)) {
-                    return Ok(id);
-                }
-                let id = db.query_row(
-                    "INSERT INTO signatures (repo_id, name, email) VALUES (?1, ?2, ?3) RETURNING id",
-                    params![repo_id, signature.0, signature.1],
-                    |r| r.get(0),
-                )?;
-                signatures.insert(signature.clone(), id);
-                Ok(id)
+            let mut signature_id = |signature: &(String, String)| {
+                remembered(&known.signatures, &mut added.signatures, signature, || {
+                    db.query_row(
+                        "INSERT INTO signatures (repo_id, name, email) VALUES (?1, ?2, ?3) RETURNING id",
+                        params![repo_id, signature.0, signature.1],
+                        |r| r.get(0),
+                    )
+                })
             };
             for record in batch {
                 let author = renamed(&record.author.name, &record.author.email)
@@ -1042,7 +1055,6 @@ impl Store {
                     )?;
                 }
             }
-            added.signatures = signatures;
             Ok(())
         });
         if written.is_ok() {

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::analyses::analysis::{AnalysisError, resolve_person};
 use crate::config::Config;
 use crate::sources::git::GitRepo;
-use crate::store::{RepoState, Store, StoredCommit};
+use crate::store::{RepoState, Store, StoredCommit, position};
 
 /// Input errors of knowledge analysis (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -752,21 +752,10 @@ fn load_history(
     // stable sort: the store's order within a commit is kept, and rows
     // mostly come in commit order already).
     let rows = &skeleton.rows;
-    // Row ids without gaps (one repository synced at a time): the index is
-    // the offset from the first.
-    let dense = rows.last().zip(rows.first()).is_some_and(|(last, first)| last - first + 1 == rows.len() as i64);
-    let index_of = |commit: i64| -> Option<usize> {
-        if dense {
-            let offset = commit.checked_sub(rows[0])?;
-            (0..rows.len() as i64).contains(&offset).then_some(offset as usize)
-        } else {
-            rows.binary_search(&commit).ok()
-        }
-    };
     // In place: the commit's row id becomes its index (no second vector of
     // millions of changes).
     let mut read = changes;
-    read.retain_mut(|(commit, _)| match index_of(*commit) {
+    read.retain_mut(|(commit, _)| match position(rows, *commit) {
         Some(index) => {
             *commit = index as i64;
             true
@@ -953,17 +942,7 @@ fn read_changes(store: &Store, repo_id: i64) -> anyhow::Result<(ChangeLog, Vec<(
         stored.push(id);
         local.push(paths.intern(path));
     })?;
-    // A repository's paths are mostly numbered without gaps (one sync
-    // writes them): then an id's place is its offset from the first.
-    let dense = stored.last().zip(stored.first()).is_some_and(|(last, first)| last - first + 1 == stored.len() as i64);
-    let path = |id: i64| -> Option<PathId> {
-        let at = if dense {
-            usize::try_from(id.checked_sub(*stored.first()?)?).ok()?
-        } else {
-            stored.binary_search(&id).ok()?
-        };
-        local.get(at).copied()
-    };
+    let path = |id: i64| position(&stored, id).map(|at| local[at]);
     let mut changes = Vec::new();
     store.each_file_change(repo_id, |commit, path_id, old_path, kind| {
         // Every change names a stored path (a foreign key); one that did not

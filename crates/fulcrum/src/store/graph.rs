@@ -43,13 +43,19 @@ pub struct StoredGraph {
 impl StoredGraph {
     /// Index of a row id.
     pub fn index_of(&self, row: i64) -> Option<usize> {
-        // Row ids are mostly dense: try the position they would have first.
-        let first = *self.rows.first()?;
-        if let Some(guess) = usize::try_from(row - first).ok().filter(|&g| self.rows.get(g) == Some(&row)) {
-            return Some(guess);
-        }
-        self.rows.binary_search(&row).ok()
+        position(&self.rows, row)
     }
+}
+
+/// Where `id` is in `ids` (ascending). Ids the store hands out are mostly
+/// numbered without gaps (one sync writes a repository's rows): the place
+/// an id would have then is tried first, a binary search otherwise.
+pub fn position(ids: &[i64], id: i64) -> Option<usize> {
+    let first = *ids.first()?;
+    if let Some(guess) = usize::try_from(id.checked_sub(first)?).ok().filter(|&g| ids.get(g) == Some(&id)) {
+        return Some(guess);
+    }
+    ids.binary_search(&id).ok()
 }
 
 /// Who wrote each commit of a [`StoredGraph`], signatures stored once.
@@ -91,9 +97,9 @@ impl Store {
             .map_err(self.sql())?;
         let mut signature = Vec::with_capacity(graph.author_ids.len());
         for id in &graph.author_ids {
-            match ids.binary_search(id) {
-                Ok(at) => signature.push(index[at]),
-                Err(_) => return Ok(None),
+            match position(&ids, *id) {
+                Some(at) => signature.push(index[at]),
+                None => return Ok(None),
             }
         }
         let author_times = std::mem::take(&mut graph.author_times);

@@ -259,11 +259,34 @@ fn non_empty(field: &str, value: &str) -> Result<(), String> {
     if value.trim().is_empty() { Err(format!("`{field}` is empty")) } else { Ok(()) }
 }
 
+/// Longest name, id or commit an event may give, in bytes. The store
+/// indexes them, and a PostgreSQL index entry holds at most about a third
+/// of a page (2,704 bytes): a longer value would fail there and not on
+/// SQLite, so both refuse it here, with the line named.
+const IDENTIFIER_LIMIT: usize = 1_000;
+
+/// Checks the identifiers `fields` (name, value) against
+/// [`IDENTIFIER_LIMIT`].
+fn identifiers<'a>(fields: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) -> Result<(), String> {
+    for (field, value) in fields {
+        if let Some(value) = value
+            && value.len() > IDENTIFIER_LIMIT
+        {
+            return Err(format!(
+                "`{field}` is {} bytes long; names, ids and commits are at most {IDENTIFIER_LIMIT} bytes",
+                value.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn convert(line: Line, source: &str) -> Result<Item, String> {
     match line {
         Line::PullRequest(pr) => {
             non_empty("repo", &pr.repo)?;
             non_empty("author", &pr.author)?;
+            identifiers([("repo", Some(pr.repo.as_str())), ("merge_commit", pr.merge_commit.as_deref())])?;
             if pr.number == 0 {
                 return Err("`number` must be positive".into());
             }
@@ -333,6 +356,12 @@ fn convert(line: Line, source: &str) -> Result<Item, String> {
         Line::Deployment(d) => {
             non_empty("id", &d.id)?;
             non_empty("commit", &d.commit)?;
+            identifiers(
+                [("id", Some(d.id.as_str())), ("commit", Some(d.commit.as_str())), ("repo", d.repo.as_deref())]
+                    .into_iter()
+                    .chain([("service", d.service.as_deref())])
+                    .chain(d.commits.iter().flatten().map(|c| ("commits[]", Some(c.as_str())))),
+            )?;
             let service = match (d.service, &d.repo) {
                 (Some(service), _) if !service.trim().is_empty() => service,
                 (_, Some(repo)) if !repo.trim().is_empty() => repo.rsplit('/').next().unwrap_or(repo).to_owned(),
@@ -357,6 +386,7 @@ fn convert(line: Line, source: &str) -> Result<Item, String> {
         }
         Line::Item(item) => {
             non_empty("id", &item.id)?;
+            identifiers([("id", Some(item.id.as_str()))])?;
             let mut transitions: Vec<(i64, String, Option<String>)> = Vec::new();
             for t in item.transitions {
                 non_empty("transitions[].status", &t.status)?;
@@ -413,6 +443,7 @@ fn convert(line: Line, source: &str) -> Result<Item, String> {
         Line::Incident(i) => {
             non_empty("id", &i.id)?;
             non_empty("service", &i.service)?;
+            identifiers([("id", Some(i.id.as_str())), ("service", Some(i.service.as_str()))])?;
             if let Some(resolved) = i.resolved_at
                 && resolved.0 < i.started_at.0
             {
@@ -668,5 +699,26 @@ not json"#;
         assert!(messages[2].contains("owner/name#number"));
         assert!(messages[3].contains("needs a `service`"));
         assert!(messages[4].contains("unknown field `colour`"));
+        // Identifiers longer than an index entry may be, refused on both backends.
+        let long = "x".repeat(1_001);
+        let lines = [
+            format!(r#"{{"type":"deployment","id":"d","service":"{long}","commit":"c","finished_at":5}}"#),
+            format!(r#"{{"type":"pull_request","repo":"{long}","number":1,"author":"x","created_at":5}}"#),
+            format!(
+                r#"{{"type":"deployment","id":"d","service":"s","commit":"c","commits":["{long}"],"finished_at":5}}"#
+            ),
+            format!(r#"{{"type":"incident","id":"{long}","service":"s","started_at":10}}"#),
+            format!(
+                r#"{{"type":"deployment","id":"d","service":"{}","commit":"c","finished_at":5}}"#,
+                "x".repeat(1_000)
+            ),
+        ];
+        let e = errors(&lines.join("\n"));
+        let messages: Vec<(usize, &str)> = e.iter().map(|(n, m)| (*n, m.as_str())).collect();
+        assert_eq!(messages.len(), 4, "{messages:?}");
+        assert!(messages[0].1.contains("`service` is 1001 bytes long"), "{messages:?}");
+        assert!(messages[1].1.contains("`repo` is 1001 bytes"), "{messages:?}");
+        assert!(messages[2].1.contains("`commits[]` is 1001 bytes"), "{messages:?}");
+        assert!(messages[3].1.contains("`id` is 1001 bytes"), "{messages:?}");
     }
 }

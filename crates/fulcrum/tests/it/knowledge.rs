@@ -47,7 +47,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::harness::{Run, Scratch, fulcrum, git_read, repo, s, utc};
+use crate::harness::{Run, Scratch, fulcrum, git_read, open_db, repo, s, utc};
 use crate::snapshot::assert_snapshot;
 
 /// Runs `fulcrum knowledge --repo REPO --db DB EXTRA...`, asserting no panic.
@@ -701,4 +701,54 @@ fn coding_agents_are_never_authors_and_their_share_is_reported() {
         (a["changes"].clone(), a["authors"].clone(), a["main_author"]["name"].clone()),
         (json!(2), json!(1), json!("Alice"))
     );
+}
+
+/// A repository chooses how long its paths and its authors' names are: a
+/// file 16 directories of 200 letters deep (a 3,200-byte path, letters
+/// from a pseudo-random sequence an index could not compress), renamed
+/// once, by an author whose name is 3,000 letters long. It syncs on both
+/// backends and knowledge attributes it. A unique index on paths or
+/// signatures would refuse these on PostgreSQL (an index entry holds at
+/// most about a third of a page), which is why the store has none.
+#[test]
+fn paths_and_names_of_any_length_are_stored_and_attributed() {
+    let scratch = Scratch::new("knowledge_long");
+    let dir = scratch.path("long");
+    std::fs::create_dir_all(&dir).unwrap();
+    let git = |date: &str, args: &[&str]| crate::harness::git(&dir, date, args);
+    git("2025-01-06 09:00", &["-c", "init.defaultBranch=main", "init", "-q"]);
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut letters = |n: usize| -> String {
+        (0..n)
+            .map(|_| {
+                // xorshift64
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                char::from(b'a' + (state % 26) as u8)
+            })
+            .collect()
+    };
+    let deep: Vec<String> = (0..16).map(|_| letters(200)).collect();
+    let deep = deep.join("/");
+    std::fs::create_dir_all(dir.join(&deep)).unwrap();
+    let (old, new) = (format!("{deep}/old.rs"), format!("{deep}/new.rs"));
+    std::fs::write(dir.join(&old), "fn a() {}\nfn b() {}\nfn c() {}\n").unwrap();
+    let name = letters(3000);
+    let author = format!("{name} <long@x.example>");
+    git("2025-01-06 09:00", &["add", "-A"]);
+    git("2025-01-06 09:00", &["commit", "-q", "-m", "a", "--author", &author]);
+    git("2025-01-07 09:00", &["mv", &old, &new]);
+    git("2025-01-07 09:00", &["commit", "-q", "-m", "moved", "--author", &author]);
+
+    let db = scratch.db();
+    let report = knowledge_json(&dir, &db, &[]);
+    let row = file(&report, &new);
+    let authors: Vec<&str> = row["authors"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_eq!(authors, [name.as_str()]);
+    // The rename kept the file's history: both commits count.
+    let stored = open_db(&db).value::<i64>("SELECT COUNT(*) FROM file_changes");
+    assert_eq!(stored, 2);
+    let longest = open_db(&db).value::<i64>("SELECT MAX(LENGTH(path)) FROM paths");
+    assert_eq!(longest as usize, new.len());
 }

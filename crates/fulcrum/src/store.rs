@@ -437,6 +437,22 @@ where
     Ok(id)
 }
 
+/// Rows one import stored, for [`Store::should_compact`].
+#[derive(Debug, Clone, Copy)]
+pub enum Imported {
+    /// Commits of a git sync.
+    Commits(usize),
+    /// Pull requests of an events import.
+    PullRequests(usize),
+}
+
+/// Bytes of an SQLite database read through memory mapping (whole-table
+/// reads then avoid a system call per page).
+const MMAP_SIZE: i64 = 1 << 30;
+
+/// Rows one import must store before the database is compacted.
+const COMPACT_FROM: usize = 100_000;
+
 /// Held while a sync writes; dropped (and released) when it ends or the
 /// process dies: a lock file for SQLite, a session-level advisory lock on
 /// a connection of its own for PostgreSQL.
@@ -541,7 +557,7 @@ impl Store {
         // Reports read whole tables: a larger cache and memory-mapped reads
         // avoid a system call per page.
         conn.pragma_update(None, "cache_size", -65_536).map_err(unreadable)?;
-        conn.pragma_update(None, "mmap_size", 1_i64 << 30).map_err(unreadable)?;
+        conn.pragma_update(None, "mmap_size", MMAP_SIZE).map_err(unreadable)?;
         let mut store = Store { db: Db::Sqlite(conn), path: path.to_owned(), known_ids: None };
         store.migrate()?;
         // WAL keeps readers going during a sync and survives kill -9
@@ -604,7 +620,7 @@ impl Store {
             return Store::open(path);
         }
         conn.pragma_update(None, "cache_size", -65_536).map_err(unreadable)?;
-        conn.pragma_update(None, "mmap_size", 1_i64 << 30).map_err(unreadable)?;
+        conn.pragma_update(None, "mmap_size", MMAP_SIZE).map_err(unreadable)?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(Store { db: Db::Sqlite(conn), path: path.to_owned(), known_ids: None })
     }
@@ -1082,25 +1098,39 @@ impl Store {
         Ok(known)
     }
 
-    /// After a sync that stored `stored` commits, at least half of the
-    /// commits in the database: rewrites an SQLite database in order
-    /// (`VACUUM`). A sync's batches interleave the pages of the commits,
-    /// their changes and their indexes through the file; whole-history
-    /// reads then fault in their neighbours too (at 1.2 million commits a
-    /// report mapped 230 MiB of the file, 46 MiB once compacted) and the
-    /// file keeps the space of what was rewritten. Returns whether it ran;
-    /// PostgreSQL and smaller syncs are left alone.
-    pub fn compact_after_import(&self, stored: usize) -> Result<bool, StoreError> {
-        if self.db.is_postgres() {
+    /// Whether an import that stored `imported` should compact the database
+    /// ([`Store::compact`]): on SQLite, when it stored at least 100,000
+    /// rows, and at least half of the table's. A team database of many
+    /// repositories is not rewritten after each one.
+    pub fn should_compact(&self, imported: Imported) -> Result<bool, StoreError> {
+        let (stored, table) = match imported {
+            Imported::Commits(n) => (n, "commits"),
+            Imported::PullRequests(n) => (n, "pull_requests"),
+        };
+        if self.db.is_postgres() || stored < COMPACT_FROM {
             return Ok(false);
         }
-        let commits: i64 =
-            self.db.query_row("SELECT COUNT(*) FROM commits", params![], |r| r.get(0)).map_err(self.sql())?;
-        if (stored as i64) * 2 < commits {
-            return Ok(false);
-        }
-        self.db.batch("VACUUM").map_err(self.sql())?;
-        Ok(true)
+        let rows: i64 =
+            self.db.query_row(&format!("SELECT COUNT(*) FROM {table}"), params![], |r| r.get(0)).map_err(self.sql())?;
+        Ok(stored as i64 * 2 >= rows)
+    }
+
+    /// Rewrites an SQLite database in order (`VACUUM`). An import's batches
+    /// interleave the pages of its tables and indexes through the file;
+    /// whole-history reads then fault in their neighbours too (at 1.2
+    /// million commits a report mapped 230 MiB of the file, 46 MiB once
+    /// compacted; a team's report at 2 million pull requests 1,220 MiB,
+    /// 918 MiB) and the file keeps the space of what was rewritten.
+    ///
+    /// The file is read without memory-mapping it meanwhile: mapped, every
+    /// page of it would count towards the process's resident memory (at 2
+    /// million pull requests, a gigabyte), where read through SQLite's page
+    /// cache it stays within that cache.
+    pub fn compact(&self) -> Result<(), StoreError> {
+        self.db.batch("PRAGMA mmap_size = 0").map_err(self.sql())?;
+        let compacted = self.db.batch("VACUUM").map_err(self.sql());
+        self.db.batch(&format!("PRAGMA mmap_size = {MMAP_SIZE}")).map_err(self.sql())?;
+        compacted
     }
 
     /// Ends a sync: replaces the refs, records repository facts and, when
@@ -1466,8 +1496,8 @@ mod tests {
             )
             .unwrap();
         assert!(free(&store) > 100, "{}", free(&store));
-        assert!(!store.compact_after_import(1).unwrap(), "one commit of six is no import");
-        assert!(store.compact_after_import(6).unwrap());
+        assert!(!store.should_compact(Imported::Commits(6)).unwrap(), "below 100,000 rows");
+        store.compact().unwrap();
         assert_eq!(free(&store), 0);
         assert_eq!(changes(&store, 1), before);
         drop(store);

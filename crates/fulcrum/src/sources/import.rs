@@ -628,6 +628,7 @@ pub fn import(store: &mut Store, path: &Path, source: &str, progress: &mut Progr
     }
     parser.join().map_err(|_| anyhow::anyhow!("the events parser thread panicked"))?;
     progress.finish();
+    super::sync::compact_after(store, crate::store::Imported::PullRequests(summary.stored.pull_requests));
     Ok(summary)
 }
 

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 
 use crate::progress::Progress;
 use crate::sources::git::{CommitRecord, GitError, GitRepo};
-use crate::store::{Store, SyncFinish};
+use crate::store::{Imported, Store, SyncFinish};
 
 /// Knobs of a sync.
 #[derive(Debug, Clone)]
@@ -49,9 +49,25 @@ pub struct SyncSummary {
     pub seconds: f64,
 }
 
-/// A sync storing this many commits or more compacts an SQLite database
-/// afterwards (see [`Store::compact_after_import`]).
-const COMPACT_AFTER: usize = 100_000;
+/// Compacts the database after a large import, when
+/// [`Store::should_compact`] says so. What was imported is stored either
+/// way: a database left as it was is slower to read, not wrong, so a
+/// failure is a warning.
+pub(crate) fn compact_after(store: &Store, imported: Imported) {
+    let compacted = store.should_compact(imported).and_then(|compact| {
+        if compact {
+            let mut progress = Progress::new("compacting the database");
+            progress.start("compacting the database", None);
+            let done = store.compact();
+            progress.finish();
+            done?;
+        }
+        Ok(())
+    });
+    if let Err(e) = compacted {
+        eprintln!("warning: the database was not compacted after the import ({e}); it stays as it was");
+    }
+}
 
 /// Syncs `repo` into `store` under `key` (the canonical repository path).
 pub fn sync(
@@ -148,17 +164,7 @@ pub fn sync(
         || state.refs.iter().any(|old| !refs.iter().any(|new| new.name == old.name && new.commit == old.commit));
     summary.pruned_commits = store.finish_sync(state.id, &finish(prune))?;
     summary.new_commits = stored;
-    if stored >= COMPACT_AFTER {
-        let mut progress = Progress::new("compacting the database");
-        progress.start("compacting the database", None);
-        let compacted = store.compact_after_import(stored);
-        progress.finish();
-        // The history is stored and the sync finished: a database left as
-        // it was is slower to read, not wrong.
-        if let Err(e) = compacted {
-            eprintln!("warning: the database was not compacted after the sync ({e}); it stays as it was");
-        }
-    }
+    compact_after(store, Imported::Commits(stored));
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }

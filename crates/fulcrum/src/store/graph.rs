@@ -15,6 +15,17 @@ const CHUNK: usize = 500;
 /// them dropped) rather than listed.
 const GAP: i64 = 16;
 
+/// `parent_rows` of a merge whose list of parent row ids would be longer
+/// than [`WIDE_PARENT_ROWS`] bytes. The list sits in the `commits_graph`
+/// index, whose entries PostgreSQL limits to about a third of a page, and a
+/// repository chooses how many parents a merge has (git makes octopus
+/// merges of any number): such a merge's parents are read from `parents`
+/// instead.
+const WIDE: &str = "*";
+
+/// Longest `parent_rows` kept in the index.
+const WIDE_PARENT_ROWS: usize = 1_000;
+
 /// Histories spanning this many row ids or more are read in two halves.
 const SPLIT_GRAPH_FROM: i64 = 100_000;
 
@@ -163,6 +174,11 @@ impl Store {
                 }
                 rows.push_str(&row.to_string());
             }
+            // A merge of hundreds of branches: its list stays out of the
+            // index (see `WIDE`), read from `parents` when the graph is.
+            if rows.len() > WIDE_PARENT_ROWS {
+                rows = WIDE.to_owned();
+            }
             resolved.push((*id, rows));
         }
         drop(all);
@@ -250,6 +266,8 @@ impl Store {
     ) -> Result<Option<StoredGraph>, StoreError> {
         let mut graph = StoredGraph { parent_start: vec![0], ..StoredGraph::default() };
         let mut complete = true;
+        // Rows whose parents are read from their commit ids.
+        let mut wide: Vec<usize> = Vec::new();
         let sql = if authors {
             "SELECT id, committer_time, parent_rows, reverts IS NOT NULL, missing_blobs, author_time, author_id
              FROM commits WHERE repo_id = ?1 AND id >= ?2 AND id < ?3 ORDER BY id"
@@ -266,6 +284,9 @@ impl Store {
                     return Ok(());
                 }
                 r.with_text(2, |parents| {
+                    if parents == WIDE {
+                        wide.push(graph.rows.len());
+                    }
                     graph.parents.extend(parents.split_ascii_whitespace().filter_map(|p| p.parse::<i64>().ok()))
                 })?;
                 graph.parent_start.push(graph.parents.len());
@@ -280,7 +301,44 @@ impl Store {
                 Ok(())
             })
             .map_err(self.sql())?;
-        Ok(complete.then_some(graph))
+        if !complete {
+            return Ok(None);
+        }
+        if !wide.is_empty() && !self.read_wide_parents(repo_id, &mut graph, &wide)? {
+            return Ok(None);
+        }
+        Ok(Some(graph))
+    }
+
+    /// Fills in the parents of the graph's rows `wide` (their `parent_rows`
+    /// is [`WIDE`]) from their commit ids; false when one is not stored.
+    fn read_wide_parents(&self, repo_id: i64, graph: &mut StoredGraph, wide: &[usize]) -> Result<bool, StoreError> {
+        let mut found: HashMap<usize, Vec<i64>> = HashMap::new();
+        for &at in wide {
+            let shas: String = self
+                .db
+                .query_row("SELECT parents FROM commits WHERE id = ?1", params![graph.rows[at]], |r| r.get(0))
+                .map_err(self.sql())?;
+            let shas: Vec<&str> = shas.split_ascii_whitespace().collect();
+            let rows = self.commit_rows(repo_id, &shas)?;
+            let Some(parents) = shas.iter().map(|sha| rows.get(*sha).copied()).collect::<Option<Vec<i64>>>() else {
+                return Ok(false);
+            };
+            found.insert(at, parents);
+        }
+        let mut parents = Vec::with_capacity(graph.parents.len() + found.values().map(Vec::len).sum::<usize>());
+        let mut starts = Vec::with_capacity(graph.parent_start.len());
+        starts.push(0);
+        for at in 0..graph.rows.len() {
+            match found.get(&at) {
+                Some(wide) => parents.extend_from_slice(wide),
+                None => parents.extend_from_slice(&graph.parents[graph.parent_start[at]..graph.parent_start[at + 1]]),
+            }
+            starts.push(parents.len());
+        }
+        graph.parents = parents;
+        graph.parent_start = starts;
+        Ok(true)
     }
 
     /// Row ids of the given commit ids (those stored).
@@ -381,6 +439,56 @@ fn in_list<'a, T: ToParam>(repo_id: &'a i64, items: &'a [T]) -> (String, Vec<&'a
 mod tests {
     use super::*;
     use crate::sources::git::{CommitRecord, Signature};
+
+    /// A merge of 300 branches: its parents' row ids (over 1,000 bytes)
+    /// stay out of the index, and the graph still has all of them, first
+    /// parent first, read whole or in halves.
+    #[test]
+    fn a_merge_of_hundreds_of_branches_keeps_its_parents_out_of_the_index() {
+        let dir = std::env::temp_dir().join(format!("fulcrum-graph-wide-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut store = Store::open(&dir.join("db.sqlite")).unwrap();
+        let repo = store.repo_state("/repo", "repo").unwrap();
+        let sha = |i: usize| format!("{i:040x}");
+        let signature = |i: usize| Signature {
+            name: "dev".into(),
+            email: "dev@x.example".into(),
+            time: i as i64,
+            offset_minutes: 0,
+        };
+        let commit = |i: usize, parents: Vec<String>| CommitRecord {
+            id: sha(i),
+            parents,
+            author: signature(i),
+            committer: signature(i),
+            subject: String::new(),
+            reverts: None,
+            trailers: Vec::new(),
+            files: Vec::new(),
+            missing_blobs: 0,
+        };
+        let mut commits = vec![commit(0, vec![])];
+        commits.extend((1..=300).map(|i| commit(i, vec![sha(0)])));
+        commits.push(commit(301, (0..=300).map(sha).collect()));
+        store.insert_commits(repo.id, &commits).unwrap();
+        assert_eq!(store.resolve_parent_rows(repo.id).unwrap(), 0);
+        let stored: String = store
+            .db
+            .query_row("SELECT parent_rows FROM commits WHERE sha = ?1", params![sha(301)], |r| r.get(0))
+            .unwrap();
+        assert_eq!(stored, WIDE);
+        for split in [i64::MAX, 1, 250] {
+            let graph = store.load_graph_split(repo.id, split, true).unwrap().expect("complete");
+            let merge = graph.rows.len() - 1;
+            let parents = &graph.parents[graph.parent_start[merge]..graph.parent_start[merge + 1]];
+            assert_eq!(parents, &graph.rows[..301], "split at {split}");
+            let child = &graph.parents[graph.parent_start[5]..graph.parent_start[6]];
+            assert_eq!(child, [graph.rows[0]], "split at {split}");
+        }
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     /// A graph read in two halves is the graph read whole: offsets of the
     /// second half's parents shifted, flags and totals joined.

@@ -522,3 +522,39 @@ fn diff_order_follows_the_pack_and_stores_the_same() {
     assert_eq!(dumps[0], dumps[1]);
     assert_eq!(dumps[0], dumps[2]);
 }
+
+/// An octopus merge of 400 branches (git makes them of any size): its
+/// parents' row ids, about 1,500 bytes, stay out of the graph's index,
+/// which PostgreSQL limits to about a third of a page an entry (a merge of
+/// 1,500 branches failed the sync there), and every branch's commit still
+/// reaches production through it.
+#[test]
+fn an_octopus_merge_of_hundreds_of_branches_syncs_and_ships_them_all() {
+    let scratch = Scratch::new("sync_octopus");
+    let dir = scratch.path("octopus");
+    std::fs::create_dir_all(&dir).unwrap();
+    let git = |date: &str, args: &[&str]| git(&dir, date, args);
+    git("2025-01-06 09:00", &["-c", "init.defaultBranch=main", "init", "-q"]);
+    let tree = git("2025-01-06 09:00", &["write-tree"]);
+    let base = git("2025-01-06 09:00", &["commit-tree", &tree, "-m", "base"]);
+    let mut args = vec!["commit-tree".to_owned(), tree.clone(), "-m".to_owned(), "merge".to_owned()];
+    args.extend(["-p".to_owned(), base.clone()]);
+    for i in 0..400 {
+        let branch = git("2025-01-07 09:00", &["commit-tree", &tree, "-p", &base, "-m", &format!("branch {i}")]);
+        args.extend(["-p".to_owned(), branch]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let merge = git("2025-01-08 09:00", &args);
+    git("2025-01-08 09:00", &["update-ref", "refs/heads/main", &merge]);
+
+    let db = scratch.db();
+    sync(&dir, &db);
+    let report = crate::harness::report_json(
+        &dir,
+        &db,
+        &["--no-sync", "--deploy-mode", "trunk", "--since", "2025-01-01", "--until", "2025-02-01"],
+    );
+    assert_eq!(report["dora"]["lead_time"]["value"]["summary"]["count"], 400, "{}", report["dora"]["lead_time"]);
+    let wide = open_db(&db).value::<i64>("SELECT COUNT(*) FROM commits WHERE parent_rows = '*'");
+    assert_eq!(wide, 1);
+}

@@ -63,6 +63,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/0013_activity_times.sql"),
     include_str!("store/0014_path_ids.sql"),
     include_str!("store/0015_signature_ids.sql"),
+    include_str!("store/0016_clustered_children.sql"),
 ];
 
 /// Failures of the store. All name the database file.
@@ -1500,6 +1501,117 @@ mod tests {
         store.compact().unwrap();
         assert_eq!(free(&store), 0);
         assert_eq!(changes(&store, 1), before);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A database of schema 15 comes out of schema 16 with every commit and
+    /// activity of every pull request (each numbered in its pull request),
+    /// and each pull request's last event: a windowed read finds those open,
+    /// those with an event since its start (an activity alone is enough)
+    /// and those a deployment ships, and no other. A later write of a pull
+    /// request replaces its children and moves its last event.
+    #[test]
+    fn schema_16_keeps_children_together_and_reads_a_window_by_last_event() {
+        use fulcrum_core::flow::{ActivityKind, PrCommit, PullRequest, ReviewActivity};
+        let dir = std::env::temp_dir().join(format!("fulcrum-schema-16-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)").unwrap();
+            for migration in &MIGRATIONS[..15] {
+                conn.execute_batch(migration).unwrap();
+            }
+            // 1: open. 2: merged long ago, reviewed lately. 3: closed long
+            // ago. 4: merged long ago, shipped lately. 5: merged lately.
+            // Children interleaved, as batches of several pull requests are.
+            conn.execute_batch(&format!(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', '15');
+                 PRAGMA application_id = {APPLICATION_ID};
+                 INSERT INTO pull_requests (id, repo, number, source, author, created_at, merged_at, closed_at,
+                     merge_commit)
+                 VALUES (1, 'o/a', 1, 'import', 'ann', 100, NULL, NULL, NULL),
+                        (2, 'o/a', 2, 'import', 'ann', 100, 200, NULL, 'm2'),
+                        (3, 'o/b', 3, 'import', 'bob', 100, NULL, 300, NULL),
+                        (4, 'o/b', 4, 'import', 'bob', 100, 400, NULL, 'm4'),
+                        (5, 'o/b', 5, 'import', 'bob', 100, 5000, NULL, 'm5');
+                 INSERT INTO pr_commits (pr_id, sha, author, authored_at)
+                 VALUES (2, 'c2b', 'ann', 90), (1, 'c1', 'ann', 50), (2, 'c2a', 'ann', 80), (5, 'c5', 'bob', 60);
+                 INSERT INTO pr_activities (pr_id, author, at, kind)
+                 VALUES (2, 'cid', 150, 'review'), (3, 'cid', 250, 'comment'), (2, 'cid', 4000, 'comment'),
+                        (2, 'cid', 4000, 'comment'), (4, 'dan', 300, 'review');"
+            ))
+            .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        let list = |store: &Store, sql: &str| -> Vec<String> {
+            store.db.query_map(sql, params![], |r| r.get::<String>(0)).unwrap()
+        };
+        assert_eq!(
+            list(&store, "SELECT pr_id || ':' || seq || ':' || sha FROM pr_commits ORDER BY pr_id, seq"),
+            ["1:0:c1", "2:0:c2a", "2:1:c2b", "5:0:c5"]
+        );
+        assert_eq!(
+            list(
+                &store,
+                "SELECT pr_id || ':' || seq || ':' || at || ':' || kind FROM pr_activities ORDER BY pr_id, seq"
+            ),
+            ["2:0:150:review", "2:1:4000:comment", "2:2:4000:comment", "3:0:250:comment", "4:0:300:review"]
+        );
+        assert_eq!(
+            list(&store, "SELECT id || ':' || COALESCE(last_event_at, -1) FROM pull_requests ORDER BY id"),
+            ["1:-1", "2:4000", "3:300", "4:400", "5:5000"]
+        );
+        let filter = EventFilter::default();
+        let numbers = |store: &Store, reach: Option<&PrReach<'_>>| -> Vec<(u64, usize, usize)> {
+            let prs = store.load_pull_requests(&filter, reach).unwrap();
+            prs.iter().map(|pr| (pr.number, pr.commits.len(), pr.activities.len())).collect()
+        };
+        assert_eq!(numbers(&store, None), [(1, 1, 0), (2, 2, 3), (3, 0, 1), (4, 0, 1), (5, 1, 0)]);
+        let since = PrReach { at: 3000, shipped: vec!["m4"] };
+        assert_eq!(numbers(&store, Some(&since)), [(1, 1, 0), (2, 2, 3), (4, 0, 1), (5, 1, 0)]);
+        let since = PrReach { at: 3000, shipped: Vec::new() };
+        assert_eq!(numbers(&store, Some(&since)), [(1, 1, 0), (2, 2, 3), (5, 1, 0)]);
+        // Pull request 1 merges, with a review after it; 2 loses its late comments.
+        let pr = |number: u64, merged: Option<i64>, activities: Vec<ReviewActivity>| PullRequest {
+            id: format!("import:pr:o/a#{number}"),
+            repo: "o/a".to_owned(),
+            number,
+            author: "ann".to_owned(),
+            created_at: 100,
+            ready_at: None,
+            merged_at: merged,
+            closed_at: None,
+            merge_commit: None,
+            draft: false,
+            additions: 0,
+            deletions: 0,
+            size_unknown: false,
+            commits: vec![PrCommit { sha: format!("n{number}"), author: "ann".to_owned(), authored_at: 70 }],
+            activities,
+            updated_at: None,
+        };
+        let review = |at| ReviewActivity { author: "cid".to_owned(), at, kind: ActivityKind::Review };
+        let batch = EventBatch {
+            pull_requests: vec![
+                (pr(1, Some(6000), vec![review(6500), review(6100)]), "import".to_owned(), None, PrLabel::default()),
+                (pr(2, Some(200), vec![review(150)]), "import".to_owned(), None, PrLabel::default()),
+            ],
+            ..EventBatch::default()
+        };
+        store.write_events(&batch, &[]).unwrap();
+        assert_eq!(
+            list(&store, "SELECT id || ':' || COALESCE(last_event_at, -1) FROM pull_requests ORDER BY id"),
+            ["1:6500", "2:200", "3:300", "4:400", "5:5000"]
+        );
+        assert_eq!(
+            list(&store, "SELECT pr_id || ':' || seq || ':' || sha FROM pr_commits ORDER BY pr_id, seq"),
+            ["1:0:n1", "2:0:n2", "5:0:c5"]
+        );
+        let since = PrReach { at: 3000, shipped: Vec::new() };
+        assert_eq!(numbers(&store, Some(&since)), [(1, 1, 2), (5, 1, 0)]);
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }

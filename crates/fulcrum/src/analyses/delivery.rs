@@ -87,7 +87,9 @@ impl StoredEvents {
     /// Reads what `filter` keeps; pull requests only as far as they reach
     /// `since` (see [`reach`]).
     pub fn load(store: &Store, filter: &EventFilter, since: Option<i64>) -> anyhow::Result<StoredEvents> {
+        let started = std::time::Instant::now();
         let deployments = store.load_deployments(filter)?;
+        let deployments_read = started.elapsed();
         let reach = since.map(|at| {
             let mut shipped: Vec<&str> = Vec::new();
             for d in deployments.iter().filter(|d| d.finished_at >= at) {
@@ -102,6 +104,7 @@ impl StoredEvents {
         });
         let prs = store.load_pull_requests(filter, reach.as_ref())?;
         drop(reach);
+        let prs_read = started.elapsed();
         let incidents = store.load_incidents(filter)?;
         let mut named = HashMap::new();
         if since.is_some() {
@@ -118,6 +121,15 @@ impl StoredEvents {
         let (deployment_target, targets) = positions(deployments.iter().map(|d| (&d.repo, &d.service)));
         let repos = repos.into_iter().cloned().collect();
         let targets = targets.into_iter().map(|(repo, service)| (repo.clone(), service.clone())).collect();
+        let counts = store.pr_counts(filter)?;
+        if std::env::var_os("FULCRUM_TIMING").is_some() {
+            eprintln!(
+                "events read: deployments in {:.3} s, pull requests {:.3} s, incidents and counts {:.3} s",
+                deployments_read.as_secs_f64(),
+                (prs_read - deployments_read).as_secs_f64(),
+                (started.elapsed() - prs_read).as_secs_f64()
+            );
+        }
         Ok(StoredEvents {
             prs,
             deployments,
@@ -126,7 +138,7 @@ impl StoredEvents {
             repos,
             deployment_target,
             targets,
-            counts: store.pr_counts(filter)?,
+            counts,
             named,
             since,
         })

@@ -43,6 +43,10 @@ pub use people::{
     AnswerRefusal, CheckinRow, Forgotten, GoalRow, GoalValue, ItemRow, NewCheckin, PairRow, Respondent, SurveyRow,
 };
 
+/// Pages of write-ahead log (4 KiB each) after which SQLite copies them
+/// back into the database file.
+const WAL_CHECKPOINT_PAGES: i64 = 16_384;
+
 /// `PRAGMA application_id` of a fulcrum database ("FULC").
 const APPLICATION_ID: i64 = 0x4655_4C43;
 
@@ -566,6 +570,10 @@ impl Store {
         let Db::Sqlite(conn) = &store.db else { unreachable!("opened as SQLite") };
         conn.pragma_update(None, "journal_mode", "WAL").map_err(unreadable)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(unreadable)?;
+        // Pages go back from the log to the file every 64 MiB of log, not
+        // every 4 MiB: an import rewrites the same index pages in every
+        // batch, and each checkpoint wrote them again.
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES).map_err(unreadable)?;
         Ok(store)
     }
 

@@ -4,7 +4,10 @@
 -- B-tree: a team's report reads each of its pull requests' children from
 -- one page, where it used to seek every child's row by id across the whole
 -- file (an organisation interleaves its teams' pull requests). PostgreSQL
--- keeps ordinary tables with that primary key.
+-- keeps ordinary tables with that primary key. No foreign key, as on
+-- PostgreSQL since schema 2: pull requests are never deleted, their
+-- children are written with them in one transaction, and the check cost a
+-- lookup of the pull request for every child an import stores.
 --
 -- `pull_requests.last_event_at`: the latest of a pull request's creation,
 -- merge, close and review activities, NULL while it is open. A windowed
@@ -18,7 +21,7 @@ DROP VIEW changes_v1;
 DROP VIEW pull_requests_v1;
 
 CREATE TABLE pr_commits_16 (
-    pr_id INTEGER NOT NULL REFERENCES pull_requests (id) ON DELETE CASCADE,
+    pr_id INTEGER NOT NULL,
     seq INTEGER NOT NULL,
     sha TEXT NOT NULL,
     author TEXT NOT NULL,
@@ -32,7 +35,7 @@ DROP TABLE pr_commits;
 ALTER TABLE pr_commits_16 RENAME TO pr_commits;
 
 CREATE TABLE pr_activities_16 (
-    pr_id INTEGER NOT NULL REFERENCES pull_requests (id) ON DELETE CASCADE,
+    pr_id INTEGER NOT NULL,
     seq INTEGER NOT NULL,
     author TEXT NOT NULL,
     at INTEGER NOT NULL,

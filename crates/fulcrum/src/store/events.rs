@@ -1275,8 +1275,24 @@ impl Store {
     pub fn load_deployments(&self, filter: &EventFilter) -> Result<Vec<DeploymentEvent>, StoreError> {
         let sql = self.sql();
         let mut deployments = Vec::new();
-        let mut index: HashMap<i64, usize> = HashMap::new();
+        // Row id → position in `deployments`; ids are dense, so a vector beats a map.
+        let mut index: Vec<u32> = Vec::new();
         let (condition, values) = self.deployment_sql(filter)?;
+        // When the filter keeps most of them (an organisation's teams), every
+        // row in storage order (each checked below) beats two index lookups
+        // a row; so does every commit list beside them.
+        let (condition, values) = if condition.is_empty() {
+            (condition, values)
+        } else {
+            let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
+            let kept: i64 = self
+                .db
+                .query_row(&format!("SELECT COUNT(*) FROM deployments d{condition}"), &bound, |r| r.get(0))
+                .map_err(&sql)?;
+            let all: i64 =
+                self.db.query_row("SELECT COUNT(*) FROM deployments", params![], |r| r.get(0)).map_err(&sql)?;
+            if kept * 2 > all { (String::new(), Vec::new()) } else { (condition, values) }
+        };
         let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
         self.db
             .for_each(
@@ -1293,7 +1309,11 @@ impl Store {
                         return Ok(());
                     }
                     let listed: bool = row.get(10)?;
-                    index.insert(row.get(0)?, deployments.len());
+                    let slot = usize::try_from(row.get::<i64>(0)?).unwrap_or(0);
+                    if index.len() <= slot {
+                        index.resize(slot + 1, u32::MAX);
+                    }
+                    index[slot] = deployments.len() as u32;
                     deployments.push(DeploymentEvent {
                         source: row.get(1)?,
                         external_id: row.get(2)?,
@@ -1322,7 +1342,7 @@ impl Store {
                 },
                 &bound,
                 |row| {
-                    if let Some(&i) = index.get(&row.get::<i64>(0)?)
+                    if let Some(i) = position(&index, row.get(0)?)
                         && let Some(list) = deployments[i].commits.as_mut()
                     {
                         list.push(row.get(1)?);

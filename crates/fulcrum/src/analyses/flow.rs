@@ -110,7 +110,8 @@ pub fn analyze_loaded(
                 Some((merge, tolerate_clock(*shipped.get(merge)?, pr.merged_at)))
             })
             .collect();
-        (events.deployments.clone(), event_deployments_text(events), None, deployed)
+        // Borrowed: an organisation's row has hundreds of thousands, each with its commit list.
+        (std::borrow::Cow::Borrowed(events.deployments.as_slice()), event_deployments_text(events), None, deployed)
     } else {
         let mut history = history(store, scope, events, config, Some(window.start))?;
         let attribution = history.attribution();
@@ -133,7 +134,12 @@ pub fn analyze_loaded(
         {
             unfinished = Some(interrupted_sync_warning(key, store.totals(state.id)?.commits));
         }
-        (history.deployments, history.deployments_source, history.git.map(|(key, _)| key), deployed)
+        (
+            std::borrow::Cow::Owned(history.deployments),
+            history.deployments_source,
+            history.git.map(|(key, _)| key),
+            deployed,
+        )
     };
     let deployed_at = |commit: &str| deployed.get(commit).copied();
     // A team has a few dozen logins and a window hundreds of thousands of

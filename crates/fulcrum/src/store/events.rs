@@ -1106,14 +1106,9 @@ impl Store {
             None => String::new(),
             Some(reach) => {
                 let t = reach.at;
-                let recent = |merged: Option<i64>, closed: Option<i64>, created: i64| {
-                    (merged.is_none() && closed.is_none())
-                        || merged.is_some_and(|m| m >= t)
-                        || closed.is_some_and(|c| c >= t)
-                        || created >= t
-                };
-                // Older pull requests a recent deployment ships: by their
-                // merge commits (indexed), kept by id.
+                // Older pull requests a recent deployment ships (those the
+                // window's own condition below leaves out): by their merge
+                // commits (indexed), kept by id.
                 let mut shipped: Vec<i64> = Vec::new();
                 for chunk in reach.shipped.chunks(500) {
                     let list: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
@@ -1121,13 +1116,14 @@ impl Store {
                     self.db
                         .for_each(
                             &format!(
-                                "SELECT p.id, p.repo, p.merged_at, p.closed_at, p.created_at FROM pull_requests p \
+                                "SELECT p.id, p.repo, p.last_event_at FROM pull_requests p \
                                  WHERE p.merge_commit IN ({})",
                                 list.join(", ")
                             ),
                             &bound,
                             |r| {
-                                if !recent(r.get(2)?, r.get(3)?, r.get(4)?) && filter.keeps_repo(&r.get::<String>(1)?) {
+                                let reached = r.get::<Option<i64>>(2)?.is_none_or(|last| last >= t);
+                                if !reached && filter.keeps_repo(&r.get::<String>(1)?) {
                                     shipped.push(r.get(0)?);
                                 }
                                 Ok(())

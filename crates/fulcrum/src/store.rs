@@ -68,6 +68,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/0014_path_ids.sql"),
     include_str!("store/0015_signature_ids.sql"),
     include_str!("store/0016_clustered_children.sql"),
+    include_str!("store/0017_id_blocks.sql"),
 ];
 
 /// Failures of the store. All name the database file.
@@ -1620,6 +1621,173 @@ mod tests {
         );
         let since = PrReach { at: 3000, shipped: Vec::new() };
         assert_eq!(numbers(&store, Some(&since)), [(1, 1, 2), (5, 1, 0)]);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn schema_17_numbers_ids_in_blocks_and_reads_a_team_by_its_blocks() {
+        use fulcrum_core::flow::{ActivityKind, PrCommit, PullRequest, ReviewActivity};
+        let dir = std::env::temp_dir().join(format!("fulcrum-schema-17-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)").unwrap();
+            for migration in &MIGRATIONS[..16] {
+                conn.execute_batch(migration).unwrap();
+            }
+            // o/a: 1 open, 2–6 closed long ago. o/b: 7 merged long ago.
+            // Deployment 1 of s1 lists two commits, 2 of s2 one.
+            conn.execute_batch(&format!(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', '16');
+                 PRAGMA application_id = {APPLICATION_ID};
+                 INSERT INTO pull_requests (id, repo, number, source, author, created_at, merged_at, closed_at,
+                     merge_commit, last_event_at)
+                 VALUES (1, 'o/a', 1, 'import', 'ann', 100, NULL, NULL, NULL, NULL),
+                        (2, 'o/a', 2, 'import', 'ann', 100, NULL, 200, NULL, 200),
+                        (3, 'o/a', 3, 'import', 'ann', 100, NULL, 200, NULL, 200),
+                        (4, 'o/a', 4, 'import', 'ann', 100, NULL, 200, NULL, 200),
+                        (5, 'o/a', 5, 'import', 'ann', 100, NULL, 200, NULL, 200),
+                        (6, 'o/a', 6, 'import', 'ann', 100, NULL, 200, NULL, 200),
+                        (7, 'o/b', 7, 'import', 'bob', 100, 300, 300, 'm7', 300);
+                 INSERT INTO pr_commits (pr_id, seq, sha, author, authored_at)
+                 VALUES (1, 0, 'c1', 'ann', 50), (7, 0, 'c7', 'bob', 60);
+                 INSERT INTO deployments (id, source, external_id, repo, service, environment, commit_sha,
+                     finished_at, status, has_commit_list)
+                 VALUES (1, 'import', 'd1', NULL, 's1', 'production', 'x2', 400, 'success', 1),
+                        (2, 'import', 'd2', NULL, 's2', 'production', 'y1', 500, 'success', 1);
+                 INSERT INTO deployment_commits (deployment_id, sha) VALUES (1, 'x2'), (2, 'y1'), (1, 'x1');"
+            ))
+            .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        let list = |store: &Store, sql: &str| -> Vec<String> {
+            store.db.query_map(sql, params![], |r| r.get::<String>(0)).unwrap()
+        };
+        // Every repository and service stored has a block; the lists are numbered.
+        assert_eq!(
+            list(&store, "SELECT kind || ':' || key || ':' || block FROM id_blocks ORDER BY kind, block"),
+            ["deployment:s1:1", "deployment:s2:2", "pull_request:o/a:1", "pull_request:o/b:2"]
+        );
+        assert_eq!(
+            list(&store, "SELECT deployment_id || ':' || seq || ':' || sha FROM deployment_commits ORDER BY 1"),
+            ["1:0:x1", "1:1:x2", "2:0:y1"]
+        );
+        let pr = |repo: &str, number: u64, merged: Option<i64>, commits: &[&str]| PullRequest {
+            id: format!("import:pr:{repo}#{number}"),
+            repo: repo.to_owned(),
+            number,
+            author: "ann".to_owned(),
+            created_at: 100,
+            ready_at: None,
+            merged_at: merged,
+            closed_at: merged,
+            merge_commit: merged.map(|_| format!("m{number}")),
+            draft: false,
+            additions: 0,
+            deletions: 0,
+            size_unknown: false,
+            commits: commits
+                .iter()
+                .map(|sha| PrCommit { sha: (*sha).to_owned(), author: "ann".to_owned(), authored_at: 70 })
+                .collect(),
+            activities: vec![ReviewActivity { author: "cid".to_owned(), at: 90, kind: ActivityKind::Review }],
+            updated_at: None,
+        };
+        let deployment = |id: &str, service: &str, commits: &[&str]| DeploymentEvent {
+            source: "import".to_owned(),
+            external_id: id.to_owned(),
+            repo: None,
+            service: service.to_owned(),
+            environment: "production".to_owned(),
+            commit: commits[0].to_owned(),
+            finished_at: 6000,
+            status: "success".to_owned(),
+            name: None,
+            commits: Some(commits.iter().map(|c| (*c).to_owned()).collect()),
+        };
+        let label = PrLabel::default;
+        // New rows of known keys go to their blocks, of new keys to new
+        // blocks; a row stored before keeps its id and gets its new children.
+        let batch = EventBatch {
+            pull_requests: vec![
+                (pr("o/c", 1, Some(5000), &["k1"]), "import".to_owned(), None, label()),
+                (pr("o/a", 10, Some(5000), &["a10", "b10"]), "import".to_owned(), None, label()),
+                (pr("o/b", 7, Some(300), &["c7b"]), "import".to_owned(), None, label()),
+            ],
+            deployments: vec![
+                (deployment("d3", "s3", &["z1"]), None),
+                (deployment("d1", "s1", &["x3"]), None),
+                (deployment("d4", "s2", &["y3", "y2"]), None),
+            ],
+            ..EventBatch::default()
+        };
+        store.write_events(&batch, &[]).unwrap();
+        let batch = EventBatch {
+            pull_requests: vec![(pr("o/a", 11, Some(5000), &["a11"]), "import".to_owned(), None, label())],
+            ..EventBatch::default()
+        };
+        store.write_events(&batch, &[]).unwrap();
+        let block = |b: i64, n: i64| ((b << 32) + n).to_string();
+        assert_eq!(
+            list(&store, "SELECT id || ':' || repo || '#' || number FROM pull_requests ORDER BY id"),
+            [
+                "1:o/a#1".to_owned(),
+                "2:o/a#2".to_owned(),
+                "3:o/a#3".to_owned(),
+                "4:o/a#4".to_owned(),
+                "5:o/a#5".to_owned(),
+                "6:o/a#6".to_owned(),
+                "7:o/b#7".to_owned(),
+                format!("{}:o/a#10", block(1, 0)),
+                format!("{}:o/a#11", block(1, 1)),
+                format!("{}:o/c#1", block(3, 0)),
+            ]
+        );
+        assert_eq!(
+            list(&store, "SELECT pr_id || ':' || seq || ':' || sha FROM pr_commits ORDER BY pr_id, seq"),
+            [
+                "1:0:c1".to_owned(),
+                "7:0:c7b".to_owned(),
+                format!("{}:0:a10", block(1, 0)),
+                format!("{}:1:b10", block(1, 0)),
+                format!("{}:0:a11", block(1, 1)),
+                format!("{}:0:k1", block(3, 0)),
+            ]
+        );
+        assert_eq!(
+            list(
+                &store,
+                "SELECT deployment_id || ':' || seq || ':' || sha FROM deployment_commits ORDER BY deployment_id, seq"
+            ),
+            [
+                "1:0:x3".to_owned(),
+                "2:0:y1".to_owned(),
+                format!("{}:0:y3", block(2, 0)),
+                format!("{}:1:y2", block(2, 0)),
+                format!("{}:0:z1", block(3, 0)),
+            ]
+        );
+        // A team of o/a: its window (the open 1, and 10 and 11) from two
+        // ranges of ids, with their children; one of 3 of its 8 rows, so
+        // the children are read by id ranges.
+        let team = EventFilter { repos: vec!["o/a".to_owned()], services: vec!["s2".to_owned()] };
+        let since = PrReach { at: 3000, shipped: Vec::new() };
+        let prs = store.load_pull_requests(&team, Some(&since)).unwrap();
+        let read: Vec<(u64, Vec<&str>, usize)> = prs
+            .iter()
+            .map(|pr| (pr.number, pr.commits.iter().map(|c| c.sha.as_str()).collect(), pr.activities.len()))
+            .collect();
+        assert_eq!(read, [(1, vec!["c1"], 0), (10, vec!["a10", "b10"], 1), (11, vec!["a11"], 1)]);
+        let all = store.load_pull_requests(&EventFilter::default(), None).unwrap();
+        assert_eq!(all.len(), 10);
+        assert_eq!(all.iter().map(|pr| pr.commits.len()).sum::<usize>(), 6);
+        let deployments = store.load_deployments(&team).unwrap();
+        let read: Vec<(&str, Option<Vec<String>>)> =
+            deployments.iter().map(|d| (d.external_id.as_str(), d.commits.clone())).collect();
+        assert_eq!(read, [("d2", Some(vec!["y1".to_owned()])), ("d4", Some(vec!["y3".to_owned(), "y2".to_owned()]))]);
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }

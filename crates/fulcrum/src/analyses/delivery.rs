@@ -469,6 +469,32 @@ mod tests {
     }
 
     #[test]
+    fn the_deployment_keeper_keeps_what_the_filter_keeps() {
+        let filters = [
+            filter(&["shop", "acme/api"], &["shop"]),
+            filter(&[], &["web"]),
+            filter(&["web"], &[]),
+            EventFilter::default(),
+        ];
+        let rows = [
+            (Some("acme/web"), "billing"),
+            (None, "shop"),
+            (Some("x/web"), "web"),
+            (Some("ACME/API"), "z"),
+            (Some("acme/api"), "z"),
+            (None, "z"),
+            (Some("x/shop"), "shop"),
+        ];
+        for f in &filters {
+            let mut keeps = f.deployment_keeper();
+            // Twice: the second pass answers from what the first decided.
+            for (repo, service) in rows.iter().chain(&rows) {
+                assert_eq!(keeps(*repo, service), f.keeps_deployment(*repo, service), "{f:?} {repo:?} {service}");
+            }
+        }
+    }
+
+    #[test]
     fn positions_number_distinct_items_in_first_seen_order() {
         let (at, distinct) = positions(["b", "a", "b", "c", "a"].into_iter());
         assert_eq!(at, [0, 1, 0, 2, 1]);

@@ -38,6 +38,7 @@ const TABLES: &[&str] = &[
     "forgotten",
     "work_items",
     "item_transitions",
+    "id_blocks",
 ];
 
 /// Tables whose `id` the target must go on numbering after.

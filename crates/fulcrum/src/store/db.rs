@@ -235,6 +235,8 @@ pub(crate) enum DbError {
         index: usize,
         message: String,
     },
+    /// A limit of the store's layout was reached (what, and what to do).
+    Limit(String),
 }
 
 impl fmt::Display for DbError {
@@ -247,6 +249,7 @@ impl fmt::Display for DbError {
             },
             DbError::NoRows => f.write_str("the query returned no rows"),
             DbError::Column { index, message } => write!(f, "column {index}: {message}"),
+            DbError::Limit(message) => f.write_str(message),
         }
     }
 }

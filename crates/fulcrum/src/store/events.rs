@@ -397,6 +397,24 @@ impl EventFilter {
 }
 
 impl EventFilter {
+    /// [`EventFilter::keeps_deployment`] for many rows: the services in a
+    /// set, each repository decided once (an organisation's filter names
+    /// hundreds of each).
+    pub fn deployment_keeper(&self) -> impl FnMut(Option<&str>, &str) -> bool + '_ {
+        let services: std::collections::HashSet<&str> = self.services.iter().map(String::as_str).collect();
+        let mut repos: HashMap<String, bool> = HashMap::new();
+        move |repo, service| {
+            if self.repos.is_empty() && self.services.is_empty() || services.contains(service) {
+                return true;
+            }
+            let Some(repo) = repo.filter(|_| !self.repos.is_empty()) else { return false };
+            match repos.get(repo) {
+                Some(&kept) => kept,
+                None => *repos.entry(repo.to_owned()).or_insert_with(|| self.keeps_repo(repo)),
+            }
+        }
+    }
+
     /// An incident of `service`: one of the filter's services (any without).
     pub fn keeps_incident(&self, service: &str) -> bool {
         self.services.is_empty() || self.services.iter().any(|s| s == service)
@@ -483,7 +501,7 @@ impl Store {
 
 /// Rows per multi-row statement: one statement per row costs more than the
 /// row itself (a step on SQLite, a round trip on PostgreSQL). 256 rows of
-/// the widest table (18 columns) stay far below both parameter limits.
+/// the widest table (19 columns) stay far below both parameter limits.
 const ROWS_PER_STATEMENT: usize = 256;
 
 /// `(?1, ?2, ?3), (?4, …)`: `rows` rows of `columns` numbered parameters.
@@ -562,6 +580,7 @@ struct Upsert {
 const PULL_REQUESTS: Upsert = Upsert {
     table: "pull_requests",
     columns: &[
+        ("id", "BIGINT"),
         ("repo", "TEXT"),
         ("number", "BIGINT"),
         ("source", "TEXT"),
@@ -588,6 +607,7 @@ const PULL_REQUESTS: Upsert = Upsert {
 const DEPLOYMENTS: Upsert = Upsert {
     table: "deployments",
     columns: &[
+        ("id", "BIGINT"),
         ("source", "TEXT"),
         ("external_id", "TEXT"),
         ("repo", "TEXT"),
@@ -638,8 +658,9 @@ fn upsert_rows(
     let names: Vec<&str> = spec.columns.iter().map(|(name, _)| *name).collect();
     let list = names.join(", ");
     let keys: Vec<&str> = spec.key.split(", ").collect();
+    // A row stored before keeps its id (an `id` column proposes one for a new row).
     let update: Vec<String> =
-        names.iter().filter(|n| !keys.contains(n)).map(|n| format!("{n} = excluded.{n}")).collect();
+        names.iter().filter(|n| !keys.contains(n) && **n != "id").map(|n| format!("{n} = excluded.{n}")).collect();
     let tail = format!("ON CONFLICT ({}) DO UPDATE SET {} RETURNING {}", spec.key, update.join(", "), spec.returning);
     let width = names.len();
     if db.is_postgres() {
@@ -677,10 +698,136 @@ fn last_event_at(pr: &PullRequest) -> Option<i64> {
     [Some(pr.created_at), pr.merged_at, pr.closed_at].into_iter().flatten().chain(activities).max()
 }
 
-/// The position stored for a row id, if any.
-fn position(index: &[u32], row_id: i64) -> Option<usize> {
-    let i = *index.get(usize::try_from(row_id).ok()?)?;
-    (i != u32::MAX).then_some(i as usize)
+/// Ids per block (schema 17, `id_blocks`): a pull request's id is its
+/// repository's block times 2^32 plus a count within it, a deployment's by
+/// its service; rows stored before schema 17 are in block 0.
+const BLOCK_BITS: u32 = 32;
+
+/// The next free id in each key's block of `table` (`kind` in
+/// `id_blocks`), making a block for each key that has none. Runs inside the
+/// write transaction (one writer at a time), so no other writer takes them.
+fn next_ids<'a>(
+    db: &super::db::Db,
+    kind: &str,
+    table: &str,
+    keys: impl IntoIterator<Item = &'a str>,
+) -> Result<HashMap<&'a str, i64>, super::db::DbError> {
+    let mut blocks: HashMap<String, i64> = HashMap::new();
+    let mut last = 0;
+    db.for_each("SELECT key, block FROM id_blocks WHERE kind = ?1", params![kind], |r| {
+        let block: i64 = r.get(1)?;
+        last = last.max(block);
+        blocks.insert(r.get(0)?, block);
+        Ok(())
+    })?;
+    let mut next = HashMap::new();
+    for key in keys {
+        if next.contains_key(key) {
+            continue;
+        }
+        let block = match blocks.get(key) {
+            Some(&block) => block,
+            None => {
+                last += 1;
+                if last >= 1 << (63 - BLOCK_BITS) {
+                    return Err(super::db::DbError::Limit(format!("no {kind} id block is left for {key:?}")));
+                }
+                db.execute("INSERT INTO id_blocks (kind, key, block) VALUES (?1, ?2, ?3)", params![kind, key, &last])?;
+                blocks.insert(key.to_owned(), last);
+                last
+            }
+        };
+        let base = block << BLOCK_BITS;
+        let end = (block + 1) << BLOCK_BITS;
+        let max: Option<i64> = db.query_row(
+            &format!("SELECT MAX(id) FROM {table} WHERE id >= ?1 AND id < ?2"),
+            params![&base, &end],
+            |r| r.get(0),
+        )?;
+        next.insert(key, max.map_or(base, |m| m + 1));
+    }
+    Ok(next)
+}
+
+/// Takes the next id of `key`'s block from `next` (see [`next_ids`]).
+fn take_id(next: &mut HashMap<&str, i64>, kind: &str, key: &str) -> Result<i64, super::db::DbError> {
+    let id = next.get_mut(key).ok_or(super::db::DbError::NoRows)?;
+    let taken = *id;
+    if (taken + 1) >> BLOCK_BITS != taken >> BLOCK_BITS {
+        return Err(super::db::DbError::Limit(format!(
+            "the {kind} ids of {key:?} are used up (2^{BLOCK_BITS} in its block)"
+        )));
+    }
+    *id += 1;
+    Ok(taken)
+}
+
+/// Row id → position among the rows read, for ids in blocks (see
+/// [`BLOCK_BITS`]): a dense vector per block, so that a lookup costs an
+/// index, not a hash of every child row.
+#[derive(Default)]
+struct Positions {
+    /// `(block, positions by id within the block, u32::MAX for none)`, in
+    /// the order blocks were first seen.
+    blocks: Vec<(i64, Vec<u32>)>,
+}
+
+impl Positions {
+    fn insert(&mut self, id: i64, position: usize) {
+        let (block, low) = (id >> BLOCK_BITS, (id & ((1 << BLOCK_BITS) - 1)) as usize);
+        let slot = match self.blocks.iter().rposition(|(b, _)| *b == block) {
+            Some(slot) => slot,
+            None => {
+                self.blocks.push((block, Vec::new()));
+                self.blocks.len() - 1
+            }
+        };
+        let positions = &mut self.blocks[slot].1;
+        if positions.len() <= low {
+            positions.resize(low + 1, u32::MAX);
+        }
+        positions[low] = position as u32;
+    }
+
+    /// The position of `id`; `hint` remembers the last block found (rows
+    /// come in id order, block after block).
+    fn get(&self, id: i64, hint: &mut usize) -> Option<usize> {
+        let (block, low) = (id >> BLOCK_BITS, usize::try_from(id & ((1 << BLOCK_BITS) - 1)).ok()?);
+        if self.blocks.get(*hint).is_none_or(|(b, _)| *b != block) {
+            *hint = self.blocks.iter().position(|(b, _)| *b == block)?;
+        }
+        let i = *self.blocks[*hint].1.get(low)?;
+        (i != u32::MAX).then_some(i as usize)
+    }
+
+    /// The ids stored, ascending.
+    fn ids(&self) -> Vec<i64> {
+        let mut blocks: Vec<&(i64, Vec<u32>)> = self.blocks.iter().collect();
+        blocks.sort_unstable_by_key(|(b, _)| *b);
+        let mut ids = Vec::new();
+        for (block, positions) in blocks {
+            ids.extend(
+                (0..positions.len())
+                    .filter(|&low| positions[low] != u32::MAX)
+                    .map(|low| (block << BLOCK_BITS) + low as i64),
+            );
+        }
+        ids
+    }
+}
+
+/// Ascending `ids` as inclusive ranges, joining runs whose gap is small
+/// (reading a few rows not asked for costs less than another seek).
+fn id_ranges(ids: &[i64]) -> Vec<(i64, i64)> {
+    const GAP: i64 = 64;
+    let mut ranges: Vec<(i64, i64)> = Vec::new();
+    for &id in ids {
+        match ranges.last_mut() {
+            Some((_, last)) if id - *last <= GAP => *last = id,
+            _ => ranges.push((id, id)),
+        }
+    }
+    ranges
 }
 
 /// Activity kinds as stored, by [`kind_index`].
@@ -722,24 +869,22 @@ impl Store {
             &renamed
         };
         self.write(|db| {
-            // Rows with ids above these are new in this transaction: they have no children to clear.
-            let last_pr: i64 =
-                db.query_row("SELECT COALESCE(MAX(id), 0) FROM pull_requests", params![], |r| r.get(0))?;
-            let last_deployment: i64 =
-                db.query_row("SELECT COALESCE(MAX(id), 0) FROM deployments", params![], |r| r.get(0))?;
             // An item listed twice keeps only its last version (one statement
             // may not upsert a row twice on PostgreSQL).
             let mut latest: HashMap<(&str, u64), usize> = HashMap::new();
             for (i, (pr, ..)) in batch.pull_requests.iter().enumerate() {
                 latest.insert((pr.repo.as_str(), pr.number), i);
             }
-            let prs: Vec<_> = batch
+            let mut prs: Vec<_> = batch
                 .pull_requests
                 .iter()
                 .enumerate()
                 .filter(|(i, (pr, ..))| latest[&(pr.repo.as_str(), pr.number)] == *i)
                 .map(|(_, item)| item)
                 .collect();
+            // Grouped by repository (in batch order within one), so that the
+            // rows of each id block are inserted one after another.
+            prs.sort_by(|(a, ..), (b, ..)| a.repo.cmp(&b.repo));
             // Figures computed from the item, bound by reference below.
             let numbers: Vec<[i64; 3]> = prs
                 .iter()
@@ -753,13 +898,19 @@ impl Store {
                 .collect();
             let known: Vec<bool> = prs.iter().map(|(pr, ..)| !pr.size_unknown).collect();
             let last_events: Vec<Option<i64>> = prs.iter().map(|(pr, ..)| last_event_at(pr)).collect();
+            // Each row proposes the next id of its repository's block; one
+            // stored before keeps its own (and has children to clear).
+            let mut next = next_ids(db, "pull_request", "pull_requests", prs.iter().map(|(pr, ..)| pr.repo.as_str()))?;
+            let proposed: Vec<i64> =
+                prs.iter().map(|(pr, ..)| take_id(&mut next, "pull request", &pr.repo)).collect::<Result<_, _>>()?;
             // (repo, number) → row id.
             let mut ids: HashMap<(String, i64), i64> = HashMap::with_capacity(prs.len());
             let mut values: Vec<&dyn ToParam> = Vec::with_capacity(PULL_REQUESTS.columns.len() * prs.len());
             for (n, (pr, source, raw, label)) in prs.iter().enumerate() {
                 let [number, additions, deletions] = &numbers[n];
                 values.extend([
-                    &pr.repo as &dyn ToParam,
+                    &proposed[n] as &dyn ToParam,
+                    &pr.repo,
                     number,
                     source,
                     &pr.author,
@@ -788,9 +939,9 @@ impl Store {
             };
             // Pull requests stored before this batch lose their old children.
             let mut existing: Vec<i64> = Vec::new();
-            for (pr, ..) in &prs {
+            for ((pr, ..), proposed) in prs.iter().zip(&proposed) {
                 let id = id_of(pr)?;
-                if id <= last_pr {
+                if id != *proposed {
                     existing.push(id);
                 }
             }
@@ -822,19 +973,27 @@ impl Store {
             for (i, (d, _)) in batch.deployments.iter().enumerate() {
                 latest.insert((d.source.as_str(), d.external_id.as_str()), i);
             }
-            let deployments: Vec<_> = batch
+            let mut deployments: Vec<_> = batch
                 .deployments
                 .iter()
                 .enumerate()
                 .filter(|(i, (d, _))| latest[&(d.source.as_str(), d.external_id.as_str())] == *i)
                 .map(|(_, item)| item)
                 .collect();
+            deployments.sort_by(|(a, _), (b, _)| a.service.cmp(&b.service));
             let listed: Vec<bool> = deployments.iter().map(|(d, _)| d.commits.is_some()).collect();
             let mut deployment_ids: HashMap<(String, String), i64> = HashMap::with_capacity(deployments.len());
-            let mut values: Vec<&dyn ToParam> = Vec::with_capacity(11 * deployments.len());
+            let mut next =
+                next_ids(db, "deployment", "deployments", deployments.iter().map(|(d, _)| d.service.as_str()))?;
+            let proposed: Vec<i64> = deployments
+                .iter()
+                .map(|(d, _)| take_id(&mut next, "deployment", &d.service))
+                .collect::<Result<_, _>>()?;
+            let mut values: Vec<&dyn ToParam> = Vec::with_capacity(DEPLOYMENTS.columns.len() * deployments.len());
             for (n, (d, raw)) in deployments.iter().enumerate() {
                 values.extend([
-                    &d.source as &dyn ToParam,
+                    &proposed[n] as &dyn ToParam,
+                    &d.source,
                     &d.external_id,
                     &d.repo,
                     &d.service,
@@ -860,18 +1019,21 @@ impl Store {
                         .ok_or(super::db::DbError::NoRows)
                 })
                 .collect::<Result<_, _>>()?;
-            let existing: Vec<i64> = ids.iter().copied().filter(|id| *id <= last_deployment).collect();
+            let existing: Vec<i64> = ids.iter().zip(&proposed).filter(|(id, p)| id != p).map(|(id, _)| *id).collect();
             for chunk in existing.chunks(ROWS_PER_STATEMENT) {
                 let values: Vec<&dyn ToParam> = chunk.iter().map(|id| id as &dyn ToParam).collect();
                 db.execute(&delete_in("deployment_commits", "deployment_id", chunk.len()), &values)?;
             }
+            // Each commit's place in its list (the key with the deployment's id).
+            let most = deployments.iter().map(|(d, _)| d.commits.as_ref().map_or(0, Vec::len)).max().unwrap_or(0);
+            let seqs: Vec<i64> = (0..most as i64).collect();
             let mut values: Vec<&dyn ToParam> = Vec::new();
             for ((d, _), id) in deployments.iter().zip(&ids) {
-                for sha in d.commits.iter().flatten() {
-                    values.extend([id as &dyn ToParam, sha]);
+                for (sha, seq) in d.commits.iter().flatten().zip(&seqs) {
+                    values.extend([id as &dyn ToParam, seq, sha]);
                 }
             }
-            append_rows(db, "deployment_commits (deployment_id, sha)", &values, 2)?;
+            append_rows(db, "deployment_commits (deployment_id, seq, sha)", &values, 3)?;
             let mut latest: HashMap<(&str, &str), usize> = HashMap::new();
             for (n, (i, _)) in batch.incidents.iter().enumerate() {
                 latest.insert((i.source.as_str(), i.external_id.as_str()), n);
@@ -1060,6 +1222,42 @@ impl Store {
         Ok(texts)
     }
 
+    /// The SQL condition (on `p`) selecting the pull requests `reach`
+    /// reaches: open ones, those with an event since its time, and older
+    /// ones a deployment since then ships, found by their merge commits
+    /// (indexed) and kept by id.
+    fn reach_sql(&self, filter: &EventFilter, reach: &PrReach<'_>) -> Result<String, StoreError> {
+        let t = reach.at;
+        let mut shipped: Vec<i64> = Vec::new();
+        for chunk in reach.shipped.chunks(500) {
+            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
+            let bound: Vec<&dyn ToParam> = chunk.iter().map(|c| c as &dyn ToParam).collect();
+            self.db
+                .for_each(
+                    &format!(
+                        "SELECT p.id, p.repo, p.last_event_at FROM pull_requests p WHERE p.merge_commit IN ({})",
+                        list.join(", ")
+                    ),
+                    &bound,
+                    |r| {
+                        let reached = r.get::<Option<i64>>(2)?.is_none_or(|last| last >= t);
+                        if !reached && filter.keeps_repo(&r.get::<String>(1)?) {
+                            shipped.push(r.get(0)?);
+                        }
+                        Ok(())
+                    },
+                )
+                .map_err(self.sql())?;
+        }
+        shipped.sort_unstable();
+        shipped.dedup();
+        // Integers (the time, row ids read from the store), not text:
+        // formatted into the statement.
+        let ids: Vec<String> = shipped.iter().map(i64::to_string).collect();
+        let shipped = if ids.is_empty() { String::new() } else { format!(" OR p.id IN ({})", ids.join(", ")) };
+        Ok(format!("(p.last_event_at IS NULL OR p.last_event_at >= {t}{shipped})"))
+    }
+
     /// Stored pull requests (with commits and activities) that `filter` keeps.
     /// With `since`, only those that reach its time: open ones, those
     /// created, merged, closed or reviewed at or after it, and those whose
@@ -1075,83 +1273,109 @@ impl Store {
         // A filter narrows every read in SQL: a team reads its own pull
         // requests and their children only (and Rust checks each row again).
         let (condition, values) = self.pull_request_sql(filter)?;
-        // How many pull requests there are (the highest row id: deletions
-        // are rare, and this only chooses how to read), and how many the
-        // filter keeps (index ranges).
-        let all: i64 = self
-            .db
-            .query_row("SELECT COALESCE(MAX(id), 0) FROM pull_requests", params![], |r| r.get(0))
-            .map_err(&sql)?;
-        let all = usize::try_from(all).unwrap_or(0);
-        let kept = if condition.is_empty() {
-            all
-        } else {
+        // How many pull requests the filter keeps (index ranges), and about
+        // how many there are: this only chooses how to read, so a filter's
+        // share of the repositories stands in for a count of every row.
+        let count = |condition: &str, values: &[String]| -> Result<usize, StoreError> {
             let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
             let n: i64 = self
                 .db
                 .query_row(&format!("SELECT COUNT(*) FROM pull_requests p{condition}"), &bound, |r| r.get(0))
                 .map_err(&sql)?;
-            usize::try_from(n).unwrap_or(0)
+            Ok(usize::try_from(n).unwrap_or(0))
+        };
+        let (kept, all) = if condition.is_empty() {
+            let all = count("", &[])?;
+            (all, all)
+        } else {
+            let kept = count(&condition, &values)?;
+            let repos: i64 = self
+                .db
+                .query_row("SELECT COUNT(*) FROM id_blocks WHERE kind = 'pull_request'", params![], |r| r.get(0))
+                .map_err(&sql)?;
+            let repos = usize::try_from(repos).unwrap_or(0).max(values.len());
+            (kept, kept * repos / values.len().max(1))
         };
         // When the filter keeps most of them (an organisation's teams),
         // reading every row in storage order and skipping the few not kept
         // beats looking each kept one up by index.
         let (condition, values) = if kept * 2 > all { (String::new(), Vec::new()) } else { (condition, values) };
         let mut prs: Vec<PullRequest> = Vec::with_capacity(kept);
-        // Row id → position in `prs`; ids are dense, so a vector beats a map.
-        let mut index: Vec<u32> = Vec::new();
+        let mut index = Positions::default();
         let mut kept_repos: HashMap<String, bool> = HashMap::new();
         let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
-        let time = match since {
-            None => String::new(),
+        // A row the windows reach: open, or with an event since `at`, or
+        // shipped by a deployment since then (see `PrReach`). Checked here
+        // for rows read in ranges; rows read by an index are selected by
+        // the same rule in SQL.
+        let shipped: std::collections::HashSet<&str> =
+            since.map(|reach| reach.shipped.iter().copied().collect()).unwrap_or_default();
+        let reaches = |last_event: Option<i64>, merge_commit: Option<&str>| match since {
+            None => true,
             Some(reach) => {
-                let t = reach.at;
-                // Older pull requests a recent deployment ships (those the
-                // window's own condition below leaves out): by their merge
-                // commits (indexed), kept by id.
-                let mut shipped: Vec<i64> = Vec::new();
-                for chunk in reach.shipped.chunks(500) {
-                    let list: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
-                    let bound: Vec<&dyn ToParam> = chunk.iter().map(|c| c as &dyn ToParam).collect();
-                    self.db
-                        .for_each(
-                            &format!(
-                                "SELECT p.id, p.repo, p.last_event_at FROM pull_requests p \
-                                 WHERE p.merge_commit IN ({})",
-                                list.join(", ")
-                            ),
-                            &bound,
-                            |r| {
-                                let reached = r.get::<Option<i64>>(2)?.is_none_or(|last| last >= t);
-                                if !reached && filter.keeps_repo(&r.get::<String>(1)?) {
-                                    shipped.push(r.get(0)?);
-                                }
-                                Ok(())
-                            },
-                        )
-                        .map_err(&sql)?;
-                }
-                shipped.sort_unstable();
-                shipped.dedup();
-                // Integers (the time, row ids read from the store), not
-                // text: formatted into the statement.
-                let ids: Vec<String> = shipped.iter().map(i64::to_string).collect();
-                let shipped = if ids.is_empty() { String::new() } else { format!(" OR p.id IN ({})", ids.join(", ")) };
-                format!(
-                    "{} (p.last_event_at IS NULL OR p.last_event_at >= {t}{shipped})",
-                    if condition.is_empty() { " WHERE" } else { " AND" },
-                )
+                last_event.is_none_or(|last| last >= reach.at) || merge_commit.is_some_and(|m| shipped.contains(m))
             }
         };
-        self.db
-            .for_each(
-                &format!(
-                    "SELECT p.id, p.repo, p.number, p.source, p.author, p.created_at, p.ready_at, p.merged_at,
-                            p.closed_at, p.merge_commit, p.draft, p.additions, p.deletions, p.updated_at, p.size_known
-                     FROM pull_requests p{condition}{time} ORDER BY p.id"
-                ),
-                &bound,
-                |row| {
+        // The rows: all of them in id order; or a filter's by the id blocks
+        // of its repositories (each a range of the table, in id order), and
+        // the rows stored before blocks (block 0, see `BLOCK_BITS`) by the
+        // filter's condition.
+        let columns = "SELECT p.id, p.repo, p.number, p.source, p.author, p.created_at, p.ready_at, p.merged_at,
+                              p.closed_at, p.merge_commit, p.draft, p.additions, p.deletions, p.updated_at,
+                              p.size_known, p.last_event_at
+                       FROM pull_requests p";
+        let mut statements: Vec<(String, Vec<&dyn ToParam>)> = Vec::new();
+        let mut ranges: Vec<[i64; 2]> = Vec::new();
+        if condition.is_empty() {
+            statements.push((format!("{columns} ORDER BY p.id"), Vec::new()));
+        } else {
+            let legacy: bool = self
+                .db
+                .query_row(
+                    &format!("SELECT EXISTS (SELECT 1 FROM pull_requests WHERE id < {})", 1_i64 << BLOCK_BITS),
+                    params![],
+                    |r| r.get(0),
+                )
+                .map_err(&sql)?;
+            if legacy {
+                let time = match since {
+                    None => String::new(),
+                    Some(reach) => format!(" AND {}", self.reach_sql(filter, reach)?),
+                };
+                statements.push((
+                    format!("{columns}{condition} AND p.id < {}{time} ORDER BY p.id", 1_i64 << BLOCK_BITS),
+                    bound.clone(),
+                ));
+            }
+            let list: Vec<String> = (2..values.len() + 2).map(|i| format!("?{i}")).collect();
+            let mut query: Vec<&dyn ToParam> = vec![&"pull_request"];
+            query.extend(bound.iter().copied());
+            // No repository kept, no block (and PostgreSQL refuses `IN ()`).
+            let mut blocks: Vec<i64> = if values.is_empty() {
+                Vec::new()
+            } else {
+                self.db
+                    .query_map(
+                        &format!("SELECT block FROM id_blocks WHERE kind = ?1 AND key IN ({})", list.join(", ")),
+                        &query,
+                        |r| r.get(0),
+                    )
+                    .map_err(&sql)?
+            };
+            blocks.sort_unstable();
+            ranges = blocks.iter().map(|b| [b << BLOCK_BITS, (b + 1) << BLOCK_BITS]).collect();
+        }
+        let range_sql = format!("{columns} WHERE p.id >= ?1 AND p.id < ?2 ORDER BY p.id");
+        for [start, end] in &ranges {
+            statements.push((range_sql.clone(), vec![start as &dyn ToParam, end]));
+        }
+        for (statement, bound) in &statements {
+            self.db
+                .for_each(statement, bound, |row| {
+                    let merge_commit: Option<String> = row.get(9)?;
+                    if !reaches(row.get(15)?, merge_commit.as_deref()) {
+                        return Ok(());
+                    }
                     let repo: String = row.get(1)?;
                     // A few hundred repositories against millions of rows: each decided once.
                     let kept = match kept_repos.get(&repo) {
@@ -1165,11 +1389,7 @@ impl Store {
                     let number: i64 = row.get(2)?;
                     let source: String = row.get(3)?;
                     let kind = source.split(':').next().unwrap_or("import").to_owned();
-                    let slot = usize::try_from(row_id).unwrap_or(0);
-                    if index.len() <= slot {
-                        index.resize(slot + 1, u32::MAX);
-                    }
-                    index[slot] = prs.len() as u32;
+                    index.insert(row_id, prs.len());
                     prs.push(PullRequest {
                         id: format!("{kind}:pr:{repo}#{number}"),
                         repo,
@@ -1179,7 +1399,7 @@ impl Store {
                         ready_at: row.get(6)?,
                         merged_at: row.get(7)?,
                         closed_at: row.get(8)?,
-                        merge_commit: row.get(9)?,
+                        merge_commit,
                         draft: row.get(10)?,
                         additions: row.get::<i64>(11)?.max(0) as u64,
                         deletions: row.get::<i64>(12)?.max(0) as u64,
@@ -1189,21 +1409,24 @@ impl Store {
                         updated_at: row.get(13)?,
                     });
                     Ok(())
-                },
-            )
-            .map_err(&sql)?;
+                })
+                .map_err(&sql)?;
+        }
         // The children: of a few pull requests (a team's window) by their
         // ids; of most (an organisation) every row, skipping those of pull
         // requests not read; else by the filter's condition, evaluated once
         // per pull request, not once per child.
-        let ids: Vec<i64> = (0..index.len()).filter(|&id| index[id] != u32::MAX).map(|id| id as i64).collect();
-        let children = |columns: &str, table: &str| -> Vec<(String, Vec<String>)> {
+        let ranges = id_ranges(&index.ids());
+        type Bound = Vec<Box<dyn ToParam + Send>>;
+        let children = |columns: &str, table: &str| -> Vec<(String, Bound)> {
             if since.is_some() && prs.len() * 4 < all {
-                ids.chunks(500)
-                    .map(|chunk| {
-                        // Row ids read from the store, not text: formatted into the statement.
-                        let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
-                        (format!("SELECT {columns} FROM {table} c WHERE c.pr_id IN ({})", list.join(", ")), Vec::new())
+                // Row ids in a block are a repository's in the order stored:
+                // a window's are a few runs, each one range of the key.
+                let statement = format!("SELECT {columns} FROM {table} c WHERE c.pr_id >= ?1 AND c.pr_id <= ?2");
+                ranges
+                    .iter()
+                    .map(|&(first, last)| {
+                        (statement.clone(), vec![Box::new(first) as Box<dyn ToParam + Send>, Box::new(last)])
                     })
                     .collect()
             } else if condition.is_empty() || since.is_some() {
@@ -1213,7 +1436,7 @@ impl Store {
                     format!(
                         "SELECT {columns} FROM {table} c WHERE c.pr_id IN (SELECT p.id FROM pull_requests p{condition})"
                     ),
-                    values.clone(),
+                    values.iter().map(|v| Box::new(v.clone()) as Box<dyn ToParam + Send>).collect(),
                 )]
             }
         };
@@ -1228,11 +1451,12 @@ impl Store {
         let kept_index = std::sync::Arc::clone(&index);
         let activities = std::thread::spawn(move || -> Result<Vec<(u32, ReviewActivity)>, StoreError> {
             let mut out = Vec::new();
+            let mut hint = 0;
             for (statement, values) in &activity_statements {
-                let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
+                let bound: Vec<&dyn ToParam> = values.iter().map(|v| v.as_ref() as &dyn ToParam).collect();
                 reader
                     .for_each(statement, &bound, |row| {
-                        let Some(i) = position(&kept_index, row.get(0)?) else { return Ok(()) };
+                        let Some(i) = kept_index.get(row.get(0)?, &mut hint) else { return Ok(()) };
                         let kind: String = row.get(3)?;
                         out.push((
                             i as u32,
@@ -1244,11 +1468,12 @@ impl Store {
             }
             Ok(out)
         });
+        let mut hint = 0;
         for (statement, values) in &commit_statements {
-            let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
+            let bound: Vec<&dyn ToParam> = values.iter().map(|v| v.as_ref() as &dyn ToParam).collect();
             self.db
                 .for_each(statement, &bound, |row| {
-                    if let Some(i) = position(&index, row.get(0)?) {
+                    if let Some(i) = index.get(row.get(0)?, &mut hint) {
                         prs[i].commits.push(PrCommit {
                             sha: row.get(1)?,
                             author: row.get(2)?,
@@ -1271,8 +1496,8 @@ impl Store {
     pub fn load_deployments(&self, filter: &EventFilter) -> Result<Vec<DeploymentEvent>, StoreError> {
         let sql = self.sql();
         let mut deployments = Vec::new();
-        // Row id → position in `deployments`; ids are dense, so a vector beats a map.
-        let mut index: Vec<u32> = Vec::new();
+        let mut index = Positions::default();
+        let mut ids: Vec<i64> = Vec::new();
         let (condition, values) = self.deployment_sql(filter)?;
         // When the filter keeps most of them (an organisation's teams), every
         // row in storage order (each checked below) beats two index lookups
@@ -1290,26 +1515,25 @@ impl Store {
             if kept * 2 > all { (String::new(), Vec::new()) } else { (condition, values) }
         };
         let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
+        let mut keeps = filter.deployment_keeper();
         self.db
             .for_each(
                 &format!(
                     "SELECT d.id, d.source, d.external_id, d.repo, d.service, d.environment, d.commit_sha,
                             d.finished_at, d.status, d.name, d.has_commit_list
-                     FROM deployments d{condition} ORDER BY d.finished_at, d.id"
+                     FROM deployments d{condition}"
                 ),
                 &bound,
                 |row| {
                     let repo: Option<String> = row.get(3)?;
                     let service: String = row.get(4)?;
-                    if !filter.keeps_deployment(repo.as_deref(), &service) {
+                    if !keeps(repo.as_deref(), &service) {
                         return Ok(());
                     }
                     let listed: bool = row.get(10)?;
-                    let slot = usize::try_from(row.get::<i64>(0)?).unwrap_or(0);
-                    if index.len() <= slot {
-                        index.resize(slot + 1, u32::MAX);
-                    }
-                    index[slot] = deployments.len() as u32;
+                    let id: i64 = row.get(0)?;
+                    index.insert(id, deployments.len());
+                    ids.push(id);
                     deployments.push(DeploymentEvent {
                         source: row.get(1)?,
                         external_id: row.get(2)?,
@@ -1326,19 +1550,24 @@ impl Store {
                 },
             )
             .map_err(&sql)?;
+        let mut hint = 0;
         self.db
             .for_each(
+                // In key order (each list in its order), not by the commits'
+                // index, which SQLite would choose to scan as it covers both
+                // columns: deployments one after another.
                 &if condition.is_empty() {
-                    "SELECT deployment_id, sha FROM deployment_commits".to_owned()
+                    "SELECT c.deployment_id, c.sha FROM deployment_commits c ORDER BY c.deployment_id, c.seq".to_owned()
                 } else {
                     format!(
                         "SELECT c.deployment_id, c.sha FROM deployment_commits c
-                         WHERE c.deployment_id IN (SELECT d.id FROM deployments d{condition})"
+                         WHERE c.deployment_id IN (SELECT d.id FROM deployments d{condition})
+                         ORDER BY c.deployment_id, c.seq"
                     )
                 },
                 &bound,
                 |row| {
-                    if let Some(i) = position(&index, row.get(0)?)
+                    if let Some(i) = index.get(row.get(0)?, &mut hint)
                         && let Some(list) = deployments[i].commits.as_mut()
                     {
                         list.push(row.get(1)?);
@@ -1347,6 +1576,12 @@ impl Store {
                 },
             )
             .map_err(&sql)?;
+        // In time order (ties by id), sorted here: rows come in storage
+        // order, cheaper than SQL's sorter over every column.
+        let mut order: Vec<usize> = (0..deployments.len()).collect();
+        order.sort_unstable_by_key(|&i| (deployments[i].finished_at, ids[i]));
+        let mut slots: Vec<Option<DeploymentEvent>> = deployments.into_iter().map(Some).collect();
+        let deployments = order.iter().map(|&i| slots[i].take().expect("each deployment once")).collect();
         Ok(deployments)
     }
 

@@ -462,7 +462,10 @@ fn windowed_history(
 pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window) -> anyhow::Result<Analysis> {
     let before = window.start - window.duration();
     let since = crate::analyses::delivery::reach(scope.repo_key.is_some(), false, before);
-    analyze_loaded(store, scope, config, window, &Events::load_since(store, &scope.filter, config, since)?)
+    let events = Events::load_since(store, &scope.filter, config, since)?;
+    let analysis = analyze_loaded(store, scope, config, window, &events);
+    crate::analyses::delivery::free_aside(events);
+    analysis
 }
 
 /// [`analyze`] with the scope's events already loaded (the organisation

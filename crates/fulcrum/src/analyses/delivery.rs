@@ -403,6 +403,15 @@ impl Events {
     }
 }
 
+/// Frees `value` on a thread of its own. A team's events are hundreds of
+/// thousands of small allocations (80 ms of a 2-million-pull-request
+/// organisation's team flow): the answer need not wait for them, and a
+/// command that ends first hands them back to the system at once.
+pub fn free_aside<T: Send + 'static>(value: T) {
+    // If no thread can be made, the closure (and `value`) drops here.
+    let _ = std::thread::Builder::new().name("free".to_owned()).spawn(move || drop(value));
+}
+
 /// Clock tolerance between a host's merge time and git's: a deployment that
 /// finished at most this long before the merge is taken as finishing at the
 /// merge. In trunk mode the deployment *is* the merge commit, whose committer

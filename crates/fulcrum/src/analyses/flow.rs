@@ -72,7 +72,9 @@ pub fn analyze(
     let started = std::time::Instant::now();
     let since = crate::analyses::delivery::reach(scope.repo_key.is_some(), store.has_work_items()?, window.start);
     let events = Events::load_since(store, &scope.filter, config, since)?;
-    analyze_loaded(store, scope, config, window, now, &events, started)
+    let analysis = analyze_loaded(store, scope, config, window, now, &events, started);
+    crate::analyses::delivery::free_aside(events);
+    analysis
 }
 
 /// [`analyze`] with the scope's events already loaded (the organisation

@@ -749,13 +749,40 @@ fn next_ids<'a>(
     Ok(next)
 }
 
+/// An id for each row of `table` whose key (repository or service) is
+/// `keys`, in order; a row stored before keeps its own. SQLite: the next
+/// of its key's block (see [`BLOCK_BITS`]), so a key's rows lie together.
+/// PostgreSQL keeps rows in the order they arrive whatever their ids, and
+/// hashes a bigint by the exclusive or of its halves (block ids would
+/// collide by the hundred in its hash joins): the table's own sequence.
+fn propose_ids<'a>(
+    db: &super::db::Db,
+    kind: &str,
+    table: &str,
+    keys: impl Iterator<Item = &'a str> + Clone,
+) -> Result<Vec<i64>, super::db::DbError> {
+    if db.is_postgres() {
+        let n = keys.count() as i64;
+        return db.query_map(
+            &format!(
+                "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1::bigint, ?1::bigint)"
+            ),
+            params![&n],
+            |r| r.get(0),
+        );
+    }
+    let mut next = next_ids(db, kind, table, keys.clone())?;
+    keys.map(|key| take_id(&mut next, kind, key)).collect()
+}
+
 /// Takes the next id of `key`'s block from `next` (see [`next_ids`]).
 fn take_id(next: &mut HashMap<&str, i64>, kind: &str, key: &str) -> Result<i64, super::db::DbError> {
     let id = next.get_mut(key).ok_or(super::db::DbError::NoRows)?;
     let taken = *id;
     if (taken + 1) >> BLOCK_BITS != taken >> BLOCK_BITS {
         return Err(super::db::DbError::Limit(format!(
-            "the {kind} ids of {key:?} are used up (2^{BLOCK_BITS} in its block)"
+            "the {} ids of {key:?} are used up (2^{BLOCK_BITS} in its block)",
+            kind.replace('_', " ")
         )));
     }
     *id += 1;
@@ -900,9 +927,8 @@ impl Store {
             let last_events: Vec<Option<i64>> = prs.iter().map(|(pr, ..)| last_event_at(pr)).collect();
             // Each row proposes the next id of its repository's block; one
             // stored before keeps its own (and has children to clear).
-            let mut next = next_ids(db, "pull_request", "pull_requests", prs.iter().map(|(pr, ..)| pr.repo.as_str()))?;
-            let proposed: Vec<i64> =
-                prs.iter().map(|(pr, ..)| take_id(&mut next, "pull request", &pr.repo)).collect::<Result<_, _>>()?;
+            let proposed =
+                propose_ids(db, "pull_request", "pull_requests", prs.iter().map(|(pr, ..)| pr.repo.as_str()))?;
             // (repo, number) → row id.
             let mut ids: HashMap<(String, i64), i64> = HashMap::with_capacity(prs.len());
             let mut values: Vec<&dyn ToParam> = Vec::with_capacity(PULL_REQUESTS.columns.len() * prs.len());
@@ -983,12 +1009,8 @@ impl Store {
             deployments.sort_by(|(a, _), (b, _)| a.service.cmp(&b.service));
             let listed: Vec<bool> = deployments.iter().map(|(d, _)| d.commits.is_some()).collect();
             let mut deployment_ids: HashMap<(String, String), i64> = HashMap::with_capacity(deployments.len());
-            let mut next =
-                next_ids(db, "deployment", "deployments", deployments.iter().map(|(d, _)| d.service.as_str()))?;
-            let proposed: Vec<i64> = deployments
-                .iter()
-                .map(|(d, _)| take_id(&mut next, "deployment", &d.service))
-                .collect::<Result<_, _>>()?;
+            let proposed =
+                propose_ids(db, "deployment", "deployments", deployments.iter().map(|(d, _)| d.service.as_str()))?;
             let mut values: Vec<&dyn ToParam> = Vec::with_capacity(DEPLOYMENTS.columns.len() * deployments.len());
             for (n, (d, raw)) in deployments.iter().enumerate() {
                 values.extend([
@@ -1289,9 +1311,19 @@ impl Store {
             (all, all)
         } else {
             let kept = count(&condition, &values)?;
+            // The repositories stored (a loose index scan, as `kept_repos`).
             let repos: i64 = self
                 .db
-                .query_row("SELECT COUNT(*) FROM id_blocks WHERE kind = 'pull_request'", params![], |r| r.get(0))
+                .query_row(
+                    "WITH RECURSIVE r(repo) AS (
+                         SELECT MIN(repo) FROM pull_requests
+                         UNION ALL
+                         SELECT (SELECT MIN(t.repo) FROM pull_requests t WHERE t.repo > r.repo)
+                         FROM r WHERE r.repo IS NOT NULL
+                     ) SELECT COUNT(*) FROM r WHERE repo IS NOT NULL",
+                    params![],
+                    |r| r.get(0),
+                )
                 .map_err(&sql)?;
             let repos = usize::try_from(repos).unwrap_or(0).max(values.len());
             (kept, kept * repos / values.len().max(1))
@@ -1317,9 +1349,9 @@ impl Store {
             }
         };
         // The rows: all of them in id order; or a filter's by the id blocks
-        // of its repositories (each a range of the table, in id order), and
-        // the rows stored before blocks (block 0, see `BLOCK_BITS`) by the
-        // filter's condition.
+        // of its repositories (on SQLite each a range of the table, in id
+        // order), and the rows stored before blocks (block 0, see
+        // `BLOCK_BITS`) by the filter's condition.
         let columns = "SELECT p.id, p.repo, p.number, p.source, p.author, p.created_at, p.ready_at, p.merged_at,
                               p.closed_at, p.merge_commit, p.draft, p.additions, p.deletions, p.updated_at,
                               p.size_known, p.last_event_at
@@ -1328,6 +1360,15 @@ impl Store {
         let mut ranges: Vec<[i64; 2]> = Vec::new();
         if condition.is_empty() {
             statements.push((format!("{columns} ORDER BY p.id"), Vec::new()));
+        } else if self.db.is_postgres() {
+            // PostgreSQL keeps rows in the order they arrived whatever their
+            // ids, so a block's range is spread through the table: the
+            // index on (repo, last_event_at) reads the window alone.
+            let time = match since {
+                None => String::new(),
+                Some(reach) => format!(" AND {}", self.reach_sql(filter, reach)?),
+            };
+            statements.push((format!("{columns}{condition}{time} ORDER BY p.id"), bound.clone()));
         } else {
             let legacy: bool = self
                 .db

@@ -155,7 +155,7 @@ impl Store {
     /// merged without a recorded merge commit (what a windowed read of the
     /// pull requests adds up over all of them).
     pub fn pr_counts(&self, filter: &EventFilter) -> Result<Vec<PrCount>, StoreError> {
-        let (condition, values) = self.pull_request_sql(filter)?;
+        let (condition, values, _) = self.pull_request_sql(filter)?;
         let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
         let glue = if condition.is_empty() { " WHERE" } else { " AND" };
         let mut counts = self
@@ -205,7 +205,7 @@ impl Store {
     /// `(merged_at, repo, number)` of every merged pull request `filter`
     /// keeps, in storage order.
     pub fn pr_merges(&self, filter: &EventFilter) -> Result<Vec<(i64, String, u64)>, StoreError> {
-        let (condition, values) = self.pull_request_sql(filter)?;
+        let (condition, values, _) = self.pull_request_sql(filter)?;
         let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
         let glue = if condition.is_empty() { " WHERE" } else { " AND" };
         let mut merges = Vec::new();
@@ -450,9 +450,11 @@ fn repo_list(column: &str, repos: &[String], values: &mut Vec<String>) -> String
 impl Store {
     /// The stored repository slugs of `table` that `filter` keeps: the
     /// filter's names (any owner, any case) resolved to exact values once,
-    /// so the reads after it compare by equality (and use the index).
-    fn kept_repos(&self, table: &str, filter: &EventFilter) -> Result<Vec<String>, StoreError> {
+    /// so the reads after it compare by equality (and use the index); and
+    /// how many distinct slugs are stored.
+    fn kept_repos(&self, table: &str, filter: &EventFilter) -> Result<(Vec<String>, usize), StoreError> {
         let mut kept = Vec::new();
+        let mut stored = 0;
         // The distinct values, one index seek each (a loose index scan),
         // not a pass over millions of rows.
         let distinct = format!(
@@ -465,23 +467,26 @@ impl Store {
         self.db
             .for_each(&distinct, params![], |r| {
                 let repo: String = r.get(0)?;
+                stored += 1;
                 if filter.keeps_repo(&repo) {
                     kept.push(repo);
                 }
                 Ok(())
             })
             .map_err(self.sql())?;
-        Ok(kept)
+        Ok((kept, stored))
     }
 
-    /// `WHERE …` for pull requests (aliased `p`), with its parameters.
-    fn pull_request_sql(&self, filter: &EventFilter) -> Result<(String, Vec<String>), StoreError> {
+    /// `WHERE …` for pull requests (aliased `p`), with its parameters, and
+    /// how many repositories have pull requests stored (0 without a filter:
+    /// not counted).
+    fn pull_request_sql(&self, filter: &EventFilter) -> Result<(String, Vec<String>, usize), StoreError> {
         let mut values = Vec::new();
         if filter.repos.is_empty() {
-            return Ok((String::new(), values));
+            return Ok((String::new(), values, 0));
         }
-        let kept = self.kept_repos("pull_requests", filter)?;
-        Ok((format!(" WHERE {}", repo_list("p.repo", &kept, &mut values)), values))
+        let (kept, stored) = self.kept_repos("pull_requests", filter)?;
+        Ok((format!(" WHERE {}", repo_list("p.repo", &kept, &mut values)), values, stored))
     }
 
     /// `WHERE …` for deployments (aliased `d`): their service, or their repository.
@@ -492,7 +497,7 @@ impl Store {
         }
         let mut parts: Vec<String> = filter.service_condition("d.service", &mut values).into_iter().collect();
         if !filter.repos.is_empty() {
-            let kept = self.kept_repos("deployments", filter)?;
+            let (kept, _) = self.kept_repos("deployments", filter)?;
             parts.push(repo_list("d.repo", &kept, &mut values));
         }
         Ok((format!(" WHERE {}", parts.join(" OR ")), values))
@@ -1294,7 +1299,7 @@ impl Store {
         let sql = self.sql();
         // A filter narrows every read in SQL: a team reads its own pull
         // requests and their children only (and Rust checks each row again).
-        let (condition, values) = self.pull_request_sql(filter)?;
+        let (condition, values, stored_repos) = self.pull_request_sql(filter)?;
         // How many pull requests the filter keeps (index ranges), and about
         // how many there are: this only chooses how to read, so a filter's
         // share of the repositories stands in for a count of every row.
@@ -1311,21 +1316,7 @@ impl Store {
             (all, all)
         } else {
             let kept = count(&condition, &values)?;
-            // The repositories stored (a loose index scan, as `kept_repos`).
-            let repos: i64 = self
-                .db
-                .query_row(
-                    "WITH RECURSIVE r(repo) AS (
-                         SELECT MIN(repo) FROM pull_requests
-                         UNION ALL
-                         SELECT (SELECT MIN(t.repo) FROM pull_requests t WHERE t.repo > r.repo)
-                         FROM r WHERE r.repo IS NOT NULL
-                     ) SELECT COUNT(*) FROM r WHERE repo IS NOT NULL",
-                    params![],
-                    |r| r.get(0),
-                )
-                .map_err(&sql)?;
-            let repos = usize::try_from(repos).unwrap_or(0).max(values.len());
+            let repos = stored_repos.max(values.len());
             (kept, kept * repos / values.len().max(1))
         };
         // When the filter keeps most of them (an organisation's teams),

@@ -1347,6 +1347,13 @@ impl Store {
                               p.closed_at, p.merge_commit, p.draft, p.additions, p.deletions, p.updated_at,
                               p.size_known, p.last_event_at
                        FROM pull_requests p";
+        // Rows read by an index: the window's rule in SQL (see `reach_sql`).
+        let window_sql = || -> Result<String, StoreError> {
+            match since {
+                None => Ok(String::new()),
+                Some(reach) => Ok(format!(" AND {}", self.reach_sql(filter, reach)?)),
+            }
+        };
         let mut statements: Vec<(String, Vec<&dyn ToParam>)> = Vec::new();
         let mut ranges: Vec<[i64; 2]> = Vec::new();
         if condition.is_empty() {
@@ -1355,10 +1362,7 @@ impl Store {
             // PostgreSQL keeps rows in the order they arrived whatever their
             // ids, so a block's range is spread through the table: the
             // index on (repo, last_event_at) reads the window alone.
-            let time = match since {
-                None => String::new(),
-                Some(reach) => format!(" AND {}", self.reach_sql(filter, reach)?),
-            };
+            let time = window_sql()?;
             statements.push((format!("{columns}{condition}{time} ORDER BY p.id"), bound.clone()));
         } else {
             let legacy: bool = self
@@ -1370,10 +1374,7 @@ impl Store {
                 )
                 .map_err(&sql)?;
             if legacy {
-                let time = match since {
-                    None => String::new(),
-                    Some(reach) => format!(" AND {}", self.reach_sql(filter, reach)?),
-                };
+                let time = window_sql()?;
                 statements.push((
                     format!("{columns}{condition} AND p.id < {}{time} ORDER BY p.id", 1_i64 << BLOCK_BITS),
                     bound.clone(),

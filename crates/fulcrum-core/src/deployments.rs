@@ -68,6 +68,17 @@ pub fn attribute(commits: &[Commit], deployments: &[Deployment]) -> Attribution 
     for (i, commit) in commits.iter().enumerate() {
         index.entry(commit.id.as_str()).or_insert(i);
     }
+    attribute_indexed(commits, &index, deployments)
+}
+
+/// [`attribute`] with the commits' index already made: `index` maps each
+/// commit id to its first position in `commits` (a caller that built the
+/// commits keeps the map it deduplicated them with).
+pub fn attribute_indexed(
+    commits: &[Commit],
+    index: &crate::model::IdMap<&str, usize>,
+    deployments: &[Deployment],
+) -> Attribution {
     let graph = CommitGraph::from_parents(
         commits.iter().map(|c| c.parents.iter().filter_map(|p| index.get(p.as_str()).copied())),
     );

@@ -2,6 +2,7 @@
 //! deployments found per the configuration) and runs the core computations.
 //! Reads the store only; never git, never the network.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use fulcrum_core::deployments::{Attribution, CommitGraph, Target, attribute, attribute_graph};
@@ -154,12 +155,14 @@ pub struct Scope<'a> {
 
 /// The history a report stands on: commits (from git, or standing in from
 /// events), deployments, and how they were found.
-pub struct History {
+pub struct History<'a> {
     /// Commits, identities merged: every stored commit, or (when the
     /// history was read for a window) the commits the window needs.
     pub commits: Vec<Commit>,
-    /// Deployments of the strongest source present.
-    pub deployments: Vec<Deployment>,
+    /// Deployments of the strongest source present (borrowed from the
+    /// events when they are the events' own: an organisation's row has
+    /// hundreds of thousands, each with its commit list).
+    pub deployments: Cow<'a, [Deployment]>,
     /// How deployments were found, in words.
     pub deployments_source: String,
     /// The repository's store key and state, when there is one.
@@ -171,9 +174,11 @@ pub struct History {
     pub attribution: Option<Attribution>,
     /// The repository's totals, when counted while reading its graph.
     pub totals: Option<RepoTotals>,
+    /// Each commit id's position in `commits`, when it was made with them.
+    pub index: Option<fulcrum_core::model::IdMap<&'a str, usize>>,
 }
 
-impl History {
+impl History<'_> {
     /// Which commits each deployment shipped.
     pub fn attribution(&mut self) -> Attribution {
         self.attribution.take().unwrap_or_else(|| attribute(&self.commits, &self.deployments))
@@ -184,13 +189,13 @@ impl History {
 /// ones. `from` is the earliest deployment finish the caller reports on:
 /// commits shipped only by deployments before it, and not named by a pull
 /// request or an incident, need not be read (`None`: read every commit).
-pub fn history(
+pub fn history<'a>(
     store: &Store,
     scope: &Scope<'_>,
-    events: &Events,
+    events: &'a Events,
     config: &Config,
     from: Option<i64>,
-) -> anyhow::Result<History> {
+) -> anyhow::Result<History<'a>> {
     let Some(key) = scope.repo_key else {
         if events.is_empty() {
             return Err(AnalysisError::NoData {
@@ -199,13 +204,18 @@ pub fn history(
             }
             .into());
         }
+        // The stand-ins' index serves the attribution too (an
+        // organisation's row has millions of commit ids).
+        let (commits, index) = events.stand_in_commits();
+        let attribution = fulcrum_core::deployments::attribute_indexed(&commits, &index, &events.deployments);
         return Ok(History {
-            commits: events.stand_in_commits(),
-            deployments: events.deployments.clone(),
+            index: Some(index),
+            commits,
+            deployments: Cow::Borrowed(&events.deployments),
             deployments_source: event_deployments_text(events),
             git: None,
             team: Vec::new(),
-            attribution: None,
+            attribution: Some(attribution),
             totals: None,
         });
     };
@@ -228,12 +238,13 @@ pub fn history(
     if let Some(Windowed { commits, deployments, source, attribution, totals }) = windowed {
         return Ok(History {
             commits,
-            deployments,
+            deployments: Cow::Owned(deployments),
             deployments_source: source,
             git: Some((key.to_owned(), state)),
             team: Vec::new(),
             attribution: Some(attribution),
             totals: Some(totals),
+            index: None,
         });
     }
     let stored = store.load_commits(state.id)?;
@@ -247,12 +258,13 @@ pub fn history(
     add_beside(&mut deployments, &mut deployments_source, beside, scope);
     let mut history = History {
         commits,
-        deployments,
+        deployments: Cow::Owned(deployments),
         deployments_source,
         git: Some((key.to_owned(), state)),
         team: Vec::new(),
         attribution: None,
         totals: None,
+        index: None,
     };
     // A team roll-up: each other repository's commits and its own deployments
     // (grouped under its service, so one repository's release never ships
@@ -267,12 +279,12 @@ pub fn history(
         let commits = to_core_commits(stored, reverts, state.mailmap.as_deref());
         let (deployments, source) = find_deployments(&state, &commits, other, service, config)?;
         history.commits.extend(commits);
-        history.deployments.extend(deployments);
+        history.deployments.to_mut().extend(deployments);
         history.deployments_source.push_str(&format!("; {service}: {source}"));
         history.team.push((other.clone(), state));
     }
     if !history.team.is_empty() {
-        history.deployments.sort_by(|a, b| a.finished_at.cmp(&b.finished_at).then_with(|| a.id.cmp(&b.id)));
+        history.deployments.to_mut().sort_by(|a, b| a.finished_at.cmp(&b.finished_at).then_with(|| a.id.cmp(&b.id)));
     }
     Ok(history)
 }
@@ -481,7 +493,7 @@ pub fn analyze_loaded(
     let before = Window { start: window.start - window.duration(), end: window.start };
     let mut history = history(store, scope, events, config, Some(before.start))?;
     let attribution = history.attribution();
-    let History { commits, deployments, deployments_source, git, team, totals: counted, .. } = history;
+    let History { commits, deployments, deployments_source, git, team, totals: counted, index, .. } = history;
     let mut warnings = Vec::new();
     if events.skipped_deployments > 0 {
         warnings.push(format!(
@@ -492,7 +504,7 @@ pub fn analyze_loaded(
     let hotfix = |c: &Commit| config.hotfix_regex.is_match(&c.subject);
     let inference = if git.is_some() { infer(&commits, &attribution, &hotfix) } else { Default::default() };
     let index: fulcrum_core::model::IdMap<&str, usize> =
-        commits.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
+        index.unwrap_or_else(|| commits.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect());
     let (failures, rework, failure_source, failures_source) = if !events.incidents.is_empty() {
         let links =
             link(&events.incidents, &deployments, &attribution, &|id| index.get(id).copied(), config.link_window);

@@ -88,6 +88,65 @@ impl StoredEvents {
     /// `since` (see [`reach`]).
     pub fn load(store: &Store, filter: &EventFilter, since: Option<i64>) -> anyhow::Result<StoredEvents> {
         let started = std::time::Instant::now();
+        // Incidents and the counts of every repository's pull requests need
+        // nothing read here: a second connection reads them meanwhile.
+        let beside = store.reader()?;
+        let ((deployments, prs, times), (incidents, counts)) = std::thread::scope(|threads| -> anyhow::Result<_> {
+            let other = threads.spawn(move || -> anyhow::Result<_> {
+                let incidents = beside.load_incidents(filter)?;
+                Ok((incidents, beside.pr_counts(filter)?))
+            });
+            let read = Self::read_prs(store, filter, since);
+            let other = other.join().expect("reading incidents does not panic")?;
+            Ok((read?, other))
+        })?;
+        let read = started.elapsed();
+        let mut named = HashMap::new();
+        if since.is_some() {
+            let read: HashSet<(&str, u64)> = prs.iter().map(|pr| (pr.repo.as_str(), pr.number)).collect();
+            let missing: Vec<(String, u64)> = incidents
+                .iter()
+                .filter_map(|i| pr_reference(i.pull_request.as_deref()?))
+                .filter(|(repo, number)| !read.contains(&(*repo, *number)))
+                .map(|(repo, number)| (repo.to_owned(), number))
+                .collect();
+            named = store.pr_merge_commits(&missing)?;
+        }
+        let (pr_repo, repos) = positions(prs.iter().map(|pr| &pr.repo));
+        let (deployment_target, targets) = positions(deployments.iter().map(|d| (&d.repo, &d.service)));
+        let repos = repos.into_iter().cloned().collect();
+        let targets = targets.into_iter().map(|(repo, service)| (repo.clone(), service.clone())).collect();
+        if std::env::var_os("FULCRUM_TIMING").is_some() {
+            eprintln!(
+                "events read: deployments and pull requests in {:.3} s ({}), incidents and counts beside them, \
+                 the rest {:.3} s",
+                read.as_secs_f64(),
+                times,
+                (started.elapsed() - read).as_secs_f64()
+            );
+        }
+        Ok(StoredEvents {
+            prs,
+            deployments,
+            incidents,
+            pr_repo,
+            repos,
+            deployment_target,
+            targets,
+            counts,
+            named,
+            since,
+        })
+    }
+
+    /// The deployments `filter` keeps, then the pull requests they and
+    /// `since` reach; with how long each took, in words.
+    fn read_prs(
+        store: &Store,
+        filter: &EventFilter,
+        since: Option<i64>,
+    ) -> anyhow::Result<(Vec<DeploymentEvent>, Vec<PullRequest>, String)> {
+        let started = std::time::Instant::now();
         let deployments = store.load_deployments(filter)?;
         let deployments_read = started.elapsed();
         let reach = since.map(|at| {
@@ -104,44 +163,12 @@ impl StoredEvents {
         });
         let prs = store.load_pull_requests(filter, reach.as_ref())?;
         drop(reach);
-        let prs_read = started.elapsed();
-        let incidents = store.load_incidents(filter)?;
-        let mut named = HashMap::new();
-        if since.is_some() {
-            let read: HashSet<(&str, u64)> = prs.iter().map(|pr| (pr.repo.as_str(), pr.number)).collect();
-            let missing: Vec<(String, u64)> = incidents
-                .iter()
-                .filter_map(|i| pr_reference(i.pull_request.as_deref()?))
-                .filter(|(repo, number)| !read.contains(&(*repo, *number)))
-                .map(|(repo, number)| (repo.to_owned(), number))
-                .collect();
-            named = store.pr_merge_commits(&missing)?;
-        }
-        let (pr_repo, repos) = positions(prs.iter().map(|pr| &pr.repo));
-        let (deployment_target, targets) = positions(deployments.iter().map(|d| (&d.repo, &d.service)));
-        let repos = repos.into_iter().cloned().collect();
-        let targets = targets.into_iter().map(|(repo, service)| (repo.clone(), service.clone())).collect();
-        let counts = store.pr_counts(filter)?;
-        if std::env::var_os("FULCRUM_TIMING").is_some() {
-            eprintln!(
-                "events read: deployments in {:.3} s, pull requests {:.3} s, incidents and counts {:.3} s",
-                deployments_read.as_secs_f64(),
-                (prs_read - deployments_read).as_secs_f64(),
-                (started.elapsed() - prs_read).as_secs_f64()
-            );
-        }
-        Ok(StoredEvents {
-            prs,
-            deployments,
-            incidents,
-            pr_repo,
-            repos,
-            deployment_target,
-            targets,
-            counts,
-            named,
-            since,
-        })
+        let times = format!(
+            "deployments {:.3} s, pull requests {:.3} s",
+            deployments_read.as_secs_f64(),
+            (started.elapsed() - deployments_read).as_secs_f64()
+        );
+        Ok((deployments, prs, times))
     }
 
     /// A filter keeping everything any of `filters` keeps (an empty list in
@@ -371,11 +398,17 @@ impl Events {
 
     /// Commits standing in for a history when there is no git repository:
     /// every commit named by a pull request or a deployment, without parents.
-    pub fn stand_in_commits<'a>(&'a self) -> Vec<Commit> {
-        let mut seen: IdMap<&str, ()> = IdMap::default();
-        let mut commits = Vec::new();
+    /// With each id's position among them (borrowing the events' ids).
+    pub fn stand_in_commits<'a>(&'a self) -> (Vec<Commit>, IdMap<&'a str, usize>) {
+        // Sized for every id named, duplicates included: growing maps and
+        // vectors of millions was a fifth of the organisation's report.
+        let named =
+            self.prs.len() + self.deployments.iter().map(|d| 1 + d.shipped.as_ref().map_or(0, Vec::len)).sum::<usize>();
+        let mut seen: IdMap<&str, usize> = IdMap::with_capacity_and_hasher(named, Default::default());
+        let mut commits = Vec::with_capacity(named);
         let mut add = |id: &'a str, author: &str, at: i64| {
-            if seen.insert(id, ()).is_none() {
+            if let std::collections::hash_map::Entry::Vacant(slot) = seen.entry(id) {
+                slot.insert(commits.len());
                 commits.push(Commit {
                     id: id.to_owned(),
                     parents: Vec::new(),
@@ -399,7 +432,7 @@ impl Events {
                 add(id, "", d.finished_at);
             }
         }
-        commits
+        (commits, seen)
     }
 }
 
@@ -501,6 +534,63 @@ mod tests {
                 assert_eq!(keeps(*repo, service), f.keeps_deployment(*repo, service), "{f:?} {repo:?} {service}");
             }
         }
+    }
+
+    #[test]
+    fn stand_in_commits_come_with_their_index_and_attribute_as_the_commits_do() {
+        let pr = |number: u64, merge: Option<&str>, merged: Option<i64>| PullRequest {
+            id: format!("import:pr:shop#{number}"),
+            repo: "shop".to_owned(),
+            number,
+            author: format!("dev-{number}"),
+            created_at: 0,
+            ready_at: None,
+            draft: false,
+            merged_at: merged,
+            closed_at: None,
+            merge_commit: merge.map(str::to_owned),
+            additions: 1,
+            deletions: 0,
+            size_unknown: false,
+            commits: Vec::new(),
+            activities: Vec::new(),
+            updated_at: None,
+        };
+        let deployment = |id: &str, commit: &str, at: i64, listed: Option<&[&str]>| Deployment {
+            id: id.to_owned(),
+            name: id.to_owned(),
+            service: "shop".to_owned(),
+            environment: "production".to_owned(),
+            commit: commit.to_owned(),
+            finished_at: at,
+            source: fulcrum_core::model::DeploymentSource::Event,
+            shipped: listed.map(|l| l.iter().map(|c| (*c).to_owned()).collect()),
+        };
+        let events = Events {
+            // m2 twice (a merge and a listed commit), m3 merged, never deployed.
+            prs: vec![pr(1, Some("m1"), Some(10)), pr(2, Some("m2"), Some(20)), pr(3, Some("m3"), Some(30))],
+            deployments: vec![
+                deployment("d1", "m1", 15, None),
+                deployment("d2", "m2", 25, Some(&["x1", "m2"])),
+                deployment("d3", "m1", 40, None),
+            ],
+            ..Events::default()
+        };
+        let (commits, index) = events.stand_in_commits();
+        let ids: Vec<&str> = commits.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["m1", "m2", "m3", "x1"]);
+        assert_eq!(commits[1].author.name, "dev-2");
+        assert_eq!(commits[3].author_time, 25);
+        assert_eq!(index.len(), commits.len());
+        for (i, commit) in commits.iter().enumerate() {
+            assert_eq!(index[commit.id.as_str()], i);
+        }
+        let indexed = fulcrum_core::deployments::attribute_indexed(&commits, &index, &events.deployments);
+        let built = fulcrum_core::deployments::attribute(&commits, &events.deployments);
+        assert_eq!(indexed.shipped, built.shipped);
+        assert_eq!(indexed.shipped, [vec![0], vec![1, 3], vec![]]);
+        assert_eq!(indexed.is_baseline, built.is_baseline);
+        assert_eq!(indexed.groups, built.groups);
     }
 
     #[test]

@@ -72,14 +72,19 @@ pub fn analyze(
     let started = std::time::Instant::now();
     let since = crate::analyses::delivery::reach(scope.repo_key.is_some(), store.has_work_items()?, window.start);
     let events = Events::load_since(store, &scope.filter, config, since)?;
-    let analysis = analyze_loaded(store, scope, config, window, now, &events, started);
+    let analysis = analyze_loaded(store, scope, config, window, now, &events, started, true);
     crate::analyses::delivery::free_aside(events);
     analysis
 }
 
 /// [`analyze`] with the scope's events already loaded (the organisation
 /// view loads them once for a team's report and flow); `started` is when
-/// the loading began, for `FULCRUM_TIMING`.
+/// the loading began, for `FULCRUM_TIMING`. Without `name` the pull
+/// requests the report lists (breaches, stale work) are not named: their
+/// titles are not read and `named` stays empty (the organisation's rows
+/// show figures alone, and a whole organisation lists hundreds of
+/// thousands).
+#[allow(clippy::too_many_arguments)]
 pub fn analyze_loaded(
     store: &Store,
     scope: &Scope<'_>,
@@ -88,6 +93,7 @@ pub fn analyze_loaded(
     now: i64,
     events: &Events,
     started: std::time::Instant,
+    name: bool,
 ) -> anyhow::Result<FlowAnalysis> {
     let timing = std::env::var_os("FULCRUM_TIMING").is_some();
     let loaded = started.elapsed();
@@ -136,12 +142,7 @@ pub fn analyze_loaded(
         {
             unfinished = Some(interrupted_sync_warning(key, store.totals(state.id)?.commits));
         }
-        (
-            std::borrow::Cow::Owned(history.deployments),
-            history.deployments_source,
-            history.git.map(|(key, _)| key),
-            deployed,
-        )
+        (history.deployments, history.deployments_source, history.git.map(|(key, _)| key), deployed)
     };
     let deployed_at = |commit: &str| deployed.get(commit).copied();
     // A team has a few dozen logins and a window hundreds of thousands of
@@ -220,8 +221,11 @@ pub fn analyze_loaded(
             None => text,
         })
     };
-    let wanted: std::collections::BTreeSet<&str> =
-        report.breaches.iter().map(|b| b.pr.as_str()).chain(report.stale.iter().map(|s| s.pr.as_str())).collect();
+    let wanted: std::collections::BTreeSet<&str> = if name {
+        report.breaches.iter().map(|b| b.pr.as_str()).chain(report.stale.iter().map(|s| s.pr.as_str())).collect()
+    } else {
+        Default::default()
+    };
     let keys: Vec<(String, u64)> =
         events.prs.iter().filter(|pr| wanted.contains(pr.id.as_str())).map(|pr| (pr.repo.clone(), pr.number)).collect();
     let labels = store.pr_labels(&keys)?;

@@ -1784,6 +1784,26 @@ mod tests {
         let all = store.load_pull_requests(&EventFilter::default(), None).unwrap();
         assert_eq!(all.len(), 10);
         assert_eq!(all.iter().map(|pr| pr.commits.len()).sum::<usize>(), 6);
+        // The organisation's window: the table read in two halves (blocks
+        // 1 and below, then 2 and above), in id order with their children;
+        // o/b#7 reached by its shipped merge commit.
+        let since = PrReach { at: 3000, shipped: vec!["m7"] };
+        let prs = store.load_pull_requests(&EventFilter::default(), Some(&since)).unwrap();
+        let read: Vec<(String, Vec<&str>, usize)> = prs
+            .iter()
+            .map(|pr| (pr.id.clone(), pr.commits.iter().map(|c| c.sha.as_str()).collect(), pr.activities.len()))
+            .collect();
+        let expected: Vec<(String, Vec<&str>, usize)> = [
+            ("o/a#1", vec!["c1"], 0),
+            ("o/b#7", vec!["c7b"], 1),
+            ("o/a#10", vec!["a10", "b10"], 1),
+            ("o/a#11", vec!["a11"], 1),
+            ("o/c#1", vec!["k1"], 1),
+        ]
+        .into_iter()
+        .map(|(id, commits, activities)| (format!("import:pr:{id}"), commits, activities))
+        .collect();
+        assert_eq!(read, expected);
         let deployments = store.load_deployments(&team).unwrap();
         let read: Vec<(&str, Option<Vec<String>>)> =
             deployments.iter().map(|d| (d.external_id.as_str(), d.commits.clone())).collect();

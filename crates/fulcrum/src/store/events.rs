@@ -1325,7 +1325,6 @@ impl Store {
         let (condition, values) = if kept * 2 > all { (String::new(), Vec::new()) } else { (condition, values) };
         let mut prs: Vec<PullRequest> = Vec::with_capacity(kept);
         let mut index = Positions::default();
-        let mut kept_repos: HashMap<String, bool> = HashMap::new();
         let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
         // A row the windows reach: open, or with an event since `at`, or
         // shipped by a deployment since then (see `PrReach`). Checked here
@@ -1356,7 +1355,21 @@ impl Store {
         };
         let mut statements: Vec<(String, Vec<&dyn ToParam>)> = Vec::new();
         let mut ranges: Vec<[i64; 2]> = Vec::new();
-        if condition.is_empty() {
+        // An organisation's read on SQLite: the table in two halves, each
+        // on its own core (blocks are repositories of about equal size).
+        let mut halves: Option<i64> = None;
+        if condition.is_empty() && !self.db.is_postgres() {
+            let blocks: Vec<i64> = self
+                .db
+                .query_map("SELECT block FROM id_blocks WHERE kind = 'pull_request' ORDER BY block", params![], |r| {
+                    r.get(0)
+                })
+                .map_err(&sql)?;
+            halves = blocks.get(blocks.len() / 2).filter(|_| blocks.len() >= 2).map(|b| b << BLOCK_BITS);
+        }
+        if let Some(middle) = &halves {
+            statements.push((format!("{columns} WHERE p.id < ?1 ORDER BY p.id"), vec![middle as &dyn ToParam]));
+        } else if condition.is_empty() {
             statements.push((format!("{columns} ORDER BY p.id"), Vec::new()));
         } else if self.db.is_postgres() {
             // PostgreSQL keeps rows in the order they arrived whatever their
@@ -1402,48 +1415,80 @@ impl Store {
         for [start, end] in &ranges {
             statements.push((range_sql.clone(), vec![start as &dyn ToParam, end]));
         }
-        for (statement, bound) in &statements {
-            self.db
-                .for_each(statement, bound, |row| {
-                    let merge_commit: Option<String> = row.get(9)?;
-                    if !reaches(row.get(15)?, merge_commit.as_deref()) {
-                        return Ok(());
-                    }
-                    let repo: String = row.get(1)?;
-                    // A few hundred repositories against millions of rows: each decided once.
-                    let kept = match kept_repos.get(&repo) {
-                        Some(&kept) => kept,
-                        None => *kept_repos.entry(repo.clone()).or_insert_with(|| filter.keeps_repo(&repo)),
-                    };
-                    if !kept {
-                        return Ok(());
-                    }
-                    let row_id: i64 = row.get(0)?;
-                    let number: i64 = row.get(2)?;
-                    let source: String = row.get(3)?;
-                    let kind = source.split(':').next().unwrap_or("import").to_owned();
-                    index.insert(row_id, prs.len());
-                    prs.push(PullRequest {
-                        id: format!("{kind}:pr:{repo}#{number}"),
-                        repo,
-                        number: number as u64,
-                        author: row.get(4)?,
-                        created_at: row.get(5)?,
-                        ready_at: row.get(6)?,
-                        merged_at: row.get(7)?,
-                        closed_at: row.get(8)?,
-                        merge_commit,
-                        draft: row.get(10)?,
-                        additions: row.get::<i64>(11)?.max(0) as u64,
-                        deletions: row.get::<i64>(12)?.max(0) as u64,
-                        size_unknown: !row.get::<bool>(14)?,
-                        commits: Vec::new(),
-                        activities: Vec::new(),
-                        updated_at: row.get(13)?,
-                    });
+        // One row, when the window reaches it and the filter keeps its
+        // repository (a few hundred repositories against millions of rows:
+        // each decided once, in `kept_repos`).
+        let pr_row = |row: &super::db::Row<'_, '_>,
+                      kept_repos: &mut HashMap<String, bool>|
+         -> Result<Option<(i64, PullRequest)>, super::db::DbError> {
+            let merge_commit: Option<String> = row.get(9)?;
+            if !reaches(row.get(15)?, merge_commit.as_deref()) {
+                return Ok(None);
+            }
+            let repo: String = row.get(1)?;
+            let kept = match kept_repos.get(&repo) {
+                Some(&kept) => kept,
+                None => *kept_repos.entry(repo.clone()).or_insert_with(|| filter.keeps_repo(&repo)),
+            };
+            if !kept {
+                return Ok(None);
+            }
+            let number: i64 = row.get(2)?;
+            let source: String = row.get(3)?;
+            let kind = source.split(':').next().unwrap_or("import").to_owned();
+            Ok(Some((
+                row.get(0)?,
+                PullRequest {
+                    id: format!("{kind}:pr:{repo}#{number}"),
+                    repo,
+                    number: number as u64,
+                    author: row.get(4)?,
+                    created_at: row.get(5)?,
+                    ready_at: row.get(6)?,
+                    merged_at: row.get(7)?,
+                    closed_at: row.get(8)?,
+                    merge_commit,
+                    draft: row.get(10)?,
+                    additions: row.get::<i64>(11)?.max(0) as u64,
+                    deletions: row.get::<i64>(12)?.max(0) as u64,
+                    size_unknown: !row.get::<bool>(14)?,
+                    commits: Vec::new(),
+                    activities: Vec::new(),
+                    updated_at: row.get(13)?,
+                },
+            )))
+        };
+        let path = &self.path;
+        let read_all = |db: &super::db::Db, statements: &[(String, Vec<&dyn ToParam>)]| {
+            let mut kept_repos: HashMap<String, bool> = HashMap::new();
+            let mut read = Vec::new();
+            for (statement, bound) in statements {
+                db.for_each(statement, bound, |row| {
+                    read.extend(pr_row(row, &mut kept_repos)?);
                     Ok(())
                 })
-                .map_err(&sql)?;
+                .map_err(|e| sql_error(path, e))?;
+            }
+            Ok::<_, StoreError>(read)
+        };
+        let upper = match halves {
+            Some(middle) => {
+                let reader = self.db.reader(&self.path).map_err(&sql)?;
+                let statement = format!("{columns} WHERE p.id >= ?1 ORDER BY p.id");
+                std::thread::scope(|threads| {
+                    let read_all = &read_all;
+                    let upper = threads.spawn(move || read_all(&reader, &[(statement, vec![&middle as &dyn ToParam])]));
+                    let lower = read_all(&self.db, &statements);
+                    let upper = upper.join().expect("a pull request reader does not panic");
+                    Ok::<_, StoreError>(lower?.into_iter().chain(upper?))
+                })?
+                .collect::<Vec<_>>()
+            }
+            None => read_all(&self.db, &statements)?,
+        };
+        for (row_id, pr) in upper {
+            index.insert(row_id, prs.len());
+            prs.push(pr);
         }
         // The children: of a few pull requests (a team's window) by their
         // ids; of most (an organisation) every row, skipping those of pull

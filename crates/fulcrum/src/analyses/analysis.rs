@@ -206,8 +206,8 @@ pub fn history<'a>(
         }
         // The stand-ins' index serves the attribution too (an
         // organisation's row has millions of commit ids).
-        let (commits, index) = events.stand_in_commits();
-        let attribution = fulcrum_core::deployments::attribute_indexed(&commits, &index, &events.deployments);
+        let (commits, index, left_out) = events.stand_in_commits(from);
+        let attribution = events.stand_in_attribution(&commits, &index, left_out);
         return Ok(History {
             index: Some(index),
             commits,

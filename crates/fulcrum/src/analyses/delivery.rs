@@ -399,11 +399,49 @@ impl Events {
     /// Commits standing in for a history when there is no git repository:
     /// every commit named by a pull request or a deployment, without parents.
     /// With each id's position among them (borrowing the events' ids).
-    pub fn stand_in_commits<'a>(&'a self) -> (Vec<Commit>, IdMap<&'a str, usize>) {
+    ///
+    /// From `from` on (the earliest deployment a report shows), a listed
+    /// commit of an earlier deployment stands in only when something else
+    /// names it too: a pull request, an incident, a deployment's own commit,
+    /// or the list of a deployment since `from`. Each of those then has
+    /// every deployment that shipped it, so what the report shows is the
+    /// same; only the earlier deployments' lists are cut short (the third
+    /// value counts the entries left out: the attribution counts them as
+    /// unknown, and [`Events::stand_in_attribution`] takes them back off).
+    /// An organisation's two years of deployment lists are most of its
+    /// commit ids.
+    pub fn stand_in_commits<'a>(&'a self, from: Option<i64>) -> (Vec<Commit>, IdMap<&'a str, usize>, usize) {
+        let since = from.unwrap_or(i64::MIN);
+        let lists = |recent: bool| {
+            self.deployments.iter().filter(move |d| (d.finished_at >= since) == recent).flat_map(|d| d.shipped.iter())
+        };
+        // What names a commit besides the earlier deployments' lists.
+        let mut needed: IdMap<&str, ()> = IdMap::default();
+        if from.is_some() {
+            let recent: usize = lists(true).map(Vec::len).sum();
+            needed.reserve(self.prs.len() + self.deployments.len() + recent);
+            for pr in &self.prs {
+                if let (Some(merge), Some(_)) = (&pr.merge_commit, pr.merged_at) {
+                    needed.insert(merge, ());
+                }
+            }
+            for incident in &self.incidents {
+                for id in [&incident.commit, &incident.pull_request_commit].into_iter().flatten() {
+                    needed.insert(id, ());
+                }
+            }
+            for d in &self.deployments {
+                needed.insert(&d.commit, ());
+            }
+            for id in lists(true).flatten() {
+                needed.insert(id, ());
+            }
+        }
         // Sized for every id named, duplicates included: growing maps and
         // vectors of millions was a fifth of the organisation's report.
-        let named =
-            self.prs.len() + self.deployments.iter().map(|d| 1 + d.shipped.as_ref().map_or(0, Vec::len)).sum::<usize>();
+        let named = self.prs.len()
+            + self.deployments.len()
+            + if from.is_some() { needed.len() } else { lists(false).chain(lists(true)).map(Vec::len).sum() };
         let mut seen: IdMap<&str, usize> = IdMap::with_capacity_and_hasher(named, Default::default());
         let mut commits = Vec::with_capacity(named);
         let mut add = |id: &'a str, author: &str, at: i64| {
@@ -426,13 +464,33 @@ impl Events {
                 add(merge, &pr.author, merged);
             }
         }
+        let mut left_out = 0;
         for d in &self.deployments {
             add(&d.commit, "", d.finished_at);
+            let cut = from.is_some() && d.finished_at < since;
             for id in d.shipped.iter().flatten() {
-                add(id, "", d.finished_at);
+                if cut && !needed.contains_key(id.as_str()) {
+                    left_out += 1;
+                } else {
+                    add(id, "", d.finished_at);
+                }
             }
         }
-        (commits, seen)
+        (commits, seen, left_out)
+    }
+
+    /// The attribution of [`Events::stand_in_commits`] to the deployments:
+    /// the entries the stand-ins left out are not counted as unknown.
+    pub fn stand_in_attribution(
+        &self,
+        commits: &[Commit],
+        index: &IdMap<&str, usize>,
+        left_out: usize,
+    ) -> fulcrum_core::deployments::Attribution {
+        let mut attribution = fulcrum_core::deployments::attribute_indexed(commits, index, &self.deployments);
+        debug_assert!(attribution.unknown_shipped >= left_out, "each entry left out is unknown");
+        attribution.unknown_shipped = attribution.unknown_shipped.saturating_sub(left_out);
+        attribution
     }
 }
 
@@ -567,30 +625,61 @@ mod tests {
             shipped: listed.map(|l| l.iter().map(|c| (*c).to_owned()).collect()),
         };
         let events = Events {
-            // m2 twice (a merge and a listed commit), m3 merged, never deployed.
+            // m2 twice (a merge and a listed commit), m3 merged, never
+            // deployed; d0 lists m2 before d2 does, and old1 alone.
             prs: vec![pr(1, Some("m1"), Some(10)), pr(2, Some("m2"), Some(20)), pr(3, Some("m3"), Some(30))],
             deployments: vec![
+                deployment("d0", "o0", 5, Some(&["old1", "m2"])),
                 deployment("d1", "m1", 15, None),
                 deployment("d2", "m2", 25, Some(&["x1", "m2"])),
                 deployment("d3", "m1", 40, None),
             ],
             ..Events::default()
         };
-        let (commits, index) = events.stand_in_commits();
+        let (commits, index, left_out) = events.stand_in_commits(None);
+        assert_eq!(left_out, 0);
         let ids: Vec<&str> = commits.iter().map(|c| c.id.as_str()).collect();
-        assert_eq!(ids, ["m1", "m2", "m3", "x1"]);
+        assert_eq!(ids, ["m1", "m2", "m3", "o0", "old1", "x1"]);
         assert_eq!(commits[1].author.name, "dev-2");
-        assert_eq!(commits[3].author_time, 25);
+        assert_eq!(commits[5].author_time, 25);
         assert_eq!(index.len(), commits.len());
         for (i, commit) in commits.iter().enumerate() {
             assert_eq!(index[commit.id.as_str()], i);
         }
-        let indexed = fulcrum_core::deployments::attribute_indexed(&commits, &index, &events.deployments);
+        let whole = events.stand_in_attribution(&commits, &index, left_out);
         let built = fulcrum_core::deployments::attribute(&commits, &events.deployments);
-        assert_eq!(indexed.shipped, built.shipped);
-        assert_eq!(indexed.shipped, [vec![0], vec![1, 3], vec![]]);
-        assert_eq!(indexed.is_baseline, built.is_baseline);
-        assert_eq!(indexed.groups, built.groups);
+        assert_eq!(whole.shipped, built.shipped);
+        // A listed deployment ships its list (not its own commit).
+        assert_eq!(whole.shipped, [vec![1, 4], vec![0], vec![1, 5], vec![]]);
+        assert_eq!(whole.is_baseline, built.is_baseline);
+        assert_eq!(whole.groups, built.groups);
+        assert_eq!(whole.unknown_shipped, 0);
+        // From 20 on: d0's list keeps m2 (a pull request's), not old1
+        // (named by nothing else); every commit left keeps its shipping.
+        let (part, part_index, left_out) = events.stand_in_commits(Some(20));
+        assert_eq!(left_out, 1);
+        let ids: Vec<&str> = part.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["m1", "m2", "m3", "o0", "x1"]);
+        let cut = events.stand_in_attribution(&part, &part_index, left_out);
+        assert_eq!(cut.unknown_shipped, 0);
+        assert_eq!(cut.is_baseline, whole.is_baseline);
+        assert_eq!(cut.groups, whole.groups);
+        for (c, commit) in part.iter().enumerate() {
+            let before = index[commit.id.as_str()];
+            assert_eq!(commit.author_time, commits[before].author_time, "{}", commit.id);
+            assert_eq!(
+                cut.deployments_shipping(c).collect::<Vec<_>>(),
+                whole.deployments_shipping(before).collect::<Vec<_>>(),
+                "{}",
+                commit.id
+            );
+        }
+        for d in 1..events.deployments.len() {
+            let named = |a: &fulcrum_core::deployments::Attribution, ids: &[Commit]| -> Vec<String> {
+                a.shipped[d].iter().map(|&c| ids[c].id.clone()).collect()
+            };
+            assert_eq!(named(&cut, &part), named(&whole, &commits));
+        }
     }
 
     #[test]

@@ -1355,8 +1355,9 @@ impl Store {
         };
         let mut statements: Vec<(String, Vec<&dyn ToParam>)> = Vec::new();
         let mut ranges: Vec<[i64; 2]> = Vec::new();
-        // An organisation's read on SQLite: the table in two halves, each
-        // on its own core (blocks are repositories of about equal size).
+        // A read of every row on SQLite (an organisation's): the table in two
+        // halves, each on its own core (blocks are repositories of about
+        // equal size).
         let mut halves: Option<i64> = None;
         if condition.is_empty() && !self.db.is_postgres() {
             let blocks: Vec<i64> = self
@@ -1471,7 +1472,7 @@ impl Store {
             }
             Ok::<_, StoreError>(read)
         };
-        let upper = match halves {
+        let read = match halves {
             Some(middle) => {
                 let reader = self.db.reader(&self.path).map_err(&sql)?;
                 let statement = format!("{columns} WHERE p.id >= ?1 ORDER BY p.id");
@@ -1486,7 +1487,7 @@ impl Store {
             }
             None => read_all(&self.db, &statements)?,
         };
-        for (row_id, pr) in upper {
+        for (row_id, pr) in read {
             index.insert(row_id, prs.len());
             prs.push(pr);
         }

@@ -443,6 +443,41 @@ where
     Ok(id)
 }
 
+/// `meta` key of the index definitions a bulk import dropped
+/// ([`Store::defer_event_indexes`]): a JSON list of `CREATE INDEX` statements.
+const DEFERRED_INDEXES: &str = "deferred_indexes";
+
+/// Tables whose secondary indexes a bulk import builds at its end. Their
+/// unique keys stay: the import's upserts find stored rows by them.
+const DEFERRED_TABLES: [&str; 3] = ["pull_requests", "deployments", "deployment_commits"];
+
+/// Fewest incoming rows for which an import defers indexes.
+pub(crate) const DEFER_INDEXES_FROM: usize = 10_000;
+
+/// Builds the indexes whose definitions `meta` keeps under
+/// [`DEFERRED_INDEXES`] and forgets them; inside a write transaction.
+/// Only `CREATE INDEX` statements are run: `meta` is fulcrum's own, but the
+/// file may not be.
+fn rebuild_deferred(db: &Db) -> Result<usize, DbError> {
+    let Some(value) =
+        db.query_opt("SELECT value FROM meta WHERE key = ?1", params![DEFERRED_INDEXES], |r| r.get::<String>(0))?
+    else {
+        return Ok(0);
+    };
+    let definitions: Vec<String> = serde_json::from_str(&value).unwrap_or_default();
+    let mut built = 0;
+    for sql in &definitions {
+        let Some(rest) = sql.strip_prefix("CREATE INDEX ") else { continue };
+        if sql.contains(';') {
+            continue;
+        }
+        db.batch(&format!("CREATE INDEX IF NOT EXISTS {rest}"))?;
+        built += 1;
+    }
+    db.execute("DELETE FROM meta WHERE key = ?1", params![DEFERRED_INDEXES])?;
+    Ok(built)
+}
+
 /// Rows one import stored, for [`Store::should_compact`].
 #[derive(Debug, Clone, Copy)]
 pub enum Imported {
@@ -575,6 +610,10 @@ impl Store {
         // every 4 MiB: an import rewrites the same index pages in every
         // batch, and each checkpoint wrote them again.
         conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES).map_err(unreadable)?;
+        // Statement journals (every multi-row insert that may fail midway
+        // keeps one) and the upserts' staging tables in memory, not in
+        // temporary files: an import wrote each page it changed there too.
+        conn.pragma_update(None, "temp_store", "MEMORY").map_err(unreadable)?;
         Ok(store)
     }
 
@@ -797,6 +836,11 @@ impl Store {
                 .unwrap_or(0);
             if version > known {
                 return Ok(Err(StoreError::TooNew { path: path.clone(), found: version, known }));
+            }
+            // Indexes an import dropped and did not live to build again
+            // come back before anything else reads or migrates the tables.
+            if !postgres && has_meta {
+                rebuild_deferred(db)?;
             }
             for (index, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
                 if postgres {
@@ -1137,10 +1181,81 @@ impl Store {
     /// million pull requests, a gigabyte), where read through SQLite's page
     /// cache it stays within that cache.
     pub fn compact(&self) -> Result<(), StoreError> {
-        self.db.batch("PRAGMA mmap_size = 0").map_err(self.sql())?;
+        // The copy VACUUM builds goes to a temporary file: in memory it
+        // would hold the whole database.
+        self.db.batch("PRAGMA mmap_size = 0; PRAGMA temp_store = FILE").map_err(self.sql())?;
         let compacted = self.db.batch("VACUUM").map_err(self.sql());
-        self.db.batch(&format!("PRAGMA mmap_size = {MMAP_SIZE}")).map_err(self.sql())?;
+        self.db.batch(&format!("PRAGMA mmap_size = {MMAP_SIZE}; PRAGMA temp_store = MEMORY")).map_err(self.sql())?;
         compacted
+    }
+
+    /// Before a bulk import (SQLite): drops the secondary indexes of the
+    /// events tables that the import does not read ([`DEFERRED_TABLES`]),
+    /// and keeps their definitions in `meta` in the same transaction, so
+    /// that [`Store::restore_indexes`] (or the next [`Store::open`], after
+    /// a killed import) builds them again. An import into a large table
+    /// inserted into these indexes at random places (a merge commit's or a
+    /// listed commit's sha), faulting in a page per row once they outgrew
+    /// the cache; building an index sorts its keys once.
+    ///
+    /// Does nothing, and returns false, on PostgreSQL, when another import
+    /// already deferred them, or when the tables hold at least `incoming`
+    /// rows (rebuilding what is stored would cost more than it saves).
+    pub fn defer_event_indexes(&self, incoming: usize) -> Result<bool, StoreError> {
+        if self.db.is_postgres() || incoming < DEFER_INDEXES_FROM {
+            return Ok(false);
+        }
+        self.write(|db| {
+            if db
+                .query_opt("SELECT value FROM meta WHERE key = ?1", params![DEFERRED_INDEXES], |r| r.get::<String>(0))?
+                .is_some()
+            {
+                return Ok(false);
+            }
+            let stored: i64 = db.query_row(
+                "SELECT (SELECT COUNT(*) FROM pull_requests) + (SELECT COUNT(*) FROM deployments)",
+                params![],
+                |r| r.get(0),
+            )?;
+            if stored >= incoming as i64 {
+                return Ok(false);
+            }
+            let tables = DEFERRED_TABLES.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ");
+            let indexes: Vec<(String, String)> = db.query_map(
+                &format!(
+                    "SELECT name, sql FROM sqlite_master
+                     WHERE type = 'index' AND sql LIKE 'CREATE INDEX %' AND tbl_name IN ({tables})
+                     ORDER BY name"
+                ),
+                params![],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            if indexes.is_empty() {
+                return Ok(false);
+            }
+            let definitions: Vec<&str> = indexes.iter().map(|(_, sql)| sql.as_str()).collect();
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                params![DEFERRED_INDEXES, serde_json::to_string(&definitions).unwrap_or_default()],
+            )?;
+            for (name, _) in &indexes {
+                db.batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
+            }
+            Ok(true)
+        })
+    }
+
+    /// Builds the indexes [`Store::defer_event_indexes`] dropped, if any
+    /// are missing, in one transaction. Returns how many it built.
+    pub fn restore_indexes(&self) -> Result<usize, StoreError> {
+        if self.db.is_postgres() {
+            return Ok(0);
+        }
+        // The keys are sorted in temporary files, not in memory.
+        self.db.batch("PRAGMA temp_store = FILE").map_err(self.sql())?;
+        let built = self.write(rebuild_deferred);
+        self.db.batch("PRAGMA temp_store = MEMORY").map_err(self.sql())?;
+        built
     }
 
     /// Ends a sync: replaces the refs, records repository facts and, when
@@ -1362,9 +1477,85 @@ pub struct SyncFinish<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::sources::git::{ChangeKind, CommitRecord, FileChange, Signature};
+
+    /// Every index definition of the database, by name.
+    pub(crate) fn index_definitions(store: &Store) -> Vec<String> {
+        store
+            .db
+            .query_map(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+                params![],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    /// A bulk import drops the events tables' secondary indexes (keeping
+    /// their unique keys) and builds the same ones at its end; one killed
+    /// in between has them built when the database is next opened; a
+    /// definition in `meta` that is not a lone `CREATE INDEX` is not run.
+    #[test]
+    fn deferred_indexes_come_back_at_the_end_or_at_the_next_open() {
+        let dir = std::env::temp_dir().join(format!("fulcrum-deferred-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.sqlite");
+        let store = Store::open(&path).unwrap();
+        let all = index_definitions(&store);
+        assert!(all.iter().any(|sql| sql.contains("pull_requests_merge_commit")), "{all:?}");
+        assert!(!store.defer_event_indexes(DEFER_INDEXES_FROM - 1).unwrap(), "a small import defers nothing");
+        assert_eq!(index_definitions(&store), all);
+
+        assert!(store.defer_event_indexes(DEFER_INDEXES_FROM).unwrap());
+        let left = index_definitions(&store);
+        for gone in
+            ["pull_requests_merge_commit", "pull_requests_reach", "deployments_service", "deployment_commits_sha"]
+        {
+            assert!(!left.iter().any(|sql| sql.contains(gone)), "{gone} is still there: {left:?}");
+        }
+        assert!(left.iter().any(|sql| sql.contains("ON commits")), "other tables keep theirs: {left:?}");
+        let unique: i64 = store
+            .db
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'pull_requests'
+                 AND sql IS NULL",
+                params![],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(unique, 1, "the key the upserts find rows by stays");
+        assert!(!store.defer_event_indexes(DEFER_INDEXES_FROM).unwrap(), "a second import defers nothing more");
+        assert_eq!(store.restore_indexes().unwrap(), all.len() - left.len());
+        assert_eq!(index_definitions(&store), all);
+        assert_eq!(store.restore_indexes().unwrap(), 0, "nothing is left to build");
+
+        // Killed between the two: the next open builds them.
+        assert!(store.defer_event_indexes(DEFER_INDEXES_FROM).unwrap());
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(index_definitions(&store), all);
+
+        // A hostile file's `meta`: only lone `CREATE INDEX` statements run.
+        let hostile = r#"["CREATE TABLE evil (x)", "CREATE INDEX e ON pull_requests (repo); DROP TABLE pull_requests", "CREATE INDEX fine ON pull_requests (author)"]"#;
+        store.db.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![DEFERRED_INDEXES, hostile]).unwrap();
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        let tables: Vec<String> =
+            store.db.query_map("SELECT name FROM sqlite_master WHERE type = 'table'", params![], |r| r.get(0)).unwrap();
+        assert!(!tables.contains(&"evil".to_owned()) && tables.contains(&"pull_requests".to_owned()), "{tables:?}");
+        let now = index_definitions(&store);
+        assert!(now.iter().any(|sql| sql.contains("fine")) && !now.iter().any(|sql| sql.contains("INDEX e ")));
+        let kept: Option<String> = store
+            .db
+            .query_opt("SELECT value FROM meta WHERE key = ?1", params![DEFERRED_INDEXES], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, None);
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     /// `(commit sha, path, path before a rename, kind)` of every change of
     /// `repo_id`, as the store hands them out (ids turned back into names).

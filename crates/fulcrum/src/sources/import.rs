@@ -552,11 +552,59 @@ pub fn parse_events(body: &[u8], source: &str) -> (EventBatch, Vec<(usize, Strin
 pub fn import(store: &mut Store, path: &Path, source: &str, progress: &mut Progress) -> anyhow::Result<ImportSummary> {
     let shown = path.display().to_string();
     let read_error = |e: std::io::Error| ImportError::Read { path: shown.clone(), reason: e.to_string() };
+    // Lines to come, estimated from the file's size (standard input: none).
+    let mut incoming = 0;
     let reader: Box<dyn Read + Send> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin())
     } else {
-        Box::new(std::fs::File::open(path).map_err(read_error)?)
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        incoming = file.metadata().map_or(0, |m| m.len() / BYTES_PER_LINE) as usize;
+        Box::new(file)
     };
+    // A large file into a small database: the secondary indexes are built
+    // once at the end (see `Store::defer_event_indexes`).
+    let deferred = store.defer_event_indexes(incoming)?;
+    let started = std::time::Instant::now();
+    let imported = read_and_store(store, reader, &shown, source, progress);
+    let stored_in = started.elapsed();
+    let indexed = if deferred {
+        progress.start("building the indexes", None);
+        let built = store.restore_indexes();
+        progress.finish();
+        built.map(|_| ())
+    } else {
+        Ok(())
+    };
+    let indexed_in = started.elapsed() - stored_in;
+    let summary = imported?;
+    indexed?;
+    super::sync::compact_after(store, crate::store::Imported::PullRequests(summary.stored.pull_requests));
+    if std::env::var_os("FULCRUM_TIMING").is_some() {
+        let compacted_in = started.elapsed() - stored_in - indexed_in;
+        eprintln!(
+            "import: lines stored in {stored_in:.2?}, indexes built in {indexed_in:.2?}{}, compacted in \
+             {compacted_in:.2?}",
+            if deferred { "" } else { " (none deferred)" }
+        );
+    }
+    Ok(summary)
+}
+
+/// A line's size in an events file, on the large side (a pull request
+/// with its commits and reviews takes about a kilobyte), for estimating
+/// how many lines a file holds.
+const BYTES_PER_LINE: u64 = 2048;
+
+/// Parses the lines of `reader` on a thread of its own and stores them
+/// batch by batch.
+fn read_and_store(
+    store: &mut Store,
+    reader: Box<dyn Read + Send>,
+    shown: &str,
+    source: &str,
+    progress: &mut Progress,
+) -> anyhow::Result<ImportSummary> {
+    let read_error = |e: std::io::Error| ImportError::Read { path: shown.to_owned(), reason: e.to_string() };
     let (sender, receiver) = mpsc::sync_channel::<Result<Parsed, std::io::Error>>(2);
     let source_owned = source.to_owned();
     let parser = std::thread::spawn(move || {
@@ -631,7 +679,6 @@ pub fn import(store: &mut Store, path: &Path, source: &str, progress: &mut Progr
     }
     parser.join().map_err(|_| anyhow::anyhow!("the events parser thread panicked"))?;
     progress.finish();
-    super::sync::compact_after(store, crate::store::Imported::PullRequests(summary.stored.pull_requests));
     Ok(summary)
 }
 
@@ -659,6 +706,34 @@ impl ImportSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file large enough to defer the indexes (a few events and a line
+    /// of blanks) is imported with every index in place at the end, and its
+    /// events are found by the indexes built again.
+    #[test]
+    fn a_large_import_builds_the_indexes_it_deferred() {
+        let dir = std::env::temp_dir().join(format!("fulcrum-import-deferred-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut store = Store::open(&dir.join("db.sqlite")).unwrap();
+        let all = crate::store::tests::index_definitions(&store);
+        let mut text = String::from(
+            r#"{"type":"pull_request","repo":"o/a","number":1,"author":"ann","created_at":"2024-01-01T00:00:00Z","merged_at":"2024-01-02T00:00:00Z","merge_commit":"m1"}
+{"type":"deployment","id":"d1","service":"a","environment":"production","commit":"m1","finished_at":"2024-01-03T00:00:00Z","status":"success","commits":["m1"]}
+"#,
+        );
+        text.push_str(&" ".repeat(crate::store::DEFER_INDEXES_FROM * BYTES_PER_LINE as usize));
+        text.push('\n');
+        let file = dir.join("events.jsonl");
+        std::fs::write(&file, text).unwrap();
+        let summary = import(&mut store, &file, "import", &mut Progress::new("import")).unwrap();
+        assert_eq!((summary.stored.pull_requests, summary.stored.deployments), (1, 1));
+        assert_eq!(crate::store::tests::index_definitions(&store), all);
+        let merges = store.pr_merge_commits(&[("o/a".to_owned(), 1)]).unwrap();
+        assert_eq!(merges[&("o/a".to_owned(), 1)].as_deref(), Some("m1"));
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     fn errors(text: &str) -> Vec<(usize, String)> {
         let lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.as_bytes().to_vec())).collect();

@@ -1999,6 +1999,24 @@ pub(crate) mod tests {
         let read: Vec<(&str, Option<Vec<String>>)> =
             deployments.iter().map(|d| (d.external_id.as_str(), d.commits.clone())).collect();
         assert_eq!(read, [("d2", Some(vec!["y1".to_owned()])), ("d4", Some(vec!["y3".to_owned(), "y2".to_owned()]))]);
+        // Deployments read beside the pull requests: the organisation's
+        // rows merged before the window wait for them (o/b#7, shipped by
+        // d9, is read again by id and put back in id order); a team with
+        // rows before blocks knows them before its read. Each the same as
+        // the reads one after the other.
+        let batch = EventBatch { deployments: vec![(deployment("d9", "s9", &["m7"]), None)], ..EventBatch::default() };
+        store.write_events(&batch, &[]).unwrap();
+        for filter in [EventFilter::default(), team] {
+            let (deployments, prs, _) = store.load_window(&filter, 3000).unwrap();
+            let alone = store.load_deployments(&filter).unwrap();
+            assert_eq!(deployments, alone);
+            let reach = PrReach::shipped_by(3000, &alone);
+            assert_eq!(prs, store.load_pull_requests(&filter, Some(&reach)).unwrap());
+            if filter.repos.is_empty() {
+                let ids: Vec<&str> = prs.iter().map(|pr| pr.id.as_str()).collect();
+                assert_eq!(ids, expected.iter().map(|(id, ..)| id.as_str()).collect::<Vec<_>>());
+            }
+        }
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }

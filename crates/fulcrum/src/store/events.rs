@@ -240,6 +240,46 @@ pub struct PrReach<'a> {
     pub shipped: Vec<&'a str>,
 }
 
+impl<'a> PrReach<'a> {
+    /// The reach of windows starting at `at`, for a scope whose
+    /// deployments are `deployments`.
+    pub fn shipped_by(at: i64, deployments: &'a [DeploymentEvent]) -> PrReach<'a> {
+        let mut shipped: Vec<&str> = Vec::new();
+        for d in deployments.iter().filter(|d| d.finished_at >= at) {
+            match &d.commits {
+                Some(list) => shipped.extend(list.iter().map(String::as_str)),
+                None => shipped.push(&d.commit),
+            }
+        }
+        shipped.sort_unstable();
+        shipped.dedup();
+        PrReach { at, shipped }
+    }
+}
+
+/// How a read of pull requests decides which rows the windows reach.
+enum Reach<'r, 'd> {
+    /// Every row.
+    All,
+    /// By a reach known before the read.
+    Now(&'r PrReach<'d>),
+    /// Since a time; the deployments (which decide the rows merged before
+    /// it) come from `deployments` once the rows are read.
+    /// `None` from it: they could not be read (the caller has the error),
+    /// and the read ends with no rows.
+    Later(i64, &'r dyn Fn() -> Option<&'d [DeploymentEvent]>),
+}
+
+/// What a read decided of one pull request row.
+#[allow(clippy::large_enum_variant)] // returned for each row and taken apart at once
+enum Decided {
+    Kept(i64, PullRequest),
+    /// Reached only if its merge commit (`.1`) was shipped since the
+    /// window's start: decided once the deployments are known.
+    Pending(i64, String),
+    Dropped,
+}
+
 /// The pull requests of one repository and source, counted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrCount {
@@ -1296,6 +1336,55 @@ impl Store {
         filter: &EventFilter,
         since: Option<&PrReach<'_>>,
     ) -> Result<Vec<PullRequest>, StoreError> {
+        self.read_pull_requests(filter, since.map_or(Reach::All, Reach::Now))
+    }
+
+    /// The deployments `filter` keeps ([`Store::load_deployments`]) and the
+    /// pull requests they and `since` reach ([`Store::load_pull_requests`]
+    /// with [`PrReach::shipped_by`]), with how long the deployments took.
+    ///
+    /// On SQLite a second connection reads the deployments while this one
+    /// reads the pull request rows; the few rows merged before `since`
+    /// wait for the deployments to decide them. The two reads may see
+    /// different commits of the database, as the children of pull requests
+    /// read on two connections may: a deployment and a pull request written
+    /// meanwhile show as written in two batches.
+    pub fn load_window(
+        &self,
+        filter: &EventFilter,
+        since: i64,
+    ) -> Result<(Vec<DeploymentEvent>, Vec<PullRequest>, std::time::Duration), StoreError> {
+        let started = std::time::Instant::now();
+        if self.db.is_postgres() {
+            let deployments = self.load_deployments(filter)?;
+            let took = started.elapsed();
+            let prs = self.load_pull_requests(filter, Some(&PrReach::shipped_by(since, &deployments)))?;
+            return Ok((deployments, prs, took));
+        }
+        let beside = self.reader()?;
+        std::thread::scope(|threads| {
+            let reading = threads.spawn(move || {
+                let deployments = beside.load_deployments(filter);
+                (deployments, started.elapsed())
+            });
+            let reading = std::cell::RefCell::new(Some(reading));
+            let read: std::cell::OnceCell<(Result<Vec<DeploymentEvent>, StoreError>, std::time::Duration)> =
+                std::cell::OnceCell::new();
+            let deployments = || -> Option<&[DeploymentEvent]> {
+                let (deployments, _) = read.get_or_init(|| {
+                    let handle = reading.borrow_mut().take().expect("the deployments are read once");
+                    handle.join().expect("the deployment reader does not panic")
+                });
+                deployments.as_deref().ok()
+            };
+            let prs = self.read_pull_requests(filter, Reach::Later(since, &deployments));
+            deployments();
+            let (deployments, took) = read.into_inner().expect("the deployments were read");
+            Ok((deployments?, prs?, took))
+        })
+    }
+
+    fn read_pull_requests(&self, filter: &EventFilter, reach: Reach<'_, '_>) -> Result<Vec<PullRequest>, StoreError> {
         let sql = self.sql();
         // A filter narrows every read in SQL: a team reads its own pull
         // requests and their children only (and Rust checks each row again).
@@ -1326,16 +1415,54 @@ impl Store {
         let mut prs: Vec<PullRequest> = Vec::with_capacity(kept);
         let mut index = Positions::default();
         let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
+        // Rows stored before id blocks (block 0, see `BLOCK_BITS`), read by
+        // the filter's condition.
+        let legacy = !condition.is_empty()
+            && !self.db.is_postgres()
+            && self
+                .db
+                .query_row(
+                    &format!("SELECT EXISTS (SELECT 1 FROM pull_requests WHERE id < {})", 1_i64 << BLOCK_BITS),
+                    params![],
+                    |r| r.get(0),
+                )
+                .map_err(&sql)?;
+        // A read by an index selects the window in SQL: a reach known later
+        // is known now.
+        let in_sql = !condition.is_empty() && (self.db.is_postgres() || legacy);
+        let resolved = match &reach {
+            Reach::Later(at, deployments) if in_sql => match deployments() {
+                Some(deployments) => Some(PrReach::shipped_by(*at, deployments)),
+                None => return Ok(Vec::new()),
+            },
+            _ => None,
+        };
+        let (since, late) = match reach {
+            Reach::All => (None, None),
+            Reach::Now(reach) => (Some(reach), None),
+            Reach::Later(..) if resolved.is_some() => (resolved.as_ref(), None),
+            Reach::Later(at, deployments) => (None, Some((at, deployments))),
+        };
+        let windowed = since.is_some() || late.is_some();
         // A row the windows reach: open, or with an event since `at`, or
         // shipped by a deployment since then (see `PrReach`). Checked here
         // for rows read in ranges; rows read by an index are selected by
         // the same rule in SQL.
         let shipped: std::collections::HashSet<&str> =
             since.map(|reach| reach.shipped.iter().copied().collect()).unwrap_or_default();
-        let reaches = |last_event: Option<i64>, merge_commit: Option<&str>| match since {
-            None => true,
-            Some(reach) => {
-                last_event.is_none_or(|last| last >= reach.at) || merge_commit.is_some_and(|m| shipped.contains(m))
+        let late_at = late.map(|(at, _)| at);
+        // Ok: reached (with the merge commit back); Err: not, or pending
+        // the deployments (with the merge commit to decide by).
+        type Reached = Result<Option<String>, Option<String>>;
+        let reaches = |last_event: Option<i64>, merge_commit: Option<String>| -> Reached {
+            let Some(at) = since.map(|reach| reach.at).or(late_at) else { return Ok(merge_commit) };
+            if last_event.is_none_or(|last| last >= at) {
+                return Ok(merge_commit);
+            }
+            match merge_commit {
+                Some(m) if late_at.is_some() => Err(Some(m)),
+                Some(m) if shipped.contains(m.as_str()) => Ok(Some(m)),
+                _ => Err(None),
             }
         };
         // The rows: all of them in id order; or a filter's by the id blocks
@@ -1379,14 +1506,6 @@ impl Store {
             let time = window_sql()?;
             statements.push((format!("{columns}{condition}{time} ORDER BY p.id"), bound.clone()));
         } else {
-            let legacy: bool = self
-                .db
-                .query_row(
-                    &format!("SELECT EXISTS (SELECT 1 FROM pull_requests WHERE id < {})", 1_i64 << BLOCK_BITS),
-                    params![],
-                    |r| r.get(0),
-                )
-                .map_err(&sql)?;
             if legacy {
                 let time = window_sql()?;
                 statements.push((
@@ -1419,25 +1538,33 @@ impl Store {
         // One row, when the window reaches it and the filter keeps its
         // repository (a few hundred repositories against millions of rows:
         // each decided once, in `kept_repos`).
+        // (`decided`: a row found shipped once the deployments were known.)
         let pr_row = |row: &super::db::Row<'_, '_>,
-                      kept_repos: &mut HashMap<String, bool>|
-         -> Result<Option<(i64, PullRequest)>, super::db::DbError> {
+                      kept_repos: &mut HashMap<String, bool>,
+                      decided: bool|
+         -> Result<Decided, super::db::DbError> {
             let merge_commit: Option<String> = row.get(9)?;
-            if !reaches(row.get(15)?, merge_commit.as_deref()) {
-                return Ok(None);
-            }
+            let merge_commit = if decided {
+                merge_commit
+            } else {
+                match reaches(row.get(15)?, merge_commit) {
+                    Ok(merge_commit) => merge_commit,
+                    Err(Some(pending)) => return Ok(Decided::Pending(row.get(0)?, pending)),
+                    Err(None) => return Ok(Decided::Dropped),
+                }
+            };
             let repo: String = row.get(1)?;
             let kept = match kept_repos.get(&repo) {
                 Some(&kept) => kept,
                 None => *kept_repos.entry(repo.clone()).or_insert_with(|| filter.keeps_repo(&repo)),
             };
             if !kept {
-                return Ok(None);
+                return Ok(Decided::Dropped);
             }
             let number: i64 = row.get(2)?;
             let source: String = row.get(3)?;
             let kind = source.split(':').next().unwrap_or("import").to_owned();
-            Ok(Some((
+            Ok(Decided::Kept(
                 row.get(0)?,
                 PullRequest {
                     id: format!("{kind}:pr:{repo}#{number}"),
@@ -1457,36 +1584,67 @@ impl Store {
                     activities: Vec::new(),
                     updated_at: row.get(13)?,
                 },
-            )))
+            ))
         };
         let path = &self.path;
-        let read_all = |db: &super::db::Db, statements: &[(String, Vec<&dyn ToParam>)]| {
+        // The rows kept, and those pending, in id order.
+        type Pending = Vec<(i64, String)>;
+        let read_all = |db: &super::db::Db, statements: &[(String, Vec<&dyn ToParam>)], decided: bool| {
             let mut kept_repos: HashMap<String, bool> = HashMap::new();
             let mut read = Vec::new();
+            let mut pending: Pending = Vec::new();
             for (statement, bound) in statements {
                 db.for_each(statement, bound, |row| {
-                    read.extend(pr_row(row, &mut kept_repos)?);
+                    match pr_row(row, &mut kept_repos, decided)? {
+                        Decided::Kept(id, pr) => read.push((id, pr)),
+                        Decided::Pending(id, merge_commit) => pending.push((id, merge_commit)),
+                        Decided::Dropped => {}
+                    }
                     Ok(())
                 })
                 .map_err(|e| sql_error(path, e))?;
             }
-            Ok::<_, StoreError>(read)
+            Ok::<_, StoreError>((read, pending))
         };
-        let read = match halves {
+        let (mut read, pending) = match halves {
             Some(middle) => {
                 let reader = self.db.reader(&self.path).map_err(&sql)?;
                 let statement = format!("{columns} WHERE p.id >= ?1 ORDER BY p.id");
                 std::thread::scope(|threads| {
                     let read_all = &read_all;
-                    let upper = threads.spawn(move || read_all(&reader, &[(statement, vec![&middle as &dyn ToParam])]));
-                    let lower = read_all(&self.db, &statements);
-                    let upper = upper.join().expect("a pull request reader does not panic");
-                    Ok::<_, StoreError>(lower?.into_iter().chain(upper?))
+                    let upper =
+                        threads.spawn(move || read_all(&reader, &[(statement, vec![&middle as &dyn ToParam])], false));
+                    let (mut read, mut pending) = read_all(&self.db, &statements, false)?;
+                    let (upper, upper_pending) = upper.join().expect("a pull request reader does not panic")?;
+                    read.extend(upper);
+                    pending.extend(upper_pending);
+                    Ok::<_, StoreError>((read, pending))
                 })?
-                .collect::<Vec<_>>()
             }
-            None => read_all(&self.db, &statements)?,
+            None => read_all(&self.db, &statements, false)?,
         };
+        // Rows merged before the window: reached if a deployment since its
+        // start shipped them, read again by id (a few).
+        if let Some((at, deployments)) = late.filter(|_| !pending.is_empty()) {
+            let Some(deployments) = deployments() else { return Ok(Vec::new()) };
+            let reach = PrReach::shipped_by(at, deployments);
+            let shipped: std::collections::HashSet<&str> = reach.shipped.iter().copied().collect();
+            let ids: Vec<i64> =
+                pending.iter().filter(|(_, merge)| shipped.contains(merge.as_str())).map(|(id, _)| *id).collect();
+            // Integers read from the store: formatted into the statements.
+            let statements: Vec<(String, Vec<&dyn ToParam>)> = ids
+                .chunks(ROWS_PER_STATEMENT)
+                .map(|chunk| {
+                    let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+                    (format!("{columns} WHERE p.id IN ({})", list.join(", ")), Vec::new())
+                })
+                .collect();
+            let (shipped, _) = read_all(&self.db, &statements, true)?;
+            if !shipped.is_empty() {
+                read.extend(shipped);
+                read.sort_unstable_by_key(|(id, _)| *id);
+            }
+        }
         for (row_id, pr) in read {
             index.insert(row_id, prs.len());
             prs.push(pr);
@@ -1498,7 +1656,7 @@ impl Store {
         let ranges = id_ranges(&index.ids());
         type Bound = Vec<Box<dyn ToParam + Send>>;
         let children = |columns: &str, table: &str| -> Vec<(String, Bound)> {
-            if since.is_some() && prs.len() * 4 < all {
+            if windowed && prs.len() * 4 < all {
                 // Row ids in a block are a repository's in the order stored:
                 // a window's are a few runs, each one range of the key.
                 let statement = format!("SELECT {columns} FROM {table} c WHERE c.pr_id >= ?1 AND c.pr_id <= ?2");
@@ -1508,7 +1666,7 @@ impl Store {
                         (statement.clone(), vec![Box::new(first) as Box<dyn ToParam + Send>, Box::new(last)])
                     })
                     .collect()
-            } else if condition.is_empty() || since.is_some() {
+            } else if condition.is_empty() || windowed {
                 vec![(format!("SELECT {columns} FROM {table} c"), Vec::new())]
             } else {
                 vec![(

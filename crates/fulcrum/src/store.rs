@@ -1557,6 +1557,65 @@ pub(crate) mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// A windowed read counts the pull requests it goes by as
+    /// `pr_counts` does, for a team and for everything (read in halves).
+    #[test]
+    fn a_window_counts_the_pull_requests_it_reads() {
+        use fulcrum_core::flow::PullRequest;
+        let dir = std::env::temp_dir().join(format!("fulcrum-window-counts-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut store = Store::open(&dir.join("db.sqlite")).unwrap();
+        // Merged (with or without a merge commit), open and closed, old and
+        // new, in three repositories and two sources.
+        let pr = |repo: &str, number: u64, merged: Option<i64>, commit: bool| PullRequest {
+            id: String::new(),
+            repo: repo.to_owned(),
+            number,
+            author: "ann".to_owned(),
+            created_at: 100,
+            ready_at: None,
+            merged_at: merged,
+            closed_at: merged.or(number.is_multiple_of(3).then_some(200)),
+            merge_commit: (merged.is_some() && commit).then(|| format!("m{repo}{number}")),
+            draft: false,
+            additions: 0,
+            deletions: 0,
+            size_unknown: false,
+            commits: Vec::new(),
+            activities: Vec::new(),
+            updated_at: None,
+        };
+        let mut pull_requests = Vec::new();
+        for (repo, source) in [("o/a", "import"), ("o/b", "import"), ("o/b", "github:o/b"), ("o/c", "import")] {
+            for number in 0..12_u64 {
+                let merged = match number % 4 {
+                    0 => None,
+                    1 => Some(300),
+                    _ => Some(5000 + number as i64),
+                };
+                let number = if source == "import" { number } else { number + 100 };
+                pull_requests.push((
+                    pr(repo, number, merged, number % 5 != 2),
+                    source.to_owned(),
+                    None,
+                    PrLabel::default(),
+                ));
+            }
+        }
+        store.write_events(&EventBatch { pull_requests, ..EventBatch::default() }, &[]).unwrap();
+        assert!(store.counts_in_window().unwrap());
+        let team = EventFilter { repos: vec!["o/b".to_owned(), "o/c".to_owned()], services: vec!["s".to_owned()] };
+        for filter in [team, EventFilter::default()] {
+            let window = store.load_window(&filter, 3000).unwrap();
+            let counts = store.pr_counts(&filter).unwrap();
+            assert!(counts.iter().any(|c| c.merged_without_commit > 0), "{counts:?}");
+            assert_eq!(window.counts, Some(counts));
+        }
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// `(commit sha, path, path before a rename, kind)` of every change of
     /// `repo_id`, as the store hands them out (ids turned back into names).
     fn changes(store: &Store, repo_id: i64) -> Vec<(String, String, Option<String>, char)> {
@@ -2007,7 +2066,9 @@ pub(crate) mod tests {
         let batch = EventBatch { deployments: vec![(deployment("d9", "s9", &["m7"]), None)], ..EventBatch::default() };
         store.write_events(&batch, &[]).unwrap();
         for filter in [EventFilter::default(), team] {
-            let (deployments, prs, _) = store.load_window(&filter, 3000).unwrap();
+            let window = store.load_window(&filter, 3000).unwrap();
+            let (deployments, prs) = (window.deployments, window.prs);
+            assert_eq!(window.counts, None, "rows before blocks are not all read: not counted");
             let alone = store.load_deployments(&filter).unwrap();
             assert_eq!(deployments, alone);
             let reach = PrReach::shipped_by(3000, &alone);

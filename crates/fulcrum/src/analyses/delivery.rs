@@ -89,17 +89,24 @@ impl StoredEvents {
     pub fn load(store: &Store, filter: &EventFilter, since: Option<i64>) -> anyhow::Result<StoredEvents> {
         let started = std::time::Instant::now();
         // Incidents and the counts of every repository's pull requests need
-        // nothing read here: a second connection reads them meanwhile.
+        // nothing read here: a second connection reads them meanwhile, or
+        // the window's read counts the pull requests as they go by.
+        let counted = since.is_some() && store.counts_in_window()?;
         let beside = store.reader()?;
-        let ((deployments, prs, times), (incidents, counts)) = std::thread::scope(|threads| -> anyhow::Result<_> {
-            let other = threads.spawn(move || -> anyhow::Result<_> {
-                let incidents = beside.load_incidents(filter)?;
-                Ok((incidents, beside.pr_counts(filter)?))
-            });
-            let read = Self::read_prs(store, filter, since);
-            let other = other.join().expect("reading incidents does not panic")?;
-            Ok((read?, other))
-        })?;
+        let ((deployments, prs, counted, times), (incidents, counts)) =
+            std::thread::scope(|threads| -> anyhow::Result<_> {
+                let other = threads.spawn(move || -> anyhow::Result<_> {
+                    let incidents = beside.load_incidents(filter)?;
+                    Ok((incidents, if counted { None } else { Some(beside.pr_counts(filter)?) }))
+                });
+                let read = Self::read_prs(store, filter, since);
+                let other = other.join().expect("reading incidents does not panic")?;
+                Ok((read?, other))
+            })?;
+        let counts = match counts.or(counted) {
+            Some(counts) => counts,
+            None => store.pr_counts(filter)?,
+        };
         let read = started.elapsed();
         let mut named = HashMap::new();
         if since.is_some() {
@@ -139,22 +146,25 @@ impl StoredEvents {
         })
     }
 
-    /// The deployments `filter` keeps, then the pull requests they and
-    /// `since` reach; with how long each took, in words.
+    /// The deployments `filter` keeps and the pull requests they and
+    /// `since` reach (with their counts, when counted on the way); with how
+    /// long each took, in words.
+    #[allow(clippy::type_complexity)]
     fn read_prs(
         store: &Store,
         filter: &EventFilter,
         since: Option<i64>,
-    ) -> anyhow::Result<(Vec<DeploymentEvent>, Vec<PullRequest>, String)> {
+    ) -> anyhow::Result<(Vec<DeploymentEvent>, Vec<PullRequest>, Option<Vec<PrCount>>, String)> {
         let started = std::time::Instant::now();
         if let Some(at) = since {
-            let (deployments, prs, deployments_read) = store.load_window(filter, at)?;
+            let window = store.load_window(filter, at)?;
             let times = format!(
-                "deployments {:.3} s beside pull requests {:.3} s",
-                deployments_read.as_secs_f64(),
-                started.elapsed().as_secs_f64()
+                "deployments {:.3} s beside pull requests {:.3} s{}",
+                window.deployments_in.as_secs_f64(),
+                started.elapsed().as_secs_f64(),
+                if window.counts.is_some() { ", counted as they went by" } else { "" }
             );
-            return Ok((deployments, prs, times));
+            return Ok((window.deployments, window.prs, window.counts, times));
         }
         let deployments = store.load_deployments(filter)?;
         let deployments_read = started.elapsed();
@@ -164,7 +174,7 @@ impl StoredEvents {
             deployments_read.as_secs_f64(),
             (started.elapsed() - deployments_read).as_secs_f64()
         );
-        Ok((deployments, prs, times))
+        Ok((deployments, prs, None, times))
     }
 
     /// A filter keeping everything any of `filters` keeps (an empty list in

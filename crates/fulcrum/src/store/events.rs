@@ -229,6 +229,18 @@ impl Store {
     }
 }
 
+/// A windowed read of deployments and pull requests ([`Store::load_window`]).
+pub struct Window {
+    /// What [`Store::load_deployments`] reads.
+    pub deployments: Vec<DeploymentEvent>,
+    /// What [`Store::load_pull_requests`] reads.
+    pub prs: Vec<PullRequest>,
+    /// What [`Store::pr_counts`] reads, when counted on the way.
+    pub counts: Option<Vec<PrCount>>,
+    /// How long the deployments took.
+    pub deployments_in: std::time::Duration,
+}
+
 /// How far a windowed read of pull requests reaches (see
 /// [`Store::load_pull_requests`]).
 #[derive(Debug, Clone, Default)]
@@ -268,6 +280,63 @@ enum Reach<'r, 'd> {
     /// `None` from it: they could not be read (the caller has the error),
     /// and the read ends with no rows.
     Later(i64, &'r dyn Fn() -> Option<&'d [DeploymentEvent]>),
+}
+
+/// [`PrCount`]s of pull request rows as a read goes by them (columns as
+/// `read_pull_requests` selects them: 1 repository, 3 source, 7 merge
+/// time, 9 merge commit). Rows come grouped by repository, so the last
+/// group is tried first, its names compared where they lie.
+#[derive(Default)]
+struct Tally {
+    counts: Vec<PrCount>,
+    last: usize,
+}
+
+impl Tally {
+    fn add(&mut self, row: &super::db::Row<'_, '_>) -> Result<(), super::db::DbError> {
+        let merged = !row.is_null(7)?;
+        let without_commit = merged && row.is_null(9)?;
+        let same = match self.counts.get(self.last) {
+            Some(c) => row.with_text(1, |repo| repo == c.repo)? && row.with_text(3, |source| source == c.source)?,
+            None => false,
+        };
+        if !same {
+            let (repo, source): (String, String) = (row.get(1)?, row.get(3)?);
+            self.last = match self.counts.iter().position(|c| c.repo == repo && c.source == source) {
+                Some(i) => i,
+                None => {
+                    self.counts.push(PrCount { repo, source, stored: 0, merged: 0, merged_without_commit: 0 });
+                    self.counts.len() - 1
+                }
+            };
+        }
+        let count = &mut self.counts[self.last];
+        count.stored += 1;
+        count.merged += usize::from(merged);
+        count.merged_without_commit += usize::from(without_commit);
+        Ok(())
+    }
+
+    fn merge(&mut self, other: Tally) {
+        for theirs in other.counts {
+            match self.counts.iter_mut().find(|c| c.repo == theirs.repo && c.source == theirs.source) {
+                Some(ours) => {
+                    ours.stored += theirs.stored;
+                    ours.merged += theirs.merged;
+                    ours.merged_without_commit += theirs.merged_without_commit;
+                }
+                None => self.counts.push(theirs),
+            }
+        }
+    }
+
+    /// The counts of the repositories `filter` keeps (a read may have gone
+    /// by every row), in [`Store::pr_counts`]'s order.
+    fn into_counts(mut self, filter: &EventFilter) -> Vec<PrCount> {
+        self.counts.retain(|c| filter.keeps_repo(&c.repo));
+        self.counts.sort_by(|a, b| (&a.repo, &a.source).cmp(&(&b.repo, &b.source)));
+        self.counts
+    }
 }
 
 /// What a read decided of one pull request row.
@@ -1336,7 +1405,30 @@ impl Store {
         filter: &EventFilter,
         since: Option<&PrReach<'_>>,
     ) -> Result<Vec<PullRequest>, StoreError> {
-        self.read_pull_requests(filter, since.map_or(Reach::All, Reach::Now))
+        Ok(self.read_pull_requests(filter, since.map_or(Reach::All, Reach::Now), false)?.0)
+    }
+
+    /// Whether [`Store::load_window`] counts the pull requests it reads
+    /// ([`Store::pr_counts`] of its filter): on SQLite when every row has
+    /// an id block (its reads of a filter's rows are then every row of the
+    /// filter's repositories).
+    pub fn counts_in_window(&self) -> Result<bool, StoreError> {
+        if self.db.is_postgres() {
+            return Ok(false);
+        }
+        Ok(!self.has_rows_before_blocks()?)
+    }
+
+    /// Whether pull requests stored before id blocks (block 0, see
+    /// `BLOCK_BITS`) remain.
+    fn has_rows_before_blocks(&self) -> Result<bool, StoreError> {
+        self.db
+            .query_row(
+                &format!("SELECT EXISTS (SELECT 1 FROM pull_requests WHERE id < {})", 1_i64 << BLOCK_BITS),
+                params![],
+                |r| r.get(0),
+            )
+            .map_err(self.sql())
     }
 
     /// The deployments `filter` keeps ([`Store::load_deployments`]) and the
@@ -1349,18 +1441,18 @@ impl Store {
     /// different commits of the database, as the children of pull requests
     /// read on two connections may: a deployment and a pull request written
     /// meanwhile show as written in two batches.
-    pub fn load_window(
-        &self,
-        filter: &EventFilter,
-        since: i64,
-    ) -> Result<(Vec<DeploymentEvent>, Vec<PullRequest>, std::time::Duration), StoreError> {
+    ///
+    /// When [`Store::counts_in_window`] says so, the pull requests' counts
+    /// ([`Store::pr_counts`]) come along, counted as the rows go by.
+    pub fn load_window(&self, filter: &EventFilter, since: i64) -> Result<Window, StoreError> {
         let started = std::time::Instant::now();
         if self.db.is_postgres() {
             let deployments = self.load_deployments(filter)?;
-            let took = started.elapsed();
+            let deployments_in = started.elapsed();
             let prs = self.load_pull_requests(filter, Some(&PrReach::shipped_by(since, &deployments)))?;
-            return Ok((deployments, prs, took));
+            return Ok(Window { deployments, prs, counts: None, deployments_in });
         }
+        let count = self.counts_in_window()?;
         let beside = self.reader()?;
         std::thread::scope(|threads| {
             let reading = threads.spawn(move || {
@@ -1377,14 +1469,23 @@ impl Store {
                 });
                 deployments.as_deref().ok()
             };
-            let prs = self.read_pull_requests(filter, Reach::Later(since, &deployments));
+            let prs = self.read_pull_requests(filter, Reach::Later(since, &deployments), count);
             deployments();
-            let (deployments, took) = read.into_inner().expect("the deployments were read");
-            Ok((deployments?, prs?, took))
+            let (deployments, deployments_in) = read.into_inner().expect("the deployments were read");
+            let (prs, counts) = prs?;
+            Ok(Window { deployments: deployments?, prs, counts, deployments_in })
         })
     }
 
-    fn read_pull_requests(&self, filter: &EventFilter, reach: Reach<'_, '_>) -> Result<Vec<PullRequest>, StoreError> {
+    /// The pull requests `filter` keeps and `reach` reaches; with `tally_rows`,
+    /// also their counts when every row of the filter's repositories went
+    /// by (none read by the window's condition in SQL).
+    fn read_pull_requests(
+        &self,
+        filter: &EventFilter,
+        reach: Reach<'_, '_>,
+        tally_rows: bool,
+    ) -> Result<(Vec<PullRequest>, Option<Vec<PrCount>>), StoreError> {
         let sql = self.sql();
         // A filter narrows every read in SQL: a team reads its own pull
         // requests and their children only (and Rust checks each row again).
@@ -1417,23 +1518,14 @@ impl Store {
         let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
         // Rows stored before id blocks (block 0, see `BLOCK_BITS`), read by
         // the filter's condition.
-        let legacy = !condition.is_empty()
-            && !self.db.is_postgres()
-            && self
-                .db
-                .query_row(
-                    &format!("SELECT EXISTS (SELECT 1 FROM pull_requests WHERE id < {})", 1_i64 << BLOCK_BITS),
-                    params![],
-                    |r| r.get(0),
-                )
-                .map_err(&sql)?;
+        let legacy = !condition.is_empty() && !self.db.is_postgres() && self.has_rows_before_blocks()?;
         // A read by an index selects the window in SQL: a reach known later
         // is known now.
         let in_sql = !condition.is_empty() && (self.db.is_postgres() || legacy);
         let resolved = match &reach {
             Reach::Later(at, deployments) if in_sql => match deployments() {
                 Some(deployments) => Some(PrReach::shipped_by(*at, deployments)),
-                None => return Ok(Vec::new()),
+                None => return Ok((Vec::new(), None)),
             },
             _ => None,
         };
@@ -1589,12 +1681,19 @@ impl Store {
         let path = &self.path;
         // The rows kept, and those pending, in id order.
         type Pending = Vec<(i64, String)>;
+        // Every row of the filter's repositories goes by when none is
+        // selected in SQL: counted on the way, when asked.
+        let tally_rows = tally_rows && !in_sql;
         let read_all = |db: &super::db::Db, statements: &[(String, Vec<&dyn ToParam>)], decided: bool| {
             let mut kept_repos: HashMap<String, bool> = HashMap::new();
             let mut read = Vec::new();
             let mut pending: Pending = Vec::new();
+            let mut tally = Tally::default();
             for (statement, bound) in statements {
                 db.for_each(statement, bound, |row| {
+                    if tally_rows && !decided {
+                        tally.add(row)?;
+                    }
                     match pr_row(row, &mut kept_repos, decided)? {
                         Decided::Kept(id, pr) => read.push((id, pr)),
                         Decided::Pending(id, merge_commit) => pending.push((id, merge_commit)),
@@ -1604,9 +1703,9 @@ impl Store {
                 })
                 .map_err(|e| sql_error(path, e))?;
             }
-            Ok::<_, StoreError>((read, pending))
+            Ok::<_, StoreError>((read, pending, tally))
         };
-        let (mut read, pending) = match halves {
+        let (mut read, pending, tally) = match halves {
             Some(middle) => {
                 let reader = self.db.reader(&self.path).map_err(&sql)?;
                 let statement = format!("{columns} WHERE p.id >= ?1 ORDER BY p.id");
@@ -1614,11 +1713,13 @@ impl Store {
                     let read_all = &read_all;
                     let upper =
                         threads.spawn(move || read_all(&reader, &[(statement, vec![&middle as &dyn ToParam])], false));
-                    let (mut read, mut pending) = read_all(&self.db, &statements, false)?;
-                    let (upper, upper_pending) = upper.join().expect("a pull request reader does not panic")?;
+                    let (mut read, mut pending, mut tally) = read_all(&self.db, &statements, false)?;
+                    let (upper, upper_pending, upper_tally) =
+                        upper.join().expect("a pull request reader does not panic")?;
                     read.extend(upper);
                     pending.extend(upper_pending);
-                    Ok::<_, StoreError>((read, pending))
+                    tally.merge(upper_tally);
+                    Ok::<_, StoreError>((read, pending, tally))
                 })?
             }
             None => read_all(&self.db, &statements, false)?,
@@ -1626,7 +1727,7 @@ impl Store {
         // Rows merged before the window: reached if a deployment since its
         // start shipped them, read again by id (a few).
         if let Some((at, deployments)) = late.filter(|_| !pending.is_empty()) {
-            let Some(deployments) = deployments() else { return Ok(Vec::new()) };
+            let Some(deployments) = deployments() else { return Ok((Vec::new(), None)) };
             let reach = PrReach::shipped_by(at, deployments);
             let shipped: std::collections::HashSet<&str> = reach.shipped.iter().copied().collect();
             let ids: Vec<i64> =
@@ -1639,7 +1740,7 @@ impl Store {
                     (format!("{columns} WHERE p.id IN ({})", list.join(", ")), Vec::new())
                 })
                 .collect();
-            let (shipped, _) = read_all(&self.db, &statements, true)?;
+            let (shipped, ..) = read_all(&self.db, &statements, true)?;
             if !shipped.is_empty() {
                 read.extend(shipped);
                 read.sort_unstable_by_key(|(id, _)| *id);
@@ -1725,7 +1826,7 @@ impl Store {
         for (i, activity) in activities {
             prs[i as usize].activities.push(activity);
         }
-        Ok(prs)
+        Ok((prs, tally_rows.then(|| tally.into_counts(filter))))
     }
 
     /// Stored deployment events (every status) that `filter` keeps, with the

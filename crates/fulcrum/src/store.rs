@@ -697,7 +697,13 @@ impl Store {
         // a store per request: no write transaction for that).
         match store.postgres_version()? {
             None if read_only => return Err(StoreError::Empty { path: store.path.clone() }),
-            Some(v) if v == MIGRATIONS.len() as i64 => return Ok(store),
+            Some(v) if v == MIGRATIONS.len() as i64 => {
+                // Indexes a killed import left out (see `defer_event_indexes`).
+                if !read_only && store.has_deferred_indexes()? {
+                    store.write(rebuild_deferred)?;
+                }
+                return Ok(store);
+            }
             _ => {}
         }
         store.migrate()?;
@@ -839,7 +845,7 @@ impl Store {
             }
             // Indexes an import dropped and did not live to build again
             // come back before anything else reads or migrates the tables.
-            if !postgres && has_meta {
+            if has_meta {
                 rebuild_deferred(db)?;
             }
             for (index, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
@@ -1189,25 +1195,29 @@ impl Store {
         compacted
     }
 
-    /// Before a bulk import (SQLite): drops the secondary indexes of the
-    /// events tables that the import does not read ([`DEFERRED_TABLES`]),
-    /// and keeps their definitions in `meta` in the same transaction, so
-    /// that [`Store::restore_indexes`] (or the next [`Store::open`], after
-    /// a killed import) builds them again. An import into a large table
+    /// Before a bulk import: drops the secondary indexes of the events
+    /// tables that the import does not read ([`DEFERRED_TABLES`]), and
+    /// keeps their definitions in `meta` in the same transaction, so that
+    /// [`Store::restore_indexes`] (or, after a killed import, the next
+    /// opening for writing) builds them again. An import into a large table
     /// inserted into these indexes at random places (a merge commit's or a
     /// listed commit's sha), faulting in a page per row once they outgrew
-    /// the cache; building an index sorts its keys once.
+    /// the cache; building an index sorts its keys once. Another process
+    /// opening the database for writing meanwhile builds them then: the
+    /// import goes on, with indexes, slower.
     ///
-    /// Does nothing, and returns false, on PostgreSQL, when another import
-    /// already deferred them, or when the tables hold at least `incoming`
-    /// rows (rebuilding what is stored would cost more than it saves).
+    /// Does nothing, and returns false, for fewer than
+    /// [`DEFER_INDEXES_FROM`] rows to come, when another import already
+    /// deferred them, or when the tables hold at least `incoming` rows
+    /// (rebuilding what is stored would cost more than it saves).
     pub fn defer_event_indexes(&self, incoming: usize) -> Result<bool, StoreError> {
-        if self.db.is_postgres() || incoming < DEFER_INDEXES_FROM {
+        if incoming < DEFER_INDEXES_FROM {
             return Ok(false);
         }
+        let postgres = self.db.is_postgres();
         self.write(|db| {
             if db
-                .query_opt("SELECT value FROM meta WHERE key = ?1", params![DEFERRED_INDEXES], |r| r.get::<String>(0))?
+                .query_opt("SELECT 1 FROM meta WHERE key = ?1", params![DEFERRED_INDEXES], |r| r.get::<i64>(0))?
                 .is_some()
             {
                 return Ok(false);
@@ -1222,11 +1232,19 @@ impl Store {
             }
             let tables = DEFERRED_TABLES.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ");
             let indexes: Vec<(String, String)> = db.query_map(
-                &format!(
-                    "SELECT name, sql FROM sqlite_master
-                     WHERE type = 'index' AND sql LIKE 'CREATE INDEX %' AND tbl_name IN ({tables})
-                     ORDER BY name"
-                ),
+                &if postgres {
+                    format!(
+                        "SELECT indexname, indexdef FROM pg_indexes
+                         WHERE schemaname = current_schema() AND indexdef LIKE 'CREATE INDEX %'
+                         AND tablename IN ({tables}) ORDER BY indexname"
+                    )
+                } else {
+                    format!(
+                        "SELECT name, sql FROM sqlite_master
+                         WHERE type = 'index' AND sql LIKE 'CREATE INDEX %' AND tbl_name IN ({tables})
+                         ORDER BY name"
+                    )
+                },
                 params![],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
@@ -1245,11 +1263,19 @@ impl Store {
         })
     }
 
+    fn has_deferred_indexes(&self) -> Result<bool, StoreError> {
+        let found = self
+            .db
+            .query_opt("SELECT value FROM meta WHERE key = ?1", params![DEFERRED_INDEXES], |r| r.get::<String>(0))
+            .map_err(self.sql())?;
+        Ok(found.is_some())
+    }
+
     /// Builds the indexes [`Store::defer_event_indexes`] dropped, if any
     /// are missing, in one transaction. Returns how many it built.
     pub fn restore_indexes(&self) -> Result<usize, StoreError> {
         if self.db.is_postgres() {
-            return Ok(0);
+            return self.write(rebuild_deferred);
         }
         // The keys are sorted in temporary files, not in memory.
         self.db.batch("PRAGMA temp_store = FILE").map_err(self.sql())?;

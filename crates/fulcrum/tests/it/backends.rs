@@ -278,3 +278,51 @@ fn tls_to_postgresql_verifies_the_server() {
     // The authority alone, without sslmode: a mistake, said so.
     on(&format!("{plain}&sslrootcert={ca}"), &["flow"]).bad_input(&["without sslmode=require"]);
 }
+
+/// A large import into PostgreSQL drops the events tables' secondary
+/// indexes and builds the same ones at its end; those a killed import left
+/// out are built by the next command that opens the database for writing.
+#[test]
+fn a_large_import_builds_its_indexes_again_on_postgres() {
+    if skip("a_large_import_builds_its_indexes_again_on_postgres") {
+        return;
+    }
+    let scratch = Scratch::new("postgres_deferred_indexes");
+    let db = database(&scratch.db());
+    let small = scratch.path("small.jsonl");
+    std::fs::write(&small, crate::events::EVENTS).unwrap();
+    on(&db, &["import", s(&small)]).ok();
+    let mut client = postgres::Client::connect(&db, postgres::NoTls).unwrap();
+    let indexes = |client: &mut postgres::Client| -> Vec<String> {
+        client
+            .query("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    let all = indexes(&mut client);
+    let merge_commit: Vec<&String> = all.iter().filter(|d| d.contains("pull_requests_merge_commit")).collect();
+    assert_eq!(merge_commit.len(), 1, "{all:?}");
+    // The events, then 21 MiB of blanks: lines enough to come for the
+    // indexes to wait (the file's size is what an import estimates by).
+    let mut text = crate::events::EVENTS.to_owned();
+    text.push_str(&" ".repeat(21 << 20));
+    text.push('\n');
+    let big = scratch.path("big.jsonl");
+    std::fs::write(&big, text).unwrap();
+    let imported = run(command(["import", s(&big)]).env("FULCRUM_DB", &db).env("FULCRUM_TIMING", "1")).ok();
+    assert!(imported.stderr.contains("indexes built in"), "{}", imported.stderr);
+    assert!(!imported.stderr.contains("none deferred"), "{}", imported.stderr);
+    assert_eq!(indexes(&mut client), all);
+
+    // Killed between the two: the definition kept, the index gone.
+    let kept = serde_json::to_string(&[merge_commit[0]]).unwrap();
+    client.batch_execute("DROP INDEX pull_requests_merge_commit").unwrap();
+    client.execute("INSERT INTO meta (key, value) VALUES ('deferred_indexes', $1)", &[&kept]).unwrap();
+    assert_eq!(indexes(&mut client).len(), all.len() - 1);
+    on(&db, &["import", s(&small)]).ok();
+    assert_eq!(indexes(&mut client), all);
+    let left: i64 = client.query_one("SELECT COUNT(*) FROM meta WHERE key = 'deferred_indexes'", &[]).unwrap().get(0);
+    assert_eq!(left, 0);
+}

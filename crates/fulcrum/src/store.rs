@@ -1158,6 +1158,18 @@ impl Store {
         Ok(known)
     }
 
+    /// Reads pages through SQLite's cache, not a memory map, until
+    /// [`Store::restore_indexes`] (a bulk import: mapped, every page the
+    /// import reads, up to the map's gigabyte, counted towards the
+    /// process's memory; at 2,000,000 pull requests 927 MiB at its peak,
+    /// unmapped 465 MiB, in the same time). Nothing on PostgreSQL.
+    pub fn unmap_pages(&self) -> Result<(), StoreError> {
+        if self.db.is_postgres() {
+            return Ok(());
+        }
+        self.db.batch("PRAGMA mmap_size = 0").map_err(self.sql())
+    }
+
     /// Whether an import that stored `imported` should compact the database
     /// ([`Store::compact`]): on SQLite, when it stored at least 100,000
     /// rows, and at least half of the table's. A team database of many
@@ -1272,15 +1284,18 @@ impl Store {
     }
 
     /// Builds the indexes [`Store::defer_event_indexes`] dropped, if any
-    /// are missing, in one transaction. Returns how many it built.
+    /// are missing, in one transaction, and maps pages again (after
+    /// [`Store::unmap_pages`]). Returns how many it built.
     pub fn restore_indexes(&self) -> Result<usize, StoreError> {
         if self.db.is_postgres() {
             return self.write(rebuild_deferred);
         }
-        // The keys are sorted in temporary files, not in memory.
-        self.db.batch("PRAGMA temp_store = FILE").map_err(self.sql())?;
+        // The keys are sorted in temporary files, not in memory, and the
+        // tables read through SQLite's cache: mapped, every page read would
+        // count towards the process's memory (as in `compact`).
+        self.db.batch("PRAGMA temp_store = FILE; PRAGMA mmap_size = 0").map_err(self.sql())?;
         let built = self.write(rebuild_deferred);
-        self.db.batch("PRAGMA temp_store = MEMORY").map_err(self.sql())?;
+        self.db.batch(&format!("PRAGMA temp_store = MEMORY; PRAGMA mmap_size = {MMAP_SIZE}")).map_err(self.sql())?;
         built
     }
 

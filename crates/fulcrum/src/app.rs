@@ -568,6 +568,10 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
     let since = rows.iter().map(|(_, since)| *since).min().flatten();
     let union = delivery::StoredEvents::union(&filters);
     let started = std::time::Instant::now();
+    // Most of every table is read once: through SQLite's cache, not mapped
+    // into the process's memory (at 2,000,000 pull requests a peak of
+    // 2,050 MiB, unmapped 1,770-1,820 MiB, in the same time).
+    store.unmap_pages()?;
     let stored = delivery::StoredEvents::load(&store, &union, since)?;
     drop(store);
     if std::env::var_os("FULCRUM_TIMING").is_some() {

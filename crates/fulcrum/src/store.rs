@@ -1158,11 +1158,13 @@ impl Store {
         Ok(known)
     }
 
-    /// Reads pages through SQLite's cache, not a memory map, until
-    /// [`Store::restore_indexes`] (a bulk import: mapped, every page the
-    /// import reads, up to the map's gigabyte, counted towards the
-    /// process's memory; at 2,000,000 pull requests 927 MiB at its peak,
-    /// unmapped 465 MiB, in the same time). Nothing on PostgreSQL.
+    /// Reads pages through SQLite's cache, not a memory map, from now on
+    /// (until [`Store::restore_indexes`] or [`Store::compact`] map them
+    /// again). For reads and writes that go through most of the file once
+    /// (a bulk import, the organisation view): mapped, every page read, up
+    /// to the map's gigabyte, counts towards the process's memory (a 2M
+    /// pull request import peaked at 927 MiB mapped, 465 MiB unmapped, in
+    /// the same time). Nothing on PostgreSQL.
     pub fn unmap_pages(&self) -> Result<(), StoreError> {
         if self.db.is_postgres() {
             return Ok(());

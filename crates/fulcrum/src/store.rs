@@ -1158,6 +1158,21 @@ impl Store {
         Ok(known)
     }
 
+    /// After a large import, PostgreSQL's planner statistics of the events
+    /// tables are brought up to date (`ANALYZE`, about a second at
+    /// 2,000,000 pull requests). Until autovacuum got to them, a team's
+    /// report right after importing 2,000,000 pull requests took 10–14 s
+    /// against 1.1 s after. Nothing on SQLite, whose plans fulcrum chooses
+    /// without statistics.
+    pub fn analyze_events(&self) -> Result<(), StoreError> {
+        if !self.db.is_postgres() {
+            return Ok(());
+        }
+        self.db
+            .batch("ANALYZE pull_requests, pr_commits, pr_activities, deployments, deployment_commits, incidents")
+            .map_err(self.sql())
+    }
+
     /// Reads pages through SQLite's cache, not a memory map, from now on
     /// (until [`Store::restore_indexes`] or [`Store::compact`] map them
     /// again). For reads and writes that go through most of the file once

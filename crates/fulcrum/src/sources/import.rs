@@ -581,17 +581,24 @@ pub fn import(store: &mut Store, path: &Path, source: &str, progress: &mut Progr
     let indexed_in = started.elapsed() - stored_in;
     let summary = imported?;
     indexed?;
+    if deferred || summary.stored.pull_requests >= ANALYZE_FROM {
+        store.analyze_events()?;
+    }
     super::sync::compact_after(store, crate::store::Imported::PullRequests(summary.stored.pull_requests));
     if std::env::var_os("FULCRUM_TIMING").is_some() {
         let compacted_in = started.elapsed() - stored_in - indexed_in;
         eprintln!(
-            "import: lines stored in {stored_in:.2?}, indexes built in {indexed_in:.2?}{}, compacted in \
+            "import: lines stored in {stored_in:.2?}, indexes built in {indexed_in:.2?}{}, analysed or compacted in \
              {compacted_in:.2?}",
             if deferred { "" } else { " (none deferred)" }
         );
     }
     Ok(summary)
 }
+
+/// Fewest pull requests an import stores for PostgreSQL's statistics to be
+/// brought up to date at its end (besides an import that deferred indexes).
+const ANALYZE_FROM: usize = 100_000;
 
 /// A line's size in an events file, on the large side (a pull request
 /// with its commits and reviews takes about a kilobyte), for estimating

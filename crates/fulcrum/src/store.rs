@@ -2123,7 +2123,12 @@ pub(crate) mod tests {
         // the reads one after the other.
         let batch = EventBatch { deployments: vec![(deployment("d9", "s9", &["m7"]), None)], ..EventBatch::default() };
         store.write_events(&batch, &[]).unwrap();
-        for filter in [EventFilter::default(), team] {
+        // o/b's only row is from before blocks: its window is read in SQL by
+        // time, and o/b#7 found by its merge commit once d9 is read.
+        let team_b = EventFilter { repos: vec!["o/b".to_owned()], services: vec!["s9".to_owned()] };
+        let window = store.load_window(&team_b, 3000).unwrap();
+        assert_eq!(window.prs.iter().map(|pr| pr.id.as_str()).collect::<Vec<_>>(), ["import:pr:o/b#7"]);
+        for filter in [EventFilter::default(), team, team_b] {
             let window = store.load_window(&filter, 3000).unwrap();
             let (deployments, prs) = (window.deployments, window.prs);
             assert_eq!(window.counts, None, "rows before blocks are not all read: not counted");

@@ -1364,6 +1364,18 @@ impl Store {
     /// (indexed) and kept by id.
     fn reach_sql(&self, filter: &EventFilter, reach: &PrReach<'_>) -> Result<String, StoreError> {
         let t = reach.at;
+        let shipped = self.shipped_rows(filter, reach)?;
+        // Integers (the time, row ids read from the store), not text:
+        // formatted into the statement.
+        let ids: Vec<String> = shipped.iter().map(i64::to_string).collect();
+        let shipped = if ids.is_empty() { String::new() } else { format!(" OR p.id IN ({})", ids.join(", ")) };
+        Ok(format!("(p.last_event_at IS NULL OR p.last_event_at >= {t}{shipped})"))
+    }
+
+    /// Row ids of the pull requests `filter` keeps that `reach` reaches only
+    /// by their merge commit (their last event is before its time), in order.
+    fn shipped_rows(&self, filter: &EventFilter, reach: &PrReach<'_>) -> Result<Vec<i64>, StoreError> {
+        let t = reach.at;
         let mut shipped: Vec<i64> = Vec::new();
         for chunk in reach.shipped.chunks(500) {
             let list: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
@@ -1387,11 +1399,7 @@ impl Store {
         }
         shipped.sort_unstable();
         shipped.dedup();
-        // Integers (the time, row ids read from the store), not text:
-        // formatted into the statement.
-        let ids: Vec<String> = shipped.iter().map(i64::to_string).collect();
-        let shipped = if ids.is_empty() { String::new() } else { format!(" OR p.id IN ({})", ids.join(", ")) };
-        Ok(format!("(p.last_event_at IS NULL OR p.last_event_at >= {t}{shipped})"))
+        Ok(shipped)
     }
 
     /// Stored pull requests (with commits and activities) that `filter` keeps.
@@ -1435,9 +1443,10 @@ impl Store {
     /// pull requests they and `since` reach ([`Store::load_pull_requests`]
     /// with [`PrReach::shipped_by`]), with how long the deployments took.
     ///
-    /// On SQLite a second connection reads the deployments while this one
-    /// reads the pull request rows; the few rows merged before `since`
-    /// wait for the deployments to decide them. The two reads may see
+    /// A second connection reads the deployments while this one reads the
+    /// pull request rows; the few rows merged before `since` wait for the
+    /// deployments to decide them (rows a window in SQL left out are then
+    /// looked up by merge commit). The two reads may see
     /// different commits of the database, as the children of pull requests
     /// read on two connections may: a deployment and a pull request written
     /// meanwhile show as written in two batches.
@@ -1446,12 +1455,6 @@ impl Store {
     /// ([`Store::pr_counts`]) come along, counted as the rows go by.
     pub fn load_window(&self, filter: &EventFilter, since: i64) -> Result<Window, StoreError> {
         let started = std::time::Instant::now();
-        if self.db.is_postgres() {
-            let deployments = self.load_deployments(filter)?;
-            let deployments_in = started.elapsed();
-            let prs = self.load_pull_requests(filter, Some(&PrReach::shipped_by(since, &deployments)))?;
-            return Ok(Window { deployments, prs, counts: None, deployments_in });
-        }
         let count = self.counts_in_window()?;
         let beside = self.reader()?;
         std::thread::scope(|threads| {
@@ -1519,20 +1522,12 @@ impl Store {
         // Rows stored before id blocks (block 0, see `BLOCK_BITS`), read by
         // the filter's condition.
         let legacy = !condition.is_empty() && !self.db.is_postgres() && self.has_rows_before_blocks()?;
-        // A read by an index selects the window in SQL: a reach known later
-        // is known now.
+        // A read by an index selects the window in SQL: with a reach known
+        // later, by time alone, and the rows shipped are looked up after.
         let in_sql = !condition.is_empty() && (self.db.is_postgres() || legacy);
-        let resolved = match &reach {
-            Reach::Later(at, deployments) if in_sql => match deployments() {
-                Some(deployments) => Some(PrReach::shipped_by(*at, deployments)),
-                None => return Ok((Vec::new(), None)),
-            },
-            _ => None,
-        };
         let (since, late) = match reach {
             Reach::All => (None, None),
             Reach::Now(reach) => (Some(reach), None),
-            Reach::Later(..) if resolved.is_some() => (resolved.as_ref(), None),
             Reach::Later(at, deployments) => (None, Some((at, deployments))),
         };
         let windowed = since.is_some() || late.is_some();
@@ -1567,9 +1562,11 @@ impl Store {
                        FROM pull_requests p";
         // Rows read by an index: the window's rule in SQL (see `reach_sql`).
         let window_sql = || -> Result<String, StoreError> {
-            match since {
-                None => Ok(String::new()),
-                Some(reach) => Ok(format!(" AND {}", self.reach_sql(filter, reach)?)),
+            match (since, late_at) {
+                (Some(reach), _) => Ok(format!(" AND {}", self.reach_sql(filter, reach)?)),
+                // An integer: formatted into the statement.
+                (None, Some(at)) => Ok(format!(" AND (p.last_event_at IS NULL OR p.last_event_at >= {at})")),
+                (None, None) => Ok(String::new()),
             }
         };
         let mut statements: Vec<(String, Vec<&dyn ToParam>)> = Vec::new();
@@ -1725,13 +1722,20 @@ impl Store {
             None => read_all(&self.db, &statements, false)?,
         };
         // Rows merged before the window: reached if a deployment since its
-        // start shipped them, read again by id (a few).
-        if let Some((at, deployments)) = late.filter(|_| !pending.is_empty()) {
+        // start shipped them, read again by id (a few): those the scans
+        // left pending, and those a window in SQL left out, looked up by
+        // merge commit.
+        if let Some((at, deployments)) = late.filter(|_| in_sql || !pending.is_empty()) {
             let Some(deployments) = deployments() else { return Ok((Vec::new(), None)) };
             let reach = PrReach::shipped_by(at, deployments);
             let shipped: std::collections::HashSet<&str> = reach.shipped.iter().copied().collect();
-            let ids: Vec<i64> =
+            let mut ids: Vec<i64> =
                 pending.iter().filter(|(_, merge)| shipped.contains(merge.as_str())).map(|(id, _)| *id).collect();
+            if in_sql {
+                ids.extend(self.shipped_rows(filter, &reach)?);
+                ids.sort_unstable();
+                ids.dedup();
+            }
             // Integers read from the store: formatted into the statements.
             let statements: Vec<(String, Vec<&dyn ToParam>)> = ids
                 .chunks(ROWS_PER_STATEMENT)

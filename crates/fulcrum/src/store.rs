@@ -35,7 +35,7 @@ pub use accounts::{SessionRow, User};
 pub use copy::{Copied, CopyError};
 pub use events::{
     CachedPage, DeploymentEvent, EventBatch, EventCounts, EventFilter, IncidentEvent, ItemEvent, PrCount, PrLabel,
-    PrReach,
+    PrReach, Window as EventWindow,
 };
 pub use graph::{StoredAuthors, StoredGraph, position};
 pub use jobs::Job;
@@ -1539,6 +1539,14 @@ pub(crate) mod tests {
     use super::*;
     use crate::sources::git::{ChangeKind, CommitRecord, FileChange, Signature};
 
+    /// An empty directory of its own under the system's temporary one.
+    pub(crate) fn scratch_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("fulcrum-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
     /// Every index definition of the database, by name.
     pub(crate) fn index_definitions(store: &Store) -> Vec<String> {
         store
@@ -1557,9 +1565,7 @@ pub(crate) mod tests {
     /// definition in `meta` that is not a lone `CREATE INDEX` is not run.
     #[test]
     fn deferred_indexes_come_back_at_the_end_or_at_the_next_open() {
-        let dir = std::env::temp_dir().join(format!("fulcrum-deferred-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch_dir("deferred");
         let path = dir.join("db.sqlite");
         let store = Store::open(&path).unwrap();
         let all = index_definitions(&store);
@@ -1620,9 +1626,7 @@ pub(crate) mod tests {
     #[test]
     fn a_window_counts_the_pull_requests_it_reads() {
         use fulcrum_core::flow::PullRequest;
-        let dir = std::env::temp_dir().join(format!("fulcrum-window-counts-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch_dir("window-counts");
         let mut store = Store::open(&dir.join("db.sqlite")).unwrap();
         // Merged (with or without a merge commit), open and closed, old and
         // new, in three repositories and two sources.

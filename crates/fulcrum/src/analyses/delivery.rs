@@ -16,7 +16,7 @@ use fulcrum_core::incidents::Incident;
 use fulcrum_core::model::{Commit, Deployment, DeploymentSource, IdMap, Person};
 
 use crate::config::Config;
-use crate::store::{DeploymentEvent, EventFilter, IncidentEvent, PrCount, Store};
+use crate::store::{DeploymentEvent, EventFilter, EventWindow, IncidentEvent, PrCount, Store};
 
 /// Event data of one report.
 #[derive(Debug, Default)]
@@ -93,16 +93,16 @@ impl StoredEvents {
         // the window's read counts the pull requests as they go by.
         let counted = since.is_some() && store.counts_in_window()?;
         let beside = store.reader()?;
-        let ((deployments, prs, counted, times), (incidents, counts)) =
-            std::thread::scope(|threads| -> anyhow::Result<_> {
-                let other = threads.spawn(move || -> anyhow::Result<_> {
-                    let incidents = beside.load_incidents(filter)?;
-                    Ok((incidents, if counted { None } else { Some(beside.pr_counts(filter)?) }))
-                });
-                let read = Self::read_prs(store, filter, since);
-                let other = other.join().expect("reading incidents does not panic")?;
-                Ok((read?, other))
-            })?;
+        let ((window, times), (incidents, counts)) = std::thread::scope(|threads| -> anyhow::Result<_> {
+            let other = threads.spawn(move || -> anyhow::Result<_> {
+                let incidents = beside.load_incidents(filter)?;
+                Ok((incidents, if counted { None } else { Some(beside.pr_counts(filter)?) }))
+            });
+            let read = Self::read_prs(store, filter, since);
+            let other = other.join().expect("reading incidents does not panic")?;
+            Ok((read?, other))
+        })?;
+        let EventWindow { deployments, prs, counts: counted, .. } = window;
         let counts = match counts.or(counted) {
             Some(counts) => counts,
             None => store.pr_counts(filter)?,
@@ -149,12 +149,7 @@ impl StoredEvents {
     /// The deployments `filter` keeps and the pull requests they and
     /// `since` reach (with their counts, when counted on the way); with how
     /// long each took, in words.
-    #[allow(clippy::type_complexity)]
-    fn read_prs(
-        store: &Store,
-        filter: &EventFilter,
-        since: Option<i64>,
-    ) -> anyhow::Result<(Vec<DeploymentEvent>, Vec<PullRequest>, Option<Vec<PrCount>>, String)> {
+    fn read_prs(store: &Store, filter: &EventFilter, since: Option<i64>) -> anyhow::Result<(EventWindow, String)> {
         let started = std::time::Instant::now();
         if let Some(at) = since {
             let window = store.load_window(filter, at)?;
@@ -164,7 +159,7 @@ impl StoredEvents {
                 started.elapsed().as_secs_f64(),
                 if window.counts.is_some() { ", counted as they went by" } else { "" }
             );
-            return Ok((window.deployments, window.prs, window.counts, times));
+            return Ok((window, times));
         }
         let deployments = store.load_deployments(filter)?;
         let deployments_read = started.elapsed();
@@ -174,7 +169,7 @@ impl StoredEvents {
             deployments_read.as_secs_f64(),
             (started.elapsed() - deployments_read).as_secs_f64()
         );
-        Ok((deployments, prs, None, times))
+        Ok((EventWindow { deployments, prs, counts: None, deployments_in: deployments_read }, times))
     }
 
     /// A filter keeping everything any of `filters` keeps (an empty list in

@@ -722,9 +722,7 @@ mod tests {
     /// events are found by the indexes built again.
     #[test]
     fn a_large_import_builds_the_indexes_it_deferred() {
-        let dir = std::env::temp_dir().join(format!("fulcrum-import-deferred-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::store::tests::scratch_dir("import-deferred");
         let mut store = Store::open(&dir.join("db.sqlite")).unwrap();
         let all = crate::store::tests::index_definitions(&store);
         let mut text = String::from(

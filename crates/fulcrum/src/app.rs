@@ -570,7 +570,7 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
     let started = std::time::Instant::now();
     // Most of every table is read once: through SQLite's cache, not mapped
     // into the process's memory (at 2,000,000 pull requests a peak of
-    // 2,050 MiB, unmapped 1,770-1,820 MiB, in the same time).
+    // 2,004 MiB, unmapped 1,727-1,778 MiB, in the same time).
     store.unmap_pages()?;
     let stored = delivery::StoredEvents::load(&store, &union, since)?;
     drop(store);

@@ -1178,7 +1178,7 @@ impl Store {
     /// again). For reads and writes that go through most of the file once
     /// (a bulk import, the organisation view): mapped, every page read, up
     /// to the map's gigabyte, counts towards the process's memory (a 2M
-    /// pull request import peaked at 927 MiB mapped, 465 MiB unmapped, in
+    /// pull request import peaked at 905 MiB mapped, 454 MiB unmapped, in
     /// the same time). Nothing on PostgreSQL.
     pub fn unmap_pages(&self) -> Result<(), StoreError> {
         if self.db.is_postgres() {

@@ -1657,22 +1657,29 @@ pub(crate) mod tests {
                     _ => Some(5000 + number as i64),
                 };
                 let number = if source == "import" { number } else { number + 100 };
-                pull_requests.push((
-                    pr(repo, number, merged, number % 5 != 2),
-                    source.to_owned(),
-                    None,
-                    PrLabel::default(),
-                ));
+                // Some with a title, some with a web address, some with neither.
+                let label = PrLabel {
+                    title: number.is_multiple_of(2).then(|| format!("title {repo}#{number}")),
+                    url: (number % 3 == 1).then(|| format!("https://example.com/{repo}/{number}")),
+                };
+                pull_requests.push((pr(repo, number, merged, number % 5 != 2), source.to_owned(), None, label));
             }
         }
         store.write_events(&EventBatch { pull_requests, ..EventBatch::default() }, &[]).unwrap();
         assert!(store.counts_in_window().unwrap());
         let team = EventFilter { repos: vec!["o/b".to_owned(), "o/c".to_owned()], services: vec!["s".to_owned()] };
         for filter in [team, EventFilter::default()] {
-            let window = store.load_window(&filter, 3000).unwrap();
+            let window = store.load_window(&filter, 3000, true).unwrap();
             let counts = store.pr_counts(&filter).unwrap();
             assert!(counts.iter().any(|c| c.merged_without_commit > 0), "{counts:?}");
             assert_eq!(window.counts, Some(counts));
+            // The labels read with the rows are what the store gives for them.
+            let keys: Vec<(String, u64)> = window.prs.iter().map(|pr| (pr.repo.clone(), pr.number)).collect();
+            let mut labels = store.pr_labels(&keys).unwrap();
+            labels.retain(|_, label| label.title.is_some() || label.url.is_some());
+            assert!(labels.len() > 10 && labels.len() < keys.len(), "{} of {}", labels.len(), keys.len());
+            assert_eq!(window.labels, Some(labels));
+            assert_eq!(store.load_window(&filter, 3000, false).unwrap().labels, None);
         }
         drop(store);
         std::fs::remove_dir_all(&dir).unwrap();
@@ -2130,10 +2137,10 @@ pub(crate) mod tests {
         // o/b's only row is from before blocks: its window is read in SQL by
         // time, and o/b#7 found by its merge commit once d9 is read.
         let team_b = EventFilter { repos: vec!["o/b".to_owned()], services: vec!["s9".to_owned()] };
-        let window = store.load_window(&team_b, 3000).unwrap();
+        let window = store.load_window(&team_b, 3000, true).unwrap();
         assert_eq!(window.prs.iter().map(|pr| pr.id.as_str()).collect::<Vec<_>>(), ["import:pr:o/b#7"]);
         for filter in [EventFilter::default(), team, team_b] {
-            let window = store.load_window(&filter, 3000).unwrap();
+            let window = store.load_window(&filter, 3000, false).unwrap();
             let (deployments, prs) = (window.deployments, window.prs);
             assert_eq!(window.counts, None, "rows before blocks are not all read: not counted");
             let alone = store.load_deployments(&filter).unwrap();

@@ -16,7 +16,7 @@ use fulcrum_core::incidents::Incident;
 use fulcrum_core::model::{Commit, Deployment, DeploymentSource, IdMap, Person};
 
 use crate::config::Config;
-use crate::store::{DeploymentEvent, EventFilter, EventWindow, IncidentEvent, PrCount, Store};
+use crate::store::{DeploymentEvent, EventFilter, EventWindow, IncidentEvent, PrCount, PrLabel, Store};
 
 /// Event data of one report.
 #[derive(Debug, Default)]
@@ -37,6 +37,9 @@ pub struct Events {
     /// Pull requests were read only as far as they reach this time (see
     /// [`reach`]); `None`: all of them.
     pub prs_since: Option<i64>,
+    /// Read with the pull requests ([`Events::load_named`]): the title and
+    /// web address of each that has either; `None`: not read (ask the store).
+    pub labels: Option<HashMap<(String, u64), PrLabel>>,
 }
 
 /// What the pull requests of a scope add up to, over all of them.
@@ -81,12 +84,20 @@ pub struct StoredEvents {
     /// left out (a windowed read).
     named: HashMap<(String, u64), Option<String>>,
     since: Option<i64>,
+    /// The pull requests' titles and web addresses, when read with them.
+    labels: Option<HashMap<(String, u64), PrLabel>>,
 }
 
 impl StoredEvents {
     /// Reads what `filter` keeps; pull requests only as far as they reach
     /// `since` (see [`reach`]).
     pub fn load(store: &Store, filter: &EventFilter, since: Option<i64>) -> anyhow::Result<StoredEvents> {
+        StoredEvents::read(store, filter, since, false)
+    }
+
+    /// [`StoredEvents::load`]; with `labels`, a windowed read also keeps the
+    /// pull requests' titles and web addresses from the rows it reads.
+    fn read(store: &Store, filter: &EventFilter, since: Option<i64>, labels: bool) -> anyhow::Result<StoredEvents> {
         let started = std::time::Instant::now();
         // Incidents and the counts of every repository's pull requests need
         // nothing read here: a second connection reads them meanwhile, or
@@ -98,11 +109,11 @@ impl StoredEvents {
                 let incidents = beside.load_incidents(filter)?;
                 Ok((incidents, if counted { None } else { Some(beside.pr_counts(filter)?) }))
             });
-            let read = Self::read_prs(store, filter, since);
+            let read = Self::read_prs(store, filter, since, labels);
             let other = other.join().expect("reading incidents does not panic")?;
             Ok((read?, other))
         })?;
-        let EventWindow { deployments, prs, counts: counted, .. } = window;
+        let EventWindow { deployments, prs, counts: counted, labels, .. } = window;
         let counts = match counts.or(counted) {
             Some(counts) => counts,
             None => store.pr_counts(filter)?,
@@ -143,16 +154,22 @@ impl StoredEvents {
             counts,
             named,
             since,
+            labels,
         })
     }
 
     /// The deployments `filter` keeps and the pull requests they and
     /// `since` reach (with their counts, when counted on the way); with how
     /// long each took, in words.
-    fn read_prs(store: &Store, filter: &EventFilter, since: Option<i64>) -> anyhow::Result<(EventWindow, String)> {
+    fn read_prs(
+        store: &Store,
+        filter: &EventFilter,
+        since: Option<i64>,
+        labels: bool,
+    ) -> anyhow::Result<(EventWindow, String)> {
         let started = std::time::Instant::now();
         if let Some(at) = since {
-            let window = store.load_window(filter, at)?;
+            let window = store.load_window(filter, at, labels)?;
             let times = format!(
                 "deployments {:.3} s beside pull requests {:.3} s{}",
                 window.deployments_in.as_secs_f64(),
@@ -169,7 +186,7 @@ impl StoredEvents {
             deployments_read.as_secs_f64(),
             (started.elapsed() - deployments_read).as_secs_f64()
         );
-        Ok((EventWindow { deployments, prs, counts: None, deployments_in: deployments_read }, times))
+        Ok((EventWindow { deployments, prs, counts: None, labels: None, deployments_in: deployments_read }, times))
     }
 
     /// A filter keeping everything any of `filters` keeps (an empty list in
@@ -225,10 +242,12 @@ impl StoredEvents {
         )
     }
 
-    /// [`StoredEvents::select`] taking the rows instead of copying them.
+    /// [`StoredEvents::select`] taking the rows (and the labels read with
+    /// them) instead of copying them.
     pub fn into_events(self, filter: &EventFilter, config: &Config) -> Events {
         let (prs, deployments) = self.kept(filter);
-        Events::build(
+        let labels = self.labels;
+        let mut events = Events::build(
             Rows {
                 prs: self.prs.into_iter().zip(prs).filter(|(_, kept)| *kept).map(|(pr, _)| pr).collect(),
                 deployments: self.deployments.into_iter().zip(deployments).filter(|(_, kept)| *kept).map(|(d, _)| d),
@@ -239,7 +258,9 @@ impl StoredEvents {
             },
             filter,
             config,
-        )
+        );
+        events.labels = labels;
+        events
     }
 }
 
@@ -289,6 +310,17 @@ impl Events {
         since: Option<i64>,
     ) -> anyhow::Result<Events> {
         Ok(StoredEvents::load(store, filter, since)?.into_events(filter, config))
+    }
+
+    /// [`Events::load_since`], with the titles and web addresses of the
+    /// pull requests a windowed read goes by ([`Events::labels`]).
+    pub fn load_named(
+        store: &Store,
+        filter: &EventFilter,
+        config: &Config,
+        since: Option<i64>,
+    ) -> anyhow::Result<Events> {
+        Ok(StoredEvents::read(store, filter, since, true)?.into_events(filter, config))
     }
 
     /// The events of stored rows that `filter` keeps: deployments kept or
@@ -360,7 +392,7 @@ impl Events {
         if since.is_some() && std::env::var_os("FULCRUM_TIMING").is_some() {
             eprintln!("events: {} of {} pull requests read", prs.len(), pr_totals.stored);
         }
-        Events { prs, deployments, skipped_deployments, incidents, sources, pr_totals, prs_since: since }
+        Events { prs, deployments, skipped_deployments, incidents, sources, pr_totals, prs_since: since, labels: None }
     }
 
     /// Without a git history: when the first deployment shipping each commit

@@ -71,7 +71,7 @@ pub fn analyze(
 ) -> anyhow::Result<FlowAnalysis> {
     let started = std::time::Instant::now();
     let since = crate::analyses::delivery::reach(scope.repo_key.is_some(), store.has_work_items()?, window.start);
-    let events = Events::load_since(store, &scope.filter, config, since)?;
+    let events = Events::load_named(store, &scope.filter, config, since)?;
     let analysis = analyze_loaded(store, scope, config, window, now, &events, started, true);
     crate::analyses::delivery::free_aside(events);
     analysis
@@ -228,7 +228,11 @@ pub fn analyze_loaded(
     };
     let keys: Vec<(String, u64)> =
         events.prs.iter().filter(|pr| wanted.contains(pr.id.as_str())).map(|pr| (pr.repo.clone(), pr.number)).collect();
-    let labels = store.pr_labels(&keys)?;
+    // Read with the pull requests, or else looked up one by one.
+    let labels = match &events.labels {
+        Some(read) => keys.iter().filter_map(|key| Some((key.clone(), read.get(key)?.clone()))).collect(),
+        None => store.pr_labels(&keys)?,
+    };
     let named = events
         .prs
         .iter()

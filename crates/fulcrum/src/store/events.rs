@@ -237,6 +237,9 @@ pub struct Window {
     pub prs: Vec<PullRequest>,
     /// What [`Store::pr_counts`] reads, when counted on the way.
     pub counts: Option<Vec<PrCount>>,
+    /// When asked for: the title and web address of each pull request read
+    /// that has either (what [`Store::pr_labels`] gives for them).
+    pub labels: Option<HashMap<(String, u64), PrLabel>>,
     /// How long the deployments took.
     pub deployments_in: std::time::Duration,
 }
@@ -337,6 +340,13 @@ impl Tally {
         self.counts.sort_by(|a, b| (&a.repo, &a.source).cmp(&(&b.repo, &b.source)));
         self.counts
     }
+}
+
+/// What `Store::read_pull_requests` read.
+struct PrRead {
+    prs: Vec<PullRequest>,
+    counts: Option<Vec<PrCount>>,
+    labels: Option<HashMap<(String, u64), PrLabel>>,
 }
 
 /// What a read decided of one pull request row.
@@ -1413,7 +1423,7 @@ impl Store {
         filter: &EventFilter,
         since: Option<&PrReach<'_>>,
     ) -> Result<Vec<PullRequest>, StoreError> {
-        Ok(self.read_pull_requests(filter, since.map_or(Reach::All, Reach::Now), false)?.0)
+        Ok(self.read_pull_requests(filter, since.map_or(Reach::All, Reach::Now), false, false)?.prs)
     }
 
     /// Whether [`Store::load_window`] counts the pull requests it reads
@@ -1452,8 +1462,9 @@ impl Store {
     /// meanwhile show as written in two batches.
     ///
     /// When [`Store::counts_in_window`] says so, the pull requests' counts
-    /// ([`Store::pr_counts`]) come along, counted as the rows go by.
-    pub fn load_window(&self, filter: &EventFilter, since: i64) -> Result<Window, StoreError> {
+    /// ([`Store::pr_counts`]) come along, counted as the rows go by; with
+    /// `labels`, their titles and web addresses, read from the same rows.
+    pub fn load_window(&self, filter: &EventFilter, since: i64, labels: bool) -> Result<Window, StoreError> {
         let started = std::time::Instant::now();
         let count = self.counts_in_window()?;
         let beside = self.reader()?;
@@ -1472,23 +1483,25 @@ impl Store {
                 });
                 deployments.as_deref().ok()
             };
-            let prs = self.read_pull_requests(filter, Reach::Later(since, &deployments), count);
+            let prs = self.read_pull_requests(filter, Reach::Later(since, &deployments), count, labels);
             deployments();
             let (deployments, deployments_in) = read.into_inner().expect("the deployments were read");
-            let (prs, counts) = prs?;
-            Ok(Window { deployments: deployments?, prs, counts, deployments_in })
+            let PrRead { prs, counts, labels } = prs?;
+            Ok(Window { deployments: deployments?, prs, counts, labels, deployments_in })
         })
     }
 
     /// The pull requests `filter` keeps and `reach` reaches; with `tally_rows`,
     /// also their counts when every row of the filter's repositories went
-    /// by (none read by the window's condition in SQL).
+    /// by (none read by the window's condition in SQL); with `labels`, the
+    /// titles and web addresses of those that have them.
     fn read_pull_requests(
         &self,
         filter: &EventFilter,
         reach: Reach<'_, '_>,
         tally_rows: bool,
-    ) -> Result<(Vec<PullRequest>, Option<Vec<PrCount>>), StoreError> {
+        labels: bool,
+    ) -> Result<PrRead, StoreError> {
         let sql = self.sql();
         // A filter narrows every read in SQL: a team reads its own pull
         // requests and their children only (and Rust checks each row again).
@@ -1558,7 +1571,7 @@ impl Store {
         // `BLOCK_BITS`) by the filter's condition.
         let columns = "SELECT p.id, p.repo, p.number, p.source, p.author, p.created_at, p.ready_at, p.merged_at,
                               p.closed_at, p.merge_commit, p.draft, p.additions, p.deletions, p.updated_at,
-                              p.size_known, p.last_event_at
+                              p.size_known, p.last_event_at, p.title, p.url
                        FROM pull_requests p";
         // Rows read by an index: the window's rule in SQL (see `reach_sql`).
         let window_sql = || -> Result<String, StoreError> {
@@ -1686,13 +1699,22 @@ impl Store {
             let mut read = Vec::new();
             let mut pending: Pending = Vec::new();
             let mut tally = Tally::default();
+            let mut found: Vec<((String, u64), PrLabel)> = Vec::new();
             for (statement, bound) in statements {
                 db.for_each(statement, bound, |row| {
                     if tally_rows && !decided {
                         tally.add(row)?;
                     }
                     match pr_row(row, &mut kept_repos, decided)? {
-                        Decided::Kept(id, pr) => read.push((id, pr)),
+                        Decided::Kept(id, pr) => {
+                            if labels {
+                                let label = PrLabel { title: row.get(16)?, url: row.get(17)? };
+                                if label.title.is_some() || label.url.is_some() {
+                                    found.push(((pr.repo.clone(), pr.number), label));
+                                }
+                            }
+                            read.push((id, pr));
+                        }
                         Decided::Pending(id, merge_commit) => pending.push((id, merge_commit)),
                         Decided::Dropped => {}
                     }
@@ -1700,9 +1722,9 @@ impl Store {
                 })
                 .map_err(|e| sql_error(path, e))?;
             }
-            Ok::<_, StoreError>((read, pending, tally))
+            Ok::<_, StoreError>((read, pending, tally, found))
         };
-        let (mut read, pending, tally) = match halves {
+        let (mut read, pending, tally, mut found) = match halves {
             Some(middle) => {
                 let reader = self.db.reader(&self.path).map_err(&sql)?;
                 let statement = format!("{columns} WHERE p.id >= ?1 ORDER BY p.id");
@@ -1710,13 +1732,14 @@ impl Store {
                     let read_all = &read_all;
                     let upper =
                         threads.spawn(move || read_all(&reader, &[(statement, vec![&middle as &dyn ToParam])], false));
-                    let (mut read, mut pending, mut tally) = read_all(&self.db, &statements, false)?;
-                    let (upper, upper_pending, upper_tally) =
+                    let (mut read, mut pending, mut tally, mut found) = read_all(&self.db, &statements, false)?;
+                    let (upper, upper_pending, upper_tally, upper_found) =
                         upper.join().expect("a pull request reader does not panic")?;
                     read.extend(upper);
                     pending.extend(upper_pending);
                     tally.merge(upper_tally);
-                    Ok::<_, StoreError>((read, pending, tally))
+                    found.extend(upper_found);
+                    Ok::<_, StoreError>((read, pending, tally, found))
                 })?
             }
             None => read_all(&self.db, &statements, false)?,
@@ -1726,7 +1749,9 @@ impl Store {
         // left pending, and those a window in SQL left out, looked up by
         // merge commit.
         if let Some((at, deployments)) = late.filter(|_| in_sql || !pending.is_empty()) {
-            let Some(deployments) = deployments() else { return Ok((Vec::new(), None)) };
+            let Some(deployments) = deployments() else {
+                return Ok(PrRead { prs: Vec::new(), counts: None, labels: None });
+            };
             let reach = PrReach::shipped_by(at, deployments);
             let shipped: std::collections::HashSet<&str> = reach.shipped.iter().copied().collect();
             let mut ids: Vec<i64> =
@@ -1744,7 +1769,8 @@ impl Store {
                     (format!("{columns} WHERE p.id IN ({})", list.join(", ")), Vec::new())
                 })
                 .collect();
-            let (shipped, ..) = read_all(&self.db, &statements, true)?;
+            let (shipped, _, _, shipped_found) = read_all(&self.db, &statements, true)?;
+            found.extend(shipped_found);
             if !shipped.is_empty() {
                 read.extend(shipped);
                 read.sort_unstable_by_key(|(id, _)| *id);
@@ -1830,7 +1856,11 @@ impl Store {
         for (i, activity) in activities {
             prs[i as usize].activities.push(activity);
         }
-        Ok((prs, tally_rows.then(|| tally.into_counts(filter))))
+        Ok(PrRead {
+            prs,
+            counts: tally_rows.then(|| tally.into_counts(filter)),
+            labels: labels.then(|| found.into_iter().collect()),
+        })
     }
 
     /// Stored deployment events (every status) that `filter` keeps, with the

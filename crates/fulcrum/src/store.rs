@@ -443,6 +443,12 @@ where
     Ok(id)
 }
 
+/// The index definitions a bulk import dropped and has not built again
+/// (`meta`'s [`DEFERRED_INDEXES`]), as stored.
+fn deferred_indexes(db: &Db) -> Result<Option<String>, DbError> {
+    db.query_opt("SELECT value FROM meta WHERE key = ?1", params![DEFERRED_INDEXES], |r| r.get::<String>(0))
+}
+
 /// `meta` key of the index definitions a bulk import dropped
 /// ([`Store::defer_event_indexes`]): a JSON list of `CREATE INDEX` statements.
 const DEFERRED_INDEXES: &str = "deferred_indexes";
@@ -459,11 +465,7 @@ pub(crate) const DEFER_INDEXES_FROM: usize = 10_000;
 /// Only `CREATE INDEX` statements are run: `meta` is fulcrum's own, but the
 /// file may not be.
 fn rebuild_deferred(db: &Db) -> Result<usize, DbError> {
-    let Some(value) =
-        db.query_opt("SELECT value FROM meta WHERE key = ?1", params![DEFERRED_INDEXES], |r| r.get::<String>(0))?
-    else {
-        return Ok(0);
-    };
+    let Some(value) = deferred_indexes(db)? else { return Ok(0) };
     let definitions: Vec<String> = serde_json::from_str(&value).unwrap_or_default();
     let mut built = 0;
     for sql in &definitions {
@@ -699,7 +701,7 @@ impl Store {
             None if read_only => return Err(StoreError::Empty { path: store.path.clone() }),
             Some(v) if v == MIGRATIONS.len() as i64 => {
                 // Indexes a killed import left out (see `defer_event_indexes`).
-                if !read_only && store.has_deferred_indexes()? {
+                if !read_only && deferred_indexes(&store.db).map_err(store.sql())?.is_some() {
                     store.write(rebuild_deferred)?;
                 }
                 return Ok(store);
@@ -1245,10 +1247,7 @@ impl Store {
         }
         let postgres = self.db.is_postgres();
         self.write(|db| {
-            if db
-                .query_opt("SELECT 1 FROM meta WHERE key = ?1", params![DEFERRED_INDEXES], |r| r.get::<i64>(0))?
-                .is_some()
-            {
+            if deferred_indexes(db)?.is_some() {
                 return Ok(false);
             }
             let stored: i64 = db.query_row(
@@ -1290,14 +1289,6 @@ impl Store {
             }
             Ok(true)
         })
-    }
-
-    fn has_deferred_indexes(&self) -> Result<bool, StoreError> {
-        let found = self
-            .db
-            .query_opt("SELECT value FROM meta WHERE key = ?1", params![DEFERRED_INDEXES], |r| r.get::<String>(0))
-            .map_err(self.sql())?;
-        Ok(found.is_some())
     }
 
     /// Builds the indexes [`Store::defer_event_indexes`] dropped, if any

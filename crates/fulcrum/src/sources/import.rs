@@ -565,10 +565,9 @@ pub fn import(store: &mut Store, path: &Path, source: &str, progress: &mut Progr
     // once at the end (see `Store::defer_event_indexes`).
     let deferred = store.defer_event_indexes(incoming)?;
     let started = std::time::Instant::now();
-    if deferred {
-        store.unmap_pages()?;
-    }
-    let imported = read_and_store(store, reader, &shown, source, progress);
+    // Once the indexes are deferred, nothing returns before they are built.
+    let unmapped = if deferred { store.unmap_pages().map_err(anyhow::Error::from) } else { Ok(()) };
+    let imported = unmapped.and_then(|()| read_and_store(store, reader, &shown, source, progress));
     let stored_in = started.elapsed();
     let indexed = if deferred {
         progress.start("building the indexes", None);

@@ -18,5 +18,6 @@ pub mod http;
 pub mod import;
 pub mod jira;
 pub mod oncall;
+pub(crate) mod pack;
 pub mod sync;
 pub mod worker;

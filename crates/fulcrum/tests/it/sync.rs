@@ -523,6 +523,102 @@ fn diff_order_follows_the_pack_and_stores_the_same() {
     assert_eq!(dumps[0], dumps[2]);
 }
 
+/// The sync reads trees and blobs straight out of the pack files, resolving
+/// each delta chain through a cache of everything it produced. Whatever the
+/// pack's shape (as `git fast-import` wrote it, repacked deep with offset
+/// deltas, repacked with deltas naming their base by id) or none (loose
+/// objects, read through gix), the same rows are stored.
+#[test]
+fn packed_and_loose_objects_store_the_same() {
+    let scratch = Scratch::new("pack_shapes");
+    let imported = scratch.path("imported.git");
+    let bare = |dir: &Path| git(&scratch.path(""), "2025-01-01 00:00", &["init", "-q", "--bare", s(dir)]);
+    bare(&imported);
+    // 120 commits: a file that grows by a line each time (long delta
+    // chains), others edited now and then, a binary, renames and a delete.
+    let mut stream = String::new();
+    let mut grown = String::new();
+    for n in 0..120u32 {
+        let time = 1_735_000_000 + i64::from(n) * 3600;
+        stream.push_str(&format!(
+            "commit refs/heads/main\ncommitter Dana <dana@fulcrum.example> {time} +0000\ndata 10\nchange {n:03}\n"
+        ));
+        grown.push_str(&format!("line {n} of the growing file, long enough to be worth a delta\n"));
+        stream.push_str(&format!("M 100644 inline src/grown.txt\ndata {}\n{grown}\n", grown.len()));
+        if n % 7 == 0 {
+            let body = format!("edited in {n}\n{}", "same line\n".repeat(40));
+            stream.push_str(&format!("M 100644 inline src/sometimes.txt\ndata {}\n{body}\n", body.len()));
+        }
+        if n % 30 == 5 {
+            let bytes: String = (0..64).map(|i| char::from(((i * n) % 26) as u8 + b'a')).collect();
+            stream.push_str(&format!("M 100644 inline assets/logo.bin\ndata {}\n\0{bytes}\n", bytes.len() + 1));
+        }
+        if n == 50 {
+            stream.push_str("R src/sometimes.txt src/renamed.txt\n");
+        }
+        if n == 90 {
+            stream.push_str("D assets/logo.bin\n");
+        }
+    }
+    let mut import = std::process::Command::new("git")
+        .current_dir(&imported)
+        .args(["fast-import", "--quiet"])
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(import.stdin.as_mut().unwrap(), stream.as_bytes()).unwrap();
+    drop(import.stdin.take());
+    assert!(import.wait().unwrap().success());
+    let head = git_read(&imported, &["rev-parse", "refs/heads/main"]);
+
+    // Loose: every object of the pack unpacked into an empty repository.
+    let loose = scratch.path("loose.git");
+    bare(&loose);
+    let pack = std::fs::read_dir(imported.join("objects/pack"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "pack"))
+        .unwrap();
+    let unpacked = std::process::Command::new("git")
+        .current_dir(&loose)
+        .args(["unpack-objects", "-q"])
+        .stdin(std::fs::File::open(&pack).unwrap())
+        .status()
+        .unwrap();
+    assert!(unpacked.success());
+    git(&loose, "2025-01-01 00:00", &["update-ref", "refs/heads/main", head.trim()]);
+
+    let synced = |repo: &Path, name: &str| {
+        let db = scratch.other_db(name);
+        let mut sync = command(["sync", "--repo", s(repo), "--db", s(&db)]);
+        let run = run(sync.env("FULCRUM_TIMING", "1")).ok();
+        let line = run.stderr.lines().find(|l| l.contains("trees and blobs read from")).unwrap_or_default().to_owned();
+        // Everything but the repository's own row (its path and name).
+        (dump(&db).into_iter().filter(|l| !l.starts_with("repo |")).collect::<Vec<_>>(), line)
+    };
+    let (expected, from_gix) = synced(&loose, "loose");
+    assert!(from_gix.starts_with("sync: 0 trees and blobs read from 0 packs"), "{from_gix}");
+    assert!(expected.iter().any(|l| l.starts_with("file") && l.contains("src/renamed.txt")), "{expected:?}");
+
+    let (as_imported, read) = synced(&imported, "imported");
+    assert!(read.contains("from 1 packs") && !read.contains(" 0 deltas applied"), "{read}");
+    assert_eq!(as_imported, expected, "as fast-import wrote it");
+
+    let repacked = scratch.path("repacked.git");
+    git(&scratch.path(""), "2025-01-01 00:00", &["clone", "-q", "--bare", "--no-local", s(&imported), s(&repacked)]);
+    git(&repacked, "2025-01-01 00:00", &["repack", "-a", "-d", "-f", "-q", "--depth=250", "--window=50"]);
+    let (deep, read) = synced(&repacked, "deep");
+    assert!(!read.contains(" 0 deltas applied"), "{read}");
+    assert_eq!(deep, expected, "repacked with offset deltas");
+
+    git(&repacked, "2025-01-01 00:00", &["-c", "repack.useDeltaBaseOffset=false", "repack", "-a", "-d", "-f", "-q"]);
+    let (by_id, read) = synced(&repacked, "by_id");
+    assert!(read.contains("from 1 packs") && !read.contains(" 0 deltas applied"), "{read}");
+    assert_eq!(by_id, expected, "repacked with deltas naming their base");
+}
+
 /// An octopus merge of 400 branches (git makes them of any size): its
 /// parents' row ids, about 1,500 bytes, stay out of the graph's index,
 /// which PostgreSQL limits to about a third of a page an entry (a merge of

@@ -480,7 +480,11 @@ impl GitRepo {
         let packs = Packs::open(self.repo.objects_dir(), self.repo.to_thread_local().object_hash(), 192 << 20);
         let packs = &packs;
         std::thread::scope(|scope| -> anyhow::Result<()> {
-            let (tx, rx) = mpsc::sync_channel::<Result<CommitRecord, GitError>>(256);
+            // Room for what both threads read while the caller stores a
+            // batch: with 256 they stopped at every batch, and a core idled
+            // (100,000 generated commits: 7.4-7.8 s -> 5.1 s; git/git 9.95
+            // -> 8.76 s). Records are a few hundred bytes a file.
+            let (tx, rx) = mpsc::sync_channel::<Result<CommitRecord, GitError>>(8192);
             let mut workers = Vec::new();
             for _ in 0..threads {
                 let tx = tx.clone();
@@ -494,11 +498,12 @@ impl GitRepo {
                         if start >= commits.len() || stop.load(Ordering::Relaxed) {
                             break;
                         }
-                        let part = &commits[start..(start + chunk).min(commits.len())];
-                        let order: Box<dyn Iterator<Item = &NewCommit>> =
-                            if reader.oldest_first { Box::new(part.iter().rev()) } else { Box::new(part.iter()) };
-                        for commit in order {
-                            let record = reader.read(commit);
+                        let end = (start + chunk).min(commits.len());
+                        let order: Box<dyn Iterator<Item = usize>> =
+                            if reader.oldest_first { Box::new((start..end).rev()) } else { Box::new(start..end) };
+                        for index in order {
+                            // The walk is newest first: a parent is most often the next commit.
+                            let record = reader.read(&commits[index], commits.get(index + 1));
                             let failed = record.is_err();
                             if tx.send(record).is_err() || failed {
                                 break 'work;
@@ -661,7 +666,10 @@ impl<'a> CommitReader<'a> {
         GitError::Corrupt { path: self.source.path.clone(), id: id.to_string(), reason: reason.to_string() }
     }
 
-    fn read(&mut self, commit: &NewCommit) -> Result<CommitRecord, GitError> {
+    /// Reads `commit` with its changes against its first parent; `next`,
+    /// the commit after it in the walk, is often that parent, whose tree is
+    /// then taken from its bytes instead of the object database.
+    fn read(&mut self, commit: &NewCommit, next: Option<&NewCommit>) -> Result<CommitRecord, GitError> {
         let hash = self.repo.object_hash();
         let parsed = gix::objs::CommitRef::from_bytes(&commit.data, hash).map_err(|e| self.corrupt(&commit.id, e))?;
         let parents: Vec<ObjectId> = parsed.parents().collect();
@@ -686,6 +694,13 @@ impl<'a> CommitReader<'a> {
         let new_tree = parsed.tree();
         let old_tree = match parents.first() {
             None => None,
+            Some(parent) if next.is_some_and(|next| next.id == *parent) => {
+                let next = next.expect("just matched");
+                let tree = gix::objs::CommitRefIter::from_bytes(&next.data, hash)
+                    .tree_id()
+                    .map_err(|e| self.corrupt(parent, e))?;
+                Some(tree)
+            }
             Some(parent) => match self.commit_tree(parent)? {
                 Some(tree) => Some(tree),
                 // A shallow boundary: its parent is absent, so there is nothing to diff against.
@@ -1161,7 +1176,7 @@ impl<'a> Entries<'a> {
 
     /// Where the entry starting at `pos` ends.
     fn end_of(&self, pos: usize) -> Option<usize> {
-        let nul = self.data[pos..].iter().position(|&b| b == 0)?;
+        let nul = self.data[pos..].find_byte(0)?;
         let end = pos + nul + 1 + self.hash_len;
         (end <= self.data.len()).then_some(end)
     }
@@ -1179,7 +1194,7 @@ impl<'a> Entries<'a> {
     fn next(&mut self) -> Result<Option<Entry<'a>>, String> {
         while self.pos < self.data.len() {
             let rest = &self.data[self.pos..];
-            let space = rest.iter().position(|&b| b == b' ').ok_or("a tree entry without a mode")?;
+            let space = rest.find_byte(b' ').ok_or("a tree entry without a mode")?;
             let mut mode: u32 = 0;
             for &digit in &rest[..space] {
                 if !(b'0'..=b'7').contains(&digit) {
@@ -1188,7 +1203,7 @@ impl<'a> Entries<'a> {
                 mode = mode * 8 + u32::from(digit - b'0');
             }
             let name_start = space + 1;
-            let nul = rest[name_start..].iter().position(|&b| b == 0).ok_or("a tree entry without a name end")?;
+            let nul = rest[name_start..].find_byte(0).ok_or("a tree entry without a name end")?;
             let id_start = name_start + nul + 1;
             let id_end = id_start + self.hash_len;
             if id_end > rest.len() {

@@ -617,6 +617,30 @@ fn packed_and_loose_objects_store_the_same() {
     let (by_id, read) = synced(&repacked, "by_id");
     assert!(read.contains("from 1 packs") && !read.contains(" 0 deltas applied"), "{read}");
     assert_eq!(by_id, expected, "repacked with deltas naming their base");
+
+    // A pack damaged in its middle (a hostile or broken clone): the sync
+    // stops with an error naming the repository, or counts the blobs it
+    // could not read; it never panics.
+    let pack = std::fs::read_dir(repacked.join("objects/pack"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "pack"))
+        .unwrap();
+    let mut bytes = std::fs::read(&pack).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle..middle + 256].fill(0xa5);
+    std::fs::write(&pack, bytes).unwrap();
+    let db = scratch.other_db("damaged");
+    let damaged = run(&mut command(["sync", "--repo", s(&repacked), "--db", s(&db)]));
+    assert!(!damaged.stderr.contains("panicked"), "{}", damaged.stderr);
+    if damaged.code != 0 {
+        assert_eq!(damaged.code, 2, "{}", damaged.stderr);
+        assert!(
+            damaged.stderr.contains("repacked.git") && damaged.stderr.contains("git fsck"),
+            "the error names the repository and what to do: {}",
+            damaged.stderr
+        );
+    }
 }
 
 /// An octopus merge of 400 branches (git makes them of any size): its

@@ -162,9 +162,18 @@ pub fn sync(
     // since. (A first sync into an empty store has nothing to prune.)
     let prune = summary.resumed
         || state.refs.iter().any(|old| !refs.iter().any(|new| new.name == old.name && new.commit == old.commit));
+    let finishing = Instant::now();
     summary.pruned_commits = store.finish_sync(state.id, &finish(prune))?;
     summary.new_commits = stored;
+    let compacting = Instant::now();
     compact_after(store, Imported::Commits(stored));
+    if std::env::var_os("FULCRUM_TIMING").is_some() {
+        eprintln!(
+            "timing: finish (refs, graph by row id) {:.2} s, compaction {:.2} s",
+            (compacting - finishing).as_secs_f64(),
+            compacting.elapsed().as_secs_f64()
+        );
+    }
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }

@@ -141,7 +141,10 @@ impl<'a> PackReader<'a> {
     /// (or it is too large for this reader): read it through gix then.
     pub(crate) fn find(&mut self, id: &gix::oid) -> Result<Option<(gix::objs::Kind, Bytes)>, PackError> {
         let Some((pack, offset)) = self.packs.locate(id) else { return Ok(None) };
-        let found = self.resolve(pack, offset, 0)?;
+        let found = self.resolve(pack, offset, 0);
+        // A chain left half-resolved by an error is not the next one's.
+        self.chain.clear();
+        let found = found?;
         self.found += usize::from(found.is_some());
         Ok(found)
     }

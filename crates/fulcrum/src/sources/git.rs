@@ -524,7 +524,8 @@ impl GitRepo {
             if std::env::var_os("FULCRUM_TIMING").is_some() {
                 let mut read = [0; 3];
                 for worker in workers {
-                    let counts = worker.join().unwrap_or_default();
+                    // A thread that panicked panics the sync, as the scope would.
+                    let counts = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                     read.iter_mut().zip(counts).for_each(|(total, n)| *total += n);
                 }
                 eprintln!(

@@ -463,6 +463,30 @@ fn clone_urls_are_cloned_fetched_and_synced_by_workers() {
     assert!(synced.stderr.contains("clone URLs left out"), "{}", synced.stderr);
 }
 
+/// Writes `stream` into the bare repository `dir` with `git fast-import`.
+fn fast_import(dir: &Path, stream: &str) {
+    let mut import = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(["fast-import", "--quiet"])
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(import.stdin.as_mut().unwrap(), stream.as_bytes()).unwrap();
+    drop(import.stdin.take());
+    assert!(import.wait().unwrap().success());
+}
+
+/// The pack file of a bare repository holding one.
+fn pack_file(dir: &Path) -> std::path::PathBuf {
+    std::fs::read_dir(dir.join("objects/pack"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "pack"))
+        .unwrap()
+}
+
 /// A pack written by `git fast-import` stores each version as a delta
 /// against the one before; the sync then diffs oldest first (so each base is
 /// in the pack cache) and caches the other side of each diff. Both orders,
@@ -493,17 +517,7 @@ fn diff_order_follows_the_pack_and_stores_the_same() {
             stream.push_str(&format!("M 100644 inline src/f{f:03}.txt\ndata {}\n{body}\n", body.len()));
         }
     }
-    let mut import = std::process::Command::new("git")
-        .current_dir(&imported)
-        .args(["fast-import", "--quiet"])
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(import.stdin.as_mut().unwrap(), stream.as_bytes()).unwrap();
-    drop(import.stdin.take());
-    assert!(import.wait().unwrap().success());
+    fast_import(&imported, &stream);
     let mut dumps = Vec::new();
     for order in ["oldest", "newest", ""] {
         let db = scratch.other_db(&format!("order-{order}"));
@@ -560,27 +574,13 @@ fn packed_and_loose_objects_store_the_same() {
             stream.push_str("D assets/logo.bin\n");
         }
     }
-    let mut import = std::process::Command::new("git")
-        .current_dir(&imported)
-        .args(["fast-import", "--quiet"])
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(import.stdin.as_mut().unwrap(), stream.as_bytes()).unwrap();
-    drop(import.stdin.take());
-    assert!(import.wait().unwrap().success());
+    fast_import(&imported, &stream);
     let head = git_read(&imported, &["rev-parse", "refs/heads/main"]);
 
     // Loose: every object of the pack unpacked into an empty repository.
     let loose = scratch.path("loose.git");
     bare(&loose);
-    let pack = std::fs::read_dir(imported.join("objects/pack"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "pack"))
-        .unwrap();
+    let pack = pack_file(&imported);
     let unpacked = std::process::Command::new("git")
         .current_dir(&loose)
         .args(["unpack-objects", "-q"])
@@ -621,11 +621,7 @@ fn packed_and_loose_objects_store_the_same() {
     // A pack damaged in its middle (a hostile or broken clone): the sync
     // stops with an error naming the repository, or counts the blobs it
     // could not read; it never panics.
-    let pack = std::fs::read_dir(repacked.join("objects/pack"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "pack"))
-        .unwrap();
+    let pack = pack_file(&repacked);
     let mut bytes = std::fs::read(&pack).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle..middle + 256].fill(0xa5);

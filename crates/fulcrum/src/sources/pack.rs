@@ -59,8 +59,9 @@ const LARGE: usize = 16 * 1024;
 impl Packs {
     /// Opens every `*.idx` with its pack under `objects/pack` of the object
     /// directory `objects`, with a cache of `budget` bytes of resolved
-    /// objects (half for small ones, half for large ones). A pack that cannot be opened is skipped: its objects are then
-    /// read through gix, slower, never wrongly.
+    /// objects (half for small ones, half for large ones). A pack that
+    /// cannot be opened is skipped: its objects are then read through gix,
+    /// slower, never wrongly.
     pub(crate) fn open(objects: &Path, hash: gix::hash::Kind, budget: usize) -> Packs {
         let mut paths: Vec<_> = std::fs::read_dir(objects.join("pack"))
             .into_iter()
@@ -75,12 +76,13 @@ impl Packs {
         Packs { bundles, cache: Mutex::new(tiers) }
     }
 
-    /// The pack and offset holding `id`, if one of the opened packs has it.
+    /// The resolved object at a pack's offset, if either tier holds it.
     fn cached(&self, key: &(u32, u64)) -> Option<(gix::objs::Kind, Bytes)> {
         let mut tiers = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         tiers[0].get(key).or_else(|| tiers[1].get(key))
     }
 
+    /// Caches a resolved object in the tier its size belongs to.
     fn keep(&self, key: (u32, u64), kind: gix::objs::Kind, data: Bytes) {
         let tier = usize::from(data.len() > LARGE);
         self.cache.lock().unwrap_or_else(PoisonError::into_inner)[tier].insert(key, kind, data);
@@ -91,6 +93,7 @@ impl Packs {
         self.bundles.len()
     }
 
+    /// The pack and offset holding `id`, if one of the opened packs has it.
     fn locate(&self, id: &gix::oid) -> Option<(u32, u64)> {
         self.bundles.iter().enumerate().find_map(|(pack, bundle)| {
             let index = bundle.index.lookup(id)?;

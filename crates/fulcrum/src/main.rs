@@ -634,7 +634,7 @@ struct SyncArgs {
     #[arg(long)]
     threads: Option<usize>,
     /// Commits per database transaction.
-    #[arg(long, default_value_t = 1000, hide = true)]
+    #[arg(long, default_value_t = sync::BATCH_COMMITS, hide = true)]
     batch_size: usize,
 }
 

@@ -37,6 +37,12 @@ impl Progress {
         self.draw(true);
     }
 
+    /// Sets the number of steps expected once it is known, keeping the count.
+    pub fn set_total(&mut self, total: u64) {
+        self.total = Some(total);
+        self.draw(true);
+    }
+
     /// Records `n` more steps.
     pub fn advance(&mut self, n: u64) {
         self.done += n;

@@ -969,6 +969,13 @@ impl Positions {
 
 /// Ascending `ids` as inclusive ranges, joining runs whose gap is small
 /// (reading a few rows not asked for costs less than another seek).
+/// Ranges of children's keys above which PostgreSQL reads a window's
+/// children by lists of ids ([`IDS_PER_LIST`] each) instead.
+const PG_RANGES: usize = 16;
+
+/// Ids in one list of children's keys read on PostgreSQL.
+const IDS_PER_LIST: usize = 10_000;
+
 fn id_ranges(ids: &[i64]) -> Vec<(i64, i64)> {
     const GAP: i64 = 64;
     let mut ranges: Vec<(i64, i64)> = Vec::new();
@@ -1784,9 +1791,25 @@ impl Store {
         // ids; of most (an organisation) every row, skipping those of pull
         // requests not read; else by the filter's condition, evaluated once
         // per pull request, not once per child.
-        let ranges = id_ranges(&index.ids());
+        let ids = index.ids();
+        let ranges = id_ranges(&ids);
         type Bound = Vec<Box<dyn ToParam + Send>>;
         let children = |columns: &str, table: &str| -> Vec<(String, Bound)> {
+            if windowed && prs.len() * 4 < all && self.db.is_postgres() && ranges.len() > PG_RANGES {
+                // PostgreSQL numbers rows from one sequence: a team's ids
+                // are scattered over many short ranges (1,480 for one team
+                // of twenty's 90 days at 2,000,000 pull requests), a round
+                // trip each. Lists of ids instead: one index scan each.
+                let statement =
+                    format!("SELECT {columns} FROM {table} c WHERE c.pr_id = ANY(string_to_array(?1, ',')::bigint[])");
+                return ids
+                    .chunks(IDS_PER_LIST)
+                    .map(|chunk| {
+                        let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+                        (statement.clone(), vec![Box::new(list) as Box<dyn ToParam + Send>])
+                    })
+                    .collect();
+            }
             if windowed && prs.len() * 4 < all {
                 // Row ids in a block are a repository's in the order stored:
                 // a window's are a few runs, each one range of the key.
@@ -1923,31 +1946,49 @@ impl Store {
             )
             .map_err(&sql)?;
         let mut hint = 0;
-        self.db
-            .for_each(
-                // In key order (each list in its order), not by the commits'
-                // index, which SQLite would choose to scan as it covers both
-                // columns: deployments one after another.
-                &if condition.is_empty() {
-                    "SELECT c.deployment_id, c.sha FROM deployment_commits c ORDER BY c.deployment_id, c.seq".to_owned()
-                } else {
-                    format!(
-                        "SELECT c.deployment_id, c.sha FROM deployment_commits c
-                         WHERE c.deployment_id IN (SELECT d.id FROM deployments d{condition})
-                         ORDER BY c.deployment_id, c.seq"
-                    )
-                },
-                &bound,
-                |row| {
+        // In key order (each list in its order), not by the commits'
+        // index, which SQLite would choose to scan as it covers both
+        // columns: deployments one after another.
+        let statements: Vec<(String, Vec<Box<dyn ToParam>>)> = if condition.is_empty() {
+            let all = "SELECT c.deployment_id, c.sha FROM deployment_commits c ORDER BY c.deployment_id, c.seq";
+            vec![(all.to_owned(), Vec::new())]
+        } else if self.db.is_postgres() {
+            // The lists of the deployments read, by their keys: PostgreSQL
+            // joined the subquery below by scanning every list (a team of
+            // twenty at 400,000 deployments: 182 ms).
+            let mut sorted = ids.clone();
+            sorted.sort_unstable();
+            sorted
+                .chunks(IDS_PER_LIST)
+                .map(|chunk| {
+                    let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+                    let statement = "SELECT c.deployment_id, c.sha FROM deployment_commits c
+                         WHERE c.deployment_id = ANY(string_to_array(?1, ',')::bigint[])
+                         ORDER BY c.deployment_id, c.seq";
+                    (statement.to_owned(), vec![Box::new(list) as Box<dyn ToParam>])
+                })
+                .collect()
+        } else {
+            let statement = format!(
+                "SELECT c.deployment_id, c.sha FROM deployment_commits c
+                 WHERE c.deployment_id IN (SELECT d.id FROM deployments d{condition})
+                 ORDER BY c.deployment_id, c.seq"
+            );
+            vec![(statement, values.iter().map(|v| Box::new(v.clone()) as Box<dyn ToParam>).collect())]
+        };
+        for (statement, values) in &statements {
+            let bound: Vec<&dyn ToParam> = values.iter().map(|v| v.as_ref()).collect();
+            self.db
+                .for_each(statement, &bound, |row| {
                     if let Some(i) = index.get(row.get(0)?, &mut hint)
                         && let Some(list) = deployments[i].commits.as_mut()
                     {
                         list.push(row.get(1)?);
                     }
                     Ok(())
-                },
-            )
-            .map_err(&sql)?;
+                })
+                .map_err(&sql)?;
+        }
         // In time order (ties by id), sorted here: rows come in storage
         // order, cheaper than SQL's sorter over every column.
         let mut order: Vec<usize> = (0..deployments.len()).collect();

@@ -1946,49 +1946,31 @@ impl Store {
             )
             .map_err(&sql)?;
         let mut hint = 0;
-        // In key order (each list in its order), not by the commits'
-        // index, which SQLite would choose to scan as it covers both
-        // columns: deployments one after another.
-        let statements: Vec<(String, Vec<Box<dyn ToParam>>)> = if condition.is_empty() {
-            let all = "SELECT c.deployment_id, c.sha FROM deployment_commits c ORDER BY c.deployment_id, c.seq";
-            vec![(all.to_owned(), Vec::new())]
-        } else if self.db.is_postgres() {
-            // The lists of the deployments read, by their keys: PostgreSQL
-            // joined the subquery below by scanning every list (a team of
-            // twenty at 400,000 deployments: 182 ms).
-            let mut sorted = ids.clone();
-            sorted.sort_unstable();
-            sorted
-                .chunks(IDS_PER_LIST)
-                .map(|chunk| {
-                    let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-                    let statement = "SELECT c.deployment_id, c.sha FROM deployment_commits c
-                         WHERE c.deployment_id = ANY(string_to_array(?1, ',')::bigint[])
-                         ORDER BY c.deployment_id, c.seq";
-                    (statement.to_owned(), vec![Box::new(list) as Box<dyn ToParam>])
-                })
-                .collect()
-        } else {
-            let statement = format!(
-                "SELECT c.deployment_id, c.sha FROM deployment_commits c
-                 WHERE c.deployment_id IN (SELECT d.id FROM deployments d{condition})
-                 ORDER BY c.deployment_id, c.seq"
-            );
-            vec![(statement, values.iter().map(|v| Box::new(v.clone()) as Box<dyn ToParam>).collect())]
-        };
-        for (statement, values) in &statements {
-            let bound: Vec<&dyn ToParam> = values.iter().map(|v| v.as_ref()).collect();
-            self.db
-                .for_each(statement, &bound, |row| {
+        self.db
+            .for_each(
+                // In key order (each list in its order), not by the commits'
+                // index, which SQLite would choose to scan as it covers both
+                // columns: deployments one after another.
+                &if condition.is_empty() {
+                    "SELECT c.deployment_id, c.sha FROM deployment_commits c ORDER BY c.deployment_id, c.seq".to_owned()
+                } else {
+                    format!(
+                        "SELECT c.deployment_id, c.sha FROM deployment_commits c
+                         WHERE c.deployment_id IN (SELECT d.id FROM deployments d{condition})
+                         ORDER BY c.deployment_id, c.seq"
+                    )
+                },
+                &bound,
+                |row| {
                     if let Some(i) = index.get(row.get(0)?, &mut hint)
                         && let Some(list) = deployments[i].commits.as_mut()
                     {
                         list.push(row.get(1)?);
                     }
                     Ok(())
-                })
-                .map_err(&sql)?;
-        }
+                },
+            )
+            .map_err(&sql)?;
         // In time order (ties by id), sorted here: rows come in storage
         // order, cheaper than SQL's sorter over every column.
         let mut order: Vec<usize> = (0..deployments.len()).collect();

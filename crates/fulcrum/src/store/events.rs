@@ -967,8 +967,6 @@ impl Positions {
     }
 }
 
-/// Ascending `ids` as inclusive ranges, joining runs whose gap is small
-/// (reading a few rows not asked for costs less than another seek).
 /// Ranges of children's keys above which PostgreSQL reads a window's
 /// children by lists of ids ([`IDS_PER_LIST`] each) instead.
 const PG_RANGES: usize = 16;
@@ -976,6 +974,8 @@ const PG_RANGES: usize = 16;
 /// Ids in one list of children's keys read on PostgreSQL.
 const IDS_PER_LIST: usize = 10_000;
 
+/// Ascending `ids` as inclusive ranges, joining runs whose gap is small
+/// (reading a few rows not asked for costs less than another seek).
 fn id_ranges(ids: &[i64]) -> Vec<(i64, i64)> {
     const GAP: i64 = 64;
     let mut ranges: Vec<(i64, i64)> = Vec::new();

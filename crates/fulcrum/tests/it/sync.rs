@@ -537,6 +537,64 @@ fn diff_order_follows_the_pack_and_stores_the_same() {
     assert_eq!(dumps[0], dumps[2]);
 }
 
+/// A history longer than the walk reads before deciding the diff order
+/// (4,096 commits), with a branch whose commits interleave main's by time:
+/// the walk hands out many runs while the diffs go on, and one thread or
+/// two, either order, store the same rows.
+#[test]
+fn a_long_history_walked_beside_the_diffs_stores_the_same_rows() {
+    let scratch = Scratch::new("walk_beside");
+    let imported = scratch.path("imported.git");
+    git(&scratch.path(""), "2025-01-01 00:00", &["init", "-q", "--bare", s(&imported)]);
+    let mut stream = String::new();
+    let commit = |stream: &mut String, branch: &str, mark: u32, time: i64, from: Option<u32>, merge: Option<u32>| {
+        stream.push_str(&format!(
+            "commit refs/heads/{branch}\nmark :{mark}\ncommitter Dana <dana@fulcrum.example> {time} +0000\ndata 12\nchange {mark:05}\n"
+        ));
+        if let Some(from) = from {
+            stream.push_str(&format!("from :{from}\n"));
+        }
+        if let Some(merge) = merge {
+            stream.push_str(&format!("merge :{merge}\n"));
+        }
+        let f = mark % 50;
+        let body = format!("file {f}\nchanged by {mark}\n");
+        stream.push_str(&format!("M 100644 inline d/f{f:02}.txt\ndata {}\n{body}\n", body.len()));
+    };
+    // main: 6,000 commits an hour apart; side: 150 commits branched from
+    // main's 3,000th, 20 minutes after each of main's next ones, merged at 3,200.
+    for n in 1..=6000u32 {
+        let time = 1_700_000_000 + i64::from(n) * 3600;
+        let merge = (n == 3200).then_some(10_150);
+        commit(&mut stream, "main", n, time, None, merge);
+        if (3000..3150).contains(&n) {
+            let side = 10_001 + (n - 3000);
+            let from = (n == 3000).then_some(3000);
+            commit(&mut stream, "side", side, time + 1200, from, None);
+        }
+    }
+    fast_import(&imported, &stream);
+    let mut dumps = Vec::new();
+    for (threads, order) in [("2", ""), ("1", ""), ("2", "oldest")] {
+        let db = scratch.other_db(&format!("walk-{threads}-{order}"));
+        let mut sync = command(["sync", "--repo", s(&imported), "--db", s(&db), "--threads", threads]);
+        sync.env("FULCRUM_TIMING", "1");
+        if !order.is_empty() {
+            sync.env("FULCRUM_SYNC_ORDER", order);
+        }
+        let run = run(&mut sync).ok();
+        assert!(run.stderr.contains("(beside the diffs)"), "{}", run.stderr);
+        dumps.push(dump(&db));
+    }
+    let commits = dumps[0].iter().filter(|l| l.starts_with("commit")).count();
+    let files = dumps[0].iter().filter(|l| l.starts_with("file")).count();
+    assert_eq!(commits, 6150);
+    // Every commit but the merge changes one file.
+    assert_eq!(files, 6149);
+    assert_eq!(dumps[0], dumps[1]);
+    assert_eq!(dumps[0], dumps[2]);
+}
+
 /// The sync reads trees and blobs straight out of the pack files, resolving
 /// each delta chain through a cache of everything it produced. Whatever the
 /// pack's shape (as `git fast-import` wrote it, repacked deep with offset

@@ -595,6 +595,80 @@ fn a_long_history_walked_beside_the_diffs_stores_the_same_rows() {
     assert_eq!(dumps[0], dumps[2]);
 }
 
+/// A commit missing deep in a long history (a broken copy) is found by the
+/// walk while the diffs of newer commits are already being stored: the
+/// sync stops with exit 2 naming the repository and what to do. Once the
+/// history is cut there (made shallow), the next sync resumes and stores
+/// what a clean sync stores.
+#[test]
+fn a_commit_missing_deep_in_a_long_history_stops_the_sync_and_the_next_resumes() {
+    let scratch = Scratch::new("walk_missing");
+    let broken = scratch.path("broken.git");
+    git(&scratch.path(""), "2025-01-01 00:00", &["init", "-q", "--bare", s(&broken)]);
+    let write = |kind: &str, body: &str| -> String {
+        let mut hash = std::process::Command::new("git")
+            .current_dir(&broken)
+            .args(["hash-object", "--literally", "-t", kind, "-w", "--stdin"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(hash.stdin.as_mut().unwrap(), body.as_bytes()).unwrap();
+        drop(hash.stdin.take());
+        let out = hash.wait_with_output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    // A commit whose parent was never written, under 4,400 newer ones: the
+    // walk meets the gap after the 4,096 it reads before the diffs start.
+    let empty = write("tree", "");
+    let root = write(
+        "commit",
+        &format!(
+            "tree {empty}\nparent {}\nauthor Dana <dana@fulcrum.example> 1699990000 +0000\n\
+             committer Dana <dana@fulcrum.example> 1699990000 +0000\n\nits parent is missing\n",
+            "1".repeat(40)
+        ),
+    );
+    let mut stream = String::new();
+    for n in 1..=4400u32 {
+        let time = 1_700_000_000 + i64::from(n) * 3600;
+        let f = n % 40;
+        let body = format!("file {f}\nchanged by {n}\n");
+        stream.push_str(&format!(
+            "commit refs/heads/main\ncommitter Dana <dana@fulcrum.example> {time} +0000\ndata 11\nchange {n:04}\n"
+        ));
+        if n == 1 {
+            stream.push_str(&format!("from {root}\n"));
+        }
+        stream.push_str(&format!("M 100644 inline f{f:02}.txt\ndata {}\n{body}\n", body.len()));
+    }
+    fast_import(&broken, &stream);
+
+    let db = scratch.other_db("resumed");
+    let sync = || command(["sync", "--repo", s(&broken), "--db", s(&db), "--batch-size", "100"]);
+    let stopped = run(&mut sync());
+    assert_eq!(stopped.code, 2, "{}", stopped.stderr);
+    assert!(
+        stopped.stderr.contains("broken.git")
+            && stopped.stderr.contains(&"1".repeat(40))
+            && stopped.stderr.contains("git fsck"),
+        "{}",
+        stopped.stderr
+    );
+    assert!(!stopped.stderr.contains("panicked"), "{}", stopped.stderr);
+    let complete: i64 = open_db(&db).value("SELECT sync_complete FROM repos");
+    assert_eq!(complete, 0, "no sync recorded as complete");
+
+    std::fs::write(broken.join("shallow"), format!("{root}\n")).unwrap();
+    run(&mut sync()).ok();
+    let clean = scratch.other_db("clean");
+    run(&mut command(["sync", "--repo", s(&broken), "--db", s(&clean)])).ok();
+    let resumed = dump(&db);
+    assert_eq!(resumed.iter().filter(|l| l.starts_with("commit")).count(), 4401);
+    assert_eq!(resumed, dump(&clean));
+}
+
 /// The sync reads trees and blobs straight out of the pack files, resolving
 /// each delta chain through a cache of everything it produced. Whatever the
 /// pack's shape (as `git fast-import` wrote it, repacked deep with offset

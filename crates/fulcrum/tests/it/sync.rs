@@ -487,6 +487,24 @@ fn pack_file(dir: &Path) -> std::path::PathBuf {
         .unwrap()
 }
 
+/// Syncs `repo` into a database of its own for each `(threads, order)`
+/// (`FULCRUM_SYNC_ORDER`; "" lets the sync decide), with `FULCRUM_TIMING`:
+/// the dump and the standard error of each.
+fn sync_each(scratch: &Scratch, repo: &Path, runs: &[(&str, &str)]) -> Vec<(Vec<String>, String)> {
+    runs.iter()
+        .map(|&(threads, order)| {
+            let db = scratch.other_db(&format!("sync-{threads}-{order}"));
+            let mut sync = command(["sync", "--repo", s(repo), "--db", s(&db), "--threads", threads]);
+            sync.env("FULCRUM_TIMING", "1");
+            if !order.is_empty() {
+                sync.env("FULCRUM_SYNC_ORDER", order);
+            }
+            let stderr = run(&mut sync).ok().stderr;
+            (dump(&db), stderr)
+        })
+        .collect()
+}
+
 /// A pack written by `git fast-import` stores each version as a delta
 /// against the one before; the sync then diffs oldest first (so each base is
 /// in the pack cache) and caches the other side of each diff. Both orders,
@@ -518,20 +536,9 @@ fn diff_order_follows_the_pack_and_stores_the_same() {
         }
     }
     fast_import(&imported, &stream);
-    let mut dumps = Vec::new();
-    for order in ["oldest", "newest", ""] {
-        let db = scratch.other_db(&format!("order-{order}"));
-        let mut sync = command(["sync", "--repo", s(&imported), "--db", s(&db), "--threads", "1"]);
-        sync.env("FULCRUM_TIMING", "1");
-        if !order.is_empty() {
-            sync.env("FULCRUM_SYNC_ORDER", order);
-        }
-        let run = run(&mut sync).ok();
-        if order.is_empty() {
-            assert!(run.stderr.contains("sync: diffing oldest first"), "a fast-import pack: {}", run.stderr);
-        }
-        dumps.push(dump(&db));
-    }
+    let synced = sync_each(&scratch, &imported, &[("1", "oldest"), ("1", "newest"), ("1", "")]);
+    assert!(synced[2].1.contains("sync: diffing oldest first"), "a fast-import pack: {}", synced[2].1);
+    let dumps: Vec<Vec<String>> = synced.into_iter().map(|(dump, _)| dump).collect();
     assert!(dumps[0].iter().any(|l| l.starts_with("file")), "changes stored");
     assert_eq!(dumps[0], dumps[1]);
     assert_eq!(dumps[0], dumps[2]);
@@ -574,18 +581,11 @@ fn a_long_history_walked_beside_the_diffs_stores_the_same_rows() {
         }
     }
     fast_import(&imported, &stream);
-    let mut dumps = Vec::new();
-    for (threads, order) in [("2", ""), ("1", ""), ("2", "oldest")] {
-        let db = scratch.other_db(&format!("walk-{threads}-{order}"));
-        let mut sync = command(["sync", "--repo", s(&imported), "--db", s(&db), "--threads", threads]);
-        sync.env("FULCRUM_TIMING", "1");
-        if !order.is_empty() {
-            sync.env("FULCRUM_SYNC_ORDER", order);
-        }
-        let run = run(&mut sync).ok();
-        assert!(run.stderr.contains("(beside the diffs)"), "{}", run.stderr);
-        dumps.push(dump(&db));
+    let synced = sync_each(&scratch, &imported, &[("2", ""), ("1", ""), ("2", "oldest")]);
+    for (_, stderr) in &synced {
+        assert!(stderr.contains("(beside the diffs)"), "{stderr}");
     }
+    let dumps: Vec<Vec<String>> = synced.into_iter().map(|(dump, _)| dump).collect();
     let commits = dumps[0].iter().filter(|l| l.starts_with("commit")).count();
     let files = dumps[0].iter().filter(|l| l.starts_with("file")).count();
     assert_eq!(commits, 6150);

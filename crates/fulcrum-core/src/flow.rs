@@ -87,8 +87,10 @@ pub enum ActivityKind {
 /// One review activity on a pull request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReviewActivity {
-    /// Who did it (login, identities merged by the caller).
-    pub author: String,
+    /// Who did it (login, identities merged by the caller). Shared: a
+    /// window of an organisation holds millions of activities by a few
+    /// thousand people, and a reader hands out one copy of each login.
+    pub author: std::sync::Arc<str>,
     /// When, UTC.
     pub at: Instant,
     /// What it was.
@@ -332,7 +334,7 @@ pub fn stages(pr: &PullRequest, input: &FlowInput<'_>) -> Option<PrStages> {
     for activity in &pr.activities {
         if (input.is_bot)(&activity.author) {
             bots += 1;
-        } else if activity.author == pr.author {
+        } else if *activity.author == *pr.author {
             own += 1;
         } else if activity.at < ready_at || activity.at > merged_at {
             outside += 1;
@@ -1054,7 +1056,7 @@ fn review_load(input: &FlowInput<'_>, window: Window) -> Metric<ReviewLoad> {
             }
             if (input.is_bot)(&activity.author) {
                 bots += 1;
-            } else if activity.author == pr.author {
+            } else if *activity.author == *pr.author {
                 own += 1;
             } else {
                 *per_reviewer.entry(&activity.author).or_default() += 1;
@@ -1222,7 +1224,7 @@ mod tests {
             self
         }
         fn activity(mut self, author: &str, at: Instant, kind: ActivityKind) -> Self {
-            self.activities.push(ReviewActivity { author: author.to_string(), at, kind });
+            self.activities.push(ReviewActivity { author: author.into(), at, kind });
             self
         }
         fn lines(mut self, additions: u64, deletions: u64) -> Self {

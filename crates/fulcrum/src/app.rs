@@ -575,7 +575,7 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
     let stored = delivery::StoredEvents::load(&store, &union, since)?;
     drop(store);
     if std::env::var_os("FULCRUM_TIMING").is_some() {
-        eprintln!("org: events read in {:.3} s", started.elapsed().as_secs_f64());
+        eprintln!("org: events read in {:.3} s{}", started.elapsed().as_secs_f64(), memory_now());
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -596,11 +596,11 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
     });
     let timing = std::env::var_os("FULCRUM_TIMING").is_some();
     if timing {
-        eprintln!("org: teams' rows in {:.3} s", started.elapsed().as_secs_f64());
+        eprintln!("org: teams' rows in {:.3} s{}", started.elapsed().as_secs_f64(), memory_now());
     }
     rows.push((0, row_of("organisation", &whole, members.len(), Stored::Owned(Box::new(stored)))));
     if timing {
-        eprintln!("org: the organisation's row in {:.3} s", started.elapsed().as_secs_f64());
+        eprintln!("org: the organisation's row in {:.3} s{}", started.elapsed().as_secs_f64(), memory_now());
     }
     rows.sort_by_key(|(i, _)| *i);
     let mut rows = rows.into_iter().map(|(_, row)| row);
@@ -614,6 +614,19 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
         organisation,
         config_source: config.source,
     })
+}
+
+/// For `FULCRUM_TIMING`: the process's resident memory now and at its
+/// peak, as Linux reports them (`/proc/self/status`); empty elsewhere.
+fn memory_now() -> String {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else { return String::new() };
+    let field = |name: &str| {
+        status.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().trim_end_matches(" kB").trim().to_owned())
+    };
+    match (field("VmRSS:"), field("VmHWM:")) {
+        (Some(now), Some(peak)) => format!(" (resident {now} KiB, peak {peak} KiB)"),
+        _ => String::new(),
+    }
 }
 
 /// `(team, services)` of the configuration's teams, for the store's
@@ -1578,8 +1591,8 @@ pub fn focus(context: &Context, request: &FocusRequest) -> anyhow::Result<FocusO
                 let reviewers: BTreeSet<&str> = pr
                     .activities
                     .iter()
-                    .filter(|a| a.kind == fulcrum_core::flow::ActivityKind::Review && a.author != pr.author)
-                    .map(|a| a.author.as_str())
+                    .filter(|a| a.kind == fulcrum_core::flow::ActivityKind::Review && *a.author != *pr.author)
+                    .map(|a| &*a.author)
                     .collect();
                 activity.reviews.extend(
                     pr.activities

@@ -150,7 +150,7 @@ pub fn analyze_loaded(
     let mut bots: HashMap<&str, bool> = HashMap::new();
     for pr in &events.prs {
         let logins = std::iter::once(pr.author.as_str())
-            .chain(pr.activities.iter().map(|a| a.author.as_str()))
+            .chain(pr.activities.iter().map(|a| &*a.author))
             .chain(pr.commits.iter().map(|c| c.author.as_str()));
         for login in logins {
             if !bots.contains_key(login) {

@@ -55,10 +55,10 @@ pub fn pull_request(repo: &str, item: &Value, commits: &[Value], threads: &[Valu
             };
             if kind == Some("VoteUpdate") {
                 voted.insert(author.clone());
-                activities.push(ReviewActivity { author, at, kind: ActivityKind::Review });
+                activities.push(ReviewActivity { author: author.into(), at, kind: ActivityKind::Review });
             } else if comment["commentType"] == "text" && comment["isDeleted"] != true {
                 let kind = if inline { ActivityKind::ReviewComment } else { ActivityKind::Comment };
-                activities.push(ReviewActivity { author, at, kind });
+                activities.push(ReviewActivity { author: author.into(), at, kind });
             }
         }
     }
@@ -68,7 +68,7 @@ pub fn pull_request(repo: &str, item: &Value, commits: &[Value], threads: &[Valu
             && let (Some(author), Some(at)) = (who(reviewer), closed)
             && !voted.contains(&author)
         {
-            activities.push(ReviewActivity { author, at, kind: ActivityKind::Review });
+            activities.push(ReviewActivity { author: author.into(), at, kind: ActivityKind::Review });
         }
     }
     activities.sort_by_key(|a| a.at);
@@ -294,7 +294,7 @@ mod tests {
                                  "commentType": "text"}]}),
         ];
         let pr = pull_request("o/p/r", &item, &[], &threads).unwrap();
-        let seen: Vec<(&str, ActivityKind)> = pr.activities.iter().map(|a| (a.author.as_str(), a.kind)).collect();
+        let seen: Vec<(&str, ActivityKind)> = pr.activities.iter().map(|a| (&*a.author, a.kind)).collect();
         assert_eq!(
             seen,
             [

@@ -92,13 +92,13 @@ pub fn pull_request(repo: &str, item: &Value, commits: &[Value], activity: &[Val
             if let (Some(user), Some(at)) = (who(&approval["user"]), time(approval, "date"))
                 && seen.insert(("approval", user.clone(), at))
             {
-                activities.push(ReviewActivity { author: user, at, kind: ActivityKind::Review });
+                activities.push(ReviewActivity { author: user.into(), at, kind: ActivityKind::Review });
             }
         } else if let Some(changes) = entry.get("changes_requested") {
             if let (Some(user), Some(at)) = (who(&changes["user"]), time(changes, "date"))
                 && seen.insert(("changes", user.clone(), at))
             {
-                activities.push(ReviewActivity { author: user, at, kind: ActivityKind::Review });
+                activities.push(ReviewActivity { author: user.into(), at, kind: ActivityKind::Review });
             }
         } else if let Some(comment) = entry.get("comment") {
             if comment["deleted"] == true {
@@ -110,7 +110,7 @@ pub fn pull_request(repo: &str, item: &Value, commits: &[Value], activity: &[Val
             {
                 let inline = comment["inline"].is_object();
                 let kind = if inline { ActivityKind::ReviewComment } else { ActivityKind::Comment };
-                activities.push(ReviewActivity { author: user, at, kind });
+                activities.push(ReviewActivity { author: user.into(), at, kind });
             }
         } else if let Some(update) = entry.get("update") {
             let at = time(update, "date");

@@ -447,7 +447,7 @@ fn login(user: &Value) -> Option<&str> {
 }
 
 fn activity(value: &Value, key: &str, kind: ActivityKind) -> Option<ReviewActivity> {
-    Some(ReviewActivity { author: login(&value["user"])?.to_owned(), at: time(value, key)?, kind })
+    Some(ReviewActivity { author: login(&value["user"])?.into(), at: time(value, key)?, kind })
 }
 
 /// The number at the end of an API URL (`…/issues/12`).

@@ -324,12 +324,12 @@ fn merge_request(item: &Value, root: &str, repo: &str, session: &Session<'_>) ->
                 ready_at = Some(ready_at.map_or(when, |r: i64| r.max(when)));
             } else if body.starts_with("approved this merge request") {
                 approved_with_note.insert(who.to_owned());
-                activities.push(ReviewActivity { author: who.to_owned(), at: when, kind: ActivityKind::Review });
+                activities.push(ReviewActivity { author: who.into(), at: when, kind: ActivityKind::Review });
             }
             continue;
         }
         let kind = if note["type"] == "DiffNote" { ActivityKind::ReviewComment } else { ActivityKind::Comment };
-        activities.push(ReviewActivity { author: who.to_owned(), at: when, kind });
+        activities.push(ReviewActivity { author: who.into(), at: when, kind });
     }
     let merged_at = time(item, "merged_at");
     let approvals = session.get_one(&format!("{at}/approvals"))?;
@@ -338,7 +338,7 @@ fn merge_request(item: &Value, root: &str, repo: &str, session: &Session<'_>) ->
         if let (Some(who), Some(when)) = (approver["user"]["username"].as_str(), fallback)
             && !approved_with_note.contains(who)
         {
-            activities.push(ReviewActivity { author: who.to_owned(), at: when, kind: ActivityKind::Review });
+            activities.push(ReviewActivity { author: who.into(), at: when, kind: ActivityKind::Review });
         }
     }
     // No diffs endpoint (before GitLab 15.7), or an empty answer: the size is unknown, not 0.

@@ -123,13 +123,13 @@ pub fn pull_request(repo: &str, node: &Value) -> Option<PullRequest> {
         if review["state"] != "PENDING"
             && let (Some(author), Some(when)) = (login(review), at(review, "submittedAt"))
         {
-            activities.push(ReviewActivity { author, at: when, kind: ActivityKind::Review });
+            activities.push(ReviewActivity { author: author.into(), at: when, kind: ActivityKind::Review });
         }
         for comment in review["comments"]["nodes"].as_array().into_iter().flatten() {
             if fresh(comment)
                 && let (Some(author), Some(when)) = (login(comment), at(comment, "createdAt"))
             {
-                activities.push(ReviewActivity { author, at: when, kind: ActivityKind::ReviewComment });
+                activities.push(ReviewActivity { author: author.into(), at: when, kind: ActivityKind::ReviewComment });
             }
         }
     }
@@ -137,7 +137,7 @@ pub fn pull_request(repo: &str, node: &Value) -> Option<PullRequest> {
         if fresh(comment)
             && let (Some(author), Some(when)) = (login(comment), at(comment, "createdAt"))
         {
-            activities.push(ReviewActivity { author, at: when, kind: ActivityKind::Comment });
+            activities.push(ReviewActivity { author: author.into(), at: when, kind: ActivityKind::Comment });
         }
     }
     let ready_at =
@@ -450,12 +450,12 @@ pub fn merge_request(repo: &str, node: &Value) -> Option<PullRequest> {
                 ready_at = Some(ready_at.map_or(when, |r| r.max(when)));
             } else if body.starts_with("approved this merge request") {
                 approved_with_note.insert(who.to_owned());
-                activities.push(ReviewActivity { author: who.to_owned(), at: when, kind: ActivityKind::Review });
+                activities.push(ReviewActivity { author: who.into(), at: when, kind: ActivityKind::Review });
             }
             continue;
         }
         let kind = if note["position"].is_object() { ActivityKind::ReviewComment } else { ActivityKind::Comment };
-        activities.push(ReviewActivity { author: who.to_owned(), at: when, kind });
+        activities.push(ReviewActivity { author: who.into(), at: when, kind });
     }
     let merged_at = at(node, "mergedAt");
     let fallback = merged_at.or_else(|| at(node, "updatedAt"));
@@ -463,7 +463,7 @@ pub fn merge_request(repo: &str, node: &Value) -> Option<PullRequest> {
         if let (Some(who), Some(when)) = (approver["username"].as_str(), fallback)
             && !approved_with_note.contains(who)
         {
-            activities.push(ReviewActivity { author: who.to_owned(), at: when, kind: ActivityKind::Review });
+            activities.push(ReviewActivity { author: who.into(), at: when, kind: ActivityKind::Review });
         }
     }
     let stats = &node["diffStatsSummary"];

@@ -308,7 +308,7 @@ fn convert(line: Line, source: &str) -> Result<Item, String> {
             }
             let mut activities = Vec::with_capacity(pr.reviews.len() + pr.comments.len());
             activities.extend(pr.reviews.into_iter().map(|r| ReviewActivity {
-                author: r.author,
+                author: r.author.into(),
                 at: r.submitted_at.0,
                 kind: ActivityKind::Review,
             }));
@@ -322,7 +322,7 @@ fn convert(line: Line, source: &str) -> Result<Item, String> {
                         ));
                     }
                 };
-                activities.push(ReviewActivity { author: c.author, at: c.created_at.0, kind });
+                activities.push(ReviewActivity { author: c.author.into(), at: c.created_at.0, kind });
             }
             let kind = source.split(':').next().unwrap_or(source);
             let label = crate::store::PrLabel { title: pr.title.clone(), url: pr.url.clone() };

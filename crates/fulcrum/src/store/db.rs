@@ -61,6 +61,11 @@ impl ToParam for String {
         Param::Text(self)
     }
 }
+impl ToParam for std::sync::Arc<str> {
+    fn param(&self) -> Param<'_> {
+        Param::Text(self)
+    }
+}
 impl<T: ToParam + ?Sized> ToParam for &T {
     fn param(&self) -> Param<'_> {
         (**self).param()

@@ -395,27 +395,36 @@ impl Events {
         Events { prs, deployments, skipped_deployments, incidents, sources, pr_totals, prs_since: since, labels: None }
     }
 
-    /// Without a git history: when the first deployment shipping each commit
-    /// finished. A deployment ships the commits it lists, else its own
-    /// commit; the earliest finish wins (as [`fulcrum_core::deployments::attribute`]
+    /// Without a git history: when the first deployment shipping each of
+    /// `wanted` (commit ids) finished; an id no deployment ships is left
+    /// out. A deployment ships the commits it lists, else its own commit;
+    /// the earliest finish wins (as [`fulcrum_core::deployments::attribute`]
     /// does over commits without parent edges, without building them).
-    pub fn shipped_at(&self) -> IdMap<&str, i64> {
-        let mut order: Vec<&Deployment> = self.deployments.iter().collect();
-        order.sort_by(|a, b| (a.finished_at, &a.id).cmp(&(b.finished_at, &b.id)));
-        let mut shipped: IdMap<&str, i64> = IdMap::default();
-        for d in order {
+    ///
+    /// Only the ids asked for are kept: an organisation's deployments list
+    /// 1.7 million commits, its window's pull requests 646,000 merge
+    /// commits (a map of every listed id took 0.75 s of its flow).
+    pub fn shipped_at<'a>(&self, wanted: impl IntoIterator<Item = &'a str>) -> IdMap<&'a str, i64> {
+        let wanted = wanted.into_iter();
+        let mut first: IdMap<&'a str, Option<i64>> =
+            IdMap::with_capacity_and_hasher(wanted.size_hint().0, Default::default());
+        for id in wanted {
+            first.insert(id, None);
+        }
+        for d in &self.deployments {
+            let mut ships = |id: &str| {
+                if let Some(at) = first.get_mut(id)
+                    && at.is_none_or(|at| d.finished_at < at)
+                {
+                    *at = Some(d.finished_at);
+                }
+            };
             match &d.shipped {
-                Some(list) => {
-                    for id in list {
-                        shipped.entry(id.as_str()).or_insert(d.finished_at);
-                    }
-                }
-                None => {
-                    shipped.entry(d.commit.as_str()).or_insert(d.finished_at);
-                }
+                Some(list) => list.iter().for_each(|id| ships(id)),
+                None => ships(&d.commit),
             }
         }
-        shipped
+        first.into_iter().filter_map(|(id, at)| Some((id, at?))).collect()
     }
 
     /// Whether anything at all was found.
@@ -687,6 +696,15 @@ mod tests {
         assert_eq!(whole.is_baseline, built.is_baseline);
         assert_eq!(whole.groups, built.groups);
         assert_eq!(whole.unknown_shipped, 0);
+        // The first finish shipping each commit asked for, whatever the
+        // deployments' order: a listed deployment ships its list, not its
+        // own commit (o0); m3 and a commit nobody names ship nowhere.
+        let asked = ["m1", "m2", "m3", "x1", "o0", "nobody"];
+        let expected: IdMap<&str, i64> = [("m1", 15), ("m2", 5), ("x1", 25)].into_iter().collect();
+        assert_eq!(events.shipped_at(asked), expected);
+        let mut reversed = Events { deployments: events.deployments.clone(), ..Events::default() };
+        reversed.deployments.reverse();
+        assert_eq!(reversed.shipped_at(asked), expected);
         // From 20 on: d0's list keeps m2 (a pull request's), not old1
         // (named by nothing else); every commit left keeps its shipping.
         let (part, part_index, left_out) = events.stand_in_commits(Some(20));

@@ -109,7 +109,7 @@ pub fn analyze_loaded(
             }
             .into());
         }
-        let shipped = events.shipped_at();
+        let shipped = events.shipped_at(events.prs.iter().filter_map(|pr| pr.merge_commit.as_deref()));
         let deployed: fulcrum_core::model::IdMap<&str, i64> = events
             .prs
             .iter()
@@ -127,7 +127,9 @@ pub fn analyze_loaded(
         // A team's services beside its repositories: their pull requests are
         // deployed by the events that list their merge commits.
         if !scope.extra_services.is_empty() {
-            let shipped = events.shipped_at();
+            let shipped = events.shipped_at(
+                events.prs.iter().filter_map(|pr| pr.merge_commit.as_deref()).filter(|m| !deployed.contains_key(m)),
+            );
             for pr in &events.prs {
                 if let Some(merge) = pr.merge_commit.as_deref()
                     && !deployed.contains_key(merge)

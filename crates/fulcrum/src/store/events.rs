@@ -402,6 +402,13 @@ struct PrRead {
     labels: Option<HashMap<(String, u64), PrLabel>>,
 }
 
+/// Pull requests read, in id order: their row ids and the rows.
+#[derive(Default)]
+struct Read {
+    ids: Vec<i64>,
+    prs: Vec<PullRequest>,
+}
+
 /// What a read decided of one pull request row.
 #[allow(clippy::large_enum_variant)] // returned for each row and taken apart at once
 enum Decided {
@@ -1593,7 +1600,6 @@ impl Store {
         // reading every row in storage order and skipping the few not kept
         // beats looking each kept one up by index.
         let (condition, values) = if kept * 2 > all { (String::new(), Vec::new()) } else { (condition, values) };
-        let mut prs: Vec<PullRequest> = Vec::with_capacity(kept);
         let mut index = Positions::default();
         let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
         // Rows stored before id blocks (block 0, see `BLOCK_BITS`), read by
@@ -1775,9 +1781,12 @@ impl Store {
         // Every row of the filter's repositories goes by when none is
         // selected in SQL: counted on the way, when asked.
         let tally_rows = tally_rows && !in_sql;
-        let read_all = |db: &super::db::Db, statements: &[(String, Vec<&dyn ToParam>)], decided: bool| {
+        // (`room`: how many rows to make room for at once; growing a
+        // vector of hundreds of megabytes copied it and faulted in fresh
+        // pages each time.)
+        let read_all = |db: &super::db::Db, statements: &[(String, Vec<&dyn ToParam>)], decided: bool, room: usize| {
             let mut kept_repos: HashMap<String, bool> = HashMap::new();
-            let mut read = Vec::new();
+            let mut read = Read { ids: Vec::with_capacity(room), prs: Vec::with_capacity(room) };
             let mut pending: Pending = Vec::new();
             let mut tally = Tally::default();
             let mut found: Vec<((String, u64), PrLabel)> = Vec::new();
@@ -1794,7 +1803,8 @@ impl Store {
                                     found.push(((pr.repo.clone(), pr.number), label));
                                 }
                             }
-                            read.push((id, pr));
+                            read.ids.push(id);
+                            read.prs.push(pr);
                         }
                         Decided::Pending(id, merge_commit) => pending.push((id, merge_commit)),
                         Decided::Dropped => {}
@@ -1811,19 +1821,23 @@ impl Store {
                 let statement = format!("{columns} WHERE p.id >= ?1 ORDER BY p.id");
                 std::thread::scope(|threads| {
                     let read_all = &read_all;
-                    let upper =
-                        threads.spawn(move || read_all(&reader, &[(statement, vec![&middle as &dyn ToParam])], false));
-                    let (mut read, mut pending, mut tally, mut found) = read_all(&self.db, &statements, false)?;
+                    // The lower half makes room for both (the upper half is
+                    // appended to it), the upper for its own.
+                    let upper = threads.spawn(move || {
+                        read_all(&reader, &[(statement, vec![&middle as &dyn ToParam])], false, kept / 2)
+                    });
+                    let (mut read, mut pending, mut tally, mut found) = read_all(&self.db, &statements, false, kept)?;
                     let (upper, upper_pending, upper_tally, upper_found) =
                         upper.join().expect("a pull request reader does not panic")?;
-                    read.extend(upper);
+                    read.ids.extend(upper.ids);
+                    read.prs.extend(upper.prs);
                     pending.extend(upper_pending);
                     tally.merge(upper_tally);
                     found.extend(upper_found);
                     Ok::<_, StoreError>((read, pending, tally, found))
                 })?
             }
-            None => read_all(&self.db, &statements, false)?,
+            None => read_all(&self.db, &statements, false, kept)?,
         };
         let mut pending = pending;
         if let Some(at) = merged_before {
@@ -1866,17 +1880,19 @@ impl Store {
                     (format!("{columns} WHERE p.id IN ({})", list.join(", ")), Vec::new())
                 })
                 .collect();
-            let (shipped, _, _, shipped_found) = read_all(&self.db, &statements, true)?;
+            let (shipped, _, _, shipped_found) = read_all(&self.db, &statements, true, ids.len())?;
             found.extend(shipped_found);
-            if !shipped.is_empty() {
-                read.extend(shipped);
-                read.sort_unstable_by_key(|(id, _)| *id);
+            if !shipped.ids.is_empty() {
+                let mut rows: Vec<(i64, PullRequest)> =
+                    read.ids.into_iter().chain(shipped.ids).zip(read.prs.into_iter().chain(shipped.prs)).collect();
+                rows.sort_unstable_by_key(|(id, _)| *id);
+                (read.ids, read.prs) = rows.into_iter().unzip();
             }
         }
-        for (row_id, pr) in read {
-            index.insert(row_id, prs.len());
-            prs.push(pr);
+        for (position, &row_id) in read.ids.iter().enumerate() {
+            index.insert(row_id, position);
         }
+        let mut prs = read.prs;
         // The children: of a few pull requests (a team's window) by their
         // ids; of most (an organisation) every row, skipping those of pull
         // requests not read; else by the filter's condition, evaluated once

@@ -185,6 +185,27 @@ impl History<'_> {
     }
 }
 
+/// [`Config::is_bot`] decided once per author: it lowercases the name and
+/// the e-mail (two allocations) each time, and a report asks it for every
+/// merged pull request and every commit its deployments shipped (an
+/// organisation's row at 2,000,000 pull requests: over a million times).
+struct BotMemo<'c> {
+    config: &'c Config,
+    /// By name, then e-mail.
+    seen: std::cell::RefCell<fulcrum_core::model::IdMap<String, fulcrum_core::model::IdMap<String, bool>>>,
+}
+
+impl BotMemo<'_> {
+    fn is_bot(&self, name: &str, email: &str) -> bool {
+        if let Some(&bot) = self.seen.borrow().get(name).and_then(|emails| emails.get(email)) {
+            return bot;
+        }
+        let bot = self.config.is_bot(name, email);
+        self.seen.borrow_mut().entry(name.to_owned()).or_default().insert(email.to_owned(), bot);
+        bot
+    }
+}
+
 /// Finds the history of `scope`: event deployments win over git-derived
 /// ones. `from` is the earliest deployment finish the caller reports on:
 /// commits shipped only by deployments before it, and not named by a pull
@@ -601,7 +622,8 @@ pub fn analyze_loaded(
     } else {
         (Vec::new(), vec![false; deployments.len()], FailureSource::Incidents, "no incidents recorded".to_owned())
     };
-    let is_bot = |p: &Person| config.is_bot(&p.name, &p.email);
+    let bots = BotMemo { config, seen: Default::default() };
+    let is_bot = |p: &Person| bots.is_bot(&p.name, &p.email);
     let changes: Vec<PrChange> = events
         .prs
         .iter()
@@ -613,7 +635,7 @@ pub fn analyze_loaded(
                 first_commit_at,
                 merge_commit,
                 merged_at: pr.merged_at? - crate::analyses::delivery::MERGE_CLOCK_TOLERANCE,
-                bot: config.is_bot(&pr.author, ""),
+                bot: bots.is_bot(&pr.author, ""),
             })
         })
         .collect();

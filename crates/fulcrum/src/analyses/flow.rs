@@ -148,13 +148,21 @@ pub fn analyze_loaded(
     };
     let deployed_at = |commit: &str| deployed.get(commit).copied();
     // A team has a few dozen logins and a window hundreds of thousands of
-    // activities: decide each login once.
-    let mut bots: HashMap<&str, bool> = HashMap::new();
+    // activities: decide each login once. Looked up millions of times (an
+    // organisation's window: 2.6 million activities, each looked up here
+    // and again by the flow), so with the ids' hash, not SipHash, and a
+    // login repeated from the row before is not looked up again.
+    let mut bots: fulcrum_core::model::IdMap<&str, bool> = fulcrum_core::model::IdMap::default();
+    let mut last: &str = "";
     for pr in &events.prs {
         let logins = std::iter::once(pr.author.as_str())
             .chain(pr.activities.iter().map(|a| &*a.author))
             .chain(pr.commits.iter().map(|c| c.author.as_str()));
         for login in logins {
+            if std::ptr::eq(login, last) {
+                continue;
+            }
+            last = login;
             if !bots.contains_key(login) {
                 bots.insert(login, config.is_bot(login, ""));
             }

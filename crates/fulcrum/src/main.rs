@@ -17,7 +17,8 @@ use fulcrum_core::time::parse_instant;
 
 /// mimalloc, not the system's allocator: reports build and drop millions of
 /// small rows (an organisation's window at 2,000,000 pull requests: 6.9 s
-/// and 1,276 MiB at its peak against 7.4 s and 1,350 MiB with glibc's).
+/// and a peak of 1,275,948 KiB against 7.4-7.5 s and 1,348,652-1,407,516
+/// KiB with glibc's).
 /// Built without transparent huge pages (`no_thp`): with them, each 2 MiB
 /// page faulted in is zeroed whole, and memory given back and taken again
 /// was zeroed again (the same view 7.2-7.3 s, 3.6-3.9 s of it in the

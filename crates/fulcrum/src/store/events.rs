@@ -403,7 +403,6 @@ struct PrRead {
 }
 
 /// Pull requests read, in id order: their row ids and the rows.
-#[derive(Default)]
 struct Read {
     ids: Vec<i64>,
     prs: Vec<PullRequest>,

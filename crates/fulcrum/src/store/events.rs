@@ -508,8 +508,9 @@ pub struct EventBatch {
 /// payload.
 fn pseudonymize(batch: &EventBatch, forgotten: &HashMap<String, String>) -> EventBatch {
     let mut out = batch.clone();
+    let pseudonym = |who: &str| forgotten.get(&crate::trust::sha256_hex(who.to_lowercase().as_bytes()));
     let swap = |who: &mut String| -> bool {
-        match forgotten.get(&crate::trust::sha256_hex(who.to_lowercase().as_bytes())) {
+        match pseudonym(who) {
             Some(pseudonym) => {
                 *who = pseudonym.clone();
                 true
@@ -523,9 +524,8 @@ fn pseudonymize(batch: &EventBatch, forgotten: &HashMap<String, String>) -> Even
             named |= swap(&mut commit.author);
         }
         for activity in &mut pr.activities {
-            let mut author = activity.author.to_string();
-            if swap(&mut author) {
-                activity.author = author.into();
+            if let Some(pseudonym) = pseudonym(&activity.author) {
+                activity.author = pseudonym.as_str().into();
                 named = true;
             }
         }

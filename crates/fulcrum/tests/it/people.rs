@@ -172,6 +172,8 @@ fn forgetting_a_person_erases_them_and_keeps_them_out() {
     let forgotten = at(&scratch, now, &["person", "forget", "ann", "--yes"]).ok().json();
     assert_eq!(forgotten["goals"], 1);
     assert_eq!(forgotten["pull_request_rows"], 2, "#1 and its commit");
+    // A reviewer too: her review is an activity row.
+    at(&scratch, now, &["person", "forget", "bob", "--yes"]).ok();
 
     let stored = |sql: &str| open_db(&scratch.db()).column::<String>(sql);
     let names = "SELECT author FROM pull_requests UNION ALL SELECT author FROM pr_commits \
@@ -183,7 +185,9 @@ fn forgetting_a_person_erases_them_and_keeps_them_out() {
     // Importing her pull request again brings in the pseudonym, not the name.
     at(&scratch, now, &["import", "events.jsonl"]).ok();
     let after = stored(names);
-    assert!(!after.iter().any(|a| a == "ann"), "{after:?}");
+    assert!(!after.iter().any(|a| a == "ann" || a == "bob"), "{after:?}");
+    let reviewers = stored("SELECT author FROM pr_activities");
+    assert!(reviewers.iter().any(|a| a.starts_with("forgotten-")), "{reviewers:?}");
     assert_eq!(after.len(), before.len());
     let goals = at(&scratch, now, &["goal", "list", "--all", "--format", "json"]).ok().json();
     assert_eq!(goals, serde_json::json!([]));

@@ -29,6 +29,7 @@ mod db;
 mod events;
 mod graph;
 mod jobs;
+mod packed;
 mod people;
 
 pub use accounts::{SessionRow, User};
@@ -69,6 +70,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/0015_signature_ids.sql"),
     include_str!("store/0016_clustered_children.sql"),
     include_str!("store/0017_id_blocks.sql"),
+    include_str!("store/0018_packed_children.sql"),
 ];
 
 /// Failures of the store. All name the database file.
@@ -1182,7 +1184,7 @@ impl Store {
             return Ok(());
         }
         self.db
-            .batch("ANALYZE pull_requests, pr_commits, pr_activities, deployments, deployment_commits, incidents")
+            .batch("ANALYZE pull_requests, pr_children, pr_commit_ids, deployments, deployment_commits, incidents")
             .map_err(self.sql())
     }
 
@@ -1865,6 +1867,47 @@ pub(crate) mod tests {
     /// those with an event since its start (an activity alone is enough)
     /// and those a deployment ships, and no other. A later write of a pull
     /// request replaces its children and moves its last event.
+    /// Every commit stored, as `PR:SEQ:SHA` (`SEQ`: its place in its pull
+    /// request's list), in order.
+    fn stored_commits(store: &Store) -> Vec<String> {
+        let rows: Vec<(i64, String)> = store
+            .db
+            .query_map("SELECT pr_id, commit_ids FROM pr_commit_ids ORDER BY pr_id", params![], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        let mut out = Vec::new();
+        for (id, text) in rows {
+            let mut seq = 0;
+            packed::commit_ids(&text, |sha, _| {
+                out.push(format!("{id}:{seq}:{sha}"));
+                seq += 1;
+            })
+            .unwrap();
+        }
+        out
+    }
+
+    /// Every activity stored, as `PR:SEQ:AT:KIND`, in order.
+    fn stored_activities(store: &Store) -> Vec<String> {
+        let rows: Vec<(i64, String)> = store
+            .db
+            .query_map("SELECT pr_id, activities FROM pr_children ORDER BY pr_id", params![], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        let mut out = Vec::new();
+        for (id, text) in rows {
+            let mut seq = 0;
+            packed::activities(&text, |at, kind, _| {
+                out.push(format!("{id}:{seq}:{at}:{kind}"));
+                seq += 1;
+            })
+            .unwrap();
+        }
+        out
+    }
+
     #[test]
     fn schema_16_keeps_children_together_and_reads_a_window_by_last_event() {
         use fulcrum_core::flow::{ActivityKind, PrCommit, PullRequest, ReviewActivity};
@@ -1903,20 +1946,35 @@ pub(crate) mod tests {
         let list = |store: &Store, sql: &str| -> Vec<String> {
             store.db.query_map(sql, params![], |r| r.get::<String>(0)).unwrap()
         };
+        assert_eq!(stored_commits(&store), ["1:0:c1", "2:0:c2a", "2:1:c2b", "5:0:c5"]);
         assert_eq!(
-            list(&store, "SELECT pr_id || ':' || seq || ':' || sha FROM pr_commits ORDER BY pr_id, seq"),
-            ["1:0:c1", "2:0:c2a", "2:1:c2b", "5:0:c5"]
-        );
-        assert_eq!(
-            list(
-                &store,
-                "SELECT pr_id || ':' || seq || ':' || at || ':' || kind FROM pr_activities ORDER BY pr_id, seq"
-            ),
+            stored_activities(&store),
             ["2:0:150:review", "2:1:4000:comment", "2:2:4000:comment", "3:0:250:comment", "4:0:300:review"]
         );
         assert_eq!(
             list(&store, "SELECT id || ':' || COALESCE(last_event_at, -1) FROM pull_requests ORDER BY id"),
             ["1:-1", "2:4000", "3:300", "4:400", "5:5000"]
+        );
+        // Schema 18's text, as its migration builds it; and the figures the
+        // public views read (the first review: anyone's but the author's).
+        assert_eq!(
+            list(
+                &store,
+                "SELECT c.pr_id || '|' || COALESCE(first_commit_at, -1) || '|' || COALESCE(first_review_at, -1) || '|'
+                        || commit_times || '|' || activities || '|' || COALESCE(commit_ids, '-')
+                 FROM pr_children c LEFT JOIN pr_commit_ids i ON i.pr_id = c.pr_id ORDER BY c.pr_id"
+            ),
+            [
+                "1|50|-1|50||2:c13:ann",
+                "2|80|150|80,90|150,review,3:cid4000,comment,3:cid4000,comment,3:cid|3:c2a3:ann3:c2b3:ann",
+                "3|-1|250||250,comment,3:cid|-",
+                "4|-1|300||300,review,3:dan|-",
+                "5|60|-1|60||2:c53:bob",
+            ]
+        );
+        assert_eq!(
+            list(&store, "SELECT number || ':' || COALESCE(first_review_at, -1) FROM pull_requests_v1 ORDER BY number"),
+            ["1:-1", "2:150", "3:250", "4:300", "5:-1"]
         );
         let filter = EventFilter::default();
         let numbers = |store: &Store, reach: Option<&PrReach<'_>>| -> Vec<(u64, usize, usize)> {
@@ -1960,10 +2018,7 @@ pub(crate) mod tests {
             list(&store, "SELECT id || ':' || COALESCE(last_event_at, -1) FROM pull_requests ORDER BY id"),
             ["1:6500", "2:200", "3:300", "4:400", "5:5000"]
         );
-        assert_eq!(
-            list(&store, "SELECT pr_id || ':' || seq || ':' || sha FROM pr_commits ORDER BY pr_id, seq"),
-            ["1:0:n1", "2:0:n2", "5:0:c5"]
-        );
+        assert_eq!(stored_commits(&store), ["1:0:n1", "2:0:n2", "5:0:c5"]);
         let since = PrReach { at: 3000, shipped: Vec::new() };
         assert_eq!(numbers(&store, Some(&since)), [(1, 1, 2), (5, 1, 0)]);
         drop(store);
@@ -2092,7 +2147,7 @@ pub(crate) mod tests {
             ]
         );
         assert_eq!(
-            list(&store, "SELECT pr_id || ':' || seq || ':' || sha FROM pr_commits ORDER BY pr_id, seq"),
+            stored_commits(&store),
             [
                 "1:0:c1".to_owned(),
                 "7:0:c7b".to_owned(),

@@ -230,55 +230,6 @@ impl Store {
     }
 }
 
-/// Children as they are read, one parent's after another: each run of a
-/// parent's rows ends up in a vector of its exact length (pushed into the
-/// parent's list one by one, a list grew to 4, 8, 16 entries, a third of
-/// it unused on average, over millions of rows).
-struct Runs<T> {
-    current: Option<usize>,
-    buffer: Vec<T>,
-    done: Vec<(usize, Vec<T>)>,
-}
-
-impl<T> Default for Runs<T> {
-    fn default() -> Self {
-        Runs { current: None, buffer: Vec::new(), done: Vec::new() }
-    }
-}
-
-impl<T> Runs<T> {
-    /// A row of parent `parent`.
-    fn push(&mut self, parent: usize, row: T) {
-        if self.current != Some(parent) {
-            self.close();
-            self.current = Some(parent);
-        }
-        self.buffer.push(row);
-    }
-
-    fn close(&mut self) {
-        if let Some(parent) = self.current.take() {
-            self.done.push((parent, self.buffer.drain(..).collect()));
-        }
-    }
-
-    /// Every run, in the order read (a parent may have several when its
-    /// rows did not come together).
-    fn finish(mut self) -> Vec<(usize, Vec<T>)> {
-        self.close();
-        self.done
-    }
-}
-
-/// `run` added to the end of `list` (moved in whole when `list` is empty).
-fn append<T>(list: &mut Vec<T>, mut run: Vec<T>) {
-    if list.is_empty() {
-        *list = run;
-    } else {
-        list.append(&mut run);
-    }
-}
-
 /// A windowed read of deployments and pull requests ([`Store::load_window`]).
 pub struct Window {
     /// What [`Store::load_deployments`] reads.
@@ -1013,21 +964,6 @@ impl Positions {
         let i = *self.blocks[*hint].1.get(low)?;
         (i != u32::MAX).then_some(i as usize)
     }
-
-    /// The ids stored, ascending.
-    fn ids(&self) -> Vec<i64> {
-        let mut blocks: Vec<&(i64, Vec<u32>)> = self.blocks.iter().collect();
-        blocks.sort_unstable_by_key(|(b, _)| *b);
-        let mut ids = Vec::new();
-        for (block, positions) in blocks {
-            ids.extend(
-                (0..positions.len())
-                    .filter(|&low| positions[low] != u32::MAX)
-                    .map(|low| (block << BLOCK_BITS) + low as i64),
-            );
-        }
-        ids
-    }
 }
 
 /// Ranges of children's keys above which PostgreSQL reads a window's
@@ -1036,6 +972,10 @@ const PG_RANGES: usize = 16;
 
 /// Ids in one list of children's keys read on PostgreSQL.
 const IDS_PER_LIST: usize = 10_000;
+
+/// Fewest pull requests whose children two connections read, a half each
+/// (below, a second connection costs more than it saves).
+const CHILDREN_ON_ONE_CORE: usize = 20_000;
 
 /// Ascending `ids` as inclusive ranges, joining runs whose gap is small
 /// (reading a few rows not asked for costs less than another seek).
@@ -1067,6 +1007,41 @@ fn kind_from_name(name: &str) -> ActivityKind {
         "review" => ActivityKind::Review,
         "review_comment" => ActivityKind::ReviewComment,
         _ => ActivityKind::Comment,
+    }
+}
+
+/// A pull request's row of `pr_children` (see `store/packed.rs`).
+struct Children {
+    first_commit_at: Option<i64>,
+    first_review_at: Option<i64>,
+    commit_times: String,
+    activities: String,
+    commit_ids: String,
+}
+
+impl Children {
+    fn of(pr: &PullRequest) -> Children {
+        let mut children = Children {
+            first_commit_at: pr.commits.iter().map(|c| c.authored_at).min(),
+            // As the public views have always counted a first review: by
+            // anyone but the author, bots too.
+            first_review_at: pr.activities.iter().filter(|a| *a.author != *pr.author).map(|a| a.at).min(),
+            commit_times: String::new(),
+            activities: String::new(),
+            commit_ids: String::new(),
+        };
+        for c in &pr.commits {
+            super::packed::push_commit_time(&mut children.commit_times, c.authored_at);
+            super::packed::push_commit_id(&mut children.commit_ids, &c.sha, &c.author);
+        }
+        for a in &pr.activities {
+            super::packed::push_activity(&mut children.activities, a.at, KIND_NAMES[kind_index(a.kind)], &a.author);
+        }
+        children
+    }
+
+    fn is_empty(&self) -> bool {
+        self.commit_times.is_empty() && self.activities.is_empty()
     }
 }
 
@@ -1167,27 +1142,38 @@ impl Store {
             }
             for chunk in existing.chunks(ROWS_PER_STATEMENT) {
                 let values: Vec<&dyn ToParam> = chunk.iter().map(|id| id as &dyn ToParam).collect();
-                db.execute(&delete_in("pr_commits", "pr_id", chunk.len()), &values)?;
-                db.execute(&delete_in("pr_activities", "pr_id", chunk.len()), &values)?;
+                db.execute(&delete_in("pr_children", "pr_id", chunk.len()), &values)?;
+                db.execute(&delete_in("pr_commit_ids", "pr_id", chunk.len()), &values)?;
             }
-            let pr_ids: Vec<i64> = prs.iter().map(|(pr, ..)| id_of(pr)).collect::<Result<_, _>>()?;
-            // Each child's place among its pull request's (the key with its id).
-            let most = prs.iter().map(|(pr, ..)| pr.commits.len().max(pr.activities.len())).max().unwrap_or(0);
-            let seqs: Vec<i64> = (0..most as i64).collect();
-            let mut values: Vec<&dyn ToParam> = Vec::new();
-            for ((pr, ..), id) in prs.iter().zip(&pr_ids) {
-                for (c, seq) in pr.commits.iter().zip(&seqs) {
-                    values.extend([id as &dyn ToParam, seq, &c.sha, &c.author, &c.authored_at]);
+            // Each pull request's children packed into one row (schema 18).
+            let mut children: Vec<(i64, Children)> = Vec::with_capacity(prs.len());
+            for (pr, ..) in &prs {
+                let packed = Children::of(pr);
+                if !packed.is_empty() {
+                    children.push((id_of(pr)?, packed));
                 }
             }
-            append_rows(db, "pr_commits (pr_id, seq, sha, author, authored_at)", &values, 5)?;
-            let mut values: Vec<&dyn ToParam> = Vec::new();
-            for ((pr, ..), id) in prs.iter().zip(&pr_ids) {
-                for (a, seq) in pr.activities.iter().zip(&seqs) {
-                    values.extend([id as &dyn ToParam, seq, &a.author, &a.at, &KIND_NAMES[kind_index(a.kind)]]);
-                }
+            let mut values: Vec<&dyn ToParam> = Vec::with_capacity(children.len() * 5);
+            for (id, c) in &children {
+                values.extend([
+                    id as &dyn ToParam,
+                    &c.first_commit_at,
+                    &c.first_review_at,
+                    &c.commit_times,
+                    &c.activities,
+                ]);
             }
-            append_rows(db, "pr_activities (pr_id, seq, author, at, kind)", &values, 5)?;
+            append_rows(
+                db,
+                "pr_children (pr_id, first_commit_at, first_review_at, commit_times, activities)",
+                &values,
+                5,
+            )?;
+            let mut values: Vec<&dyn ToParam> = Vec::with_capacity(children.len() * 2);
+            for (id, c) in children.iter().filter(|(_, c)| !c.commit_ids.is_empty()) {
+                values.extend([id as &dyn ToParam, &c.commit_ids]);
+            }
+            append_rows(db, "pr_commit_ids (pr_id, commit_ids)", &values, 2)?;
             // Deployments: the last version of each, upserted in multi-row statements.
             let mut latest: HashMap<(&str, &str), usize> = HashMap::new();
             for (i, (d, _)) in batch.deployments.iter().enumerate() {
@@ -1888,31 +1874,53 @@ impl Store {
                 (read.ids, read.prs) = rows.into_iter().unzip();
             }
         }
+        // Rows in id order (each statement's are; the halves, the ranges
+        // and the rows shipped were put in order): the children's halves
+        // below split both at one place.
+        if !read.ids.is_sorted() {
+            let mut rows: Vec<(i64, PullRequest)> = read.ids.into_iter().zip(read.prs).collect();
+            rows.sort_unstable_by_key(|(id, _)| *id);
+            (read.ids, read.prs) = rows.into_iter().unzip();
+        }
         for (position, &row_id) in read.ids.iter().enumerate() {
             index.insert(row_id, position);
         }
         let mut prs = read.prs;
-        // The children: of a few pull requests (a team's window) by their
-        // ids; of most (an organisation) every row, skipping those of pull
+        let ids = read.ids;
+        // The children (one row per pull request, schema 18): of a few pull
+        // requests (a team's window) by their ids; of most (an
+        // organisation) every row in the ids' span, skipping those of pull
         // requests not read; else by the filter's condition, evaluated once
-        // per pull request, not once per child.
-        let ids = index.ids();
-        let ranges = id_ranges(&ids);
+        // per pull request.
+        let by_list = windowed
+            && self.db.is_postgres()
+            && (prs.len() * 4 < all && id_ranges(&ids).len() > PG_RANGES || prs.len() * 2 < all);
+        let by_ranges = windowed && prs.len() * 4 < all;
+        // A window's reports read a commit's time only (the first starts
+        // the coding stage, the last is a sign of life): its id and author
+        // are left out, as are their allocations, two for each of millions
+        // of commits (an organisation's window at 2,000,000 pull requests:
+        // 2.3 million commits).
+        let commit_ids = late.is_none();
+        // (Commit ids have a table of their own, which a window's read
+        // leaves alone: see schema 18.)
+        let columns = if commit_ids {
+            "c.pr_id, c.commit_times, c.activities, COALESCE(i.commit_ids, '')
+             FROM pr_children c LEFT JOIN pr_commit_ids i ON i.pr_id = c.pr_id"
+        } else {
+            "c.pr_id, c.commit_times, c.activities FROM pr_children c"
+        };
+        // The statements reading the children of `ids` (ascending); ids
+        // read from the store are integers, formatted into them.
         type Bound = Vec<Box<dyn ToParam + Send>>;
-        let children = |columns: &str, table: &str| -> Vec<(String, Bound)> {
-            if windowed
-                && self.db.is_postgres()
-                && (prs.len() * 4 < all && ranges.len() > PG_RANGES || prs.len() * 2 < all)
-            {
+        let statements_for = |ids: &[i64]| -> Vec<(String, Bound)> {
+            let (Some(first), Some(last)) = (ids.first(), ids.last()) else { return Vec::new() };
+            if by_list {
                 // PostgreSQL numbers rows from one sequence: a team's ids
                 // are scattered over many short ranges (1,480 for one team
                 // of twenty's 90 days at 2,000,000 pull requests), a round
-                // trip each. Lists of ids instead: one index scan each. So
-                // for an organisation's window of under half the rows: its
-                // children by list, not every child sent and most skipped
-                // (at 2,000,000 pull requests, 5 of 15 million rows).
-                let statement =
-                    format!("SELECT {columns} FROM {table} c WHERE c.pr_id = ANY(string_to_array(?1, ',')::bigint[])");
+                // trip each. Lists of ids instead: one index scan each.
+                let statement = format!("SELECT {columns} WHERE c.pr_id = ANY(string_to_array(?1, ',')::bigint[])");
                 return ids
                     .chunks(IDS_PER_LIST)
                     .map(|chunk| {
@@ -1921,93 +1929,109 @@ impl Store {
                     })
                     .collect();
             }
-            if windowed && prs.len() * 4 < all {
+            if by_ranges {
                 // Row ids in a block are a repository's in the order stored:
                 // a window's are a few runs, each one range of the key.
-                let statement = format!("SELECT {columns} FROM {table} c WHERE c.pr_id >= ?1 AND c.pr_id <= ?2");
-                ranges
+                let statement = format!("SELECT {columns} WHERE c.pr_id >= ?1 AND c.pr_id <= ?2");
+                return id_ranges(ids)
                     .iter()
                     .map(|&(first, last)| {
                         (statement.clone(), vec![Box::new(first) as Box<dyn ToParam + Send>, Box::new(last)])
                     })
-                    .collect()
-            } else if condition.is_empty() || windowed {
-                vec![(format!("SELECT {columns} FROM {table} c"), Vec::new())]
+                    .collect();
+            }
+            let span = format!("c.pr_id >= {first} AND c.pr_id <= {last}");
+            if condition.is_empty() || windowed {
+                vec![(format!("SELECT {columns} WHERE {span}"), Vec::new())]
             } else {
                 vec![(
                     format!(
-                        "SELECT {columns} FROM {table} c WHERE c.pr_id IN (SELECT p.id FROM pull_requests p{condition})"
+                        "SELECT {columns}
+                         WHERE {span} AND c.pr_id IN (SELECT p.id FROM pull_requests p{condition})"
                     ),
                     values.iter().map(|v| Box::new(v.clone()) as Box<dyn ToParam + Send>).collect(),
                 )]
             }
         };
-        // Activities are the largest table: a second connection reads them
-        // on the other core while this one reads the commits (WAL lets
-        // SQLite readers run side by side).
-        let reader = self.db.reader(&self.path).map_err(&sql)?;
-        let path = self.path.clone();
-        let activity_statements = children("c.pr_id, c.author, c.at, c.kind", "pr_activities");
-        // A window's reports read a commit's time only (the first starts
-        // the coding stage, the last is a sign of life): its id and author
-        // are left out, as are their allocations, two for each of millions
-        // of commits (an organisation's window at 2,000,000 pull requests:
-        // 2.3 million commits).
-        let commit_ids = late.is_none();
-        let commit_statements = if commit_ids {
-            children("c.pr_id, c.authored_at, c.sha, c.author", "pr_commits")
-        } else {
-            children("c.pr_id, c.authored_at", "pr_commits")
-        };
-        let index = std::sync::Arc::new(index);
-        let kept_index = std::sync::Arc::clone(&index);
-        let activities = std::thread::spawn(move || -> Result<Vec<(usize, Vec<ReviewActivity>)>, StoreError> {
-            let mut runs = Runs::default();
+        // Each half of the rows' children read on its own core, by its own
+        // connection (WAL lets SQLite readers run side by side), into its
+        // own half of the pull requests; a few hundred on one.
+        let path = &self.path;
+        let fill = |db: &super::db::Db, ids: &[i64], prs: &mut [PullRequest], offset: usize| {
             let mut hint = 0;
             // One copy of each login, shared by its activities.
             let mut logins: HashSet<Arc<str>> = HashSet::new();
-            for (statement, values) in &activity_statements {
+            let mut activities: Vec<ReviewActivity> = Vec::new();
+            let damaged = |index: usize| move |message: String| super::db::DbError::Column { index, message };
+            for (statement, values) in statements_for(ids) {
                 let bound: Vec<&dyn ToParam> = values.iter().map(|v| v.as_ref() as &dyn ToParam).collect();
-                reader
-                    .for_each(statement, &bound, |row| {
-                        let Some(i) = kept_index.get(row.get(0)?, &mut hint) else { return Ok(()) };
-                        let author = row.with_text(1, |login| match logins.get(login) {
-                            Some(shared) => Arc::clone(shared),
-                            None => {
-                                let shared: Arc<str> = login.into();
-                                logins.insert(Arc::clone(&shared));
-                                shared
-                            }
-                        })?;
-                        let kind = row.with_text(3, kind_from_name)?;
-                        runs.push(i, ReviewActivity { author, at: row.get(2)?, kind });
-                        Ok(())
-                    })
-                    .map_err(|e| sql_error(&path, e))?;
-            }
-            Ok(runs.finish())
-        });
-        let mut hint = 0;
-        let mut runs = Runs::default();
-        for (statement, values) in &commit_statements {
-            let bound: Vec<&dyn ToParam> = values.iter().map(|v| v.as_ref() as &dyn ToParam).collect();
-            self.db
-                .for_each(statement, &bound, |row| {
-                    if let Some(i) = index.get(row.get(0)?, &mut hint) {
-                        let (sha, author) =
-                            if commit_ids { (row.get(2)?, row.get(3)?) } else { (String::new(), String::new()) };
-                        runs.push(i, PrCommit { sha, author, authored_at: row.get(1)? });
+                db.for_each(&statement, &bound, |row| {
+                    let Some(pr) = index.get(row.get(0)?, &mut hint).and_then(|i| i.checked_sub(offset)) else {
+                        return Ok(());
+                    };
+                    let Some(pr) = prs.get_mut(pr) else { return Ok(()) };
+                    let mut commits = Vec::new();
+                    row.with_text(1, |text| {
+                        commits.reserve_exact(super::packed::commit_count(text));
+                        super::packed::commit_times(text, |authored_at| {
+                            commits.push(PrCommit { sha: String::new(), author: String::new(), authored_at })
+                        })
+                    })?
+                    .map_err(damaged(1))?;
+                    if commit_ids {
+                        let mut k = 0;
+                        row.with_text(3, |text| {
+                            super::packed::commit_ids(text, |sha, author| {
+                                if let Some(c) = commits.get_mut(k) {
+                                    c.sha = sha.to_owned();
+                                    c.author = author.to_owned();
+                                }
+                                k += 1;
+                            })
+                        })?
+                        .map_err(damaged(3))?;
+                        if k != commits.len() {
+                            return Err(damaged(3)(format!("{k} commit ids for {} commit times", commits.len())));
+                        }
                     }
+                    row.with_text(2, |text| {
+                        super::packed::activities(text, |at, kind, login| {
+                            let author = match logins.get(login) {
+                                Some(shared) => Arc::clone(shared),
+                                None => {
+                                    let shared: Arc<str> = login.into();
+                                    logins.insert(Arc::clone(&shared));
+                                    shared
+                                }
+                            };
+                            activities.push(ReviewActivity { author, at, kind: kind_from_name(kind) });
+                        })
+                    })?
+                    .map_err(damaged(2))?;
+                    pr.commits = commits;
+                    // Of its exact length.
+                    pr.activities = Vec::with_capacity(activities.len());
+                    pr.activities.append(&mut activities);
                     Ok(())
                 })
-                .map_err(&sql)?;
-        }
-        for (i, run) in runs.finish() {
-            append(&mut prs[i].commits, run);
-        }
-        let activities = activities.join().expect("the activity reader does not panic")?;
-        for (i, run) in activities {
-            append(&mut prs[i].activities, run);
+                .map_err(|e| sql_error(path, e))?;
+            }
+            Ok::<_, StoreError>(())
+        };
+        if ids.len() < CHILDREN_ON_ONE_CORE {
+            fill(&self.db, &ids, &mut prs, 0)?;
+        } else {
+            let reader = self.db.reader(&self.path).map_err(&sql)?;
+            let middle = ids.len() / 2;
+            let (lower_ids, upper_ids) = ids.split_at(middle);
+            let (lower, upper) = prs.split_at_mut(middle);
+            std::thread::scope(|threads| {
+                let fill = &fill;
+                let upper = threads.spawn(move || fill(&reader, upper_ids, upper, middle));
+                let lower = fill(&self.db, lower_ids, lower, 0);
+                let upper = upper.join().expect("a children reader does not panic");
+                lower.and(upper)
+            })?;
         }
         Ok(PrRead {
             prs,

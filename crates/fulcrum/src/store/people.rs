@@ -7,7 +7,7 @@
 //! link or time; who answered is a flag on the invitation, in another table
 //! with nothing to join on.
 
-use super::db::{DbError, Row, params};
+use super::db::{Db, DbError, Row, params};
 use super::{Store, StoreError};
 
 /// A goal as stored.
@@ -708,18 +708,12 @@ impl Store {
                     params![who, pseudonym, email],
                 )?;
                 // A pull request naming them loses its raw payload, which names them too.
-                db.execute(
-                    "UPDATE pull_requests SET raw = NULL WHERE LOWER(author) = LOWER(?1)
-                     OR id IN (SELECT pr_id FROM pr_commits WHERE LOWER(author) = LOWER(?1))
-                     OR id IN (SELECT pr_id FROM pr_activities WHERE LOWER(author) = LOWER(?1))",
-                    params![who],
+                db.execute("UPDATE pull_requests SET raw = NULL WHERE LOWER(author) = LOWER(?1)", params![who])?;
+                out.pull_request_rows += db.execute(
+                    "UPDATE pull_requests SET author = ?2 WHERE LOWER(author) = LOWER(?1)",
+                    params![who, pseudonym],
                 )?;
-                for table in ["pull_requests", "pr_commits", "pr_activities"] {
-                    out.pull_request_rows += db.execute(
-                        &format!("UPDATE {table} SET author = ?2 WHERE LOWER(author) = LOWER(?1)"),
-                        params![who, pseudonym],
-                    )?;
-                }
+                out.pull_request_rows += rename_in_children(db, who, pseudonym)?;
                 db.execute(
                     "DELETE FROM goal_values WHERE goal_id IN (SELECT id FROM goals WHERE owner_kind = 'person' AND owner = ?1)",
                     params![who],
@@ -754,4 +748,54 @@ impl Store {
             .map_err(self.sql())?;
         Ok(rows.into_iter().collect())
     }
+}
+
+/// Renames `who` (any case) to `pseudonym` among the authors of every pull
+/// request's packed activities (`pr_children`) and commits
+/// (`pr_commit_ids`, see `store/packed.rs`), and clears the raw payload of
+/// each pull request it renamed someone in; how many activities and
+/// commits it renamed. Every row is read: the text holds the authors,
+/// unindexed (forgetting is rare).
+fn rename_in_children(db: &Db, who: &str, pseudonym: &str) -> Result<usize, DbError> {
+    use super::packed;
+    let who = who.to_lowercase();
+    let name = |author: &str, n: &mut usize| -> String {
+        if author.to_lowercase() == who {
+            *n += 1;
+            pseudonym.to_owned()
+        } else {
+            author.to_owned()
+        }
+    };
+    // (table, column, the column's text with the renames and how many).
+    type Rewrite<'a> = &'a dyn Fn(&str) -> Result<(String, usize), String>;
+    let activities = |text: &str| {
+        let (mut out, mut n) = (String::new(), 0);
+        packed::activities(text, |at, kind, author| packed::push_activity(&mut out, at, kind, &name(author, &mut n)))?;
+        Ok((out, n))
+    };
+    let commits = |text: &str| {
+        let (mut out, mut n) = (String::new(), 0);
+        packed::commit_ids(text, |sha, author| packed::push_commit_id(&mut out, sha, &name(author, &mut n)))?;
+        Ok((out, n))
+    };
+    let rewrites: [(&str, &str, Rewrite<'_>); 2] =
+        [("pr_children", "activities", &activities), ("pr_commit_ids", "commit_ids", &commits)];
+    let mut renamed = 0;
+    for (table, column, rewrite) in rewrites {
+        let mut changed: Vec<(i64, String)> = Vec::new();
+        db.for_each(&format!("SELECT pr_id, {column} FROM {table}"), params![], |row| {
+            let (text, n) = row.with_text(1, rewrite)?.map_err(|message| DbError::Column { index: 1, message })?;
+            if n > 0 {
+                renamed += n;
+                changed.push((row.get(0)?, text));
+            }
+            Ok(())
+        })?;
+        for (id, text) in &changed {
+            db.execute(&format!("UPDATE {table} SET {column} = ?2 WHERE pr_id = ?1"), params![id, text])?;
+            db.execute("UPDATE pull_requests SET raw = NULL WHERE id = ?1", params![id])?;
+        }
+    }
+    Ok(renamed)
 }

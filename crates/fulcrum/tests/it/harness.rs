@@ -461,6 +461,49 @@ impl TestDb {
         self.value(&format!("SELECT COUNT(*) FROM {table}"))
     }
 
+    /// Every pull request's commits as stored (schema 18 packs them into
+    /// `pr_children`), read by this suite's own reading of the layout.
+    #[track_caller]
+    pub fn pr_commits(&self) -> Vec<StoredCommit> {
+        let mut out = Vec::new();
+        for (pr_id, times, ids) in self.rows_of::<(i64, String, String)>(
+            "SELECT c.pr_id, c.commit_times, COALESCE(i.commit_ids, '') FROM pr_children c
+             LEFT JOIN pr_commit_ids i ON i.pr_id = c.pr_id ORDER BY c.pr_id",
+        ) {
+            let times: Vec<i64> =
+                if times.is_empty() { Vec::new() } else { times.split(',').map(|t| t.parse().unwrap()).collect() };
+            let mut rest = ids.as_str();
+            for authored_at in times {
+                let sha = sized(&mut rest);
+                let author = sized(&mut rest);
+                out.push(StoredCommit { pr_id, sha, author, authored_at });
+            }
+            assert!(rest.is_empty(), "pull request {pr_id}: commit ids left over: {rest:?}");
+        }
+        out
+    }
+
+    /// Every pull request's activities as stored (in `pr_children`).
+    #[track_caller]
+    pub fn pr_activities(&self) -> Vec<StoredActivity> {
+        let mut out = Vec::new();
+        for (pr_id, text) in self.rows_of::<(i64, String)>("SELECT pr_id, activities FROM pr_children ORDER BY pr_id") {
+            let mut rest = text.as_str();
+            while !rest.is_empty() {
+                let (at, after) = rest.split_once(',').unwrap();
+                let (kind, mut after) = after.split_once(',').unwrap();
+                let author = sized(&mut after);
+                out.push(StoredActivity { pr_id, author, at: at.parse().unwrap(), kind: kind.to_owned() });
+                rest = after;
+            }
+        }
+        out
+    }
+
+    fn rows_of<T: FromRow>(&self, sql: &str) -> Vec<T> {
+        self.rows(sql).into_iter().map(T::from_row).collect()
+    }
+
     /// Runs statements that change the database.
     #[track_caller]
     pub fn execute(&self, sql: &str) {
@@ -469,6 +512,33 @@ impl TestDb {
             TestDb::Postgres(client) => client.borrow_mut().batch_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}")),
         }
     }
+}
+
+/// A commit of a pull request, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCommit {
+    pub pr_id: i64,
+    pub sha: String,
+    pub author: String,
+    pub authored_at: i64,
+}
+
+/// A review or comment on a pull request, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredActivity {
+    pub pr_id: i64,
+    pub author: String,
+    pub at: i64,
+    pub kind: String,
+}
+
+/// `LEN:TEXT` off the front of `rest` (`LEN` in bytes).
+fn sized(rest: &mut &str) -> String {
+    let (len, after) = rest.split_once(':').expect("a length");
+    let len: usize = len.parse().expect("a length in bytes");
+    let (value, after) = after.split_at(len);
+    *rest = after;
+    value.to_owned()
 }
 
 /// Opens the test's database (`--db PATH` of its commands) on the backend

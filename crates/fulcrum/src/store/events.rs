@@ -973,6 +973,34 @@ const PG_RANGES: usize = 16;
 /// Ids in one list of children's keys read on PostgreSQL.
 const IDS_PER_LIST: usize = 10_000;
 
+/// `items` as a PostgreSQL array literal of text (`{"a","b\\"c"}`): each
+/// element quoted, its `\\` and `"` escaped, NUL left out (PostgreSQL's
+/// text cannot hold it, and a bound parameter loses it the same way), so
+/// any text is one element and matches itself.
+fn postgres_text_array(items: &[&str]) -> String {
+    let mut out = String::with_capacity(items.iter().map(|i| i.len() + 3).sum::<usize>() + 2);
+    out.push('{');
+    for (n, item) in items.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        for c in item.chars() {
+            match c {
+                '\\' | '"' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                '\0' => {}
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+    out.push('}');
+    out
+}
+
 /// Fewest pull requests whose children two connections read, a half each
 /// (below, a second connection costs more than it saves).
 const CHILDREN_ON_ONE_CORE: usize = 20_000;
@@ -1443,25 +1471,36 @@ impl Store {
     fn shipped_rows(&self, filter: &EventFilter, reach: &PrReach<'_>) -> Result<Vec<i64>, StoreError> {
         let t = reach.at;
         let mut shipped: Vec<i64> = Vec::new();
-        for chunk in reach.shipped.chunks(500) {
-            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
-            let bound: Vec<&dyn ToParam> = chunk.iter().map(|c| c as &dyn ToParam).collect();
-            self.db
-                .for_each(
-                    &format!(
-                        "SELECT p.id, p.repo, p.last_event_at FROM pull_requests p WHERE p.merge_commit IN ({})",
-                        list.join(", ")
-                    ),
-                    &bound,
-                    |r| {
-                        let reached = r.get::<Option<i64>>(2)?.is_none_or(|last| last >= t);
-                        if !reached && filter.keeps_repo(&r.get::<String>(1)?) {
-                            shipped.push(r.get(0)?);
-                        }
-                        Ok(())
-                    },
-                )
-                .map_err(self.sql())?;
+        let mut each = |r: &super::db::Row<'_, '_>| {
+            let reached = r.get::<Option<i64>>(2)?.is_none_or(|last| last >= t);
+            if !reached && filter.keeps_repo(&r.get::<String>(1)?) {
+                shipped.push(r.get(0)?);
+            }
+            Ok(())
+        };
+        let columns = "SELECT p.id, p.repo, p.last_event_at FROM pull_requests p";
+        if self.db.is_postgres() {
+            // One statement per list of 10,000 (a team's 90 days at
+            // 2,000,000 pull requests: 21,000 merge commits, which took 43
+            // statements of 500 parameters, 130 ms).
+            for chunk in reach.shipped.chunks(IDS_PER_LIST) {
+                let list = postgres_text_array(chunk);
+                self.db
+                    .for_each(
+                        &format!("{columns} WHERE p.merge_commit = ANY((?1::text)::text[])"),
+                        params![list],
+                        &mut each,
+                    )
+                    .map_err(self.sql())?;
+            }
+        } else {
+            for chunk in reach.shipped.chunks(500) {
+                let list: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
+                let bound: Vec<&dyn ToParam> = chunk.iter().map(|c| c as &dyn ToParam).collect();
+                self.db
+                    .for_each(&format!("{columns} WHERE p.merge_commit IN ({})", list.join(", ")), &bound, &mut each)
+                    .map_err(self.sql())?;
+            }
         }
         shipped.sort_unstable();
         shipped.dedup();
@@ -1574,7 +1613,7 @@ impl Store {
             Ok(usize::try_from(n).unwrap_or(0))
         };
         let (kept, all) = if condition.is_empty() {
-            let all = count("", &[])?;
+            let all = usize::try_from(self.estimated_rows("pull_requests")?).unwrap_or(0);
             (all, all)
         } else {
             let kept = count(&condition, &values)?;
@@ -2059,8 +2098,7 @@ impl Store {
                 .db
                 .query_row(&format!("SELECT COUNT(*) FROM deployments d{condition}"), &bound, |r| r.get(0))
                 .map_err(&sql)?;
-            let all: i64 =
-                self.db.query_row("SELECT COUNT(*) FROM deployments", params![], |r| r.get(0)).map_err(&sql)?;
+            let all = self.estimated_rows("deployments")?;
             if kept * 2 > all { (String::new(), Vec::new()) } else { (condition, values) }
         };
         let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
@@ -2104,7 +2142,10 @@ impl Store {
             .for_each(
                 // In key order (each list in its order), not by the commits'
                 // index, which SQLite would choose to scan as it covers both
-                // columns: deployments one after another.
+                // columns: deployments one after another. (On PostgreSQL a
+                // hash join of every list beat lists of ids, one index scan
+                // each, over a team's rows spread through the table: 109 ms
+                // against 185 ms at 400,000 deployments.)
                 &if condition.is_empty() {
                     "SELECT c.deployment_id, c.sha FROM deployment_commits c ORDER BY c.deployment_id, c.seq".to_owned()
                 } else {
@@ -2132,6 +2173,25 @@ impl Store {
         let mut slots: Vec<Option<DeploymentEvent>> = deployments.into_iter().map(Some).collect();
         let deployments = order.iter().map(|&i| slots[i].take().expect("each deployment once")).collect();
         Ok(deployments)
+    }
+
+    /// About how many rows `table` holds, to choose how to read it: on
+    /// PostgreSQL its statistics once it has any (a count of 400,000
+    /// deployments took 27 ms of a team's report), else a count. Either
+    /// way of reading gives the same rows; only their cost differs.
+    fn estimated_rows(&self, table: &str) -> Result<i64, StoreError> {
+        if self.db.is_postgres() {
+            let estimate: Option<f64> = self
+                .db
+                .query_opt("SELECT reltuples::float8 FROM pg_class WHERE oid = to_regclass(?1)", params![table], |r| {
+                    r.get(0)
+                })
+                .map_err(self.sql())?;
+            if let Some(rows) = estimate.filter(|rows| *rows >= 0.0) {
+                return Ok(rows as i64);
+            }
+        }
+        self.db.query_row(&format!("SELECT COUNT(*) FROM {table}"), params![], |r| r.get(0)).map_err(self.sql())
     }
 
     /// Stored incidents of the services `filter` keeps.

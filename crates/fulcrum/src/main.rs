@@ -428,6 +428,10 @@ struct ImportArgs {
     /// Source name stored with the items; re-importing with the same name replaces them by id.
     #[arg(long, default_value = "import", value_name = "NAME")]
     source: String,
+    /// After a large import (100,000 pull requests or more, at least half of those stored), rewrite an
+    /// SQLite file in order (VACUUM): a little less memory for later reads, about a third more time.
+    #[arg(long)]
+    compact: bool,
 }
 
 #[derive(Args, Debug)]
@@ -1261,7 +1265,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let mut store = store::Store::open(&db_path(cli.global.db.as_deref())?)?;
             let mut progress = progress::Progress::new("importing");
             let started = std::time::Instant::now();
-            let summary = import::import(&mut store, &args.file, &args.source, &mut progress)?;
+            let summary = import::import(&mut store, &args.file, &args.source, args.compact, &mut progress)?;
             if let Some(e) = summary.invalid_lines_error(&args.file) {
                 return Err(e.into());
             }

@@ -901,13 +901,21 @@ fn propose_ids<'a>(
 ) -> Result<Vec<i64>, super::db::DbError> {
     if db.is_postgres() {
         let n = keys.count() as i64;
-        return db.query_map(
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        // A run of `n` ids taken at once (one `nextval` per row took 830 ms
+        // of 330,000 rows): the caller holds `Store::write`'s lock, which
+        // every writer takes, so no other row takes an id meanwhile.
+        let last: i64 = db.query_row(
             &format!(
-                "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1::bigint, ?1::bigint)"
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
+                               nextval(pg_get_serial_sequence('{table}', 'id')) + ?1::bigint - 1)"
             ),
             params![&n],
             |r| r.get(0),
-        );
+        )?;
+        return Ok((last - n + 1..=last).collect());
     }
     let mut next = next_ids(db, kind, table, keys.clone())?;
     keys.map(|key| take_id(&mut next, kind, key)).collect()
@@ -1049,14 +1057,18 @@ struct Children {
 
 impl Children {
     fn of(pr: &PullRequest) -> Children {
+        // Room for each at once: times of up to 11 digits and their
+        // separators, lengths of up to 3 digits.
+        let ids: usize = pr.commits.iter().map(|c| c.sha.len() + c.author.len() + 8).sum();
+        let activities: usize = pr.activities.iter().map(|a| a.author.len() + 32).sum();
         let mut children = Children {
             first_commit_at: pr.commits.iter().map(|c| c.authored_at).min(),
             // As the public views have always counted a first review: by
             // anyone but the author, bots too.
             first_review_at: pr.activities.iter().filter(|a| *a.author != *pr.author).map(|a| a.at).min(),
-            commit_times: String::new(),
-            activities: String::new(),
-            commit_ids: String::new(),
+            commit_times: String::with_capacity(pr.commits.len() * 12),
+            activities: String::with_capacity(activities),
+            commit_ids: String::with_capacity(ids),
         };
         for c in &pr.commits {
             super::packed::push_commit_time(&mut children.commit_times, c.authored_at);

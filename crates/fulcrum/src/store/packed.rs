@@ -15,7 +15,8 @@
 //! text cannot hold them), so a length always counts what is stored.
 
 use std::borrow::Cow;
-use std::fmt::Write;
+
+use super::db::push_i64;
 
 /// `text` without NUL characters.
 fn stored(text: &str) -> Cow<'_, str> {
@@ -25,7 +26,8 @@ fn stored(text: &str) -> Cow<'_, str> {
 /// `LEN:TEXT` onto `out`.
 fn push_sized(out: &mut String, text: &str) {
     let text = stored(text);
-    let _ = write!(out, "{}:", text.len());
+    push_i64(out, text.len() as i64);
+    out.push(':');
     out.push_str(&text);
 }
 
@@ -34,7 +36,7 @@ pub(crate) fn push_commit_time(out: &mut String, at: i64) {
     if !out.is_empty() {
         out.push(',');
     }
-    let _ = write!(out, "{at}");
+    push_i64(out, at);
 }
 
 /// One commit's id and author onto `commit_ids`.
@@ -46,7 +48,10 @@ pub(crate) fn push_commit_id(out: &mut String, sha: &str, author: &str) {
 /// One activity onto `activities` (`kind`: a stored kind name, which holds
 /// no `,`).
 pub(crate) fn push_activity(out: &mut String, at: i64, kind: &str, author: &str) {
-    let _ = write!(out, "{at},{kind},");
+    push_i64(out, at);
+    out.push(',');
+    out.push_str(kind);
+    out.push(',');
     push_sized(out, author);
 }
 

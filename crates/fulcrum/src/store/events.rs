@@ -783,11 +783,16 @@ const INCIDENTS: Upsert = Upsert {
 /// Inserts or replaces (by `spec.key`) rows of `values`, handing each
 /// returned row to `each`. Rows must be unique by key. SQLite: multi-row
 /// upserts. PostgreSQL: the rows are `COPY`ed into a staging table (emptied
-/// at commit) and upserted from it in one statement.
+/// at commit) and upserted from it in one statement; with `new_from` (the
+/// first of the ids `propose_ids` took, a run from the table's sequence),
+/// only the rows stored before (whose id is older) are returned, so a
+/// batch of new rows sends nothing back (every row of 2,000,000 pull
+/// requests was returned, its repository as a string).
 fn upsert_rows(
     db: &super::db::Db,
     spec: &Upsert,
     values: &[&dyn ToParam],
+    new_from: Option<i64>,
     mut each: impl FnMut(&super::db::Row<'_, '_>) -> Result<(), super::db::DbError>,
 ) -> Result<(), super::db::DbError> {
     if values.is_empty() {
@@ -808,11 +813,13 @@ fn upsert_rows(
         if let Some(copied) = db.copy_in(&format!("{staging} ({list})"), width, values) {
             copied?;
         }
-        return db.for_each(
-            &format!("INSERT INTO {} ({list}) SELECT {list} FROM {staging} {tail}", spec.table),
-            params![],
-            each,
-        );
+        let upsert = format!("INSERT INTO {} ({list}) SELECT {list} FROM {staging} {tail}", spec.table);
+        // (An integer from the sequence: formatted into the statement.)
+        let statement = match new_from {
+            Some(first) => format!("WITH up AS ({upsert}) SELECT {} FROM up WHERE up.id < {first}", spec.returning),
+            None => upsert,
+        };
+        return db.for_each(&statement, params![], each);
     }
     let statement =
         |rows: usize| format!("INSERT INTO {} ({list}) VALUES {} {tail}", spec.table, placeholders(rows, width));
@@ -1138,8 +1145,9 @@ impl Store {
             // stored before keeps its own (and has children to clear).
             let proposed =
                 propose_ids(db, "pull_request", "pull_requests", prs.iter().map(|(pr, ..)| pr.repo.as_str()))?;
-            // (repo, number) → row id.
-            let mut ids: HashMap<(String, i64), i64> = HashMap::with_capacity(prs.len());
+            // repo → number → row id, of the rows the upsert returned (on
+            // PostgreSQL those stored before only: see `upsert_rows`).
+            let mut ids: HashMap<String, HashMap<i64, i64>> = HashMap::new();
             let mut values: Vec<&dyn ToParam> = Vec::with_capacity(PULL_REQUESTS.columns.len() * prs.len());
             for (n, (pr, source, raw, label)) in prs.iter().enumerate() {
                 let [number, additions, deletions] = &numbers[n];
@@ -1165,21 +1173,21 @@ impl Store {
                     &last_events[n],
                 ]);
             }
-            upsert_rows(db, &PULL_REQUESTS, &values, |r| {
-                ids.insert((r.get(1)?, r.get(2)?), r.get(0)?);
+            upsert_rows(db, &PULL_REQUESTS, &values, proposed.first().copied(), |r| {
+                ids.entry(r.get(1)?).or_default().insert(r.get(2)?, r.get(0)?);
                 Ok(())
             })?;
-            let id_of = |pr: &PullRequest| {
-                ids.get(&(pr.repo.clone(), pr.number as i64)).copied().ok_or(super::db::DbError::NoRows)
-            };
+            // Each row's id: the one it had, else the one proposed.
+            let pr_ids: Vec<i64> = prs
+                .iter()
+                .zip(&proposed)
+                .map(|((pr, ..), proposed)| {
+                    ids.get(pr.repo.as_str()).and_then(|n| n.get(&(pr.number as i64))).copied().unwrap_or(*proposed)
+                })
+                .collect();
             // Pull requests stored before this batch lose their old children.
-            let mut existing: Vec<i64> = Vec::new();
-            for ((pr, ..), proposed) in prs.iter().zip(&proposed) {
-                let id = id_of(pr)?;
-                if id != *proposed {
-                    existing.push(id);
-                }
-            }
+            let existing: Vec<i64> =
+                pr_ids.iter().zip(&proposed).filter(|(id, proposed)| id != proposed).map(|(id, _)| *id).collect();
             for chunk in existing.chunks(ROWS_PER_STATEMENT) {
                 let values: Vec<&dyn ToParam> = chunk.iter().map(|id| id as &dyn ToParam).collect();
                 db.execute(&delete_in("pr_children", "pr_id", chunk.len()), &values)?;
@@ -1187,10 +1195,10 @@ impl Store {
             }
             // Each pull request's children packed into one row (schema 18).
             let mut children: Vec<(i64, Children)> = Vec::with_capacity(prs.len());
-            for (pr, ..) in &prs {
+            for ((pr, ..), id) in prs.iter().zip(&pr_ids) {
                 let packed = Children::of(pr);
                 if !packed.is_empty() {
-                    children.push((id_of(pr)?, packed));
+                    children.push((*id, packed));
                 }
             }
             let mut values: Vec<&dyn ToParam> = Vec::with_capacity(children.len() * 5);
@@ -1248,19 +1256,17 @@ impl Store {
                     raw,
                 ]);
             }
-            upsert_rows(db, &DEPLOYMENTS, &values, |r| {
+            upsert_rows(db, &DEPLOYMENTS, &values, proposed.first().copied(), |r| {
                 deployment_ids.insert((r.get(1)?, r.get(2)?), r.get(0)?);
                 Ok(())
             })?;
             let ids: Vec<i64> = deployments
                 .iter()
-                .map(|(d, _)| {
-                    deployment_ids
-                        .get(&(d.source.clone(), d.external_id.clone()))
-                        .copied()
-                        .ok_or(super::db::DbError::NoRows)
+                .zip(&proposed)
+                .map(|((d, _), proposed)| {
+                    deployment_ids.get(&(d.source.clone(), d.external_id.clone())).copied().unwrap_or(*proposed)
                 })
-                .collect::<Result<_, _>>()?;
+                .collect();
             let existing: Vec<i64> = ids.iter().zip(&proposed).filter(|(id, p)| id != p).map(|(id, _)| *id).collect();
             for chunk in existing.chunks(ROWS_PER_STATEMENT) {
                 let values: Vec<&dyn ToParam> = chunk.iter().map(|id| id as &dyn ToParam).collect();
@@ -1298,7 +1304,7 @@ impl Store {
                     raw,
                 ]);
             }
-            upsert_rows(db, &INCIDENTS, &values, |_| Ok(()))?;
+            upsert_rows(db, &INCIDENTS, &values, None, |_| Ok(()))?;
             // Work items are few beside pull requests: one upsert each, their moves replaced.
             for (item, raw) in &batch.items {
                 let links = serde_json::to_string(&item.links).unwrap_or_else(|_| "[]".to_owned());

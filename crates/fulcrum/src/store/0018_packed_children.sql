@@ -41,9 +41,9 @@ INSERT INTO pr_children (pr_id, first_commit_at, first_review_at, commit_times, 
 SELECT p.id, c.first_commit_at, r.first_review_at, COALESCE(c.times, ''), COALESCE(a.list, '')
 FROM pull_requests p
 LEFT JOIN (SELECT pr_id, MIN(authored_at) AS first_commit_at,
-                  string_agg(CAST(authored_at AS TEXT), ',' ORDER BY seq) AS times
+                  string_agg('' || authored_at, ',' ORDER BY seq) AS times
            FROM pr_commits GROUP BY pr_id) c ON c.pr_id = p.id
-LEFT JOIN (SELECT pr_id, string_agg(CAST(at AS TEXT) || ',' || kind || ',' || octet_length(author) || ':' || author, ''
+LEFT JOIN (SELECT pr_id, string_agg(at || ',' || kind || ',' || octet_length(author) || ':' || author, ''
                                     ORDER BY seq) AS list
            FROM pr_activities GROUP BY pr_id) a ON a.pr_id = p.id
 LEFT JOIN (SELECT a.pr_id AS pr_id, MIN(a.at) AS first_review_at

@@ -368,11 +368,13 @@ pub(crate) fn postgres_sql(sql: &str) -> String {
 /// children are written with them in one transaction, and the per-row
 /// check made `COPY` four times slower. SQLite's `WITHOUT ROWID` tables
 /// are ordinary tables with their primary key. Text compares byte by byte
-/// (`COLLATE "C"`), as SQLite's does: both backends order alike, and an
-/// index of commit ids built in half the time (2,000,000 merge commits:
-/// 0.88 s against 1.79 s in the database's `C.UTF-8`). A database made
-/// before schema 18 keeps its columns' collation (`fulcrum migrate` into
-/// a new one gives it this one).
+/// (`COLLATE "C"`), as SQLite's does: both backends order alike and
+/// `lower` folds ASCII letters only on both (nothing matches names with
+/// it: `forget_person` compares them in Rust), and an import's indexes
+/// build in half the time (2,000,000 merge commits: 0.88 s against 1.79 s
+/// in the database's `C.UTF-8`; the whole import 35.6–36.4 s against
+/// 40.7–43.8 s). A database made before schema 18 keeps its columns'
+/// collation.
 pub(crate) fn postgres_ddl(sql: &str) -> String {
     sql.replace(" TEXT", " TEXT COLLATE \"C\"")
         .replace(" REFERENCES pull_requests (id) ON DELETE CASCADE", "")

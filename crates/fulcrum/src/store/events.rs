@@ -783,16 +783,17 @@ const INCIDENTS: Upsert = Upsert {
 /// Inserts or replaces (by `spec.key`) rows of `values`, handing each
 /// returned row to `each`. Rows must be unique by key. SQLite: multi-row
 /// upserts. PostgreSQL: the rows are `COPY`ed into a staging table (emptied
-/// at commit) and upserted from it in one statement; with `new_from` (the
-/// first of the ids `propose_ids` took, a run from the table's sequence),
-/// only the rows stored before (whose id is older) are returned, so a
-/// batch of new rows sends nothing back (every row of 2,000,000 pull
-/// requests was returned, its repository as a string).
+/// at commit) and upserted from it in one statement; with `proposed` (the
+/// run of ids `propose_ids` took from the table's sequence, first and
+/// last), only the rows stored before (whose id is outside the run: a row
+/// keeps its id) are returned, so a batch of new rows sends nothing back
+/// (every row of 2,000,000 pull requests was returned, its repository as a
+/// string).
 fn upsert_rows(
     db: &super::db::Db,
     spec: &Upsert,
     values: &[&dyn ToParam],
-    new_from: Option<i64>,
+    proposed: Option<(i64, i64)>,
     mut each: impl FnMut(&super::db::Row<'_, '_>) -> Result<(), super::db::DbError>,
 ) -> Result<(), super::db::DbError> {
     if values.is_empty() {
@@ -814,9 +815,12 @@ fn upsert_rows(
             copied?;
         }
         let upsert = format!("INSERT INTO {} ({list}) SELECT {list} FROM {staging} {tail}", spec.table);
-        // (An integer from the sequence: formatted into the statement.)
-        let statement = match new_from {
-            Some(first) => format!("WITH up AS ({upsert}) SELECT {} FROM up WHERE up.id < {first}", spec.returning),
+        // (Integers from the sequence: formatted into the statement.)
+        let statement = match proposed {
+            Some((first, last)) => format!(
+                "WITH up AS ({upsert}) SELECT {} FROM up WHERE up.id NOT BETWEEN {first} AND {last}",
+                spec.returning
+            ),
             None => upsert,
         };
         return db.for_each(&statement, params![], each);
@@ -1173,10 +1177,16 @@ impl Store {
                     &last_events[n],
                 ]);
             }
-            upsert_rows(db, &PULL_REQUESTS, &values, proposed.first().copied(), |r| {
-                ids.entry(r.get(1)?).or_default().insert(r.get(2)?, r.get(0)?);
-                Ok(())
-            })?;
+            upsert_rows(
+                db,
+                &PULL_REQUESTS,
+                &values,
+                proposed.first().zip(proposed.last()).map(|(a, b)| (*a, *b)),
+                |r| {
+                    ids.entry(r.get(1)?).or_default().insert(r.get(2)?, r.get(0)?);
+                    Ok(())
+                },
+            )?;
             // Each row's id: the one it had, else the one proposed.
             let pr_ids: Vec<i64> = prs
                 .iter()
@@ -1256,10 +1266,16 @@ impl Store {
                     raw,
                 ]);
             }
-            upsert_rows(db, &DEPLOYMENTS, &values, proposed.first().copied(), |r| {
-                deployment_ids.insert((r.get(1)?, r.get(2)?), r.get(0)?);
-                Ok(())
-            })?;
+            upsert_rows(
+                db,
+                &DEPLOYMENTS,
+                &values,
+                proposed.first().zip(proposed.last()).map(|(a, b)| (*a, *b)),
+                |r| {
+                    deployment_ids.insert((r.get(1)?, r.get(2)?), r.get(0)?);
+                    Ok(())
+                },
+            )?;
             let ids: Vec<i64> = deployments
                 .iter()
                 .zip(&proposed)

@@ -691,28 +691,47 @@ impl Store {
                     "INSERT INTO forgotten (hash, pseudonym) VALUES (?1, ?2) ON CONFLICT (hash) DO NOTHING",
                     params![hash, pseudonym],
                 )?;
-                out.commits += db.execute(
-                    "UPDATE commits SET author_name = ?2, author_email = ?3
-                     WHERE LOWER(author_name) = LOWER(?1) OR LOWER(author_email) = LOWER(?1)",
-                    params![who, pseudonym, email],
-                )?;
+                // Every stored spelling of them, in any case: compared in
+                // Rust (SQL's `lower` folds ASCII letters only, on SQLite
+                // and in PostgreSQL's "C" collation), then renamed by value.
+                let spellings = |pairs: [(&str, &str); 2]| -> Result<Vec<String>, DbError> {
+                    let mut found = Vec::new();
+                    for (table, column) in pairs {
+                        for spelling in spellings_of(db, table, column, who)? {
+                            if !found.contains(&spelling) {
+                                found.push(spelling);
+                            }
+                        }
+                    }
+                    Ok(found)
+                };
+                for spelling in spellings([("commits", "author_name"), ("commits", "author_email")])? {
+                    out.commits += db.execute(
+                        "UPDATE commits SET author_name = ?2, author_email = ?3 WHERE author_name = ?1 OR author_email = ?1",
+                        params![spelling, pseudonym, email],
+                    )?;
+                }
                 // The same commits' signature (schema 15), renamed in place.
-                db.execute(
-                    "UPDATE signatures SET name = ?2, email = ?3
-                     WHERE LOWER(name) = LOWER(?1) OR LOWER(email) = LOWER(?1)",
-                    params![who, pseudonym, email],
-                )?;
-                db.execute(
-                    "UPDATE commits SET committer_name = ?2, committer_email = ?3
-                     WHERE LOWER(committer_name) = LOWER(?1) OR LOWER(committer_email) = LOWER(?1)",
-                    params![who, pseudonym, email],
-                )?;
+                for spelling in spellings([("signatures", "name"), ("signatures", "email")])? {
+                    db.execute(
+                        "UPDATE signatures SET name = ?2, email = ?3 WHERE name = ?1 OR email = ?1",
+                        params![spelling, pseudonym, email],
+                    )?;
+                }
+                for spelling in spellings([("commits", "committer_name"), ("commits", "committer_email")])? {
+                    db.execute(
+                        "UPDATE commits SET committer_name = ?2, committer_email = ?3
+                         WHERE committer_name = ?1 OR committer_email = ?1",
+                        params![spelling, pseudonym, email],
+                    )?;
+                }
                 // A pull request naming them loses its raw payload, which names them too.
-                db.execute("UPDATE pull_requests SET raw = NULL WHERE LOWER(author) = LOWER(?1)", params![who])?;
-                out.pull_request_rows += db.execute(
-                    "UPDATE pull_requests SET author = ?2 WHERE LOWER(author) = LOWER(?1)",
-                    params![who, pseudonym],
-                )?;
+                for spelling in spellings_of(db, "pull_requests", "author", who)? {
+                    out.pull_request_rows += db.execute(
+                        "UPDATE pull_requests SET author = ?2, raw = NULL WHERE author = ?1",
+                        params![spelling, pseudonym],
+                    )?;
+                }
                 out.pull_request_rows += rename_in_children(db, who, pseudonym)?;
                 db.execute(
                     "DELETE FROM goal_values WHERE goal_id IN (SELECT id FROM goals WHERE owner_kind = 'person' AND owner = ?1)",
@@ -798,4 +817,20 @@ fn rename_in_children(db: &Db, who: &str, pseudonym: &str) -> Result<usize, DbEr
         }
     }
     Ok(renamed)
+}
+
+/// The distinct stored values of `table.column` that are `who` in any case
+/// (`to_lowercase` on both: every letter folded, where SQL's `lower` folds
+/// ASCII letters only on SQLite and in PostgreSQL's "C" collation).
+fn spellings_of(db: &Db, table: &str, column: &str, who: &str) -> Result<Vec<String>, DbError> {
+    let who = who.to_lowercase();
+    let mut found = Vec::new();
+    db.for_each(&format!("SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL"), params![], |row| {
+        row.with_text(0, |value| {
+            if value.to_lowercase() == who {
+                found.push(value.to_owned());
+            }
+        })
+    })?;
+    Ok(found)
 }

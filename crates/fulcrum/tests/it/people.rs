@@ -198,6 +198,28 @@ fn forgetting_a_person_erases_them_and_keeps_them_out() {
     assert_eq!(goals, serde_json::json!([]));
 }
 
+/// A name is forgotten in any case, letters beyond ASCII too (SQL's
+/// `lower` folds only ASCII letters on SQLite and in PostgreSQL's "C"
+/// collation): the pull request's author, its commit's and its review's.
+#[test]
+fn forgetting_matches_a_name_in_any_case() {
+    let scratch = Scratch::new("person_forget_case");
+    let line = r#"{"type":"pull_request","repo":"acme/shop","number":7,"author":"Émile","created_at":"2025-01-06T09:00:00Z","merged_at":"2025-01-06T17:00:00Z","merge_commit":"m7","commits":[{"sha":"c7","author":"ÉMILE","authored_at":"2025-01-06T08:00:00Z"}],"reviews":[{"author":"Émile","submitted_at":"2025-01-06T13:00:00Z","state":"commented"},{"author":"zoé","submitted_at":"2025-01-06T14:00:00Z","state":"approved"}]}"#;
+    std::fs::write(scratch.path("events.jsonl"), format!("{line}\n")).unwrap();
+    let now = "2025-01-31T00:00:00Z";
+    at(&scratch, now, &["import", "events.jsonl"]).ok();
+    let forgotten = at(&scratch, now, &["person", "forget", "émile", "--yes"]).ok().json();
+    assert_eq!(forgotten["pull_request_rows"], 3, "#7, its commit and its review");
+    let db = open_db(&scratch.db());
+    let authors = db.column::<String>("SELECT author FROM pull_requests");
+    let commits: Vec<String> = db.pr_commits().into_iter().map(|c| c.author).collect();
+    let reviews: Vec<String> = db.pr_activities().into_iter().map(|a| a.author).collect();
+    for name in authors.iter().chain(&commits).chain(&reviews) {
+        assert!(name.starts_with("forgotten-") || name == "zoé", "{authors:?} {commits:?} {reviews:?}");
+    }
+    assert!(reviews.iter().any(|a| a == "zoé"), "someone else keeps her name: {reviews:?}");
+}
+
 // ---------------------------------------------------------------- the team server
 
 use std::path::{Path, PathBuf};

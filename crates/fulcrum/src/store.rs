@@ -1861,53 +1861,47 @@ pub(crate) mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// Each packed list stored by `sql` (`pr_id, text`), read by `entries`
+    /// (calling back with each entry's text), as `PR:SEQ:ENTRY` (`SEQ`: its
+    /// place in its pull request's list), in order.
+    fn stored(
+        store: &Store,
+        sql: &str,
+        entries: impl Fn(&str, &mut dyn FnMut(String)) -> Result<(), String>,
+    ) -> Vec<String> {
+        let rows: Vec<(i64, String)> = store.db.query_map(sql, params![], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        let mut out = Vec::new();
+        for (id, text) in rows {
+            let mut seq = 0;
+            entries(&text, &mut |entry| {
+                out.push(format!("{id}:{seq}:{entry}"));
+                seq += 1;
+            })
+            .unwrap();
+        }
+        out
+    }
+
+    /// Every commit stored, as `PR:SEQ:SHA`.
+    fn stored_commits(store: &Store) -> Vec<String> {
+        stored(store, "SELECT pr_id, commit_ids FROM pr_commit_ids ORDER BY pr_id", |text, each| {
+            packed::commit_ids(text, |sha, _| each(sha.to_owned()))
+        })
+    }
+
+    /// Every activity stored, as `PR:SEQ:AT:KIND`.
+    fn stored_activities(store: &Store) -> Vec<String> {
+        stored(store, "SELECT pr_id, activities FROM pr_children ORDER BY pr_id", |text, each| {
+            packed::activities(text, |at, kind, _| each(format!("{at}:{kind}")))
+        })
+    }
+
     /// A database of schema 15 comes out of schema 16 with every commit and
     /// activity of every pull request (each numbered in its pull request),
     /// and each pull request's last event: a windowed read finds those open,
     /// those with an event since its start (an activity alone is enough)
     /// and those a deployment ships, and no other. A later write of a pull
     /// request replaces its children and moves its last event.
-    /// Every commit stored, as `PR:SEQ:SHA` (`SEQ`: its place in its pull
-    /// request's list), in order.
-    fn stored_commits(store: &Store) -> Vec<String> {
-        let rows: Vec<(i64, String)> = store
-            .db
-            .query_map("SELECT pr_id, commit_ids FROM pr_commit_ids ORDER BY pr_id", params![], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .unwrap();
-        let mut out = Vec::new();
-        for (id, text) in rows {
-            let mut seq = 0;
-            packed::commit_ids(&text, |sha, _| {
-                out.push(format!("{id}:{seq}:{sha}"));
-                seq += 1;
-            })
-            .unwrap();
-        }
-        out
-    }
-
-    /// Every activity stored, as `PR:SEQ:AT:KIND`, in order.
-    fn stored_activities(store: &Store) -> Vec<String> {
-        let rows: Vec<(i64, String)> = store
-            .db
-            .query_map("SELECT pr_id, activities FROM pr_children ORDER BY pr_id", params![], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .unwrap();
-        let mut out = Vec::new();
-        for (id, text) in rows {
-            let mut seq = 0;
-            packed::activities(&text, |at, kind, _| {
-                out.push(format!("{id}:{seq}:{at}:{kind}"));
-                seq += 1;
-            })
-            .unwrap();
-        }
-        out
-    }
-
     #[test]
     fn schema_16_keeps_children_together_and_reads_a_window_by_last_event() {
         use fulcrum_core::flow::{ActivityKind, PrCommit, PullRequest, ReviewActivity};

@@ -932,33 +932,33 @@ fn propose_ids<'a>(
     keys.map(|key| take_id(&mut next, kind, key)).collect()
 }
 
-/// On PostgreSQL, the highest stored pull request number of each of
-/// `repos` (one index probe each; a repository with none is absent); `None`
-/// on SQLite, whose multi-row upserts need no such split. Called inside
-/// `Store::write`'s lock: no other writer stores a row meanwhile.
-fn newest_numbers<'a>(
+/// On PostgreSQL, which of the pull requests `keys` (repository, number)
+/// are stored, by repository (one statement: an index probe per key);
+/// `None` on SQLite, whose multi-row upserts need no such split. Called
+/// inside `Store::write`'s lock: no other writer stores a row meanwhile.
+fn stored_keys<'a>(
     db: &super::db::Db,
-    repos: impl Iterator<Item = &'a str>,
-) -> Result<Option<HashMap<String, i64>>, super::db::DbError> {
+    keys: impl Iterator<Item = (&'a str, i64)>,
+) -> Result<Option<HashMap<String, HashSet<i64>>>, super::db::DbError> {
     if !db.is_postgres() {
         return Ok(None);
     }
-    let mut distinct: Vec<&str> = repos.collect();
-    distinct.sort_unstable();
-    distinct.dedup();
-    let mut top = HashMap::new();
+    let (repos, numbers): (Vec<&str>, Vec<String>) = keys.map(|(repo, n)| (repo, n.to_string())).unzip();
+    let mut stored: HashMap<String, HashSet<i64>> = HashMap::new();
+    if repos.is_empty() {
+        return Ok(Some(stored));
+    }
     db.for_each(
-        "SELECT r.repo, (SELECT MAX(p.number) FROM pull_requests p WHERE p.repo = r.repo)
-         FROM unnest((?1::text)::text[]) AS r(repo)",
-        params![postgres_text_array(&distinct)],
+        "SELECT p.repo, p.number
+         FROM unnest((?1::text)::text[], string_to_array(?2, ',')::bigint[]) AS k(repo, number)
+         JOIN pull_requests p ON p.repo = k.repo AND p.number = k.number",
+        params![postgres_text_array(&repos), numbers.join(",")],
         |row| {
-            if let Some(number) = row.get::<Option<i64>>(1)? {
-                top.insert(row.get::<String>(0)?, number);
-            }
+            stored.entry(row.get(0)?).or_default().insert(row.get(1)?);
             Ok(())
         },
     )?;
-    Ok(Some(top))
+    Ok(Some(stored))
 }
 
 /// Takes the next id of `key`'s block from `next` (see [`next_ids`]).
@@ -1181,13 +1181,14 @@ impl Store {
             // repo → number → row id, of the rows the upsert returned (on
             // PostgreSQL those stored before only: see `upsert_rows`).
             let mut ids: HashMap<String, HashMap<i64, i64>> = HashMap::new();
-            // On PostgreSQL a row numbered above every stored row of its
-            // repository cannot be stored yet: it is copied into the table
-            // as it is, without the staging table and the upsert (an import
-            // of 2,000,000 pull requests in order: every row).
-            let above = newest_numbers(db, prs.iter().map(|(pr, ..)| pr.repo.as_str()))?;
+            // On PostgreSQL a row whose key is not stored yet is copied into
+            // the table as it is, without the staging table and the upsert
+            // (which took 11 of 39 s importing 2,000,000 pull requests).
+            let stored = stored_keys(db, prs.iter().map(|(pr, ..)| (pr.repo.as_str(), pr.number as i64)))?;
             let is_new = |pr: &PullRequest| {
-                above.as_ref().is_some_and(|top| top.get(pr.repo.as_str()).is_none_or(|top| pr.number as i64 > *top))
+                stored.as_ref().is_some_and(|stored| {
+                    stored.get(pr.repo.as_str()).is_none_or(|numbers| !numbers.contains(&(pr.number as i64)))
+                })
             };
             let mut fresh: Vec<&dyn ToParam> = Vec::new();
             let mut values: Vec<&dyn ToParam> = Vec::with_capacity(PULL_REQUESTS.columns.len() * prs.len());

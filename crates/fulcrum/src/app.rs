@@ -417,13 +417,18 @@ fn team_figures(
                 // A row shows figures: the pull requests behind them go unnamed.
                 flow::analyze_loaded(&store, scope, config, window, context.now, &events, started, false)
             });
-            let delivery = analysis::analyze_loaded(&store, scope, config, window, &events);
+            let delivery = analysis::analyze_loaded(&store, scope, config, window, &events, COMPARE);
             (delivery, flow.join().expect("a flow analysis does not panic"))
         });
         delivery::free_aside(events);
         Ok((delivery, flow))
     })
 }
+
+/// The organisation view shows each row's window alone: no comparison with
+/// the window before, whose events it then neither reads nor measures (at
+/// 2,000,000 pull requests, 424,428 read instead of 646,402; see README).
+const COMPARE: analysis::Compare = analysis::Compare::Alone;
 
 /// The organisation's events for a row: shared (a team selects its own),
 /// or the organisation's row's own, taken whole.
@@ -558,8 +563,7 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
     let filter_of = |reach: &Reach| {
         with_team_scope(context, reach, &overrides, |config, scope| {
             let window = window_request.resolve(&config.window, context.now)?;
-            let before = window.start - window.duration();
-            Ok((scope.filter.clone(), delivery::reach(scope.repo_key.is_some(), items, before)))
+            Ok((scope.filter.clone(), delivery::reach(scope.repo_key.is_some(), items, COMPARE.reach(window))))
         })
     };
     let rows: Vec<(store::EventFilter, Option<i64>)> =

@@ -499,22 +499,46 @@ pub fn analyze(store: &Store, scope: &Scope<'_>, config: &Config, window: Window
     let before = window.start - window.duration();
     let since = crate::analyses::delivery::reach(scope.repo_key.is_some(), false, before);
     let events = Events::load_since(store, &scope.filter, config, since)?;
-    let analysis = analyze_loaded(store, scope, config, window, &events);
+    let analysis = analyze_loaded(store, scope, config, window, &events, Compare::Previous);
     crate::analyses::delivery::free_aside(events);
     analysis
 }
 
+/// Whether an analysis also measures the window before its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    /// The previous window of the same length ([`Analysis::previous`]);
+    /// the events must reach its start.
+    Previous,
+    /// The window alone: the events need reach only its start, and
+    /// [`Analysis::previous`] is empty (the organisation view shows no
+    /// comparison, and reads and measures half as much without one).
+    Alone,
+}
+
+impl Compare {
+    /// The earliest time the events of an analysis of `window` must reach.
+    pub fn reach(self, window: Window) -> i64 {
+        match self {
+            Compare::Previous => window.start - window.duration(),
+            Compare::Alone => window.start,
+        }
+    }
+}
+
 /// [`analyze`] with the scope's events already loaded (the organisation
-/// view loads them once for a team's report and flow).
+/// view loads them once for a team's report and flow): they must reach
+/// `compare.reach(window)`.
 pub fn analyze_loaded(
     store: &Store,
     scope: &Scope<'_>,
     config: &Config,
     window: Window,
     events: &Events,
+    compare: Compare,
 ) -> anyhow::Result<Analysis> {
     let service = scope.service;
-    let before = Window { start: window.start - window.duration(), end: window.start };
+    let before = Window { start: compare.reach(window), end: window.start };
     let mut history = history(store, scope, events, config, Some(before.start))?;
     let attribution = history.attribution();
     let History { commits, deployments, deployments_source, git, team, totals: counted, index, .. } = history;
@@ -685,7 +709,10 @@ pub fn analyze_loaded(
         min_recoveries: config.min_recoveries,
     };
     let mut report = dora::compute(&input, window, &options);
-    let previous = Previous::of(&report, &dora::compute(&input, before, &options), before);
+    let previous = match compare {
+        Compare::Previous => Previous::of(&report, &dora::compute(&input, before, &options), before),
+        Compare::Alone => Previous::none(before),
+    };
     // Pull requests are used where a deployment ships one: say where they were not.
     if let (true, Metric::Value(lead)) = (pr_based, &report.lead_time) {
         match lead.basis {
@@ -862,6 +889,19 @@ pub struct Previous {
 }
 
 impl Previous {
+    /// No comparison: the window before is empty.
+    fn none(window: Window) -> Previous {
+        let none = Versus::default();
+        Previous {
+            window,
+            deployment_frequency: none,
+            lead_time: none,
+            change_failure_rate: none,
+            recovery_time: none,
+            rework_rate: none,
+        }
+    }
+
     fn of(now: &DoraReport, before: &DoraReport, window: Window) -> Previous {
         let frequency = |r: &DoraReport| r.deployment_frequency.value().map(|f| f.per_week);
         let lead = |r: &DoraReport| r.lead_time.value().map(|l| l.summary.median);

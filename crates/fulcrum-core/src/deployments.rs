@@ -86,7 +86,7 @@ pub fn attribute_indexed(
         .iter()
         .map(|d| Target {
             commit: index.get(d.commit.as_str()).copied(),
-            listed: d.shipped.as_ref().map(|list| list.iter().map(|id| index.get(id.as_str()).copied()).collect()),
+            listed: d.shipped.as_ref().map(|list| list.iter().map(|id| index.get(id).copied()).collect()),
         })
         .collect();
     attribute_graph(&graph, deployments, &targets)
@@ -415,7 +415,7 @@ mod tests {
         let commits = line(5);
         let mut event = deployment("e1", "c4", 3 * DAY);
         // c2 was already shipped by v1 but is listed: kept; `zz` is unknown.
-        event.shipped = Some(vec!["c4".into(), "c2".into(), "zz".into()]);
+        event.shipped = Some(["c4", "c2", "zz"].into_iter().collect());
         let deployments = [
             deployment("v1", "c2", 2 * DAY),
             event,
@@ -433,7 +433,7 @@ mod tests {
     fn an_explicit_first_deployment_is_no_baseline() {
         let commits = line(3);
         let mut event = deployment("e1", "c1", DAY);
-        event.shipped = Some(vec!["c1".into()]);
+        event.shipped = Some(["c1"].into_iter().collect());
         let deployments = [event, deployment("v2", "c3", 3 * DAY)];
         check(&commits, &deployments, &[("e1", &["c1"]), ("v2", &["c2", "c3"])]);
     }

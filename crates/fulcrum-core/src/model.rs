@@ -77,7 +77,97 @@ pub struct Deployment {
     pub source: DeploymentSource,
     /// The commits it shipped when the source knows them; `None` means
     /// "derive from the commit graph".
-    pub shipped: Option<Vec<String>>,
+    pub shipped: Option<CommitList>,
+}
+
+/// A list of commit ids held as one text and where each id ends: two
+/// allocations for a deployment's list, not one per id (an organisation's
+/// 400,000 deployments list 1.7 million commits: 131 MB as strings of
+/// their own).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct CommitList {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl CommitList {
+    /// An empty list.
+    pub fn new() -> CommitList {
+        CommitList::default()
+    }
+
+    /// Adds `id` at the end.
+    pub fn push(&mut self, id: &str) {
+        self.text.push_str(id);
+        self.ends.push(self.text.len());
+    }
+
+    /// How many ids it holds.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The ids in order.
+    pub fn iter(&self) -> Ids<'_> {
+        Ids { list: self, next: 0, start: 0 }
+    }
+}
+
+/// The ids of a [`CommitList`], in order.
+#[derive(Debug, Clone)]
+pub struct Ids<'a> {
+    list: &'a CommitList,
+    next: usize,
+    start: usize,
+}
+
+impl<'a> Iterator for Ids<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let end = *self.list.ends.get(self.next)?;
+        let id = &self.list.text[self.start..end];
+        self.next += 1;
+        self.start = end;
+        Some(id)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.list.ends.len() - self.next;
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for Ids<'_> {}
+
+impl<'a> IntoIterator for &'a CommitList {
+    type Item = &'a str;
+    type IntoIter = Ids<'a>;
+
+    fn into_iter(self) -> Ids<'a> {
+        self.iter()
+    }
+}
+
+impl std::fmt::Debug for CommitList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for CommitList {
+    fn from_iter<I: IntoIterator<Item = S>>(ids: I) -> CommitList {
+        let mut list = CommitList::new();
+        for id in ids {
+            list.push(id.as_ref());
+        }
+        list
+    }
 }
 
 /// A hasher for commit ids and other short keys: FxHash's multiply-rotate
@@ -111,3 +201,27 @@ impl std::hash::Hasher for IdHasher {
 
 /// A map keyed by commit ids, hashed with [`IdHasher`].
 pub type IdMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<IdHasher>>;
+
+#[cfg(test)]
+mod tests {
+    use super::CommitList;
+
+    #[test]
+    fn a_commit_list_gives_back_each_id_in_order() {
+        let list: CommitList = ["c3", "", "c1", "c3", "ü\u{0}x"].into_iter().collect();
+        assert_eq!(list.len(), 5);
+        assert_eq!(list.iter().len(), 5);
+        assert_eq!(list.iter().collect::<Vec<_>>(), ["c3", "", "c1", "c3", "ü\u{0}x"]);
+        let mut ids = list.iter();
+        ids.next();
+        assert_eq!(ids.size_hint(), (4, Some(4)));
+        assert_eq!(format!("{list:?}"), r#"["c3", "", "c1", "c3", "ü\0x"]"#);
+        assert!(CommitList::new().is_empty());
+        assert_eq!(CommitList::new().iter().next(), None);
+        let mut grown = CommitList::new();
+        grown.push("a");
+        grown.push("bc");
+        assert_eq!(grown, ["a", "bc"].into_iter().collect());
+        assert_ne!(grown, ["ab", "c"].into_iter().collect(), "where ids end is part of the list");
+    }
+}

@@ -2199,9 +2199,11 @@ pub(crate) mod tests {
         .collect();
         assert_eq!(read, expected);
         let deployments = store.load_deployments(&team).unwrap();
-        let read: Vec<(&str, Option<Vec<String>>)> =
-            deployments.iter().map(|d| (d.external_id.as_str(), d.commits.clone())).collect();
-        assert_eq!(read, [("d2", Some(vec!["y1".to_owned()])), ("d4", Some(vec!["y3".to_owned(), "y2".to_owned()]))]);
+        let read: Vec<(&str, Option<Vec<&str>>)> = deployments
+            .iter()
+            .map(|d| (d.external_id.as_str(), d.commits.as_ref().map(|l| l.iter().collect())))
+            .collect();
+        assert_eq!(read, [("d2", Some(vec!["y1"])), ("d4", Some(vec!["y3", "y2"]))]);
         // Deployments read beside the pull requests: the organisation's
         // rows merged before the window wait for them (o/b#7, shipped by
         // d9, is read again by id and put back in id order); a team with

@@ -386,7 +386,7 @@ fn windowed_history(
     let mut named: Vec<&str> = Vec::new();
     for d in &deployments {
         named.push(&d.commit);
-        named.extend(d.shipped.iter().flatten().map(String::as_str));
+        named.extend(d.shipped.iter().flatten());
     }
     named.extend(events.prs.iter().filter(|pr| pr.merged_at.is_some()).filter_map(|pr| pr.merge_commit.as_deref()));
     for incident in &events.incidents {
@@ -405,7 +405,7 @@ fn windowed_history(
         .iter()
         .map(|d| Target {
             commit: index(&d.commit),
-            listed: d.shipped.as_ref().map(|list| list.iter().map(|id| index(id)).collect()),
+            listed: d.shipped.as_ref().map(|list| list.iter().map(&index).collect()),
         })
         .collect();
     let attribution = attribute_graph(&core, &deployments, &targets);

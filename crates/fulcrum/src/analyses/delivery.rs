@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use fulcrum_core::deployments::Attribution;
 use fulcrum_core::flow::PullRequest;
 use fulcrum_core::incidents::Incident;
-use fulcrum_core::model::{Commit, Deployment, DeploymentSource, IdMap, Person};
+use fulcrum_core::model::{Commit, CommitList, Deployment, DeploymentSource, IdMap, Person};
 
 use crate::config::Config;
 use crate::store::{DeploymentEvent, EventFilter, EventWindow, IncidentEvent, PrCount, PrLabel, Store};
@@ -426,7 +426,7 @@ impl Events {
                 }
             };
             match &d.shipped {
-                Some(list) => list.iter().for_each(|id| ships(id)),
+                Some(list) => list.iter().for_each(&mut ships),
                 None => ships(&d.commit),
             }
         }
@@ -466,7 +466,7 @@ impl Events {
         // What names a commit besides the earlier deployments' lists.
         let mut needed: IdMap<&str, ()> = IdMap::default();
         if from.is_some() {
-            let recent: usize = lists(true).map(Vec::len).sum();
+            let recent: usize = lists(true).map(CommitList::len).sum();
             needed.reserve(self.prs.len() + self.deployments.len() + recent);
             for pr in &self.prs {
                 if let (Some(merge), Some(_)) = (&pr.merge_commit, pr.merged_at) {
@@ -489,7 +489,7 @@ impl Events {
         // vectors of millions was a fifth of the organisation's report.
         let named = self.prs.len()
             + self.deployments.len()
-            + if from.is_some() { needed.len() } else { lists(false).chain(lists(true)).map(Vec::len).sum() };
+            + if from.is_some() { needed.len() } else { lists(false).chain(lists(true)).map(CommitList::len).sum() };
         let mut seen: IdMap<&str, usize> = IdMap::with_capacity_and_hasher(named, Default::default());
         let mut commits = Vec::with_capacity(named);
         let mut add = |id: &'a str, author: &str, at: i64| {
@@ -517,7 +517,7 @@ impl Events {
             add(&d.commit, "", d.finished_at);
             let cut = from.is_some() && d.finished_at < since;
             for id in d.shipped.iter().flatten() {
-                if cut && !needed.contains_key(id.as_str()) {
+                if cut && !needed.contains_key(id) {
                     left_out += 1;
                 } else {
                     add(id, "", d.finished_at);

@@ -103,7 +103,7 @@ pub fn deployment(source: &str, body: &[u8]) -> Result<EventBatch, String> {
         finished_at: finished,
         status: d.result.unwrap_or_else(|| "SUCCESS".to_owned()).to_lowercase(),
         name: d.name.or(d.display_title),
-        commits: Some(commits),
+        commits: Some(commits.into_iter().collect()),
     };
     Ok(EventBatch {
         deployments: vec![(event, Some(String::from_utf8_lossy(body).into_owned()))],

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use super::db::{ToParam, params};
 use super::{Store, StoreError, sql_error};
 use fulcrum_core::flow::{ActivityKind, PrCommit, PullRequest, ReviewActivity};
+use fulcrum_core::model::CommitList;
 
 /// A deployment event as a source reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +36,7 @@ pub struct DeploymentEvent {
     /// Human label (release name, run name), when any.
     pub name: Option<String>,
     /// The commits it shipped, when the source knows them.
-    pub commits: Option<Vec<String>>,
+    pub commits: Option<CommitList>,
 }
 
 /// An incident as a source reports it.
@@ -266,7 +267,7 @@ impl<'a> PrReach<'a> {
         let mut shipped: Vec<&str> = Vec::new();
         for d in deployments.iter().filter(|d| d.finished_at >= at) {
             match &d.commits {
-                Some(list) => shipped.extend(list.iter().map(String::as_str)),
+                Some(list) => shipped.extend(list.iter()),
                 None => shipped.push(&d.commit),
             }
         }
@@ -357,6 +358,42 @@ struct PrRead {
 struct Read {
     ids: Vec<i64>,
     prs: Vec<PullRequest>,
+}
+
+impl Read {
+    /// Into id order, in place: a window's rows are hundreds of
+    /// megabytes, which a sorted copy would hold twice.
+    fn sort(&mut self) {
+        if self.ids.is_sorted() {
+            return;
+        }
+        let mut order: Vec<usize> = (0..self.ids.len()).collect();
+        order.sort_unstable_by_key(|&i| self.ids[i]);
+        reorder(order, |a, b| {
+            self.ids.swap(a, b);
+            self.prs.swap(a, b);
+        });
+    }
+}
+
+/// Moves what is at `order[k]` to `k`, for every `k`, by swaps (`swap(a,
+/// b)` exchanges two positions of every vector so ordered): no copy of
+/// the items. `order` must be a permutation of its positions.
+fn reorder(mut order: Vec<usize>, mut swap: impl FnMut(usize, usize)) {
+    for start in 0..order.len() {
+        // Each cycle of the permutation once: its places are marked done
+        // (`order[k] == k`) as they are filled.
+        let mut at = start;
+        loop {
+            let from = order[at];
+            order[at] = at;
+            if from == start || from == at {
+                break;
+            }
+            swap(at, from);
+            at = from;
+        }
+    }
 }
 
 /// What a read decided of one pull request row.
@@ -1331,11 +1368,14 @@ impl Store {
                 db.execute(&delete_in("deployment_commits", "deployment_id", chunk.len()), &values)?;
             }
             // Each commit's place in its list (the key with the deployment's id).
-            let most = deployments.iter().map(|(d, _)| d.commits.as_ref().map_or(0, Vec::len)).max().unwrap_or(0);
+            let most =
+                deployments.iter().map(|(d, _)| d.commits.as_ref().map_or(0, CommitList::len)).max().unwrap_or(0);
             let seqs: Vec<i64> = (0..most as i64).collect();
+            // The ids held as parameters (a list keeps them in one text).
+            let shas: Vec<Vec<&str>> = deployments.iter().map(|(d, _)| d.commits.iter().flatten().collect()).collect();
             let mut values: Vec<&dyn ToParam> = Vec::new();
-            for ((d, _), id) in deployments.iter().zip(&ids) {
-                for (sha, seq) in d.commits.iter().flatten().zip(&seqs) {
+            for (shas, id) in shas.iter().zip(&ids) {
+                for (sha, seq) in shas.iter().zip(&seqs) {
                     values.extend([id as &dyn ToParam, seq, sha]);
                 }
             }
@@ -1982,21 +2022,13 @@ impl Store {
                 .collect();
             let (shipped, _, _, shipped_found) = read_all(&self.db, &statements, true, ids.len())?;
             found.extend(shipped_found);
-            if !shipped.ids.is_empty() {
-                let mut rows: Vec<(i64, PullRequest)> =
-                    read.ids.into_iter().chain(shipped.ids).zip(read.prs.into_iter().chain(shipped.prs)).collect();
-                rows.sort_unstable_by_key(|(id, _)| *id);
-                (read.ids, read.prs) = rows.into_iter().unzip();
-            }
+            read.ids.extend(shipped.ids);
+            read.prs.extend(shipped.prs);
         }
         // Rows in id order (each statement's are; the halves, the ranges
-        // and the rows shipped were put in order): the children's halves
+        // and the rows shipped are put in order): the children's halves
         // below split both at one place.
-        if !read.ids.is_sorted() {
-            let mut rows: Vec<(i64, PullRequest)> = read.ids.into_iter().zip(read.prs).collect();
-            rows.sort_unstable_by_key(|(id, _)| *id);
-            (read.ids, read.prs) = rows.into_iter().unzip();
-        }
+        read.sort();
         for (position, &row_id) in read.ids.iter().enumerate() {
             index.insert(row_id, position);
         }
@@ -2207,7 +2239,7 @@ impl Store {
                         finished_at: row.get(7)?,
                         status: row.get(8)?,
                         name: row.get(9)?,
-                        commits: listed.then(Vec::new),
+                        commits: listed.then(CommitList::new),
                     });
                     Ok(())
                 },
@@ -2236,7 +2268,7 @@ impl Store {
                     if let Some(i) = index.get(row.get(0)?, &mut hint)
                         && let Some(list) = deployments[i].commits.as_mut()
                     {
-                        list.push(row.get(1)?);
+                        row.with_text(1, |sha| list.push(sha))?;
                     }
                     Ok(())
                 },
@@ -2246,8 +2278,7 @@ impl Store {
         // order, cheaper than SQL's sorter over every column.
         let mut order: Vec<usize> = (0..deployments.len()).collect();
         order.sort_unstable_by_key(|&i| (deployments[i].finished_at, ids[i]));
-        let mut slots: Vec<Option<DeploymentEvent>> = deployments.into_iter().map(Some).collect();
-        let deployments = order.iter().map(|&i| slots[i].take().expect("each deployment once")).collect();
+        reorder(order, |a, b| deployments.swap(a, b));
         Ok(deployments)
     }
 
@@ -2350,5 +2381,50 @@ impl Store {
             }
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reorder;
+
+    #[test]
+    fn reorder_moves_each_item_where_the_order_says() {
+        // Every permutation of five, and longer ones shuffled.
+        let mut orders: Vec<Vec<usize>> = Vec::new();
+        let mut permutation = vec![0usize; 5];
+        for n in 0..5usize.pow(5) {
+            let mut k = n;
+            for slot in &mut permutation {
+                *slot = k % 5;
+                k /= 5;
+            }
+            let mut seen = permutation.clone();
+            seen.sort_unstable();
+            if seen == [0, 1, 2, 3, 4] {
+                orders.push(permutation.clone());
+            }
+        }
+        assert_eq!(orders.len(), 120);
+        let mut state = 7u64;
+        for len in [0, 1, 2, 1000] {
+            let mut order: Vec<usize> = (0..len).collect();
+            for i in (1..len).rev() {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                order.swap(i, (state >> 33) as usize % (i + 1));
+            }
+            orders.push(order);
+        }
+        for order in orders {
+            let items: Vec<String> = (0..order.len()).map(|i| format!("item {i}")).collect();
+            let expected: Vec<String> = order.iter().map(|&i| items[i].clone()).collect();
+            let (mut items, mut twins) = (items.clone(), items);
+            reorder(order.clone(), |a, b| {
+                items.swap(a, b);
+                twins.swap(a, b);
+            });
+            assert_eq!(items, expected, "{order:?}");
+            assert_eq!(twins, expected, "{order:?}");
+        }
     }
 }

@@ -408,6 +408,7 @@ fn team_figures(
         let events = match stored {
             Stored::Shared(stored) => stored.select(&scope.filter, config),
             Stored::Owned(stored) => stored.into_events(&scope.filter, config),
+            Stored::Converted(shared) => shared.select(&scope.filter, config),
         };
         // The report and the flow of one scope are independent: the
         // organisation's row (the largest) runs them side by side.
@@ -431,10 +432,22 @@ fn team_figures(
 const COMPARE: analysis::Compare = analysis::Compare::Alone;
 
 /// The organisation's events for a row: shared (a team selects its own),
-/// or the organisation's row's own, taken whole.
+/// or the organisation's row's own, taken whole; or converted once and
+/// shared (a team selects its own, which every row's configuration counts
+/// alike: see `SharedEvents::serves`).
 enum Stored<'a> {
     Shared(&'a delivery::StoredEvents),
     Owned(Box<delivery::StoredEvents>),
+    Converted(&'a delivery::SharedEvents),
+}
+
+/// Whether `narrow` keeps no row that `wide` does not: each of its lists
+/// is empty in `wide` (all) or names only entries `wide` names too.
+fn keeps_no_more(narrow: &store::EventFilter, wide: &store::EventFilter) -> bool {
+    let within = |narrow: &[String], wide: &[String]| {
+        wide.is_empty() || (!narrow.is_empty() && narrow.iter().all(|entry| wide.contains(entry)))
+    };
+    within(&narrow.repos, &wide.repos) && within(&narrow.services, &wide.services)
 }
 
 /// `fulcrum org`: every team of the configuration side by side.
@@ -494,7 +507,9 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
         truck.insert(repo.clone(), result.map(|k| k.truck_factor).map_err(|e| format!("{e:#}")));
     }
     let overrides = config::Overrides { deploy_mode: request.deploy_mode.clone(), ..Default::default() };
-    let row_of = |name: &str, reach: &Reach, members: usize, stored: Stored<'_>| -> OrgRow {
+    // A row's figures: its report and flow (or why its scope has none).
+    type Figures = anyhow::Result<(anyhow::Result<Analysis>, anyhow::Result<FlowAnalysis>)>;
+    let row_of = |name: &str, reach: &Reach, members: usize, figures: Figures| -> OrgRow {
         let mut row = OrgRow {
             team: name.to_owned(),
             repositories: reach.repos.iter().map(|p| repo_key(p).map(|(_, n)| n).unwrap_or_default()).collect(),
@@ -502,7 +517,7 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
             members,
             ..OrgRow::default()
         };
-        match team_figures(context, reach, &window_request, &overrides, stored) {
+        match figures {
             Ok((delivery, flow)) => {
                 match delivery {
                     Ok(analysis) => row.set_delivery(&analysis),
@@ -551,26 +566,44 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
     let mut members: Vec<&String> = config.teams.iter().flat_map(|t| &t.members).collect();
     members.sort();
     members.dedup();
-    // The events every row needs, read once: each team selects its own
-    // from them (the cores share the teams), then the organisation's row
-    // takes them whole.
+    // The events every row needs, read once. Converted once when every row
+    // can share them (below): the organisation's report and flow measure
+    // them, one after the other, while the other cores select and measure
+    // each team's. Else each team selects its own from the rows read, then
+    // the organisation's row takes them whole.
     let jobs: Vec<(&str, Reach, usize)> =
         config.teams.iter().map(|team| (team.name.as_str(), reach_of(team), team.members.len())).collect();
     // A row whose scope cannot be built says why in its own row (below).
     // Pull requests are read as far back as the earliest row's report needs.
     let store = open_store(&context.db, false)?;
     let items = store.has_work_items()?;
-    let filter_of = |reach: &Reach| {
+    let scope_of = |reach: &Reach| {
         with_team_scope(context, reach, &overrides, |config, scope| {
             let window = window_request.resolve(&config.window, context.now)?;
-            Ok((scope.filter.clone(), delivery::reach(scope.repo_key.is_some(), items, COMPARE.reach(window))))
+            let since = delivery::reach(scope.repo_key.is_some(), items, COMPARE.reach(window));
+            Ok((scope.filter.clone(), since, config.env_pattern.clone()))
         })
     };
-    let rows: Vec<(store::EventFilter, Option<i64>)> =
-        jobs.iter().map(|(_, reach, _)| reach).chain([&whole]).filter_map(|reach| filter_of(reach).ok()).collect();
-    let filters: Vec<store::EventFilter> = rows.iter().map(|(filter, _)| filter.clone()).collect();
-    let since = rows.iter().map(|(_, since)| *since).min().flatten();
+    let scopes: Vec<Option<(store::EventFilter, Option<i64>, String)>> =
+        jobs.iter().map(|(_, reach, _)| reach).chain([&whole]).map(|reach| scope_of(reach).ok()).collect();
+    let filters: Vec<store::EventFilter> = scopes.iter().flatten().map(|(filter, _, _)| filter.clone()).collect();
+    let since = scopes.iter().flatten().map(|(_, since, _)| *since).min().flatten();
     let union = delivery::StoredEvents::union(&filters);
+    // Converted once and shared by every row when the organisation's row
+    // keeps all that the teams' keep and every row counts the same
+    // environments (else each row converts its own, as `report --team`
+    // would).
+    let shared_by = match scopes.last() {
+        Some(Some((filter, _, pattern)))
+            if scopes
+                .iter()
+                .flatten()
+                .all(|(other, _, other_pattern)| keeps_no_more(other, filter) && other_pattern == pattern) =>
+        {
+            Some(filter.clone())
+        }
+        _ => None,
+    };
     let started = std::time::Instant::now();
     // Most of every table is read once: through SQLite's cache, not mapped
     // into the process's memory (at 2,000,000 pull requests a peak of
@@ -578,33 +611,109 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
     store.unmap_pages()?;
     let stored = delivery::StoredEvents::load(&store, &union, since)?;
     drop(store);
-    if std::env::var_os("FULCRUM_TIMING").is_some() {
+    let timing = std::env::var_os("FULCRUM_TIMING").is_some();
+    if timing {
         eprintln!("org: events read in {:.3} s{}", started.elapsed().as_secs_f64(), memory_now());
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut rows: Vec<(usize, OrgRow)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some((name, reach, members)) = jobs.get(i) else { return done };
-                        done.push((i + 1, row_of(name, reach, *members, Stored::Shared(&stored))));
-                    }
+    // Rows (and halves of the organisation's) on `threads` cores, in the
+    // order given: each core takes the next job when done with its last.
+    fn on_cores<J: Sync, R: Send>(threads: usize, jobs: &[J], run: impl Fn(&J) -> R + Sync) -> Vec<R> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads.min(jobs.len()).max(1))
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(job) = jobs.get(i) else { return done };
+                            done.push((i, run(job)));
+                        }
+                    })
                 })
-            })
-            .collect();
-        workers.into_iter().flat_map(|w| w.join().expect("an organisation row does not panic")).collect()
-    });
-    let timing = std::env::var_os("FULCRUM_TIMING").is_some();
-    if timing {
-        eprintln!("org: teams' rows in {:.3} s{}", started.elapsed().as_secs_f64(), memory_now());
+                .collect();
+            workers.into_iter().flat_map(|w| w.join().expect("an organisation row does not panic")).collect()
+        });
+        done.sort_by_key(|(i, _)| *i);
+        done.into_iter().map(|(_, r)| r).collect()
     }
-    rows.push((0, row_of("organisation", &whole, members.len(), Stored::Owned(Box::new(stored)))));
+    let mut rows: Vec<(usize, OrgRow)> = if let Some(filter) = shared_by {
+        let config = with_team_scope(context, &whole, &overrides, |config, _| Ok(config.clone()))?;
+        let shared = stored.share(&filter, &config);
+        if timing {
+            eprintln!("org: events converted in {:.3} s{}", started.elapsed().as_secs_f64(), memory_now());
+        }
+        // The organisation's report first (the longest), its flow last: the
+        // two largest analyses do not hold their memory at the same time
+        // while the teams' rows fill the other cores.
+        enum Job {
+            Report,
+            Team(usize),
+            Flow,
+        }
+        // (Outer results: whether the organisation's scope could be built.)
+        enum Done {
+            Report(Box<anyhow::Result<anyhow::Result<Analysis>>>),
+            Team(Box<OrgRow>),
+            Flow(Box<anyhow::Result<anyhow::Result<FlowAnalysis>>>),
+        }
+        let order: Vec<Job> =
+            std::iter::once(Job::Report).chain((0..jobs.len()).map(Job::Team)).chain([Job::Flow]).collect();
+        let done = on_cores(threads, &order, |job| match job {
+            Job::Report => Done::Report(Box::new(with_team_scope(context, &whole, &overrides, |config, scope| {
+                let window = window_request.resolve(&config.window, context.now)?;
+                let store = open_store(&context.db, false)?;
+                Ok(analysis::analyze_loaded(&store, scope, config, window, &shared.all, COMPARE))
+            }))),
+            Job::Team(i) => {
+                let (name, reach, members) = &jobs[*i];
+                let figures = team_figures(context, reach, &window_request, &overrides, Stored::Converted(&shared));
+                Done::Team(Box::new(row_of(name, reach, *members, figures)))
+            }
+            Job::Flow => Done::Flow(Box::new(with_team_scope(context, &whole, &overrides, |config, scope| {
+                let window = window_request.resolve(&config.window, context.now)?;
+                let store = open_store(&context.db, false)?;
+                let started = std::time::Instant::now();
+                Ok(flow::analyze_loaded(&store, scope, config, window, context.now, &shared.all, started, false))
+            }))),
+        });
+        delivery::free_aside(shared);
+        let mut rows = Vec::new();
+        let mut report = None;
+        let mut flow = None;
+        for (i, done) in done.into_iter().enumerate() {
+            match done {
+                Done::Team(row) => rows.push((i, *row)),
+                Done::Report(figures) => report = Some(*figures),
+                Done::Flow(figures) => flow = Some(*figures),
+            }
+        }
+        let figures = match (report, flow) {
+            (Some(Ok(report)), Some(Ok(flow))) => Ok((report, flow)),
+            (Some(Err(e)), _) | (_, Some(Err(e))) => Err(e),
+            _ => unreachable!("the organisation's report and flow are jobs"),
+        };
+        rows.push((0, row_of("organisation", &whole, members.len(), figures)));
+        rows
+    } else {
+        let mut rows: Vec<(usize, OrgRow)> = on_cores(threads, &jobs, |(name, reach, members)| {
+            let figures = team_figures(context, reach, &window_request, &overrides, Stored::Shared(&stored));
+            row_of(name, reach, *members, figures)
+        })
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| (i + 1, row))
+        .collect();
+        if timing {
+            eprintln!("org: teams' rows in {:.3} s{}", started.elapsed().as_secs_f64(), memory_now());
+        }
+        let figures = team_figures(context, &whole, &window_request, &overrides, Stored::Owned(Box::new(stored)));
+        rows.push((0, row_of("organisation", &whole, members.len(), figures)));
+        rows
+    };
     if timing {
-        eprintln!("org: the organisation's row in {:.3} s{}", started.elapsed().as_secs_f64(), memory_now());
+        eprintln!("org: every row in {:.3} s{}", started.elapsed().as_secs_f64(), memory_now());
     }
     rows.sort_by_key(|(i, _)| *i);
     let mut rows = rows.into_iter().map(|(_, row)| row);

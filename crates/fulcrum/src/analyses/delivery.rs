@@ -242,6 +242,83 @@ impl StoredEvents {
         )
     }
 
+    /// The events `filter` keeps ([`StoredEvents::into_events`]), with what
+    /// selects any narrower filter's from them ([`SharedEvents`]).
+    pub fn share(self, filter: &EventFilter, config: &Config) -> SharedEvents {
+        let (prs, deployments) = self.kept(filter);
+        let StoredEvents {
+            prs: mut stored_prs,
+            deployments: stored_deployments,
+            incidents,
+            pr_repo,
+            repos,
+            deployment_target,
+            targets,
+            counts,
+            named,
+            since,
+            labels,
+        } = self;
+        // In place: an organisation's pull requests are hundreds of megabytes.
+        let mut kept = prs.iter();
+        stored_prs.retain(|_| *kept.next().expect("a decision for each pull request"));
+        let kept_repo: Vec<u32> =
+            pr_repo.into_iter().zip(&prs).filter(|(_, kept)| **kept).map(|(repo, _)| repo).collect();
+        let prs = stored_prs;
+        let mut source_at: HashMap<String, u32> = HashMap::new();
+        let mut sources: Vec<String> = Vec::new();
+        let mut shared_target = Vec::with_capacity(stored_deployments.len());
+        let mut shared_source = Vec::with_capacity(stored_deployments.len());
+        let mut converted_at = Vec::with_capacity(stored_deployments.len());
+        let mut converted_events = Vec::with_capacity(stored_deployments.len());
+        let mut skipped = 0;
+        for ((event, target), _) in
+            stored_deployments.into_iter().zip(deployment_target).zip(deployments).filter(|(_, kept)| *kept)
+        {
+            let source = match source_at.get(&event.source) {
+                Some(&at) => at,
+                None => {
+                    sources.push(event.source.clone());
+                    *source_at.entry(event.source.clone()).or_insert(sources.len() as u32 - 1)
+                }
+            };
+            shared_target.push(target);
+            shared_source.push(source);
+            match converted(event, config) {
+                Some(deployment) => {
+                    converted_at.push(Some(converted_events.len() as u32));
+                    converted_events.push(deployment);
+                }
+                None => {
+                    converted_at.push(None);
+                    skipped += 1;
+                }
+            }
+        }
+        let rest = Rest {
+            incidents: incidents.iter().filter(|i| filter.keeps_incident(&i.service)).cloned(),
+            counts: &counts,
+            named: &named,
+            since,
+        };
+        let mut all = Events::finish(prs, converted_events, skipped, sources.iter().cloned().collect(), rest, filter);
+        all.labels = labels;
+        SharedEvents {
+            all,
+            pr_repo: kept_repo,
+            repos,
+            deployment_target: shared_target,
+            targets,
+            deployment_source: shared_source,
+            sources,
+            converted: converted_at,
+            incidents,
+            counts,
+            named,
+            env_pattern: config.env_pattern.clone(),
+        }
+    }
+
     /// [`StoredEvents::select`] taking the rows (and the labels read with
     /// them) instead of copying them.
     pub fn into_events(self, filter: &EventFilter, config: &Config) -> Events {
@@ -261,6 +338,115 @@ impl StoredEvents {
         );
         events.labels = labels;
         events
+    }
+}
+
+/// A stored deployment event as a deployment, if it counts (`None`: not
+/// successful, or not to an environment `config` counts).
+fn converted(event: DeploymentEvent, config: &Config) -> Option<Deployment> {
+    if event.status != "success" || !config.env_regex.is_match(&event.environment) {
+        return None;
+    }
+    let mut environment = event.environment;
+    environment.replace_range(.., "production");
+    Some(Deployment {
+        name: event.name.unwrap_or_else(|| event.external_id.clone()),
+        id: event.external_id,
+        service: event.service,
+        environment,
+        commit: event.commit,
+        finished_at: event.finished_at,
+        source: DeploymentSource::Event,
+        shipped: event.commits,
+    })
+}
+
+/// What [`Events::finish`] takes beside the pull requests and deployments.
+struct Rest<'a, I> {
+    incidents: I,
+    counts: &'a [PrCount],
+    named: &'a HashMap<(String, u64), Option<String>>,
+    since: Option<i64>,
+}
+
+/// An organisation's events converted once ([`StoredEvents::share`]): its
+/// own, and what selects each team's from them ([`SharedEvents::select`])
+/// without reading or converting them again. The organisation's row and
+/// the teams' can then be measured side by side, the stored rows no longer
+/// held beside the organisation's events.
+#[derive(Debug)]
+pub struct SharedEvents {
+    /// Every row kept by the filter they were shared with, as events.
+    pub all: Events,
+    /// Each of `all.prs`' repository, as a position in `repos`.
+    pr_repo: Vec<u32>,
+    repos: Vec<String>,
+    /// Each deployment event kept, in order: its `(repository, service)` as
+    /// a position in `targets`, its source as a position in `sources`, and
+    /// its position in `all.deployments` (`None`: left out by status or
+    /// environment).
+    deployment_target: Vec<u32>,
+    targets: Vec<(Option<String>, String)>,
+    deployment_source: Vec<u32>,
+    sources: Vec<String>,
+    converted: Vec<Option<u32>>,
+    /// The incidents as stored (a scope resolves their pull requests among its own).
+    incidents: Vec<IncidentEvent>,
+    counts: Vec<PrCount>,
+    named: HashMap<(String, u64), Option<String>>,
+    /// The environments counted, as configured (a scope configured
+    /// otherwise cannot select from these: see [`SharedEvents::serves`]).
+    env_pattern: String,
+}
+
+impl SharedEvents {
+    /// Whether [`SharedEvents::select`] gives what `config` counts: the
+    /// deployments were converted under the same environment pattern.
+    pub fn serves(&self, config: &Config) -> bool {
+        config.env_pattern == self.env_pattern
+    }
+
+    /// The events `filter` keeps, the same as [`StoredEvents::select`] on
+    /// the rows these were made of. `filter` must keep no more than the
+    /// filter they were shared with, and `config` must be served.
+    pub fn select(&self, filter: &EventFilter, config: &Config) -> Events {
+        debug_assert!(self.serves(config), "deployments converted under another environment pattern");
+        let repos: Vec<bool> = self.repos.iter().map(|repo| filter.keeps_repo(repo)).collect();
+        let targets: Vec<bool> =
+            self.targets.iter().map(|(repo, service)| filter.keeps_deployment(repo.as_deref(), service)).collect();
+        let prs: Vec<PullRequest> = self
+            .all
+            .prs
+            .iter()
+            .zip(&self.pr_repo)
+            .filter(|(_, repo)| repos[**repo as usize])
+            .map(|(pr, _)| pr.clone())
+            .collect();
+        let mut sources: HashSet<String> = HashSet::new();
+        let mut seen = vec![false; self.sources.len()];
+        let mut skipped = 0;
+        let mut deployments = Vec::new();
+        for ((&target, &source), converted) in
+            self.deployment_target.iter().zip(&self.deployment_source).zip(&self.converted)
+        {
+            if !targets[target as usize] {
+                continue;
+            }
+            if !std::mem::replace(&mut seen[source as usize], true) {
+                sources.insert(self.sources[source as usize].clone());
+            }
+            match converted {
+                Some(at) => deployments.push(self.all.deployments[*at as usize].clone()),
+                None => skipped += 1,
+            }
+        }
+        let rest = Rest {
+            incidents: self.incidents.iter().filter(|i| filter.keeps_incident(&i.service)).cloned(),
+            counts: &self.counts,
+            named: &self.named,
+            since: self.all.prs_since,
+        };
+        Events::finish(prs, deployments, skipped, sources, rest, filter)
     }
 }
 
@@ -341,23 +527,29 @@ impl Events {
             if !sources.contains(&event.source) {
                 sources.insert(event.source.clone());
             }
-            if event.status != "success" || !config.env_regex.is_match(&event.environment) {
-                skipped_deployments += 1;
-                continue;
+            match converted(event, config) {
+                Some(deployment) => deployments.push(deployment),
+                None => skipped_deployments += 1,
             }
-            let mut environment = event.environment;
-            environment.replace_range(.., "production");
-            deployments.push(Deployment {
-                name: event.name.unwrap_or_else(|| event.external_id.clone()),
-                id: event.external_id,
-                service: event.service,
-                environment,
-                commit: event.commit,
-                finished_at: event.finished_at,
-                source: DeploymentSource::Event,
-                shipped: event.commits,
-            });
         }
+        let rest = Rest { incidents: stored_incidents, counts, named, since };
+        Events::finish(prs, deployments, skipped_deployments, sources, rest, filter)
+    }
+
+    /// [`Events::build`] once the deployments are converted: incidents'
+    /// pull requests resolved, pull requests counted, sources named.
+    fn finish<I>(
+        prs: Vec<PullRequest>,
+        deployments: Vec<Deployment>,
+        skipped_deployments: usize,
+        mut sources: HashSet<String>,
+        rest: Rest<'_, I>,
+        filter: &EventFilter,
+    ) -> Events
+    where
+        I: Iterator<Item = IncidentEvent>,
+    {
+        let Rest { incidents: stored_incidents, counts, named, since } = rest;
         let merge_commits: IdMap<(&str, u64), &str> =
             prs.iter().filter_map(|pr| Some(((pr.repo.as_str(), pr.number), pr.merge_commit.as_deref()?))).collect();
         let incidents = stored_incidents
@@ -485,11 +677,17 @@ impl Events {
                 needed.insert(id, ());
             }
         }
-        // Sized for every id named, duplicates included: growing maps and
-        // vectors of millions was a fifth of the organisation's report.
-        let named = self.prs.len()
-            + self.deployments.len()
-            + if from.is_some() { needed.len() } else { lists(false).chain(lists(true)).map(CommitList::len).sum() };
+        // Sized for every id named at once: growing maps and vectors of
+        // millions was a fifth of the organisation's report. From `from` on,
+        // every stand-in is one of those needed (each once): a map sized
+        // for twice as many was 24 MB more of an organisation's peak.
+        let named = if from.is_some() {
+            needed.len()
+        } else {
+            self.prs.len()
+                + self.deployments.len()
+                + lists(false).chain(lists(true)).map(CommitList::len).sum::<usize>()
+        };
         let mut seen: IdMap<&str, usize> = IdMap::with_capacity_and_hasher(named, Default::default());
         let mut commits = Vec::with_capacity(named);
         let mut add = |id: &'a str, author: &str, at: i64| {
@@ -593,6 +791,134 @@ mod tests {
             repos: repos.iter().map(|r| (*r).to_owned()).collect(),
             services: services.iter().map(|s| (*s).to_owned()).collect(),
         }
+    }
+
+    /// Stored rows of two teams' repositories and services, of every kind
+    /// a selection decides: deployments left out by status and environment,
+    /// of several sources, without a repository; incidents naming pull
+    /// requests of their own team, of another, and left out of the read.
+    fn stored_rows() -> StoredEvents {
+        let pr = |repo: &str, number: u64, merge: &str| PullRequest {
+            id: format!("import:pr:{repo}#{number}"),
+            repo: repo.to_owned(),
+            number,
+            author: "dev".to_owned(),
+            created_at: 100 * number as i64,
+            ready_at: None,
+            draft: false,
+            merged_at: Some(100 * number as i64 + 50),
+            closed_at: Some(100 * number as i64 + 50),
+            merge_commit: Some(merge.to_owned()),
+            additions: 1,
+            deletions: 0,
+            size_unknown: false,
+            commits: Vec::new(),
+            activities: Vec::new(),
+            updated_at: None,
+        };
+        let deployment =
+            |id: &str, repo: Option<&str>, service: &str, env: &str, status: &str, source: &str| DeploymentEvent {
+                source: source.to_owned(),
+                external_id: id.to_owned(),
+                repo: repo.map(str::to_owned),
+                service: service.to_owned(),
+                environment: env.to_owned(),
+                commit: format!("c-{id}"),
+                finished_at: 1000,
+                status: status.to_owned(),
+                name: (id == "d1").then(|| "release 1".to_owned()),
+                commits: (id != "d3").then(|| [format!("c-{id}"), "shared".to_owned()].into_iter().collect()),
+            };
+        let incident = |id: &str, service: &str, pr: Option<&str>| IncidentEvent {
+            source: "pagerduty".to_owned(),
+            external_id: id.to_owned(),
+            service: service.to_owned(),
+            title: None,
+            started_at: 2000,
+            resolved_at: Some(3000),
+            deployment: None,
+            commit: None,
+            pull_request: pr.map(str::to_owned),
+        };
+        let prs =
+            vec![pr("acme/shop", 1, "m1"), pr("acme/web", 2, "m2"), pr("acme/shop", 3, "m3"), pr("acme/api", 4, "m4")];
+        let deployments = vec![
+            deployment("d1", Some("acme/shop"), "shop", "production", "success", "import"),
+            deployment("d2", Some("acme/web"), "web", "production", "success", "github:acme/web"),
+            deployment("d3", None, "shop", "staging", "success", "import"),
+            deployment("d4", None, "web", "production", "failure", "ci"),
+            deployment("d5", Some("acme/api"), "api", "prod-eu", "success", "import"),
+        ];
+        let incidents = vec![
+            incident("i1", "shop", Some("acme/shop#3")),
+            incident("i2", "web", Some("acme/shop#1")),
+            incident("i3", "web", Some("acme/web#9")),
+            incident("i4", "api", None),
+        ];
+        let (pr_repo, repos) = positions(prs.iter().map(|pr| &pr.repo));
+        let (deployment_target, targets) = positions(deployments.iter().map(|d| (&d.repo, &d.service)));
+        let repos = repos.into_iter().cloned().collect();
+        let targets = targets.into_iter().map(|(repo, service)| (repo.clone(), service.clone())).collect();
+        let count = |repo: &str, source: &str| PrCount {
+            repo: repo.to_owned(),
+            source: source.to_owned(),
+            stored: 3,
+            merged: 2,
+            merged_without_commit: 1,
+        };
+        StoredEvents {
+            prs,
+            deployments,
+            incidents,
+            pr_repo,
+            repos,
+            deployment_target,
+            targets,
+            counts: vec![
+                count("acme/shop", "import"),
+                count("acme/web", "github:acme/web"),
+                count("acme/api", "import"),
+            ],
+            named: [(("acme/web".to_owned(), 9), Some("m9".to_owned()))].into_iter().collect(),
+            since: Some(50),
+            labels: None,
+        }
+    }
+
+    #[test]
+    fn a_team_selects_from_shared_events_what_it_selects_from_stored_rows() {
+        let config = Config::load(None, None, &Default::default()).unwrap();
+        let wide = filter(&["acme/shop", "acme/web", "acme/api"], &["shop", "web", "api"]);
+        let shared = stored_rows().share(&wide, &config);
+        assert!(shared.serves(&config));
+        let whole = stored_rows().into_events(&wide, &config);
+        assert_eq!(format!("{:?}", shared.all), format!("{whole:?}"), "the organisation's own events");
+        for narrow in [
+            filter(&["acme/shop"], &["shop"]),
+            filter(&["acme/web"], &["web"]),
+            filter(&["shop", "web"], &["web", "api"]),
+            filter(&["acme/api"], &["api"]),
+            filter(&["acme/none"], &["none"]),
+            wide.clone(),
+        ] {
+            let expected = stored_rows().select(&narrow, &config);
+            let selected = shared.select(&narrow, &config);
+            assert_eq!(format!("{selected:?}"), format!("{expected:?}"), "{narrow:?}");
+        }
+        // Some of each kind were left out, kept and resolved.
+        let shop = shared.select(&filter(&["acme/shop"], &["shop"]), &config);
+        assert_eq!(shop.skipped_deployments, 1);
+        assert_eq!(shop.deployments.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(), ["release 1"]);
+        let web = shared.select(&filter(&["acme/web"], &["web"]), &config);
+        assert_eq!(
+            web.incidents.iter().map(|i| i.pull_request_commit.as_deref()).collect::<Vec<_>>(),
+            [None, Some("m9")]
+        );
+        assert_eq!(web.sources, ["ci", "github:acme/web", "pagerduty"]);
+        // Another environment pattern is not served.
+        let mut staging = config.clone();
+        staging.env_pattern = "^staging$".to_owned();
+        assert!(!shared.serves(&staging));
     }
 
     #[test]

@@ -161,6 +161,46 @@ fn each_team_row_is_its_own_report_and_the_total_adds_up() {
     assert_eq!(view["organisation"]["merged_pull_requests"], row(&view, "shop")["merged_pull_requests"]);
 }
 
+/// Teams of services only: the view converts the organisation's events
+/// once and each team selects its own from them (the organisation's row
+/// keeps everything a team keeps); the rows are still each team's report
+/// and flow, and the organisation's that of one team of every service.
+#[test]
+fn teams_of_services_select_from_the_organisations_events() {
+    let scratch = Scratch::new("org_services");
+    std::fs::write(scratch.path("events.jsonl"), crate::events::EVENTS).unwrap();
+    fulcrum(["import", s(&scratch.path("events.jsonl")), "--db", s(&scratch.db())]).ok();
+    let config = scratch.path("org.toml");
+    std::fs::write(
+        &config,
+        "[[team]]\nname = \"shop\"\nservices = [\"shop\"]\n\n\
+         [[team]]\nname = \"others\"\nservices = [\"api\", \"b\"]\n\n\
+         [[team]]\nname = \"everyone\"\nservices = [\"shop\", \"api\", \"b\"]\n",
+    )
+    .unwrap();
+    let view = json(&scratch, &config, &["org"]);
+    for team in ["shop", "everyone"] {
+        let report = json(&scratch, &config, &["report", "--team", team, "--no-knowledge"]);
+        let flow = json(&scratch, &config, &["flow", "--team", team]);
+        assert_row_is(row(&view, team), &report, &flow, team);
+        assert!(row(&view, team)["deployments"].as_u64().unwrap() > 0, "{view}");
+    }
+    // A team with nothing stored keeps its row, with why (as its report says).
+    let others = row(&view, "others");
+    assert!(others["deployments"].is_null(), "{others}");
+    assert!(others["notes"].to_string().contains("nothing to report"), "{others}");
+    let report = json(&scratch, &config, &["report", "--team", "everyone", "--no-knowledge"]);
+    let flow = json(&scratch, &config, &["flow", "--team", "everyone"]);
+    assert_row_is(&view["organisation"], &report, &flow, "organisation");
+    let mut organisation = view["organisation"].clone();
+    let mut everyone = row(&view, "everyone").clone();
+    for row in [&mut organisation, &mut everyone] {
+        row.as_object_mut().unwrap().remove("team");
+        row.as_object_mut().unwrap().remove("members");
+    }
+    assert_eq!(organisation, everyone);
+}
+
 #[test]
 fn teams_sort_by_any_key_and_nobody_is_named() {
     let (scratch, config) = organisation("org_sort");

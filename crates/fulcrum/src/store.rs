@@ -71,6 +71,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/0016_clustered_children.sql"),
     include_str!("store/0017_id_blocks.sql"),
     include_str!("store/0018_packed_children.sql"),
+    include_str!("store/0019_packed_deployment_lists.sql"),
 ];
 
 /// Failures of the store. All name the database file.
@@ -2068,6 +2069,11 @@ pub(crate) mod tests {
         assert_eq!(
             list(&store, "SELECT deployment_id || ':' || seq || ':' || sha FROM deployment_commits ORDER BY 1"),
             ["1:0:x1", "1:1:x2", "2:0:y1"]
+        );
+        // Each list packed into its deployment's row as well (schema 19), in order.
+        assert_eq!(
+            list(&store, "SELECT id || '=' || commit_list FROM deployments ORDER BY id"),
+            ["1=2:x12:x2", "2=2:y1"]
         );
         let pr = |repo: &str, number: u64, merged: Option<i64>, commits: &[&str]| PullRequest {
             id: format!("import:pr:{repo}#{number}"),

@@ -31,6 +31,21 @@ fn push_sized(out: &mut String, text: &str) {
     out.push_str(&text);
 }
 
+/// One id onto a deployment's `commit_list` (schema 19).
+pub(crate) fn push_listed_id(out: &mut String, sha: &str) {
+    push_sized(out, sha);
+}
+
+/// Each id of a deployment's `commit_list`, in order.
+pub(crate) fn listed_ids<'t>(mut text: &'t str, mut each: impl FnMut(&'t str)) -> Result<(), String> {
+    while !text.is_empty() {
+        let (sha, rest) = sized(text, "a listed commit")?;
+        each(sha);
+        text = rest;
+    }
+    Ok(())
+}
+
 /// One commit's author time onto `commit_times`.
 pub(crate) fn push_commit_time(out: &mut String, at: i64) {
     if !out.is_empty() {
@@ -113,6 +128,24 @@ fn sized<'t>(text: &'t str, what: &str) -> Result<(&'t str, &'t str), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A deployment's list: `LEN:SHA` each, any text, read back in order.
+    #[test]
+    fn a_listed_commit_is_its_length_and_id() {
+        let mut list = String::new();
+        for sha in ["x1", "", "é:2", "a\0b"] {
+            push_listed_id(&mut list, sha);
+        }
+        assert_eq!(list, "2:x10:4:é:22:ab");
+        let mut read = Vec::new();
+        listed_ids(&list, |sha| read.push(sha)).unwrap();
+        assert_eq!(read, ["x1", "", "é:2", "ab"]);
+        listed_ids("", |_| panic!("an empty list has no id")).unwrap();
+        for damaged in ["2", "x:ab", "5:ab", "2:ab3:c"] {
+            let error = listed_ids(damaged, |_| {}).unwrap_err();
+            assert!(error.contains("a listed commit"), "{damaged}: {error}");
+        }
+    }
 
     /// The layout, byte for byte: what the migration's SQL builds too.
     #[test]

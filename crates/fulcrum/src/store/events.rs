@@ -277,6 +277,24 @@ impl<'a> PrReach<'a> {
     }
 }
 
+/// How a read of pull requests reads what a filter keeps: by the filter's
+/// condition in SQL (`condition`, bound to `values`; empty: every row,
+/// each checked in Rust), and how many rows it keeps of about how many.
+struct Plan {
+    condition: String,
+    values: Vec<String>,
+    kept: usize,
+    all: usize,
+}
+
+impl Plan {
+    /// Whether a window's rows are selected in SQL on PostgreSQL (by the
+    /// filter's condition), the rows shipped then looked up by merge commit.
+    fn window_in_sql_on_postgres(&self) -> bool {
+        !self.condition.is_empty()
+    }
+}
+
 /// How a read of pull requests decides which rows the windows reach.
 enum Reach<'r, 'd> {
     /// Every row.
@@ -284,11 +302,16 @@ enum Reach<'r, 'd> {
     /// By a reach known before the read.
     Now(&'r PrReach<'d>),
     /// Since a time; the deployments (which decide the rows merged before
-    /// it) come from `deployments` once the rows are read.
+    /// it) come from `deployments` once the rows are read, with the rows
+    /// they ship when those were looked up beside them ([`Store::shipped_rows`]).
     /// `None` from it: they could not be read (the caller has the error),
     /// and the read ends with no rows.
-    Later(i64, &'r dyn Fn() -> Option<&'d [DeploymentEvent]>),
+    Later(i64, &'r dyn Fn() -> Option<Shipped<'d>>),
 }
+
+/// The deployments a window's read waits for, and the rows before the
+/// window they ship when already looked up.
+type Shipped<'d> = (&'d [DeploymentEvent], Option<&'d [i64]>);
 
 /// [`PrCount`]s of pull request rows as a read goes by them (columns as
 /// `read_pull_requests` selects them: 1 repository, 3 source, 7 merge
@@ -1649,7 +1672,7 @@ impl Store {
         filter: &EventFilter,
         since: Option<&PrReach<'_>>,
     ) -> Result<Vec<PullRequest>, StoreError> {
-        Ok(self.read_pull_requests(filter, since.map_or(Reach::All, Reach::Now), false, false)?.prs)
+        Ok(self.read_pull_requests(filter, since.map_or(Reach::All, Reach::Now), false, false, None)?.prs)
     }
 
     /// Whether [`Store::load_window`] counts the pull requests it reads
@@ -1693,61 +1716,70 @@ impl Store {
     pub fn load_window(&self, filter: &EventFilter, since: i64, labels: bool) -> Result<Window, StoreError> {
         let started = std::time::Instant::now();
         let count = self.counts_in_window()?;
+        // On PostgreSQL a team's window is selected in SQL and the rows
+        // before it that its deployments ship are looked up by merge commit:
+        // beside, as soon as the deployments are read, while this connection
+        // reads the window (a team's report at 2,000,000 pull requests:
+        // the lookup took 110 ms after both).
+        let plan = if self.db.is_postgres() { Some(self.pull_request_plan(filter)?) } else { None };
+        let look_up = plan.as_ref().is_some_and(Plan::window_in_sql_on_postgres);
         let beside = self.reader()?;
+        type Read =
+            (Result<Vec<DeploymentEvent>, StoreError>, Option<Result<Vec<i64>, StoreError>>, std::time::Duration);
         std::thread::scope(|threads| {
             let reading = threads.spawn(move || {
                 let deployments = beside.load_deployments(filter);
-                (deployments, started.elapsed())
+                let deployments_in = started.elapsed();
+                let shipped = match &deployments {
+                    Ok(deployments) if look_up => {
+                        Some(beside.shipped_rows(filter, &PrReach::shipped_by(since, deployments)))
+                    }
+                    _ => None,
+                };
+                (deployments, shipped, deployments_in)
             });
             let reading = std::cell::RefCell::new(Some(reading));
-            let read: std::cell::OnceCell<(Result<Vec<DeploymentEvent>, StoreError>, std::time::Duration)> =
-                std::cell::OnceCell::new();
-            let deployments = || -> Option<&[DeploymentEvent]> {
-                let (deployments, _) = read.get_or_init(|| {
+            let read: std::cell::OnceCell<Read> = std::cell::OnceCell::new();
+            let deployments = || -> Option<Shipped<'_>> {
+                let (deployments, shipped, _) = read.get_or_init(|| {
                     let handle = reading.borrow_mut().take().expect("the deployments are read once");
                     handle.join().expect("the deployment reader does not panic")
                 });
-                deployments.as_deref().ok()
+                let shipped = match shipped {
+                    Some(Ok(rows)) => Some(rows.as_slice()),
+                    Some(Err(_)) => return None,
+                    None => None,
+                };
+                Some((deployments.as_deref().ok()?, shipped))
             };
-            let prs = self.read_pull_requests(filter, Reach::Later(since, &deployments), count, labels);
+            let prs = self.read_pull_requests(filter, Reach::Later(since, &deployments), count, labels, plan);
             deployments();
-            let (deployments, deployments_in) = read.into_inner().expect("the deployments were read");
+            let (deployments, shipped, deployments_in) = read.into_inner().expect("the deployments were read");
+            let deployments = deployments?;
+            shipped.transpose()?;
             let PrRead { prs, counts, labels } = prs?;
-            Ok(Window { deployments: deployments?, prs, counts, labels, deployments_in })
+            Ok(Window { deployments, prs, counts, labels, deployments_in })
         })
     }
 
-    /// The pull requests `filter` keeps and `reach` reaches; with `tally_rows`,
-    /// also their counts when every row of the filter's repositories went
-    /// by (none read by the window's condition in SQL); with `labels`, the
-    /// titles and web addresses of those that have them.
-    fn read_pull_requests(
-        &self,
-        filter: &EventFilter,
-        reach: Reach<'_, '_>,
-        tally_rows: bool,
-        labels: bool,
-    ) -> Result<PrRead, StoreError> {
-        let sql = self.sql();
+    /// How [`Store::read_pull_requests`] reads what `filter` keeps.
+    fn pull_request_plan(&self, filter: &EventFilter) -> Result<Plan, StoreError> {
         // A filter narrows every read in SQL: a team reads its own pull
         // requests and their children only (and Rust checks each row again).
         let (condition, values, stored_repos) = self.pull_request_sql(filter)?;
         // How many pull requests the filter keeps (index ranges), and about
         // how many there are: this only chooses how to read, so a filter's
         // share of the repositories stands in for a count of every row.
-        let count = |condition: &str, values: &[String]| -> Result<usize, StoreError> {
-            let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
-            let n: i64 = self
-                .db
-                .query_row(&format!("SELECT COUNT(*) FROM pull_requests p{condition}"), &bound, |r| r.get(0))
-                .map_err(&sql)?;
-            Ok(usize::try_from(n).unwrap_or(0))
-        };
         let (kept, all) = if condition.is_empty() {
             let all = usize::try_from(self.estimated_rows("pull_requests")?).unwrap_or(0);
             (all, all)
         } else {
-            let kept = count(&condition, &values)?;
+            let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
+            let kept: i64 = self
+                .db
+                .query_row(&format!("SELECT COUNT(*) FROM pull_requests p{condition}"), &bound, |r| r.get(0))
+                .map_err(self.sql())?;
+            let kept = usize::try_from(kept).unwrap_or(0);
             let repos = stored_repos.max(values.len());
             (kept, kept * repos / values.len().max(1))
         };
@@ -1755,7 +1787,27 @@ impl Store {
         // reading every row in storage order and skipping the few not kept
         // beats looking each kept one up by index.
         let (condition, values) = if kept * 2 > all { (String::new(), Vec::new()) } else { (condition, values) };
-        let mut index = Positions::default();
+        Ok(Plan { condition, values, kept, all })
+    }
+
+    /// The pull requests `filter` keeps and `reach` reaches; with `tally_rows`,
+    /// also their counts when every row of the filter's repositories went
+    /// by (none read by the window's condition in SQL); with `labels`, the
+    /// titles and web addresses of those that have them. `plan`: how, when
+    /// already decided ([`Store::pull_request_plan`] of `filter`).
+    fn read_pull_requests(
+        &self,
+        filter: &EventFilter,
+        reach: Reach<'_, '_>,
+        tally_rows: bool,
+        labels: bool,
+        plan: Option<Plan>,
+    ) -> Result<PrRead, StoreError> {
+        let sql = self.sql();
+        let Plan { condition, values, kept, all } = match plan {
+            Some(plan) => plan,
+            None => self.pull_request_plan(filter)?,
+        };
         let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
         // Rows stored before id blocks (block 0, see `BLOCK_BITS`), read by
         // the filter's condition.
@@ -2010,54 +2062,20 @@ impl Store {
                 )
                 .map_err(&sql)?;
         }
-        // Rows merged before the window: reached if a deployment since its
-        // start shipped them, read again by id (a few): those the scans
-        // left pending, and those a window in SQL left out, looked up by
-        // merge commit.
-        if let Some((at, deployments)) = late.filter(|_| in_sql || !pending.is_empty()) {
-            let Some(deployments) = deployments() else {
-                return Ok(PrRead { prs: Vec::new(), counts: None, labels: None });
-            };
-            let reach = PrReach::shipped_by(at, deployments);
-            let shipped: std::collections::HashSet<&str> = reach.shipped.iter().copied().collect();
-            let mut ids: Vec<i64> =
-                pending.iter().filter(|(_, merge)| shipped.contains(merge.as_str())).map(|(id, _)| *id).collect();
-            if in_sql {
-                ids.extend(self.shipped_rows(filter, &reach)?);
-                ids.sort_unstable();
-                ids.dedup();
-            }
-            // Integers read from the store: formatted into the statements.
-            let statements: Vec<(String, Vec<&dyn ToParam>)> = ids
-                .chunks(ROWS_PER_STATEMENT)
-                .map(|chunk| {
-                    let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
-                    (format!("{columns} WHERE p.id IN ({})", list.join(", ")), Vec::new())
-                })
-                .collect();
-            let (shipped, _, _, shipped_found) = read_all(&self.db, &statements, true, ids.len())?;
-            found.extend(shipped_found);
-            read.ids.extend(shipped.ids);
-            read.prs.extend(shipped.prs);
-        }
-        // Rows in id order (each statement's are; the halves, the ranges
-        // and the rows shipped are put in order): the children's halves
-        // below split both at one place.
+        // Rows in id order (each statement's are; the halves and the ranges
+        // are put in order): the children's halves below split both at one
+        // place.
         read.sort();
-        for (position, &row_id) in read.ids.iter().enumerate() {
-            index.insert(row_id, position);
-        }
-        let mut prs = read.prs;
-        let ids = read.ids;
         // The children (one row per pull request, schema 18): of a few pull
         // requests (a team's window) by their ids; of most (an
         // organisation) every row in the ids' span, skipping those of pull
         // requests not read; else by the filter's condition, evaluated once
         // per pull request.
-        let by_list = windowed
-            && self.db.is_postgres()
-            && (prs.len() * 4 < all && id_ranges(&ids).len() > PG_RANGES || prs.len() * 2 < all);
-        let by_ranges = windowed && prs.len() * 4 < all;
+        let postgres = self.db.is_postgres();
+        let by_list = move |ids: &[i64]| {
+            windowed && postgres && (ids.len() * 4 < all && id_ranges(ids).len() > PG_RANGES || ids.len() * 2 < all)
+        };
+        let by_ranges = move |ids: &[i64]| windowed && ids.len() * 4 < all;
         // A window's reports read a commit's time only (the first starts
         // the coding stage, the last is a sign of life): its id and author
         // are left out, as are their allocations, two for each of millions
@@ -2066,7 +2084,7 @@ impl Store {
         let commit_ids = late.is_none();
         // (Commit ids have a table of their own, which a window's read
         // leaves alone: see schema 18.)
-        let columns = if commit_ids {
+        let child_columns = if commit_ids {
             "c.pr_id, c.commit_times, c.activities, COALESCE(i.commit_ids, '')
              FROM pr_children c LEFT JOIN pr_commit_ids i ON i.pr_id = c.pr_id"
         } else {
@@ -2077,7 +2095,8 @@ impl Store {
         type Bound = Vec<Box<dyn ToParam + Send>>;
         let statements_for = |ids: &[i64]| -> Vec<(String, Bound)> {
             let (Some(first), Some(last)) = (ids.first(), ids.last()) else { return Vec::new() };
-            if by_list {
+            let columns = child_columns;
+            if by_list(ids) {
                 // PostgreSQL numbers rows from one sequence: a team's ids
                 // are scattered over many short ranges (1,480 for one team
                 // of twenty's 90 days at 2,000,000 pull requests), a round
@@ -2091,7 +2110,7 @@ impl Store {
                     })
                     .collect();
             }
-            if by_ranges {
+            if by_ranges(ids) {
                 // Row ids in a block are a repository's in the order stored:
                 // a window's are a few runs, each one range of the key.
                 let statement = format!("SELECT {columns} WHERE c.pr_id >= ?1 AND c.pr_id <= ?2");
@@ -2119,7 +2138,7 @@ impl Store {
         // connection (WAL lets SQLite readers run side by side), into its
         // own half of the pull requests; a few hundred on one.
         let path = &self.path;
-        let fill = |db: &super::db::Db, ids: &[i64], prs: &mut [PullRequest], offset: usize| {
+        let fill = |db: &super::db::Db, index: &Positions, ids: &[i64], prs: &mut [PullRequest], offset: usize| {
             let mut hint = 0;
             // One copy of each login, shared by its activities.
             let mut logins: HashSet<Arc<str>> = HashSet::new();
@@ -2180,21 +2199,69 @@ impl Store {
             }
             Ok::<_, StoreError>(())
         };
-        if ids.len() < CHILDREN_ON_ONE_CORE {
-            fill(&self.db, &ids, &mut prs, 0)?;
-        } else {
+        // The children of `prs` (rows `ids`, ascending).
+        let children = |ids: &[i64], prs: &mut [PullRequest]| -> Result<(), StoreError> {
+            let mut index = Positions::default();
+            for (position, &row_id) in ids.iter().enumerate() {
+                index.insert(row_id, position);
+            }
+            if ids.len() < CHILDREN_ON_ONE_CORE {
+                return fill(&self.db, &index, ids, prs, 0);
+            }
             let reader = self.db.reader(&self.path).map_err(&sql)?;
             let middle = ids.len() / 2;
             let (lower_ids, upper_ids) = ids.split_at(middle);
             let (lower, upper) = prs.split_at_mut(middle);
             std::thread::scope(|threads| {
-                let fill = &fill;
-                let upper = threads.spawn(move || fill(&reader, upper_ids, upper, middle));
-                let lower = fill(&self.db, lower_ids, lower, 0);
+                let (fill, index) = (&fill, &index);
+                let upper = threads.spawn(move || fill(&reader, index, upper_ids, upper, middle));
+                let lower = fill(&self.db, index, lower_ids, lower, 0);
                 let upper = upper.join().expect("a children reader does not panic");
                 lower.and(upper)
-            })?;
+            })
+        };
+        // The window's rows' children first: on PostgreSQL they are read
+        // while the deployments and the rows they ship are looked up beside.
+        children(&read.ids, &mut read.prs)?;
+        // Rows merged before the window: reached if a deployment since its
+        // start shipped them, read again by id (a few): those the scans
+        // left pending, and those a window in SQL left out, looked up by
+        // merge commit.
+        if let Some((at, deployments)) = late.filter(|_| in_sql || !pending.is_empty()) {
+            let Some((deployments, looked_up)) = deployments() else {
+                return Ok(PrRead { prs: Vec::new(), counts: None, labels: None });
+            };
+            let reach = PrReach::shipped_by(at, deployments);
+            let shipped: std::collections::HashSet<&str> = reach.shipped.iter().copied().collect();
+            let mut ids: Vec<i64> =
+                pending.iter().filter(|(_, merge)| shipped.contains(merge.as_str())).map(|(id, _)| *id).collect();
+            if in_sql {
+                // Looked up beside the read already, or now.
+                match looked_up {
+                    Some(rows) => ids.extend_from_slice(rows),
+                    None => ids.extend(self.shipped_rows(filter, &reach)?),
+                }
+                ids.sort_unstable();
+                ids.dedup();
+            }
+            // Integers read from the store: formatted into the statements.
+            let statements: Vec<(String, Vec<&dyn ToParam>)> = ids
+                .chunks(ROWS_PER_STATEMENT)
+                .map(|chunk| {
+                    let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+                    (format!("{columns} WHERE p.id IN ({})", list.join(", ")), Vec::new())
+                })
+                .collect();
+            let (mut shipped, _, _, shipped_found) = read_all(&self.db, &statements, true, ids.len())?;
+            found.extend(shipped_found);
+            shipped.sort();
+            children(&shipped.ids, &mut shipped.prs)?;
+            read.ids.extend(shipped.ids);
+            read.prs.extend(shipped.prs);
+            read.sort();
         }
+        let prs = read.prs;
+
         Ok(PrRead {
             prs,
             counts: tally_rows.then(|| tally.into_counts(filter)),

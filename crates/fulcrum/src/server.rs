@@ -827,28 +827,27 @@ pub fn serve(
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .map_err(|e| UsageError(format!("{address}: cannot listen ({e}); pass --listen with a free address")))?;
+        // The signals are caught before the address is announced: a
+        // supervisor may stop the server as soon as it hears of it (a
+        // SIGTERM before would kill it uncleanly).
+        let stop = shutdown()?;
         ready(listener.local_addr()?);
-        axum::serve(listener, router(state)).with_graceful_shutdown(shutdown()).await?;
+        axum::serve(listener, router(state)).with_graceful_shutdown(stop).await?;
         anyhow::Ok(())
     })
 }
 
-async fn shutdown() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Resolves on SIGINT or SIGTERM, both caught from the call on.
+fn shutdown() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
+    })
 }
 
 #[cfg(test)]

@@ -120,11 +120,13 @@ pub fn link(
         // The deployment that ended the incident: the last of the group
         // finishing while it was open.
         if let Some(resolved) = incident.resolved_at {
+            // A group is in finish order: the last finishing by the
+            // resolution, if it finished after the start (a search, not a
+            // scan: a service's group has thousands of deployments).
             let group = &attribution.groups[attribution.group_of[d]].deployments;
-            if let Some(&fix) = group
-                .iter()
-                .rev()
-                .find(|&&x| deployments[x].finished_at > incident.started_at && deployments[x].finished_at <= resolved)
+            let by_resolution = group.partition_point(|&x| deployments[x].finished_at <= resolved);
+            if let Some(&fix) = by_resolution.checked_sub(1).and_then(|last| group.get(last))
+                && deployments[fix].finished_at > incident.started_at
             {
                 result.rework[fix] = true;
             }
@@ -246,5 +248,40 @@ mod tests {
         assert_eq!(links.linked[0], Some((0, Link::ByTime)));
         assert_eq!(links.rework, vec![false, true]);
         assert_eq!(links.failures[0].recovered_at, Some(DAY + 4 * HOUR));
+    }
+
+    #[test]
+    fn the_fix_is_the_last_deployment_of_the_group_finishing_while_the_incident_was_open() {
+        let commits: Vec<Commit> = (0..7)
+            .map(|i| {
+                let parent = (i > 0).then(|| format!("c{}", i - 1));
+                commit(&format!("c{i}"), parent.as_deref())
+            })
+            .collect();
+        // Given out of finish order; d4 and d5 finish at the same second
+        // (ties go by id: d5 is the later), d6 after the resolution, w1 of
+        // another service inside the incident.
+        let deployments = vec![
+            deployment("d6", "api", "c6", DAY + 9 * HOUR),
+            deployment("d2", "api", "c2", DAY + 2 * HOUR),
+            deployment("d0", "api", "c0", DAY),
+            deployment("d5", "api", "c5", DAY + 5 * HOUR),
+            deployment("d4", "api", "c4", DAY + 5 * HOUR),
+            deployment("w1", "web", "c3", DAY + 6 * HOUR),
+        ];
+        let attribution = attribute(&commits, &deployments);
+        let index = |id: &str| commits.iter().position(|c| c.id == id);
+        let open = |started: Instant, resolved: Instant| {
+            let links = link(&[incident("i", "api", started, Some(resolved))], &deployments, &attribution, &index, DAY);
+            (0..deployments.len()).filter(|&d| links.rework[d]).map(|d| deployments[d].id.as_str()).collect::<Vec<_>>()
+        };
+        // Open from d0's finish to after d5's: d5 (the later of the tie).
+        assert_eq!(open(DAY + HOUR, DAY + 8 * HOUR), ["d5"]);
+        // Resolved at d2's finish exactly: d2.
+        assert_eq!(open(DAY + HOUR, DAY + 2 * HOUR), ["d2"]);
+        // Resolved before any deployment of the group finished while open.
+        assert_eq!(open(DAY + 3 * HOUR, DAY + 4 * HOUR), Vec::<&str>::new());
+        // Started at a finish: that deployment was before the incident.
+        assert_eq!(open(DAY + 5 * HOUR, DAY + 10 * HOUR), ["d6"]);
     }
 }

@@ -230,8 +230,9 @@ pub fn history<'a>(
         // `FULCRUM_FULL_HISTORY=1` stands in every commit named (the
         // windowed tests compare the two).
         let cut = from.filter(|_| std::env::var_os("FULCRUM_FULL_HISTORY").is_none());
-        let (commits, index, left_out) = events.stand_in_commits(cut);
-        let attribution = events.stand_in_attribution(&commits, &index, left_out);
+        let stand_ins = events.stand_in_commits(cut);
+        let attribution = stand_ins.attribution(&events.deployments);
+        let crate::analyses::delivery::StandIns { commits, index, .. } = stand_ins;
         return Ok(History {
             index: Some(index),
             commits,

@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use fulcrum_core::deployments::Attribution;
+use fulcrum_core::deployments::{Attribution, Target};
 use fulcrum_core::flow::PullRequest;
 use fulcrum_core::incidents::Incident;
 use fulcrum_core::model::{Commit, CommitList, Deployment, DeploymentSource, IdMap, Person};
@@ -638,61 +638,63 @@ impl Events {
 
     /// Commits standing in for a history when there is no git repository:
     /// every commit named by a pull request or a deployment, without parents.
-    /// With each id's position among them (borrowing the events' ids).
+    /// With each id's position among them (borrowing the events' ids) and
+    /// where each deployment points among them, found as they are made.
     ///
     /// From `from` on (the earliest deployment a report shows), a listed
     /// commit of an earlier deployment stands in only when something else
     /// names it too: a pull request, an incident, a deployment's own commit,
     /// or the list of a deployment since `from`. Each of those then has
     /// every deployment that shipped it, so what the report shows is the
-    /// same; only the earlier deployments' lists are cut short (the third
-    /// value counts the entries left out: the attribution counts them as
-    /// unknown, and [`Events::stand_in_attribution`] takes them back off).
-    /// An organisation's two years of deployment lists are most of its
-    /// commit ids.
-    pub fn stand_in_commits<'a>(&'a self, from: Option<i64>) -> (Vec<Commit>, IdMap<&'a str, usize>, usize) {
+    /// same; only the earlier deployments' lists are cut short (the entries
+    /// left out are counted: the attribution counts them as unknown, and
+    /// [`StandIns::attribution`] takes them back off). An organisation's two
+    /// years of deployment lists are most of its commit ids.
+    pub fn stand_in_commits<'a>(&'a self, from: Option<i64>) -> StandIns<'a> {
         let since = from.unwrap_or(i64::MIN);
         let lists = |recent: bool| {
             self.deployments.iter().filter(move |d| (d.finished_at >= since) == recent).flat_map(|d| d.shipped.iter())
         };
-        // What names a commit besides the earlier deployments' lists.
-        let mut needed: IdMap<&str, ()> = IdMap::default();
-        if from.is_some() {
+        // Each id's position among the stand-ins; from `from` on, first every
+        // id named besides the earlier deployments' lists, not yet placed
+        // (one map, each id hashed once per mention: a second map of those
+        // needed was a third of the organisation's stand-ins).
+        const UNPLACED: usize = usize::MAX;
+        let mut seen: IdMap<&str, usize> = IdMap::default();
+        let room = if from.is_some() {
             let recent: usize = lists(true).map(CommitList::len).sum();
-            needed.reserve(self.prs.len() + self.deployments.len() + recent);
+            seen.reserve(self.prs.len() + self.deployments.len() + recent);
             for pr in &self.prs {
                 if let (Some(merge), Some(_)) = (&pr.merge_commit, pr.merged_at) {
-                    needed.insert(merge, ());
+                    seen.insert(merge, UNPLACED);
                 }
             }
             for incident in &self.incidents {
                 for id in [&incident.commit, &incident.pull_request_commit].into_iter().flatten() {
-                    needed.insert(id, ());
+                    seen.insert(id, UNPLACED);
                 }
             }
             for d in &self.deployments {
-                needed.insert(&d.commit, ());
+                seen.insert(&d.commit, UNPLACED);
             }
             for id in lists(true).flatten() {
-                needed.insert(id, ());
+                seen.insert(id, UNPLACED);
             }
-        }
-        // Sized for every id named at once: growing maps and vectors of
-        // millions was a fifth of the organisation's report. From `from` on,
-        // every stand-in is one of those needed (each once): a map sized
-        // for twice as many was 24 MB more of an organisation's peak.
-        let named = if from.is_some() {
-            needed.len()
+            // Every stand-in is one of those (each once).
+            seen.len()
         } else {
-            self.prs.len()
+            // Sized for every id named at once: growing maps and vectors of
+            // millions was a fifth of the organisation's report.
+            let named = self.prs.len()
                 + self.deployments.len()
-                + lists(false).chain(lists(true)).map(CommitList::len).sum::<usize>()
+                + lists(false).chain(lists(true)).map(CommitList::len).sum::<usize>();
+            seen.reserve(named);
+            named
         };
-        let mut seen: IdMap<&str, usize> = IdMap::with_capacity_and_hasher(named, Default::default());
-        let mut commits = Vec::with_capacity(named);
-        let mut add = |id: &'a str, author: &str, at: i64| {
-            if let std::collections::hash_map::Entry::Vacant(slot) = seen.entry(id) {
-                slot.insert(commits.len());
+        let mut commits = Vec::with_capacity(room);
+        let place = |commits: &mut Vec<Commit>, slot: &mut usize, id: &str, author: &str, at: i64| {
+            if *slot == UNPLACED {
+                *slot = commits.len();
                 commits.push(Commit {
                     id: id.to_owned(),
                     parents: Vec::new(),
@@ -704,38 +706,65 @@ impl Events {
                     reverts: None,
                 });
             }
+            *slot
         };
         for pr in &self.prs {
             if let (Some(merge), Some(merged)) = (&pr.merge_commit, pr.merged_at) {
-                add(merge, &pr.author, merged);
+                place(&mut commits, seen.entry(merge).or_insert(UNPLACED), merge, &pr.author, merged);
             }
         }
         let mut left_out = 0;
+        let mut targets = Vec::with_capacity(self.deployments.len());
         for d in &self.deployments {
-            add(&d.commit, "", d.finished_at);
+            let commit =
+                Some(place(&mut commits, seen.entry(&d.commit).or_insert(UNPLACED), &d.commit, "", d.finished_at));
             let cut = from.is_some() && d.finished_at < since;
-            for id in d.shipped.iter().flatten() {
-                if cut && !needed.contains_key(id) {
-                    left_out += 1;
-                } else {
-                    add(id, "", d.finished_at);
-                }
-            }
+            let listed = d.shipped.as_ref().map(|list| {
+                list.iter()
+                    .map(|id| {
+                        let slot = if cut { seen.get_mut(id) } else { Some(seen.entry(id).or_insert(UNPLACED)) };
+                        match slot {
+                            Some(slot) => Some(place(&mut commits, slot, id, "", d.finished_at)),
+                            None => {
+                                left_out += 1;
+                                None
+                            }
+                        }
+                    })
+                    .collect()
+            });
+            targets.push(Target { commit, listed });
         }
-        (commits, seen, left_out)
+        // Named by an incident alone: not a stand-in.
+        seen.retain(|_, at| *at != UNPLACED);
+        StandIns { commits, index: seen, targets, left_out }
     }
+}
 
-    /// The attribution of [`Events::stand_in_commits`] to the deployments:
-    /// the entries the stand-ins left out are not counted as unknown.
-    pub fn stand_in_attribution(
-        &self,
-        commits: &[Commit],
-        index: &IdMap<&str, usize>,
-        left_out: usize,
-    ) -> fulcrum_core::deployments::Attribution {
-        let mut attribution = fulcrum_core::deployments::attribute_indexed(commits, index, &self.deployments);
-        debug_assert!(attribution.unknown_shipped >= left_out, "each entry left out is unknown");
-        attribution.unknown_shipped = attribution.unknown_shipped.saturating_sub(left_out);
+/// What [`Events::stand_in_commits`] made.
+pub struct StandIns<'a> {
+    /// The commits standing in for a history.
+    pub commits: Vec<Commit>,
+    /// Each stand-in's position in `commits`.
+    pub index: IdMap<&'a str, usize>,
+    /// Per deployment: its commit's position and its list's (an entry left
+    /// out: `None`).
+    targets: Vec<Target>,
+    /// How many listed entries were left out.
+    left_out: usize,
+}
+
+impl StandIns<'_> {
+    /// The attribution of the stand-ins to `deployments` (the events' own,
+    /// those the stand-ins were made from): the entries left out are not
+    /// counted as unknown.
+    pub fn attribution(&self, deployments: &[Deployment]) -> fulcrum_core::deployments::Attribution {
+        debug_assert_eq!(deployments.len(), self.targets.len(), "the stand-ins' deployments");
+        // Stand-ins have no parents: each deployment ships its own commit or its list.
+        let graph = fulcrum_core::deployments::CommitGraph::from_parents(self.commits.iter().map(|_| []));
+        let mut attribution = fulcrum_core::deployments::attribute_graph(&graph, deployments, &self.targets);
+        debug_assert!(attribution.unknown_shipped >= self.left_out, "each entry left out is unknown");
+        attribution.unknown_shipped = attribution.unknown_shipped.saturating_sub(self.left_out);
         attribution
     }
 }
@@ -1010,8 +1039,9 @@ mod tests {
             ],
             ..Events::default()
         };
-        let (commits, index, left_out) = events.stand_in_commits(None);
-        assert_eq!(left_out, 0);
+        let stand_ins = events.stand_in_commits(None);
+        assert_eq!(stand_ins.left_out, 0);
+        let (commits, index) = (&stand_ins.commits, &stand_ins.index);
         let ids: Vec<&str> = commits.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["m1", "m2", "m3", "o0", "old1", "x1"]);
         assert_eq!(commits[1].author.name, "dev-2");
@@ -1020,8 +1050,8 @@ mod tests {
         for (i, commit) in commits.iter().enumerate() {
             assert_eq!(index[commit.id.as_str()], i);
         }
-        let whole = events.stand_in_attribution(&commits, &index, left_out);
-        let built = fulcrum_core::deployments::attribute(&commits, &events.deployments);
+        let whole = stand_ins.attribution(&events.deployments);
+        let built = fulcrum_core::deployments::attribute(commits, &events.deployments);
         assert_eq!(whole.shipped, built.shipped);
         // A listed deployment ships its list (not its own commit).
         assert_eq!(whole.shipped, [vec![1, 4], vec![0], vec![1, 5], vec![]]);
@@ -1039,11 +1069,13 @@ mod tests {
         assert_eq!(reversed.shipped_at(asked), expected);
         // From 20 on: d0's list keeps m2 (a pull request's), not old1
         // (named by nothing else); every commit left keeps its shipping.
-        let (part, part_index, left_out) = events.stand_in_commits(Some(20));
-        assert_eq!(left_out, 1);
+        let cut_ins = events.stand_in_commits(Some(20));
+        assert_eq!(cut_ins.left_out, 1);
+        let part = &cut_ins.commits;
+        assert_eq!(cut_ins.index.len(), part.len());
         let ids: Vec<&str> = part.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["m1", "m2", "m3", "o0", "x1"]);
-        let cut = events.stand_in_attribution(&part, &part_index, left_out);
+        let cut = cut_ins.attribution(&events.deployments);
         assert_eq!(cut.unknown_shipped, 0);
         assert_eq!(cut.is_baseline, whole.is_baseline);
         assert_eq!(cut.groups, whole.groups);
@@ -1061,7 +1093,7 @@ mod tests {
             let named = |a: &fulcrum_core::deployments::Attribution, ids: &[Commit]| -> Vec<String> {
                 a.shipped[d].iter().map(|&c| ids[c].id.clone()).collect()
             };
-            assert_eq!(named(&cut, &part), named(&whole, &commits));
+            assert_eq!(named(&cut, part), named(&whole, commits));
         }
     }
 

@@ -1714,6 +1714,98 @@ pub(crate) mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// Rows before a window wait for the deployments by their merge
+    /// commit's hash: a row whose merge commit shares the hash of a shipped
+    /// one (a hostile import can make one) is read again, and left out.
+    #[test]
+    fn a_window_reaches_rows_shipped_since_its_start_by_merge_commit_not_by_its_hash() {
+        use fulcrum_core::flow::PullRequest;
+        // Two merge commits of one hash: nine bytes against eight (the
+        // hasher takes eight at a time, each step invertible).
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut inverse = K;
+        for _ in 0..6 {
+            inverse = inverse.wrapping_mul(2_u64.wrapping_sub(K.wrapping_mul(inverse)));
+        }
+        let (shipped, twin) = (0_u64..)
+            .find_map(|n| {
+                let long = format!("m{:07}x", n % 10_000_000);
+                let word = u64::from_le_bytes(long.as_bytes()[..8].try_into().unwrap());
+                let state = (word.wrapping_mul(K).rotate_left(5) ^ u64::from(long.as_bytes()[8])).wrapping_mul(K);
+                let short = state.wrapping_mul(inverse).to_le_bytes();
+                short
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric())
+                    .then(|| (long, String::from_utf8(short.to_vec()).unwrap()))
+            })
+            .unwrap();
+        assert_ne!(shipped, twin);
+        assert_eq!(events::merge_hash(&shipped), events::merge_hash(&twin), "{shipped} {twin}");
+
+        let dir = scratch_dir("window-hash");
+        let mut store = Store::open(&dir.join("db.sqlite")).unwrap();
+        let pr = |number: u64, merged: i64, merge: &str| PullRequest {
+            id: String::new(),
+            repo: "o/a".to_owned(),
+            number,
+            author: "ann".to_owned(),
+            created_at: 100,
+            ready_at: None,
+            merged_at: Some(merged),
+            closed_at: Some(merged),
+            merge_commit: Some(merge.to_owned()),
+            draft: false,
+            additions: 0,
+            deletions: 0,
+            size_unknown: false,
+            commits: Vec::new(),
+            activities: Vec::new(),
+            updated_at: None,
+        };
+        let label = |number: u64| PrLabel { title: Some(format!("#{number}")), url: None };
+        let pull_requests = vec![
+            (pr(1, 300, &shipped), "import".to_owned(), None, label(1)),
+            (pr(2, 300, &twin), "import".to_owned(), None, label(2)),
+            (pr(3, 400, "never-shipped"), "import".to_owned(), None, label(3)),
+            (pr(4, 5000, "in-the-window"), "import".to_owned(), None, label(4)),
+        ];
+        let deployment = DeploymentEvent {
+            source: "import".to_owned(),
+            external_id: "d1".to_owned(),
+            repo: Some("o/a".to_owned()),
+            service: "a".to_owned(),
+            environment: "production".to_owned(),
+            commit: "in-the-window".to_owned(),
+            finished_at: 6000,
+            status: "success".to_owned(),
+            name: None,
+            commits: Some([shipped.as_str(), "in-the-window"].into_iter().collect()),
+        };
+        store
+            .write_events(
+                &EventBatch { pull_requests, deployments: vec![(deployment, None)], ..EventBatch::default() },
+                &[],
+            )
+            .unwrap();
+        let team = EventFilter { repos: vec!["o/a".to_owned()], services: vec!["a".to_owned()] };
+        for filter in [EventFilter::default(), team] {
+            let window = store.load_window(&filter, 3000, true).unwrap();
+            let numbers: Vec<u64> = window.prs.iter().map(|pr| pr.number).collect();
+            assert_eq!(numbers, [1, 4], "{filter:?}");
+            let labelled: Vec<u64> = window
+                .labels
+                .unwrap()
+                .into_keys()
+                .map(|(_, n)| n)
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            assert_eq!(labelled, [1, 4], "{filter:?}");
+        }
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// `(commit sha, path, path before a rename, kind)` of every change of
     /// `repo_id`, as the store hands them out (ids turned back into names).
     fn changes(store: &Store, repo_id: i64) -> Vec<(String, String, Option<String>, char)> {

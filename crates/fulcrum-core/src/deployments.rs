@@ -165,7 +165,11 @@ pub fn attribute_graph(graph: &CommitGraph, deployments: &[Deployment], targets:
     let mut reached = vec![0u32; graph.len()];
     let mut stack = Vec::new();
     for (g, ((service, environment), mut members)) in by_group.into_iter().enumerate() {
-        members.sort_by_key(|&d| finish_key(d));
+        // Events come in finish order, all but their ties: checked first (a
+        // sort compared ids on every step).
+        if !members.is_sorted_by_key(|&d| finish_key(d)) {
+            members.sort_by_key(|&d| finish_key(d));
+        }
         let stamp = u32::try_from(g + 1).expect("fewer than 2^32 deployment groups");
         let mut group_reached_any = false;
         for (position, &d) in members.iter().enumerate() {
@@ -224,7 +228,9 @@ pub fn attribute_graph(graph: &CommitGraph, deployments: &[Deployment], targets:
     }
 
     let mut order: Vec<usize> = (0..deployments.len()).collect();
-    order.sort_by_key(|&d| finish_key(d));
+    if !order.is_sorted_by_key(|&d| finish_key(d)) {
+        order.sort_by_key(|&d| finish_key(d));
+    }
     // Sorted by commit, then rank: a counting sort over the commits (the
     // pairs number about the commits; a comparison sort was a tenth of a
     // long history's report).

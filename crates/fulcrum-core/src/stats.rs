@@ -82,7 +82,9 @@ pub fn summarize(values: &[f64], convention: Average) -> Option<Summary> {
         return None;
     }
     let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
+    // Values equal under `total_cmp` are the same bits: an unstable sort
+    // gives the same order, without a stable sort's buffer.
+    sorted.sort_unstable_by(f64::total_cmp);
     let percentile = |percent| match convention {
         Average::LowerMedian => lower_rank(&sorted, percent),
         Average::Interpolated | Average::Mean => interpolated(&sorted, percent),
@@ -130,7 +132,9 @@ pub fn gini(values: &[f64]) -> Option<f64> {
         return None;
     }
     let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
+    // Values equal under `total_cmp` are the same bits: an unstable sort
+    // gives the same order, without a stable sort's buffer.
+    sorted.sort_unstable_by(f64::total_cmp);
     let n = sorted.len() as f64;
     let weighted: f64 = sorted.iter().enumerate().map(|(i, value)| (i as f64 + 1.0) * value).sum();
     Some(2.0 * weighted / (n * total) - (n + 1.0) / n)

@@ -401,3 +401,91 @@ fn a_scattered_teams_window_reads_the_same_on_both_backends() {
     assert!(!flow["rows"].as_array().unwrap().is_empty(), "{flow}");
     assert!(report.to_string().contains("deploy"), "{report}");
 }
+
+/// Pull requests merged before a team's window whose merge commits a
+/// deployment inside it ships count in its report on both backends: found
+/// on PostgreSQL by reading the team's rows before the window (a team with
+/// few rows against the commits shipped) or by looking each shipped commit
+/// up (a team with many old rows and few deployments).
+#[test]
+fn rows_before_a_teams_window_that_its_deployments_ship_count_on_both_backends() {
+    if skip("rows_before_a_teams_window_that_its_deployments_ship_count_on_both_backends") {
+        return;
+    }
+    let scratch = Scratch::new("postgres_shipped_before");
+    let pr = |repo: &str, n: usize, day: &str, merge: &str| {
+        format!(
+            r#"{{"type":"pull_request","repo":"acme/{repo}","number":{n},"author":"dev","created_at":"{day}T09:00:00Z","merged_at":"{day}T15:00:00Z","merge_commit":"{merge}","additions":10,"deletions":2,"commits":[{{"sha":"c-{merge}","author":"dev","authored_at":"{day}T08:00:00Z"}}]}}"#
+        ) + "\n"
+    };
+    let deployment = |id: &str, repo: &str, day: &str, commits: &[String]| {
+        let list = commits.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(",");
+        format!(
+            r#"{{"type":"deployment","id":"{id}","repo":"acme/{repo}","service":"{repo}","environment":"production","commit":"{}","finished_at":"{day}T18:00:00Z","status":"success","commits":[{list}]}}"#,
+            commits[commits.len() - 1]
+        ) + "\n"
+    };
+    let mut lines = String::new();
+    // Team "many": four repositories, each with ten pull requests in the
+    // window shipped two at a time, three merged in November shipped in
+    // January, two merged in November never shipped.
+    for r in 0..4 {
+        let repo = format!("many{r}");
+        for n in 1..=10 {
+            lines += &pr(&repo, n, &format!("2025-01-{:02}", 2 + n), &format!("{repo}-{n}"));
+            if n % 2 == 0 {
+                let shipped = [format!("{repo}-{}", n - 1), format!("{repo}-{n}")];
+                lines += &deployment(&format!("{repo}-d{n}"), &repo, &format!("2025-01-{:02}", 2 + n), &shipped);
+            }
+        }
+        let old: Vec<String> = (1..=3).map(|k| format!("{repo}-old{k}")).collect();
+        for (k, merge) in old.iter().enumerate() {
+            lines += &pr(&repo, 100 + k, "2024-11-10", merge);
+        }
+        lines += &pr(&repo, 200, "2024-11-11", &format!("{repo}-unshipped1"));
+        lines += &pr(&repo, 201, "2024-11-12", &format!("{repo}-unshipped2"));
+        lines += &deployment(&format!("{repo}-late"), &repo, "2025-01-20", &old);
+    }
+    // Team "few": one repository of 300 old pull requests, one of them
+    // shipped in January, and nothing else.
+    for n in 1..=300 {
+        lines += &pr("few", n, "2024-10-15", &format!("few-{n}"));
+    }
+    lines += &deployment("few-late", "few", "2025-01-21", &["few-7".to_owned()]);
+    // Repositories of no team: a team keeps few of the repositories (so
+    // PostgreSQL selects its window in SQL).
+    for r in 0..12 {
+        lines += &pr(&format!("other{r}"), 1, "2025-01-05", &format!("other{r}-1"));
+    }
+    let events = scratch.path("shipped-before.jsonl");
+    std::fs::write(&events, lines).unwrap();
+    let config = scratch.path("org.toml");
+    std::fs::write(
+        &config,
+        "[[team]]\nname = \"many\"\nservices = [\"many0\", \"many1\", \"many2\", \"many3\"]\n\n\
+         [[team]]\nname = \"few\"\nservices = [\"few\"]\n",
+    )
+    .unwrap();
+    let sqlite = scratch.path("laptop.sqlite");
+    let postgres = database(&scratch.db());
+    let mut answers = Vec::new();
+    for db in [s(&sqlite), postgres.as_str()] {
+        on(db, &["import", s(&events)]).ok();
+        let window = ["--since", "2025-01-01", "--until", "2025-02-01", "--format", "json", "--config", s(&config)];
+        let mut reports = Vec::new();
+        for team in ["many", "few"] {
+            reports.push(on(db, &[&["report", "--team", team, "--no-knowledge"][..], &window].concat()).ok().json());
+        }
+        answers.push(reports);
+    }
+    assert_eq!(answers[0], answers[1]);
+    // Not vacuous: each team's lead times hold its November merges (two
+    // months old when shipped), twelve of "many"'s 52 changes and "few"'s one.
+    let lead = |report: &serde_json::Value| report["dora"]["lead_time"]["value"]["summary"].clone();
+    let (many, few) = (lead(&answers[0][0]), lead(&answers[0][1]));
+    let days = |value: &serde_json::Value, field: &str| value[field].as_f64().unwrap() / 86_400.0;
+    assert_eq!(many["count"], 52, "{many}");
+    assert!(days(&many, "p90") > 60.0, "{many}");
+    assert_eq!(few["count"], 1, "{few}");
+    assert!(days(&few, "median") > 90.0, "{few}");
+}

@@ -1650,16 +1650,16 @@ pub(crate) mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// A windowed read counts the pull requests it goes by as
-    /// `pr_counts` does, for a team and for everything (read in halves).
-    #[test]
-    fn a_window_counts_the_pull_requests_it_reads() {
-        use fulcrum_core::flow::PullRequest;
-        let dir = scratch_dir("window-counts");
-        let mut store = Store::open(&dir.join("db.sqlite")).unwrap();
-        // Merged (with or without a merge commit), open and closed, old and
-        // new, in three repositories and two sources.
-        let pr = |repo: &str, number: u64, merged: Option<i64>, commit: bool| PullRequest {
+    /// A pull request by "ann", created at 100, with no children, for the
+    /// window reads' tests.
+    fn window_pr(
+        repo: &str,
+        number: u64,
+        merged: Option<i64>,
+        closed: Option<i64>,
+        merge_commit: Option<String>,
+    ) -> fulcrum_core::flow::PullRequest {
+        fulcrum_core::flow::PullRequest {
             id: String::new(),
             repo: repo.to_owned(),
             number,
@@ -1667,8 +1667,8 @@ pub(crate) mod tests {
             created_at: 100,
             ready_at: None,
             merged_at: merged,
-            closed_at: merged.or(number.is_multiple_of(3).then_some(200)),
-            merge_commit: (merged.is_some() && commit).then(|| format!("m{repo}{number}")),
+            closed_at: closed,
+            merge_commit,
             draft: false,
             additions: 0,
             deletions: 0,
@@ -1676,6 +1676,21 @@ pub(crate) mod tests {
             commits: Vec::new(),
             activities: Vec::new(),
             updated_at: None,
+        }
+    }
+
+    /// A windowed read counts the pull requests it goes by as
+    /// `pr_counts` does, for a team and for everything (read in halves).
+    #[test]
+    fn a_window_counts_the_pull_requests_it_reads() {
+        let dir = scratch_dir("window-counts");
+        let mut store = Store::open(&dir.join("db.sqlite")).unwrap();
+        // Merged (with or without a merge commit), open and closed, old and
+        // new, in three repositories and two sources.
+        let pr = |repo: &str, number: u64, merged: Option<i64>, commit: bool| {
+            let closed = merged.or(number.is_multiple_of(3).then_some(200));
+            let merge_commit = (merged.is_some() && commit).then(|| format!("m{repo}{number}"));
+            window_pr(repo, number, merged, closed, merge_commit)
         };
         let mut pull_requests = Vec::new();
         for (repo, source) in [("o/a", "import"), ("o/b", "import"), ("o/b", "github:o/b"), ("o/c", "import")] {
@@ -1719,7 +1734,6 @@ pub(crate) mod tests {
     /// one (a hostile import can make one) is read again, and left out.
     #[test]
     fn a_window_reaches_rows_shipped_since_its_start_by_merge_commit_not_by_its_hash() {
-        use fulcrum_core::flow::PullRequest;
         // Two merge commits of one hash: nine bytes against eight (the
         // hasher takes eight at a time, each step invertible).
         const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
@@ -1744,23 +1758,8 @@ pub(crate) mod tests {
 
         let dir = scratch_dir("window-hash");
         let mut store = Store::open(&dir.join("db.sqlite")).unwrap();
-        let pr = |number: u64, merged: i64, merge: &str| PullRequest {
-            id: String::new(),
-            repo: "o/a".to_owned(),
-            number,
-            author: "ann".to_owned(),
-            created_at: 100,
-            ready_at: None,
-            merged_at: Some(merged),
-            closed_at: Some(merged),
-            merge_commit: Some(merge.to_owned()),
-            draft: false,
-            additions: 0,
-            deletions: 0,
-            size_unknown: false,
-            commits: Vec::new(),
-            activities: Vec::new(),
-            updated_at: None,
+        let pr = |number: u64, merged: i64, merge: &str| {
+            window_pr("o/a", number, Some(merged), Some(merged), Some(merge.to_owned()))
         };
         let label = |number: u64| PrLabel { title: Some(format!("#{number}")), url: None };
         let pull_requests = vec![

@@ -327,6 +327,26 @@ fn a_large_import_builds_its_indexes_again_on_postgres() {
     assert_eq!(left, 0);
 }
 
+/// `events` imported into a fresh SQLite file and a fresh PostgreSQL
+/// database, then each of `commands` run on both over January 2025 with
+/// `config`: the JSON answers on SQLite, those on PostgreSQL, and the
+/// PostgreSQL database's URL.
+fn january_on_both(
+    scratch: &Scratch,
+    events: &Path,
+    config: &Path,
+    commands: &[&[&str]],
+) -> ([Vec<serde_json::Value>; 2], String) {
+    let sqlite = scratch.path("laptop.sqlite");
+    let postgres = database(&scratch.db());
+    let window = ["--since", "2025-01-01", "--until", "2025-02-01", "--format", "json", "--config", s(config)];
+    let answers = [s(&sqlite), postgres.as_str()].map(|db| {
+        on(db, &["import", s(events)]).ok();
+        commands.iter().map(|command| on(db, &[*command, &window[..]].concat()).ok().json()).collect()
+    });
+    (answers, postgres)
+}
+
 /// A team whose pull requests lie scattered among other teams' (PostgreSQL
 /// numbers every row from one sequence: a window's ids fall in many short
 /// ranges, read by lists of ids there) reads the same window on both
@@ -375,16 +395,8 @@ fn a_scattered_teams_window_reads_the_same_on_both_backends() {
         ),
     )
     .unwrap();
-    let sqlite = scratch.path("laptop.sqlite");
-    let postgres = database(&scratch.db());
-    let mut answers = Vec::new();
-    for db in [s(&sqlite), postgres.as_str()] {
-        on(db, &["import", s(&events)]).ok();
-        let window = ["--since", "2025-01-01", "--until", "2025-02-01", "--format", "json", "--config", s(&config)];
-        let report = on(db, &[&["report", "--team", "a", "--no-knowledge"][..], &window].concat()).ok().json();
-        let flow = on(db, &[&["flow", "--team", "a"][..], &window].concat()).ok().json();
-        answers.push((report, flow));
-    }
+    let commands: [&[&str]; 2] = [&["report", "--team", "a", "--no-knowledge"], &["flow", "--team", "a"]];
+    let (answers, postgres) = january_on_both(&scratch, &events, &config, &commands);
     assert_eq!(answers[0], answers[1]);
     // Not vacuous: on PostgreSQL "a"'s ids lie in more runs than it reads by ranges.
     let mut client = postgres::Client::connect(&postgres, postgres::NoTls).unwrap();
@@ -397,7 +409,7 @@ fn a_scattered_teams_window_reads_the_same_on_both_backends() {
     assert_eq!(ids.len(), 500);
     let runs = 1 + ids.windows(2).filter(|w| w[1] - w[0] > 64).count();
     assert!(runs > 16, "{runs} runs of ids");
-    let (report, flow) = &answers[0];
+    let (report, flow) = (&answers[0][0], &answers[0][1]);
     assert!(!flow["rows"].as_array().unwrap().is_empty(), "{flow}");
     assert!(report.to_string().contains("deploy"), "{report}");
 }
@@ -466,18 +478,9 @@ fn rows_before_a_teams_window_that_its_deployments_ship_count_on_both_backends()
          [[team]]\nname = \"few\"\nservices = [\"few\"]\n",
     )
     .unwrap();
-    let sqlite = scratch.path("laptop.sqlite");
-    let postgres = database(&scratch.db());
-    let mut answers = Vec::new();
-    for db in [s(&sqlite), postgres.as_str()] {
-        on(db, &["import", s(&events)]).ok();
-        let window = ["--since", "2025-01-01", "--until", "2025-02-01", "--format", "json", "--config", s(&config)];
-        let mut reports = Vec::new();
-        for team in ["many", "few"] {
-            reports.push(on(db, &[&["report", "--team", team, "--no-knowledge"][..], &window].concat()).ok().json());
-        }
-        answers.push(reports);
-    }
+    let commands: [&[&str]; 2] =
+        [&["report", "--team", "many", "--no-knowledge"], &["report", "--team", "few", "--no-knowledge"]];
+    let (answers, _) = january_on_both(&scratch, &events, &config, &commands);
     assert_eq!(answers[0], answers[1]);
     // Not vacuous: each team's lead times hold its November merges (two
     // months old when shipped), twelve of "many"'s 52 changes and "few"'s one.

@@ -410,6 +410,16 @@ pub struct Store {
     known_ids: Option<KnownIds>,
 }
 
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Its close takes no lock another thread's open could wait on (see
+        // `db::SQLITE_FILES`).
+        if let Db::Sqlite(conn) = &self.db {
+            db::ready_to_close(conn);
+        }
+    }
+}
+
 /// A repository's stored paths and author signatures with their ids
 /// (`paths`, `signatures`), as far as known.
 #[derive(Default)]
@@ -602,7 +612,7 @@ impl Store {
                 .map_err(|e| StoreError::CreateDir { path: dir.to_owned(), reason: e.to_string() })?;
         }
         let unreadable = |e: rusqlite::Error| StoreError::Unreadable { path: path.to_owned(), reason: e.to_string() };
-        let conn = Connection::open(path).map_err(unreadable)?;
+        let conn = db::open_sqlite(path, rusqlite::OpenFlags::default()).map_err(unreadable)?;
         conn.busy_timeout(std::time::Duration::from_secs(BUSY_TIMEOUT_SECONDS)).map_err(unreadable)?;
         conn.set_prepared_statement_cache_capacity(64);
 
@@ -645,7 +655,7 @@ impl Store {
         let unreadable = |e: rusqlite::Error| StoreError::Unreadable { path: path.to_owned(), reason: e.to_string() };
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
         let open = |uri: String| -> Result<(Connection, i64, i64), rusqlite::Error> {
-            let conn = Connection::open_with_flags(uri, flags)?;
+            let conn = db::open_sqlite(uri, flags)?;
             conn.busy_timeout(std::time::Duration::from_secs(BUSY_TIMEOUT_SECONDS))?;
             let application_id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
             let version: i64 = conn
@@ -773,11 +783,16 @@ impl Store {
     /// transaction-level advisory lock on PostgreSQL), so a batch sees the
     /// rows that earlier batches left and nothing half-written.
     fn write<T>(&self, write: impl FnOnce(&Db) -> Result<T, DbError>) -> Result<T, StoreError> {
-        let begin = match self.db {
-            Db::Sqlite(_) => "BEGIN IMMEDIATE".to_owned(),
-            Db::Postgres(_) => format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK}, hashtext(current_schema()))"),
-        };
-        self.db.batch(&begin).map_err(self.sql())?;
+        match &self.db {
+            Db::Sqlite(conn) => {
+                db::begin_immediate(conn, std::time::Duration::from_secs(BUSY_TIMEOUT_SECONDS))
+                    .map_err(|e| sql_error(&self.path, DbError::Sqlite(e)))?;
+            }
+            Db::Postgres(_) => {
+                let begin = format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK}, hashtext(current_schema()))");
+                self.db.batch(&begin).map_err(self.sql())?;
+            }
+        }
         match write(&self.db) {
             Ok(value) => {
                 self.db.batch("COMMIT").map_err(self.sql())?;

@@ -341,6 +341,77 @@ pub(crate) enum Db {
     Postgres(Box<RefCell<Pg>>),
 }
 
+/// Held while a SQLite connection is opened, while a write transaction
+/// takes the file's write lock, and while a store's connection is readied
+/// for closing. SQLite 3.51's unix VFS takes its global mutex and then a
+/// file's lock mutex when it opens the file (`findReusableFd`), but the
+/// file's lock mutex and then the global one when a connection asks for a
+/// write or exclusive lock (`unixLock`, `unixIsSharingShmNode`): two
+/// threads of one process doing both at once wait for each other forever
+/// (seen in the organisation view, whose rows open and close read-only
+/// connections on several threads). Serialising those steps in fulcrum
+/// keeps them apart.
+static SQLITE_FILES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn sqlite_files() -> std::sync::MutexGuard<'static, ()> {
+    // Nothing is left half-done under this lock: a panic elsewhere while it
+    // was held leaves it usable.
+    SQLITE_FILES.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Opens a SQLite connection with `flags`, serialised with the other steps
+/// that take SQLite's file locks (see [`SQLITE_FILES`]). A read-only
+/// connection never checkpoints when it closes (it cannot write the file;
+/// trying takes the exclusive lock).
+pub(crate) fn open_sqlite(
+    path: impl AsRef<std::path::Path>,
+    flags: rusqlite::OpenFlags,
+) -> rusqlite::Result<rusqlite::Connection> {
+    let _files = sqlite_files();
+    let conn = rusqlite::Connection::open_with_flags(path, flags)?;
+    if flags.contains(rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) {
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+    }
+    Ok(conn)
+}
+
+/// `BEGIN IMMEDIATE` on `conn` (a write transaction, the file's write lock
+/// taken now), serialised as [`open_sqlite`] is. While another connection
+/// writes, it retries without holding the lock between tries, for as long
+/// as `busy` allows; then it fails as SQLite's own wait would.
+pub(crate) fn begin_immediate(conn: &rusqlite::Connection, busy: std::time::Duration) -> rusqlite::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        let tried = {
+            let _files = sqlite_files();
+            conn.busy_timeout(std::time::Duration::ZERO)?;
+            let tried = conn.execute_batch("BEGIN IMMEDIATE");
+            conn.busy_timeout(busy)?;
+            tried
+        };
+        match tried {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && started.elapsed() < busy =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Readies `conn` for closing: what it wrote is checkpointed into the file
+/// now, serialised as [`open_sqlite`] is, and its close then takes no lock
+/// (a close's own checkpoint asks for the exclusive lock). The WAL file
+/// stays beside the database, emptied, for the next connection.
+pub(crate) fn ready_to_close(conn: &rusqlite::Connection) {
+    let _files = sqlite_files();
+    if !conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
+        let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+    }
+    let _ = conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true);
+}
+
 /// `?N` → `$N`, outside quoted text.
 pub(crate) fn postgres_sql(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
@@ -599,7 +670,7 @@ impl Db {
     /// one (on another thread).
     pub(crate) fn reader(&self, path: &std::path::Path) -> Result<Db, DbError> {
         match self {
-            Db::Sqlite(_) => Ok(Db::Sqlite(rusqlite::Connection::open_with_flags(
+            Db::Sqlite(_) => Ok(Db::Sqlite(open_sqlite(
                 path,
                 rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )?)),

@@ -1066,7 +1066,7 @@ impl Store {
 
     /// Marks a sync as under way (cleared by [`Store::finish_sync`]).
     pub fn begin_sync(&self, repo_id: i64) -> Result<(), StoreError> {
-        self.db.execute("UPDATE repos SET sync_complete = 0 WHERE id = ?1", params![repo_id]).map_err(self.sql())?;
+        self.write(|db| db.execute("UPDATE repos SET sync_complete = 0 WHERE id = ?1", params![repo_id]))?;
         Ok(())
     }
 

@@ -108,8 +108,7 @@ impl Store {
     /// Gives the account `name` the role `role` (its sessions read the role
     /// at each request, so it applies at once); whether it existed.
     pub fn set_role(&self, name: &str, role: &str) -> Result<bool, StoreError> {
-        let changed =
-            self.db.execute("UPDATE users SET role = ?2 WHERE name = ?1", params![name, role]).map_err(self.sql())?;
+        let changed = self.write(|db| db.execute("UPDATE users SET role = ?2 WHERE name = ?1", params![name, role]))?;
         Ok(changed > 0)
     }
 
@@ -124,13 +123,13 @@ impl Store {
 
     /// Records a session (the SHA-256 of its cookie).
     pub fn add_session(&self, hash: &str, user: i64, csrf: &str, now: i64, expires_at: i64) -> Result<(), StoreError> {
-        self.db.execute("DELETE FROM sessions WHERE expires_at <= ?1", params![now]).map_err(self.sql())?;
-        self.db
-            .execute(
+        self.write(|db| {
+            db.execute("DELETE FROM sessions WHERE expires_at <= ?1", params![now])?;
+            db.execute(
                 "INSERT INTO sessions (hash, user_id, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![hash, user, csrf, now, expires_at],
             )
-            .map_err(self.sql())?;
+        })?;
         Ok(())
     }
 
@@ -148,7 +147,7 @@ impl Store {
 
     /// Ends the session whose cookie hashes to `hash`.
     pub fn end_session(&self, hash: &str) -> Result<(), StoreError> {
-        self.db.execute("DELETE FROM sessions WHERE hash = ?1", params![hash]).map_err(self.sql())?;
+        self.write(|db| db.execute("DELETE FROM sessions WHERE hash = ?1", params![hash]))?;
         Ok(())
     }
 }

@@ -949,12 +949,12 @@ impl Store {
 
     /// The repository row for `path`, created when new.
     pub fn repo_state(&self, path: &str, name: &str) -> Result<RepoState, StoreError> {
-        self.db
-            .execute(
+        self.write(|db| {
+            db.execute(
                 "INSERT INTO repos (path, name) VALUES (?1, ?2) ON CONFLICT (path) DO NOTHING",
                 params![path, name],
             )
-            .map_err(self.sql())?;
+        })?;
         self.find_repo(path)?.ok_or_else(|| sql_error(&self.path, DbError::NoRows))
     }
 
@@ -1491,12 +1491,12 @@ pub struct ApiToken {
 impl Store {
     /// Stores a new token's hash under `name` (unique).
     pub fn add_token(&self, name: &str, scopes: &[String], hash: &str, now: i64) -> Result<(), StoreError> {
-        self.db
-            .execute(
+        self.write(|db| {
+            db.execute(
                 "INSERT INTO api_tokens (name, scopes, hash, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![name, scopes.join(" "), hash, now],
             )
-            .map_err(self.sql())?;
+        })?;
         Ok(())
     }
 
@@ -1530,10 +1530,12 @@ impl Store {
 
     /// Revokes the token `name`; whether there was a live one.
     pub fn revoke_token(&self, name: &str, now: i64) -> Result<bool, StoreError> {
-        let changed = self
-            .db
-            .execute("UPDATE api_tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL", params![name, now])
-            .map_err(self.sql())?;
+        let changed = self.write(|db| {
+            db.execute(
+                "UPDATE api_tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL",
+                params![name, now],
+            )
+        })?;
         Ok(changed > 0)
     }
 }

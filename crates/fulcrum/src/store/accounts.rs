@@ -60,14 +60,13 @@ impl Store {
 
     /// Adds an account; `false` when the name is taken.
     pub fn add_user(&self, name: &str, role: &str, password_hash: &str, now: i64) -> Result<bool, StoreError> {
-        let added = self
-            .db
-            .execute(
+        let added = self.write(|db| {
+            db.execute(
                 "INSERT INTO users (name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4) \
                  ON CONFLICT (name) DO NOTHING",
                 params![name, role, password_hash, now],
             )
-            .map_err(self.sql())?;
+        })?;
         Ok(added > 0)
     }
 

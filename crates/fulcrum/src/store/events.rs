@@ -85,12 +85,12 @@ impl Store {
             )
             .map_err(&sql)?
             > 0;
-        self.db
-            .execute(
+        self.write(|db| {
+            db.execute(
                 "UPDATE incidents SET resolved_at = ?3 WHERE source = ?1 AND external_id = ?2 AND resolved_at IS NULL",
                 params![source, external_id, at],
             )
-            .map_err(&sql)?;
+        })?;
         Ok(exists)
     }
 

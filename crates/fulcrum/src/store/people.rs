@@ -303,13 +303,12 @@ impl Store {
 
     /// Closes the goal `id` with `outcome`; whether it was open.
     pub fn close_goal(&self, id: i64, outcome: &str, now: i64) -> Result<bool, StoreError> {
-        let changed = self
-            .db
-            .execute(
+        let changed = self.write(|db| {
+            db.execute(
                 "UPDATE goals SET closed_at = ?2, outcome = ?3 WHERE id = ?1 AND closed_at IS NULL",
                 params![id, now, outcome],
             )
-            .map_err(self.sql())?;
+        })?;
         Ok(changed > 0)
     }
 
@@ -338,14 +337,14 @@ impl Store {
 
     /// Makes a check-in pair; `None` when it exists.
     pub fn add_pair(&self, member: &str, lead: &str, cadence_days: i64, now: i64) -> Result<Option<i64>, StoreError> {
-        self.db
-            .query_opt(
+        self.write(|db| {
+            db.query_opt(
                 "INSERT INTO checkin_pairs (member, lead, cadence_days, created_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (member, lead) DO NOTHING RETURNING id",
                 params![member, lead, cadence_days, now],
                 |r| r.get(0),
             )
-            .map_err(self.sql())
+        })
     }
 
     /// Every pair, with its last check-in.
@@ -655,22 +654,21 @@ impl Store {
     /// Closes survey `id` before its date; whether it was still open (one
     /// past its date closed then, and keeps that time).
     pub fn close_survey(&self, id: i64, now: i64) -> Result<bool, StoreError> {
-        let changed = self
-            .db
-            .execute(
+        let changed = self.write(|db| {
+            db.execute(
                 "UPDATE surveys SET closed_at = ?2 WHERE id = ?1 AND closed_at IS NULL AND closes_at > ?2",
                 params![id, now],
             )
-            .map_err(self.sql())?;
+        })?;
         Ok(changed > 0)
     }
 
     /// Keeps the release decision of a closed survey; a decision made
     /// already is not replaced.
     pub fn set_survey_verdict(&self, id: i64, verdict: &str) -> Result<(), StoreError> {
-        self.db
-            .execute("UPDATE surveys SET verdict = ?2 WHERE id = ?1 AND verdict IS NULL", params![id, verdict])
-            .map_err(self.sql())?;
+        self.write(|db| {
+            db.execute("UPDATE surveys SET verdict = ?2 WHERE id = ?1 AND verdict IS NULL", params![id, verdict])
+        })?;
         Ok(())
     }
 

@@ -157,6 +157,310 @@ pub struct DoraReport {
     pub trend_note: Option<String>,
     /// Things the reader should know about the numbers.
     pub warnings: Vec<String>,
+    /// What the five keys were computed from ([`keys`] gives them back):
+    /// scopes that partition a larger one pool theirs into its keys
+    /// ([`Samples::pool`]) instead of measuring it again. Not reported.
+    #[serde(skip)]
+    pub samples: Samples,
+}
+
+/// What a window's five keys are made of, per change, deployment and
+/// recovery ([`keys`]). When scopes partition a larger one (each
+/// deployment, change and incident in exactly one, no commit shared), the
+/// larger one's samples are theirs pooled ([`Samples::pool`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Samples {
+    /// The window.
+    pub window: Window,
+    /// The options the keys are computed with.
+    pub options: DoraOptions,
+    /// Deployments known, in the window or not.
+    pub deployments: usize,
+    /// The earliest commit author time or deployment finish, any time.
+    pub data_start: Option<Instant>,
+    /// The UTC day ([`time::day_number`]) of each deployment finishing in the window.
+    pub deployment_days: Vec<i64>,
+    /// Lead time of each change counted, seconds.
+    pub lead_times: Vec<f64>,
+    /// Changes by bots left out.
+    pub bots: usize,
+    /// Changes with a negative span dropped.
+    pub negative_spans: usize,
+    /// Commits of baseline deployments finishing in the window.
+    pub baseline_commits: usize,
+    /// A deployment ships a pull request.
+    pub covered: bool,
+    /// Commits count as changes somewhere.
+    pub commit_changes: bool,
+    /// The commits are a real history.
+    pub history: bool,
+    /// Pull requests are the changes ([`DoraInput::changes`] given).
+    pub pull_requests: bool,
+    /// Failed deployments finishing in the window.
+    pub failed: usize,
+    /// Of those, with no fix deployed yet.
+    pub unrecovered: usize,
+    /// Recovery time of each recovery in the window, seconds.
+    pub recoveries: Vec<f64>,
+    /// Recoveries ending before their failed deployment, dropped.
+    pub negative_recoveries: usize,
+    /// Rework deployments finishing in the window.
+    pub rework: usize,
+}
+
+impl Samples {
+    /// The samples of scopes that partition a larger one, as that one's;
+    /// `None` when they were measured over different windows or with
+    /// different options (their pool then means nothing).
+    pub fn pool<'a>(parts: impl IntoIterator<Item = &'a Samples>) -> Option<Samples> {
+        let mut parts = parts.into_iter();
+        let mut pooled = parts.next()?.clone();
+        for part in parts {
+            if part.window != pooled.window || part.options != pooled.options || part.history != pooled.history {
+                return None;
+            }
+            pooled.deployments += part.deployments;
+            pooled.data_start = match (pooled.data_start, part.data_start) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            pooled.deployment_days.extend_from_slice(&part.deployment_days);
+            pooled.lead_times.extend_from_slice(&part.lead_times);
+            pooled.bots += part.bots;
+            pooled.negative_spans += part.negative_spans;
+            pooled.baseline_commits += part.baseline_commits;
+            pooled.covered |= part.covered;
+            pooled.commit_changes |= part.commit_changes;
+            pooled.pull_requests |= part.pull_requests;
+            pooled.failed += part.failed;
+            pooled.unrecovered += part.unrecovered;
+            pooled.recoveries.extend_from_slice(&part.recoveries);
+            pooled.negative_recoveries += part.negative_recoveries;
+            pooled.rework += part.rework;
+        }
+        Some(pooled)
+    }
+
+    /// Why a key has nothing to measure when no deployment finished in the window.
+    fn no_deployments_reason(&self) -> String {
+        if self.deployments == 0 {
+            "no deployments found: configure `deploy.tag_pattern` or `deploy.ci_pattern`, \
+             or use trunk mode"
+                .to_string()
+        } else {
+            format!("no deployment finished in the window ({} outside it)", self.deployments)
+        }
+    }
+}
+
+/// The five keys of a window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Keys {
+    /// Deployment frequency.
+    pub deployment_frequency: Metric<DeploymentFrequency>,
+    /// Lead time for changes.
+    pub lead_time: Metric<LeadTime>,
+    /// Change failure rate.
+    pub change_failure_rate: Metric<ChangeFailureRate>,
+    /// Failed deployment recovery time.
+    pub recovery_time: Metric<RecoveryTime>,
+    /// Rework rate.
+    pub rework_rate: Metric<ReworkRate>,
+}
+
+/// The five keys of `samples`, as [`compute`] reports them.
+pub fn keys(samples: &Samples) -> Keys {
+    Keys {
+        deployment_frequency: deployment_frequency(samples).0,
+        lead_time: lead_time(samples),
+        change_failure_rate: change_failure_rate(samples),
+        recovery_time: recovery_time(samples),
+        rework_rate: rework_rate(samples),
+    }
+}
+
+/// Deployments per unit of time, with a warning when the data starts
+/// after the window does.
+fn deployment_frequency(samples: &Samples) -> (Metric<DeploymentFrequency>, Option<String>) {
+    let (window, options) = (samples.window, &samples.options);
+    let week_starts = window.weeks();
+    if samples.deployments == 0 {
+        return (Metric::NoData { reason: samples.no_deployments_reason() }, None);
+    }
+    if week_starts.is_empty() {
+        return (Metric::NoData { reason: "the window is empty".to_string() }, None);
+    }
+    // Weeks before the data starts (a young repository, an import that
+    // begins mid-window) are not weeks without deployments: measure from
+    // the week of the first commit or deployment.
+    let data_start = samples.data_start.unwrap_or(window.start).max(window.start);
+    let first_week = week_starts.partition_point(|&start| start + SECONDS_PER_WEEK <= data_start);
+    if first_week >= week_starts.len() || data_start >= window.end {
+        let reason = format!(
+            "the data starts on {}, after the window ends; pass a later --until",
+            time::format_date(data_start)
+        );
+        return (Metric::NoData { reason }, None);
+    }
+    let warning = (first_week > 0).then(|| {
+        format!(
+            "the data starts on {}: deployment frequency is measured over the {} since, not the {} of the window",
+            time::format_date(data_start),
+            count(week_starts.len() - first_week, "week", "weeks"),
+            count(week_starts.len(), "week", "weeks"),
+        )
+    });
+    // Every instant in the window falls in one of its weeks (a day's
+    // Monday is its instants').
+    let week_of = |day: i64| {
+        usize::try_from((time::week_start(day * SECONDS_PER_DAY) - week_starts[0]) / SECONDS_PER_WEEK)
+            .unwrap_or(0)
+            .min(week_starts.len() - 1)
+    };
+    let mut days_by_week: Vec<Vec<i64>> = vec![Vec::new(); week_starts.len()];
+    for &day in &samples.deployment_days {
+        days_by_week[week_of(day)].push(day);
+    }
+    let days_per_week: Vec<f64> = days_by_week[first_week..]
+        .iter_mut()
+        .map(|days| {
+            days.sort_unstable();
+            days.dedup();
+            days.len() as f64
+        })
+        .collect();
+    let median_days = stats::median(&days_per_week, options.average).unwrap_or(0.0);
+    // The rate is over the same weeks as the median: from the Monday the
+    // data starts in (or the window's start), so a burst on a repository's
+    // first afternoon is not extrapolated from a few hours.
+    let measured = (window.end - window.start.max(week_starts[first_week])).max(1);
+    let deployments = samples.deployment_days.len();
+    let per_day = deployments as f64 * SECONDS_PER_DAY as f64 / measured as f64;
+    let benchmarks = options.benchmark_year.benchmarks();
+    let frequency = Metric::Value(DeploymentFrequency {
+        deployments,
+        per_day,
+        per_week: per_day * 7.0,
+        per_month: per_day * 30.0,
+        deployment_days_per_week: median_days,
+        tier: benchmarks.deployment_frequency(median_days, per_day * 30.0),
+    });
+    (frequency, warning)
+}
+
+/// Lead time for changes.
+fn lead_time(samples: &Samples) -> Metric<LeadTime> {
+    let options = &samples.options;
+    let basis = match (samples.covered, samples.commit_changes) {
+        (false, _) => ChangeBasis::Commits,
+        (true, true) => ChangeBasis::Mixed,
+        (true, false) => ChangeBasis::PullRequests,
+    };
+    match stats::summarize(&samples.lead_times, options.average) {
+        Some(summary) => {
+            let (one, many) = if basis == ChangeBasis::PullRequests {
+                ("pull request", "pull requests")
+            } else {
+                ("change", "changes")
+            };
+            let tier = options.benchmark_year.benchmarks().lead_time(summary.median);
+            let (tier, tier_note) = rated(summary.count, options.min_changes, (one, many), tier);
+            Metric::Value(LeadTime {
+                summary,
+                basis,
+                bot_commits_excluded: samples.bots,
+                negative_spans_dropped: samples.negative_spans,
+                baseline_commits: samples.baseline_commits,
+                tier,
+                tier_note,
+            })
+        }
+        None if samples.deployment_days.is_empty() => Metric::NoData { reason: samples.no_deployments_reason() },
+        None if !samples.history && !samples.pull_requests => Metric::NoData {
+            reason: "no git history and no pull requests: lead time needs one of them (pass --repo, import pull \
+                     requests, or sync a [[source]])"
+                .to_string(),
+        },
+        None => Metric::NoData {
+            reason: format!(
+                "no changes deployed in the window ({} excluded, {} dropped, {})",
+                count(samples.bots, "bot commit", "bot commits"),
+                count(samples.negative_spans, "negative span", "negative spans"),
+                count(samples.baseline_commits, "baseline commit", "baseline commits")
+            ),
+        },
+    }
+}
+
+/// `n` of the window's deployments, as a rate.
+fn rate_of(samples: &Samples, n: usize) -> f64 {
+    n as f64 / samples.deployment_days.len() as f64
+}
+
+/// Change failure rate.
+fn change_failure_rate(samples: &Samples) -> Metric<ChangeFailureRate> {
+    let options = &samples.options;
+    let deployments = samples.deployment_days.len();
+    if deployments == 0 {
+        return Metric::NoData { reason: samples.no_deployments_reason() };
+    }
+    let rate = rate_of(samples, samples.failed);
+    let lower_bound = options.failure_source == FailureSource::Inferred;
+    let (tier, tier_note) = if lower_bound {
+        (None, Some("not rated: a lower bound inferred from git (record incidents for a rated rate)".to_string()))
+    } else {
+        let tier = options.benchmark_year.benchmarks().change_failure_rate(rate);
+        rated(deployments, options.min_deployments, ("deployment", "deployments"), tier)
+    };
+    Metric::Value(ChangeFailureRate {
+        failed_deployments: samples.failed,
+        deployments,
+        rate,
+        interval: stats::wilson(samples.failed, deployments),
+        failure_source: options.failure_source,
+        lower_bound,
+        tier,
+        tier_note,
+    })
+}
+
+/// Failed deployment recovery time.
+fn recovery_time(samples: &Samples) -> Metric<RecoveryTime> {
+    let options = &samples.options;
+    match stats::summarize(&samples.recoveries, options.average) {
+        Some(summary) => {
+            let tier = options.benchmark_year.benchmarks().recovery_time(summary.median);
+            let (tier, tier_note) = rated(summary.count, options.min_recoveries, ("recovery", "recoveries"), tier);
+            Metric::Value(RecoveryTime {
+                summary,
+                unrecovered: samples.unrecovered,
+                negative_spans_dropped: samples.negative_recoveries,
+                tier,
+                tier_note,
+            })
+        }
+        None => Metric::NoData {
+            reason: format!("no failed deployment was recovered in the window ({} unrecovered)", samples.unrecovered),
+        },
+    }
+}
+
+/// Rework rate.
+fn rework_rate(samples: &Samples) -> Metric<ReworkRate> {
+    let deployments = samples.deployment_days.len();
+    if deployments == 0 {
+        return Metric::NoData { reason: samples.no_deployments_reason() };
+    }
+    let rate = rate_of(samples, samples.rework);
+    Metric::Value(ReworkRate {
+        rework_deployments: samples.rework,
+        deployments,
+        rate,
+        interval: stats::wilson(samples.rework, deployments),
+        lower_bound: samples.options.failure_source == FailureSource::Inferred,
+        tier: samples.options.benchmark_year.benchmarks().rework_rate(rate),
+        tier_note: "no published benchmark",
+    })
 }
 
 /// Deployments per unit of time.
@@ -315,7 +619,6 @@ pub fn count(n: usize, singular: &str, plural: &str) -> String {
 
 /// Computes the DORA report of `window`.
 pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> DoraReport {
-    let benchmarks = options.benchmark_year.benchmarks();
     let deployments = input.deployments;
     let attribution = input.attribution;
     let finished = |d: usize| deployments[d].finished_at;
@@ -341,83 +644,28 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
         })
         .collect();
     let mut warnings = Vec::new();
-    let no_deployments_reason = if deployments.is_empty() {
-        "no deployments found: configure `deploy.tag_pattern` or `deploy.ci_pattern`, \
-         or use trunk mode"
-            .to_string()
-    } else {
-        format!("no deployment finished in the window ({} outside it)", deployments.len())
+    let mut samples = Samples {
+        window,
+        options: *options,
+        deployments: deployments.len(),
+        data_start: input.commits.iter().map(|c| c.author_time).chain(deployments.iter().map(|d| d.finished_at)).min(),
+        deployment_days: in_window.iter().map(|&d| time::day_number(finished(d))).collect(),
+        history: input.history,
+        pull_requests: input.changes.is_some(),
+        ..Samples::default()
     };
 
     // Deployment frequency.
-    let mut days_by_week: Vec<Vec<i64>> = vec![Vec::new(); week_starts.len()];
     for &d in &in_window {
-        let week = week_of(finished(d));
-        weekly[week].deployments += 1;
-        days_by_week[week].push(time::day_number(finished(d)));
+        weekly[week_of(finished(d))].deployments += 1;
     }
-    // Weeks before the data starts (a young repository, an import that
-    // begins mid-window) are not weeks without deployments: measure from
-    // the week of the first commit or deployment.
-    let data_start = input
-        .commits
-        .iter()
-        .map(|c| c.author_time)
-        .chain(deployments.iter().map(|d| d.finished_at))
-        .min()
-        .unwrap_or(window.start)
-        .max(window.start);
-    let first_week = week_starts.partition_point(|&start| start + SECONDS_PER_WEEK <= data_start);
-    let deployment_frequency = if deployments.is_empty() {
-        Metric::NoData { reason: no_deployments_reason.clone() }
-    } else if week_starts.is_empty() {
-        Metric::NoData { reason: "the window is empty".to_string() }
-    } else if first_week >= week_starts.len() || data_start >= window.end {
-        Metric::NoData {
-            reason: format!(
-                "the data starts on {}, after the window ends; pass a later --until",
-                time::format_date(data_start)
-            ),
-        }
-    } else {
-        if first_week > 0 {
-            warnings.push(format!(
-                "the data starts on {}: deployment frequency is measured over the {} since, not the {} of the window",
-                time::format_date(data_start),
-                count(week_starts.len() - first_week, "week", "weeks"),
-                count(week_starts.len(), "week", "weeks"),
-            ));
-        }
-        let days_per_week: Vec<f64> = days_by_week[first_week..]
-            .iter_mut()
-            .map(|days| {
-                days.sort_unstable();
-                days.dedup();
-                days.len() as f64
-            })
-            .collect();
-        let median_days = stats::median(&days_per_week, options.average).unwrap_or(0.0);
-        // The rate is over the same weeks as the median: from the Monday the
-        // data starts in (or the window's start), so a burst on a repository's
-        // first afternoon is not extrapolated from a few hours.
-        let measured = (window.end - window.start.max(week_starts[first_week])).max(1);
-        let per_day = in_window.len() as f64 * SECONDS_PER_DAY as f64 / measured as f64;
-        Metric::Value(DeploymentFrequency {
-            deployments: in_window.len(),
-            per_day,
-            per_week: per_day * 7.0,
-            per_month: per_day * 30.0,
-            deployment_days_per_week: median_days,
-            tier: benchmarks.deployment_frequency(median_days, per_day * 30.0),
-        })
-    };
+    let (deployment_frequency, late_data) = self::deployment_frequency(&samples);
+    warnings.extend(late_data);
 
     // Lead time for changes.
-    let mut spans = Vec::new();
     let mut spans_by_week: Vec<Vec<f64>> = vec![Vec::new(); week_starts.len()];
-    let (mut bots, mut negative, mut baseline_commits) = (0, 0, 0);
     for &d in in_window.iter().filter(|&&d| attribution.is_baseline[d]) {
-        baseline_commits += attribution.shipped[d].len();
+        samples.baseline_commits += attribution.shipped[d].len();
         warnings.push(format!(
             "deployment {} is the first of {}/{}: its {} {} a baseline, not counted toward lead time",
             deployments[d].name,
@@ -436,7 +684,6 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
             }
         }
     };
-    let mut basis = ChangeBasis::Commits;
     let changes: Vec<(usize, Instant, bool)> = match input.changes {
         Some(prs) => {
             let mut changes: Vec<(usize, Instant, bool)> = prs
@@ -460,11 +707,8 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
                     commit_changes(d, &mut changes);
                 }
             }
-            basis = match (covered.is_empty(), changes.len() > before) {
-                (true, _) => ChangeBasis::Commits,
-                (false, true) => ChangeBasis::Mixed,
-                (false, false) => ChangeBasis::PullRequests,
-            };
+            samples.covered = !covered.is_empty();
+            samples.commit_changes = changes.len() > before;
             changes
         }
         None => {
@@ -472,6 +716,7 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
             for &d in in_window.iter().filter(|_| input.history) {
                 commit_changes(d, &mut changes);
             }
+            samples.commit_changes = !changes.is_empty();
             changes
         }
     };
@@ -480,172 +725,78 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
             continue;
         }
         if bot {
-            bots += 1;
+            samples.bots += 1;
             continue;
         }
         let span = finished(d) - authored;
         if span < 0 {
-            negative += 1;
+            samples.negative_spans += 1;
             continue;
         }
-        spans.push(span as f64);
+        samples.lead_times.push(span as f64);
         spans_by_week[week_of(finished(d))].push(span as f64);
     }
     for (week, spans) in weekly.iter_mut().zip(&spans_by_week) {
         week.changes = spans.len();
         week.median_lead_time = stats::median(spans, options.average);
     }
-    if bots > 0 {
+    if samples.bots > 0 {
         let (one, many) =
             if input.changes.is_some() { ("pull request", "pull requests") } else { ("commit", "commits") };
-        warnings.push(format!("{} by bots excluded from lead time", count(bots, one, many)));
+        warnings.push(format!("{} by bots excluded from lead time", count(samples.bots, one, many)));
     }
-    if negative > 0 {
+    if samples.negative_spans > 0 {
         warnings.push(format!(
             "{} authored after {} deployment finished (clock skew) dropped from lead time",
-            count(negative, "change", "changes"),
-            if negative == 1 { "its" } else { "their" }
+            count(samples.negative_spans, "change", "changes"),
+            if samples.negative_spans == 1 { "its" } else { "their" }
         ));
     }
-    let lead_time = match stats::summarize(&spans, options.average) {
-        Some(summary) => {
-            let (one, many) = if basis == ChangeBasis::PullRequests {
-                ("pull request", "pull requests")
-            } else {
-                ("change", "changes")
-            };
-            let (tier, tier_note) =
-                rated(summary.count, options.min_changes, (one, many), benchmarks.lead_time(summary.median));
-            Metric::Value(LeadTime {
-                summary,
-                basis,
-                bot_commits_excluded: bots,
-                negative_spans_dropped: negative,
-                baseline_commits,
-                tier,
-                tier_note,
-            })
-        }
-        None if in_window.is_empty() => Metric::NoData { reason: no_deployments_reason.clone() },
-        None if !input.history && input.changes.is_none() => Metric::NoData {
-            reason: "no git history and no pull requests: lead time needs one of them (pass --repo, import pull \
-                     requests, or sync a [[source]])"
-                .to_string(),
-        },
-        None => Metric::NoData {
-            reason: format!(
-                "no changes deployed in the window ({} excluded, {} dropped, {})",
-                count(bots, "bot commit", "bot commits"),
-                count(negative, "negative span", "negative spans"),
-                count(baseline_commits, "baseline commit", "baseline commits")
-            ),
-        },
-    };
+    let lead_time = self::lead_time(&samples);
 
     // Change failure rate and recovery time.
-    let mut failed = 0;
-    let mut unrecovered = 0;
-    let mut recoveries = Vec::new();
-    let mut negative_recoveries = 0;
     for failure in input.failures {
         if window.contains(finished(failure.deployment)) {
-            failed += 1;
+            samples.failed += 1;
             weekly[week_of(finished(failure.deployment))].failed_deployments += 1;
             if failure.recovered_by.is_none() && failure.recovered_at.is_none() {
-                unrecovered += 1;
+                samples.unrecovered += 1;
             }
         }
         let recovered = failure.recovered_at.or(failure.recovered_by.map(finished));
         if let Some(at) = recovered.filter(|&at| window.contains(at)) {
             let span = at - finished(failure.deployment);
             if span < 0 {
-                negative_recoveries += 1;
+                samples.negative_recoveries += 1;
             } else {
-                recoveries.push(span as f64);
+                samples.recoveries.push(span as f64);
             }
         }
     }
-    if negative_recoveries > 0 {
+    if samples.negative_recoveries > 0 {
         warnings.push(format!(
             "{} before the failed deployment finished dropped from recovery time",
-            count(negative_recoveries, "recovery ends", "recoveries end")
+            count(samples.negative_recoveries, "recovery ends", "recoveries end")
         ));
     }
-    if unrecovered > 0 {
+    if samples.unrecovered > 0 {
         warnings.push(format!(
             "{} of the window {} no fix deployed yet",
-            count(unrecovered, "failed deployment", "failed deployments"),
-            if unrecovered == 1 { "has" } else { "have" }
+            count(samples.unrecovered, "failed deployment", "failed deployments"),
+            if samples.unrecovered == 1 { "has" } else { "have" }
         ));
     }
-    let rate = |count: usize| count as f64 / in_window.len() as f64;
-    let change_failure_rate = if in_window.is_empty() {
-        Metric::NoData { reason: no_deployments_reason.clone() }
-    } else {
-        let lower_bound = options.failure_source == FailureSource::Inferred;
-        let (tier, tier_note) = if lower_bound {
-            (None, Some("not rated: a lower bound inferred from git (record incidents for a rated rate)".to_string()))
-        } else {
-            rated(
-                in_window.len(),
-                options.min_deployments,
-                ("deployment", "deployments"),
-                benchmarks.change_failure_rate(rate(failed)),
-            )
-        };
-        Metric::Value(ChangeFailureRate {
-            failed_deployments: failed,
-            deployments: in_window.len(),
-            rate: rate(failed),
-            interval: stats::wilson(failed, in_window.len()),
-            failure_source: options.failure_source,
-            lower_bound,
-            tier,
-            tier_note,
-        })
-    };
-    let recovery_time = match stats::summarize(&recoveries, options.average) {
-        Some(summary) => {
-            let (tier, tier_note) = rated(
-                summary.count,
-                options.min_recoveries,
-                ("recovery", "recoveries"),
-                benchmarks.recovery_time(summary.median),
-            );
-            Metric::Value(RecoveryTime {
-                summary,
-                unrecovered,
-                negative_spans_dropped: negative_recoveries,
-                tier,
-                tier_note,
-            })
-        }
-        None => Metric::NoData {
-            reason: format!("no failed deployment was recovered in the window ({unrecovered} unrecovered)"),
-        },
-    };
+    let change_failure_rate = self::change_failure_rate(&samples);
+    let recovery_time = self::recovery_time(&samples);
 
     // Rework rate.
-    let mut rework = 0;
     for &d in &in_window {
         if input.rework[d] {
-            rework += 1;
+            samples.rework += 1;
             weekly[week_of(finished(d))].rework_deployments += 1;
         }
     }
-    let rework_rate = if in_window.is_empty() {
-        Metric::NoData { reason: no_deployments_reason }
-    } else {
-        Metric::Value(ReworkRate {
-            rework_deployments: rework,
-            deployments: in_window.len(),
-            rate: rate(rework),
-            interval: stats::wilson(rework, in_window.len()),
-            lower_bound: options.failure_source == FailureSource::Inferred,
-            tier: benchmarks.rework_rate(rate(rework)),
-            tier_note: "no published benchmark",
-        })
-    };
+    let rework_rate = self::rework_rate(&samples);
 
     if !attribution.unknown_commit.is_empty() {
         warnings.push(format!(
@@ -666,7 +817,7 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
         window,
         average: options.average,
         benchmark_year: options.benchmark_year,
-        benchmark_source: benchmarks.source,
+        benchmark_source: options.benchmark_year.benchmarks().source,
         deployment_frequency,
         lead_time,
         change_failure_rate,
@@ -677,6 +828,7 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
         by_month,
         trend_note,
         warnings,
+        samples,
     }
 }
 
@@ -823,6 +975,100 @@ mod tests {
         // Two ISO weeks: 2025-W02 and 2025-W03.
         let window = Window { start: monday(), end: monday() + 14 * DAY };
         compute(&input, window, options)
+    }
+
+    /// The report of `commits` and `deployments` over the two weeks of [`report`].
+    fn measured(commits: &[Commit], deployments: &[Deployment], options: &DoraOptions) -> DoraReport {
+        let attribution = attribute(commits, deployments);
+        let inference = infer(commits, &attribution, &|c: &Commit| c.subject.starts_with("hotfix"));
+        let is_bot = |p: &Person| p.email.contains("[bot]");
+        let input = DoraInput {
+            commits,
+            deployments,
+            attribution: &attribution,
+            failures: &inference.failures,
+            rework: &inference.rework,
+            is_bot: &is_bot,
+            changes: None,
+            history: true,
+        };
+        compute(&input, Window { start: monday(), end: monday() + 14 * DAY }, options)
+    }
+
+    #[test]
+    fn the_samples_of_scopes_that_partition_a_larger_one_pool_into_its_keys() {
+        // A second service with its own history: the first's, renamed, two
+        // days and five hours later, starting before the window.
+        let (commits, deployments) = history();
+        let shift = 2 * DAY + 5 * H;
+        let renamed = |id: &str| format!("b-{id}");
+        let mut other_commits: Vec<Commit> = commits
+            .iter()
+            .map(|c| Commit {
+                id: renamed(&c.id),
+                parents: c.parents.iter().map(|p| renamed(p)).collect(),
+                author_time: c.author_time + shift,
+                committer_time: c.committer_time + shift,
+                reverts: c.reverts.as_deref().map(renamed),
+                ..c.clone()
+            })
+            .collect();
+        let mut other_deployments: Vec<Deployment> = deployments
+            .iter()
+            .map(|d| Deployment {
+                id: renamed(&d.id),
+                service: "other".into(),
+                commit: renamed(&d.commit),
+                finished_at: d.finished_at + shift,
+                ..d.clone()
+            })
+            .collect();
+        for options in
+            [DoraOptions::default(), DoraOptions { average: Average::Mean, min_changes: 3, ..DoraOptions::default() }]
+        {
+            let first = measured(&commits, &deployments, &options);
+            let second = measured(&other_commits, &other_deployments, &options);
+            let mut all_commits = commits.clone();
+            all_commits.extend(other_commits.iter().cloned());
+            let mut all_deployments = deployments.clone();
+            all_deployments.extend(other_deployments.iter().cloned());
+            let whole = measured(&all_commits, &all_deployments, &options);
+            let pooled = Samples::pool([&first.samples, &second.samples]).expect("measured alike");
+            let mut pooled_sorted = pooled.clone();
+            let mut whole_sorted = whole.samples.clone();
+            for samples in [&mut pooled_sorted, &mut whole_sorted] {
+                samples.deployment_days.sort_unstable();
+                samples.lead_times.sort_by(f64::total_cmp);
+                samples.recoveries.sort_by(f64::total_cmp);
+            }
+            assert_eq!(pooled_sorted, whole_sorted);
+            let keys = keys(&pooled);
+            assert_eq!(keys.deployment_frequency, whole.deployment_frequency);
+            assert_eq!(keys.lead_time, whole.lead_time);
+            assert_eq!(keys.change_failure_rate, whole.change_failure_rate);
+            assert_eq!(keys.recovery_time, whole.recovery_time);
+            assert_eq!(keys.rework_rate, whole.rework_rate);
+            // Not the sum of the parts' figures: medians of the pool.
+            assert_ne!(keys.lead_time, first.lead_time);
+            // Measured otherwise, nothing to pool.
+            let longer = DoraOptions { min_changes: options.min_changes + 1, ..options };
+            assert!(
+                Samples::pool([&first.samples, &measured(&other_commits, &other_deployments, &longer).samples])
+                    .is_none()
+            );
+        }
+        // A part that starts later than the other: the pool starts with the earliest.
+        other_commits.retain(|c| c.author_time >= monday());
+        other_deployments.retain(|d| d.finished_at >= monday());
+        let options = DoraOptions::default();
+        let later = measured(&other_commits, &other_deployments, &options);
+        let first = measured(&commits, &deployments, &options);
+        let pooled = Samples::pool([&later.samples, &first.samples]).expect("measured alike");
+        assert_eq!(pooled.data_start, first.samples.data_start);
+        assert_eq!(
+            keys(&pooled).deployment_frequency.value().unwrap().deployments,
+            6 + later.samples.deployment_days.len()
+        );
     }
 
     #[test]

@@ -537,6 +537,105 @@ pub struct FlowReport {
     pub data: DataIssues,
     /// Things the reader should know about the numbers.
     pub warnings: Vec<String>,
+    /// What the stages and the bottleneck were computed from
+    /// ([`FlowSamples::stages`]): scopes that partition a larger one pool
+    /// theirs ([`FlowSamples::pool`]). Not reported.
+    #[serde(skip)]
+    pub samples: FlowSamples,
+}
+
+/// What a window's stages and bottleneck are made of: each stage's
+/// durations and share of the cycle over the merged pull requests.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FlowSamples {
+    /// The window.
+    pub window: Window,
+    /// The averaging convention.
+    pub average: Average,
+    /// The working agreements (the bottleneck's target).
+    pub agreements: WorkingAgreements,
+    /// Whether any deployment is known (else cycle time ends at the merge).
+    pub deployments_known: bool,
+    /// Pull requests merged in the window (bots' left out).
+    pub rows: usize,
+    /// Per stage of [`Stage::ALL`]: the durations measured, seconds.
+    pub durations: [Vec<f64>; 5],
+    /// Per stage of [`Stage::ALL`]: rows whose span was negative.
+    pub dropped: [usize; 5],
+    /// Per stage of [`Stage::PARTS`]: `stage / cycle` over the rows with
+    /// both and a positive cycle.
+    pub shares: [Vec<f64>; 4],
+}
+
+impl FlowSamples {
+    /// The samples of `rows`.
+    pub fn of(rows: &[PrStages], window: Window, options: &FlowOptions, deployments_known: bool) -> FlowSamples {
+        let mut samples = FlowSamples {
+            window,
+            average: options.average,
+            agreements: options.agreements,
+            deployments_known,
+            rows: rows.len(),
+            ..FlowSamples::default()
+        };
+        for row in rows {
+            for (at, stage) in Stage::ALL.into_iter().enumerate() {
+                if let Some(value) = row.get(stage) {
+                    samples.durations[at].push(value as f64);
+                }
+            }
+            for stage in &row.negative_spans_dropped {
+                samples.dropped[Stage::ALL.iter().position(|s| s == stage).expect("a stage")] += 1;
+            }
+            if let Some(cycle) = row.cycle.filter(|&cycle| cycle > 0) {
+                for (at, stage) in Stage::PARTS.into_iter().enumerate() {
+                    if let Some(value) = row.get(stage) {
+                        samples.shares[at].push(value as f64 / cycle as f64);
+                    }
+                }
+            }
+        }
+        samples
+    }
+
+    /// The samples of scopes that partition a larger one (each pull request
+    /// and deployment in exactly one), as that one's; `None` when measured
+    /// over different windows or options, or when some know deployments
+    /// and others none (their cycles end at different points).
+    pub fn pool<'a>(parts: impl IntoIterator<Item = &'a FlowSamples>) -> Option<FlowSamples> {
+        let mut parts = parts.into_iter();
+        let mut pooled = parts.next()?.clone();
+        for part in parts {
+            if part.window != pooled.window
+                || part.average != pooled.average
+                || part.agreements != pooled.agreements
+                || part.deployments_known != pooled.deployments_known
+            {
+                return None;
+            }
+            pooled.rows += part.rows;
+            for (into, from) in pooled.durations.iter_mut().zip(&part.durations) {
+                into.extend_from_slice(from);
+            }
+            for (into, from) in pooled.dropped.iter_mut().zip(&part.dropped) {
+                *into += from;
+            }
+            for (into, from) in pooled.shares.iter_mut().zip(&part.shares) {
+                into.extend_from_slice(from);
+            }
+        }
+        Some(pooled)
+    }
+
+    /// Each stage's figures (in [`Stage::ALL`] order) and the bottleneck,
+    /// as [`flow`] reports them.
+    pub fn stages(&self) -> ([Metric<StageStats>; 5], Metric<Bottleneck>) {
+        let stats = Stage::ALL.map(|stage| stage_stats(self, stage));
+        let bottleneck = bottleneck(self, |stage| {
+            stats[Stage::ALL.iter().position(|s| *s == stage).expect("a stage")].value().map(|s| s.summary.median)
+        });
+        (stats, bottleneck)
+    }
 }
 
 /// A stage over the window's merged pull requests. `summary.count + missing
@@ -813,25 +912,8 @@ pub fn flow(input: &FlowInput<'_>, window: Window, now: Instant, options: &FlowO
     }
 
     // Stages.
-    let stage_stats = |stage: Stage| stage_stats(&rows, stage, options.average, deployments_known);
-    let (coding, pickup, review, deploy, cycle) = (
-        stage_stats(Stage::Coding),
-        stage_stats(Stage::Pickup),
-        stage_stats(Stage::Review),
-        stage_stats(Stage::Deploy),
-        stage_stats(Stage::Cycle),
-    );
-    let bottleneck = bottleneck(&rows, options, |stage| {
-        match stage {
-            Stage::Coding => &coding,
-            Stage::Pickup => &pickup,
-            Stage::Review => &review,
-            Stage::Deploy => &deploy,
-            Stage::Cycle => &cycle,
-        }
-        .value()
-        .map(|stats| stats.summary.median)
-    });
+    let samples = FlowSamples::of(&rows, window, options, deployments_known);
+    let ([coding, pickup, review, deploy, cycle], bottleneck) = samples.stages();
 
     // Working agreements.
     let mut breaches = Vec::new();
@@ -931,33 +1013,35 @@ pub fn flow(input: &FlowInput<'_>, window: Window, now: Instant, options: &FlowO
         rows,
         data,
         warnings,
+        samples,
     }
 }
 
 /// The summary of one stage over the rows, or why there is none.
-fn stage_stats(rows: &[PrStages], stage: Stage, average: Average, deployments_known: bool) -> Metric<StageStats> {
-    let values: Vec<f64> = rows.iter().filter_map(|row| row.get(stage)).map(|s| s as f64).collect();
-    let dropped = rows.iter().filter(|row| row.negative_spans_dropped.contains(&stage)).count();
-    let missing = rows.len() - values.len() - dropped;
-    if let Some(summary) = stats::summarize(&values, average) {
+fn stage_stats(samples: &FlowSamples, stage: Stage) -> Metric<StageStats> {
+    let at = Stage::ALL.iter().position(|s| *s == stage).expect("a stage");
+    let values = &samples.durations[at];
+    let dropped = samples.dropped[at];
+    let missing = samples.rows - values.len() - dropped;
+    if let Some(summary) = stats::summarize(values, samples.average) {
         return Metric::Value(StageStats { summary, missing, negative_spans_dropped: dropped });
     }
-    let reason = if rows.is_empty() {
+    let reason = if samples.rows == 0 {
         "no pull request merged in the window".to_string()
-    } else if stage == Stage::Deploy && !deployments_known {
+    } else if stage == Stage::Deploy && !samples.deployments_known {
         NO_DEPLOYMENTS.to_string()
     } else {
         let why = match stage {
             Stage::Coding => "no commits",
             Stage::Pickup | Stage::Review => "no review activity by someone other than the author before the merge",
             Stage::Deploy => "not deployed yet, no merge commit, or a deployment dated before the merge",
-            Stage::Cycle if deployments_known => "no commits, or not deployed yet",
+            Stage::Cycle if samples.deployments_known => "no commits, or not deployed yet",
             Stage::Cycle => "no commits",
         };
         format!(
             "no {} time: of {} merged in the window, {missing} had none ({why}) and {} dropped",
             stage.name(),
-            count(rows.len(), "pull request", "pull requests"),
+            count(samples.rows, "pull request", "pull requests"),
             count(dropped, "negative span was", "negative spans were"),
         )
     };
@@ -965,18 +1049,14 @@ fn stage_stats(rows: &[PrStages], stage: Stage, average: Average, deployments_kn
 }
 
 /// See [`Bottleneck`]. `median` gives each stage's median duration.
-fn bottleneck(rows: &[PrStages], options: &FlowOptions, median: impl Fn(Stage) -> Option<f64>) -> Metric<Bottleneck> {
+fn bottleneck(samples: &FlowSamples, median: impl Fn(Stage) -> Option<f64>) -> Metric<Bottleneck> {
     let shares: Vec<StageShare> = Stage::PARTS
         .iter()
-        .map(|&stage| {
-            let values: Vec<f64> = rows
-                .iter()
-                .filter_map(|row| {
-                    let cycle = row.cycle.filter(|&cycle| cycle > 0)?;
-                    Some(row.get(stage)? as f64 / cycle as f64)
-                })
-                .collect();
-            StageShare { stage, median_share: stats::median(&values, options.average), prs: values.len() }
+        .zip(&samples.shares)
+        .map(|(&stage, values)| StageShare {
+            stage,
+            median_share: stats::median(values, samples.average),
+            prs: values.len(),
         })
         .collect();
     let mut best: Option<(Stage, f64)> = None;
@@ -989,7 +1069,7 @@ fn bottleneck(rows: &[PrStages], options: &FlowOptions, median: impl Fn(Stage) -
     }
     let Some((stage, median_share)) = best else {
         return Metric::NoData {
-            reason: if rows.is_empty() {
+            reason: if samples.rows == 0 {
                 "no pull request merged in the window".to_string()
             } else {
                 "no merged pull request of the window has a positive cycle time".to_string()
@@ -998,7 +1078,7 @@ fn bottleneck(rows: &[PrStages], options: &FlowOptions, median: impl Fn(Stage) -
     };
     // A stage with a share has at least one value, hence a median.
     let median = median(stage).unwrap_or(f64::NAN);
-    let target = options.agreements.target(stage);
+    let target = samples.agreements.target(stage);
     Metric::Value(Bottleneck {
         stage,
         median_share,
@@ -1331,6 +1411,29 @@ mod tests {
         let s = &stats.summary;
         let h = |v: f64| (v / H as f64 * 1e6).round() / 1e6;
         ((s.count, h(s.median), h(s.p75), h(s.p90)), (stats.missing, stats.negative_spans_dropped))
+    }
+
+    #[test]
+    fn the_samples_of_scopes_that_partition_a_larger_one_pool_into_its_stages() {
+        let options = FlowOptions::default();
+        let report = report_with(&deployments(), &options);
+        let (stats, bottleneck) = report.samples.stages();
+        assert_eq!(
+            stats,
+            [&report.coding, &report.pickup, &report.review, &report.deploy, &report.cycle].map(Clone::clone)
+        );
+        assert_eq!(bottleneck, report.bottleneck);
+        // Every way of splitting the rows in two pools back into the whole's figures.
+        for cut in 0..=report.rows.len() {
+            let (first, second) = report.rows.split_at(cut);
+            let parts = [first, second].map(|rows| FlowSamples::of(rows, window(), &options, true));
+            let pooled = FlowSamples::pool([&parts[1], &parts[0]]).expect("measured alike");
+            assert_eq!(pooled.rows, report.samples.rows);
+            assert_eq!(pooled.stages(), report.samples.stages(), "cut at {cut}");
+        }
+        // Cycles ending at different points do not pool.
+        let merged_only = FlowSamples::of(&report.rows, window(), &options, false);
+        assert!(FlowSamples::pool([&report.samples, &merged_only]).is_none());
     }
 
     #[test]

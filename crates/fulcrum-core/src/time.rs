@@ -159,7 +159,7 @@ impl fmt::Display for TimeError {
 impl std::error::Error for TimeError {}
 
 /// A half-open interval of time `[start, end)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct Window {
     /// First instant inside the window.
     pub start: Instant,

@@ -509,7 +509,8 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
     let overrides = config::Overrides { deploy_mode: request.deploy_mode.clone(), ..Default::default() };
     // A row's figures: its report and flow (or why its scope has none).
     type Figures = anyhow::Result<(anyhow::Result<Analysis>, anyhow::Result<FlowAnalysis>)>;
-    let row_of = |name: &str, reach: &Reach, members: usize, figures: Figures| -> OrgRow {
+    // A row: its figures set by `figures`, then its repositories' truck factors.
+    let row_with = |name: &str, reach: &Reach, members: usize, figures: &dyn Fn(&mut OrgRow)| -> OrgRow {
         let mut row = OrgRow {
             team: name.to_owned(),
             repositories: reach.repos.iter().map(|p| repo_key(p).map(|(_, n)| n).unwrap_or_default()).collect(),
@@ -517,19 +518,7 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
             members,
             ..OrgRow::default()
         };
-        match figures {
-            Ok((delivery, flow)) => {
-                match delivery {
-                    Ok(analysis) => row.set_delivery(&analysis),
-                    Err(e) => row.notes.push(format!("delivery: {e:#}")),
-                }
-                match flow {
-                    Ok(flow) => row.set_flow(&flow),
-                    Err(e) => row.notes.push(format!("flow: {e:#}")),
-                }
-            }
-            Err(e) => row.notes.push(format!("{e:#}")),
-        }
+        figures(&mut row);
         for repo in &reach.repos {
             match &truck[repo] {
                 Ok(n) => {
@@ -542,6 +531,21 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
             }
         }
         row
+    };
+    let row_of = |name: &str, reach: &Reach, members: usize, figures: Figures| -> OrgRow {
+        row_with(name, reach, members, &|row| match &figures {
+            Ok((delivery, flow)) => {
+                match delivery {
+                    Ok(analysis) => row.set_delivery(analysis),
+                    Err(e) => row.notes.push(format!("delivery: {e:#}")),
+                }
+                match flow {
+                    Ok(flow) => row.set_flow(flow),
+                    Err(e) => row.notes.push(format!("flow: {e:#}")),
+                }
+            }
+            Err(e) => row.notes.push(format!("{e:#}")),
+        })
     };
     let reach_of = |team: &config::Team| {
         if team.repositories.is_empty() {
@@ -644,6 +648,15 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
         if timing {
             eprintln!("org: events converted in {:.3} s{}", started.elapsed().as_secs_f64(), memory_now());
         }
+        // When the teams partition the organisation (see
+        // `SharedEvents::partitioned_by`), its keys and stages are the
+        // teams' samples pooled: the teams' rows are the only work, and a
+        // check beside them says whether the pool may stand for the
+        // organisation. Else (or when a team's figures are missing) the
+        // organisation's report and flow measure it whole.
+        let team_filters: Option<Vec<store::EventFilter>> =
+            scopes[..jobs.len()].iter().map(|scope| scope.as_ref().map(|(filter, _, _)| filter.clone())).collect();
+        let poolable = whole.repos.is_empty() && team_filters.is_some() && !jobs.is_empty() && pool_enabled();
         // The organisation's report first (the longest), its flow last: the
         // two largest analyses do not hold their memory at the same time
         // while the teams' rows fill the other cores.
@@ -651,16 +664,21 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
             Report,
             Team(usize),
             Flow,
+            Partition,
         }
         // (Outer results: whether the organisation's scope could be built.)
         enum Done {
             Report(Box<anyhow::Result<anyhow::Result<Analysis>>>),
-            Team(Box<OrgRow>),
+            Team(Box<OrgRow>, Option<Box<Pooled>>),
             Flow(Box<anyhow::Result<anyhow::Result<FlowAnalysis>>>),
+            Partition(bool),
         }
-        let order: Vec<Job> =
-            std::iter::once(Job::Report).chain((0..jobs.len()).map(Job::Team)).chain([Job::Flow]).collect();
-        let done = on_cores(threads, &order, |job| match job {
+        let order: Vec<Job> = if poolable {
+            std::iter::once(Job::Partition).chain((0..jobs.len()).map(Job::Team)).collect()
+        } else {
+            std::iter::once(Job::Report).chain((0..jobs.len()).map(Job::Team)).chain([Job::Flow]).collect()
+        };
+        let run = |job: &Job| match job {
             Job::Report => Done::Report(Box::new(with_team_scope(context, &whole, &overrides, |config, scope| {
                 let window = window_request.resolve(&config.window, context.now)?;
                 let store = open_store(&context.db, false)?;
@@ -668,8 +686,15 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
             }))),
             Job::Team(i) => {
                 let (name, reach, members) = &jobs[*i];
-                let figures = team_figures(context, reach, &window_request, &overrides, Stored::Converted(&shared));
-                Done::Team(Box::new(row_of(name, reach, *members, figures)))
+                let mut figures = team_figures(context, reach, &window_request, &overrides, Stored::Converted(&shared));
+                let samples = match &mut figures {
+                    Ok((Ok(report), Ok(flow))) if poolable => Some(Box::new(Pooled {
+                        keys: std::mem::take(&mut report.dora.samples),
+                        stages: std::mem::take(&mut flow.report.samples),
+                    })),
+                    _ => None,
+                };
+                Done::Team(Box::new(row_of(name, reach, *members, figures)), samples)
             }
             Job::Flow => Done::Flow(Box::new(with_team_scope(context, &whole, &overrides, |config, scope| {
                 let window = window_request.resolve(&config.window, context.now)?;
@@ -677,24 +702,65 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
                 let started = std::time::Instant::now();
                 Ok(flow::analyze_loaded(&store, scope, config, window, context.now, &shared.all, started, false))
             }))),
-        });
-        delivery::free_aside(shared);
+            Job::Partition => {
+                Done::Partition(team_filters.as_deref().is_some_and(|filters| shared.partitioned_by(filters)))
+            }
+        };
+        let mut done = on_cores(threads, &order, run);
         let mut rows = Vec::new();
         let mut report = None;
         let mut flow = None;
-        for (i, done) in done.into_iter().enumerate() {
+        let mut partitioned = false;
+        let mut samples = Vec::new();
+        for (i, done) in done.drain(..).enumerate() {
             match done {
-                Done::Team(row) => rows.push((i, *row)),
+                Done::Team(row, pooled) => {
+                    rows.push((i, *row));
+                    samples.push(pooled);
+                }
                 Done::Report(figures) => report = Some(*figures),
                 Done::Flow(figures) => flow = Some(*figures),
+                Done::Partition(yes) => partitioned = yes,
             }
         }
-        let figures = match (report, flow) {
-            (Some(Ok(report)), Some(Ok(flow))) => Ok((report, flow)),
-            (Some(Err(e)), _) | (_, Some(Err(e))) => Err(e),
-            _ => unreachable!("the organisation's report and flow are jobs"),
+        let pooled = match samples.into_iter().collect::<Option<Vec<Box<Pooled>>>>() {
+            Some(parts) if partitioned => Pooled::pool(&parts),
+            _ => None,
         };
-        rows.push((0, row_of("organisation", &whole, members.len(), figures)));
+        if timing {
+            let how = if pooled.is_some() { "pooled" } else { "not pooled" };
+            eprintln!("org: teams' rows in {:.3} s, {how}{}", started.elapsed().as_secs_f64(), memory_now());
+        }
+        let organisation = match pooled {
+            Some(pooled) => {
+                let keys = fulcrum_core::dora::keys(&pooled.keys);
+                let (stages, bottleneck) = pooled.stages.stages();
+                row_with("organisation", &whole, members.len(), &|row| {
+                    row.set_keys(&keys);
+                    row.set_stages(&stages[4], &bottleneck);
+                })
+            }
+            None => {
+                if poolable {
+                    // Measured whole after all: the check or a team said no.
+                    for done in on_cores(threads, &[Job::Report, Job::Flow], run) {
+                        match done {
+                            Done::Report(figures) => report = Some(*figures),
+                            Done::Flow(figures) => flow = Some(*figures),
+                            Done::Team(..) | Done::Partition(_) => unreachable!("only the organisation's jobs"),
+                        }
+                    }
+                }
+                let figures = match (report, flow) {
+                    (Some(Ok(report)), Some(Ok(flow))) => Ok((report, flow)),
+                    (Some(Err(e)), _) | (_, Some(Err(e))) => Err(e),
+                    _ => unreachable!("the organisation's report and flow are jobs"),
+                };
+                row_of("organisation", &whole, members.len(), figures)
+            }
+        };
+        delivery::free_aside(shared);
+        rows.push((0, organisation));
         rows
     } else {
         let mut rows: Vec<(usize, OrgRow)> = on_cores(threads, &jobs, |(name, reach, members)| {
@@ -727,6 +793,30 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
         organisation,
         config_source: config.source,
     })
+}
+
+/// A team's samples, which the organisation's row pools when the teams
+/// partition it.
+struct Pooled {
+    keys: fulcrum_core::dora::Samples,
+    stages: fulcrum_core::flow::FlowSamples,
+}
+
+impl Pooled {
+    /// The teams' samples as the organisation's; `None` when they were
+    /// measured alike in nothing to pool (other windows or options).
+    fn pool(parts: &[Box<Pooled>]) -> Option<Pooled> {
+        Some(Pooled {
+            keys: fulcrum_core::dora::Samples::pool(parts.iter().map(|p| &p.keys))?,
+            stages: fulcrum_core::flow::FlowSamples::pool(parts.iter().map(|p| &p.stages))?,
+        })
+    }
+}
+
+/// Whether the organisation's row may pool its teams' samples:
+/// `FULCRUM_ORG_POOL=0` measures it whole always (to compare the two).
+fn pool_enabled() -> bool {
+    std::env::var_os("FULCRUM_ORG_POOL").is_none_or(|v| v != "0")
 }
 
 /// For `FULCRUM_TIMING`: the process's resident memory now and at its

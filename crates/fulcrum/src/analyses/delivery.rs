@@ -450,6 +450,120 @@ impl SharedEvents {
     }
 }
 
+impl SharedEvents {
+    /// Whether `parts` (filters each keeping no more than these events')
+    /// partition these events so that each part's measures are the whole's
+    /// restricted to it: every pull request, deployment and incident kept by
+    /// exactly one part, each service's deployments and incidents in one,
+    /// no commit or deployment id named by two, and no incident naming a
+    /// deployment, commit or pull request of another. The whole's samples
+    /// are then its parts' pooled (`fulcrum_core::dora::Samples::pool`).
+    ///
+    /// Ids are compared by 64-bit SipHash values under a key drawn for this
+    /// process (ids such as `deploy-100001` collide under the commit-id
+    /// hasher, and a crafted id cannot aim at an unknown key): two ids
+    /// sharing one answer "no", never a false "yes".
+    pub fn partitioned_by(&self, parts: &[EventFilter]) -> bool {
+        use std::hash::BuildHasher;
+        let keyed = std::hash::RandomState::new();
+        let hash = |id: &str| keyed.hash_one(id);
+        // The one part keeping what `keeps` says, if exactly one does.
+        let owner = |keeps: &dyn Fn(&EventFilter) -> bool| -> Option<u32> {
+            let mut keeping = parts.iter().enumerate().filter(|(_, part)| keeps(part)).map(|(at, _)| at as u32);
+            let first = keeping.next()?;
+            keeping.next().is_none().then_some(first)
+        };
+        let mut used = vec![false; self.repos.len()];
+        for &repo in &self.pr_repo {
+            used[repo as usize] = true;
+        }
+        let repo_part: Vec<Option<u32>> = self
+            .repos
+            .iter()
+            .zip(&used)
+            .map(|(repo, used)| if *used { owner(&|part| part.keeps_repo(repo)) } else { None })
+            .collect();
+        if repo_part.iter().zip(&used).any(|(part, used)| *used && part.is_none()) {
+            return false;
+        }
+        // Each service in one part, with its deployments and incidents.
+        let mut service_part: HashMap<&str, u32> = HashMap::new();
+        fn same_part<'s>(parts: &mut HashMap<&'s str, u32>, service: &'s str, part: u32) -> bool {
+            *parts.entry(service).or_insert(part) == part
+        }
+        let mut target_part: Vec<Option<u32>> = vec![None; self.targets.len()];
+        for &target in &self.deployment_target {
+            let (repo, service) = &self.targets[target as usize];
+            if target_part[target as usize].is_none() {
+                let Some(part) = owner(&|part| part.keeps_deployment(repo.as_deref(), service)) else { return false };
+                if !same_part(&mut service_part, service, part) {
+                    return false;
+                }
+                target_part[target as usize] = Some(part);
+            }
+        }
+        let mut incident_part = Vec::with_capacity(self.all.incidents.len());
+        for incident in &self.all.incidents {
+            let Some(part) = owner(&|part| part.keeps_incident(&incident.service)) else { return false };
+            if !same_part(&mut service_part, &incident.service, part) {
+                return false;
+            }
+            incident_part.push(part);
+        }
+        // Every commit and deployment id named, with its part.
+        let mut commits: IdMap<u64, u32> = IdMap::default();
+        let named =
+            |ids: &mut IdMap<u64, u32>, id: &str, part: u32| -> bool { *ids.entry(hash(id)).or_insert(part) == part };
+        for (pr, &repo) in self.all.prs.iter().zip(&self.pr_repo) {
+            let part = repo_part[repo as usize].expect("decided above");
+            if let (Some(merge), Some(_)) = (&pr.merge_commit, pr.merged_at)
+                && !named(&mut commits, merge, part)
+            {
+                return false;
+            }
+        }
+        let mut deployment_ids: IdMap<u64, u32> = IdMap::default();
+        for (&target, converted) in self.deployment_target.iter().zip(&self.converted) {
+            let Some(at) = converted else { continue };
+            let deployment = &self.all.deployments[*at as usize];
+            let part = target_part[target as usize].expect("decided above");
+            if !named(&mut deployment_ids, &deployment.id, part) || !named(&mut commits, &deployment.commit, part) {
+                return false;
+            }
+            if let Some(list) = &deployment.shipped
+                && !list.iter().all(|id| named(&mut commits, id, part))
+            {
+                return false;
+            }
+        }
+        // An incident names only what its own part holds (or what no part does).
+        let within = |ids: &IdMap<u64, u32>, id: Option<&str>, part: u32| {
+            id.is_none_or(|id| ids.get(&hash(id)).is_none_or(|&owner| owner == part))
+        };
+        for (incident, &part) in self.all.incidents.iter().zip(&incident_part) {
+            if !within(&deployment_ids, incident.deployment.as_deref(), part)
+                || !within(&commits, incident.commit.as_deref(), part)
+                || !within(&commits, incident.pull_request_commit.as_deref(), part)
+            {
+                return false;
+            }
+        }
+        // A pull request an incident names is looked up in its part's
+        // repositories only.
+        let incident_parts: HashMap<&str, u32> =
+            self.all.incidents.iter().map(|i| i.service.as_str()).zip(incident_part.iter().copied()).collect();
+        self.incidents.iter().all(|incident| {
+            let (Some(part), Some((repo, _))) = (
+                incident_parts.get(incident.service.as_str()),
+                incident.pull_request.as_deref().and_then(pr_reference),
+            ) else {
+                return true;
+            };
+            !parts.iter().enumerate().any(|(at, other)| at as u32 != *part && other.keeps_repo(repo))
+        })
+    }
+}
+
 /// What [`Events::build`] makes events of.
 struct Rows<'a, D, I> {
     prs: Vec<PullRequest>,

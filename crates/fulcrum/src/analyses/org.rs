@@ -2,7 +2,8 @@
 //! the flow bottleneck, the truck factor of its repositories) and the
 //! organisation's total. Teams are compared; people never are.
 
-use fulcrum_core::dora::Metric;
+use fulcrum_core::dora::{Keys, Metric};
+use fulcrum_core::flow::{Bottleneck, StageStats};
 use serde::Serialize;
 
 use super::analysis::Analysis;
@@ -47,31 +48,47 @@ impl OrgRow {
     /// The row's delivery figures from a report of its scope.
     pub fn set_delivery(&mut self, analysis: &Analysis) {
         let dora = &analysis.dora;
-        if let Metric::Value(f) = &dora.deployment_frequency {
+        self.set_keys(&Keys {
+            deployment_frequency: dora.deployment_frequency.clone(),
+            lead_time: dora.lead_time.clone(),
+            change_failure_rate: dora.change_failure_rate.clone(),
+            recovery_time: dora.recovery_time.clone(),
+            rework_rate: dora.rework_rate.clone(),
+        });
+    }
+
+    /// The row's delivery figures from the five keys of its scope.
+    pub fn set_keys(&mut self, keys: &Keys) {
+        if let Metric::Value(f) = &keys.deployment_frequency {
             self.deployments = Some(f.deployments);
             self.deployments_per_week = Some(f.per_week);
         }
-        if let Metric::Value(l) = &dora.lead_time {
+        if let Metric::Value(l) = &keys.lead_time {
             self.lead_time = Some(l.summary.median);
         }
-        if let Metric::Value(c) = &dora.change_failure_rate {
+        if let Metric::Value(c) = &keys.change_failure_rate {
             self.change_failure_rate = Some(c.rate);
             self.change_failure_rate_lower_bound = c.lower_bound;
         }
-        if let Metric::Value(r) = &dora.recovery_time {
+        if let Metric::Value(r) = &keys.recovery_time {
             self.recovery_time = Some(r.summary.median);
         }
-        if let Metric::Value(r) = &dora.rework_rate {
+        if let Metric::Value(r) = &keys.rework_rate {
             self.rework_rate = Some(r.rate);
         }
     }
 
     /// The row's flow figures from a flow report of its scope.
     pub fn set_flow(&mut self, flow: &FlowAnalysis) {
-        if let Metric::Value(b) = &flow.report.bottleneck {
+        self.set_stages(&flow.report.cycle, &flow.report.bottleneck);
+    }
+
+    /// The row's flow figures from its scope's cycle time and bottleneck.
+    pub fn set_stages(&mut self, cycle: &Metric<StageStats>, bottleneck: &Metric<Bottleneck>) {
+        if let Metric::Value(b) = bottleneck {
             self.bottleneck = Some((b.stage.name().to_owned(), b.median_share));
         }
-        if let Metric::Value(c) = &flow.report.cycle {
+        if let Metric::Value(c) = cycle {
             self.merged_pull_requests = Some(c.summary.count);
         }
     }

@@ -350,3 +350,103 @@ fn windowed_event_reads_match_full_reads() {
     }
     assert!(narrowed, "some window reads fewer pull requests than are stored");
 }
+
+/// Teams that partition the organisation (each pull request, deployment
+/// and incident in one team, no commit or deployment named by two): the
+/// organisation's row is its teams' samples pooled, and says exactly what
+/// measuring the organisation whole says (`FULCRUM_ORG_POOL=0`). Teams
+/// that overlap, or whose events name each other's commits, are measured
+/// whole; the rows are the same either way.
+#[test]
+fn an_organisation_of_teams_that_partition_it_pools_their_samples() {
+    let events = organisation_events();
+    let imported = |name: &str, events: &str| {
+        let scratch = Scratch::new(name);
+        std::fs::write(scratch.path("org.jsonl"), events).unwrap();
+        let mut import = command(["--db", s(&scratch.db()), "import", s(&scratch.path("org.jsonl"))]);
+        run(import.current_dir(&scratch.dir)).ok();
+        scratch
+    };
+    let scratch = imported("org_pooled", &events);
+    let configs = [
+        (
+            "partition",
+            "[[team]]\nname = \"sales\"\nservices = [\"shop\", \"web\"]\n\n[[team]]\nname = \"platform\"\nservices = [\"api\"]\n",
+            true,
+        ),
+        (
+            "one team each",
+            "[[team]]\nname = \"a\"\nservices = [\"shop\"]\n[[team]]\nname = \"b\"\nservices = [\"web\"]\n\
+             [[team]]\nname = \"c\"\nservices = [\"api\"]\n",
+            true,
+        ),
+        (
+            "overlapping",
+            "[[team]]\nname = \"sales\"\nservices = [\"shop\", \"web\"]\n\n[[team]]\nname = \"all\"\nservices = [\"api\", \"shop\"]\n",
+            false,
+        ),
+    ];
+    let org = |scratch: &Scratch, config: &Path, since: &str, until: &str, pool: bool| {
+        let db = scratch.db();
+        let window = ["org", "--no-sync", "--since", since, "--until", until, "--format", "json"];
+        let mut command = command([["--db", s(&db), "--config", s(config)].as_slice(), &window].concat());
+        command.current_dir(&scratch.dir).env("FULCRUM_TIMING", "1").env("FULCRUM_NOW", "2025-06-01");
+        if !pool {
+            command.env("FULCRUM_ORG_POOL", "0");
+        }
+        let run = run(&mut command).ok();
+        let pooled = run.stderr.contains(", pooled");
+        (run.json(), pooled)
+    };
+    let windows = [("2024-02-01", "2024-03-01"), ("2024-04-15", "2024-07-15"), ("2024-01-01", "2024-12-31")];
+    for (name, text, partitions) in configs {
+        let config = scratch.path(&format!("{}.toml", name.replace(' ', "-")));
+        std::fs::write(&config, text).unwrap();
+        for (since, until) in windows {
+            let (pooled, was_pooled) = org(&scratch, &config, since, until, true);
+            let (whole, was_whole) = org(&scratch, &config, since, until, false);
+            assert!(!was_whole, "FULCRUM_ORG_POOL=0 measures the organisation whole");
+            assert_eq!(was_pooled, partitions, "{name} {since}..{until}");
+            assert_eq!(pooled, whole, "{name} {since}..{until}");
+            assert!(pooled["organisation"]["deployments"].as_u64().unwrap() > 0, "{pooled}");
+            assert!(pooled["organisation"]["lead_time"].as_f64().is_some(), "{pooled}");
+        }
+    }
+    // Teams naming each other's events: a deployment of `api` listing the
+    // commit a `shop` pull request merged (the organisation's first
+    // deployment of it may be another team's), an incident of `api`
+    // naming a deployment of `shop`, or one naming a pull request of
+    // `shop`. Each alone makes the organisation measured whole.
+    let commit = events.lines().find_map(|line| {
+        let value: Value = serde_json::from_str(line).unwrap();
+        (value["repo"] == "acme/shop" && value["type"] == "pull_request")
+            .then(|| value["merge_commit"].as_str().map(str::to_owned))
+            .flatten()
+    });
+    let commit = commit.expect("a merged shop pull request");
+    let borrowings = [
+        serde_json::json!({
+            "type": "deployment", "id": "api-borrowed", "repo": "acme/api", "service": "api",
+            "environment": "production", "commit": "api-own", "finished_at": at(2, 18), "commits": [commit],
+        }),
+        serde_json::json!({
+            "type": "incident", "id": "INC-api-named", "service": "api", "title": "down",
+            "started_at": at(40, 20), "resolved_at": at(41, 1), "deployment": "shop-12",
+        }),
+        serde_json::json!({
+            "type": "incident", "id": "INC-api-pr", "service": "api", "title": "down",
+            "started_at": at(40, 20), "resolved_at": at(41, 1), "pull_request": "acme/shop#4",
+        }),
+    ];
+    for (n, borrowing) in borrowings.iter().enumerate() {
+        let scratch = imported(&format!("org_pooled_{n}"), &format!("{events}{borrowing}\n"));
+        let config = scratch.path("partition.toml");
+        std::fs::write(&config, configs[0].1).unwrap();
+        for (since, until) in windows {
+            let (pooled, was_pooled) = org(&scratch, &config, since, until, true);
+            let (whole, _) = org(&scratch, &config, since, until, false);
+            assert!(!was_pooled, "{borrowing}: teams naming each other's events are not pooled ({since}..{until})");
+            assert_eq!(pooled, whole, "{borrowing} {since}..{until}");
+        }
+    }
+}

@@ -703,7 +703,15 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
                 Ok(flow::analyze_loaded(&store, scope, config, window, context.now, &shared.all, started, false))
             }))),
             Job::Partition => {
-                Done::Partition(team_filters.as_deref().is_some_and(|filters| shared.partitioned_by(filters)))
+                let started = std::time::Instant::now();
+                let yes = team_filters.as_deref().is_some_and(|filters| shared.partitioned_by(filters));
+                if timing {
+                    eprintln!(
+                        "org: the teams partition the organisation: {yes} ({:.3} s)",
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                Done::Partition(yes)
             }
         };
         let mut done = on_cores(threads, &order, run);

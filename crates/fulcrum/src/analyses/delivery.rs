@@ -459,13 +459,14 @@ impl SharedEvents {
     /// deployment, commit or pull request of another. The whole's samples
     /// are then its parts' pooled (`fulcrum_core::dora::Samples::pool`).
     ///
-    /// Ids are compared by 64-bit SipHash values under a key drawn for this
-    /// process (ids such as `deploy-100001` collide under the commit-id
-    /// hasher, and a crafted id cannot aim at an unknown key): two ids
-    /// sharing one answer "no", never a false "yes".
+    /// Ids are compared by 64-bit hashes (foldhash's quality hasher, keyed
+    /// per process; ids such as `deploy-100001` collide under the commit-id
+    /// hasher): two ids sharing one answer "no", never a false "yes", so a
+    /// collision, even a crafted one, only costs the time of measuring the
+    /// whole.
     pub fn partitioned_by(&self, parts: &[EventFilter]) -> bool {
         use std::hash::BuildHasher;
-        let keyed = std::hash::RandomState::new();
+        let keyed = foldhash::quality::RandomState::default();
         let hash = |id: &str| keyed.hash_one(id);
         // The one part keeping what `keeps` says, if exactly one does.
         let owner = |keeps: &dyn Fn(&EventFilter) -> bool| -> Option<u32> {

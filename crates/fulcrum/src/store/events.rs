@@ -1842,7 +1842,10 @@ impl Store {
         // How many pull requests the filter keeps (index ranges), and about
         // how many there are: this only chooses how to read, so a filter's
         // share of the repositories stands in for a count of every row.
-        let (kept, all) = if condition.is_empty() {
+        let (kept, all) = if condition.is_empty() || (stored_repos > 0 && values.len() >= stored_repos) {
+            // No filter, or one keeping every repository stored (an
+            // organisation's): every row, without a count (of 2,000,000
+            // rows on PostgreSQL, 0.48 s before the organisation's read).
             let all = usize::try_from(self.estimated_rows("pull_requests")?).unwrap_or(0);
             (all, all)
         } else {

@@ -958,26 +958,11 @@ mod tests {
 
     fn report(options: &DoraOptions) -> DoraReport {
         let (commits, deployments) = history();
-        let attribution = attribute(&commits, &deployments);
-        let is_hotfix = |c: &Commit| c.subject.starts_with("hotfix");
-        let inference = infer(&commits, &attribution, &is_hotfix);
-        let is_bot = |p: &Person| p.email.contains("[bot]");
-        let input = DoraInput {
-            commits: &commits,
-            deployments: &deployments,
-            attribution: &attribution,
-            failures: &inference.failures,
-            rework: &inference.rework,
-            is_bot: &is_bot,
-            changes: None,
-            history: true,
-        };
-        // Two ISO weeks: 2025-W02 and 2025-W03.
-        let window = Window { start: monday(), end: monday() + 14 * DAY };
-        compute(&input, window, options)
+        measured(&commits, &deployments, options)
     }
 
-    /// The report of `commits` and `deployments` over the two weeks of [`report`].
+    /// The report of `commits` and `deployments` over two ISO weeks,
+    /// 2025-W02 and 2025-W03 (hotfixes by subject, bots by address).
     fn measured(commits: &[Commit], deployments: &[Deployment], options: &DoraOptions) -> DoraReport {
         let attribution = attribute(commits, deployments);
         let inference = infer(commits, &attribution, &|c: &Commit| c.subject.starts_with("hotfix"));

@@ -714,13 +714,13 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
                 Done::Partition(yes)
             }
         };
-        let mut done = on_cores(threads, &order, run);
+        let done = on_cores(threads, &order, run);
         let mut rows = Vec::new();
         let mut report = None;
         let mut flow = None;
         let mut partitioned = false;
         let mut samples = Vec::new();
-        for (i, done) in done.drain(..).enumerate() {
+        for (i, done) in done.into_iter().enumerate() {
             match done {
                 Done::Team(row, pooled) => {
                     rows.push((i, *row));
@@ -811,8 +811,8 @@ struct Pooled {
 }
 
 impl Pooled {
-    /// The teams' samples as the organisation's; `None` when they were
-    /// measured alike in nothing to pool (other windows or options).
+    /// The teams' samples as the organisation's; `None` when they were not
+    /// measured alike (other windows or options), so cannot be pooled.
     fn pool(parts: &[Box<Pooled>]) -> Option<Pooled> {
         Some(Pooled {
             keys: fulcrum_core::dora::Samples::pool(parts.iter().map(|p| &p.keys))?,

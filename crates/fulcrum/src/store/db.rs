@@ -625,47 +625,30 @@ impl Db {
     /// row: PostgreSQL's `COPY … FROM STDIN` (text format), many times
     /// faster than inserts there; `None` on SQLite, whose multi-row inserts
     /// are as fast (the caller inserts instead).
+    ///
+    /// The rows go out in chunks of [`COPY_CHUNK`] bytes as they are
+    /// written, so that the server stores one chunk while the next is
+    /// written (the whole text written first, then sent, left the server
+    /// idle meanwhile, and the client idle while it stored: see README,
+    /// "Organisation").
     pub(crate) fn copy_in(&self, target: &str, columns: usize, values: &[&dyn ToParam]) -> Option<Result<(), DbError>> {
         use std::io::Write as _;
         let Db::Postgres(pg) = self else { return None };
-        // Room for it all at once (an import's batch sends a hundred
-        // megabytes: grown by doubling, it was copied again and again).
-        let room: usize = values
-            .iter()
-            .map(|value| match value.param() {
-                Param::Text(s) => s.len() + 1,
-                _ => 21,
-            })
-            .sum();
-        let mut text = String::with_capacity(room + room / 64);
-        for (i, value) in values.iter().enumerate() {
-            match value.param() {
-                Param::Null => text.push_str("\\N"),
-                Param::Int(v) => push_i64(&mut text, v),
-                Param::Real(v) => text.push_str(&v.to_string()),
-                // Most text has nothing to escape: copied whole.
-                Param::Text(s) if !s.bytes().any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r' | 0)) => {
-                    text.push_str(s)
-                }
-                Param::Text(s) => {
-                    for c in s.chars() {
-                        match c {
-                            '\\' => text.push_str("\\\\"),
-                            '\t' => text.push_str("\\t"),
-                            '\n' => text.push_str("\\n"),
-                            '\r' => text.push_str("\\r"),
-                            '\0' => text.push('\u{FFFD}'),
-                            c => text.push(c),
-                        }
-                    }
-                }
-            }
-            text.push(if (i + 1) % columns == 0 { '\n' } else { '\t' });
-        }
         let mut pg = pg.borrow_mut();
         let mut copy = || -> Result<(), DbError> {
+            let sent = |e: std::io::Error| DbError::Column { index: 0, message: e.to_string() };
             let mut writer = pg.client.copy_in(&format!("COPY {target} FROM STDIN"))?;
-            writer.write_all(text.as_bytes()).map_err(|e| DbError::Column { index: 0, message: e.to_string() })?;
+            let mut text = String::with_capacity(COPY_CHUNK + COPY_CHUNK / 8);
+            for (i, value) in values.iter().enumerate() {
+                push_copy_value(&mut text, value.param());
+                let last = (i + 1) % columns == 0;
+                text.push(if last { '\n' } else { '\t' });
+                if last && text.len() >= COPY_CHUNK {
+                    writer.write_all(text.as_bytes()).map_err(sent)?;
+                    text.clear();
+                }
+            }
+            writer.write_all(text.as_bytes()).map_err(sent)?;
             writer.finish()?;
             Ok(())
         };
@@ -683,6 +666,32 @@ impl Db {
             Db::Postgres(pg) => {
                 let (config, tls) = (pg.borrow().config.clone(), pg.borrow().tls.clone());
                 Ok(Db::Postgres(Box::new(RefCell::new(Pg::connect(config, tls)?))))
+            }
+        }
+    }
+}
+
+/// Bytes of `COPY` text sent at a time (see [`Db::copy_in`]).
+const COPY_CHUNK: usize = 1 << 18;
+
+/// One value in `COPY`'s text format onto `out`.
+fn push_copy_value(out: &mut String, value: Param<'_>) {
+    match value {
+        Param::Null => out.push_str("\\N"),
+        Param::Int(v) => push_i64(out, v),
+        Param::Real(v) => out.push_str(&v.to_string()),
+        // Most text has nothing to escape: copied whole.
+        Param::Text(s) if !s.bytes().any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r' | 0)) => out.push_str(s),
+        Param::Text(s) => {
+            for c in s.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\t' => out.push_str("\\t"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\0' => out.push('\u{FFFD}'),
+                    c => out.push(c),
+                }
             }
         }
     }

@@ -1094,6 +1094,11 @@ impl Positions {
     }
 }
 
+/// Fewest pull requests in a batch whose children are packed on a thread
+/// of their own while the rows are stored (an import's batches; a sync's
+/// few are packed in place).
+const PACK_BESIDE_FROM: usize = 1_000;
+
 /// Ranges of children's keys above which PostgreSQL reads a window's
 /// children by lists of ids ([`IDS_PER_LIST`] each) instead.
 const PG_RANGES: usize = 16;
@@ -1264,102 +1269,107 @@ impl Store {
             // stored before keeps its own (and has children to clear).
             let proposed =
                 propose_ids(db, "pull_request", "pull_requests", prs.iter().map(|(pr, ..)| pr.repo.as_str()))?;
-            // repo → number → row id, of the rows the upsert returned (on
-            // PostgreSQL those stored before only: see `upsert_rows`).
-            let mut ids: HashMap<String, HashMap<i64, i64>> = HashMap::new();
-            // On PostgreSQL a row whose key is not stored yet is copied into
-            // the table as it is, without the staging table and the upsert
-            // (which took 11 of 39 s importing 2,000,000 pull requests).
-            let stored = stored_keys(db, prs.iter().map(|(pr, ..)| (pr.repo.as_str(), pr.number as i64)))?;
-            let is_new = |pr: &PullRequest| {
-                stored.as_ref().is_some_and(|stored| {
-                    stored.get(pr.repo.as_str()).is_none_or(|numbers| !numbers.contains(&(pr.number as i64)))
-                })
-            };
-            let mut fresh: Vec<&dyn ToParam> = Vec::new();
-            let mut values: Vec<&dyn ToParam> = Vec::with_capacity(PULL_REQUESTS.columns.len() * prs.len());
-            for (n, (pr, source, raw, label)) in prs.iter().enumerate() {
-                let [number, additions, deletions] = &numbers[n];
-                let values = if is_new(pr) { &mut fresh } else { &mut values };
-                values.extend([
-                    &proposed[n] as &dyn ToParam,
-                    &pr.repo,
-                    number,
-                    source,
-                    &pr.author,
-                    &pr.created_at,
-                    &pr.ready_at,
-                    &pr.merged_at,
-                    &pr.closed_at,
-                    &pr.merge_commit,
-                    &pr.draft,
-                    additions,
-                    deletions,
-                    &pr.updated_at,
-                    raw,
-                    &known[n],
-                    &label.title,
-                    &label.url,
-                    &last_events[n],
-                ]);
-            }
-            let columns: Vec<&str> = PULL_REQUESTS.columns.iter().map(|(name, _)| *name).collect();
-            append_rows(db, &format!("pull_requests ({})", columns.join(", ")), &fresh, columns.len())?;
-            upsert_rows(
-                db,
-                &PULL_REQUESTS,
-                &values,
-                proposed.first().zip(proposed.last()).map(|(a, b)| (*a, *b)),
-                |r| {
-                    ids.entry(r.get(1)?).or_default().insert(r.get(2)?, r.get(0)?);
-                    Ok(())
-                },
-            )?;
-            // Each row's id: the one it had, else the one proposed.
-            let pr_ids: Vec<i64> = prs
-                .iter()
-                .zip(&proposed)
-                .map(|((pr, ..), proposed)| {
-                    ids.get(pr.repo.as_str()).and_then(|n| n.get(&(pr.number as i64))).copied().unwrap_or(*proposed)
-                })
-                .collect();
-            // Pull requests stored before this batch lose their old children.
-            let existing: Vec<i64> =
-                pr_ids.iter().zip(&proposed).filter(|(id, proposed)| id != proposed).map(|(id, _)| *id).collect();
-            for chunk in existing.chunks(ROWS_PER_STATEMENT) {
-                let values: Vec<&dyn ToParam> = chunk.iter().map(|id| id as &dyn ToParam).collect();
-                db.execute(&delete_in("pr_children", "pr_id", chunk.len()), &values)?;
-                db.execute(&delete_in("pr_commit_ids", "pr_id", chunk.len()), &values)?;
-            }
-            // Each pull request's children packed into one row (schema 18).
-            let mut children: Vec<(i64, Children)> = Vec::with_capacity(prs.len());
-            for ((pr, ..), id) in prs.iter().zip(&pr_ids) {
-                let packed = Children::of(pr);
-                if !packed.is_empty() {
-                    children.push((*id, packed));
+            // Each pull request's children packed into one row (schema 18):
+            // a large batch's on a core of their own while its rows are
+            // stored (an import's batches: see `PACK_BESIDE_FROM`).
+            let pack = || prs.iter().map(|(pr, ..)| Children::of(pr)).collect::<Vec<Children>>();
+            std::thread::scope(|threads| {
+                let packing = (prs.len() >= PACK_BESIDE_FROM).then(|| threads.spawn(pack));
+                // repo → number → row id, of the rows the upsert returned (on
+                // PostgreSQL those stored before only: see `upsert_rows`).
+                let mut ids: HashMap<String, HashMap<i64, i64>> = HashMap::new();
+                // On PostgreSQL a row whose key is not stored yet is copied into
+                // the table as it is, without the staging table and the upsert
+                // (which took 11 of 39 s importing 2,000,000 pull requests).
+                let stored = stored_keys(db, prs.iter().map(|(pr, ..)| (pr.repo.as_str(), pr.number as i64)))?;
+                let is_new = |pr: &PullRequest| {
+                    stored.as_ref().is_some_and(|stored| {
+                        stored.get(pr.repo.as_str()).is_none_or(|numbers| !numbers.contains(&(pr.number as i64)))
+                    })
+                };
+                let mut fresh: Vec<&dyn ToParam> = Vec::new();
+                let mut values: Vec<&dyn ToParam> = Vec::with_capacity(PULL_REQUESTS.columns.len() * prs.len());
+                for (n, (pr, source, raw, label)) in prs.iter().enumerate() {
+                    let [number, additions, deletions] = &numbers[n];
+                    let values = if is_new(pr) { &mut fresh } else { &mut values };
+                    values.extend([
+                        &proposed[n] as &dyn ToParam,
+                        &pr.repo,
+                        number,
+                        source,
+                        &pr.author,
+                        &pr.created_at,
+                        &pr.ready_at,
+                        &pr.merged_at,
+                        &pr.closed_at,
+                        &pr.merge_commit,
+                        &pr.draft,
+                        additions,
+                        deletions,
+                        &pr.updated_at,
+                        raw,
+                        &known[n],
+                        &label.title,
+                        &label.url,
+                        &last_events[n],
+                    ]);
                 }
-            }
-            let mut values: Vec<&dyn ToParam> = Vec::with_capacity(children.len() * 5);
-            for (id, c) in &children {
-                values.extend([
-                    id as &dyn ToParam,
-                    &c.first_commit_at,
-                    &c.first_review_at,
-                    &c.commit_times,
-                    &c.activities,
-                ]);
-            }
-            append_rows(
-                db,
-                "pr_children (pr_id, first_commit_at, first_review_at, commit_times, activities)",
-                &values,
-                5,
-            )?;
-            let mut values: Vec<&dyn ToParam> = Vec::with_capacity(children.len() * 2);
-            for (id, c) in children.iter().filter(|(_, c)| !c.commit_ids.is_empty()) {
-                values.extend([id as &dyn ToParam, &c.commit_ids]);
-            }
-            append_rows(db, "pr_commit_ids (pr_id, commit_ids)", &values, 2)?;
+                let columns: Vec<&str> = PULL_REQUESTS.columns.iter().map(|(name, _)| *name).collect();
+                append_rows(db, &format!("pull_requests ({})", columns.join(", ")), &fresh, columns.len())?;
+                upsert_rows(
+                    db,
+                    &PULL_REQUESTS,
+                    &values,
+                    proposed.first().zip(proposed.last()).map(|(a, b)| (*a, *b)),
+                    |r| {
+                        ids.entry(r.get(1)?).or_default().insert(r.get(2)?, r.get(0)?);
+                        Ok(())
+                    },
+                )?;
+                // Each row's id: the one it had, else the one proposed.
+                let pr_ids: Vec<i64> = prs
+                    .iter()
+                    .zip(&proposed)
+                    .map(|((pr, ..), proposed)| {
+                        ids.get(pr.repo.as_str()).and_then(|n| n.get(&(pr.number as i64))).copied().unwrap_or(*proposed)
+                    })
+                    .collect();
+                // Pull requests stored before this batch lose their old children.
+                let existing: Vec<i64> =
+                    pr_ids.iter().zip(&proposed).filter(|(id, proposed)| id != proposed).map(|(id, _)| *id).collect();
+                for chunk in existing.chunks(ROWS_PER_STATEMENT) {
+                    let values: Vec<&dyn ToParam> = chunk.iter().map(|id| id as &dyn ToParam).collect();
+                    db.execute(&delete_in("pr_children", "pr_id", chunk.len()), &values)?;
+                    db.execute(&delete_in("pr_commit_ids", "pr_id", chunk.len()), &values)?;
+                }
+                let packed = match packing {
+                    Some(packing) => packing.join().expect("packing a pull request's children does not panic"),
+                    None => pack(),
+                };
+                let children: Vec<(i64, Children)> =
+                    packed.into_iter().zip(&pr_ids).filter(|(c, _)| !c.is_empty()).map(|(c, id)| (*id, c)).collect();
+                let mut values: Vec<&dyn ToParam> = Vec::with_capacity(children.len() * 5);
+                for (id, c) in &children {
+                    values.extend([
+                        id as &dyn ToParam,
+                        &c.first_commit_at,
+                        &c.first_review_at,
+                        &c.commit_times,
+                        &c.activities,
+                    ]);
+                }
+                append_rows(
+                    db,
+                    "pr_children (pr_id, first_commit_at, first_review_at, commit_times, activities)",
+                    &values,
+                    5,
+                )?;
+                let mut values: Vec<&dyn ToParam> = Vec::with_capacity(children.len() * 2);
+                for (id, c) in children.iter().filter(|(_, c)| !c.commit_ids.is_empty()) {
+                    values.extend([id as &dyn ToParam, &c.commit_ids]);
+                }
+                append_rows(db, "pr_commit_ids (pr_id, commit_ids)", &values, 2)
+            })?;
             // Deployments: the last version of each, upserted in multi-row statements.
             let mut latest: HashMap<(&str, &str), usize> = HashMap::new();
             for (i, (d, _)) in batch.deployments.iter().enumerate() {

@@ -1858,6 +1858,12 @@ impl Store {
             // rows on PostgreSQL, 0.48 s before the organisation's read).
             let all = usize::try_from(self.estimated_rows("pull_requests")?).unwrap_or(0);
             (all, all)
+        } else if self.db.is_postgres() && stored_repos > 0 {
+            // PostgreSQL: the table's statistics and the filter's share of
+            // the repositories, not a count (one on the way to a team's
+            // read, 8-15 ms of its report's 0.3 s at 2,000,000 rows).
+            let all = usize::try_from(self.estimated_rows("pull_requests")?).unwrap_or(0);
+            (all * values.len().min(stored_repos) / stored_repos, all)
         } else {
             let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
             let kept: i64 = self

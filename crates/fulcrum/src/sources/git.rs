@@ -546,7 +546,7 @@ impl GitRepo {
                             }
                         }
                     }
-                    [reader.packs.found, reader.packs.applied, reader.through_gix]
+                    [reader.packs.found, reader.packs.applied, reader.through_gix, reader.refused]
                 }));
             }
             drop(tx);
@@ -559,18 +559,21 @@ impl GitRepo {
                 }
             }
             if std::env::var_os("FULCRUM_TIMING").is_some() {
-                let mut read = [0; 3];
+                let mut read = [0; 4];
                 for worker in workers {
                     // A thread that panicked panics the sync, as the scope would.
                     let counts = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                     read.iter_mut().zip(counts).for_each(|(total, n)| *total += n);
                 }
                 eprintln!(
-                    "sync: {} trees and blobs read from {} packs ({} deltas applied), {} through gix",
+                    "sync: {} trees and blobs read from {} packs ({} deltas applied), {} through gix, {} refused \
+                     (stating more than {} bytes)",
                     read[0],
                     packs.len(),
                     read[1],
-                    read[2]
+                    read[2],
+                    read[3],
+                    crate::sources::pack::MAX_OBJECT
                 );
             }
             Ok(())
@@ -741,6 +744,8 @@ struct CommitReader<'a> {
     packs: PackReader<'a>,
     /// Trees and blobs no opened pack had, for `FULCRUM_TIMING`.
     through_gix: usize,
+    /// Objects refused for the size they state (see `PackReader`'s limit).
+    refused: usize,
     trees: ObjectCache,
     blobs: ObjectCache,
     buf: Vec<u8>,
@@ -768,6 +773,7 @@ impl<'a> CommitReader<'a> {
             repo,
             packs: PackReader::new(packs),
             through_gix: 0,
+            refused: 0,
             trees: ObjectCache::new(24 * 1024 * 1024),
             blobs: ObjectCache::new(32 * 1024 * 1024),
             buf: Vec::new(),
@@ -862,6 +868,23 @@ impl<'a> CommitReader<'a> {
             Err(e) => return Err(e.to_string()),
         }
         self.through_gix += 1;
+        // gix makes room for whatever size an object states: a damaged or
+        // hostile one stating terabytes took all of memory (a sync killed by
+        // the kernel). Its header first, then its bytes if it is not larger
+        // than the packs' reader takes.
+        use gix::objs::FindHeader as _;
+        match self.repo.objects.try_header(id) {
+            Ok(Some(header)) if header.size > crate::sources::pack::MAX_OBJECT => {
+                self.refused += 1;
+                return Err(format!(
+                    "it states a size of {} bytes, more than the {} fulcrum reads",
+                    header.size,
+                    crate::sources::pack::MAX_OBJECT
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => return Err(e.to_string()),
+        }
         match self.repo.objects.try_find(id, &mut self.buf) {
             Ok(Some(data)) => Ok(Some(Arc::new(data.data.to_vec()))),
             Ok(None) => Ok(None),

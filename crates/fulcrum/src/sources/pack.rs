@@ -31,7 +31,7 @@ pub(crate) type Bytes = Arc<Vec<u8>>;
 /// Objects larger than this are left to gix (which streams nothing either,
 /// but has its own limits): a pack entry states its size, and a hostile one
 /// must not make this module allocate whatever it claims.
-const MAX_OBJECT: u64 = 256 * 1024 * 1024;
+pub(crate) const MAX_OBJECT: u64 = 256 * 1024 * 1024;
 
 /// Delta chains longer than this are corrupt (git writes at most 4,095;
 /// a cycle of offsets would otherwise never end).

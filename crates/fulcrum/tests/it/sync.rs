@@ -771,6 +771,103 @@ fn packed_and_loose_objects_store_the_same() {
     }
 }
 
+/// A loose object whose header states a size of a tebibyte (a damaged or
+/// hostile clone; git writes what it is given): the sync neither makes room
+/// for what it states nor dies for want of memory. The blob is counted as
+/// unreadable, or the sync stops naming the repository (a damaged pack's
+/// entry stating terabytes once took all of this machine's memory).
+#[test]
+fn an_object_stating_a_huge_size_is_not_allocated() {
+    let scratch = Scratch::new("sync_huge_object");
+    let dir = scratch.path("huge");
+    std::fs::create_dir_all(&dir).unwrap();
+    let git = |date: &str, args: &[&str]| git(&dir, date, args);
+    git("2025-01-06 09:00", &["-c", "init.defaultBranch=main", "init", "-q"]);
+    std::fs::write(dir.join("a.txt"), "one\n").unwrap();
+    git("2025-01-06 09:00", &["add", "a.txt"]);
+    git("2025-01-06 09:00", &["commit", "-q", "-m", "one"]);
+    std::fs::write(dir.join("a.txt"), "one\ntwo\n").unwrap();
+    git("2025-01-07 09:00", &["add", "a.txt"]);
+    git("2025-01-07 09:00", &["commit", "-q", "-m", "two"]);
+    let blob = git_read(&dir, &["rev-parse", "HEAD:a.txt"]);
+    let blob = blob.trim();
+    // zlib of "blob 1099511627776\0one\ntwo\n" in one stored block.
+    let content = b"blob 1099511627776\0one\ntwo\n";
+    let mut zlib = vec![0x78, 0x01, 0x01];
+    let len = content.len() as u16;
+    zlib.extend_from_slice(&len.to_le_bytes());
+    zlib.extend_from_slice(&(!len).to_le_bytes());
+    zlib.extend_from_slice(content);
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in content {
+        a = (a + u32::from(byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    zlib.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let object = dir.join(".git/objects").join(&blob[..2]).join(&blob[2..]);
+    std::fs::remove_file(&object).unwrap();
+    std::fs::write(&object, zlib).unwrap();
+
+    let db = scratch.db();
+    // (`run` fails the test if the sync was killed by a signal.)
+    let synced = run(command(["sync", "--repo", s(&dir), "--db", s(&db)]).env("FULCRUM_TIMING", "1"));
+    assert!(!synced.stderr.contains("panicked"), "{}", synced.stderr);
+    assert!(synced.stderr.contains(", 1 refused (stating more than 268435456 bytes)"), "{}", synced.stderr);
+    assert!(matches!(synced.code, 0 | 2), "{}", synced.stderr);
+    if synced.code == 2 {
+        assert!(synced.stderr.contains("huge") && synced.stderr.contains("git fsck"), "{}", synced.stderr);
+    }
+
+    // The same in a pack: the blob's entry header rewritten to state a
+    // tebibyte (a build reading it through gix allocated what a 4 GiB
+    // header stated: 4.2 GB at its peak, against 22 MB refusing it).
+    let packed = scratch.path("packed");
+    std::fs::create_dir_all(&packed).unwrap();
+    let git = |date: &str, args: &[&str]| crate::harness::git(&packed, date, args);
+    git("2025-01-06 09:00", &["-c", "init.defaultBranch=main", "init", "-q"]);
+    std::fs::write(packed.join("a.txt"), "one\n").unwrap();
+    git("2025-01-06 09:00", &["add", "a.txt"]);
+    git("2025-01-06 09:00", &["commit", "-q", "-m", "one"]);
+    let lines: String = (1..=2000).map(|n| format!("{n}\n")).collect();
+    std::fs::write(packed.join("a.txt"), lines).unwrap();
+    git("2025-01-07 09:00", &["add", "a.txt"]);
+    git("2025-01-07 09:00", &["commit", "-q", "-m", "two"]);
+    git("2025-01-07 09:00", &["repack", "-a", "-d", "-q"]);
+    let blob = git_read(&packed, &["rev-parse", "HEAD:a.txt"]);
+    let pack_dir = packed.join(".git/objects/pack");
+    let pack = std::fs::read_dir(&pack_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "pack"))
+        .unwrap();
+    let listing = git_read(&packed, &["verify-pack", "-v", s(&pack.with_extension("idx"))]);
+    let offset: usize = listing
+        .lines()
+        .find(|l| l.starts_with(blob.trim()))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut bytes = std::fs::read(&pack).unwrap();
+    // A blob (type 3) of 2^40 bytes: the low four bits, then seven at a time.
+    let mut size: u64 = 1 << 40;
+    let mut header = vec![0x80 | (3 << 4) | (size & 0x0f) as u8];
+    size >>= 4;
+    while size > 0 {
+        let more = if size >> 7 > 0 { 0x80 } else { 0 };
+        header.push((size & 0x7f) as u8 | more);
+        size >>= 7;
+    }
+    bytes[offset..offset + header.len()].copy_from_slice(&header);
+    std::fs::remove_file(&pack).unwrap();
+    std::fs::write(&pack, bytes).unwrap();
+    let db = scratch.other_db("packed");
+    let synced = run(command(["sync", "--repo", s(&packed), "--db", s(&db)]).env("FULCRUM_TIMING", "1"));
+    assert!(!synced.stderr.contains("panicked"), "{}", synced.stderr);
+    assert!(synced.stderr.contains(", 1 refused (stating more than 268435456 bytes)"), "{}", synced.stderr);
+    assert!(matches!(synced.code, 0 | 2), "{}", synced.stderr);
+}
+
 /// An octopus merge of 400 branches (git makes them of any size): its
 /// parents' row ids, about 1,500 bytes, stay out of the graph's index,
 /// which PostgreSQL limits to about a third of a page an entry (a merge of

@@ -292,7 +292,7 @@ impl Plan {
     /// Whether a window's rows are selected in SQL on PostgreSQL (by the
     /// filter's condition), the rows shipped then looked up by merge commit.
     fn window_in_sql_on_postgres(&self) -> bool {
-        !self.condition.is_empty()
+        true
     }
 }
 
@@ -1697,6 +1697,7 @@ impl Store {
             return Ok(rows);
         }
         let mut shipped: Vec<i64> = Vec::new();
+        let whole = plan.is_some_and(|plan| plan.condition.is_empty());
         let mut each = |r: &super::db::Row<'_, '_>| {
             let reached = r.get::<Option<i64>>(2)?.is_none_or(|last| last >= t);
             if !reached && filter.keeps_repo(&r.get::<String>(1)?) {
@@ -1708,7 +1709,24 @@ impl Store {
         // Only rows the window does not reach by time: most shipped rows are
         // the window's own, read already (an integer, formatted in).
         let before = format!("p.last_event_at < {t}");
-        if self.db.is_postgres() {
+        if self.db.is_postgres() && whole {
+            // Every repository's (an organisation's): the commits shipped
+            // hashed once on the server, joined with the rows before the
+            // window in one pass (211,000 commits at 2,000,000 pull
+            // requests: their index looked up one by one took 0.8 s, the
+            // rows' merge commits sent to be matched here 0.66 s).
+            let list = postgres_text_array(&reach.shipped);
+            self.db.batch("SET enable_nestloop = off; SET max_parallel_workers_per_gather = 0").map_err(self.sql())?;
+            let joined = self.db.for_each(
+                &format!(
+                    "{columns} JOIN unnest((?1::text)::text[]) AS s(sha) ON p.merge_commit = s.sha WHERE {before}"
+                ),
+                params![list],
+                &mut each,
+            );
+            self.db.batch("RESET enable_nestloop; RESET max_parallel_workers_per_gather").map_err(self.sql())?;
+            joined.map_err(self.sql())?;
+        } else if self.db.is_postgres() {
             // One statement per list of 10,000 (a team's 90 days at
             // 2,000,000 pull requests: 21,000 merge commits, which took 43
             // statements of 500 parameters, 130 ms).
@@ -1905,7 +1923,7 @@ impl Store {
         let legacy = !condition.is_empty() && !self.db.is_postgres() && self.has_rows_before_blocks()?;
         // A read by an index selects the window in SQL: with a reach known
         // later, by time alone, and the rows shipped are looked up after.
-        let in_sql = !condition.is_empty() && (self.db.is_postgres() || legacy);
+        let in_sql = (!condition.is_empty() || self.db.is_postgres()) && (self.db.is_postgres() || legacy);
         let (since, late) = match reach {
             Reach::All => (None, None),
             Reach::Now(reach) => (Some(reach), None),
@@ -1965,7 +1983,6 @@ impl Store {
         // halves, each on its own core (blocks are repositories of about
         // equal size).
         let mut halves: Option<i64> = None;
-        let mut merged_before: Option<i64> = None;
         if condition.is_empty() && !self.db.is_postgres() {
             let blocks: Vec<i64> = self
                 .db
@@ -1980,14 +1997,14 @@ impl Store {
         } else if let Some(at) = late_at.filter(|_| condition.is_empty() && self.db.is_postgres()) {
             // An organisation's window on PostgreSQL, which sends every
             // column of every row selected: the rows with an event since the
-            // window's start whole, of the others only the id and merge
-            // commit of those merged (below), pending until the deployments
-            // decide them. (An integer: formatted into the statement.)
+            // window's start; those before it that the deployments ship are
+            // found beside, as soon as the deployments are read (see
+            // `Store::shipped_rows`). (An integer: formatted into the
+            // statement.)
             statements.push((
                 format!("{columns} WHERE p.last_event_at IS NULL OR p.last_event_at >= {at} ORDER BY p.id"),
                 Vec::new(),
             ));
-            merged_before = Some(at);
         } else if condition.is_empty() {
             statements.push((format!("{columns} ORDER BY p.id"), Vec::new()));
         } else if self.db.is_postgres() {
@@ -2145,22 +2162,6 @@ impl Store {
             }
             None => read_all(&self.db, &statements, false, kept)?,
         };
-        let mut pending = pending;
-        if let Some(at) = merged_before {
-            self.db
-                .for_each(
-                    &format!(
-                        "SELECT p.id, p.merge_commit FROM pull_requests p
-                         WHERE p.last_event_at < {at} AND p.merge_commit IS NOT NULL"
-                    ),
-                    params![],
-                    |row| {
-                        pending.push((row.get(0)?, row.with_text(1, merge_hash)?));
-                        Ok(())
-                    },
-                )
-                .map_err(&sql)?;
-        }
         // Rows in id order (each statement's are; the halves and the ranges
         // are put in order): the children's halves below split both at one
         // place.

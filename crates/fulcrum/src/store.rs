@@ -408,6 +408,9 @@ pub struct Store {
     /// [`Store::insert_commits`] (a sync writes one repository in many
     /// batches).
     known_ids: Option<KnownIds>,
+    /// An import into an empty table takes its pull requests as new (see
+    /// [`Store::assume_new_pull_requests`]).
+    fresh_pull_requests: bool,
 }
 
 impl Drop for Store {
@@ -625,7 +628,8 @@ impl Store {
         // avoid a system call per page.
         conn.pragma_update(None, "cache_size", -65_536).map_err(unreadable)?;
         conn.pragma_update(None, "mmap_size", MMAP_SIZE).map_err(unreadable)?;
-        let mut store = Store { db: Db::Sqlite(conn), path: path.to_owned(), known_ids: None };
+        let mut store =
+            Store { db: Db::Sqlite(conn), path: path.to_owned(), known_ids: None, fresh_pull_requests: false };
         store.migrate()?;
         // WAL keeps readers going during a sync and survives kill -9
         // consistently. Set only once the file is known to be fulcrum's.
@@ -697,7 +701,7 @@ impl Store {
         conn.pragma_update(None, "cache_size", -65_536).map_err(unreadable)?;
         conn.pragma_update(None, "mmap_size", MMAP_SIZE).map_err(unreadable)?;
         conn.set_prepared_statement_cache_capacity(64);
-        Ok(Store { db: Db::Sqlite(conn), path: path.to_owned(), known_ids: None })
+        Ok(Store { db: Db::Sqlite(conn), path: path.to_owned(), known_ids: None, fresh_pull_requests: false })
     }
 
     /// Connects to PostgreSQL. A reader of a database with fulcrum's
@@ -725,7 +729,8 @@ impl Store {
         };
         config.options(&options);
         let pg = Pg::connect(config, tls).map_err(|e| sql_error(&path, e))?;
-        let mut store = Store { db: Db::Postgres(Box::new(RefCell::new(pg))), path, known_ids: None };
+        let mut store =
+            Store { db: Db::Postgres(Box::new(RefCell::new(pg))), path, known_ids: None, fresh_pull_requests: false };
         // A schema already up to date is used as it is (the team server opens
         // a store per request: no write transaction for that).
         match store.postgres_version()? {
@@ -775,7 +780,12 @@ impl Store {
     /// A second connection to the same database, for reading on another
     /// thread alongside this one.
     pub fn reader(&self) -> Result<Store, StoreError> {
-        Ok(Store { db: self.db.reader(&self.path).map_err(self.sql())?, path: self.path.clone(), known_ids: None })
+        Ok(Store {
+            db: self.db.reader(&self.path).map_err(self.sql())?,
+            path: self.path.clone(),
+            known_ids: None,
+            fresh_pull_requests: false,
+        })
     }
 
     /// Whether the store is on PostgreSQL.

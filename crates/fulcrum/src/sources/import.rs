@@ -584,7 +584,12 @@ pub fn import(
     let started = std::time::Instant::now();
     // Once the indexes are deferred, nothing returns before they are built.
     let unmapped = if deferred { store.unmap_pages().map_err(anyhow::Error::from) } else { Ok(()) };
-    let imported = unmapped.and_then(|()| read_and_store(store, reader, &shown, source, progress));
+    // Into an empty table, pull requests are copied in without looking
+    // each up (PostgreSQL; see `Store::assume_new_pull_requests`).
+    let imported = unmapped
+        .and_then(|()| store.assume_new_pull_requests().map_err(anyhow::Error::from))
+        .and_then(|_| read_and_store(store, reader, &shown, source, progress));
+    store.look_up_pull_requests();
     let stored_in = started.elapsed();
     let indexed = if deferred {
         progress.start("building the indexes", None);

@@ -244,6 +244,13 @@ pub(crate) enum DbError {
     Limit(String),
 }
 
+impl DbError {
+    /// Whether a row broke a unique key (PostgreSQL's SQLSTATE 23505).
+    pub(crate) fn is_unique_violation(&self) -> bool {
+        matches!(self, DbError::Postgres(e) if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION))
+    }
+}
+
 impl fmt::Display for DbError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

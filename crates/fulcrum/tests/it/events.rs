@@ -176,6 +176,38 @@ fn importing_again_replaces_by_id() {
     );
 }
 
+/// A pull request repeated further down a file, in a later batch (65,536
+/// lines each) of one import into an empty database: its last version is
+/// kept, once, with its own children only. (On PostgreSQL an import into an
+/// empty table copies its pull requests in without looking each up; the
+/// repeat breaks the key, and that batch is written again, looked up.)
+#[test]
+fn a_pull_request_repeated_in_a_later_batch_keeps_its_last_version() {
+    let scratch = Scratch::new("repeated_in_a_later_batch");
+    let pr = |number: u32, merge: &str, commit: &str| {
+        format!(
+            r#"{{"type":"pull_request","repo":"acme/shop","number":{number},"author":"ann","created_at":"2025-01-06T09:00:00Z","merged_at":"2025-01-06T17:00:00Z","merge_commit":"{merge}","commits":[{{"sha":"{commit}","author":"ann","authored_at":"2025-01-06T08:00:00Z"}}]}}"#
+        )
+    };
+    let mut lines = vec![pr(1, "first", "c-first")];
+    // Blank lines fill the first batch (they count as lines, store nothing).
+    lines.extend(std::iter::repeat_n(String::new(), 70_000));
+    lines.push(pr(2, "m2", "c2"));
+    lines.push(pr(1, "second", "c-second"));
+    std::fs::write(scratch.path("events.jsonl"), lines.join("\n") + "\n").unwrap();
+    let run = in_dir(&scratch, &["import", "events.jsonl"]).ok();
+    assert!(run.stderr.contains("stored 2 pull requests"), "{}", run.stderr);
+    let conn = open_db(&scratch.db());
+    assert_eq!(conn.count("pull_requests"), 2);
+    assert_eq!(
+        conn.column::<String>("SELECT merge_commit FROM pull_requests ORDER BY number"),
+        vec!["second".to_owned(), "m2".to_owned()]
+    );
+    let mut shas: Vec<String> = conn.pr_commits().into_iter().map(|c| c.sha).collect();
+    shas.sort();
+    assert_eq!(shas, vec!["c-second".to_owned(), "c2".to_owned()]);
+}
+
 #[test]
 fn nothing_stored_and_no_repository() {
     let scratch = Scratch::new("nothing_stored_no_repo");

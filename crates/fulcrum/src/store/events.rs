@@ -288,14 +288,6 @@ struct Plan {
     all: usize,
 }
 
-impl Plan {
-    /// Whether a window's rows are selected in SQL on PostgreSQL (by the
-    /// filter's condition), the rows shipped then looked up by merge commit.
-    fn window_in_sql_on_postgres(&self) -> bool {
-        true
-    }
-}
-
 /// How a read of pull requests decides which rows the windows reach.
 enum Reach<'r, 'd> {
     /// Every row.
@@ -1236,7 +1228,7 @@ impl Store {
             &renamed
         };
         if !self.fresh_pull_requests {
-            return self.write_events_once(batch, cursors, false);
+            return self.write_events_once(batch, cursors, false, &std::cell::Cell::new(false));
         }
         // Into a table that was empty when the import began, the batch's
         // pull requests are taken as new without looking them up; one stored
@@ -1244,10 +1236,10 @@ impl Store {
         // the copy fail on its key, and the batch is written again, looked
         // up (nothing of the failed attempt stays: one transaction).
         let conflicted = std::cell::Cell::new(false);
-        match self.write_events_once_checked(batch, cursors, true, &conflicted) {
+        match self.write_events_once(batch, cursors, true, &conflicted) {
             Err(_) if conflicted.get() => {
                 self.fresh_pull_requests = false;
-                self.write_events_once(batch, cursors, false)
+                self.write_events_once(batch, cursors, false, &std::cell::Cell::new(false))
             }
             written => written,
         }
@@ -1274,19 +1266,10 @@ impl Store {
         self.fresh_pull_requests = false;
     }
 
-    fn write_events_once(
-        &mut self,
-        batch: &EventBatch,
-        cursors: &[(&str, &str, &str)],
-        assume_new: bool,
-    ) -> Result<EventCounts, StoreError> {
-        self.write_events_once_checked(batch, cursors, assume_new, &std::cell::Cell::new(false))
-    }
-
     /// One attempt at [`Store::write_events`]; `assume_new`: the pull
     /// requests are copied in without a lookup, and `conflicted` is set when
     /// one of them was stored already.
-    fn write_events_once_checked(
+    fn write_events_once(
         &mut self,
         batch: &EventBatch,
         cursors: &[(&str, &str, &str)],
@@ -1876,13 +1859,13 @@ impl Store {
     pub fn load_window(&self, filter: &EventFilter, since: i64, labels: bool) -> Result<Window, StoreError> {
         let started = std::time::Instant::now();
         let count = self.counts_in_window()?;
-        // On PostgreSQL a team's window is selected in SQL and the rows
-        // before it that its deployments ship are looked up by merge commit:
-        // beside, as soon as the deployments are read, while this connection
-        // reads the window (a team's report at 2,000,000 pull requests:
-        // the lookup took 110 ms after both).
+        // On PostgreSQL a window (a team's, an organisation's) is selected
+        // in SQL and the rows before it that its deployments ship are looked
+        // up by merge commit: beside, as soon as the deployments are read,
+        // while this connection reads the window (a team's report at
+        // 2,000,000 pull requests: the lookup took 110 ms after both).
         let plan = if self.db.is_postgres() { Some(self.pull_request_plan(filter)?) } else { None };
-        let look_up = plan.as_ref().is_some_and(Plan::window_in_sql_on_postgres);
+        let look_up = plan.is_some();
         let beside_plan = plan.clone();
         let beside = self.reader()?;
         type Read =
@@ -1984,9 +1967,10 @@ impl Store {
         // Rows stored before id blocks (block 0, see `BLOCK_BITS`), read by
         // the filter's condition.
         let legacy = !condition.is_empty() && !self.db.is_postgres() && self.has_rows_before_blocks()?;
-        // A read by an index selects the window in SQL: with a reach known
-        // later, by time alone, and the rows shipped are looked up after.
-        let in_sql = (!condition.is_empty() || self.db.is_postgres()) && (self.db.is_postgres() || legacy);
+        // PostgreSQL's reads, and SQLite's of rows from before id blocks,
+        // select the window in SQL: with a reach known later, by time alone,
+        // and the rows shipped are looked up after.
+        let in_sql = self.db.is_postgres() || legacy;
         let (since, late) = match reach {
             Reach::All => (None, None),
             Reach::Now(reach) => (Some(reach), None),

@@ -652,26 +652,44 @@ impl Store {
     fn kept_repos(&self, table: &str, filter: &EventFilter) -> Result<(Vec<String>, usize), StoreError> {
         let mut kept = Vec::new();
         let mut stored = 0;
-        // The distinct values, one index seek each (a loose index scan),
-        // not a pass over millions of rows.
+        self.each_distinct(table, "repo", |repo| {
+            stored += 1;
+            if filter.keeps_repo(&repo) {
+                kept.push(repo);
+            }
+        })?;
+        Ok((kept, stored))
+    }
+
+    /// Each distinct value of `column` (indexed) in `table` but NULL, in
+    /// order: one index seek each (a loose index scan), not a pass over
+    /// millions of rows.
+    fn each_distinct(&self, table: &str, column: &str, mut each: impl FnMut(String)) -> Result<(), StoreError> {
         let distinct = format!(
-            "WITH RECURSIVE r(repo) AS (
-                 SELECT MIN(repo) FROM {table}
+            "WITH RECURSIVE r(v) AS (
+                 SELECT MIN({column}) FROM {table}
                  UNION ALL
-                 SELECT (SELECT MIN(t.repo) FROM {table} t WHERE t.repo > r.repo) FROM r WHERE r.repo IS NOT NULL
-             ) SELECT repo FROM r WHERE repo IS NOT NULL"
+                 SELECT (SELECT MIN(t.{column}) FROM {table} t WHERE t.{column} > r.v) FROM r WHERE r.v IS NOT NULL
+             ) SELECT v FROM r WHERE v IS NOT NULL"
         );
         self.db
             .for_each(&distinct, params![], |r| {
-                let repo: String = r.get(0)?;
-                stored += 1;
-                if filter.keeps_repo(&repo) {
-                    kept.push(repo);
-                }
+                each(r.get(0)?);
                 Ok(())
             })
-            .map_err(self.sql())?;
-        Ok((kept, stored))
+            .map_err(self.sql())
+    }
+
+    /// Whether `filter` keeps every deployment stored by its services
+    /// alone: it names each service stored (an organisation's teams').
+    fn keeps_every_service(&self, filter: &EventFilter) -> Result<bool, StoreError> {
+        if filter.services.is_empty() {
+            return Ok(false);
+        }
+        let named: HashSet<&str> = filter.services.iter().map(String::as_str).collect();
+        let mut every = true;
+        self.each_distinct("deployments", "service", |service| every &= named.contains(service.as_str()))?;
+        Ok(every)
     }
 
     /// `WHERE …` for pull requests (aliased `p`), with its parameters, and
@@ -2046,20 +2064,21 @@ impl Store {
             // column of every row selected: the rows with an event since the
             // window's start; those before it that the deployments ship are
             // found beside, as soon as the deployments are read (see
-            // `Store::shipped_rows`). (An integer: formatted into the
-            // statement.)
-            statements.push((
-                format!("{columns} WHERE p.last_event_at IS NULL OR p.last_event_at >= {at} ORDER BY p.id"),
-                Vec::new(),
-            ));
+            // `Store::shipped_rows`). In storage order, put in id order
+            // below: the table's scan filtered took 0.23 s of 2,000,000 rows,
+            // its primary key's scan in id order 0.56 s. (An integer:
+            // formatted into the statement.)
+            statements
+                .push((format!("{columns} WHERE p.last_event_at IS NULL OR p.last_event_at >= {at}"), Vec::new()));
         } else if condition.is_empty() {
             statements.push((format!("{columns} ORDER BY p.id"), Vec::new()));
         } else if self.db.is_postgres() {
             // PostgreSQL keeps rows in the order they arrived whatever their
             // ids, so a block's range is spread through the table: the
-            // index on (repo, last_event_at) reads the window alone.
+            // index on (repo, last_event_at) reads the window alone, put in
+            // id order below.
             let time = window_sql()?;
-            statements.push((format!("{columns}{condition}{time} ORDER BY p.id"), bound.clone()));
+            statements.push((format!("{columns}{condition}{time}"), bound.clone()));
         } else {
             if legacy {
                 let time = window_sql()?;
@@ -2440,7 +2459,11 @@ impl Store {
         let sql = self.sql();
         let mut deployments = Vec::new();
         let mut ids: Vec<i64> = Vec::new();
-        let (condition, values) = self.deployment_sql(filter)?;
+        // A filter naming every stored service keeps every row: no
+        // condition, and no count (of 400,000 deployments on PostgreSQL,
+        // 55 ms on the way to an organisation's read).
+        let (condition, values) =
+            if self.keeps_every_service(filter)? { (String::new(), Vec::new()) } else { self.deployment_sql(filter)? };
         // When the filter keeps most of them (an organisation's teams), every
         // row in storage order (each checked below) beats an index lookup a
         // row. Each row holds its commit list (schema 19): a team's report on

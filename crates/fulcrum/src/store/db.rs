@@ -19,6 +19,10 @@ pub(crate) enum Param<'a> {
     Int(i64),
     Real(f64),
     Text(&'a str),
+    /// A PostgreSQL `text[]`, sent in the binary format: no literal to
+    /// build and parse, and a value the planner sees as a constant (an
+    /// `= ANY (…)` over it is then hashed). SQLite has no arrays.
+    TextList(&'a [&'a str]),
 }
 
 /// What can be bound to a parameter.
@@ -66,6 +70,11 @@ impl ToParam for std::sync::Arc<str> {
         Param::Text(self)
     }
 }
+impl ToParam for [&str] {
+    fn param(&self) -> Param<'_> {
+        Param::TextList(self)
+    }
+}
 impl<T: ToParam + ?Sized> ToParam for &T {
     fn param(&self) -> Param<'_> {
         (**self).param()
@@ -93,6 +102,9 @@ impl rusqlite::ToSql for Param<'_> {
             Param::Real(v) => ValueRef::Real(v),
             Param::Text(s) if s.contains('\0') => return Ok(ToSqlOutput::from(without_nul(s))),
             Param::Text(s) => ValueRef::Text(s.as_bytes()),
+            Param::TextList(_) => {
+                return Err(rusqlite::Error::ToSqlConversionFailure("SQLite has no array parameters".into()));
+            }
         }))
     }
 }
@@ -133,6 +145,16 @@ impl ToSql for Param<'_> {
                 }
                 Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => s.to_sql(&Type::TEXT, out),
                 _ => Err(format!("text cannot be bound to a parameter of type {ty}").into()),
+            },
+            Param::TextList(items) => match *ty {
+                // Stored text holds no NUL (see `without_nul`): an item with
+                // one is compared as stored.
+                Type::TEXT_ARRAY if items.iter().any(|s| s.contains('\0')) => {
+                    let items: Vec<String> = items.iter().map(|s| without_nul(s)).collect();
+                    items.to_sql(ty, out)
+                }
+                Type::TEXT_ARRAY => items.to_sql(ty, out),
+                _ => Err(format!("a list of text cannot be bound to a parameter of type {ty}").into()),
             },
         }
     }
@@ -687,6 +709,7 @@ fn push_copy_value(out: &mut String, value: Param<'_>) {
         Param::Null => out.push_str("\\N"),
         Param::Int(v) => push_i64(out, v),
         Param::Real(v) => out.push_str(&v.to_string()),
+        Param::TextList(_) => unreachable!("no column copied in is an array"),
         // Most text has nothing to escape: copied whole.
         Param::Text(s) if !s.bytes().any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r' | 0)) => out.push_str(s),
         Param::Text(s) => {

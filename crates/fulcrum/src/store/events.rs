@@ -1774,32 +1774,36 @@ impl Store {
         // the window's own, read already (an integer, formatted in).
         let before = format!("p.last_event_at < {t}");
         if self.db.is_postgres() && whole {
-            // Every repository's (an organisation's): the commits shipped
-            // hashed once on the server, joined with the rows before the
-            // window in one pass (211,000 commits at 2,000,000 pull
-            // requests: their index looked up one by one took 0.8 s, the
-            // rows' merge commits sent to be matched here 0.66 s).
-            let list = postgres_text_array(&reach.shipped);
-            self.db.batch("SET enable_nestloop = off; SET max_parallel_workers_per_gather = 0").map_err(self.sql())?;
-            let joined = self.db.for_each(
-                &format!(
-                    "{columns} JOIN unnest((?1::text)::text[]) AS s(sha) ON p.merge_commit = s.sha WHERE {before}"
-                ),
-                params![list],
+            // Every repository's (an organisation's): one pass over the rows
+            // before the window, each merge commit looked up in the commits
+            // shipped, which the server hashes once (a binary array is a
+            // constant to its planner). At 2,000,000 pull requests, 211,000
+            // commits: 0.40 s; their index looked up one by one 0.8 s; a hash
+            // join 0.67-0.87 s, and 0.22 s more to parse the array as text.
+            self.db
+                .batch(
+                    "SET enable_indexscan = off; SET enable_bitmapscan = off; \
+                     SET max_parallel_workers_per_gather = 0",
+                )
+                .map_err(self.sql())?;
+            let found = self.db.for_each(
+                &format!("{columns} WHERE {before} AND p.merge_commit = ANY(?1::text[])"),
+                &[&reach.shipped.as_slice() as &dyn ToParam],
                 &mut each,
             );
-            self.db.batch("RESET enable_nestloop; RESET max_parallel_workers_per_gather").map_err(self.sql())?;
-            joined.map_err(self.sql())?;
+            self.db
+                .batch("RESET enable_indexscan; RESET enable_bitmapscan; RESET max_parallel_workers_per_gather")
+                .map_err(self.sql())?;
+            found.map_err(self.sql())?;
         } else if self.db.is_postgres() {
             // One statement per list of 10,000 (a team's 90 days at
             // 2,000,000 pull requests: 21,000 merge commits, which took 43
             // statements of 500 parameters, 130 ms).
             for chunk in reach.shipped.chunks(IDS_PER_LIST) {
-                let list = postgres_text_array(chunk);
                 self.db
                     .for_each(
-                        &format!("{columns} WHERE p.merge_commit = ANY((?1::text)::text[]) AND {before}"),
-                        params![list],
+                        &format!("{columns} WHERE p.merge_commit = ANY(?1::text[]) AND {before}"),
+                        &[&chunk as &dyn ToParam],
                         &mut each,
                     )
                     .map_err(self.sql())?;

@@ -585,24 +585,28 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
         with_team_scope(context, reach, &overrides, |config, scope| {
             let window = window_request.resolve(&config.window, context.now)?;
             let since = delivery::reach(scope.repo_key.is_some(), items, COMPARE.reach(window));
-            Ok((scope.filter.clone(), since, config.env_pattern.clone()))
+            Ok((scope.filter.clone(), since, config.env_pattern.clone(), config.link_window))
         })
     };
-    let scopes: Vec<Option<(store::EventFilter, Option<i64>, String)>> =
+    // Each row's filter, reach, environments counted and incident link window.
+    type RowScope = (store::EventFilter, Option<i64>, String, i64);
+    let scopes: Vec<Option<RowScope>> =
         jobs.iter().map(|(_, reach, _)| reach).chain([&whole]).map(|reach| scope_of(reach).ok()).collect();
-    let filters: Vec<store::EventFilter> = scopes.iter().flatten().map(|(filter, _, _)| filter.clone()).collect();
-    let since = scopes.iter().flatten().map(|(_, since, _)| *since).min().flatten();
+    let filters: Vec<store::EventFilter> = scopes.iter().flatten().map(|(filter, ..)| filter.clone()).collect();
+    let since = scopes.iter().flatten().map(|(_, since, ..)| *since).min().flatten();
+    // Incidents link by time within the longest window of any row.
+    let link_window = scopes.iter().flatten().map(|(.., link_window)| *link_window).max().unwrap_or(0);
     let union = delivery::StoredEvents::union(&filters);
     // Converted once and shared by every row when the organisation's row
     // keeps all that the teams' keep and every row counts the same
     // environments (else each row converts its own, as `report --team`
     // would).
     let shared_by = match scopes.last() {
-        Some(Some((filter, _, pattern)))
+        Some(Some((filter, _, pattern, _)))
             if scopes
                 .iter()
                 .flatten()
-                .all(|(other, _, other_pattern)| keeps_no_more(other, filter) && other_pattern == pattern) =>
+                .all(|(other, _, other_pattern, _)| keeps_no_more(other, filter) && other_pattern == pattern) =>
         {
             Some(filter.clone())
         }
@@ -613,7 +617,9 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
     // into the process's memory (at 2,000,000 pull requests a peak of
     // 2,004 MiB, unmapped 1,727-1,778 MiB, in the same time).
     store.unmap_pages()?;
-    let stored = delivery::StoredEvents::load(&store, &union, since)?;
+    // The rows show the five keys and the flow's stages of the window alone:
+    // the deployments it needs, not every one recorded.
+    let stored = delivery::StoredEvents::load_for_windows(&store, &union, since, link_window)?;
     drop(store);
     let timing = std::env::var_os("FULCRUM_TIMING").is_some();
     if timing {
@@ -655,7 +661,7 @@ pub fn organisation(context: &Context, request: &OrgRequest) -> anyhow::Result<c
         // organisation. Else (or when a team's figures are missing) the
         // organisation's report and flow measure it whole.
         let team_filters: Option<Vec<store::EventFilter>> =
-            scopes[..jobs.len()].iter().map(|scope| scope.as_ref().map(|(filter, _, _)| filter.clone())).collect();
+            scopes[..jobs.len()].iter().map(|scope| scope.as_ref().map(|(filter, ..)| filter.clone())).collect();
         let poolable = whole.repos.is_empty() && team_filters.is_some() && !jobs.is_empty() && pool_enabled();
         // The organisation's report first (the longest), its flow last: the
         // two largest analyses do not hold their memory at the same time

@@ -72,6 +72,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/0017_id_blocks.sql"),
     include_str!("store/0018_packed_children.sql"),
     include_str!("store/0019_packed_deployment_lists.sql"),
+    include_str!("store/0020_pinned_deployments.sql"),
 ];
 
 /// Failures of the store. All name the database file.
@@ -492,6 +493,9 @@ fn rebuild_deferred(db: &Db) -> Result<usize, DbError> {
         db.batch(&format!("CREATE INDEX IF NOT EXISTS {rest}"))?;
         built += 1;
     }
+    // The import left the deployments' pins to its end (its batches had no
+    // index to find shared commits by).
+    db.batch(events::PIN_ALL)?;
     db.execute("DELETE FROM meta WHERE key = ?1", params![DEFERRED_INDEXES])?;
     Ok(built)
 }
@@ -1622,6 +1626,66 @@ pub(crate) mod tests {
         let store = Store::open(&old).unwrap();
         assert_eq!(page_size(&store), 4096);
         assert!(store.db.query_row("SELECT COUNT(*) FROM meta", params![], |r| r.get::<i64>(0)).unwrap() > 0);
+    }
+
+    /// Writes pin the deployments a windowed read takes whatever their age
+    /// (schema 20): those listing a commit another lists, the first
+    /// successful one of each group (again when a rewrite moves it), those
+    /// without a list; a pin stays. `PIN_ALL`, which a bulk import and the
+    /// migration run, pins the same rows.
+    #[test]
+    fn writes_pin_what_a_windowed_read_needs_as_a_bulk_import_does() {
+        let dir = scratch_dir("pins");
+        let mut store = Store::open(&dir.join("db.sqlite")).unwrap();
+        let deployment = |id: &str, service: &str, environment: &str, at: i64, status: &str, list: Option<&[&str]>| {
+            let event = DeploymentEvent {
+                source: "import".to_owned(),
+                external_id: id.to_owned(),
+                repo: None,
+                service: service.to_owned(),
+                environment: environment.to_owned(),
+                commit: list.map_or("u1", |l| l[0]).to_owned(),
+                finished_at: at,
+                status: status.to_owned(),
+                name: None,
+                commits: list.map(|l| l.iter().map(|c| (*c).to_owned()).collect()),
+            };
+            (event, None)
+        };
+        let mut write = |deployments| {
+            store.write_events(&EventBatch { deployments, ..EventBatch::default() }, &[]).unwrap();
+        };
+        write(vec![
+            deployment("a", "s1", "production", 100, "success", Some(&["x1"])),
+            deployment("b", "s1", "production", 200, "success", Some(&["x2"])),
+            deployment("f", "s1", "production", 50, "failure", Some(&["x0"])),
+            deployment("e", "s1", "staging", 300, "success", Some(&["x5"])),
+            deployment("d", "s2", "production", 10, "success", Some(&["y1"])),
+            deployment("d2", "s2", "production", 20, "success", Some(&["y2"])),
+            deployment("u", "s3", "production", 150, "success", None),
+        ]);
+        let pinned = |store: &Store| -> Vec<String> {
+            store
+                .db
+                .query_map(
+                    "SELECT external_id FROM deployments WHERE pinned <> 0 ORDER BY external_id",
+                    params![],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert_eq!(pinned(&store), ["a", "d", "e", "u"]);
+        // Another deployment lists x1: both are pinned. Then `a` moves after
+        // `b`, which becomes its group's first; `a` stays pinned.
+        let mut write = |deployments| {
+            store.write_events(&EventBatch { deployments, ..EventBatch::default() }, &[]).unwrap();
+        };
+        write(vec![deployment("c", "s1", "production", 300, "success", Some(&["x3", "x1"]))]);
+        write(vec![deployment("a", "s1", "production", 400, "success", Some(&["x1"]))]);
+        assert_eq!(pinned(&store), ["a", "b", "c", "d", "e", "u"]);
+        store.db.batch("UPDATE deployments SET pinned = 0").unwrap();
+        store.db.batch(events::PIN_ALL).unwrap();
+        assert_eq!(pinned(&store), ["a", "b", "c", "d", "e", "u"]);
     }
 
     /// A bulk import drops the events tables' secondary indexes (keeping

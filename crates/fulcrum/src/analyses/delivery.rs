@@ -92,13 +92,38 @@ impl StoredEvents {
     /// Reads what `filter` keeps; pull requests only as far as they reach
     /// `since` (see [`reach`]).
     pub fn load(store: &Store, filter: &EventFilter, since: Option<i64>) -> anyhow::Result<StoredEvents> {
-        StoredEvents::read(store, filter, since, false)
+        StoredEvents::read(store, filter, since, false, None)
+    }
+
+    /// [`StoredEvents::load`] for figures of windows starting at `since`
+    /// or later alone (the five keys, the flow's stages: an organisation's
+    /// rows), whose incidents link by time within `link_window` seconds at
+    /// most: the deployments are those finishing since `link_window`
+    /// before `since`, and the older ones those figures need
+    /// ([`needed_before`]), not every deployment recorded. What the
+    /// figures count of the deployments left out (events not successful,
+    /// their sources, the incidents left unlinked) covers those read.
+    pub fn load_for_windows(
+        store: &Store,
+        filter: &EventFilter,
+        since: Option<i64>,
+        link_window: i64,
+    ) -> anyhow::Result<StoredEvents> {
+        StoredEvents::read(store, filter, since, false, Some(link_window))
     }
 
     /// [`StoredEvents::load`]; with `labels`, a windowed read also keeps the
-    /// pull requests' titles and web addresses from the rows it reads.
-    fn read(store: &Store, filter: &EventFilter, since: Option<i64>, labels: bool) -> anyhow::Result<StoredEvents> {
+    /// pull requests' titles and web addresses from the rows it reads; with
+    /// `link_window`, reads deployments as [`StoredEvents::load_for_windows`].
+    fn read(
+        store: &Store,
+        filter: &EventFilter,
+        since: Option<i64>,
+        labels: bool,
+        link_window: Option<i64>,
+    ) -> anyhow::Result<StoredEvents> {
         let started = std::time::Instant::now();
+        let from = since.zip(link_window).map(|(since, window)| since.saturating_sub(window.max(0)));
         // Incidents and the counts of every repository's pull requests need
         // nothing read here: a second connection reads them meanwhile, or
         // the window's read counts the pull requests as they go by.
@@ -109,11 +134,19 @@ impl StoredEvents {
                 let incidents = beside.load_incidents(filter)?;
                 Ok((incidents, if counted { None } else { Some(beside.pr_counts(filter)?) }))
             });
-            let read = Self::read_prs(store, filter, since, labels);
+            let read = Self::read_prs(store, filter, since, labels, from);
             let other = other.join().expect("reading incidents does not panic")?;
             Ok((read?, other))
         })?;
-        let EventWindow { deployments, prs, counts: counted, labels, .. } = window;
+        let EventWindow {
+            mut deployments,
+            prs,
+            counts: counted,
+            labels,
+            deployment_ids,
+            deployments_from: window_from,
+            ..
+        } = window;
         let counts = match counts.or(counted) {
             Some(counts) => counts,
             None => store.pr_counts(filter)?,
@@ -130,6 +163,19 @@ impl StoredEvents {
                 .collect();
             named = store.pr_merge_commits(&missing)?;
         }
+        let mut before = 0;
+        // A read from `from` (the store reads every deployment when one has
+        // no commit list: see `Store::read_deployments`).
+        let from = window_from;
+        if let (Some(since), Some(from), Some(link_window)) = (since, from, link_window) {
+            let wanted = needed_before(since, link_window, &deployments, &prs, &incidents, &named);
+            let shas: Vec<&str> = wanted.shas.iter().map(String::as_str).collect();
+            let names: Vec<&str> = wanted.names.iter().map(String::as_str).collect();
+            let spans: Vec<(&str, i64, i64)> = wanted.spans.iter().map(|(s, a, b)| (s.as_str(), *a, *b)).collect();
+            let (older, older_ids) = store.deployments_before(filter, from, &shas, &names, &spans)?;
+            before = older.len();
+            deployments = merged_in_order(deployments, deployment_ids, older, older_ids);
+        }
         let (pr_repo, repos) = positions(prs.iter().map(|pr| &pr.repo));
         let (deployment_target, targets) = positions(deployments.iter().map(|d| (&d.repo, &d.service)));
         let repos = repos.into_iter().cloned().collect();
@@ -137,10 +183,18 @@ impl StoredEvents {
         if std::env::var_os("FULCRUM_TIMING").is_some() {
             eprintln!(
                 "events read: deployments and pull requests in {:.3} s ({}), incidents and counts beside them, \
-                 the rest {:.3} s",
+                 the rest {:.3} s{}",
                 read.as_secs_f64(),
                 times,
-                (started.elapsed() - read).as_secs_f64()
+                (started.elapsed() - read).as_secs_f64(),
+                match from {
+                    Some(from) => format!(
+                        " ({} deployments: from {}, with the pinned before it and {before} more it needs)",
+                        deployments.len(),
+                        fulcrum_core::time::format_datetime(from)
+                    ),
+                    None => String::new(),
+                }
             );
         }
         Ok(StoredEvents {
@@ -166,10 +220,11 @@ impl StoredEvents {
         filter: &EventFilter,
         since: Option<i64>,
         labels: bool,
+        deployments_from: Option<i64>,
     ) -> anyhow::Result<(EventWindow, String)> {
         let started = std::time::Instant::now();
         if let Some(at) = since {
-            let window = store.load_window(filter, at, labels)?;
+            let window = store.load_window_from(filter, at, labels, deployments_from)?;
             let times = format!(
                 "deployments {:.3} s beside pull requests {:.3} s{}",
                 window.deployments_in.as_secs_f64(),
@@ -178,7 +233,7 @@ impl StoredEvents {
             );
             return Ok((window, times));
         }
-        let deployments = store.load_deployments(filter)?;
+        let (deployments, deployment_ids, _) = store.read_deployments(filter, None)?;
         let deployments_read = started.elapsed();
         let prs = store.load_pull_requests(filter, None)?;
         let times = format!(
@@ -186,7 +241,16 @@ impl StoredEvents {
             deployments_read.as_secs_f64(),
             (started.elapsed() - deployments_read).as_secs_f64()
         );
-        Ok((EventWindow { deployments, prs, counts: None, labels: None, deployments_in: deployments_read }, times))
+        let window = EventWindow {
+            deployments,
+            deployment_ids,
+            deployments_from: None,
+            prs,
+            counts: None,
+            labels: None,
+            deployments_in: deployments_read,
+        };
+        Ok((window, times))
     }
 
     /// A filter keeping everything any of `filters` keeps (an empty list in
@@ -576,6 +640,106 @@ struct Rows<'a, D, I> {
 }
 
 /// `owner/name#12` as `("owner/name", 12)`.
+/// What figures of windows starting at `since` need of the deployments
+/// finishing before `since - link_window`, beyond the pinned ones
+/// (schema 20) that a read from then took with `deployments`: for each
+/// incident the windows may count (started since then, open, or
+///   resolved since then), the deployment it names, those listing a commit
+///   it names (or its pull request's) that none read ships, and, when it
+///   started before `since`, its service's deployments within
+///   `link_window` before it started (linked by time).
+///
+/// Nothing else before `since - link_window` changes those figures:
+/// - a change belongs to the earliest deployment listing it, and a commit
+///   listed twice pins every deployment listing it; a pull request merged
+///   in the window that only an older deployment lists was deployed before
+///   its merge, which the flow and lead time count as not deployed, as
+///   they do a pull request no deployment lists;
+/// - an incident linked to an older deployment otherwise neither fails a
+///   deployment of the window nor ends a recovery in it (nor makes one
+///   rework: that is the last deployment of the group by its resolution).
+fn needed_before(
+    since: i64,
+    link_window: i64,
+    deployments: &[DeploymentEvent],
+    prs: &[PullRequest],
+    incidents: &[IncidentEvent],
+    named: &HashMap<(String, u64), Option<String>>,
+) -> NeededBefore {
+    let mut shipped: HashSet<&str> = HashSet::with_capacity(deployments.len() * 4);
+    for d in deployments {
+        match &d.commits {
+            Some(list) => shipped.extend(list.iter()),
+            None => {
+                shipped.insert(&d.commit);
+            }
+        }
+    }
+    let read: HashSet<&str> = deployments.iter().map(|d| d.external_id.as_str()).collect();
+    let mut wanted = NeededBefore::default();
+    let counted = |i: &&IncidentEvent| i.started_at >= since || i.resolved_at.is_none_or(|at| at >= since);
+    let counted: Vec<&IncidentEvent> = incidents.iter().filter(counted).collect();
+    // Pull requests' merge commits, only when an incident names one.
+    let merge_commits: HashMap<(&str, u64), &str> = if counted.iter().any(|i| i.pull_request.is_some()) {
+        prs.iter().filter_map(|pr| Some(((pr.repo.as_str(), pr.number), pr.merge_commit.as_deref()?))).collect()
+    } else {
+        HashMap::new()
+    };
+    for incident in counted {
+        if let Some(name) = incident.deployment.as_deref().filter(|name| !read.contains(name)) {
+            wanted.names.push(name.to_owned());
+        }
+        let pull_request = incident.pull_request.as_deref().and_then(pr_reference).and_then(|(repo, number)| {
+            match merge_commits.get(&(repo, number)) {
+                Some(commit) => Some(*commit),
+                None => named.get(&(repo.to_owned(), number)).and_then(|c| c.as_deref()),
+            }
+        });
+        for commit in [incident.commit.as_deref(), pull_request].into_iter().flatten() {
+            if !shipped.contains(commit) {
+                wanted.shas.push(commit.to_owned());
+            }
+        }
+        if incident.started_at < since {
+            wanted.spans.push((
+                incident.service.clone(),
+                incident.started_at.saturating_sub(link_window),
+                incident.started_at,
+            ));
+        }
+    }
+    for list in [&mut wanted.shas, &mut wanted.names] {
+        list.sort_unstable();
+        list.dedup();
+    }
+    wanted
+}
+
+/// What [`needed_before`] asks the store for.
+#[derive(Debug, Default)]
+struct NeededBefore {
+    shas: Vec<String>,
+    names: Vec<String>,
+    spans: Vec<(String, i64, i64)>,
+}
+
+/// Two lists of deployments in time order (ties by row id), with their row
+/// ids, as one in that order, each row once.
+fn merged_in_order(
+    a: Vec<DeploymentEvent>,
+    a_ids: Vec<i64>,
+    b: Vec<DeploymentEvent>,
+    b_ids: Vec<i64>,
+) -> Vec<DeploymentEvent> {
+    if b.is_empty() {
+        return a;
+    }
+    let mut all: Vec<(i64, DeploymentEvent)> = a_ids.into_iter().zip(a).chain(b_ids.into_iter().zip(b)).collect();
+    all.sort_by_key(|(id, d)| (d.finished_at, *id));
+    all.dedup_by_key(|(id, _)| *id);
+    all.into_iter().map(|(_, d)| d).collect()
+}
+
 fn pr_reference(reference: &str) -> Option<(&str, u64)> {
     let (repo, number) = reference.rsplit_once('#')?;
     Some((repo, number.parse().ok()?))
@@ -621,7 +785,7 @@ impl Events {
         config: &Config,
         since: Option<i64>,
     ) -> anyhow::Result<Events> {
-        Ok(StoredEvents::read(store, filter, since, true)?.into_events(filter, config))
+        Ok(StoredEvents::read(store, filter, since, true, None)?.into_events(filter, config))
     }
 
     /// The events of stored rows that `filter` keeps: deployments kept or

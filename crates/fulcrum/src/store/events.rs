@@ -247,6 +247,11 @@ pub struct Window {
     pub labels: Option<HashMap<(String, u64), PrLabel>>,
     /// How long the deployments took.
     pub deployments_in: std::time::Duration,
+    /// The row id of each of `deployments`.
+    pub deployment_ids: Vec<i64>,
+    /// Whence the deployments were read ([`Store::read_deployments`]):
+    /// `None`, every one.
+    pub deployments_from: Option<i64>,
 }
 
 /// How far a windowed read of pull requests reaches (see
@@ -730,6 +735,89 @@ const ROWS_PER_LOOKUP: usize = 8;
 /// row itself (a step on SQLite, a round trip on PostgreSQL). 256 rows of
 /// the widest table (19 columns) stay far below both parameter limits.
 const ROWS_PER_STATEMENT: usize = 256;
+
+/// Pins every deployment a windowed read must take whatever its age (see
+/// `0020_pinned_deployments.sql`, which runs the same statement): without
+/// a commit list; listing a commit another deployment lists; the first
+/// successful one of its repository, service and environment.
+pub(super) const PIN_ALL: &str = "UPDATE deployments SET pinned = 1
+WHERE pinned = 0 AND (commit_list IS NULL
+   OR id IN (SELECT c.deployment_id FROM deployment_commits c
+             WHERE c.sha IN (SELECT sha FROM deployment_commits GROUP BY sha HAVING COUNT(*) > 1))
+   OR id IN (SELECT f.id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY repo, service, environment
+                                                            ORDER BY finished_at, id) AS n
+                               FROM deployments WHERE status = 'success') f
+             WHERE f.n = 1))";
+
+/// [`PIN_ALL`] for the deployments a batch wrote (`{ids}`: their ids as
+/// parameters): those without a list; every deployment listing a commit
+/// that one of them lists and another deployment lists too; the first
+/// successful deployment of each group they belong to (which a rewritten
+/// finish time may have changed). A pin is never taken back: the upsert
+/// leaves `pinned` as it was.
+const PIN_BATCH: [&str; 3] = [
+    "UPDATE deployments SET pinned = 1 WHERE pinned = 0 AND commit_list IS NULL AND id IN ({ids})",
+    "UPDATE deployments SET pinned = 1 WHERE pinned = 0 AND id IN (
+         SELECT o.deployment_id FROM deployment_commits n JOIN deployment_commits o ON o.sha = n.sha
+         WHERE n.deployment_id IN ({ids})
+           AND EXISTS (SELECT 1 FROM deployment_commits x WHERE x.sha = n.sha AND x.deployment_id <> n.deployment_id))",
+    "UPDATE deployments SET pinned = 1 WHERE pinned = 0 AND id IN (
+         SELECT (SELECT o.id FROM deployments o
+                 WHERE o.service = b.service AND o.environment = b.environment AND o.status = 'success'
+                   AND (o.repo = b.repo OR (o.repo IS NULL AND b.repo IS NULL))
+                 ORDER BY o.finished_at, o.id LIMIT 1)
+         FROM deployments b WHERE b.id IN ({ids}) AND b.status = 'success')",
+];
+
+/// Deployments [`Store::read_deployments`] read, their row ids, and
+/// whence they were read (`None`: every one).
+pub type ReadDeployments = (Vec<DeploymentEvent>, Vec<i64>, Option<i64>);
+
+/// The columns [`deployment_row`] reads, in its order (the row id first).
+const DEPLOYMENT_COLUMNS: &str = "d.id, d.source, d.external_id, d.repo, d.service, d.environment, d.commit_sha,
+    d.finished_at, d.status, d.name, d.commit_list";
+
+/// A deployment of `SELECT {DEPLOYMENT_COLUMNS}`, its repository and
+/// service already read.
+fn deployment_row(
+    row: &super::db::Row<'_, '_>,
+    repo: Option<String>,
+    service: String,
+) -> Result<DeploymentEvent, super::db::DbError> {
+    // The list packed in the row (schema 19), when it has one.
+    let commits = if row.is_null(10)? {
+        None
+    } else {
+        let mut list = CommitList::new();
+        row.with_text(10, |text| super::packed::listed_ids(text, |sha| list.push(sha)))?
+            .map_err(|message| super::db::DbError::Column { index: 10, message })?;
+        Some(list)
+    };
+    Ok(DeploymentEvent {
+        source: row.get(1)?,
+        external_id: row.get(2)?,
+        repo,
+        service,
+        environment: row.get(5)?,
+        commit: row.get(6)?,
+        finished_at: row.get(7)?,
+        status: row.get(8)?,
+        name: row.get(9)?,
+        commits,
+    })
+}
+
+/// Puts deployments (and their row ids, `ids`) in time order, ties by id:
+/// rows come in storage order, cheaper to sort here than in SQL's sorter
+/// over every column.
+fn sort_deployments(deployments: &mut [DeploymentEvent], ids: &mut [i64]) {
+    let mut order: Vec<usize> = (0..deployments.len()).collect();
+    order.sort_unstable_by_key(|&i| (deployments[i].finished_at, ids[i]));
+    reorder(order, |a, b| {
+        deployments.swap(a, b);
+        ids.swap(a, b);
+    });
+}
 
 /// `(?1, ?2, ?3), (?4, …)`: `rows` rows of `columns` numbered parameters.
 fn placeholders(rows: usize, columns: usize) -> String {
@@ -1517,6 +1605,19 @@ impl Store {
                 }
             }
             append_rows(db, "deployment_commits (deployment_id, seq, sha)", &values, 3)?;
+            // The batch's pins (schema 20), unless an import deferred the
+            // indexes they look shared commits up by: it pins every row at
+            // its end (`PIN_ALL`).
+            if !ids.is_empty() && super::deferred_indexes(db)?.is_none() {
+                for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                    let list: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
+                    let list = list.join(", ");
+                    let values: Vec<&dyn ToParam> = chunk.iter().map(|id| id as &dyn ToParam).collect();
+                    for pin in PIN_BATCH {
+                        db.execute(&pin.replace("{ids}", &list), &values)?;
+                    }
+                }
+            }
             let mut latest: HashMap<(&str, &str), usize> = HashMap::new();
             for (n, (i, _)) in batch.incidents.iter().enumerate() {
                 latest.insert((i.source.as_str(), i.external_id.as_str()), n);
@@ -1879,6 +1980,19 @@ impl Store {
     /// ([`Store::pr_counts`]) come along, counted as the rows go by; with
     /// `labels`, their titles and web addresses, read from the same rows.
     pub fn load_window(&self, filter: &EventFilter, since: i64, labels: bool) -> Result<Window, StoreError> {
+        self.load_window_from(filter, since, labels, None)
+    }
+
+    /// [`Store::load_window`]; with `deployments_from`, the deployments
+    /// [`Store::read_deployments`] reads from then (the window's and the
+    /// pinned), with their row ids in [`Window::deployment_ids`].
+    pub fn load_window_from(
+        &self,
+        filter: &EventFilter,
+        since: i64,
+        labels: bool,
+        deployments_from: Option<i64>,
+    ) -> Result<Window, StoreError> {
         let started = std::time::Instant::now();
         let count = self.counts_in_window()?;
         // On PostgreSQL a window (a team's, an organisation's) is selected
@@ -1890,14 +2004,13 @@ impl Store {
         let look_up = plan.is_some();
         let beside_plan = plan.clone();
         let beside = self.reader()?;
-        type Read =
-            (Result<Vec<DeploymentEvent>, StoreError>, Option<Result<Vec<i64>, StoreError>>, std::time::Duration);
+        type Read = (Result<ReadDeployments, StoreError>, Option<Result<Vec<i64>, StoreError>>, std::time::Duration);
         std::thread::scope(|threads| {
             let reading = threads.spawn(move || {
-                let deployments = beside.load_deployments(filter);
+                let deployments = beside.read_deployments(filter, deployments_from);
                 let deployments_in = started.elapsed();
                 let shipped = match &deployments {
-                    Ok(deployments) if look_up => Some(beside.shipped_rows(
+                    Ok((deployments, ..)) if look_up => Some(beside.shipped_rows(
                         filter,
                         &PrReach::shipped_by(since, deployments),
                         beside_plan.as_ref(),
@@ -1918,15 +2031,15 @@ impl Store {
                     Some(Err(_)) => return None,
                     None => None,
                 };
-                Some((deployments.as_deref().ok()?, shipped))
+                Some((deployments.as_ref().ok()?.0.as_slice(), shipped))
             };
             let prs = self.read_pull_requests(filter, Reach::Later(since, &deployments), count, labels, plan);
             deployments();
             let (deployments, shipped, deployments_in) = read.into_inner().expect("the deployments were read");
-            let deployments = deployments?;
+            let (deployments, deployment_ids, deployments_from) = deployments?;
             shipped.transpose()?;
             let PrRead { prs, counts, labels } = prs?;
-            Ok(Window { deployments, prs, counts, labels, deployments_in })
+            Ok(Window { deployments, deployment_ids, deployments_from, prs, counts, labels, deployments_in })
         })
     }
 
@@ -2460,7 +2573,24 @@ impl Store {
     /// Stored deployment events (every status) that `filter` keeps, with the
     /// commits they listed.
     pub fn load_deployments(&self, filter: &EventFilter) -> Result<Vec<DeploymentEvent>, StoreError> {
+        Ok(self.read_deployments(filter, None)?.0)
+    }
+
+    /// [`Store::load_deployments`] with their row ids, in the same order;
+    /// with `from`, only those finishing at or after it and the pinned ones
+    /// before it (schema 20: the rows a window's figures may need whatever
+    /// their age; see [`Store::deployments_before`] for the others), and
+    /// `from` again. Every deployment, and `None`, when one stored has no
+    /// commit list: what it shipped comes from the history, which a
+    /// listed deployment's commit reaches too.
+    pub fn read_deployments(&self, filter: &EventFilter, from: Option<i64>) -> Result<ReadDeployments, StoreError> {
         let sql = self.sql();
+        // (Every deployment without a list is pinned: found among the few.)
+        let unlisted = "SELECT EXISTS (SELECT 1 FROM deployments WHERE pinned <> 0 AND commit_list IS NULL)";
+        let from = match from {
+            Some(_) if self.db.query_row(unlisted, params![], |r| r.get::<bool>(0)).map_err(&sql)? => None,
+            from => from,
+        };
         let mut deployments = Vec::new();
         let mut ids: Vec<i64> = Vec::new();
         // A filter naming every stored service keeps every row: no
@@ -2485,53 +2615,129 @@ impl Store {
             if kept * 2 > all { (String::new(), Vec::new()) } else { (condition, values) }
         };
         let bound: Vec<&dyn ToParam> = values.iter().map(|v| v as &dyn ToParam).collect();
+        // With `from` (an integer: formatted into the statements), the
+        // window's rows by their finish, the pinned before it by theirs.
+        let and = |more: String| {
+            if condition.is_empty() { format!(" WHERE {more}") } else { format!("{condition} AND {more}") }
+        };
+        let statements: Vec<String> = match from {
+            None => vec![condition.clone()],
+            Some(from) => {
+                vec![and(format!("d.finished_at >= {from}")), and(format!("d.pinned <> 0 AND d.finished_at < {from}"))]
+            }
+        };
         let mut keeps = filter.deployment_keeper();
-        self.db
-            .for_each(
-                &format!(
-                    "SELECT d.id, d.source, d.external_id, d.repo, d.service, d.environment, d.commit_sha,
-                            d.finished_at, d.status, d.name, d.commit_list
-                     FROM deployments d{condition}"
-                ),
-                &bound,
-                |row| {
+        for condition in statements {
+            self.db
+                .for_each(&format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments d{condition}"), &bound, |row| {
                     let repo: Option<String> = row.get(3)?;
                     let service: String = row.get(4)?;
                     if !keeps(repo.as_deref(), &service) {
                         return Ok(());
                     }
-                    // The list packed in the row (schema 19), when it has one.
-                    let commits = if row.is_null(10)? {
-                        None
-                    } else {
-                        let mut list = CommitList::new();
-                        row.with_text(10, |text| super::packed::listed_ids(text, |sha| list.push(sha)))?
-                            .map_err(|message| super::db::DbError::Column { index: 10, message })?;
-                        Some(list)
-                    };
                     ids.push(row.get(0)?);
-                    deployments.push(DeploymentEvent {
-                        source: row.get(1)?,
-                        external_id: row.get(2)?,
-                        repo,
-                        service,
-                        environment: row.get(5)?,
-                        commit: row.get(6)?,
-                        finished_at: row.get(7)?,
-                        status: row.get(8)?,
-                        name: row.get(9)?,
-                        commits,
-                    });
+                    deployments.push(deployment_row(row, repo, service)?);
                     Ok(())
-                },
-            )
-            .map_err(&sql)?;
-        // In time order (ties by id), sorted here: rows come in storage
-        // order, cheaper than SQL's sorter over every column.
-        let mut order: Vec<usize> = (0..deployments.len()).collect();
-        order.sort_unstable_by_key(|&i| (deployments[i].finished_at, ids[i]));
-        reorder(order, |a, b| deployments.swap(a, b));
-        Ok(deployments)
+                })
+                .map_err(&sql)?;
+        }
+        sort_deployments(&mut deployments, &mut ids);
+        Ok((deployments, ids, from))
+    }
+
+    /// Deployments `filter` keeps that finished before `before` and that a
+    /// window's figures need although [`Store::read_deployments`] from
+    /// `before` did not read them: those listing one of `shas`, those with
+    /// one of `names` as their source's id, and those of a service
+    /// finishing within one of `spans` (`(service, first, last)`, both
+    /// ends included). With their row ids, in time order.
+    pub fn deployments_before(
+        &self,
+        filter: &EventFilter,
+        before: i64,
+        shas: &[&str],
+        names: &[&str],
+        spans: &[(&str, i64, i64)],
+    ) -> Result<(Vec<DeploymentEvent>, Vec<i64>), StoreError> {
+        let sql = self.sql();
+        let mut wanted: Vec<i64> = Vec::new();
+        let list = |n: usize, first: usize| (first..first + n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+        for chunk in shas.chunks(ROWS_PER_STATEMENT) {
+            let values: Vec<&dyn ToParam> = chunk.iter().map(|sha| sha as &dyn ToParam).collect();
+            let found: Vec<i64> = self
+                .db
+                .query_map(
+                    &format!("SELECT deployment_id FROM deployment_commits WHERE sha IN ({})", list(chunk.len(), 1)),
+                    &values,
+                    |r| r.get(0),
+                )
+                .map_err(&sql)?;
+            wanted.extend(found);
+        }
+        if !names.is_empty() {
+            // By the unique key (source, external id), each source in turn.
+            let mut sources = Vec::new();
+            self.each_distinct("deployments", "source", |source| sources.push(source))?;
+            for source in &sources {
+                for chunk in names.chunks(ROWS_PER_STATEMENT) {
+                    let mut values: Vec<&dyn ToParam> = vec![source];
+                    values.extend(chunk.iter().map(|name| name as &dyn ToParam));
+                    let found: Vec<i64> = self
+                        .db
+                        .query_map(
+                            &format!(
+                                "SELECT id FROM deployments WHERE source = ?1 AND external_id IN ({})",
+                                list(chunk.len(), 2)
+                            ),
+                            &values,
+                            |r| r.get(0),
+                        )
+                        .map_err(&sql)?;
+                    wanted.extend(found);
+                }
+            }
+        }
+        for (service, first, last) in spans {
+            let found: Vec<i64> = self
+                .db
+                .query_map(
+                    "SELECT id FROM deployments WHERE service = ?1 AND finished_at >= ?2 AND finished_at <= ?3",
+                    params![service, first, last],
+                    |r| r.get(0),
+                )
+                .map_err(&sql)?;
+            wanted.extend(found);
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut deployments = Vec::new();
+        let mut ids = Vec::new();
+        let mut keeps = filter.deployment_keeper();
+        for chunk in wanted.chunks(ROWS_PER_STATEMENT) {
+            let mut values: Vec<&dyn ToParam> = vec![&before];
+            values.extend(chunk.iter().map(|id| id as &dyn ToParam));
+            self.db
+                .for_each(
+                    &format!(
+                        "SELECT {DEPLOYMENT_COLUMNS} FROM deployments d WHERE d.finished_at < ?1 AND d.id IN ({})",
+                        list(chunk.len(), 2)
+                    ),
+                    &values,
+                    |row| {
+                        let repo: Option<String> = row.get(3)?;
+                        let service: String = row.get(4)?;
+                        if !keeps(repo.as_deref(), &service) {
+                            return Ok(());
+                        }
+                        ids.push(row.get(0)?);
+                        deployments.push(deployment_row(row, repo, service)?);
+                        Ok(())
+                    },
+                )
+                .map_err(&sql)?;
+        }
+        sort_deployments(&mut deployments, &mut ids);
+        Ok((deployments, ids))
     }
 
     /// About how many rows `table` holds, to choose how to read it: on

@@ -450,3 +450,173 @@ fn an_organisation_of_teams_that_partition_it_pools_their_samples() {
         }
     }
 }
+
+/// Events for [`an_organisation_reads_the_deployments_its_window_needs`]:
+/// three services (teams alpha, beta, gamma) whose deployments are all
+/// listed, with what reaches from a window of 2024-10-01..2024-12-31 (days
+/// 274..365) to deployments long before it:
+/// - alpha: 30 pull requests shipped on day 101 and shipped again on day
+///   300 (a change belongs to the earliest deployment listing it); an
+///   incident naming the deployment of day 200 and one naming a commit
+///   shipped on day 152, both resolved in the window;
+/// - beta (a deployment every 10 days): an incident started before the
+///   window, resolved in it, linked by time to the deployment of day 262;
+///   a deployment of day 102 named by an incident resolved in the window,
+///   and one of day 105 that an incident still open is linked to by time;
+/// - gamma: deployments in its first 100 days only, pull requests merged
+///   in the window (its cycle still ends at a deployment).
+fn reaching_events() -> String {
+    let mut lines = Vec::new();
+    let pr = |service: &str, number: i64, merged: i64, commit: &str| {
+        serde_json::json!({
+            "type": "pull_request", "repo": format!("acme/{service}"), "number": number,
+            "author": format!("dev{}", number % 4), "created_at": at(merged - 1, 9),
+            "commits": [{"sha": format!("{commit}-c"), "author": format!("dev{}", number % 4),
+                         "authored_at": at(merged - 1, 8)}],
+            "reviews": [{"author": format!("dev{}", (number + 1) % 4), "submitted_at": at(merged - 1, 15),
+                         "state": "approved"}],
+            "merged_at": at(merged, 10), "merge_commit": commit,
+        })
+        .to_string()
+    };
+    let deployment = |service: &str, id: &str, day: i64, hour: i64, commits: &[String]| {
+        serde_json::json!({
+            "type": "deployment", "id": id, "repo": format!("acme/{service}"), "service": service,
+            "environment": "production", "commit": commits.last().unwrap(), "finished_at": at(day, hour),
+            "commits": commits,
+        })
+        .to_string()
+    };
+    let incident = |service: &str, id: &str, started: (i64, i64), resolved: Option<(i64, i64)>| {
+        serde_json::json!({
+            "type": "incident", "id": id, "service": service, "title": "down",
+            "started_at": at(started.0, started.1), "resolved_at": resolved.map(|(d, h)| at(d, h)),
+        })
+    };
+    // alpha: a pull request merged every other day, deployed every 4 days.
+    let mut number = 0;
+    let mut pending: Vec<String> = Vec::new();
+    for day in 1..362i64 {
+        if day % 2 == 1 {
+            number += 1;
+            let commit = format!("a{number}");
+            lines.push(pr("a", number, day, &commit));
+            pending.push(commit);
+        }
+        if day == 100 {
+            for k in 0..30 {
+                let commit = format!("a-again-{k}");
+                lines.push(pr("a", 1000 + k, day, &commit));
+                pending.push(commit);
+            }
+        }
+        if day % 4 == 1 && !pending.is_empty() {
+            lines.push(deployment("a", &format!("a-{day}"), day, 12, &pending));
+            pending.clear();
+        }
+    }
+    let again: Vec<String> = (0..30).map(|k| format!("a-again-{k}")).collect();
+    lines.push(deployment("a", "a-redeploy", 300, 18, &again));
+    let mut named = incident("a", "INC-a-named", (230, 9), Some((280, 9)));
+    named["deployment"] = "a-201".into();
+    lines.push(named.to_string());
+    let mut by_commit = incident("a", "INC-a-commit", (240, 9), Some((285, 9)));
+    by_commit["commit"] = "a75".into();
+    lines.push(by_commit.to_string());
+    lines.push(incident("a", "INC-a-window", (310, 9), Some((311, 9))).to_string());
+    // beta: a pull request every 5 days, deployed every 10 days.
+    let mut pending: Vec<String> = Vec::new();
+    for day in 1..362i64 {
+        if day % 5 == 0 {
+            let commit = format!("b{day}");
+            lines.push(pr("b", day, day, &commit));
+            pending.push(commit);
+        }
+        if day % 10 == 2 && !pending.is_empty() {
+            lines.push(deployment("b", &format!("b-{day}"), day, 12, &pending));
+            pending.clear();
+        }
+    }
+    lines.push(pr("b", 1105, 104, "b-extra"));
+    lines.push(deployment("b", "b-extra", 105, 12, &["b-extra".to_owned()]));
+    lines.push(incident("b", "INC-b-before", (266, 12), Some((276, 9))).to_string());
+    let mut named = incident("b", "INC-b-named", (103, 9), Some((290, 9)));
+    named["deployment"] = "b-102".into();
+    lines.push(named.to_string());
+    lines.push(incident("b", "INC-b-open", (108, 9), None).to_string());
+    // gamma: deployed in its first 100 days only.
+    for n in 0..60i64 {
+        let day = if n < 30 { 1 + n * 3 } else { 280 + (n - 30) };
+        let commit = format!("g{n}");
+        lines.push(pr("g", n + 1, day, &commit));
+        if day < 100 {
+            lines.push(deployment("g", &format!("g-{day}"), day + 1, 12, &[commit]));
+        }
+    }
+    lines.join("\n") + "\n"
+}
+
+/// An organisation's view reads the deployments of its window (from the
+/// longest incident link window before it), the pinned ones (a commit
+/// listed twice, a group's first), and the older ones its incidents need,
+/// and its rows say exactly what reading every deployment says.
+#[test]
+fn an_organisation_reads_the_deployments_its_window_needs() {
+    let scratch = Scratch::new("org_windowed_deployments");
+    std::fs::write(scratch.path("org.jsonl"), reaching_events()).unwrap();
+    let config = scratch.path("org.toml");
+    std::fs::write(
+        &config,
+        "[[team]]\nname = \"alpha\"\nservices = [\"a\"]\n\n[[team]]\nname = \"beta\"\nservices = [\"b\"]\n\n\
+         [[team]]\nname = \"gamma\"\nservices = [\"g\"]\n",
+    )
+    .unwrap();
+    let db = scratch.db();
+    let mut import = command(["--db", s(&db), "import", s(&scratch.path("org.jsonl"))]);
+    run(import.current_dir(&scratch.dir)).ok();
+    let org = |full: bool| {
+        let mut command = command([
+            "--db",
+            s(&db),
+            "--config",
+            s(&config),
+            "org",
+            "--no-sync",
+            "--since",
+            "2024-10-01",
+            "--until",
+            "2024-12-31",
+            "--format",
+            "json",
+        ]);
+        command.current_dir(&scratch.dir).env("FULCRUM_TIMING", "1").env("FULCRUM_NOW", "2025-06-01");
+        if full {
+            command.env("FULCRUM_FULL_HISTORY", "1");
+        }
+        let run = run(&mut command).ok();
+        (run.json(), run.stderr)
+    };
+    let (full, _) = org(true);
+    let (windowed, stderr) = org(false);
+    assert_eq!(windowed, full);
+    // The read was narrowed: from a week before the window, and fewer
+    // deployments than the 90 + 36 + 30 + 3 stored.
+    let line = stderr.lines().find(|l| l.contains("deployments: from")).expect("a windowed read of deployments");
+    assert!(line.contains("deployments: from 2024-09-24T00:00:00Z"), "{line}");
+    let read: usize = line.split(" deployments: from").next().unwrap().rsplit('(').next().unwrap().parse().unwrap();
+    assert!(read < 80, "{line}");
+    // What each rule keeps shows in the rows.
+    let team = |name: &str| full["teams"].as_array().unwrap().iter().find(|t| t["team"] == name).unwrap().clone();
+    let (alpha, beta, gamma) = (team("alpha"), team("beta"), team("gamma"));
+    let days = |value: &Value| value.as_f64().unwrap() / 86_400.0;
+    // Alpha's changes shipped again on day 300 belong to day 101: its lead
+    // time is days, not months; its recoveries end in the window.
+    assert!(days(&alpha["lead_time"]) < 5.0, "{alpha}");
+    assert!(days(&alpha["recovery_time"]) > 30.0, "{alpha}");
+    // Beta's recoveries: 13.9 days (linked by time to day 262, before the
+    // window) and 187.9 days (the deployment of day 102, which the open
+    // incident is not linked to: it started after day 105's).
+    assert!((days(&beta["recovery_time"]) - (13.875 + 187.875) / 2.0).abs() < 0.001, "{beta}");
+    // Gamma's pull requests merged in the window wait for a deployment.
+    assert_eq!(gamma["merged_pull_requests"], Value::Null, "{gamma}");
+}

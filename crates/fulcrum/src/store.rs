@@ -1629,9 +1629,9 @@ pub(crate) mod tests {
     }
 
     /// Writes pin the deployments a windowed read takes whatever their age
-    /// (schema 20): those listing a commit another lists, the first
-    /// successful one of each group (again when a rewrite moves it), those
-    /// without a list; a pin stays. `PIN_ALL`, which a bulk import and the
+    /// (schema 20): those listing a commit another lists, the first of each
+    /// group and status (again when a rewrite moves it), those without a
+    /// list; a pin stays. `PIN_ALL`, which a bulk import and the
     /// migration run, pins the same rows.
     #[test]
     fn writes_pin_what_a_windowed_read_needs_as_a_bulk_import_does() {
@@ -1674,7 +1674,7 @@ pub(crate) mod tests {
                 )
                 .unwrap()
         };
-        assert_eq!(pinned(&store), ["a", "d", "e", "u"]);
+        assert_eq!(pinned(&store), ["a", "d", "e", "f", "u"]);
         // Another deployment lists x1: both are pinned. Then `a` moves after
         // `b`, which becomes its group's first; `a` stays pinned.
         let mut write = |deployments| {
@@ -1682,10 +1682,10 @@ pub(crate) mod tests {
         };
         write(vec![deployment("c", "s1", "production", 300, "success", Some(&["x3", "x1"]))]);
         write(vec![deployment("a", "s1", "production", 400, "success", Some(&["x1"]))]);
-        assert_eq!(pinned(&store), ["a", "b", "c", "d", "e", "u"]);
+        assert_eq!(pinned(&store), ["a", "b", "c", "d", "e", "f", "u"]);
         store.db.batch("UPDATE deployments SET pinned = 0").unwrap();
         store.db.batch(events::PIN_ALL).unwrap();
-        assert_eq!(pinned(&store), ["a", "b", "c", "d", "e", "u"]);
+        assert_eq!(pinned(&store), ["a", "b", "c", "d", "e", "f", "u"]);
     }
 
     /// A bulk import drops the events tables' secondary indexes (keeping

@@ -9,9 +9,10 @@
 --   the history, where its group's first deployment is a baseline;
 -- - a commit of its list is listed by another deployment as well: a change
 --   belongs to the earliest deployment shipping it, however old;
--- - it is the first successful deployment of its repository, service and
---   environment: a scope with deployments somewhere in its history keeps
---   one, whatever the window (flow's cycle then ends at a deployment).
+-- - it is the first deployment of its repository, service, environment
+--   and status: a scope with deployments somewhere in its history keeps
+--   one of each kind, whatever the window (a successful one: the flow's
+--   cycle then ends at a deployment; any: the scope is not empty).
 --
 -- Writes keep it (`store/events.rs`: `PIN_BATCH_*`; a bulk import at its
 -- end, `PIN_ALL`); it only ever goes from 0 to 1, so a stale 1 costs a
@@ -21,9 +22,9 @@ UPDATE deployments SET pinned = 1
 WHERE commit_list IS NULL
    OR id IN (SELECT c.deployment_id FROM deployment_commits c
              WHERE c.sha IN (SELECT sha FROM deployment_commits GROUP BY sha HAVING COUNT(*) > 1))
-   OR id IN (SELECT f.id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY repo, service, environment
+   OR id IN (SELECT f.id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY repo, service, environment, status
                                                             ORDER BY finished_at, id) AS n
-                               FROM deployments WHERE status = 'success') f
+                               FROM deployments) f
              WHERE f.n = 1);
 -- A service's deployments in time (the first of a group, a span before an
 -- incident), a window's (by finish), the pinned before it.

@@ -311,6 +311,60 @@ enum Reach<'r, 'd> {
 /// window they ship when already looked up.
 type Shipped<'d> = (&'d [DeploymentEvent], Option<&'d [i64]>);
 
+/// What reaches a window by time, beside the rows its deployments ship.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReachBy {
+    /// An event since its start, or being open (every report).
+    LastEvent,
+    /// A merge since its start: a read for figures of the window alone
+    /// (the five keys, the flow's stages), which count no open pull
+    /// request and only merged ones' merge commits.
+    Merge,
+}
+
+impl ReachBy {
+    /// The column read for it, as `read_pull_requests` selects them.
+    fn column(self) -> usize {
+        match self {
+            ReachBy::LastEvent => 15,
+            ReachBy::Merge => 7,
+        }
+    }
+
+    /// Whether a row whose column holds `value` is reached from `at`.
+    fn reaches(self, value: Option<i64>, at: i64) -> bool {
+        match self {
+            ReachBy::LastEvent => value.is_none_or(|last| last >= at),
+            ReachBy::Merge => value.is_some_and(|merged| merged >= at),
+        }
+    }
+
+    /// The SQL condition (on `p`) of [`ReachBy::reaches`] (`at` an
+    /// integer, formatted in).
+    fn sql(self, at: i64) -> String {
+        match self {
+            ReachBy::LastEvent => format!("(p.last_event_at IS NULL OR p.last_event_at >= {at})"),
+            ReachBy::Merge => format!("p.merged_at >= {at}"),
+        }
+    }
+
+    /// The rows it does not reach that a deployment may ship (on `p`).
+    fn before_sql(self, at: i64) -> String {
+        match self {
+            ReachBy::LastEvent => format!("p.last_event_at < {at}"),
+            ReachBy::Merge => format!("p.merged_at < {at}"),
+        }
+    }
+
+    /// Its column in SQL.
+    fn column_sql(self) -> &'static str {
+        match self {
+            ReachBy::LastEvent => "p.last_event_at",
+            ReachBy::Merge => "p.merged_at",
+        }
+    }
+}
+
 /// [`PrCount`]s of pull request rows as a read goes by them (columns as
 /// `read_pull_requests` selects them: 1 repository, 3 source, 7 merge
 /// time, 9 merge commit). Rows come grouped by repository, so the last
@@ -738,22 +792,22 @@ const ROWS_PER_STATEMENT: usize = 256;
 
 /// Pins every deployment a windowed read must take whatever its age (see
 /// `0020_pinned_deployments.sql`, which runs the same statement): without
-/// a commit list; listing a commit another deployment lists; the first
-/// successful one of its repository, service and environment.
+/// a commit list; listing a commit another deployment lists; the first of
+/// its repository, service, environment and status.
 pub(super) const PIN_ALL: &str = "UPDATE deployments SET pinned = 1
 WHERE pinned = 0 AND (commit_list IS NULL
    OR id IN (SELECT c.deployment_id FROM deployment_commits c
              WHERE c.sha IN (SELECT sha FROM deployment_commits GROUP BY sha HAVING COUNT(*) > 1))
-   OR id IN (SELECT f.id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY repo, service, environment
+   OR id IN (SELECT f.id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY repo, service, environment, status
                                                             ORDER BY finished_at, id) AS n
-                               FROM deployments WHERE status = 'success') f
+                               FROM deployments) f
              WHERE f.n = 1))";
 
 /// [`PIN_ALL`] for the deployments a batch wrote (`{ids}`: their ids as
 /// parameters): those without a list; every deployment listing a commit
 /// that one of them lists and another deployment lists too; the first
-/// successful deployment of each group they belong to (which a rewritten
-/// finish time may have changed). A pin is never taken back: the upsert
+/// deployment of each group they belong to (which a rewritten finish time
+/// may have changed). A pin is never taken back: the upsert
 /// leaves `pinned` as it was.
 const PIN_BATCH: [&str; 3] = [
     "UPDATE deployments SET pinned = 1 WHERE pinned = 0 AND commit_list IS NULL AND id IN ({ids})",
@@ -763,10 +817,10 @@ const PIN_BATCH: [&str; 3] = [
            AND EXISTS (SELECT 1 FROM deployment_commits x WHERE x.sha = n.sha AND x.deployment_id <> n.deployment_id))",
     "UPDATE deployments SET pinned = 1 WHERE pinned = 0 AND id IN (
          SELECT (SELECT o.id FROM deployments o
-                 WHERE o.service = b.service AND o.environment = b.environment AND o.status = 'success'
+                 WHERE o.service = b.service AND o.environment = b.environment AND o.status = b.status
                    AND (o.repo = b.repo OR (o.repo IS NULL AND b.repo IS NULL))
                  ORDER BY o.finished_at, o.id LIMIT 1)
-         FROM deployments b WHERE b.id IN ({ids}) AND b.status = 'success')",
+         FROM deployments b WHERE b.id IN ({ids}))",
 ];
 
 /// Deployments [`Store::read_deployments`] read, their row ids, and
@@ -1812,7 +1866,7 @@ impl Store {
     /// (indexed) and kept by id.
     fn reach_sql(&self, filter: &EventFilter, reach: &PrReach<'_>) -> Result<String, StoreError> {
         let t = reach.at;
-        let shipped = self.shipped_rows(filter, reach, None)?;
+        let shipped = self.shipped_rows(filter, reach, None, ReachBy::LastEvent)?;
         // Integers (the time, row ids read from the store), not text:
         // formatted into the statement.
         let ids: Vec<String> = shipped.iter().map(i64::to_string).collect();
@@ -1831,6 +1885,7 @@ impl Store {
         filter: &EventFilter,
         reach: &PrReach<'_>,
         plan: Option<&Plan>,
+        by: ReachBy,
     ) -> Result<Vec<i64>, StoreError> {
         let t = reach.at;
         if let Some(plan) = plan.filter(|plan| {
@@ -1845,9 +1900,10 @@ impl Store {
             self.db
                 .for_each(
                     &format!(
-                        "SELECT p.id, p.repo, p.merge_commit FROM pull_requests p{} AND p.last_event_at < {t}
+                        "SELECT p.id, p.repo, p.merge_commit FROM pull_requests p{} AND {}
                          AND p.merge_commit IS NOT NULL",
-                        plan.condition
+                        plan.condition,
+                        by.before_sql(t)
                     ),
                     &bound,
                     |r| {
@@ -1864,16 +1920,16 @@ impl Store {
         let mut shipped: Vec<i64> = Vec::new();
         let whole = plan.is_some_and(|plan| plan.condition.is_empty());
         let mut each = |r: &super::db::Row<'_, '_>| {
-            let reached = r.get::<Option<i64>>(2)?.is_none_or(|last| last >= t);
+            let reached = by.reaches(r.get::<Option<i64>>(2)?, t);
             if !reached && filter.keeps_repo(&r.get::<String>(1)?) {
                 shipped.push(r.get(0)?);
             }
             Ok(())
         };
-        let columns = "SELECT p.id, p.repo, p.last_event_at FROM pull_requests p";
+        let columns = format!("SELECT p.id, p.repo, {} FROM pull_requests p", by.column_sql());
         // Only rows the window does not reach by time: most shipped rows are
         // the window's own, read already (an integer, formatted in).
-        let before = format!("p.last_event_at < {t}");
+        let before = by.before_sql(t);
         if self.db.is_postgres() && whole {
             // Every repository's (an organisation's): one pass over the rows
             // before the window, each merge commit looked up in the commits
@@ -1938,7 +1994,8 @@ impl Store {
         filter: &EventFilter,
         since: Option<&PrReach<'_>>,
     ) -> Result<Vec<PullRequest>, StoreError> {
-        Ok(self.read_pull_requests(filter, since.map_or(Reach::All, Reach::Now), false, false, None)?.prs)
+        let reach = since.map_or(Reach::All, Reach::Now);
+        Ok(self.read_pull_requests(filter, reach, false, false, None, ReachBy::LastEvent)?.prs)
     }
 
     /// Whether [`Store::load_window`] counts the pull requests it reads
@@ -1983,16 +2040,22 @@ impl Store {
         self.load_window_from(filter, since, labels, None)
     }
 
-    /// [`Store::load_window`]; with `deployments_from`, the deployments
-    /// [`Store::read_deployments`] reads from then (the window's and the
-    /// pinned), with their row ids in [`Window::deployment_ids`].
+    /// [`Store::load_window`]; with `figures_from`, a read for figures of
+    /// the window alone (the five keys, the flow's stages: an
+    /// organisation's rows): the deployments [`Store::read_deployments`]
+    /// reads from then (the window's and the pinned), with their row ids in
+    /// [`Window::deployment_ids`], and of the pull requests those merged
+    /// since `since` and those its deployments ship (not those open, or
+    /// with only an event since).
     pub fn load_window_from(
         &self,
         filter: &EventFilter,
         since: i64,
         labels: bool,
-        deployments_from: Option<i64>,
+        figures_from: Option<i64>,
     ) -> Result<Window, StoreError> {
+        let deployments_from = figures_from;
+        let by = if figures_from.is_some() { ReachBy::Merge } else { ReachBy::LastEvent };
         let started = std::time::Instant::now();
         let count = self.counts_in_window()?;
         // On PostgreSQL a window (a team's, an organisation's) is selected
@@ -2014,6 +2077,7 @@ impl Store {
                         filter,
                         &PrReach::shipped_by(since, deployments),
                         beside_plan.as_ref(),
+                        by,
                     )),
                     _ => None,
                 };
@@ -2033,7 +2097,7 @@ impl Store {
                 };
                 Some((deployments.as_ref().ok()?.0.as_slice(), shipped))
             };
-            let prs = self.read_pull_requests(filter, Reach::Later(since, &deployments), count, labels, plan);
+            let prs = self.read_pull_requests(filter, Reach::Later(since, &deployments), count, labels, plan, by);
             deployments();
             let (deployments, shipped, deployments_in) = read.into_inner().expect("the deployments were read");
             let (deployments, deployment_ids, deployments_from) = deployments?;
@@ -2084,7 +2148,9 @@ impl Store {
     /// also their counts when every row of the filter's repositories went
     /// by (none read by the window's condition in SQL); with `labels`, the
     /// titles and web addresses of those that have them. `plan`: how, when
-    /// already decided ([`Store::pull_request_plan`] of `filter`).
+    /// already decided ([`Store::pull_request_plan`] of `filter`). `by`:
+    /// what reaches a window by time (a reach known before the read is
+    /// always by the last event).
     fn read_pull_requests(
         &self,
         filter: &EventFilter,
@@ -2092,6 +2158,7 @@ impl Store {
         tally_rows: bool,
         labels: bool,
         plan: Option<Plan>,
+        by: ReachBy,
     ) -> Result<PrRead, StoreError> {
         let sql = self.sql();
         let Plan { condition, values, kept, all } = match plan {
@@ -2127,9 +2194,10 @@ impl Store {
             IfShipped,
             Pending,
         }
-        let by_time = |last_event: Option<i64>| -> ByTime {
+        let by = if since.is_some() { ReachBy::LastEvent } else { by };
+        let by_time = |value: Option<i64>| -> ByTime {
             let Some(at) = since.map(|reach| reach.at).or(late_at) else { return ByTime::Reached };
-            if last_event.is_none_or(|last| last >= at) {
+            if by.reaches(value, at) {
                 ByTime::Reached
             } else if late_at.is_some() {
                 ByTime::Pending
@@ -2155,7 +2223,7 @@ impl Store {
             match (since, late_at) {
                 (Some(reach), _) => Ok(format!(" AND {}", self.reach_sql(filter, reach)?)),
                 // An integer: formatted into the statement.
-                (None, Some(at)) => Ok(format!(" AND (p.last_event_at IS NULL OR p.last_event_at >= {at})")),
+                (None, Some(at)) => Ok(format!(" AND {}", by.sql(at))),
                 (None, None) => Ok(String::new()),
             }
         };
@@ -2185,8 +2253,7 @@ impl Store {
             // below: the table's scan filtered took 0.23 s of 2,000,000 rows,
             // its primary key's scan in id order 0.56 s. (An integer:
             // formatted into the statement.)
-            statements
-                .push((format!("{columns} WHERE p.last_event_at IS NULL OR p.last_event_at >= {at}"), Vec::new()));
+            statements.push((format!("{columns} WHERE {}", by.sql(at)), Vec::new()));
         } else if condition.is_empty() {
             statements.push((format!("{columns} ORDER BY p.id"), Vec::new()));
         } else if self.db.is_postgres() {
@@ -2238,7 +2305,7 @@ impl Store {
             let merge_commit: Option<String> = if decided {
                 row.get(9)?
             } else {
-                match by_time(row.get(15)?) {
+                match by_time(row.get(by.column())?) {
                     ByTime::Reached => row.get(9)?,
                     _ if row.is_null(9)? => return Ok(Decided::Dropped),
                     ByTime::Pending => return Ok(Decided::Pending(row.get(0)?, row.with_text(9, merge_hash)?)),
@@ -2524,7 +2591,7 @@ impl Store {
                 // Looked up beside the read already, or now.
                 match looked_up {
                     Some(rows) => ids.extend_from_slice(rows),
-                    None => ids.extend(self.shipped_rows(filter, &reach, None)?),
+                    None => ids.extend(self.shipped_rows(filter, &reach, None, by)?),
                 }
                 ids.sort_unstable();
                 ids.dedup();

@@ -464,7 +464,9 @@ fn an_organisation_of_teams_that_partition_it_pools_their_samples() {
 ///   a deployment of day 102 named by an incident resolved in the window,
 ///   and one of day 105 that an incident still open is linked to by time;
 /// - gamma: deployments in its first 100 days only, pull requests merged
-///   in the window (its cycle still ends at a deployment).
+///   in the window (its cycle still ends at a deployment);
+/// - delta: three failed deployments in its first month, nothing else (it
+///   has data to report on, none of it in the window).
 fn reaching_events() -> String {
     let mut lines = Vec::new();
     let pr = |service: &str, number: i64, merged: i64, commit: &str| {
@@ -553,6 +555,12 @@ fn reaching_events() -> String {
             lines.push(deployment("g", &format!("g-{day}"), day + 1, 12, &[commit]));
         }
     }
+    for day in [10, 20, 30] {
+        let mut failed: Value =
+            serde_json::from_str(&deployment("f", &format!("f-{day}"), day, 12, &[format!("f{day}")])).unwrap();
+        failed["status"] = "failure".into();
+        lines.push(failed.to_string());
+    }
     lines.join("\n") + "\n"
 }
 
@@ -568,7 +576,7 @@ fn an_organisation_reads_the_deployments_its_window_needs() {
     std::fs::write(
         &config,
         "[[team]]\nname = \"alpha\"\nservices = [\"a\"]\n\n[[team]]\nname = \"beta\"\nservices = [\"b\"]\n\n\
-         [[team]]\nname = \"gamma\"\nservices = [\"g\"]\n",
+         [[team]]\nname = \"gamma\"\nservices = [\"g\"]\n\n[[team]]\nname = \"delta\"\nservices = [\"f\"]\n",
     )
     .unwrap();
     let db = scratch.db();
@@ -600,14 +608,14 @@ fn an_organisation_reads_the_deployments_its_window_needs() {
     let (windowed, stderr) = org(false);
     assert_eq!(windowed, full);
     // The read was narrowed: from a week before the window, and fewer
-    // deployments than the 90 + 36 + 30 + 3 stored.
+    // deployments than the 90 + 36 + 30 + 3 + 3 stored.
     let line = stderr.lines().find(|l| l.contains("deployments: from")).expect("a windowed read of deployments");
     assert!(line.contains("deployments: from 2024-09-24T00:00:00Z"), "{line}");
     let read: usize = line.split(" deployments: from").next().unwrap().rsplit('(').next().unwrap().parse().unwrap();
     assert!(read < 80, "{line}");
     // What each rule keeps shows in the rows.
     let team = |name: &str| full["teams"].as_array().unwrap().iter().find(|t| t["team"] == name).unwrap().clone();
-    let (alpha, beta, gamma) = (team("alpha"), team("beta"), team("gamma"));
+    let (alpha, beta, gamma, delta) = (team("alpha"), team("beta"), team("gamma"), team("delta"));
     let days = |value: &Value| value.as_f64().unwrap() / 86_400.0;
     // Alpha's changes shipped again on day 300 belong to day 101: its lead
     // time is days, not months; its recoveries end in the window.
@@ -619,4 +627,7 @@ fn an_organisation_reads_the_deployments_its_window_needs() {
     assert!((days(&beta["recovery_time"]) - (13.875 + 187.875) / 2.0).abs() < 0.001, "{beta}");
     // Gamma's pull requests merged in the window wait for a deployment.
     assert_eq!(gamma["merged_pull_requests"], Value::Null, "{gamma}");
+    // Delta has nothing in the window to measure, and data to say so.
+    assert_eq!(delta["deployments"], Value::Null, "{delta}");
+    assert_eq!(delta["notes"], serde_json::json!([]), "{delta}");
 }

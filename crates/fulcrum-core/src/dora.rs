@@ -38,6 +38,11 @@ pub struct DoraInput<'a> {
     /// something). Without one (commits standing in from events), commits
     /// are never changes: lead time comes from pull requests alone.
     pub history: bool,
+    /// The earliest time of data the caller left out of `commits` and
+    /// `deployments` (a read for a window), if earlier than theirs: where
+    /// the data starts, which weeks before do not count (see
+    /// [`Samples::data_start`]).
+    pub left_out_start: Option<Instant>,
 }
 
 /// A merged pull request as a change (METRICS.md, "Lead time for changes"):
@@ -648,7 +653,13 @@ pub fn compute(input: &DoraInput<'_>, window: Window, options: &DoraOptions) -> 
         window,
         options: *options,
         deployments: deployments.len(),
-        data_start: input.commits.iter().map(|c| c.author_time).chain(deployments.iter().map(|d| d.finished_at)).min(),
+        data_start: input
+            .commits
+            .iter()
+            .map(|c| c.author_time)
+            .chain(deployments.iter().map(|d| d.finished_at))
+            .chain(input.left_out_start)
+            .min(),
         deployment_days: in_window.iter().map(|&d| time::day_number(finished(d))).collect(),
         history: input.history,
         pull_requests: input.changes.is_some(),
@@ -976,6 +987,7 @@ mod tests {
             is_bot: &is_bot,
             changes: None,
             history: true,
+            left_out_start: None,
         };
         compute(&input, Window { start: monday(), end: monday() + 14 * DAY }, options)
     }
@@ -1159,6 +1171,7 @@ mod tests {
             is_bot: &is_bot,
             changes: None,
             history: true,
+            left_out_start: None,
         };
         let window = Window { start: monday(), end: monday() + 7 * DAY };
         let report = compute(&input, window, &DoraOptions::default());
@@ -1190,6 +1203,7 @@ mod tests {
             is_bot: &is_bot,
             changes: None,
             history: true,
+            left_out_start: None,
         };
         let window = Window { start: t, end: t + 7 * DAY };
         let report = compute(&input, window, &DoraOptions::default());
@@ -1234,6 +1248,7 @@ mod tests {
             is_bot: &is_bot,
             changes: Some(&changes),
             history: true,
+            left_out_start: None,
         };
         let options = DoraOptions { failure_source: FailureSource::Incidents, ..DoraOptions::default() };
         let report = compute(&input, Window { start: t, end: t + 7 * DAY }, &options);
@@ -1272,6 +1287,7 @@ mod tests {
             is_bot: &is_bot,
             changes: None,
             history: true,
+            left_out_start: None,
         };
         let report = compute(&input, Window { start: t, end: t + 28 * DAY }, &DoraOptions::default());
         let frequency = report.deployment_frequency.value().expect("deployments");
@@ -1329,6 +1345,7 @@ mod tests {
             is_bot: &is_bot,
             changes: None,
             history: true,
+            left_out_start: None,
         };
         let window = Window { start: monday() - 104 * 7 * DAY, end: monday() + 14 * DAY };
         let report = compute(&input, window, &DoraOptions::default());

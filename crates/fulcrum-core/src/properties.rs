@@ -207,6 +207,7 @@ fn arbitrary_windows_and_event_times_never_panic_or_go_negative() {
                 is_bot: &is_bot,
                 changes,
                 history: true,
+                left_out_start: None,
             };
             check_dora(seed, &compute(&input, window, &options));
         }
@@ -253,6 +254,7 @@ fn data_that_starts_after_the_window_is_no_data_not_a_panic() {
         is_bot: &is_bot,
         changes: None,
         history: true,
+        left_out_start: None,
     };
     let window = Window { start: BASE, end: BASE + 90 * 86_400 };
     let report = compute(&input, window, &DoraOptions::default());

@@ -1630,8 +1630,8 @@ pub(crate) mod tests {
 
     /// Writes pin the deployments a windowed read takes whatever their age
     /// (schema 20): those listing a commit another lists, the first of each
-    /// group and status (again when a rewrite moves it), those without a
-    /// list; a pin stays. `PIN_ALL`, which a bulk import and the
+    /// group and status (again when a rewrite moves it, in time or to
+    /// another group), those without a list; a pin stays. `PIN_ALL`, which a bulk import and the
     /// migration run, pins the same rows.
     #[test]
     fn writes_pin_what_a_windowed_read_needs_as_a_bulk_import_does() {
@@ -1683,9 +1683,23 @@ pub(crate) mod tests {
         write(vec![deployment("c", "s1", "production", 300, "success", Some(&["x3", "x1"]))]);
         write(vec![deployment("a", "s1", "production", 400, "success", Some(&["x1"]))]);
         assert_eq!(pinned(&store), ["a", "b", "c", "d", "e", "f", "u"]);
+        // `d` moves to another environment: `d2` is its old group's first.
+        let mut write = |deployments| {
+            store.write_events(&EventBatch { deployments, ..EventBatch::default() }, &[]).unwrap();
+        };
+        write(vec![deployment("d", "s2", "staging", 10, "success", Some(&["y1"]))]);
+        assert_eq!(pinned(&store), ["a", "b", "c", "d", "d2", "e", "f", "u"]);
         store.db.batch("UPDATE deployments SET pinned = 0").unwrap();
         store.db.batch(events::PIN_ALL).unwrap();
-        assert_eq!(pinned(&store), ["a", "b", "c", "d", "e", "f", "u"]);
+        assert_eq!(pinned(&store), ["a", "b", "c", "d", "d2", "e", "f", "u"]);
+        // A read from a time takes every row while one has no list, or
+        // while an import's pins are pending.
+        let from = |store: &Store| store.read_deployments(&EventFilter::default(), Some(250)).unwrap().2;
+        assert_eq!(from(&store), None);
+        store.db.batch("UPDATE deployments SET commit_list = '' WHERE commit_list IS NULL").unwrap();
+        assert_eq!(from(&store), Some(250));
+        store.db.execute("INSERT INTO meta (key, value) VALUES (?1, '[]')", params![DEFERRED_INDEXES]).unwrap();
+        assert_eq!(from(&store), None);
     }
 
     /// A bulk import drops the events tables' secondary indexes (keeping

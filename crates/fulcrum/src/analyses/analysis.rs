@@ -700,6 +700,7 @@ pub fn analyze_loaded(
         is_bot: &is_bot,
         changes: pr_based.then_some(changes.as_slice()),
         history: git.is_some(),
+        left_out_start: events.left_out_start,
     };
     let options = DoraOptions {
         average: config.average,

@@ -40,6 +40,10 @@ pub struct Events {
     /// Read with the pull requests ([`Events::load_named`]): the title and
     /// web address of each that has either; `None`: not read (ask the store).
     pub labels: Option<HashMap<(String, u64), PrLabel>>,
+    /// The earliest merge of a pull request with a merge commit that a
+    /// windowed read left out, when no pull request read was merged as
+    /// early (in a history standing in, where the data starts).
+    pub left_out_start: Option<i64>,
 }
 
 /// What the pull requests of a scope add up to, over all of them.
@@ -123,7 +127,11 @@ impl StoredEvents {
         link_window: Option<i64>,
     ) -> anyhow::Result<StoredEvents> {
         let started = std::time::Instant::now();
-        let from = since.zip(link_window).map(|(since, window)| since.saturating_sub(window.max(0)));
+        // (A deployment up to `MERGE_CLOCK_TOLERANCE` before a merge in the
+        // window ships it at the merge: read from there at least.)
+        let from = since
+            .zip(link_window)
+            .map(|(since, window)| since.saturating_sub(window.max(MERGE_CLOCK_TOLERANCE).max(0)));
         // Incidents and the counts of every repository's pull requests need
         // nothing read here: a second connection reads them meanwhile, or
         // the window's read counts the pull requests as they go by.
@@ -147,10 +155,22 @@ impl StoredEvents {
             deployments_from: window_from,
             ..
         } = window;
-        let counts = match counts.or(counted) {
+        let mut counts = match counts.or(counted) {
             Some(counts) => counts,
             None => store.pr_counts(filter)?,
         };
+        if let Some(since) = since {
+            // Where the data starts (the stand-ins' earliest merge): a
+            // repository with a pull request read that was merged before
+            // `since` starts before the windows; the others' earliest merge
+            // is looked up.
+            let covered: HashSet<&str> = prs
+                .iter()
+                .filter(|pr| pr.merge_commit.is_some() && pr.merged_at.is_some_and(|at| at < since))
+                .map(|pr| pr.repo.as_str())
+                .collect();
+            store.first_merges_before(&mut counts, &covered, since)?;
+        }
         let read = started.elapsed();
         let mut named = HashMap::new();
         if since.is_some() {
@@ -643,11 +663,11 @@ struct Rows<'a, D, I> {
 /// What figures of windows starting at `since` need of the deployments
 /// finishing before `since - link_window`, beyond the pinned ones
 /// (schema 20) that a read from then took with `deployments`: for each
-/// incident the windows may count (started since then, open, or
-///   resolved since then), the deployment it names, those listing a commit
-///   it names (or its pull request's) that none read ships, and, when it
-///   started before `since`, its service's deployments within
-///   `link_window` before it started (linked by time).
+/// incident the windows may count (started since then, open, or resolved
+/// since then), the deployments of the id it names, those listing a commit
+/// it names (or its pull request's) that none read lists, and, when it
+/// started before `since`, its service's deployments within `link_window`
+/// before it started (linked by time).
 ///
 /// Nothing else before `since - link_window` changes those figures:
 /// - a change belongs to the earliest deployment listing it, and a commit
@@ -675,7 +695,6 @@ fn needed_before(
             }
         }
     }
-    let read: HashSet<&str> = deployments.iter().map(|d| d.external_id.as_str()).collect();
     let mut wanted = NeededBefore::default();
     let counted = |i: &&IncidentEvent| i.started_at >= since || i.resolved_at.is_none_or(|at| at >= since);
     let counted: Vec<&IncidentEvent> = incidents.iter().filter(counted).collect();
@@ -686,7 +705,9 @@ fn needed_before(
         HashMap::new()
     };
     for incident in counted {
-        if let Some(name) = incident.deployment.as_deref().filter(|name| !read.contains(name)) {
+        // Every deployment of that id, also when one was read: an incident
+        // names the last counted one (another source's may be left out).
+        if let Some(name) = incident.deployment.as_deref() {
             wanted.names.push(name.to_owned());
         }
         let pull_request = incident.pull_request.as_deref().and_then(pr_reference).and_then(|(repo, number)| {
@@ -857,7 +878,9 @@ impl Events {
         // Pull requests carry no source column in the core type: named by
         // repository and source from their counts (every one, read or not).
         let mut pr_totals = PrTotals::default();
+        let mut left_out_start: Option<i64> = None;
         for count in counts.iter().filter(|c| filter.keeps_repo(&c.repo)) {
+            left_out_start = left_out_start.into_iter().chain(count.left_out_merge).min();
             let kind = count.source.split(':').next().unwrap_or("import");
             sources.insert(if kind == "import" { "import".to_owned() } else { format!("{kind}:{}", count.repo) });
             pr_totals.stored += count.stored;
@@ -869,7 +892,17 @@ impl Events {
         if since.is_some() && std::env::var_os("FULCRUM_TIMING").is_some() {
             eprintln!("events: {} of {} pull requests read", prs.len(), pr_totals.stored);
         }
-        Events { prs, deployments, skipped_deployments, incidents, sources, pr_totals, prs_since: since, labels: None }
+        Events {
+            prs,
+            deployments,
+            skipped_deployments,
+            incidents,
+            sources,
+            pr_totals,
+            prs_since: since,
+            labels: None,
+            left_out_start,
+        }
     }
 
     /// Without a git history: when the first deployment shipping each of
@@ -1173,6 +1206,7 @@ mod tests {
             stored: 3,
             merged: 2,
             merged_without_commit: 1,
+            left_out_merge: Some(1000),
         };
         StoredEvents {
             prs,

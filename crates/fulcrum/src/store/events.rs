@@ -175,6 +175,7 @@ impl Store {
                         stored: usize::try_from(r.get::<i64>(2)?).unwrap_or(0),
                         merged: usize::try_from(r.get::<i64>(3)?).unwrap_or(0),
                         merged_without_commit: 0,
+                        left_out_merge: None,
                     })
                 },
             )
@@ -202,6 +203,34 @@ impl Store {
             )
             .map_err(self.sql())?;
         Ok(counts)
+    }
+
+    /// For each of `counts` (a repository's pull requests from one source)
+    /// with merge commits, whose repository is not in `covered`: the
+    /// earliest merge of one with a merge commit, when before `before`
+    /// (`PrCount::left_out_merge`). One index seek each (`pull_requests_counts`).
+    pub fn first_merges_before(
+        &self,
+        counts: &mut [PrCount],
+        covered: &HashSet<&str>,
+        before: i64,
+    ) -> Result<(), StoreError> {
+        for count in counts.iter_mut() {
+            if count.merged <= count.merged_without_commit || covered.contains(count.repo.as_str()) {
+                continue;
+            }
+            count.left_out_merge = self
+                .db
+                .query_opt(
+                    "SELECT p.merged_at FROM pull_requests p
+                     WHERE p.repo = ?1 AND p.source = ?2 AND p.merged_at < ?3 AND p.merge_commit IS NOT NULL
+                     ORDER BY p.merged_at LIMIT 1",
+                    params![count.repo, count.source, before],
+                    |r| r.get(0),
+                )
+                .map_err(self.sql())?;
+        }
+        Ok(())
     }
 
     /// `(merged_at, repo, number)` of every merged pull request `filter`
@@ -388,7 +417,14 @@ impl Tally {
             self.last = match self.counts.iter().position(|c| c.repo == repo && c.source == source) {
                 Some(i) => i,
                 None => {
-                    self.counts.push(PrCount { repo, source, stored: 0, merged: 0, merged_without_commit: 0 });
+                    self.counts.push(PrCount {
+                        repo,
+                        source,
+                        stored: 0,
+                        merged: 0,
+                        merged_without_commit: 0,
+                        left_out_merge: None,
+                    });
                     self.counts.len() - 1
                 }
             };
@@ -505,6 +541,10 @@ pub struct PrCount {
     pub merged: usize,
     /// Merged without a recorded merge commit.
     pub merged_without_commit: usize,
+    /// Set by a windowed read ([`Store::first_merges_before`]): the
+    /// earliest merge of these pull requests with a merge commit, when
+    /// before the read's reach and none read was merged before it.
+    pub left_out_merge: Option<i64>,
 }
 
 /// A page kept for conditional requests.
@@ -1624,6 +1664,37 @@ impl Store {
                     &packed[n],
                 ]);
             }
+            // The batch's pins (schema 20), unless an import deferred the
+            // indexes they look shared commits up by: it pins every row at
+            // its end (`PIN_ALL`). A rewrite may take its group's first
+            // deployment to another group: the groups of the rows stored
+            // before, read first, have their first pinned after.
+            let pin = !deployments.is_empty() && super::deferred_indexes(db)?.is_none();
+            let mut left: Vec<(Option<String>, String, String, String)> = Vec::new();
+            if pin {
+                let mut by_source: HashMap<&str, Vec<&str>> = HashMap::new();
+                for (d, _) in &deployments {
+                    by_source.entry(d.source.as_str()).or_default().push(d.external_id.as_str());
+                }
+                for (source, names) in &by_source {
+                    for chunk in names.chunks(ROWS_PER_STATEMENT) {
+                        let list: Vec<String> = (2..chunk.len() + 2).map(|i| format!("?{i}")).collect();
+                        let mut values: Vec<&dyn ToParam> = vec![source];
+                        values.extend(chunk.iter().map(|name| name as &dyn ToParam));
+                        left.extend(db.query_map(
+                            &format!(
+                                "SELECT repo, service, environment, status FROM deployments
+                                 WHERE source = ?1 AND external_id IN ({})",
+                                list.join(", ")
+                            ),
+                            &values,
+                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                        )?);
+                    }
+                }
+                left.sort();
+                left.dedup();
+            }
             upsert_rows(
                 db,
                 &DEPLOYMENTS,
@@ -1659,10 +1730,7 @@ impl Store {
                 }
             }
             append_rows(db, "deployment_commits (deployment_id, seq, sha)", &values, 3)?;
-            // The batch's pins (schema 20), unless an import deferred the
-            // indexes they look shared commits up by: it pins every row at
-            // its end (`PIN_ALL`).
-            if !ids.is_empty() && super::deferred_indexes(db)?.is_none() {
+            if pin {
                 for chunk in ids.chunks(ROWS_PER_STATEMENT) {
                     let list: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
                     let list = list.join(", ");
@@ -1670,6 +1738,22 @@ impl Store {
                     for pin in PIN_BATCH {
                         db.execute(&pin.replace("{ids}", &list), &values)?;
                     }
+                }
+                for (repo, service, environment, status) in &left {
+                    let repo_is = if repo.is_some() { "o.repo = ?4" } else { "o.repo IS NULL" };
+                    let mut values: Vec<&dyn ToParam> = vec![service, environment, status];
+                    if let Some(repo) = repo {
+                        values.push(repo);
+                    }
+                    db.execute(
+                        &format!(
+                            "UPDATE deployments SET pinned = 1 WHERE pinned = 0 AND id = (
+                                 SELECT o.id FROM deployments o
+                                 WHERE o.service = ?1 AND o.environment = ?2 AND o.status = ?3 AND {repo_is}
+                                 ORDER BY o.finished_at, o.id LIMIT 1)"
+                        ),
+                        &values,
+                    )?;
                 }
             }
             let mut latest: HashMap<(&str, &str), usize> = HashMap::new();
@@ -2648,14 +2732,18 @@ impl Store {
     /// before it (schema 20: the rows a window's figures may need whatever
     /// their age; see [`Store::deployments_before`] for the others), and
     /// `from` again. Every deployment, and `None`, when one stored has no
-    /// commit list: what it shipped comes from the history, which a
-    /// listed deployment's commit reaches too.
+    /// commit list (what it shipped comes from the history, which a
+    /// listed deployment's commit reaches too), or while an import's pins
+    /// are pending (it deferred the indexes).
     pub fn read_deployments(&self, filter: &EventFilter, from: Option<i64>) -> Result<ReadDeployments, StoreError> {
         let sql = self.sql();
         // (Every deployment without a list is pinned: found among the few.)
+        // An import that deferred the indexes (under way, or killed before
+        // its end) pins its rows at its end: until then, every row.
         let unlisted = "SELECT EXISTS (SELECT 1 FROM deployments WHERE pinned <> 0 AND commit_list IS NULL)";
         let from = match from {
             Some(_) if self.db.query_row(unlisted, params![], |r| r.get::<bool>(0)).map_err(&sql)? => None,
+            Some(_) if super::deferred_indexes(&self.db).map_err(&sql)?.is_some() => None,
             from => from,
         };
         let mut deployments = Vec::new();

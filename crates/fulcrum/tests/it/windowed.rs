@@ -466,7 +466,10 @@ fn an_organisation_of_teams_that_partition_it_pools_their_samples() {
 /// - gamma: deployments in its first 100 days only, pull requests merged
 ///   in the window (its cycle still ends at a deployment);
 /// - delta: three failed deployments in its first month, nothing else (it
-///   has data to report on, none of it in the window).
+///   has data to report on, none of it in the window);
+/// - epsilon: pull requests merged in its first months, never deployed,
+///   and deployments from day 293 on (in the window, which its data starts
+///   before: every week of the window counts).
 fn reaching_events() -> String {
     let mut lines = Vec::new();
     let pr = |service: &str, number: i64, merged: i64, commit: &str| {
@@ -555,6 +558,20 @@ fn reaching_events() -> String {
             lines.push(deployment("g", &format!("g-{day}"), day + 1, 12, &[commit]));
         }
     }
+    for n in 0..20i64 {
+        lines.push(pr("e", n + 1, 10 + 2 * n, &format!("e-old-{n}")));
+    }
+    let mut shipped: Vec<String> = Vec::new();
+    for n in 0..12i64 {
+        let day = 290 + n;
+        let commit = format!("e-new-{n}");
+        lines.push(pr("e", 100 + n, day, &commit));
+        shipped.push(commit);
+        if day % 4 == 1 {
+            lines.push(deployment("e", &format!("e-{day}"), day, 18, &shipped));
+            shipped.clear();
+        }
+    }
     for day in [10, 20, 30] {
         let mut failed: Value =
             serde_json::from_str(&deployment("f", &format!("f-{day}"), day, 12, &[format!("f{day}")])).unwrap();
@@ -576,11 +593,20 @@ fn an_organisation_reads_the_deployments_its_window_needs() {
     std::fs::write(
         &config,
         "[[team]]\nname = \"alpha\"\nservices = [\"a\"]\n\n[[team]]\nname = \"beta\"\nservices = [\"b\"]\n\n\
-         [[team]]\nname = \"gamma\"\nservices = [\"g\"]\n\n[[team]]\nname = \"delta\"\nservices = [\"f\"]\n",
+         [[team]]\nname = \"gamma\"\nservices = [\"g\"]\n\n[[team]]\nname = \"delta\"\nservices = [\"f\"]\n\n[[team]]\nname = \"epsilon\"\nservices = [\"e\"]\n",
     )
     .unwrap();
     let db = scratch.db();
     let mut import = command(["--db", s(&db), "import", s(&scratch.path("org.jsonl"))]);
+    run(import.current_dir(&scratch.dir)).ok();
+    // Another source's failed deployment in the window with the id alpha's
+    // incident names (which names the counted one, of day 201).
+    let failed = serde_json::json!({
+        "type": "deployment", "id": "a-201", "repo": "acme/a", "service": "a", "environment": "production",
+        "commit": "a-ci", "finished_at": at(300, 9), "status": "failure", "commits": ["a-ci"],
+    });
+    std::fs::write(scratch.path("ci.jsonl"), format!("{failed}\n")).unwrap();
+    let mut import = command(["--db", s(&db), "import", "--source", "ci", s(&scratch.path("ci.jsonl"))]);
     run(import.current_dir(&scratch.dir)).ok();
     let org = |full: bool| {
         let mut command = command([
@@ -608,7 +634,7 @@ fn an_organisation_reads_the_deployments_its_window_needs() {
     let (windowed, stderr) = org(false);
     assert_eq!(windowed, full);
     // The read was narrowed: from a week before the window, and fewer
-    // deployments than the 90 + 36 + 30 + 3 + 3 stored.
+    // deployments than the 165 stored.
     let line = stderr.lines().find(|l| l.contains("deployments: from")).expect("a windowed read of deployments");
     assert!(line.contains("deployments: from 2024-09-24T00:00:00Z"), "{line}");
     let read: usize = line.split(" deployments: from").next().unwrap().rsplit('(').next().unwrap().parse().unwrap();
@@ -627,6 +653,11 @@ fn an_organisation_reads_the_deployments_its_window_needs() {
     assert!((days(&beta["recovery_time"]) - (13.875 + 187.875) / 2.0).abs() < 0.001, "{beta}");
     // Gamma's pull requests merged in the window wait for a deployment.
     assert_eq!(gamma["merged_pull_requests"], Value::Null, "{gamma}");
+    // Epsilon's data starts before the window: its deployments per week
+    // count every week of the window (13 weeks from Monday 2024-09-30).
+    let epsilon = team("epsilon");
+    assert_eq!(epsilon["deployments"], 3, "{epsilon}");
+    assert!((epsilon["deployments_per_week"].as_f64().unwrap() - 3.0 / 13.0).abs() < 1e-9, "{epsilon}");
     // Delta has nothing in the window to measure, and data to say so.
     assert_eq!(delta["deployments"], Value::Null, "{delta}");
     assert_eq!(delta["notes"], serde_json::json!([]), "{delta}");

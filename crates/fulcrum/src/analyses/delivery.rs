@@ -128,7 +128,8 @@ impl StoredEvents {
     ) -> anyhow::Result<StoredEvents> {
         let started = std::time::Instant::now();
         // (A deployment up to `MERGE_CLOCK_TOLERANCE` before a merge in the
-        // window ships it at the merge: read from there at least.)
+        // window ships it at the merge: read from there at least. The
+        // configuration's link window is an hour or more today.)
         let from = since
             .zip(link_window)
             .map(|(since, window)| since.saturating_sub(window.max(MERGE_CLOCK_TOLERANCE).max(0)));

@@ -466,6 +466,9 @@ fn deferred_indexes(db: &Db) -> Result<Option<String>, DbError> {
     db.query_opt("SELECT value FROM meta WHERE key = ?1", params![DEFERRED_INDEXES], |r| r.get::<String>(0))
 }
 
+/// The schema version that pins deployments (`0020_pinned_deployments.sql`).
+const PINS_FROM: i64 = 20;
+
 /// `meta` key of the index definitions a bulk import dropped
 /// ([`Store::defer_event_indexes`]): a JSON list of `CREATE INDEX` statements.
 const DEFERRED_INDEXES: &str = "deferred_indexes";
@@ -494,8 +497,16 @@ fn rebuild_deferred(db: &Db) -> Result<usize, DbError> {
         built += 1;
     }
     // The import left the deployments' pins to its end (its batches had no
-    // index to find shared commits by).
-    db.batch(events::PIN_ALL)?;
+    // index to find shared commits by). A database from before schema 20
+    // (an import killed there, opened by this version) has no pins yet:
+    // its migration pins every row.
+    let version: i64 = db
+        .query_opt("SELECT value FROM meta WHERE key = 'schema_version'", params![], |r| r.get::<String>(0))?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if version >= PINS_FROM {
+        db.batch(events::PIN_ALL)?;
+    }
     db.execute("DELETE FROM meta WHERE key = ?1", params![DEFERRED_INDEXES])?;
     Ok(built)
 }
@@ -1700,6 +1711,97 @@ pub(crate) mod tests {
         assert_eq!(from(&store), Some(250));
         store.db.execute("INSERT INTO meta (key, value) VALUES (?1, '[]')", params![DEFERRED_INDEXES]).unwrap();
         assert_eq!(from(&store), None);
+    }
+
+    /// A repository's earliest merge before a time, of a pull request with
+    /// a merge commit: by its index, or by one pass while an import's
+    /// indexes are deferred; the same either way.
+    #[test]
+    fn the_earliest_merge_left_out_is_the_same_with_indexes_deferred() {
+        use fulcrum_core::flow::PullRequest;
+        let dir = scratch_dir("first-merges");
+        let mut store = Store::open(&dir.join("db.sqlite")).unwrap();
+        let pr = |repo: &str, number: u64, merged: Option<i64>, commit: Option<&str>| PullRequest {
+            id: format!("import:pr:{repo}#{number}"),
+            repo: repo.to_owned(),
+            number,
+            author: "ann".to_owned(),
+            created_at: 10,
+            ready_at: None,
+            merged_at: merged,
+            closed_at: merged,
+            merge_commit: commit.map(str::to_owned),
+            draft: false,
+            additions: 0,
+            deletions: 0,
+            size_unknown: false,
+            commits: Vec::new(),
+            activities: Vec::new(),
+            updated_at: None,
+        };
+        let batch = EventBatch {
+            pull_requests: [
+                pr("o/a", 1, Some(300), Some("a1")),
+                pr("o/a", 2, Some(200), None),
+                pr("o/a", 3, Some(250), Some("a3")),
+                pr("o/a", 4, None, None),
+                pr("o/b", 1, Some(900), Some("b1")),
+                pr("o/c", 1, Some(100), Some("c1")),
+            ]
+            .into_iter()
+            .map(|p| (p, "import".to_owned(), None, PrLabel::default()))
+            .collect(),
+            ..EventBatch::default()
+        };
+        store.write_events(&batch, &[]).unwrap();
+        let firsts = |store: &Store| {
+            let mut counts = store.pr_counts(&EventFilter::default()).unwrap();
+            let covered: std::collections::HashSet<&str> = ["o/c"].into_iter().collect();
+            store.first_merges_before(&mut counts, &covered, 500).unwrap();
+            counts.into_iter().map(|c| (c.repo, c.left_out_merge)).collect::<Vec<_>>()
+        };
+        let expected = vec![("o/a".to_owned(), Some(250)), ("o/b".to_owned(), None), ("o/c".to_owned(), None)];
+        assert_eq!(firsts(&store), expected);
+        store.db.execute("INSERT INTO meta (key, value) VALUES (?1, '[]')", params![DEFERRED_INDEXES]).unwrap();
+        assert_eq!(firsts(&store), expected);
+    }
+
+    /// A database of schema 19 whose import was killed with its indexes
+    /// deferred opens with this version: the indexes come back, then
+    /// schema 20 pins its deployments (the rebuild does not pin rows that
+    /// have no pin column yet).
+    #[test]
+    fn schema_20_migrates_a_database_whose_import_was_killed() {
+        let dir = scratch_dir("schema-20-killed");
+        let path = dir.join("db.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)").unwrap();
+            for migration in &MIGRATIONS[..19] {
+                conn.execute_batch(migration).unwrap();
+            }
+            conn.execute_batch(&format!(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', '19');
+                 PRAGMA application_id = {APPLICATION_ID};
+                 INSERT INTO deployments (id, source, external_id, repo, service, environment, commit_sha,
+                     finished_at, status, has_commit_list, commit_list)
+                 VALUES (1, 'import', 'd1', NULL, 's1', 'production', 'x1', 400, 'success', 1, '2:x1'),
+                        (2, 'import', 'd2', NULL, 's1', 'production', 'x2', 500, 'success', 1, '2:x2');
+                 INSERT INTO deployment_commits (deployment_id, seq, sha) VALUES (1, 0, 'x1'), (2, 0, 'x2');
+                 DROP INDEX deployment_commits_sha;
+                 INSERT INTO meta (key, value) VALUES ('{DEFERRED_INDEXES}',
+                     '[\"CREATE INDEX deployment_commits_sha ON deployment_commits (sha)\"]');"
+            ))
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let pinned: Vec<String> = store
+            .db
+            .query_map("SELECT external_id FROM deployments WHERE pinned <> 0", params![], |r| r.get(0))
+            .unwrap();
+        assert_eq!(pinned, ["d1"]);
+        assert!(index_definitions(&store).iter().any(|sql| sql.contains("deployment_commits_sha")));
+        assert_eq!(deferred_indexes(&store.db).unwrap(), None);
     }
 
     /// A bulk import drops the events tables' secondary indexes (keeping

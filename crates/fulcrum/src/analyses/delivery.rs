@@ -127,6 +127,8 @@ impl StoredEvents {
         link_window: Option<i64>,
     ) -> anyhow::Result<StoredEvents> {
         let started = std::time::Instant::now();
+        // A flow's read (with labels) has no data start to find.
+        let for_flow = labels;
         // (A deployment up to `MERGE_CLOCK_TOLERANCE` before a merge in the
         // window ships it at the merge: read from there at least. The
         // configuration's link window is an hour or more today.)
@@ -160,7 +162,9 @@ impl StoredEvents {
             Some(counts) => counts,
             None => store.pr_counts(filter)?,
         };
-        if let Some(since) = since {
+        // (A read reaching nothing, `i64::MAX`, only asks whether anything
+        // is stored; a flow, `labels`, has no data start.)
+        if let Some(since) = since.filter(|&since| since < i64::MAX && !for_flow) {
             // Where the data starts (the stand-ins' earliest merge): a
             // repository with a pull request read that was merged before
             // `since` starts before the windows; the others' earliest merge
@@ -662,7 +666,8 @@ struct Rows<'a, D, I> {
 
 /// `owner/name#12` as `("owner/name", 12)`.
 /// What figures of windows starting at `since` need of the deployments
-/// finishing before `since - link_window`, beyond the pinned ones
+/// finishing before the read's start (`link_window`, at least the merge
+/// clock tolerance, before `since`), beyond the pinned ones
 /// (schema 20) that a read from then took with `deployments`: for each
 /// incident the windows may count (started since then, open, or resolved
 /// since then), the deployments of the id it names, those listing a commit
@@ -670,7 +675,7 @@ struct Rows<'a, D, I> {
 /// started before `since`, its service's deployments within `link_window`
 /// before it started (linked by time).
 ///
-/// Nothing else before `since - link_window` changes those figures:
+/// Nothing else before then changes those figures:
 /// - a change belongs to the earliest deployment listing it, and a commit
 ///   listed twice pins every deployment listing it; a pull request merged
 ///   in the window that only an older deployment lists was deployed before

@@ -208,15 +208,38 @@ impl Store {
     /// For each of `counts` (a repository's pull requests from one source)
     /// with merge commits, whose repository is not in `covered`: the
     /// earliest merge of one with a merge commit, when before `before`
-    /// (`PrCount::left_out_merge`). One index seek each (`pull_requests_counts`).
+    /// (`PrCount::left_out_merge`). One index seek each (`pull_requests_counts`);
+    /// one pass over the rows while an import's indexes are deferred.
     pub fn first_merges_before(
         &self,
         counts: &mut [PrCount],
         covered: &HashSet<&str>,
         before: i64,
     ) -> Result<(), StoreError> {
+        let wanted =
+            |count: &PrCount| count.merged > count.merged_without_commit && !covered.contains(count.repo.as_str());
+        if super::deferred_indexes(&self.db).map_err(self.sql())?.is_some() {
+            // While an import's indexes are deferred (under way, or killed
+            // before its end): one pass over the rows, not one per count.
+            let mut first: HashMap<(String, String), i64> = HashMap::new();
+            self.db
+                .for_each(
+                    "SELECT p.repo, p.source, MIN(p.merged_at) FROM pull_requests p
+                     WHERE p.merged_at < ?1 AND p.merge_commit IS NOT NULL GROUP BY p.repo, p.source",
+                    params![before],
+                    |r| {
+                        first.insert((r.get(0)?, r.get(1)?), r.get(2)?);
+                        Ok(())
+                    },
+                )
+                .map_err(self.sql())?;
+            for count in counts.iter_mut().filter(|c| wanted(c)) {
+                count.left_out_merge = first.get(&(count.repo.clone(), count.source.clone())).copied();
+            }
+            return Ok(());
+        }
         for count in counts.iter_mut() {
-            if count.merged <= count.merged_without_commit || covered.contains(count.repo.as_str()) {
+            if !wanted(count) {
                 continue;
             }
             count.left_out_merge = self

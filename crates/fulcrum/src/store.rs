@@ -1603,6 +1603,23 @@ pub(crate) mod tests {
         dir
     }
 
+    /// A database file at `path` as schema `version` made it (the
+    /// migrations before, `meta` marking the version, fulcrum's file id),
+    /// with `rows` then run on it.
+    fn database_at(path: &Path, version: usize, rows: &str) {
+        let conn = Connection::open(path).unwrap();
+        conn.execute_batch("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)").unwrap();
+        for migration in &MIGRATIONS[..version] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.execute_batch(&format!(
+            "INSERT INTO meta (key, value) VALUES ('schema_version', '{version}');
+             PRAGMA application_id = {APPLICATION_ID};"
+        ))
+        .unwrap();
+        conn.execute_batch(rows).unwrap();
+    }
+
     /// Every index definition of the database, by name.
     pub(crate) fn index_definitions(store: &Store) -> Vec<String> {
         store
@@ -1774,16 +1791,11 @@ pub(crate) mod tests {
     fn schema_20_migrates_a_database_whose_import_was_killed() {
         let dir = scratch_dir("schema-20-killed");
         let path = dir.join("db.sqlite");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)").unwrap();
-            for migration in &MIGRATIONS[..19] {
-                conn.execute_batch(migration).unwrap();
-            }
-            conn.execute_batch(&format!(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', '19');
-                 PRAGMA application_id = {APPLICATION_ID};
-                 INSERT INTO deployments (id, source, external_id, repo, service, environment, commit_sha,
+        database_at(
+            &path,
+            19,
+            &format!(
+                "INSERT INTO deployments (id, source, external_id, repo, service, environment, commit_sha,
                      finished_at, status, has_commit_list, commit_list)
                  VALUES (1, 'import', 'd1', NULL, 's1', 'production', 'x1', 400, 'success', 1, '2:x1'),
                         (2, 'import', 'd2', NULL, 's1', 'production', 'x2', 500, 'success', 1, '2:x2');
@@ -1791,9 +1803,8 @@ pub(crate) mod tests {
                  DROP INDEX deployment_commits_sha;
                  INSERT INTO meta (key, value) VALUES ('{DEFERRED_INDEXES}',
                      '[\"CREATE INDEX deployment_commits_sha ON deployment_commits (sha)\"]');"
-            ))
-            .unwrap();
-        }
+            ),
+        );
         let store = Store::open(&path).unwrap();
         let pinned: Vec<String> = store
             .db
@@ -2048,16 +2059,10 @@ pub(crate) mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("db.sqlite");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)").unwrap();
-            for migration in &MIGRATIONS[..13] {
-                conn.execute_batch(migration).unwrap();
-            }
-            conn.execute_batch(&format!(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', '13');
-                 PRAGMA application_id = {APPLICATION_ID};
-                 INSERT INTO repos (id, path, name) VALUES (1, '/one', 'one'), (2, '/two', 'two');
+        database_at(
+            &path,
+            13,
+            "INSERT INTO repos (id, path, name) VALUES (1, '/one', 'one'), (2, '/two', 'two');
                  INSERT INTO commits (id, repo_id, sha, author_name, author_email, author_time, author_offset,
                      committer_name, committer_email, committer_time, committer_offset, subject, parents)
                  VALUES (10, 1, 'c1', 'a', 'a@x', 1, 0, 'a', 'a@x', 1, 0, 's', ''),
@@ -2066,10 +2071,8 @@ pub(crate) mod tests {
                  INSERT INTO file_changes (repo_id, commit_id, path, old_path, kind, added, removed)
                  VALUES (1, 10, 'src/a.rs', NULL, 'A', 3, 0), (1, 10, 'b.rs', NULL, 'A', 1, 0),
                         (1, 11, 'src/c.rs', 'src/a.rs', 'R', 0, 0), (1, 11, 'b.rs', NULL, 'M', 2, 1),
-                        (2, 12, 'src/a.rs', NULL, 'A', 5, 0);"
-            ))
-            .unwrap();
-        }
+                        (2, 12, 'src/a.rs', NULL, 'A', 5, 0);",
+        );
         let mut store = Store::open(&path).unwrap();
         let owned = |sha: &str, path: &str, old: Option<&str>, kind: char| {
             (sha.to_owned(), path.to_owned(), old.map(str::to_owned), kind)
@@ -2217,19 +2220,13 @@ pub(crate) mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("db.sqlite");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)").unwrap();
-            for migration in &MIGRATIONS[..15] {
-                conn.execute_batch(migration).unwrap();
-            }
-            // 1: open. 2: merged long ago, reviewed lately. 3: closed long
-            // ago. 4: merged long ago, shipped lately. 5: merged lately.
-            // Children interleaved, as batches of several pull requests are.
-            conn.execute_batch(&format!(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', '15');
-                 PRAGMA application_id = {APPLICATION_ID};
-                 INSERT INTO pull_requests (id, repo, number, source, author, created_at, merged_at, closed_at,
+        // 1: open. 2: merged long ago, reviewed lately. 3: closed long
+        // ago. 4: merged long ago, shipped lately. 5: merged lately.
+        // Children interleaved, as batches of several pull requests are.
+        database_at(
+            &path,
+            15,
+            "INSERT INTO pull_requests (id, repo, number, source, author, created_at, merged_at, closed_at,
                      merge_commit)
                  VALUES (1, 'o/a', 1, 'import', 'ann', 100, NULL, NULL, NULL),
                         (2, 'o/a', 2, 'import', 'ann', 100, 200, NULL, 'm2'),
@@ -2240,10 +2237,8 @@ pub(crate) mod tests {
                  VALUES (2, 'c2b', 'ann', 90), (1, 'c1', 'ann', 50), (2, 'c2a', 'ann', 80), (5, 'c5', 'bob', 60);
                  INSERT INTO pr_activities (pr_id, author, at, kind)
                  VALUES (2, 'cid', 150, 'review'), (3, 'cid', 250, 'comment'), (2, 'cid', 4000, 'comment'),
-                        (2, 'cid', 4000, 'comment'), (4, 'dan', 300, 'review');"
-            ))
-            .unwrap();
-        }
+                        (2, 'cid', 4000, 'comment'), (4, 'dan', 300, 'review');",
+        );
         let mut store = Store::open(&path).unwrap();
         let list = |store: &Store, sql: &str| -> Vec<String> {
             store.db.query_map(sql, params![], |r| r.get::<String>(0)).unwrap()
@@ -2334,18 +2329,12 @@ pub(crate) mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("db.sqlite");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)").unwrap();
-            for migration in &MIGRATIONS[..16] {
-                conn.execute_batch(migration).unwrap();
-            }
-            // o/a: 1 open, 2–6 closed long ago. o/b: 7 merged long ago.
-            // Deployment 1 of s1 lists two commits, 2 of s2 one.
-            conn.execute_batch(&format!(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', '16');
-                 PRAGMA application_id = {APPLICATION_ID};
-                 INSERT INTO pull_requests (id, repo, number, source, author, created_at, merged_at, closed_at,
+        // o/a: 1 open, 2–6 closed long ago. o/b: 7 merged long ago.
+        // Deployment 1 of s1 lists two commits, 2 of s2 one.
+        database_at(
+            &path,
+            16,
+            "INSERT INTO pull_requests (id, repo, number, source, author, created_at, merged_at, closed_at,
                      merge_commit, last_event_at)
                  VALUES (1, 'o/a', 1, 'import', 'ann', 100, NULL, NULL, NULL, NULL),
                         (2, 'o/a', 2, 'import', 'ann', 100, NULL, 200, NULL, 200),
@@ -2360,10 +2349,8 @@ pub(crate) mod tests {
                      finished_at, status, has_commit_list)
                  VALUES (1, 'import', 'd1', NULL, 's1', 'production', 'x2', 400, 'success', 1),
                         (2, 'import', 'd2', NULL, 's2', 'production', 'y1', 500, 'success', 1);
-                 INSERT INTO deployment_commits (deployment_id, sha) VALUES (1, 'x2'), (2, 'y1'), (1, 'x1');"
-            ))
-            .unwrap();
-        }
+                 INSERT INTO deployment_commits (deployment_id, sha) VALUES (1, 'x2'), (2, 'y1'), (1, 'x1');",
+        );
         let mut store = Store::open(&path).unwrap();
         let list = |store: &Store, sql: &str| -> Vec<String> {
             store.db.query_map(sql, params![], |r| r.get::<String>(0)).unwrap()

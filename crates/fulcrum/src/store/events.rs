@@ -2806,18 +2806,8 @@ impl Store {
         };
         let mut keeps = filter.deployment_keeper();
         for condition in statements {
-            self.db
-                .for_each(&format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments d{condition}"), &bound, |row| {
-                    let repo: Option<String> = row.get(3)?;
-                    let service: String = row.get(4)?;
-                    if !keeps(repo.as_deref(), &service) {
-                        return Ok(());
-                    }
-                    ids.push(row.get(0)?);
-                    deployments.push(deployment_row(row, repo, service)?);
-                    Ok(())
-                })
-                .map_err(&sql)?;
+            let statement = format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments d{condition}");
+            self.read_deployment_rows(&statement, &bound, &mut keeps, &mut deployments, &mut ids)?;
         }
         sort_deployments(&mut deployments, &mut ids);
         Ok((deployments, ids, from))
@@ -2894,28 +2884,38 @@ impl Store {
         for chunk in wanted.chunks(ROWS_PER_STATEMENT) {
             let mut values: Vec<&dyn ToParam> = vec![&before];
             values.extend(chunk.iter().map(|id| id as &dyn ToParam));
-            self.db
-                .for_each(
-                    &format!(
-                        "SELECT {DEPLOYMENT_COLUMNS} FROM deployments d WHERE d.finished_at < ?1 AND d.id IN ({})",
-                        list(chunk.len(), 2)
-                    ),
-                    &values,
-                    |row| {
-                        let repo: Option<String> = row.get(3)?;
-                        let service: String = row.get(4)?;
-                        if !keeps(repo.as_deref(), &service) {
-                            return Ok(());
-                        }
-                        ids.push(row.get(0)?);
-                        deployments.push(deployment_row(row, repo, service)?);
-                        Ok(())
-                    },
-                )
-                .map_err(&sql)?;
+            let statement = format!(
+                "SELECT {DEPLOYMENT_COLUMNS} FROM deployments d WHERE d.finished_at < ?1 AND d.id IN ({})",
+                list(chunk.len(), 2)
+            );
+            self.read_deployment_rows(&statement, &values, &mut keeps, &mut deployments, &mut ids)?;
         }
         sort_deployments(&mut deployments, &mut ids);
         Ok((deployments, ids))
+    }
+
+    /// The rows of `statement` (`SELECT {DEPLOYMENT_COLUMNS}`) that `keeps`
+    /// keeps, appended to `deployments` with their row ids to `ids`.
+    fn read_deployment_rows(
+        &self,
+        statement: &str,
+        values: &[&dyn ToParam],
+        keeps: &mut impl FnMut(Option<&str>, &str) -> bool,
+        deployments: &mut Vec<DeploymentEvent>,
+        ids: &mut Vec<i64>,
+    ) -> Result<(), StoreError> {
+        self.db
+            .for_each(statement, values, |row| {
+                let repo: Option<String> = row.get(3)?;
+                let service: String = row.get(4)?;
+                if !keeps(repo.as_deref(), &service) {
+                    return Ok(());
+                }
+                ids.push(row.get(0)?);
+                deployments.push(deployment_row(row, repo, service)?);
+                Ok(())
+            })
+            .map_err(self.sql())
     }
 
     /// About how many rows `table` holds, to choose how to read it: on

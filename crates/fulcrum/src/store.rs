@@ -1735,26 +1735,10 @@ pub(crate) mod tests {
     /// indexes are deferred; the same either way.
     #[test]
     fn the_earliest_merge_left_out_is_the_same_with_indexes_deferred() {
-        use fulcrum_core::flow::PullRequest;
         let dir = scratch_dir("first-merges");
         let mut store = Store::open(&dir.join("db.sqlite")).unwrap();
-        let pr = |repo: &str, number: u64, merged: Option<i64>, commit: Option<&str>| PullRequest {
-            id: format!("import:pr:{repo}#{number}"),
-            repo: repo.to_owned(),
-            number,
-            author: "ann".to_owned(),
-            created_at: 10,
-            ready_at: None,
-            merged_at: merged,
-            closed_at: merged,
-            merge_commit: commit.map(str::to_owned),
-            draft: false,
-            additions: 0,
-            deletions: 0,
-            size_unknown: false,
-            commits: Vec::new(),
-            activities: Vec::new(),
-            updated_at: None,
+        let pr = |repo: &str, number: u64, merged: Option<i64>, commit: Option<&str>| {
+            window_pr(repo, number, merged, merged, commit.map(str::to_owned))
         };
         let batch = EventBatch {
             pull_requests: [

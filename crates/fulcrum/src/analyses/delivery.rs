@@ -1028,7 +1028,14 @@ impl Events {
         };
         for pr in &self.prs {
             if let (Some(merge), Some(merged)) = (&pr.merge_commit, pr.merged_at) {
-                place(&mut commits, seen.entry(merge).or_insert(UNPLACED), merge, &pr.author, merged);
+                let at = place(&mut commits, seen.entry(merge).or_insert(UNPLACED), merge, &pr.author, merged);
+                // A merge commit two pull requests name stands in at the
+                // earlier merge, whichever was read first: where the data
+                // starts (the one thing a stand-in's time says) is then the
+                // same for every read that has either.
+                let commit = &mut commits[at];
+                commit.author_time = commit.author_time.min(merged);
+                commit.committer_time = commit.committer_time.min(merged);
             }
         }
         let mut left_out = 0;

@@ -469,7 +469,10 @@ fn an_organisation_of_teams_that_partition_it_pools_their_samples() {
 ///   has data to report on, none of it in the window);
 /// - epsilon: pull requests merged in its first months, never deployed,
 ///   and deployments from day 293 on (in the window, which its data starts
-///   before: every week of the window counts).
+///   before: every week of the window counts);
+/// - zeta: one deployment, in the window, of a merge commit that two pull
+///   requests name (merged on days 290 and 200), and a pull request merged
+///   on day 10 that no deployment ships: its data starts before the window.
 fn reaching_events() -> String {
     let mut lines = Vec::new();
     let pr = |service: &str, number: i64, merged: i64, commit: &str| {
@@ -572,6 +575,10 @@ fn reaching_events() -> String {
             shipped.clear();
         }
     }
+    lines.push(pr("z", 1, 10, "z-old"));
+    lines.push(pr("z", 2, 290, "z-m"));
+    lines.push(pr("z", 3, 200, "z-m"));
+    lines.push(deployment("z", "z-295", 295, 12, &["z-m".to_owned()]));
     for day in [10, 20, 30] {
         let mut failed: Value =
             serde_json::from_str(&deployment("f", &format!("f-{day}"), day, 12, &[format!("f{day}")])).unwrap();
@@ -593,7 +600,7 @@ fn an_organisation_reads_the_deployments_its_window_needs() {
     std::fs::write(
         &config,
         "[[team]]\nname = \"alpha\"\nservices = [\"a\"]\n\n[[team]]\nname = \"beta\"\nservices = [\"b\"]\n\n\
-         [[team]]\nname = \"gamma\"\nservices = [\"g\"]\n\n[[team]]\nname = \"delta\"\nservices = [\"f\"]\n\n[[team]]\nname = \"epsilon\"\nservices = [\"e\"]\n",
+         [[team]]\nname = \"gamma\"\nservices = [\"g\"]\n\n[[team]]\nname = \"delta\"\nservices = [\"f\"]\n\n[[team]]\nname = \"epsilon\"\nservices = [\"e\"]\n\n[[team]]\nname = \"zeta\"\nservices = [\"z\"]\n",
     )
     .unwrap();
     let db = scratch.db();
@@ -634,7 +641,7 @@ fn an_organisation_reads_the_deployments_its_window_needs() {
     let (windowed, stderr) = org(false);
     assert_eq!(windowed, full);
     // The read was narrowed: from a week before the window, and fewer
-    // deployments than the 165 stored.
+    // deployments than the 166 stored.
     let line = stderr.lines().find(|l| l.contains("deployments: from")).expect("a windowed read of deployments");
     assert!(line.contains("deployments: from 2024-09-24T00:00:00Z"), "{line}");
     let read: usize = line.split(" deployments: from").next().unwrap().rsplit('(').next().unwrap().parse().unwrap();
@@ -658,6 +665,8 @@ fn an_organisation_reads_the_deployments_its_window_needs() {
     let epsilon = team("epsilon");
     assert_eq!(epsilon["deployments"], 3, "{epsilon}");
     assert!((epsilon["deployments_per_week"].as_f64().unwrap() - 3.0 / 13.0).abs() < 1e-9, "{epsilon}");
+    let zeta = team("zeta");
+    assert!((zeta["deployments_per_week"].as_f64().unwrap() - 1.0 / 13.0).abs() < 1e-9, "{zeta}");
     // Delta has nothing in the window to measure, and data to say so.
     assert_eq!(delta["deployments"], Value::Null, "{delta}");
     assert_eq!(delta["notes"], serde_json::json!([]), "{delta}");
